@@ -1,0 +1,38 @@
+//! Generates the typed client from the Modellix fragments in `spec/`.
+//!
+//! Generic on purpose: it names no endpoint. See `codegen/` for the rules and
+//! `spec/README.md` for how to add a fragment.
+
+use std::path::{Path, PathBuf};
+
+fn main() {
+    let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("set by cargo"));
+    let spec = manifest_dir.join("spec");
+
+    // A directory is scanned recursively, so editing or adding a fragment reruns this
+    // script; nothing under src/ does.
+    println!("cargo::rerun-if-changed=spec");
+    println!("cargo::rerun-if-changed=build.rs");
+
+    let generated = match modellix_codegen::generate_dir(&spec) {
+        Ok(generated) => generated,
+        Err(e) => {
+            println!("cargo::error=spec/{e}");
+            std::process::exit(1);
+        }
+    };
+    write(&out_dir.join(modellix_codegen::CODE_FILE), &generated.code);
+    write(
+        &out_dir.join(modellix_codegen::OPENAPI_FILE),
+        &generated.openapi,
+    );
+}
+
+fn write(path: &Path, contents: &str) {
+    // Unchanged output keeps its timestamp, so dependants are not rebuilt for nothing.
+    if std::fs::read_to_string(path).ok().as_deref() != Some(contents) {
+        std::fs::write(path, contents)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    }
+}

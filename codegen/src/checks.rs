@@ -1,0 +1,284 @@
+//! Emits the schema checks progenitor does not enforce, as straight-line Rust.
+//!
+//! The emitted code walks a `serde_json::Value` and calls the small rule helpers of
+//! `crate::validate::Checker` in the runtime crate, so the rule semantics live in one
+//! hand-written place and the structure of each schema lives in generated code.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote};
+use serde_json::{Map, Value};
+
+/// Keywords that document a schema without constraining it.
+const ANNOTATIONS: &[&str] = &["description", "example", "examples", "default", "title"];
+
+/// Where a value sits, as a JSON pointer: known at build time, or built at run time
+/// inside array loops.
+#[derive(Clone)]
+enum Pointer {
+    Static(String),
+    Dynamic(TokenStream),
+}
+
+impl Pointer {
+    fn child(&self, segment: &str) -> Pointer {
+        let escaped = segment.replace('~', "~0").replace('/', "~1");
+        match self {
+            Pointer::Static(p) => Pointer::Static(format!("{p}/{escaped}")),
+            Pointer::Dynamic(p) => {
+                let fmt = format!("{{}}/{}", escaped.replace('{', "{{").replace('}', "}}"));
+                Pointer::Dynamic(quote!(format!(#fmt, #p)))
+            }
+        }
+    }
+
+    fn tokens(&self) -> TokenStream {
+        match self {
+            Pointer::Static(p) => quote!(#p),
+            Pointer::Dynamic(p) => quote!(&#p),
+        }
+    }
+}
+
+/// Emits checks for `schema`, applied to the `&serde_json::Value` named `value`.
+/// Fails with the pointer of the first construct it does not know how to check, so an
+/// unknown keyword never becomes a silently skipped rule.
+pub fn emit_checks(schema: &Value) -> Result<TokenStream, String> {
+    let mut depth = 0;
+    emit(
+        schema,
+        &Pointer::Static(String::new()),
+        &quote!(value),
+        &mut depth,
+    )
+}
+
+fn emit(
+    schema: &Value,
+    ptr: &Pointer,
+    value: &TokenStream,
+    depth: &mut usize,
+) -> Result<TokenStream, String> {
+    let here = match ptr {
+        Pointer::Static(p) if p.is_empty() => "the request body".to_owned(),
+        Pointer::Static(p) => p.clone(),
+        Pointer::Dynamic(_) => "an array item".to_owned(),
+    };
+    let Value::Object(s) = schema else {
+        return Err(format!("{here}: a schema must be an object"));
+    };
+    let ty = s
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("{here}: the schema has no \"type\""))?;
+    let known: &[&str] = match ty {
+        "string" => &["type", "minLength", "maxLength", "enum"],
+        "integer" | "number" => &["type", "minimum", "maximum", "enum", "format"],
+        "boolean" => &["type"],
+        "array" => &["type", "items", "minItems", "maxItems"],
+        "object" => &["type", "properties", "required", "additionalProperties"],
+        other => return Err(format!("{here}: unsupported type {other:?}")),
+    };
+    for key in s.keys() {
+        if !known.contains(&key.as_str()) && !ANNOTATIONS.contains(&key.as_str()) {
+            return Err(format!(
+                "{here}: keyword {key:?} on a {ty} schema is not checked by the generator; \
+                 teach codegen/src/checks.rs about it"
+            ));
+        }
+    }
+    let p = ptr.tokens();
+    let min = |k: &str| bound_u64(s, k);
+    let tokens = match ty {
+        "string" => {
+            let (lo, hi) = (opt(min("minLength")?), opt(min("maxLength")?));
+            let allowed = enum_tokens(s, Value::as_str, |v: &str| quote!(#v))?;
+            quote! { checker.string(#value, #p, #lo, #hi, #allowed); }
+        }
+        "integer" => {
+            let lo = opt(bound_i128(s, "minimum")?);
+            let hi = opt(bound_i128(s, "maximum")?);
+            let allowed = enum_tokens(s, Value::as_i64, |v: i64| quote!(#v))?;
+            quote! { checker.integer(#value, #p, #lo, #hi, #allowed); }
+        }
+        "number" => {
+            let f = |k: &str| {
+                s.get(k)
+                    .map(|v| v.as_f64().ok_or(format!("{here}: {k} must be a number")))
+            };
+            let lo = opt(f("minimum").transpose()?);
+            let hi = opt(f("maximum").transpose()?);
+            if s.contains_key("enum") {
+                return Err(format!("{here}: enum on a number schema is not supported"));
+            }
+            quote! { checker.number(#value, #p, #lo, #hi); }
+        }
+        "boolean" => quote! { checker.boolean(#value, #p); },
+        "array" => {
+            let (lo, hi) = (opt(min("minItems")?), opt(min("maxItems")?));
+            *depth += 1;
+            let (i, item) = (
+                format_ident!("i{}", *depth),
+                format_ident!("item{}", *depth),
+            );
+            let item_ptr = Pointer::Dynamic(match ptr {
+                Pointer::Static(p) => {
+                    let fmt = format!("{p}/{{}}");
+                    quote!(format!(#fmt, #i))
+                }
+                Pointer::Dynamic(p) => quote!(format!("{}/{}", #p, #i)),
+            });
+            let items = match s.get("items") {
+                Some(items) => emit(items, &item_ptr, &quote!(#item), depth)?,
+                None => return Err(format!("{here}: an array schema needs \"items\"")),
+            };
+            quote! {
+                if let Some(items) = checker.array(#value, #p, #lo, #hi) {
+                    for (#i, #item) in items.iter().enumerate() {
+                        #items
+                    }
+                }
+            }
+        }
+        "object" => emit_object(s, ptr, value, depth, &here)?,
+        _ => unreachable!("type checked above"),
+    };
+    Ok(tokens)
+}
+
+fn emit_object(
+    s: &Map<String, Value>,
+    ptr: &Pointer,
+    value: &TokenStream,
+    depth: &mut usize,
+    here: &str,
+) -> Result<TokenStream, String> {
+    let p = ptr.tokens();
+    let required: Vec<&str> = match s.get("required") {
+        None => Vec::new(),
+        Some(Value::Array(r)) => r
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .ok_or(format!("{here}: \"required\" must list strings"))
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(format!("{here}: \"required\" must be an array")),
+    };
+    let closed = match s.get("additionalProperties") {
+        None | Some(Value::Bool(true)) => false,
+        Some(Value::Bool(false)) => true,
+        Some(Value::Object(o)) if o.is_empty() => false,
+        Some(_) => {
+            return Err(format!(
+                "{here}: additionalProperties with a schema is not supported"
+            ));
+        }
+    };
+    let empty = Map::new();
+    let props = match s.get("properties") {
+        Some(Value::Object(props)) => props,
+        None => &empty,
+        Some(_) => return Err(format!("{here}: \"properties\" must be an object")),
+    };
+    for name in &required {
+        if !props.contains_key(*name) {
+            return Err(format!("{here}: required property {name:?} has no schema"));
+        }
+    }
+    *depth += 1;
+    let obj = format_ident!("object{}", *depth);
+    let mut body = Vec::new();
+    for (name, sub) in props {
+        let field = format_ident!("field{}", *depth);
+        let checks = emit(sub, &ptr.child(name), &quote!(#field), depth)?;
+        body.push(quote! {
+            if let Some(#field) = #obj.get(#name) {
+                #checks
+            }
+        });
+    }
+    let known: Vec<&str> = props.keys().map(String::as_str).collect();
+    let closed_check =
+        closed.then(|| quote! { checker.no_other_properties(#obj, #p, &[#(#known),*]); });
+    Ok(quote! {
+        if let Some(#obj) = checker.object(#value, #p, &[#(#required),*]) {
+            #(#body)*
+            #closed_check
+        }
+    })
+}
+
+fn opt<T: quote::ToTokens>(v: Option<T>) -> TokenStream {
+    match v {
+        Some(v) => quote!(Some(#v)),
+        None => quote!(None),
+    }
+}
+
+fn bound_u64(s: &Map<String, Value>, key: &str) -> Result<Option<u64>, String> {
+    s.get(key)
+        .map(|v| {
+            v.as_u64()
+                .ok_or(format!("{key} must be a non-negative integer"))
+        })
+        .transpose()
+}
+
+fn bound_i128(s: &Map<String, Value>, key: &str) -> Result<Option<Literal>, String> {
+    s.get(key)
+        .map(|v| match (v.as_i64(), v.as_u64()) {
+            (Some(i), _) => Ok(Literal::i128_unsuffixed(i128::from(i))),
+            (None, Some(u)) => Ok(Literal::i128_unsuffixed(i128::from(u))),
+            _ => Err(format!("{key} of an integer schema must be an integer")),
+        })
+        .transpose()
+}
+
+/// `Some((&[values], "rendered list"))` for an `enum`, `None` without one.
+fn enum_tokens<'a, T>(
+    s: &'a Map<String, Value>,
+    get: impl Fn(&'a Value) -> Option<T>,
+    lit: impl Fn(T) -> TokenStream,
+) -> Result<TokenStream, String> {
+    let Some(values) = s.get("enum") else {
+        return Ok(quote!(None));
+    };
+    let values = values.as_array().ok_or("\"enum\" must be an array")?;
+    let rendered = values
+        .iter()
+        .map(Value::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let items = values
+        .iter()
+        .map(|v| {
+            get(v)
+                .map(&lit)
+                .ok_or(format!("enum value {v} does not match the type"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(quote!(Some((&[#(#items),*], #rendered))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn unknown_keywords_fail_loudly() {
+        let err = emit_checks(&json!({"type":"object","properties":{
+            "a":{"type":"string","pattern":"x"}}}))
+        .unwrap_err();
+        assert!(err.contains("/a") && err.contains("pattern"), "{err}");
+    }
+
+    #[test]
+    fn nested_items_get_runtime_pointers() {
+        let code = emit_checks(&json!({"type":"object","properties":{
+            "l":{"type":"array","items":{"type":"string","minLength":1}}}}))
+        .unwrap()
+        .to_string();
+        assert!(code.contains("\"/l/{}\""), "{code}");
+    }
+}

@@ -1,0 +1,406 @@
+//! Merging fragments into one OpenAPI 3.0.3 document shaped for progenitor.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+use crate::fragment::{API_ORIGIN, Fragment, SpecError};
+
+/// The component every submit operation answers with.
+pub const SUBMIT_RESPONSE: &str = "SubmitResponse";
+/// The component every `status` property in an answer refers to; the runtime replaces
+/// it with its own forward-compatible type.
+pub const TASK_STATUS: &str = "TaskStatus";
+
+/// What the generator needs to know about one operation beyond the OpenAPI document.
+#[derive(Debug, Clone)]
+pub struct OperationMeta {
+    /// The fragment file, relative to the spec folder.
+    pub file: String,
+    /// `operationId` as published.
+    pub operation_id: String,
+    /// Upper-case HTTP method.
+    pub method: String,
+    /// Path under the API origin.
+    pub path: String,
+    /// Summary or first sentence of the description.
+    pub summary: String,
+    /// For submit operations: the model id and the request component.
+    pub submit: Option<SubmitMeta>,
+}
+
+/// A paid submit operation.
+#[derive(Debug, Clone)]
+pub struct SubmitMeta {
+    /// `provider/model`.
+    pub model_id: String,
+    /// Name of the request component (`Seedance20V2vRequest`).
+    pub request_type: String,
+    /// The request schema as published, before it was simplified for the type generator.
+    pub request_schema: Value,
+    /// Request examples from the fragment, by name.
+    pub examples: Vec<(String, Value)>,
+}
+
+/// The merged document plus the per-operation facts.
+#[derive(Debug, Clone)]
+pub struct Merged {
+    /// The OpenAPI 3.0.3 document handed to progenitor.
+    pub document: Value,
+    /// One entry per fragment, in the spec folder's order.
+    pub operations: Vec<OperationMeta>,
+}
+
+/// `seedance20V2vAsync` → `Seedance20V2v`: the operation's name without the `Async` tail.
+pub fn base_name(operation_id: &str) -> String {
+    let trimmed = operation_id
+        .strip_suffix("Async")
+        .filter(|s| !s.is_empty())
+        .unwrap_or(operation_id);
+    let mut chars = trimmed.chars();
+    match chars.next() {
+        Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+        None => String::new(),
+    }
+}
+
+/// Merges checked fragments (see [`crate::load_dir`]) into one document.
+pub fn merge(fragments: &[Fragment]) -> Result<Merged, SpecError> {
+    let mut paths = Map::new();
+    let mut components = BTreeMap::<String, Value>::new();
+    let mut operations = Vec::new();
+    let mut submit_answer: Option<(String, Value)> = None;
+
+    components.insert(
+        TASK_STATUS.to_owned(),
+        json!({
+            "type": "string",
+            "description": "Status of a Modellix task. Unknown values are kept, not rejected."
+        }),
+    );
+
+    for f in fragments {
+        let file = f.file.to_string_lossy().replace('\\', "/");
+        let err = |problem: String| SpecError::new(&f.file, problem);
+        let id = f.operation_id().to_owned();
+        let base = base_name(&id);
+        let mut op = f.operation.clone();
+
+        // Answers: only 200, opened up for unknown values, hoisted into a component.
+        let mut answer = f.response_schema().cloned().unwrap_or_default();
+        open_answer(&mut answer);
+        hoist_titled(&mut answer, &mut components).map_err(&err)?;
+        let answer_name = if f.is_submit() {
+            let normalized = strip_docs(&answer);
+            match &submit_answer {
+                Some((first, seen)) if *seen != normalized => {
+                    return Err(err(format!(
+                        "its 200 answer differs from the submit answer of {first}; every submit \
+                         operation must answer with the same shape"
+                    )));
+                }
+                Some(_) => {}
+                None => {
+                    submit_answer = Some((file.clone(), normalized));
+                    components.insert(SUBMIT_RESPONSE.to_owned(), answer);
+                }
+            }
+            SUBMIT_RESPONSE.to_owned()
+        } else {
+            let name = format!("{base}Response");
+            components.insert(name.clone(), answer);
+            name
+        };
+        let description = op
+            .get("responses")
+            .and_then(|r| r.get("200"))
+            .and_then(|r| r.get("description"))
+            .cloned()
+            .unwrap_or_else(|| json!("Success"));
+        op.insert(
+            "responses".into(),
+            json!({"200": {
+                "description": description,
+                "content": {"application/json": {"schema": {"$ref": schema_ref(&answer_name)}}}
+            }}),
+        );
+
+        let submit = if f.is_submit() {
+            let request_schema = f.request_schema().cloned().unwrap_or_default();
+            let request_type = format!("{base}Request");
+            if components.contains_key(&request_type) {
+                return Err(err(format!(
+                    "its request type name {request_type} clashes with another component"
+                )));
+            }
+            let mut for_types = request_schema.clone();
+            simplify_request(&mut for_types);
+            components.insert(request_type.clone(), for_types);
+            let body = op
+                .get_mut("requestBody")
+                .and_then(|b| b.get_mut("content"))
+                .and_then(|c| c.get_mut("application/json"))
+                .and_then(Value::as_object_mut)
+                .ok_or_else(|| err("request body without application/json".into()))?;
+            body.insert("schema".into(), json!({"$ref": schema_ref(&request_type)}));
+            Some(SubmitMeta {
+                model_id: f.model_id().unwrap_or_default(),
+                request_type,
+                request_schema,
+                examples: f.request_examples(),
+            })
+        } else {
+            None
+        };
+
+        operations.push(OperationMeta {
+            file,
+            operation_id: id,
+            method: f.method.to_uppercase(),
+            path: f.path.clone(),
+            summary: summary_of(&op),
+            submit,
+        });
+        paths
+            .entry(f.path.clone())
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+            .expect("path items are objects")
+            .insert(f.method.clone(), Value::Object(op));
+    }
+
+    let document = json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Modellix API",
+            "description": "Merged from the vendored Modellix fragments in spec/ by modellix-codegen.",
+            "version": "1"
+        },
+        "servers": [{"url": API_ORIGIN}],
+        "paths": paths,
+        "components": {"schemas": components},
+    });
+    Ok(Merged {
+        document,
+        operations,
+    })
+}
+
+fn schema_ref(name: &str) -> String {
+    format!("#/components/schemas/{name}")
+}
+
+fn summary_of(op: &Map<String, Value>) -> String {
+    if let Some(s) = op.get("summary").and_then(Value::as_str) {
+        return s.to_owned();
+    }
+    let d = op.get("description").and_then(Value::as_str).unwrap_or("");
+    d.split(". ")
+        .next()
+        .unwrap_or("")
+        .trim_end_matches('.')
+        .to_owned()
+}
+
+/// Keywords the type generator would turn into closed or pinned types; the generated
+/// `validate()` enforces them instead, with every violation reported at once.
+const CHECKED_NOT_TYPED: &[&str] = &[
+    "default",
+    "minLength",
+    "maxLength",
+    "minimum",
+    "maximum",
+    "minItems",
+    "maxItems",
+];
+
+/// Request schema for progenitor: optional fields become `Option` (no pinned defaults on
+/// the wire), numbers and strings stay plain so that `validate()` can report them. The
+/// removed facts are appended to the description so rustdoc still states them.
+fn simplify_request(schema: &mut Value) {
+    let Value::Object(obj) = schema else { return };
+    let mut facts = Vec::new();
+    if let Some(d) = obj.get("default") {
+        facts.push(format!("Default: `{d}`."));
+    }
+    match (obj.get("minLength"), obj.get("maxLength")) {
+        (Some(a), Some(b)) => facts.push(format!("Length: {a} to {b} characters.")),
+        (Some(a), None) => facts.push(format!("Length: at least {a} characters.")),
+        (None, Some(b)) => facts.push(format!("Length: at most {b} characters.")),
+        _ => {}
+    }
+    match (obj.get("minimum"), obj.get("maximum")) {
+        (Some(a), Some(b)) => facts.push(format!("Range: {a} to {b}.")),
+        (Some(a), None) => facts.push(format!("Minimum: {a}.")),
+        (None, Some(b)) => facts.push(format!("Maximum: {b}.")),
+        _ => {}
+    }
+    match (obj.get("minItems"), obj.get("maxItems")) {
+        (Some(a), Some(b)) => facts.push(format!("Items: {a} to {b}.")),
+        (Some(a), None) => facts.push(format!("Items: at least {a}.")),
+        (None, Some(b)) => facts.push(format!("Items: at most {b}.")),
+        _ => {}
+    }
+    // Integer enums would become a checked newtype; plain integers are friendlier and
+    // `validate()` checks membership.
+    let integer = obj.get("type").and_then(Value::as_str) == Some("integer");
+    if integer && let Some(Value::Array(values)) = obj.remove("enum") {
+        let list: Vec<String> = values.iter().map(Value::to_string).collect();
+        facts.push(format!("Allowed: {}.", list.join(", ")));
+    }
+    for key in CHECKED_NOT_TYPED {
+        obj.remove(*key);
+    }
+    if !facts.is_empty() {
+        let description = obj
+            .get("description")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim_end()
+            .to_owned();
+        let joined = facts.join(" ");
+        let text = if description.is_empty() {
+            joined
+        } else {
+            format!("{description}\n\n{joined}")
+        };
+        obj.insert("description".into(), Value::String(text));
+    }
+    for_each_subschema(obj, simplify_request);
+}
+
+/// Answer schema: tolerant of anything a newer server may send. String enums are opened
+/// (their values move into the description), `status` becomes the shared forward-
+/// compatible [`TASK_STATUS`], and every object keeps unknown fields.
+fn open_answer(schema: &mut Value) {
+    let Value::Object(obj) = schema else { return };
+    if obj.get("type").and_then(Value::as_str) == Some("string")
+        && let Some(Value::Array(values)) = obj.remove("enum")
+    {
+        let list: Vec<String> = values.iter().map(Value::to_string).collect();
+        let description = obj
+            .get("description")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        obj.insert(
+            "description".into(),
+            Value::String(format!("{description} (known values: {})", list.join(", "))),
+        );
+    }
+    if obj.get("type").and_then(Value::as_str) == Some("object") {
+        obj.entry("additionalProperties").or_insert(json!({}));
+        if let Some(Value::Object(props)) = obj.get_mut("properties")
+            && let Some(status) = props.get_mut("status")
+            && status.get("type").and_then(Value::as_str) == Some("string")
+        {
+            *status = json!({"$ref": schema_ref(TASK_STATUS)});
+        }
+    }
+    for_each_subschema(obj, open_answer);
+}
+
+/// Moves every inline object schema that carries a `title` into its own component, so
+/// answer types get the names the spec gives them (`Resource`, not `…ResourcesItem`).
+fn hoist_titled(
+    schema: &mut Value,
+    components: &mut BTreeMap<String, Value>,
+) -> Result<(), String> {
+    let Value::Object(obj) = schema else {
+        return Ok(());
+    };
+    let mut result = Ok(());
+    for_each_subschema(obj, |sub| {
+        if result.is_ok() {
+            result = hoist_titled(sub, components);
+        }
+    });
+    result?;
+    if let Some(title) = obj.get("title").and_then(Value::as_str).map(str::to_owned) {
+        if !title.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(format!(
+                "schema title {title:?} must be a PascalCase type name"
+            ));
+        }
+        let hoisted = std::mem::replace(schema, json!({"$ref": schema_ref(&title)}));
+        match components.get(&title) {
+            Some(existing) if strip_docs(existing) != strip_docs(&hoisted) => {
+                return Err(format!(
+                    "two different schemas carry the title {title:?}; titles name shared types"
+                ));
+            }
+            _ => {
+                components.insert(title, hoisted);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The schema without descriptions and examples, for comparing shapes.
+fn strip_docs(schema: &Value) -> Value {
+    match schema {
+        Value::Object(obj) => Value::Object(
+            obj.iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "description" | "example" | "examples"))
+                .map(|(k, v)| (k.clone(), strip_docs(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(strip_docs).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Calls `f` on every direct sub-schema: properties, items and additionalProperties.
+fn for_each_subschema(obj: &mut Map<String, Value>, mut f: impl FnMut(&mut Value)) {
+    if let Some(Value::Object(props)) = obj.get_mut("properties") {
+        props.values_mut().for_each(&mut f);
+    }
+    if let Some(items) = obj.get_mut("items") {
+        f(items);
+    }
+    if let Some(extra @ Value::Object(_)) = obj.get_mut("additionalProperties") {
+        f(extra);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_drop_the_async_tail() {
+        assert_eq!(base_name("seedance20V2vAsync"), "Seedance20V2v");
+        assert_eq!(base_name("getTask"), "GetTask");
+        assert_eq!(base_name("Async"), "Async");
+    }
+
+    #[test]
+    fn request_defaults_and_limits_move_to_the_description() {
+        let mut s = json!({"type":"object","properties":{
+            "d":{"type":"integer","enum":[4,5],"default":5,"description":"Seconds."},
+            "u":{"type":"array","minItems":1,"maxItems":3,"items":{"type":"string","minLength":1}}
+        }});
+        simplify_request(&mut s);
+        let d = &s["properties"]["d"];
+        assert!(d.get("default").is_none() && d.get("enum").is_none());
+        assert_eq!(d["description"], "Seconds.\n\nDefault: `5`. Allowed: 4, 5.");
+        assert!(s["properties"]["u"].get("minItems").is_none());
+        assert!(s["properties"]["u"]["items"].get("minLength").is_none());
+    }
+
+    #[test]
+    fn answers_are_opened() {
+        let mut s = json!({"type":"object","properties":{
+            "status":{"type":"string","enum":["pending"]},
+            "kind":{"type":"string","enum":["a","b"]}
+        }});
+        open_answer(&mut s);
+        assert_eq!(
+            s["properties"]["status"]["$ref"],
+            "#/components/schemas/TaskStatus"
+        );
+        assert!(s["properties"]["kind"].get("enum").is_none());
+        assert_eq!(s["additionalProperties"], json!({}));
+    }
+}

@@ -1,0 +1,65 @@
+//! Typed async client for [Modellix](https://modellix.ai), the model-as-a-service API
+//! for image and video generation, starting with ByteDance's Seedance 2.0
+//! video-to-video model.
+//!
+//! The request and answer types and the raw operations are generated at build time from
+//! the vendored Modellix fragments in `spec/`; this crate adds configuration and auth,
+//! validation and the task workflow around them.
+//!
+//! ```
+//! use modellix::types::Seedance20V2vRequest;
+//!
+//! let request = Seedance20V2vRequest::builder()
+//!     .prompt("Extend motion from [Video 1] with a smooth camera push-in")
+//!     .video_urls(vec!["https://example.com/source.mp4".to_string()])
+//!     .duration(8)
+//!     .try_into()?;
+//! request.validate()?;
+//! // Unset optional fields are not sent: the server applies its own defaults.
+//! assert_eq!(
+//!     serde_json::to_string(&request)?,
+//!     r#"{"duration":8,"prompt":"Extend motion from [Video 1] with a smooth camera push-in","video_urls":["https://example.com/source.mp4"]}"#
+//! );
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![deny(missing_docs)]
+
+mod client;
+mod error;
+mod hooks;
+mod operation;
+mod status;
+mod validate;
+
+/// The code generated from `spec/` by `build.rs`; see `tests/snapshots/` for a copy.
+#[allow(
+    missing_docs,
+    rustdoc::bare_urls,
+    rustdoc::broken_intra_doc_links,
+    unused_imports
+)]
+#[allow(clippy::all, clippy::pedantic)]
+mod generated {
+    include!(concat!(env!("OUT_DIR"), "/modellix_generated.rs"));
+}
+
+pub use client::{API_KEY_ENV, BASE_URL_ENV, Client, ClientBuilder, DEFAULT_BASE_URL};
+pub use error::ConfigError;
+pub use generated::OPERATIONS;
+pub use hooks::MAX_ANSWER_BYTES;
+pub use operation::{Operation, SubmitRequest};
+pub use status::TaskStatus;
+pub use validate::{Rule, ValidationError, Violation, Warning, Warnings};
+
+/// Request and answer types of every Modellix operation in `spec/`, with builders
+/// (`Type::builder()`).
+pub mod types {
+    pub use crate::generated::types::*;
+}
+
+/// The generated low-level operations (`client.api().get_task().task_id(…).send()`).
+/// Most code wants the task workflow on [`Client`](crate::Client) instead.
+pub mod api {
+    pub use crate::generated::{Client, Error, ResponseValue, builder};
+}

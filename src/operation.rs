@@ -1,0 +1,63 @@
+//! The table of generated operations and the trait every submit request implements.
+
+use serde::Serialize;
+
+use crate::{ValidationError, Warnings};
+
+/// One Modellix operation generated from a fragment in `spec/`.
+///
+/// The full table is [`crate::OPERATIONS`]; the sandbox and tools use it to serve and
+/// check every endpoint without naming any.
+///
+/// ```
+/// let submit = modellix::OPERATIONS
+///     .iter()
+///     .find(|op| op.model_id == Some("bytedance/seedance-2.0-v2v"))
+///     .unwrap();
+/// assert_eq!(submit.method, "POST");
+/// assert_eq!(submit.path, "/api/v1/bytedance/seedance-2.0-v2v/async");
+/// ```
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct Operation {
+    /// `operationId` from the fragment.
+    pub operation_id: &'static str,
+    /// Upper-case HTTP method.
+    pub method: &'static str,
+    /// Path under the API origin; may hold `{parameters}`.
+    pub path: &'static str,
+    /// The fragment file, relative to `spec/`.
+    pub file: &'static str,
+    /// The operation's summary.
+    pub summary: &'static str,
+    /// `provider/model` for paid submit operations.
+    pub model_id: Option<&'static str>,
+    /// Name of the request type in [`crate::types`], for submit operations.
+    pub request_type: Option<&'static str>,
+    /// Checks a raw JSON body against the operation's schema and prose rules.
+    pub validate_json: Option<fn(&serde_json::Value) -> Result<Warnings, ValidationError>>,
+}
+
+impl Operation {
+    /// True for paid task submissions.
+    pub fn is_submit(&self) -> bool {
+        self.model_id.is_some()
+    }
+}
+
+/// A request body of a paid submit operation.
+///
+/// Implemented by the generated code for every request type in [`crate::types`]; it
+/// ties the type to its endpoint so that one generic `submit` serves every model.
+pub trait SubmitRequest: Serialize + Send + Sync {
+    /// The operation this request is sent to.
+    const OPERATION: &'static Operation;
+
+    /// Checks every schema and prose rule without sending anything.
+    fn validate(&self) -> Result<Warnings, ValidationError>;
+
+    /// `provider/model`, as Modellix names the model.
+    fn model_id() -> &'static str {
+        Self::OPERATION.model_id.unwrap_or_default()
+    }
+}
