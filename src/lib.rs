@@ -13,7 +13,7 @@
 //!     .prompt("Extend motion from [Video 1] with a smooth camera push-in")
 //!     .video_urls(vec!["https://example.com/source.mp4".to_string()])
 //!     .duration(8)
-//!     .try_into()?;
+//!     .build()?;
 //! request.validate()?;
 //! // Unset optional fields are not sent: the server applies its own defaults.
 //! assert_eq!(
@@ -48,7 +48,7 @@ pub use client::{API_KEY_ENV, BASE_URL_ENV, Client, ClientBuilder, DEFAULT_BASE_
 pub use error::ConfigError;
 pub use generated::OPERATIONS;
 pub use hooks::MAX_ANSWER_BYTES;
-pub use operation::{Operation, SubmitRequest};
+pub use operation::{Operation, SubmitRequest, ValidateJson};
 pub use status::TaskStatus;
 pub use validate::{Rule, ValidationError, Violation, Warning, Warnings};
 
@@ -59,7 +59,7 @@ pub mod types {
 }
 
 /// The generated low-level operations (`client.api().get_task().task_id(…).send()`).
-/// Most code wants the task workflow on [`Client`](crate::Client) instead.
+/// Most code wants the task workflow on [`crate::Client`] instead.
 pub mod api {
     pub use crate::generated::{Client, Error, ResponseValue, builder};
 }

@@ -35,8 +35,11 @@ pub struct Operation {
     /// Name of the request type in [`crate::types`], for submit operations.
     pub request_type: Option<&'static str>,
     /// Checks a raw JSON body against the operation's schema and prose rules.
-    pub validate_json: Option<fn(&serde_json::Value) -> Result<Warnings, ValidationError>>,
+    pub validate_json: Option<ValidateJson>,
 }
+
+/// Checks a raw JSON request body; see [`Operation::validate_json`].
+pub type ValidateJson = fn(&serde_json::Value) -> Result<Warnings, ValidationError>;
 
 impl Operation {
     /// True for paid task submissions.

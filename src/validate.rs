@@ -168,7 +168,7 @@ impl Warnings {
 /// let request = Seedance20V2vRequest::builder()
 ///     .prompt("")
 ///     .video_urls(Vec::new())
-///     .try_into()?;
+///     .build()?;
 /// let err = request.validate().unwrap_err();
 /// assert_eq!(
 ///     err.to_string(),

@@ -8,7 +8,7 @@ fn minimal() -> Seedance20V2vRequest {
     Seedance20V2vRequest::builder()
         .prompt("Extend motion from the reference clip")
         .video_urls(vec!["https://example.com/source.mp4".to_owned()])
-        .try_into()
+        .build()
         .expect("prompt and video_urls are all that is required")
 }
 

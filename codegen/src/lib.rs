@@ -145,6 +145,15 @@ fn glue(operations: &[OperationMeta]) -> Result<TokenStream, SpecError> {
                 }
             }
 
+            impl types::builder::#ty {
+                /// Finishes the request; fails only when a required field was not set or
+                /// a value could not be converted. Schema rules are checked by
+                /// `validate()` (and by `submit`), which reports every violation at once.
+                pub fn build(self) -> Result<types::#ty, types::error::ConversionError> {
+                    self.try_into()
+                }
+            }
+
             impl crate::SubmitRequest for types::#ty {
                 const OPERATION: &'static crate::Operation = &OPERATIONS[#index];
 
