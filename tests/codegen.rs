@@ -13,7 +13,10 @@ fn generated_code_matches_the_reviewed_snapshot() {
     );
     let built = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"));
     let snapshot = include_str!("snapshots/openapi.json");
-    assert!(built == snapshot, "openapi.json differs from tests/snapshots/: run `cargo xtask codegen`");
+    assert!(
+        built == snapshot,
+        "openapi.json differs from tests/snapshots/: run `cargo xtask codegen`"
+    );
 }
 
 #[test]

@@ -21,7 +21,12 @@ commands:
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = workspace_root();
-    let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    let result = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["codegen"] => codegen(&root, false),
         ["codegen", "--check"] => codegen(&root, true),
         ["spec-check"] => spec_check(&root),
@@ -39,7 +44,10 @@ fn main() -> ExitCode {
 
 fn workspace_root() -> PathBuf {
     let xtask = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    xtask.parent().expect("xtask lives in the workspace").to_owned()
+    xtask
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_owned()
 }
 
 fn spec_error(e: SpecError) -> String {
@@ -50,7 +58,10 @@ fn spec_error(e: SpecError) -> String {
 fn codegen(root: &Path, check: bool) -> Result<(), String> {
     let generated = modellix_codegen::generate_dir(&root.join("spec")).map_err(spec_error)?;
     let dir = root.join("tests/snapshots");
-    let files = [(CODE_FILE, &generated.code), (OPENAPI_FILE, &generated.openapi)];
+    let files = [
+        (CODE_FILE, &generated.code),
+        (OPENAPI_FILE, &generated.openapi),
+    ];
     let mut stale = Vec::new();
     for (name, contents) in files {
         let path = dir.join(name);
@@ -134,7 +145,9 @@ fn lint_fragment(f: &Fragment, errors: &mut Vec<String>, warnings: &mut Vec<Stri
     let validator = match jsonschema::draft4::new(schema) {
         Ok(v) => v,
         Err(e) => {
-            errors.push(format!("{file}: request schema is not valid JSON Schema: {e}"));
+            errors.push(format!(
+                "{file}: request schema is not valid JSON Schema: {e}"
+            ));
             return;
         }
     };
@@ -153,8 +166,7 @@ fn lint_fragment(f: &Fragment, errors: &mut Vec<String>, warnings: &mut Vec<Stri
 /// Vendors a fragment as `spec/<provider>/<model>.json`, checks the whole spec with it
 /// and refreshes the snapshot.
 fn add_endpoint(root: &Path, source: &Path) -> Result<(), String> {
-    let text =
-        std::fs::read_to_string(source).map_err(|e| format!("{}: {e}", source.display()))?;
+    let text = std::fs::read_to_string(source).map_err(|e| format!("{}: {e}", source.display()))?;
     let fragment = modellix_codegen::parse_fragment(source, &text).map_err(|e| e.to_string())?;
     let model_id = fragment
         .model_id()
@@ -181,7 +193,10 @@ fn add_endpoint(root: &Path, source: &Path) -> Result<(), String> {
     let id = fragment.operation_id();
     let base = modellix_codegen::base_name(id);
     println!("added spec/{relative}");
-    println!("  operation: client.api().{}()", heck::ToSnakeCase::to_snake_case(id));
+    println!(
+        "  operation: client.api().{}()",
+        heck::ToSnakeCase::to_snake_case(id)
+    );
     println!("  request:   modellix::types::{base}Request (with validate())");
     println!("  submit:    client.submit(request) works for it once built");
     println!("update spec/README.md with where and when the fragment was taken");
