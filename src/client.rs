@@ -10,6 +10,14 @@ use reqwest::header::HeaderValue;
 use crate::error::ConfigError;
 use crate::generated::Client as GeneratedClient;
 use crate::hooks::{HookState, MAX_ANSWER_BYTES};
+use crate::poll::{
+    Backoff, ExponentialRetry, PollSchedule, RateLimitGate, RetryPolicy, WaitOptions,
+};
+use crate::task::Task;
+
+/// Runs with every accepted task before `submit` returns; see
+/// [`ClientBuilder::on_submitted`].
+pub type SubmittedHook = Arc<dyn Fn(&Task) + Send + Sync>;
 
 /// Modellix's API origin.
 pub const DEFAULT_BASE_URL: &str = "https://api.modellix.ai";
@@ -31,9 +39,14 @@ pub struct Client {
     shared: Arc<Shared>,
 }
 
-struct Shared {
-    api: GeneratedClient,
-    base_url: String,
+pub(crate) struct Shared {
+    pub(crate) api: GeneratedClient,
+    pub(crate) base_url: String,
+    pub(crate) schedule: Arc<dyn PollSchedule>,
+    pub(crate) retry: Arc<dyn RetryPolicy>,
+    pub(crate) wait: WaitOptions,
+    pub(crate) gate: RateLimitGate,
+    pub(crate) on_submitted: Option<SubmittedHook>,
 }
 
 impl fmt::Debug for Client {
@@ -41,6 +54,9 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("base_url", &self.shared.base_url)
             .field("hooks", &self.shared.api.inner)
+            .field("schedule", &self.shared.schedule)
+            .field("retry", &self.shared.retry)
+            .field("wait", &self.shared.wait)
             .finish_non_exhaustive()
     }
 }
@@ -76,6 +92,10 @@ impl Client {
     pub fn base_url(&self) -> &str {
         &self.shared.base_url
     }
+
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
 }
 
 /// Settings for a [`Client`].
@@ -87,6 +107,11 @@ pub struct ClientBuilder {
     http: Option<reqwest::Client>,
     timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
+    schedule: Option<Arc<dyn PollSchedule>>,
+    retry: Option<Arc<dyn RetryPolicy>>,
+    wait: WaitOptions,
+    shared_rate_limit: Option<bool>,
+    on_submitted: Option<SubmittedHook>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -97,6 +122,9 @@ impl fmt::Debug for ClientBuilder {
             .field("user_agent_suffix", &self.user_agent_suffix)
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
+            .field("schedule", &self.schedule)
+            .field("retry", &self.retry)
+            .field("wait", &self.wait)
             .finish_non_exhaustive()
     }
 }
@@ -141,6 +169,39 @@ impl ClientBuilder {
         self
     }
 
+    /// When to query a running task (default: [`Backoff::default`], first query about
+    /// 2 s after submit, ×1.5 up to 10 s, ±20% jitter).
+    pub fn poll_schedule(mut self, schedule: impl PollSchedule + 'static) -> Self {
+        self.schedule = Some(Arc::new(schedule));
+        self
+    }
+
+    /// How to retry a failed status query (default: [`ExponentialRetry::default`]).
+    pub fn retry_policy(mut self, retry: impl RetryPolicy + 'static) -> Self {
+        self.retry = Some(Arc::new(retry));
+        self
+    }
+
+    /// Deadline and concurrency of waits (default: 10 minutes, 32 at once).
+    pub fn wait_options(mut self, wait: WaitOptions) -> Self {
+        self.wait = wait;
+        self
+    }
+
+    /// Whether a 429 seen by one request pauses every request of this client
+    /// (default: yes). Turning it off is for measurements.
+    pub fn shared_rate_limit(mut self, shared: bool) -> Self {
+        self.shared_rate_limit = Some(shared);
+        self
+    }
+
+    /// Runs with every accepted task, before `submit` returns and before any waiting:
+    /// the place to persist the task id so a crash cannot lose a paid task.
+    pub fn on_submitted(mut self, hook: impl Fn(&Task) + Send + Sync + 'static) -> Self {
+        self.on_submitted = Some(Arc::new(hook));
+        self
+    }
+
     /// Checks every setting and builds the client.
     pub fn build(self) -> Result<Client, ConfigError> {
         let key = self.api_key.as_deref().ok_or_else(|| ConfigError {
@@ -177,7 +238,19 @@ impl ClientBuilder {
         let base_url = base.as_str().trim_end_matches('/').to_owned();
         let api = GeneratedClient::new_with_client(&base_url, http, hooks);
         Ok(Client {
-            shared: Arc::new(Shared { api, base_url }),
+            shared: Arc::new(Shared {
+                api,
+                base_url,
+                schedule: self
+                    .schedule
+                    .unwrap_or_else(|| Arc::new(Backoff::default())),
+                retry: self
+                    .retry
+                    .unwrap_or_else(|| Arc::new(ExponentialRetry::default())),
+                wait: self.wait,
+                gate: RateLimitGate::new(self.shared_rate_limit.unwrap_or(true)),
+                on_submitted: self.on_submitted,
+            }),
         })
     }
 }

@@ -1,6 +1,9 @@
-//! The crate's error type.
+//! The crate's error type: one enum, with predicates for the questions callers ask.
 
 use std::fmt;
+use std::time::Duration;
+
+use crate::{TaskStatus, ValidationError};
 
 /// A client that could not be built; says which setting is wrong and what is expected.
 ///
@@ -20,3 +23,379 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+/// An error answer from Modellix (`{"code": …, "message": "<Category>: <detail>"}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: u16,
+    /// The envelope's `code`, when the body was a Modellix envelope.
+    pub code: Option<i64>,
+    /// The part of `message` before the first `:` (`"Insufficient balance"`).
+    pub category: Option<String>,
+    /// The detail after the category, or the whole message, or a short excerpt of a
+    /// non-JSON body (an HTML error page from a proxy, say).
+    pub message: String,
+    /// The server's hint from `Retry-After` or `X-RateLimit-Reset`.
+    pub retry_after: Option<Duration>,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HTTP {}", self.status)?;
+        if let Some(category) = &self.category {
+            write!(f, " {category}")?;
+        }
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        if let Some(after) = self.retry_after {
+            write!(f, " (retry after {} s)", after.as_secs_f64().ceil())?;
+        }
+        Ok(())
+    }
+}
+
+/// Everything that can go wrong, each case saying what to do next.
+///
+/// Every error about a task that exists (or may exist) carries its id: see
+/// [`Error::task_id`]. The API key never appears in an error.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The client settings are wrong; nothing was sent.
+    Config(ConfigError),
+    /// The request breaks its schema or prose rules; nothing was sent.
+    Validation(ValidationError),
+    /// The request could not be sent at all (connection refused, DNS, TLS). Nothing
+    /// reached the server, so submitting again is safe.
+    NotSent {
+        /// The task this was about, for status queries.
+        task_id: Option<String>,
+        /// What failed.
+        reason: String,
+    },
+    /// Modellix refused the submission with an answer that proves no task was created
+    /// (400, 401, 402, 403, 404, 405, 413, 415, 422, 429).
+    Rejected {
+        /// The model the request was for.
+        model_id: String,
+        /// The answer.
+        api: ApiError,
+    },
+    /// The submission was sent but its outcome is unknown: a task may have been
+    /// created and may be billed. Do not resubmit before checking.
+    OutcomeUnknown {
+        /// The model the request was for.
+        model_id: String,
+        /// The task id, whenever one was seen in the answer.
+        task_id: Option<String>,
+        /// What happened (connection lost after sending, HTTP 502, …).
+        reason: String,
+    },
+    /// A status query failed for good: 401, 403, 404, another non-retryable answer, or
+    /// retryable failures past the deadline of a single `status()` call.
+    Api {
+        /// The task queried.
+        task_id: String,
+        /// The answer.
+        api: ApiError,
+    },
+    /// An answer could not be understood (not a Modellix envelope, a different task id,
+    /// over the size limit).
+    Malformed {
+        /// The task this was about, if any.
+        task_id: Option<String>,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The network failed during a status query (after the request may have been sent;
+    /// queries are safe to repeat).
+    Transport {
+        /// The task queried.
+        task_id: String,
+        /// What failed.
+        reason: String,
+    },
+    /// The task finished without a result.
+    TaskFailed {
+        /// The task.
+        task_id: String,
+        /// Modellix's error payload for the task, as given.
+        error: Option<serde_json::Value>,
+    },
+    /// The wait's deadline passed before the task finished.
+    TimedOut {
+        /// The task.
+        task_id: String,
+        /// Time spent waiting.
+        elapsed: Duration,
+        /// Status queries made.
+        polls: u32,
+        /// The last status seen, if any query succeeded.
+        last_status: Option<TaskStatus>,
+        /// The last transient error, if the last queries failed.
+        last_error: Option<String>,
+    },
+}
+
+impl Error {
+    /// The task this error is about, whenever one is known.
+    pub fn task_id(&self) -> Option<&str> {
+        match self {
+            Error::Config(_) | Error::Validation(_) | Error::Rejected { .. } => None,
+            Error::NotSent { task_id, .. }
+            | Error::OutcomeUnknown { task_id, .. }
+            | Error::Malformed { task_id, .. } => task_id.as_deref(),
+            Error::Api { task_id, .. }
+            | Error::Transport { task_id, .. }
+            | Error::TaskFailed { task_id, .. }
+            | Error::TimedOut { task_id, .. } => Some(task_id),
+        }
+    }
+
+    /// The HTTP status of the answer behind this error, if there was one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Rejected { api, .. } | Error::Api { api, .. } => Some(api.status),
+            _ => None,
+        }
+    }
+
+    /// True when the submission was refused and nothing was created.
+    pub fn is_rejected(&self) -> bool {
+        matches!(self, Error::Rejected { .. })
+    }
+
+    /// True when a submission may or may not have created a task: check before
+    /// resubmitting (see [`Error::task_id`]).
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, Error::OutcomeUnknown { .. })
+    }
+
+    /// True when the wait's deadline passed; the task may still be running.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::TimedOut { .. })
+    }
+
+    /// True when the task itself failed.
+    pub fn is_task_failed(&self) -> bool {
+        matches!(self, Error::TaskFailed { .. })
+    }
+
+    /// True for bad input caught before sending (settings or request).
+    pub fn is_invalid_input(&self) -> bool {
+        matches!(self, Error::Config(_) | Error::Validation(_))
+    }
+
+    /// True when repeating the same call later may succeed without any change: a
+    /// transport failure, a rate limit, a 5xx, or a timeout. Never true for an unknown
+    /// submit outcome: check the task first.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::NotSent { .. } | Error::Transport { .. } | Error::TimedOut { .. } => true,
+            Error::Rejected { api, .. } | Error::Api { api, .. } => {
+                crate::poll::is_retryable_status(api.status)
+            }
+            _ => false,
+        }
+    }
+
+    /// Rate-limit and similar hints from the server, when given.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Rejected { api, .. } | Error::Api { api, .. } => api.retry_after,
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Config(e) => e.fmt(f),
+            Error::Validation(e) => e.fmt(f),
+            Error::NotSent { task_id, reason } => {
+                write!(f, "request not sent: {reason}")?;
+                if let Some(id) = task_id {
+                    write!(f, " (task {id})")?;
+                }
+                write!(f, "; nothing reached Modellix, it is safe to try again")
+            }
+            Error::Rejected { model_id, api } => {
+                write!(
+                    f,
+                    "Modellix rejected the {model_id} request, no task was created: {api}"
+                )?;
+                f.write_str(match api.status {
+                    401 => "; check MODELLIX_API_KEY",
+                    402 => "; top up the account balance",
+                    429 => "; slow down and submit again later",
+                    _ => "; fix the request and submit again",
+                })
+            }
+            Error::OutcomeUnknown {
+                model_id,
+                task_id,
+                reason,
+            } => {
+                write!(
+                    f,
+                    "outcome unknown for the {model_id} submission: {reason}. "
+                )?;
+                match task_id {
+                    Some(id) => write!(
+                        f,
+                        "Do not resubmit: task {id} may exist and be billed; check it with \
+                         client.task(\"{id}\")"
+                    ),
+                    None => write!(
+                        f,
+                        "Do not resubmit until you have checked: a task may exist and be \
+                         billed (see your Modellix console)"
+                    ),
+                }
+            }
+            Error::Api { task_id, api } => write!(f, "query of task {task_id} failed: {api}"),
+            Error::Malformed { task_id, reason } => {
+                write!(f, "unreadable answer from Modellix: {reason}")?;
+                if let Some(id) = task_id {
+                    write!(
+                        f,
+                        " (task {id}; the task itself may be fine, query it again later)"
+                    )?;
+                }
+                Ok(())
+            }
+            Error::Transport { task_id, reason } => {
+                write!(
+                    f,
+                    "network error while querying task {task_id}: {reason}; queries are safe to repeat"
+                )
+            }
+            Error::TaskFailed { task_id, error } => {
+                write!(f, "task {task_id} failed")?;
+                if let Some(error) = error {
+                    write!(f, ": {error}")?;
+                }
+                Ok(())
+            }
+            Error::TimedOut {
+                task_id,
+                elapsed,
+                polls,
+                last_status,
+                last_error,
+            } => {
+                write!(
+                    f,
+                    "gave up waiting for task {task_id} after {:.1} s and {polls} status queries",
+                    elapsed.as_secs_f64()
+                )?;
+                if let Some(status) = last_status {
+                    write!(f, " (last status: {status})")?;
+                }
+                if let Some(error) = last_error {
+                    write!(f, " (last error: {error})")?;
+                }
+                write!(
+                    f,
+                    "; the task may still be running and billed; resume with the task id {task_id}"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Config(e) => Some(e),
+            Error::Validation(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Self {
+        Error::Config(e)
+    }
+}
+
+impl From<ValidationError> for Error {
+    fn from(e: ValidationError) -> Self {
+        Error::Validation(e)
+    }
+}
+
+/// Reads a Modellix error answer: the envelope if there is one, else an excerpt.
+pub(crate) fn api_error(status: u16, headers: &http::HeaderMap, body: &[u8]) -> ApiError {
+    let retry_after = crate::poll::retry_after(headers, std::time::SystemTime::now());
+    let envelope: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    let code = envelope
+        .as_ref()
+        .and_then(|e| e.get("code"))
+        .and_then(|c| c.as_i64());
+    let message = envelope
+        .as_ref()
+        .and_then(|e| e.get("message"))
+        .and_then(|m| m.as_str())
+        .map(str::to_owned);
+    let (category, message) = match message {
+        Some(m) => match m.split_once(':') {
+            Some((c, d)) if !c.trim().is_empty() => {
+                (Some(c.trim().to_owned()), d.trim().to_owned())
+            }
+            _ => (None, m),
+        },
+        None => (None, excerpt(body)),
+    };
+    ApiError {
+        status,
+        code,
+        category,
+        message,
+        retry_after,
+    }
+}
+
+/// The first line of a non-JSON body, shortened, for messages about proxies' pages.
+fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    let mut out: String = line.chars().filter(|c| !c.is_control()).take(120).collect();
+    if out.len() < line.len() {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelopes_split_into_category_and_detail() {
+        let h = http::HeaderMap::new();
+        let e = api_error(
+            402,
+            &h,
+            br#"{"code":402,"message":"Insufficient balance: top up","data":null}"#,
+        );
+        assert_eq!(e.category.as_deref(), Some("Insufficient balance"));
+        assert_eq!(e.message, "top up");
+        assert_eq!(e.code, Some(402));
+        let e = api_error(
+            502,
+            &h,
+            b"<html>\n<head><title>502 Bad Gateway</title></head></html>",
+        );
+        assert_eq!(e.category, None);
+        assert_eq!(e.message, "<html>");
+    }
+}

@@ -29,7 +29,10 @@ mod client;
 mod error;
 mod hooks;
 mod operation;
+mod poll;
 mod status;
+mod submit;
+mod task;
 mod validate;
 
 /// The code generated from `spec/` by `build.rs`; see `tests/snapshots/` for a copy.
@@ -44,12 +47,19 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/modellix_generated.rs"));
 }
 
-pub use client::{API_KEY_ENV, BASE_URL_ENV, Client, ClientBuilder, DEFAULT_BASE_URL};
-pub use error::ConfigError;
+pub use client::{
+    API_KEY_ENV, BASE_URL_ENV, Client, ClientBuilder, DEFAULT_BASE_URL, SubmittedHook,
+};
+pub use error::{ApiError, ConfigError, Error};
 pub use generated::OPERATIONS;
 pub use hooks::MAX_ANSWER_BYTES;
 pub use operation::{Operation, SubmitRequest, ValidateJson};
+pub use poll::{
+    Backoff, ExponentialRetry, PollContext, PollSchedule, RetryPolicy, TaskKind, WaitOptions,
+    retry_after,
+};
 pub use status::TaskStatus;
+pub use task::{Task, TaskOutput, TaskUpdate, TaskUpdates};
 pub use validate::{Rule, ValidationError, Violation, Warning, Warnings};
 
 /// Request and answer types of every Modellix operation in `spec/`, with builders

@@ -1,0 +1,398 @@
+//! Polling and retry policies: when to ask again, and what to do when asking fails.
+//!
+//! Two small traits in the spirit of google-cloud-rust's polling policies:
+//! [`PollSchedule`] says how long to wait between status queries of a running task;
+//! [`RetryPolicy`] says how to retry one failed query (network error, 408, 429, 5xx).
+//! The deadline is separate ([`WaitOptions`]) and bounds both.
+
+use std::fmt;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+/// What kind of task is being waited for: the model and the parameters that drive its
+/// run time. Schedules that learn use it as their key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TaskKind {
+    /// `provider/model`, when known.
+    pub model_id: Option<String>,
+    /// The requested `duration` field, when the request had one.
+    pub duration: Option<i64>,
+    /// The requested `resolution` field, when the request had one.
+    pub resolution: Option<String>,
+}
+
+impl TaskKind {
+    /// The kind of a request body of `model_id`.
+    pub fn of_request(model_id: &str, body: &serde_json::Value) -> TaskKind {
+        TaskKind {
+            model_id: Some(model_id.to_owned()),
+            duration: body.get("duration").and_then(serde_json::Value::as_i64),
+            resolution: body
+                .get("resolution")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned),
+        }
+    }
+}
+
+/// Where a wait stands when the schedule is asked for the next delay.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct PollContext<'a> {
+    /// Status queries made so far in this wait (0 before the first).
+    pub polls: u32,
+    /// Time since the task was submitted (or since the wait began, for a task rebuilt
+    /// from an id alone).
+    pub since_submit: Duration,
+    /// The kind of task.
+    pub kind: &'a TaskKind,
+}
+
+impl<'a> PollContext<'a> {
+    /// A context, for driving a schedule outside a real wait (simulations, tests).
+    pub fn new(polls: u32, since_submit: Duration, kind: &'a TaskKind) -> Self {
+        PollContext {
+            polls,
+            since_submit,
+            kind,
+        }
+    }
+}
+
+/// How long to wait before each status query of a running task.
+pub trait PollSchedule: Send + Sync + fmt::Debug {
+    /// For the first query (`ctx.polls == 0`): the time after *submission* at which to
+    /// query (the wait subtracts what has already passed). For later queries: the
+    /// delay after the previous query.
+    fn delay(&self, ctx: &PollContext<'_>) -> Duration;
+
+    /// Called when a task of `kind` is seen finished `took` after its submission,
+    /// first seen by the `polls`-th query. Schedules that learn override it.
+    fn observe(&self, kind: &TaskKind, took: Duration) {
+        let _ = (kind, took);
+    }
+}
+
+/// Exponential backoff with proportional jitter: the default schedule (first query
+/// about 2 s after submit, then ×1.5 up to 10 s), and the fixed-interval preset.
+#[derive(Debug)]
+pub struct Backoff {
+    first: Duration,
+    factor: f64,
+    max: Duration,
+    jitter: f64,
+    rng: Mutex<fastrand::Rng>,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff::new(Duration::from_secs(2), 1.5, Duration::from_secs(10)).jitter(0.2)
+    }
+}
+
+impl Backoff {
+    /// `first`, then multiplied by `factor` per query, capped at `max`; no jitter.
+    pub fn new(first: Duration, factor: f64, max: Duration) -> Self {
+        Backoff {
+            first,
+            factor: factor.max(1.0),
+            max: max.max(first),
+            jitter: 0.0,
+            rng: Mutex::new(fastrand::Rng::new()),
+        }
+    }
+
+    /// Every `interval`, as Modellix's official CLI polls (2 s there).
+    pub fn fixed(interval: Duration) -> Self {
+        Backoff::new(interval, 1.0, interval)
+    }
+
+    /// Spreads each delay uniformly over ±`share` of itself (0.2 = ±20%), so tasks
+    /// submitted together do not query together.
+    pub fn jitter(mut self, share: f64) -> Self {
+        self.jitter = share.clamp(0.0, 1.0);
+        self
+    }
+
+    /// Makes the jitter reproducible.
+    pub fn seeded(self, seed: u64) -> Self {
+        *self.rng.lock().unwrap_or_else(|e| e.into_inner()) = fastrand::Rng::with_seed(seed);
+        self
+    }
+
+    /// The delay before jitter for query number `polls`.
+    fn base(&self, polls: u32) -> Duration {
+        let grown = self.first.as_secs_f64() * self.factor.powi(polls.min(64) as i32);
+        Duration::from_secs_f64(grown.min(self.max.as_secs_f64()))
+    }
+
+    pub(crate) fn jittered(&self, base: Duration) -> Duration {
+        if self.jitter == 0.0 {
+            return base;
+        }
+        let unit = self.rng.lock().unwrap_or_else(|e| e.into_inner()).f64();
+        base.mul_f64(1.0 + self.jitter * (2.0 * unit - 1.0))
+    }
+}
+
+impl PollSchedule for Backoff {
+    fn delay(&self, ctx: &PollContext<'_>) -> Duration {
+        self.jittered(self.base(ctx.polls))
+    }
+}
+
+/// How to retry one failed status query within a wait.
+pub trait RetryPolicy: Send + Sync + fmt::Debug {
+    /// After the `attempt`-th failed attempt (1-based) of one query, the delay before
+    /// the next attempt, or `None` to end this round (the wait then goes on with its
+    /// schedule until the deadline). `hint` is the server's `Retry-After` or
+    /// `X-RateLimit-Reset`, when it sent one.
+    fn retry_delay(&self, attempt: u32, hint: Option<Duration>) -> Option<Duration>;
+}
+
+/// Up to `attempts` tries per query with exponential backoff (0.5 s ×2 to 8 s by
+/// default); a server hint replaces the computed delay.
+#[derive(Debug)]
+pub struct ExponentialRetry {
+    attempts: u32,
+    backoff: Backoff,
+}
+
+impl Default for ExponentialRetry {
+    fn default() -> Self {
+        ExponentialRetry::new(4)
+    }
+}
+
+impl ExponentialRetry {
+    /// `attempts` tries per query in total (1 = no retries).
+    pub fn new(attempts: u32) -> Self {
+        ExponentialRetry {
+            attempts: attempts.max(1),
+            backoff: Backoff::new(Duration::from_millis(500), 2.0, Duration::from_secs(8))
+                .jitter(0.2),
+        }
+    }
+}
+
+impl RetryPolicy for ExponentialRetry {
+    fn retry_delay(&self, attempt: u32, hint: Option<Duration>) -> Option<Duration> {
+        if attempt >= self.attempts {
+            return None;
+        }
+        Some(hint.unwrap_or_else(|| {
+            self.backoff
+                .jittered(self.backoff.base(attempt.saturating_sub(1)))
+        }))
+    }
+}
+
+/// Per-wait settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitOptions {
+    /// Give up after this long (default 10 minutes); `None` waits forever.
+    pub deadline: Option<Duration>,
+    /// Tasks waited for at once by `wait_all` (default 32).
+    pub concurrency: usize,
+}
+
+impl Default for WaitOptions {
+    fn default() -> Self {
+        WaitOptions {
+            deadline: Some(Duration::from_secs(600)),
+            concurrency: 32,
+        }
+    }
+}
+
+impl WaitOptions {
+    /// The defaults with another deadline.
+    pub fn deadline(deadline: Duration) -> Self {
+        WaitOptions {
+            deadline: Some(deadline),
+            ..WaitOptions::default()
+        }
+    }
+
+    /// Waits until the task finishes, however long it takes. Modellix has no cancel
+    /// endpoint: a task that never finishes keeps this wait alive.
+    pub fn forever() -> Self {
+        WaitOptions {
+            deadline: None,
+            ..WaitOptions::default()
+        }
+    }
+}
+
+/// Statuses worth another try of a read: timeouts, rate limits, server trouble.
+pub(crate) fn is_retryable_status(status: u16) -> bool {
+    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+/// Longest server hint honoured; a larger one is treated as this, so a bogus header
+/// cannot park a client for days.
+const MAX_HINT: Duration = Duration::from_secs(3600);
+
+/// The server's wait hint: `Retry-After` (seconds or an HTTP date), else
+/// `X-RateLimit-Reset` (a Unix time in seconds, or seconds from now when small).
+pub fn retry_after(headers: &http::HeaderMap, now: SystemTime) -> Option<Duration> {
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    let hint = if let Some(value) = text("retry-after") {
+        match value.parse::<u64>() {
+            Ok(secs) => Some(Duration::from_secs(secs)),
+            Err(_) => httpdate::parse_http_date(value)
+                .ok()
+                .map(|at| at.duration_since(now).unwrap_or_default()),
+        }
+    } else if let Some(value) = text("x-ratelimit-reset") {
+        let secs = value
+            .parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && *s >= 0.0)?;
+        // Unix times are large; small values are deltas, as some gateways send.
+        if secs > 1e9 {
+            let at = SystemTime::UNIX_EPOCH + Duration::from_secs_f64(secs.min(1e12));
+            Some(at.duration_since(now).unwrap_or_default())
+        } else {
+            Some(Duration::from_secs_f64(secs))
+        }
+    } else {
+        None
+    };
+    hint.map(|h| h.min(MAX_HINT))
+}
+
+/// A client-wide pause after a 429, so one rate limit slows every poller of the client
+/// instead of each discovering it alone.
+#[derive(Debug)]
+pub(crate) struct RateLimitGate {
+    enabled: bool,
+    until: Mutex<Option<Instant>>,
+}
+
+impl RateLimitGate {
+    pub(crate) fn new(enabled: bool) -> Self {
+        RateLimitGate {
+            enabled,
+            until: Mutex::new(None),
+        }
+    }
+
+    /// Closes the gate for `pause` from now (never shortens an existing pause).
+    pub(crate) fn close_for(&self, pause: Duration) {
+        if !self.enabled {
+            return;
+        }
+        let until = Instant::now() + pause;
+        let mut slot = self.until.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_none_or(|current| current < until) {
+            *slot = Some(until);
+        }
+    }
+
+    /// Waits until the gate opens, but not past `limit`.
+    pub(crate) async fn wait(&self, limit: Option<Instant>) {
+        let until = *self.until.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(until) = until {
+            let until = limit.map_or(until, |l| until.min(l));
+            if until > Instant::now() {
+                tokio::time::sleep_until(until).await;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(polls: u32, kind: &TaskKind) -> PollContext<'_> {
+        PollContext::new(polls, Duration::ZERO, kind)
+    }
+
+    #[test]
+    fn default_schedule_grows_by_half_to_ten_seconds() {
+        let kind = TaskKind::default();
+        let b = Backoff::new(Duration::from_secs(2), 1.5, Duration::from_secs(10));
+        let got: Vec<f64> = (0..6)
+            .map(|p| b.delay(&ctx(p, &kind)).as_secs_f64())
+            .collect();
+        assert_eq!(got, [2.0, 3.0, 4.5, 6.75, 10.0, 10.0]);
+    }
+
+    #[test]
+    fn jitter_stays_within_its_share_and_spreads() {
+        let kind = TaskKind::default();
+        let b = Backoff::default().seeded(7);
+        let delays: Vec<Duration> = (0..200).map(|_| b.delay(&ctx(0, &kind))).collect();
+        assert!(
+            delays
+                .iter()
+                .all(|d| *d >= Duration::from_millis(1600) && *d <= Duration::from_millis(2400))
+        );
+        let distinct: std::collections::BTreeSet<_> = delays.iter().collect();
+        assert!(distinct.len() > 150);
+    }
+
+    #[test]
+    fn fixed_is_fixed() {
+        let kind = TaskKind::default();
+        let b = Backoff::fixed(Duration::from_secs(2));
+        assert!((0..10).all(|p| b.delay(&ctx(p, &kind)) == Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn retry_rounds_end_and_hints_win() {
+        let r = ExponentialRetry::new(3);
+        assert!(r.retry_delay(1, None).is_some());
+        assert_eq!(
+            r.retry_delay(2, Some(Duration::from_secs(7))),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(r.retry_delay(3, None), None);
+    }
+
+    #[test]
+    fn server_hints_are_parsed_in_every_form() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let table: &[(&str, &str, Option<u64>)] = &[
+            ("retry-after", "5", Some(5)),
+            ("retry-after", " 0 ", Some(0)),
+            (
+                "retry-after",
+                &httpdate::fmt_http_date(now + Duration::from_secs(30)),
+                Some(30),
+            ),
+            (
+                "retry-after",
+                &httpdate::fmt_http_date(now - Duration::from_secs(30)),
+                Some(0),
+            ),
+            ("retry-after", "soon", None),
+            ("retry-after", "999999999", Some(3600)),
+            ("x-ratelimit-reset", "1800000012", Some(12)),
+            ("x-ratelimit-reset", "1799999990", Some(0)),
+            ("x-ratelimit-reset", "3", Some(3)),
+            ("x-ratelimit-reset", "-4", None),
+            ("x-ratelimit-reset", "NaN", None),
+        ];
+        for (name, value, want) in table {
+            let mut h = http::HeaderMap::new();
+            h.insert(*name, value.parse().unwrap());
+            assert_eq!(
+                retry_after(&h, now),
+                want.map(Duration::from_secs),
+                "{name}: {value}"
+            );
+        }
+        assert_eq!(retry_after(&http::HeaderMap::new(), now), None);
+    }
+}
