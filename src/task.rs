@@ -210,14 +210,20 @@ impl Client {
         let options = self.shared().wait;
         let start = Instant::now();
         let deadline = options.deadline.map(|d| start + d);
-        futures_util::stream::iter(
-            tasks
-                .iter()
-                .map(|task| Waiter::new(task, self, Instant::now(), deadline).run(|_| {})),
-        )
-        .buffered(options.concurrency.max(1))
-        .collect()
-        .await
+        // Unordered, so one slow task does not hold a slot others could use; the
+        // index puts results back in input order.
+        let mut results: Vec<(usize, Result<TaskOutput, Error>)> =
+            futures_util::stream::iter(tasks.iter().enumerate().map(|(i, task)| async move {
+                let result = Waiter::new(task, self, Instant::now(), deadline)
+                    .run(|_| {})
+                    .await;
+                (i, result)
+            }))
+            .buffer_unordered(options.concurrency.max(1))
+            .collect()
+            .await;
+        results.sort_by_key(|(i, _)| *i);
+        results.into_iter().map(|(_, result)| result).collect()
     }
 }
 

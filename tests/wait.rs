@@ -1,0 +1,464 @@
+//! Waiting: schedule, retries, deadline, failures, resume and many tasks at once.
+//! Time-dependent tests run on tokio's paused clock; the server runs in real time on
+//! its own thread.
+
+mod support;
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use modellix::{Backoff, Error, ExponentialRetry, TaskStatus, WaitOptions};
+use serde_json::json;
+use support::*;
+use tokio::time::Instant;
+
+fn fast_client(server: &MockServer) -> modellix::Client {
+    client_builder(server)
+        .poll_schedule(Backoff::fixed(Duration::from_secs(2)))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_happy_path_reports_every_status_and_keeps_unknown_fields() {
+    let server = MockServer::start();
+    let path = task_path("task-1");
+    server.script("POST", SUBMIT, [submitted("task-1")]);
+    server.script(
+        "GET",
+        &path,
+        [
+            status("task-1", "pending"),
+            status("task-1", "processing"),
+            status("task-1", "processing"),
+        ],
+    );
+    server.default_reply("GET", &path, succeeded("task-1"));
+    let client = client(&server); // default schedule
+    let task = client.submit(&request()).await.unwrap();
+
+    let start = Instant::now();
+    let updates: Vec<_> = task.updates(&client).collect().await;
+    let statuses: Vec<TaskStatus> = updates
+        .iter()
+        .map(|u| u.as_ref().unwrap().status.clone())
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            TaskStatus::Pending,
+            TaskStatus::Processing,
+            TaskStatus::Success
+        ]
+    );
+    // Default schedule: about 2 s, then x1.5 each (±20% jitter): 2 + 3 + 4.5 + 6.75.
+    let waited = start.elapsed().as_secs_f64();
+    assert!((12.0..=20.0).contains(&waited), "{waited}");
+
+    let last = updates.last().unwrap().as_ref().unwrap();
+    let resource = &last.info.result.as_ref().unwrap().resources[0];
+    assert_eq!(resource.type_, "video");
+    assert_eq!((resource.width, resource.height), (Some(1280), Some(720)));
+    assert_eq!(resource.extra["duration_ms"], json!(5000));
+    assert_eq!(last.info.extra["queue_position"], json!(0));
+    assert_eq!(server.count("GET", &path), 4);
+    let get = server
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "GET")
+        .unwrap();
+    assert_eq!(
+        get.header("authorization"),
+        Some(format!("Bearer {KEY}").as_str())
+    );
+    assert_eq!(get.header("api-version"), None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unknown_status_is_surfaced_and_a_later_success_ends_the_wait() {
+    let server = MockServer::start();
+    let path = task_path("task-q");
+    server.script(
+        "GET",
+        &path,
+        [
+            status("task-q", "queued"),
+            status("task-q", "rendering"),
+            succeeded("task-q"),
+        ],
+    );
+    let client = fast_client(&server);
+    let task = client.task("task-q").unwrap();
+    let statuses: Vec<TaskStatus> = task
+        .updates(&client)
+        .map(|u| u.unwrap().status)
+        .collect()
+        .await;
+    assert_eq!(
+        statuses,
+        [
+            TaskStatus::Other("queued".into()),
+            TaskStatus::Other("rendering".into()),
+            TaskStatus::Success
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_task_ends_the_wait_with_its_error_payload() {
+    let server = MockServer::start();
+    let path = task_path("task-f");
+    server.script("GET", &path, [status("task-f", "processing"), Reply::Json(200, json!({
+        "code": 0, "message": "success",
+        "data": {"status": "failed", "task_id": "task-f", "error": {"code": "content_policy", "message": "refused"}}
+    }))]);
+    let client = fast_client(&server);
+    let err = client
+        .task("task-f")
+        .unwrap()
+        .wait(&client)
+        .await
+        .unwrap_err();
+    let Error::TaskFailed { task_id, error } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(task_id, "task-f");
+    assert_eq!(error.as_ref().unwrap()["code"], "content_policy");
+    assert!(err.is_task_failed());
+    assert!(err.to_string().contains("content_policy"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn transient_errors_inside_the_deadline_are_retried() {
+    let server = MockServer::start();
+    let path = task_path("task-t");
+    server.script(
+        "GET",
+        &path,
+        [
+            Reply::Json(500, error_envelope(500, "Internal error: x")),
+            Reply::Raw {
+                status: 502,
+                headers: vec![("content-type".into(), "text/html".into())],
+                body: b"<html>bad gateway</html>".to_vec(),
+            },
+            Reply::Reset,
+            Reply::Json(503, error_envelope(503, "Unavailable: x")),
+            Reply::Json(504, error_envelope(504, "Timeout: x")),
+            Reply::Json(408, error_envelope(408, "Timeout: x")),
+            Reply::Truncated {
+                declared: 300,
+                body: br#"{"code":0,"data":{"#.to_vec(),
+            },
+        ],
+    );
+    server.default_reply("GET", &path, succeeded("task-t"));
+    let client = fast_client(&server);
+    let output = client.task("task-t").unwrap().wait(&client).await.unwrap();
+    assert_eq!(output.polls, 8);
+    assert_eq!(server.count("GET", &path), 8);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_is_honoured_and_slows_the_whole_client() {
+    let server = MockServer::start();
+    let path = task_path("task-r");
+    server.script(
+        "GET",
+        &path,
+        [Reply::Raw {
+            status: 429,
+            headers: vec![
+                ("retry-after".into(), "30".into()),
+                ("content-type".into(), "application/json".into()),
+            ],
+            body: serde_json::to_vec(&error_envelope(429, "Too many requests: slow down")).unwrap(),
+        }],
+    );
+    server.default_reply("GET", &path, succeeded("task-r"));
+    server.default_reply("GET", &task_path("task-other"), succeeded("task-other"));
+    let client = fast_client(&server);
+
+    let start = Instant::now();
+    client.task("task-r").unwrap().wait(&client).await.unwrap();
+    let waited = start.elapsed();
+    assert!(waited >= Duration::from_secs(32), "{waited:?}"); // 2 s schedule + 30 s hint
+    assert!(waited < Duration::from_secs(40), "{waited:?}");
+
+    // The same client is still paused for any other task until the hint ran out.
+    server.script(
+        "GET",
+        &task_path("task-r2"),
+        [Reply::Raw {
+            status: 429,
+            headers: vec![("x-ratelimit-reset".into(), "20".into())],
+            body: vec![],
+        }],
+    );
+    server.default_reply("GET", &task_path("task-r2"), succeeded("task-r2"));
+    let first = client.task("task-r2").unwrap();
+    let second = client.task("task-other").unwrap();
+    let start = Instant::now();
+    let (a, b) = tokio::join!(first.wait(&client), async {
+        tokio::time::sleep(Duration::from_secs(3)).await; // poll after the 429 was seen
+        second.wait(&client).await
+    });
+    a.unwrap();
+    b.unwrap();
+    assert!(
+        start.elapsed() >= Duration::from_secs(22),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(
+        server.count("GET", &task_path("task-other")),
+        1,
+        "the other poller waited out the 429"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_deadline_ends_a_wait_on_a_running_task_with_a_resumable_error() {
+    let server = MockServer::start();
+    let path = task_path("task-slow");
+    server.default_reply("GET", &path, status("task-slow", "processing"));
+    let client = client_builder(&server)
+        .wait_options(WaitOptions::deadline(Duration::from_secs(60)))
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    let err = client
+        .task("task-slow")
+        .unwrap()
+        .wait(&client)
+        .await
+        .unwrap_err();
+    let elapsed = start.elapsed();
+    // The last sleep is cut to the deadline and one last query happens there.
+    assert!(
+        elapsed >= Duration::from_secs(60) && elapsed < Duration::from_secs(61),
+        "{elapsed:?}"
+    );
+    let Error::TimedOut {
+        task_id,
+        polls,
+        last_status,
+        ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(task_id, "task-slow");
+    assert_eq!(*polls as usize, server.count("GET", &path));
+    assert!((7..=10).contains(polls), "{polls}"); // 2, 3, 4.5, 6.75, then 10 s steps
+    assert_eq!(last_status, &Some(TaskStatus::Processing));
+    let text = err.to_string();
+    assert!(
+        text.contains("may still be running and billed; resume with the task id task-slow"),
+        "{text}"
+    );
+    assert!(err.is_timeout() && err.is_retryable());
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_deadline_also_bounds_failing_queries() {
+    let server = MockServer::start();
+    let path = task_path("task-down");
+    server.default_reply(
+        "GET",
+        &path,
+        Reply::Json(503, error_envelope(503, "Unavailable: maintenance")),
+    );
+    let client = client_builder(&server)
+        .retry_policy(ExponentialRetry::new(3))
+        .wait_options(WaitOptions::deadline(Duration::from_secs(45)))
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    let err = client
+        .task("task-down")
+        .unwrap()
+        .wait(&client)
+        .await
+        .unwrap_err();
+    assert!(
+        start.elapsed() <= Duration::from_secs(46),
+        "{:?}",
+        start.elapsed()
+    );
+    let Error::TimedOut {
+        last_error,
+        last_status,
+        ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(last_status, &None);
+    assert!(
+        last_error.as_deref().unwrap().contains("503"),
+        "{last_error:?}"
+    );
+    assert!(
+        server.count("GET", &path) > 3,
+        "rounds go on after a round is exhausted"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn fatal_answers_end_the_wait_at_once() {
+    let cases: Vec<(&str, Reply)> = vec![
+        (
+            "401",
+            Reply::Json(401, error_envelope(401, "Unauthorized: bad key")),
+        ),
+        (
+            "403",
+            Reply::Json(403, error_envelope(403, "Forbidden: no")),
+        ),
+        (
+            "404",
+            Reply::Json(
+                404,
+                error_envelope(404, "Not found: task task-x does not exist"),
+            ),
+        ),
+        ("other task", status("task-y", "processing")),
+        (
+            "not an envelope",
+            Reply::Json(200, json!({"hello": "world"})),
+        ),
+        (
+            "oversized",
+            Reply::Raw {
+                status: 200,
+                headers: vec![],
+                body: vec![b' '; 17 * 1024 * 1024],
+            },
+        ),
+    ];
+    for (name, reply) in cases {
+        let server = MockServer::start();
+        let path = task_path("task-x");
+        server.script("GET", &path, [reply]);
+        server.default_reply("GET", &path, succeeded("task-x"));
+        let client = fast_client(&server);
+        let err = client
+            .task("task-x")
+            .unwrap()
+            .wait(&client)
+            .await
+            .unwrap_err();
+        assert_eq!(err.task_id(), Some("task-x"), "{name}: {err:?}");
+        assert!(
+            matches!(err, Error::Api { .. } | Error::Malformed { .. }),
+            "{name}: {err:?}"
+        );
+        assert_eq!(server.count("GET", &path), 1, "{name}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_task_rebuilt_from_its_id_or_from_json_resumes_like_the_original() {
+    let server = MockServer::start();
+    server.script("POST", SUBMIT, [submitted("task-resume")]);
+    let path = task_path("task-resume");
+    server.script("GET", &path, [status("task-resume", "processing")]);
+    server.default_reply("GET", &path, succeeded("task-resume"));
+    let client = fast_client(&server);
+    let original = client.submit(&request()).await.unwrap();
+
+    let saved = serde_json::to_string(&original).unwrap();
+    let restored: modellix::Task = serde_json::from_str(&saved).unwrap();
+    assert_eq!(restored, original);
+    let from_id = client.task("task-resume").unwrap();
+    assert_eq!(from_id.id(), original.id());
+
+    let a = restored.wait(&client).await.unwrap();
+    let b = from_id.wait(&client).await.unwrap();
+    assert_eq!(a.resources(), b.resources());
+    assert_eq!(server.count("POST", SUBMIT), 1);
+    let status = from_id.status(&client).await.unwrap();
+    assert_eq!(status.status, TaskStatus::Success);
+
+    for bad in ["", "../x", "task id", "a/b", "task-1?x=1"] {
+        let err = client.task(bad).unwrap_err();
+        assert!(err.is_invalid_input(), "{bad}");
+        assert!(err.to_string().contains("task_id"), "{err}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_all_keeps_order_and_every_outcome() {
+    let server = MockServer::start();
+    server.default_reply("GET", &task_path("task-a"), succeeded("task-a"));
+    server.script(
+        "GET",
+        &task_path("task-b"),
+        [Reply::Json(
+            200,
+            json!({
+                "code": 0, "message": "success", "data": {"status": "failed", "task_id": "task-b"}
+            }),
+        )],
+    );
+    server.default_reply("GET", &task_path("task-c"), status("task-c", "processing"));
+    server.default_reply(
+        "GET",
+        &task_path("task-d"),
+        Reply::Json(404, error_envelope(404, "Not found: task-d")),
+    );
+    server.script(
+        "GET",
+        &task_path("task-e"),
+        [
+            status("task-e", "processing"),
+            status("task-e", "processing"),
+        ],
+    );
+    server.default_reply("GET", &task_path("task-e"), succeeded("task-e"));
+    let client = client_builder(&server)
+        .poll_schedule(Backoff::fixed(Duration::from_secs(2)))
+        .wait_options(WaitOptions {
+            deadline: Some(Duration::from_secs(30)),
+            concurrency: 2,
+        })
+        .build()
+        .unwrap();
+    let tasks: Vec<_> = ["task-a", "task-b", "task-c", "task-d", "task-e"]
+        .iter()
+        .map(|id| client.task(*id).unwrap())
+        .collect();
+    let start = Instant::now();
+    let results = client.wait_all(&tasks).await;
+    assert!(start.elapsed() <= Duration::from_secs(31));
+    assert_eq!(results.len(), 5);
+    assert_eq!(results[0].as_ref().unwrap().task.id(), "task-a");
+    assert!(results[1].as_ref().unwrap_err().is_task_failed());
+    assert!(results[2].as_ref().unwrap_err().is_timeout());
+    assert_eq!(results[3].as_ref().unwrap_err().status(), Some(404));
+    assert_eq!(results[4].as_ref().unwrap().task.id(), "task-e");
+    for (task, result) in tasks.iter().zip(&results) {
+        if let Err(e) = result {
+            assert_eq!(e.task_id(), Some(task.id()));
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_the_update_stream_stops_polling() {
+    let server = MockServer::start();
+    let path = task_path("task-d");
+    server.default_reply("GET", &path, status("task-d", "processing"));
+    let client = fast_client(&server);
+    let task = client.task("task-d").unwrap();
+    let mut updates = task.updates(&client);
+    assert_eq!(
+        updates.next().await.unwrap().unwrap().status,
+        TaskStatus::Processing
+    );
+    drop(updates);
+    let before = server.count("GET", &path);
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(server.count("GET", &path), before);
+}
