@@ -60,6 +60,21 @@ impl fmt::Display for ApiError {
 ///
 /// Every error about a task that exists (or may exist) carries its id: see
 /// [`Error::task_id`]. The API key never appears in an error.
+///
+/// ```no_run
+/// # async fn run(client: modellix::Client, request: modellix::types::Seedance20V2vRequest) {
+/// match client.submit(&request).await {
+///     Ok(task) => println!("submitted {}", task.id()),
+///     Err(e) if e.is_invalid_input() => eprintln!("fix the request: {e}"),
+///     Err(e) if e.is_rejected() => eprintln!("refused, nothing billed: {e}"),
+///     Err(e) if e.is_outcome_unknown() => {
+///         // Never resubmit blindly: the task may exist.
+///         eprintln!("{e}; task id seen: {:?}", e.task_id());
+///     }
+///     Err(e) => eprintln!("{e}"),
+/// }
+/// # }
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {

@@ -14,6 +14,14 @@ use tokio::time::Instant;
 
 /// What kind of task is being waited for: the model and the parameters that drive its
 /// run time. Schedules that learn use it as their key.
+///
+/// ```
+/// let kind = modellix::TaskKind::of_request(
+///     "bytedance/seedance-2.0-v2v",
+///     &serde_json::json!({"prompt": "…", "duration": 8, "resolution": "1080p"}),
+/// );
+/// assert_eq!((kind.duration, kind.resolution.as_deref()), (Some(8), Some("1080p")));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TaskKind {
     /// `provider/model`, when known.
@@ -63,6 +71,28 @@ impl<'a> PollContext<'a> {
 }
 
 /// How long to wait before each status query of a running task.
+///
+/// ```
+/// use std::time::Duration;
+/// use modellix::{PollContext, PollSchedule};
+///
+/// /// First query after 30 s (our tasks never finish sooner), then every 5 s.
+/// #[derive(Debug)]
+/// struct SlowStart;
+///
+/// impl PollSchedule for SlowStart {
+///     fn delay(&self, ctx: &PollContext<'_>) -> Duration {
+///         if ctx.polls == 0 { Duration::from_secs(30) } else { Duration::from_secs(5) }
+///     }
+/// }
+///
+/// # fn main() -> Result<(), modellix::ConfigError> {
+/// let client = modellix::Client::builder()
+///     .api_key("sk-example")
+///     .poll_schedule(SlowStart)
+///     .build()?;
+/// # Ok(()) }
+/// ```
 pub trait PollSchedule: Send + Sync + fmt::Debug {
     /// For the first query (`ctx.polls == 0`): the time after *submission* at which to
     /// query (the wait subtracts what has already passed). For later queries: the
@@ -78,6 +108,18 @@ pub trait PollSchedule: Send + Sync + fmt::Debug {
 
 /// Exponential backoff with proportional jitter: the default schedule (first query
 /// about 2 s after submit, then ×1.5 up to 10 s), and the fixed-interval preset.
+///
+/// ```
+/// use std::time::Duration;
+/// use modellix::{Backoff, PollContext, PollSchedule, TaskKind};
+///
+/// let every_two_seconds = Backoff::fixed(Duration::from_secs(2)); // the official CLI's pace
+/// let gentle = Backoff::new(Duration::from_secs(5), 2.0, Duration::from_secs(60)).jitter(0.1);
+/// let kind = TaskKind::default();
+/// assert_eq!(every_two_seconds.delay(&PollContext::new(7, Duration::ZERO, &kind)), Duration::from_secs(2));
+/// let third = gentle.delay(&PollContext::new(2, Duration::ZERO, &kind));
+/// assert!(third >= Duration::from_secs(18) && third <= Duration::from_secs(22));
+/// ```
 #[derive(Debug)]
 pub struct Backoff {
     first: Duration,
@@ -145,6 +187,25 @@ impl PollSchedule for Backoff {
 }
 
 /// How to retry one failed status query within a wait.
+///
+/// ```
+/// use std::time::Duration;
+/// use modellix::RetryPolicy;
+///
+/// /// Retry twice, one second apart, unless the server asks for longer.
+/// #[derive(Debug)]
+/// struct TwiceQuickly;
+///
+/// impl RetryPolicy for TwiceQuickly {
+///     fn retry_delay(&self, attempt: u32, hint: Option<Duration>) -> Option<Duration> {
+///         (attempt < 3).then(|| hint.unwrap_or(Duration::from_secs(1)).max(Duration::from_secs(1)))
+///     }
+/// }
+///
+/// # fn main() -> Result<(), modellix::ConfigError> {
+/// let client = modellix::Client::builder().api_key("sk-example").retry_policy(TwiceQuickly).build()?;
+/// # Ok(()) }
+/// ```
 pub trait RetryPolicy: Send + Sync + fmt::Debug {
     /// After the `attempt`-th failed attempt (1-based) of one query, the delay before
     /// the next attempt, or `None` to end this round (the wait then goes on with its
@@ -191,6 +252,20 @@ impl RetryPolicy for ExponentialRetry {
 }
 
 /// Per-wait settings.
+///
+/// ```
+/// use std::time::Duration;
+/// use modellix::WaitOptions;
+///
+/// # fn main() -> Result<(), modellix::ConfigError> {
+/// let client = modellix::Client::builder()
+///     .api_key("sk-example")
+///     .wait_options(WaitOptions { deadline: Some(Duration::from_secs(1800)), concurrency: 64 })
+///     .build()?;
+/// assert_eq!(WaitOptions::default().deadline, Some(Duration::from_secs(600)));
+/// assert_eq!(WaitOptions::forever().deadline, None);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WaitOptions {
     /// Give up after this long (default 10 minutes); `None` waits forever.
@@ -238,6 +313,14 @@ const MAX_HINT: Duration = Duration::from_secs(3600);
 
 /// The server's wait hint: `Retry-After` (seconds or an HTTP date), else
 /// `X-RateLimit-Reset` (a Unix time in seconds, or seconds from now when small).
+/// Capped at one hour.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert("retry-after", "7".parse().unwrap());
+/// assert_eq!(modellix::retry_after(&headers, SystemTime::now()), Some(Duration::from_secs(7)));
+/// ```
 pub fn retry_after(headers: &http::HeaderMap, now: SystemTime) -> Option<Duration> {
     let text = |name: &str| {
         headers

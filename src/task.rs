@@ -228,6 +228,16 @@ impl Client {
 }
 
 /// A finished task's result.
+///
+/// ```no_run
+/// # async fn run(client: modellix::Client, task: modellix::Task) -> Result<(), modellix::Error> {
+/// let output = task.wait(&client).await?;
+/// for resource in output.resources() {
+///     // `type_` is "video" or "image"; width, height, format and role when given.
+///     println!("{} {} {:?}", resource.type_, resource.url, resource.role);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct TaskOutput {
     /// The task.
@@ -251,7 +261,7 @@ impl TaskOutput {
     }
 }
 
-/// One observed status change of a task.
+/// One observed status change of a task; see [`Task::updates`] for an example.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct TaskUpdate {
