@@ -28,6 +28,7 @@
 mod client;
 mod error;
 mod hooks;
+mod learning;
 mod operation;
 mod poll;
 mod status;
@@ -59,6 +60,7 @@ pub use poll::{
     retry_after,
 };
 pub use status::TaskStatus;
+pub use learning::LearningSchedule;
 pub use task::{Task, TaskOutput, TaskUpdate, TaskUpdates};
 pub use validate::{Rule, ValidationError, Violation, Warning, Warnings};
 
