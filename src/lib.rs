@@ -26,6 +26,7 @@
 #![deny(missing_docs)]
 
 mod client;
+mod download;
 mod error;
 mod hooks;
 mod operation;
@@ -45,6 +46,11 @@ mod generated {
 }
 
 pub use client::{API_KEY_ENV, BASE_URL_ENV, Client, ClientBuilder, DEFAULT_BASE_URL};
+pub use download::{
+    DownloadContext, DownloadError, DownloadErrorKind, DownloadOptions, DownloadProgress,
+    Downloader, MAX_FILE_NAME_BYTES, ProgressFn, SavedFile, is_public_address, redact_url,
+    safe_file_name,
+};
 pub use error::ConfigError;
 pub use generated::OPERATIONS;
 pub use hooks::MAX_ANSWER_BYTES;
