@@ -70,20 +70,22 @@ pub fn safe_file_name(parts: &[&str], extension: &str, copy: usize) -> String {
     format!("{stem}{suffix}.{extension}")
 }
 
-/// Keeps letters, digits, `-`, `_` and `.`; trims the characters that make a name
+/// Keeps letters, digits, `-`, `_` and single dots; trims the characters that make a name
 /// hidden (`.`), look like an option (`-`) or get stripped by Windows (trailing `.`).
 fn clean_part(part: &str) -> String {
-    let mapped: String = part
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    mapped.trim_matches(['.', '-', '_']).to_owned()
+    let mut cleaned = String::with_capacity(part.len());
+    for c in part.chars() {
+        let c = if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') {
+            c
+        } else {
+            '_'
+        };
+        // Runs of dots are collapsed so no name contains `..`, even harmlessly.
+        if !(c == '.' && cleaned.ends_with('.')) {
+            cleaned.push(c);
+        }
+    }
+    cleaned.trim_matches(['.', '-', '_']).to_owned()
 }
 
 fn clean_extension(extension: &str) -> String {
