@@ -769,3 +769,75 @@ proptest! {
         prop_assert!(!["CON", "PRN", "AUX", "NUL", "COM1", "LPT1"].contains(&stem.as_str()));
     }
 }
+
+#[tokio::test]
+async fn timeouts_end_the_download_and_leave_no_file() {
+    let server = Server::start(
+        Router::new()
+            // Headers, then silence.
+            .route(
+                "/stall",
+                get(|| async {
+                    Response::builder()
+                        .header(header::CONTENT_LENGTH, 1000)
+                        .body(Body::from_stream(
+                            stream::pending::<Result<Bytes, io::Error>>(),
+                        ))
+                        .unwrap()
+                }),
+            )
+            // A byte every 50 ms: never inactive, but slow.
+            .route(
+                "/drip",
+                get(|| async {
+                    let drip = stream::iter(0..1000).then(|_| async {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        Ok::<_, io::Error>(Bytes::from_static(b"x"))
+                    });
+                    Body::from_stream(drip)
+                }),
+            ),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+
+    let downloader = Downloader::new(
+        local()
+            .retries(0)
+            .inactivity_timeout(Duration::from_millis(300)),
+    )
+    .unwrap();
+    let error = downloader
+        .download_to(&server.url("/stall"), &dir.path().join("a"), &context())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error.kind(),
+            DownloadErrorKind::Timeout {
+                inactivity: true,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(text(&error).contains("inactivity_timeout"));
+
+    let downloader = Downloader::new(local().total_timeout(Duration::from_millis(400))).unwrap();
+    let error = downloader
+        .download_to(&server.url("/drip"), &dir.path().join("b"), &context())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error.kind(),
+            DownloadErrorKind::Timeout {
+                inactivity: false,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(error.is_timeout());
+    assert_eq!(files_in(dir.path()), Vec::<String>::new());
+}
