@@ -470,13 +470,14 @@ impl Downloader {
                 }
                 _ => job.io(&path, source),
             })?;
-        tracing::debug!(task_id = %job.context.task_id, url = %redact_url(job.raw_url), path = %path.display(), bytes = state.written, "result saved");
-        Ok(SavedFile {
+        let saved = SavedFile {
             path,
             bytes: state.written,
             content_type: state.content_type,
             url: redact_url(job.raw_url),
-        })
+        };
+        tracing::debug!(task_id = %job.context.task_id, url = %saved.url, path = %saved.path.display(), bytes = saved.bytes, "result saved");
+        Ok(saved)
     }
 
     /// Fails early if `path` exists and may not be replaced; the rename re-checks
@@ -505,7 +506,7 @@ impl Downloader {
                 Err(Failure::Retry(error)) if retry < self.options.retries => {
                     retry += 1;
                     let pause = self.options.retry_backoff * 2u32.pow(retry.min(5) - 1);
-                    tracing::debug!(task_id = %job.context.task_id, url = %redact_url(job.raw_url), retry, ?pause, error = %error, "retrying download");
+                    tracing::debug!(%error, retry, ?pause, "retrying download");
                     tokio::time::sleep(pause).await;
                 }
                 Err(Failure::Retry(error) | Failure::Fatal(error)) => return Err(error),
@@ -542,7 +543,7 @@ impl Downloader {
                 // A full body: whatever was saved before is dropped.
                 self.restart(job, temp, state).await?;
                 state.resumable = header_is(headers, ACCEPT_RANGES, "bytes");
-                state.validator = headers.get(ETAG).or(headers.get(LAST_MODIFIED)).cloned();
+                state.validator = validator(headers);
                 response.content_length()
             }
             (StatusCode::PARTIAL_CONTENT, Some(from)) => match content_range(headers) {
@@ -807,6 +808,15 @@ fn header_is(headers: &HeaderMap, name: reqwest::header::HeaderName, value: &str
         .get(name)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim().eq_ignore_ascii_case(value))
+}
+
+/// A strong ETag, else Last-Modified: what `If-Range` accepts (a weak ETag would make
+/// every resumption start over).
+fn validator(headers: &HeaderMap) -> Option<HeaderValue> {
+    let strong_etag = headers
+        .get(ETAG)
+        .filter(|etag| !etag.as_bytes().starts_with(b"W/"));
+    strong_etag.or(headers.get(LAST_MODIFIED)).cloned()
 }
 
 /// `(start, total)` from `Content-Range: bytes start-end/total` (total `None` for `*`).
