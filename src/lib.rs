@@ -26,6 +26,7 @@
 #![deny(missing_docs)]
 
 mod client;
+pub mod download;
 mod error;
 mod hooks;
 mod learning;
@@ -51,6 +52,7 @@ mod generated {
 pub use client::{
     API_KEY_ENV, BASE_URL_ENV, Client, ClientBuilder, DEFAULT_BASE_URL, SubmittedHook,
 };
+pub use download::{DownloadContext, DownloadError, DownloadOptions, Downloader, SavedFile};
 pub use error::{ApiError, ConfigError, Error};
 pub use generated::OPERATIONS;
 pub use hooks::MAX_ANSWER_BYTES;
