@@ -16,14 +16,19 @@ const USAGE: &str = "usage: modellix-sandbox [--port N] [--key KEY] \
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = match parse(std::env::args().skip(1)) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("A local Modellix API on 127.0.0.1.\n{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let config = match parse(args.iter().cloned()) {
         Ok(config) => config,
         Err(message) => {
             eprintln!("{message}\n{USAGE}");
             return ExitCode::from(2);
         }
     };
-    let key_given = std::env::args().any(|a| a == "--key");
+    let key_given = args.iter().any(|a| a == "--key");
     let sandbox = match config.start().await {
         Ok(sandbox) => sandbox,
         Err(e) => {
@@ -49,9 +54,6 @@ async fn main() -> ExitCode {
 fn parse(mut args: impl Iterator<Item = String>) -> Result<SandboxConfig, String> {
     let mut config = Sandbox::builder();
     while let Some(flag) = args.next() {
-        if flag == "-h" || flag == "--help" {
-            return Err("a local Modellix API on 127.0.0.1".to_owned());
-        }
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         let bad = |what: &str| format!("{flag}: {what}");
         config = match flag.as_str() {
@@ -84,4 +86,42 @@ fn parse_timing(spec: &str) -> Option<Timing> {
         "scaled" => Timing::Scaled(arg.parse().ok()?),
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timings_parse() {
+        assert_eq!(parse_timing("instant"), Some(Timing::Instant));
+        assert_eq!(
+            parse_timing("polls:1,2"),
+            Some(Timing::Polls {
+                pending: 1,
+                processing: 2
+            })
+        );
+        assert_eq!(
+            parse_timing("fixed:1500"),
+            Some(Timing::Fixed(Duration::from_millis(1500)))
+        );
+        assert_eq!(parse_timing("scaled:0.1"), Some(Timing::Scaled(0.1)));
+        assert_eq!(parse_timing("polls:1"), None);
+        assert_eq!(parse_timing("soon"), None);
+    }
+
+    #[test]
+    fn flags_parse_and_errors_name_the_flag() {
+        let args = |s: &str| {
+            s.split(' ')
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+                .into_iter()
+        };
+        assert!(parse(args("--port 8080 --key k --seed 3 --fail-share 0.5")).is_ok());
+        assert_eq!(parse(args("--port x")).unwrap_err(), "--port: not a port");
+        assert_eq!(parse(args("--seed")).unwrap_err(), "--seed needs a value");
+        assert_eq!(parse(args("--what 1")).unwrap_err(), "unknown flag --what");
+    }
 }

@@ -344,3 +344,22 @@ async fn failure_share_is_seeded() {
     let failed = first.iter().filter(|o| **o == Outcome::Failed).count();
     assert!((4..=20).contains(&failed), "{failed} of 24 failed");
 }
+
+#[tokio::test]
+async fn chosen_port_and_shutdown() {
+    // Find a free port, then ask for it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let sandbox = Sandbox::builder().port(port).start().await.unwrap();
+    assert_eq!(sandbox.base_url(), format!("http://127.0.0.1:{port}"));
+    submit_ok(&sandbox, &valid_body()).await;
+    let addr = sandbox.addr();
+    sandbox.shutdown().await;
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "stopped listening"
+    );
+}
