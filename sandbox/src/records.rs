@@ -1,0 +1,107 @@
+//! What the sandbox saw, from the server's point of view: requests, tasks and faults.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use crate::faults::{Fault, FaultKind, Route};
+
+/// Requests received, by route. Every request is counted once it is read, whatever
+/// was answered (401, 400, a fault or no answer at all).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Counts {
+    /// Every request, including unknown routes.
+    pub total: u64,
+    /// Submit requests by `operationId` (`seedance20V2vAsync`).
+    pub submit: BTreeMap<String, u64>,
+    /// `GET /api/v1/tasks/{task_id}` requests.
+    pub task: u64,
+    /// `GET /files/...` requests.
+    pub files: u64,
+    /// Requests to no known route, or with the wrong method.
+    pub other: u64,
+}
+
+impl Counts {
+    /// Submit requests to every operation together.
+    pub fn submits(&self) -> u64 {
+        self.submit.values().sum()
+    }
+
+    /// Requests counted for `route`.
+    pub fn route(&self, route: Route) -> u64 {
+        match route {
+            Route::Submit => self.submits(),
+            Route::Task => self.task,
+            Route::Files => self.files,
+        }
+    }
+}
+
+/// How a task ends once its simulated time is over; decided when it is created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// Ends with `status: "success"` and result resources.
+    Success,
+    /// Ends with `status: "failed"` and an `error` object.
+    Failed,
+}
+
+/// One task the sandbox created.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct TaskRecord {
+    /// `task-<hex>`.
+    pub task_id: String,
+    /// The submit operation's `operationId`.
+    pub operation_id: String,
+    /// `provider/model`.
+    pub model_id: String,
+    /// The request body as received.
+    pub body: serde_json::Value,
+    /// When it was created.
+    pub created_at: SystemTime,
+    /// How it ends.
+    pub outcome: Outcome,
+    /// The fault applied to the submit that created it, if any: with
+    /// [`Fault::Reset`] or [`Fault::ServerError`] the client never saw its id.
+    pub submit_fault: Option<Fault>,
+    /// Queries of this task so far.
+    pub queries: u64,
+}
+
+/// A fault the sandbox applied, in order.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct InjectedFault {
+    /// The route of the request.
+    pub route: Route,
+    /// The fault.
+    pub fault: Fault,
+}
+
+/// The log of injected faults.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FaultLog(pub Vec<InjectedFault>);
+
+impl FaultLog {
+    /// How many faults of this kind were applied.
+    pub fn count(&self, kind: FaultKind) -> u64 {
+        self.0.iter().filter(|f| f.fault.kind() == kind).count() as u64
+    }
+
+    /// How many faults were applied in all.
+    pub fn total(&self) -> u64 {
+        self.0.len() as u64
+    }
+
+    /// Counts by kind.
+    pub fn by_kind(&self) -> BTreeMap<FaultKind, u64> {
+        let mut counts = BTreeMap::new();
+        for f in &self.0 {
+            *counts.entry(f.fault.kind()).or_default() += 1;
+        }
+        counts
+    }
+}

@@ -1,0 +1,246 @@
+//! The HTTP routes, built from `modellix::OPERATIONS`, and the order in which a
+//! request meets its fault.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Extension, Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::Response;
+use axum::routing::{get, post};
+use modellix::Operation;
+use serde_json::{Value, json};
+
+use crate::answer::Answer;
+use crate::faults::{Fault, Route};
+use crate::files;
+use crate::server::ConnCtl;
+use crate::state::{Hit, Shared};
+
+/// The task query path, the same for every model.
+const TASK_PATH: &str = "/api/v1/tasks/{task_id}";
+
+/// Modellix refuses request bodies over 64 MiB; so does the sandbox.
+const MAX_REQUEST_BYTES: usize = 64 * 1024 * 1024;
+
+/// Every submit operation of `operations`, the task query and the result files.
+pub(crate) fn router(shared: Arc<Shared>, operations: &'static [Operation]) -> Router {
+    let mut router = Router::new()
+        .route(TASK_PATH, get(query_task))
+        .route("/files/{task_id}/{name}", get(file));
+    for op in operations.iter().filter(|op| op.is_submit()) {
+        router = router.route(
+            op.path,
+            post(move |state, conn, headers, body| submit(state, conn, op, headers, body)),
+        );
+    }
+    router
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
+        .with_state(shared)
+}
+
+async fn submit(
+    State(shared): State<Arc<Shared>>,
+    Extension(conn): Extension<ConnCtl>,
+    op: &'static Operation,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    shared.count(Hit::Submit(op.operation_id));
+    let model_id = op.model_id.unwrap_or_default();
+    with_fault(&shared, conn, Route::Submit, |fault| {
+        if let Some(denied) = unauthorized(&shared, &headers) {
+            return denied;
+        }
+        let body: Value = match serde_json::from_slice(&body) {
+            Ok(body) => body,
+            Err(e) => {
+                return Answer::error(
+                    StatusCode::BAD_REQUEST,
+                    format!("body is not valid JSON: {e}"),
+                );
+            }
+        };
+        if let Some(Err(invalid)) = op.validate_json.map(|validate| validate(&body)) {
+            let details: Vec<String> = invalid.violations().iter().map(|v| v.to_string()).collect();
+            return Answer::error(StatusCode::BAD_REQUEST, details.join("; "));
+        }
+        let task_id = shared.create_task(op.operation_id, model_id, body, fault.cloned());
+        Answer::success(json!({
+            "status": "pending",
+            "task_id": task_id,
+            "model_id": model_id,
+            "get_result": {
+                "method": "GET",
+                "url": format!("{}/api/v1/tasks/{task_id}", shared.base_url),
+            },
+        }))
+    })
+    .await
+}
+
+async fn query_task(
+    State(shared): State<Arc<Shared>>,
+    Extension(conn): Extension<ConnCtl>,
+    Path(task_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    shared.count(Hit::Task);
+    with_fault(&shared, conn, Route::Task, |_| {
+        if let Some(denied) = unauthorized(&shared, &headers) {
+            return denied;
+        }
+        match shared.query_task(&task_id) {
+            Some(data) => Answer::success(data),
+            None => Answer::error(
+                StatusCode::NOT_FOUND,
+                format!("task {task_id} does not exist"),
+            ),
+        }
+    })
+    .await
+}
+
+/// Result files need no key, like Modellix's signed CDN links: clients must not send
+/// their key there.
+async fn file(
+    State(shared): State<Arc<Shared>>,
+    Extension(conn): Extension<ConnCtl>,
+    Path((task_id, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    shared.count(Hit::Files);
+    with_fault(&shared, conn, Route::Files, |_| {
+        match files::fixture(&name).filter(|_| shared.has_file(&task_id, &name)) {
+            Some((bytes, content_type)) => files::serve(bytes, content_type, &headers),
+            None => Answer::error(
+                StatusCode::NOT_FOUND,
+                format!("no file {name} for task {task_id}"),
+            ),
+        }
+    })
+    .await
+}
+
+async fn unknown_route(State(shared): State<Arc<Shared>>, method: Method, uri: Uri) -> Response {
+    shared.count(Hit::Other);
+    Answer::error(
+        StatusCode::NOT_FOUND,
+        format!("no route for {method} {}", uri.path()),
+    )
+    .into_response(false)
+}
+
+async fn wrong_method(State(shared): State<Arc<Shared>>, method: Method, uri: Uri) -> Response {
+    shared.count(Hit::Other);
+    Answer::error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+    .into_response(false)
+}
+
+/// The 401 answer, unless the request carries the key (or none is required).
+fn unauthorized(shared: &Shared, headers: &HeaderMap) -> Option<Answer> {
+    let config = &shared.config;
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let allowed = !config.require_auth || presented == Some(config.api_key.as_str());
+    (!allowed).then(|| Answer::error(StatusCode::UNAUTHORIZED, "missing or invalid API key"))
+}
+
+/// Runs `handle` under the route's next fault. Faults of the layers in front of the
+/// API (rate limiter, proxy, a failure that creates nothing) answer before the request
+/// is looked at; the others let it be handled, then reshape or drop the answer.
+/// `handle` gets the fault so that a created task can record it.
+async fn with_fault(
+    shared: &Shared,
+    conn: ConnCtl,
+    route: Route,
+    handle: impl FnOnce(Option<&Fault>) -> Answer,
+) -> Response {
+    let fault = shared.next_fault(route);
+    if let Some(fault) = &fault {
+        if let Fault::Slow(delay) = fault {
+            shared.record_fault(route, fault);
+            tokio::time::sleep(*delay).await;
+        }
+        if let Some(answer) = front_answer(fault) {
+            shared.record_fault(route, fault);
+            return answer.into_response(false);
+        }
+    }
+    let mut answer = handle(fault.as_ref());
+    let Some(fault) = fault else {
+        return answer.into_response(false);
+    };
+    let applied = match &fault {
+        Fault::ServerError { status, .. } => {
+            answer = server_error(*status);
+            true
+        }
+        Fault::Reset => {
+            shared.record_fault(route, &fault);
+            return conn.abort().await;
+        }
+        Fault::Truncated => true,
+        Fault::Oversized if answer.is_json() && answer.status.is_success() => {
+            answer.pad_past_limit();
+            true
+        }
+        Fault::UnknownStatus(status) => answer.set_status_field(status),
+        Fault::ExtraFields if answer.is_json() => {
+            answer.add_unknown_fields();
+            true
+        }
+        _ => false,
+    };
+    if applied {
+        shared.record_fault(route, &fault);
+    }
+    answer.into_response(applied && fault == Fault::Truncated)
+}
+
+/// The answer of a fault that comes before the API handles anything.
+fn front_answer(fault: &Fault) -> Option<Answer> {
+    let too_many = || Answer::error(StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded");
+    match fault {
+        Fault::RetryAfter(seconds) => Some(too_many().with_header("retry-after", seconds)),
+        Fault::RateLimitReset(seconds) => {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            Some(too_many().with_header("x-ratelimit-reset", now + seconds))
+        }
+        Fault::Html502 => Some(Answer::raw(
+            StatusCode::BAD_GATEWAY,
+            "text/html; charset=utf-8",
+            Bytes::from_static(
+                b"<html><head><title>502 Bad Gateway</title></head>\
+                  <body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>\n",
+            ),
+        )),
+        Fault::ServerError {
+            status,
+            task_created: false,
+        } => Some(server_error(*status)),
+        _ => None,
+    }
+}
+
+fn server_error(status: u16) -> Answer {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let detail = match status.as_u16() {
+        502 => "upstream model provider did not answer",
+        503 => "the service is temporarily unavailable",
+        504 => "upstream model provider timed out",
+        _ => "an internal error occurred",
+    };
+    Answer::error(status, detail)
+}
