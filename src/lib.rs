@@ -28,7 +28,9 @@
 mod client;
 mod error;
 mod hooks;
+mod media;
 mod operation;
+mod rules;
 mod status;
 mod validate;
 
@@ -48,7 +50,9 @@ pub use client::{API_KEY_ENV, BASE_URL_ENV, Client, ClientBuilder, DEFAULT_BASE_
 pub use error::ConfigError;
 pub use generated::OPERATIONS;
 pub use hooks::MAX_ANSWER_BYTES;
+pub use media::{Image, ImageLoader, MediaError};
 pub use operation::{Operation, SubmitRequest, ValidateJson};
+pub use rules::MAX_REQUEST_BYTES;
 pub use status::TaskStatus;
 pub use validate::{Rule, ValidationError, Violation, Warning, Warnings};
 
