@@ -84,6 +84,9 @@ fn base64_problem(error: DecodeSliceError, chunk_start: usize) -> String {
             char::from(byte),
             chunk_start + at
         ),
+        DecodeSliceError::DecodeError(DecodeError::InvalidPadding) => {
+            "its `=` padding is missing or wrong".to_owned()
+        }
         DecodeSliceError::DecodeError(DecodeError::InvalidLength(_)) => {
             "its length is not a whole number of base64 groups".to_owned()
         }
