@@ -221,19 +221,17 @@ fn find_placeholders<'t, 'l>(
 
 /// Checks an http(s) URL with a host; warns about plain http.
 fn media_url(pointer: &str, value: &str, checker: &mut Checker) {
-    let url = Url::parse(value).ok();
-    let scheme = url.as_ref().map(Url::scheme);
-    match url.as_ref().and_then(Url::host_str) {
-        Some(host) if !host.is_empty() && matches!(scheme, Some("http" | "https")) => {
-            if scheme == Some("http") {
-                checker.warn(
-                    pointer,
-                    "is a plain http URL: the media travels unencrypted and may be \
-                     altered on the way; use https if the host supports it",
-                );
-            }
-        }
-        _ => prose(
+    // Stricter than the URL standard, which would repair `https:/x`, `https:///x` or
+    // surrounding spaces into some other URL than the one a server sees.
+    let plain = starts_with_ignore_case(value, "http://");
+    let literal = (plain || starts_with_ignore_case(value, "https://"))
+        && !value[value.find("//").unwrap_or(0) + 2..].starts_with(['/', '\\'])
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control());
+    let host = Url::parse(value)
+        .ok()
+        .filter(|url| url.host_str().is_some());
+    if !literal || host.is_none() {
+        return prose(
             checker,
             pointer,
             format!(
@@ -241,21 +239,35 @@ fn media_url(pointer: &str, value: &str, checker: &mut Checker) {
                  (found {})",
                 excerpt(value)
             ),
-        ),
+        );
     }
+    if plain {
+        checker.warn(
+            pointer,
+            "is a plain http URL: the media travels unencrypted and may be altered on the \
+             way; use https if the host supports it",
+        );
+    }
+}
+
+fn starts_with_ignore_case(value: &str, prefix: &str) -> bool {
+    value
+        .as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|start| start.eq_ignore_ascii_case(prefix.as_bytes()))
 }
 
 /// Checks an image field: an http(s) URL, a `data:image/…;base64,` URI or bare base64
 /// that decodes to a known image format.
 fn image(pointer: &str, value: &str, checker: &mut Checker) {
-    let lower = value.get(..8).unwrap_or(value).to_ascii_lowercase();
-    if lower.starts_with("http://") || lower.starts_with("https://") {
+    if starts_with_ignore_case(value, "http://") || starts_with_ignore_case(value, "https://") {
         return media_url(pointer, value, checker);
     }
-    let payload = if lower.starts_with("data:") {
+    let payload = if starts_with_ignore_case(value, "data:") {
         match value.split_once(',') {
             Some((header, payload))
-                if header.to_ascii_lowercase().starts_with("data:image/")
+                if starts_with_ignore_case(header, "data:image/")
+                    && header.len() > "data:image/;base64".len()
                     && header.to_ascii_lowercase().ends_with(";base64") =>
             {
                 payload

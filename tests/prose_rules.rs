@@ -103,6 +103,20 @@ fn each_prose_rule_is_reported_at_its_pointer_with_a_fix() {
              (found `https://`)",
         ),
         (
+            "a url the URL standard would repair",
+            json!({"video_urls": ["https:///example.com/a.mp4"]}),
+            "/video_urls/0",
+            "must be an http(s) URL with a host, such as https://example.com/clip.mp4 \
+             (found `https:///example.com/a.mp4`)",
+        ),
+        (
+            "a url with a space",
+            json!({"audio_urls": ["https://example.com/a.mp3 "]}),
+            "/audio_urls/0",
+            "must be an http(s) URL with a host, such as https://example.com/clip.mp4 \
+             (found `https://example.com/a.mp3 `)",
+        ),
+        (
             "audio file url",
             json!({"audio_urls": ["file:///tmp/a.mp3"]}),
             "/audio_urls/0",
