@@ -21,28 +21,28 @@ static SCHEMA: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
 // ---- the prose rules, restated ------------------------------------------------------
 
 fn is_image(bytes: &[u8]) -> bool {
-    match bytes {
-        [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n', ..] => true,
-        [0xff, 0xd8, 0xff, ..] => true,
-        [
-            b'R',
-            b'I',
-            b'F',
-            b'F',
-            _,
-            _,
-            _,
-            _,
-            b'W',
-            b'E',
-            b'B',
-            b'P',
-            ..,
-        ] => true,
-        [b'G', b'I', b'F', b'8', b'7' | b'9', b'a', ..] => true,
-        [b'B', b'M', _, _, _, _, 0, 0, 0, 0, _, _, _, _, ..] => true,
-        _ => false,
-    }
+    matches!(
+        bytes,
+        [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n', ..]
+            | [0xff, 0xd8, 0xff, ..]
+            | [
+                b'R',
+                b'I',
+                b'F',
+                b'F',
+                _,
+                _,
+                _,
+                _,
+                b'W',
+                b'E',
+                b'B',
+                b'P',
+                ..
+            ]
+            | [b'G', b'I', b'F', b'8', b'7' | b'9', b'a', ..]
+            | [b'B', b'M', _, _, _, _, 0, 0, 0, 0, _, _, _, _, ..]
+    )
 }
 
 fn url_ok(s: &str) -> bool {
