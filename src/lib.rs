@@ -30,8 +30,10 @@ pub mod download;
 mod error;
 mod hooks;
 mod learning;
+mod media;
 mod operation;
 mod poll;
+mod rules;
 mod status;
 mod submit;
 mod task;
@@ -56,11 +58,13 @@ pub use download::{DownloadContext, DownloadError, DownloadOptions, Downloader, 
 pub use error::{ApiError, ConfigError, Error};
 pub use generated::OPERATIONS;
 pub use hooks::MAX_ANSWER_BYTES;
+pub use media::{Image, ImageLoader, MediaError};
 pub use operation::{Operation, SubmitRequest, ValidateJson};
 pub use poll::{
     Backoff, ExponentialRetry, PollContext, PollSchedule, RetryPolicy, TaskKind, WaitOptions,
     retry_after,
 };
+pub use rules::MAX_REQUEST_BYTES;
 pub use status::TaskStatus;
 pub use learning::LearningSchedule;
 pub use task::{Task, TaskOutput, TaskUpdate, TaskUpdates};

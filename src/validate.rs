@@ -232,7 +232,6 @@ impl Checker {
         });
     }
 
-    #[allow(dead_code)] // used by prose rules
     pub(crate) fn warn(&mut self, pointer: &str, message: impl Into<String>) {
         self.warnings.push(Warning {
             pointer: pointer.to_owned(),
@@ -471,5 +470,8 @@ pub(crate) fn validate_serialized<T: Serialize>(
 }
 
 /// Rules a model's fragment states only in prose, applied after the schema checks.
-/// Generated `validate_json` calls this with the model id.
-pub(crate) fn prose_rules(_model_id: &str, _value: &Value, _checker: &mut Checker) {}
+/// Generated `validate_json` calls this with the model id; the rules live in
+/// [`crate::rules`].
+pub(crate) fn prose_rules(model_id: &str, value: &Value, checker: &mut Checker) {
+    crate::rules::apply(model_id, value, checker);
+}

@@ -1,0 +1,455 @@
+//! Local images as base64 `data:` URIs, ready for any image field of a request.
+//!
+//! The MIME type comes from the content (magic bytes), never from the file name, and a
+//! file is encoded while it is read: the only memory held is the finished string plus
+//! one read buffer.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::{DecodeError, DecodeSliceError, Engine};
+
+/// Tells whether the first bytes of some data carry a format's signature.
+type Signature = fn(&[u8]) -> bool;
+
+/// Image formats Modellix accepts, by magic bytes.
+const FORMATS: &[(&str, Signature)] = &[
+    ("image/png", |b| b.starts_with(b"\x89PNG\r\n\x1a\n")),
+    ("image/jpeg", |b| b.starts_with(b"\xff\xd8\xff")),
+    ("image/webp", |b| {
+        b.len() >= 12 && b.starts_with(b"RIFF") && &b[8..12] == b"WEBP"
+    }),
+    ("image/gif", |b| {
+        b.starts_with(b"GIF87a") || b.starts_with(b"GIF89a")
+    }),
+    // "BM" alone is too weak a signature; the header's reserved bytes 6..10 are zero.
+    ("image/bmp", |b| {
+        b.len() >= 14 && b.starts_with(b"BM") && b[6..10] == [0; 4]
+    }),
+];
+
+/// The longest prefix [`sniff`] looks at.
+const SNIFF_LEN: usize = 14;
+
+/// The formats in [`FORMATS`], for messages.
+pub(crate) const FORMAT_NAMES: &str = "PNG, JPEG, WebP, GIF or BMP";
+
+/// The MIME type of image data, from its first bytes; `None` when it is not an image
+/// Modellix accepts.
+pub(crate) fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    FORMATS
+        .iter()
+        .find(|(_, matches)| matches(bytes))
+        .map(|(mime, _)| *mime)
+}
+
+/// Checks that `payload` is standard, padded base64 of a known image format, decoding
+/// in small chunks so that a large image is never held twice. The error completes
+/// "must be base64 image data, but …".
+pub(crate) fn check_base64_image(payload: &str) -> Result<(), String> {
+    // 4 KiB of base64 decodes to exactly 3 KiB when not at the end.
+    const IN: usize = 4096;
+    let mut out = [0u8; IN / 4 * 3];
+    let mut head: Option<&'static str> = None;
+    let chunks = payload.as_bytes().chunks(IN);
+    let last = chunks.len().saturating_sub(1);
+    for (i, chunk) in chunks.enumerate() {
+        let decoded = STANDARD
+            .decode_slice(chunk, &mut out)
+            .map_err(|e| base64_problem(e, i * IN))?;
+        // Padding is only allowed at the very end.
+        if i < last && decoded != out.len() {
+            return Err("it is not valid base64 (padding before the end)".to_owned());
+        }
+        if i == 0 {
+            head = sniff(&out[..decoded.min(SNIFF_LEN)]);
+        }
+    }
+    match head {
+        Some(_) => Ok(()),
+        None => Err(format!("its data is not a {FORMAT_NAMES} image")),
+    }
+}
+
+/// Describes a decoding error with offsets into the whole payload, not the chunk.
+fn base64_problem(error: DecodeSliceError, chunk_start: usize) -> String {
+    let detail = match error {
+        DecodeSliceError::DecodeError(
+            DecodeError::InvalidByte(at, byte) | DecodeError::InvalidLastSymbol(at, byte),
+        ) => format!(
+            "unexpected {:?} at offset {}",
+            char::from(byte),
+            chunk_start + at
+        ),
+        DecodeSliceError::DecodeError(DecodeError::InvalidPadding) => {
+            "its `=` padding is missing or wrong".to_owned()
+        }
+        DecodeSliceError::DecodeError(DecodeError::InvalidLength(_)) => {
+            "its length is not a whole number of base64 groups".to_owned()
+        }
+        other => other.to_string(),
+    };
+    format!("it is not valid base64 ({detail})")
+}
+
+/// Read buffer size: a multiple of 3 so that every chunk but the last encodes to
+/// base64 without padding, and chunks can be appended to one string.
+const CHUNK: usize = 3 * 256 * 1024;
+
+/// A base64 `data:` URI holding an image, made from a local file or from bytes.
+///
+/// Pass it to any image field of a request builder: it converts into the `String` the
+/// field holds.
+///
+/// ```
+/// use modellix::Image;
+/// use modellix::types::Seedance20V2vRequest;
+///
+/// // A 1×1 GIF; the MIME type is read from the bytes, not from a name.
+/// let gif = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;";
+/// let image = Image::from_bytes(gif)?;
+/// assert_eq!(image.mime_type(), "image/gif");
+/// assert!(image.as_str().starts_with("data:image/gif;base64,R0lGODlh"));
+///
+/// let request = Seedance20V2vRequest::builder()
+///     .prompt("Extend [Video 1], starting from this frame")
+///     .video_urls(vec!["https://example.com/source.mp4".to_string()])
+///     .first_frame_image(image)
+///     .build()?;
+/// request.validate()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Image {
+    data_uri: String,
+    mime_type: &'static str,
+}
+
+impl Image {
+    /// Files and byte slices larger than this are refused unless the limit is raised
+    /// with [`Image::loader`]: 30 MiB of image, 40 MiB once encoded.
+    pub const DEFAULT_MAX_BYTES: u64 = 30 * 1024 * 1024;
+
+    /// Reads and encodes an image file, refusing files over
+    /// [`Image::DEFAULT_MAX_BYTES`]; see [`ImageLoader::from_path`].
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), modellix::MediaError> {
+    /// let frame = modellix::Image::from_path("first-frame.png").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn from_path(path: impl AsRef<Path>) -> Result<Image, MediaError> {
+        Image::loader().from_path(path).await
+    }
+
+    /// Encodes image bytes already in memory, refusing more than
+    /// [`Image::DEFAULT_MAX_BYTES`]; see [`ImageLoader::from_bytes`].
+    ///
+    /// ```
+    /// let err = modellix::Image::from_bytes(b"plain text").unwrap_err();
+    /// assert!(err.to_string().contains("not a PNG, JPEG, WebP, GIF or BMP image"));
+    /// ```
+    pub fn from_bytes(bytes: impl AsRef<[u8]>) -> Result<Image, MediaError> {
+        Image::loader().from_bytes(bytes)
+    }
+
+    /// Settings for reading images, such as a different size limit.
+    ///
+    /// ```
+    /// let loader = modellix::Image::loader().max_bytes(1024);
+    /// let err = loader.from_bytes(vec![0xff; 2048]).unwrap_err();
+    /// assert!(matches!(err, modellix::MediaError::TooLarge { size: 2048, max: 1024, .. }));
+    /// ```
+    pub fn loader() -> ImageLoader {
+        ImageLoader {
+            max_bytes: Image::DEFAULT_MAX_BYTES,
+        }
+    }
+
+    /// The MIME type found in the content, such as `image/png`.
+    ///
+    /// ```
+    /// let png = modellix::Image::from_bytes(b"\x89PNG\r\n\x1a\n")?;
+    /// assert_eq!(png.mime_type(), "image/png");
+    /// # Ok::<(), modellix::MediaError>(())
+    /// ```
+    pub fn mime_type(&self) -> &'static str {
+        self.mime_type
+    }
+
+    /// The `data:image/…;base64,…` URI.
+    ///
+    /// ```
+    /// let png = modellix::Image::from_bytes(b"\x89PNG\r\n\x1a\n")?;
+    /// assert_eq!(png.as_str(), "data:image/png;base64,iVBORw0KGgo=");
+    /// # Ok::<(), modellix::MediaError>(())
+    /// ```
+    pub fn as_str(&self) -> &str {
+        &self.data_uri
+    }
+
+    /// The `data:` URI, without copying it.
+    ///
+    /// ```
+    /// let png = modellix::Image::from_bytes(b"\x89PNG\r\n\x1a\n")?;
+    /// let uri: String = png.into_data_uri();
+    /// assert!(uri.starts_with("data:image/png;base64,"));
+    /// # Ok::<(), modellix::MediaError>(())
+    /// ```
+    pub fn into_data_uri(self) -> String {
+        self.data_uri
+    }
+}
+
+// Not derived: the URI can be tens of megabytes.
+impl fmt::Debug for Image {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Image")
+            .field("mime_type", &self.mime_type)
+            .field("data_uri_len", &self.data_uri.len())
+            .finish()
+    }
+}
+
+impl AsRef<str> for Image {
+    fn as_ref(&self) -> &str {
+        &self.data_uri
+    }
+}
+
+impl From<Image> for String {
+    fn from(image: Image) -> String {
+        image.data_uri
+    }
+}
+
+/// For the builders' optional image fields (`.first_frame_image(image)`).
+impl From<Image> for Option<String> {
+    fn from(image: Image) -> Option<String> {
+        Some(image.data_uri)
+    }
+}
+
+/// Reads images with a chosen size limit; made by [`Image::loader`].
+#[derive(Debug, Clone, Copy)]
+pub struct ImageLoader {
+    max_bytes: u64,
+}
+
+impl ImageLoader {
+    /// Refuses images larger than `max_bytes` (before encoding).
+    ///
+    /// ```
+    /// let loader = modellix::Image::loader().max_bytes(50 * 1024 * 1024);
+    /// ```
+    pub fn max_bytes(mut self, max_bytes: u64) -> ImageLoader {
+        self.max_bytes = max_bytes;
+        self
+    }
+
+    /// Reads and encodes an image file.
+    ///
+    /// Async: the file is read on Tokio's blocking pool (call it inside a Tokio
+    /// runtime), in chunks encoded as they arrive into a string sized from the file
+    /// length, so memory stays at the encoded string plus one buffer. Fails, naming the
+    /// file, when it cannot be read, is larger than the limit or is not a PNG, JPEG,
+    /// WebP, GIF or BMP image.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), modellix::MediaError> {
+    /// let big = modellix::Image::loader()
+    ///     .max_bytes(50 * 1024 * 1024)
+    ///     .from_path("poster.webp")
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn from_path(self, path: impl AsRef<Path>) -> Result<Image, MediaError> {
+        let path = path.as_ref().to_owned();
+        let io_path = path.clone();
+        tokio::task::spawn_blocking(move || self.read_file(path))
+            .await
+            .unwrap_or_else(|e| {
+                Err(MediaError::Io {
+                    path: io_path,
+                    source: io::Error::other(e),
+                })
+            })
+    }
+
+    /// Encodes image bytes already in memory; fails when they are larger than the
+    /// limit or are not a PNG, JPEG, WebP, GIF or BMP image.
+    ///
+    /// ```
+    /// let image = modellix::Image::loader().from_bytes(b"\xff\xd8\xff\xe0")?;
+    /// assert_eq!(image.mime_type(), "image/jpeg");
+    /// # Ok::<(), modellix::MediaError>(())
+    /// ```
+    pub fn from_bytes(self, bytes: impl AsRef<[u8]>) -> Result<Image, MediaError> {
+        let bytes = bytes.as_ref();
+        self.check_size(None, bytes.len() as u64)?;
+        let mut encoder = Encoder::start(None, bytes, bytes.len() as u64)?;
+        encoder.push(bytes);
+        Ok(encoder.finish())
+    }
+
+    fn check_size(&self, path: Option<&Path>, size: u64) -> Result<(), MediaError> {
+        if size > self.max_bytes {
+            return Err(MediaError::TooLarge {
+                path: path.map(Path::to_owned),
+                size,
+                max: self.max_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    fn read_file(self, path: PathBuf) -> Result<Image, MediaError> {
+        let io_error = |source| MediaError::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut file = File::open(&path).map_err(io_error)?;
+        let expected = file.metadata().map_err(io_error)?.len();
+        // Refuse before reading anything; the count below catches a growing file.
+        self.check_size(Some(&path), expected)?;
+        let mut buffer = vec![0; CHUNK];
+        let mut read = 0u64;
+        let mut next_chunk = |buffer: &mut [u8]| -> Result<usize, MediaError> {
+            let filled = fill(&mut file, buffer).map_err(io_error)?;
+            read += filled as u64;
+            self.check_size(Some(&path), read)?;
+            Ok(filled)
+        };
+        let mut filled = next_chunk(&mut buffer)?;
+        let mut encoder = Encoder::start(Some(&path), &buffer[..filled], expected)?;
+        loop {
+            encoder.push(&buffer[..filled]);
+            if filled < buffer.len() {
+                return Ok(encoder.finish());
+            }
+            filled = next_chunk(&mut buffer)?;
+        }
+    }
+}
+
+/// Reads until `buffer` is full or the file ends, so that only the last chunk can have a
+/// length that is not a multiple of 3.
+fn fill(file: &mut File, buffer: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match file.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// Appends base64 chunks to one pre-sized `data:` URI.
+struct Encoder {
+    data_uri: String,
+    mime_type: &'static str,
+}
+
+impl Encoder {
+    /// Sniffs the type from the first chunk and sizes the string for `expected` bytes.
+    fn start(path: Option<&Path>, first: &[u8], expected: u64) -> Result<Encoder, MediaError> {
+        let mime_type =
+            sniff(&first[..first.len().min(SNIFF_LEN)]).ok_or_else(|| MediaError::NotAnImage {
+                path: path.map(Path::to_owned),
+            })?;
+        let prefix = format!("data:{mime_type};base64,");
+        let encoded = usize::try_from(expected.div_ceil(3) * 4).unwrap_or(0);
+        let mut data_uri = String::with_capacity(prefix.len() + encoded);
+        data_uri.push_str(&prefix);
+        Ok(Encoder {
+            data_uri,
+            mime_type,
+        })
+    }
+
+    fn push(&mut self, chunk: &[u8]) {
+        STANDARD.encode_string(chunk, &mut self.data_uri);
+    }
+
+    fn finish(self) -> Image {
+        Image {
+            data_uri: self.data_uri,
+            mime_type: self.mime_type,
+        }
+    }
+}
+
+/// Why an image could not be made; the message names the file.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let err = modellix::Image::from_path("notes.txt").await.unwrap_err();
+/// assert!(err.to_string().contains("notes.txt"));
+/// # }
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum MediaError {
+    /// The file could not be opened or read.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        source: io::Error,
+    },
+    /// The image is larger than the loader's limit.
+    TooLarge {
+        /// The file; `None` for bytes in memory.
+        path: Option<PathBuf>,
+        /// Bytes found (at least).
+        size: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// The content is not a PNG, JPEG, WebP, GIF or BMP image.
+    NotAnImage {
+        /// The file; `None` for bytes in memory.
+        path: Option<PathBuf>,
+    },
+}
+
+impl fmt::Display for MediaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = |path: &Option<PathBuf>| match path {
+            Some(path) => path.display().to_string(),
+            None => "the image bytes".to_owned(),
+        };
+        match self {
+            MediaError::Io { path, source } => {
+                write!(f, "cannot read image {}: {source}", path.display())
+            }
+            MediaError::TooLarge { path, size, max } => write!(
+                f,
+                "{} is {size} bytes, over the {max}-byte limit for images; \
+                 make it smaller or raise the limit with Image::loader().max_bytes(…)",
+                name(path)
+            ),
+            MediaError::NotAnImage { path } => write!(
+                f,
+                "{} is not a {FORMAT_NAMES} image (judged by its content, not its name)",
+                name(path)
+            ),
+        }
+    }
+}
+
+impl std::error::Error for MediaError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            MediaError::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
