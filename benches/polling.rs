@@ -28,7 +28,9 @@ struct Cell {
 
 /// Polls one task that ends `end` seconds after submit; returns (requests, latency).
 fn drive(schedule: &dyn PollSchedule, kind: &TaskKind, end: f64) -> (u32, f64) {
-    let mut t = schedule.delay(&PollContext::new(0, Duration::ZERO, kind)).as_secs_f64();
+    let mut t = schedule
+        .delay(&PollContext::new(0, Duration::ZERO, kind))
+        .as_secs_f64();
     let mut polls = 1;
     while t < end {
         t += schedule
@@ -73,25 +75,50 @@ fn run(make: &dyn Fn() -> Box<dyn PollSchedule>, nominal: f64, spread: Spread, s
     }
 }
 
+/// A name and a way to make a fresh schedule (learning schedules carry state).
+type ScheduleMaker = (&'static str, Box<dyn Fn() -> Box<dyn PollSchedule>>);
+
 fn main() {
     // `cargo bench` passes --bench; `cargo test --benches` runs it briefly as a smoke test.
-    let schedules: Vec<(&str, Box<dyn Fn() -> Box<dyn PollSchedule>>)> = vec![
-        ("default (2 s x1.5 to 10 s, ±20%)", Box::new(|| Box::new(Backoff::default().seeded(1)))),
-        ("fixed 2 s (official CLI)", Box::new(|| Box::new(Backoff::fixed(Duration::from_secs(2))))),
-        ("fixed 0.5 s", Box::new(|| Box::new(Backoff::fixed(Duration::from_millis(500))))),
+    let schedules: Vec<ScheduleMaker> = vec![
+        (
+            "default (2 s x1.5 to 10 s, ±20%)",
+            Box::new(|| Box::new(Backoff::default().seeded(1))),
+        ),
+        (
+            "fixed 2 s (official CLI)",
+            Box::new(|| Box::new(Backoff::fixed(Duration::from_secs(2)))),
+        ),
+        (
+            "fixed 0.5 s",
+            Box::new(|| Box::new(Backoff::fixed(Duration::from_millis(500)))),
+        ),
         (
             "exponential 1 s x2 to 60 s",
-            Box::new(|| Box::new(Backoff::new(Duration::from_secs(1), 2.0, Duration::from_secs(60)))),
+            Box::new(|| {
+                Box::new(Backoff::new(
+                    Duration::from_secs(1),
+                    2.0,
+                    Duration::from_secs(60),
+                ))
+            }),
         ),
         (
             "learning (after 10 tasks)",
             Box::new(|| Box::new(LearningSchedule::new(Backoff::default().seeded(1)))),
         ),
     ];
-    println!("# Polling efficiency (virtual clock, {TASKS} tasks per cell after {WARM_UP} warm-up tasks)");
+    println!(
+        "# Polling efficiency (virtual clock, {TASKS} tasks per cell after {WARM_UP} warm-up tasks)"
+    );
     println!("# command: cargo bench --bench polling");
-    for (spread, name) in [(Spread::Uniform, "uniform ±20%"), (Spread::Triangular, "triangular ±20%")] {
-        println!("\n## durations spread {name}: requests per task / mean latency s / p95 latency s\n");
+    for (spread, name) in [
+        (Spread::Uniform, "uniform ±20%"),
+        (Spread::Triangular, "triangular ±20%"),
+    ] {
+        println!(
+            "\n## durations spread {name}: requests per task / mean latency s / p95 latency s\n"
+        );
         print!("| schedule |");
         for d in DURATIONS {
             print!(" {d:.0} s |");
@@ -101,7 +128,10 @@ fn main() {
             print!("| {label} |");
             for (i, d) in DURATIONS.iter().enumerate() {
                 let c = run(make.as_ref(), *d, spread, 42 + i as u64);
-                print!(" {:.1} / {:.2} / {:.2} |", c.requests, c.mean_latency, c.p95_latency);
+                print!(
+                    " {:.1} / {:.2} / {:.2} |",
+                    c.requests, c.mean_latency, c.p95_latency
+                );
             }
             println!();
         }

@@ -10,9 +10,8 @@ use reqwest::header::HeaderValue;
 use crate::error::ConfigError;
 use crate::generated::Client as GeneratedClient;
 use crate::hooks::{HookState, MAX_ANSWER_BYTES};
-use crate::poll::{
-    Backoff, ExponentialRetry, PollSchedule, RateLimitGate, RetryPolicy, WaitOptions,
-};
+use crate::learning::LearningSchedule;
+use crate::poll::{ExponentialRetry, PollSchedule, RateLimitGate, RetryPolicy, WaitOptions};
 use crate::task::Task;
 
 /// Runs with every accepted task before `submit` returns; see
@@ -169,8 +168,10 @@ impl ClientBuilder {
         self
     }
 
-    /// When to query a running task (default: [`Backoff::default`], first query about
-    /// 2 s after submit, ×1.5 up to 10 s, ±20% jitter).
+    /// When to query a running task. Default: [`LearningSchedule`], which behaves as
+    /// [`Backoff::default`](crate::Backoff) (first query about 2 s after submit, ×1.5
+    /// up to 10 s, ±20% jitter) until a few tasks of the same kind have finished, then
+    /// polls densely around their usual run time (see `BENCHMARKS.md`).
     pub fn poll_schedule(mut self, schedule: impl PollSchedule + 'static) -> Self {
         self.schedule = Some(Arc::new(schedule));
         self
@@ -243,7 +244,7 @@ impl ClientBuilder {
                 base_url,
                 schedule: self
                     .schedule
-                    .unwrap_or_else(|| Arc::new(Backoff::default())),
+                    .unwrap_or_else(|| Arc::new(LearningSchedule::default())),
                 retry: self
                     .retry
                     .unwrap_or_else(|| Arc::new(ExponentialRetry::default())),

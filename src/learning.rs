@@ -105,7 +105,9 @@ impl LearningSchedule {
         // the window's queries are made: planning up to twice the fallback's count
         // keeps the mean at or under what the fallback would spend.
         let typical = quantile(&kept, 0.5);
-        let budget = self.budget.min(2 * self.fallback_queries(typical).saturating_sub(1));
+        let budget = self
+            .budget
+            .min(2 * self.fallback_queries(typical).saturating_sub(1));
         plan_queries(&kept, budget.max(2), self.min_interval.as_secs_f64())
     }
 
@@ -167,7 +169,11 @@ impl PollSchedule for LearningSchedule {
 /// Samples within a robust band around the median (median ± 4 scaled MADs, at least
 /// ±5% of the median), so one task stuck in a queue does not stretch the plan.
 fn inliers(samples: &VecDeque<f64>) -> Vec<f64> {
-    let mut sorted: Vec<f64> = samples.iter().copied().filter(|s| s.is_finite() && *s > 0.0).collect();
+    let mut sorted: Vec<f64> = samples
+        .iter()
+        .copied()
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .collect();
     sorted.sort_by(f64::total_cmp);
     if sorted.is_empty() {
         return sorted;
@@ -195,7 +201,9 @@ fn plan_queries(sorted: &[f64], budget: usize, min_interval: f64) -> Vec<f64> {
     let margin = spread * 0.15 + 0.01 * first;
     let (lo, hi) = ((first - margin).max(0.5), last + margin);
     let width = hi - lo;
-    let count = budget.min((width / min_interval).floor() as usize + 1).max(2);
+    let count = budget
+        .min((width / min_interval).floor() as usize + 1)
+        .max(2);
     if width <= 0.0 {
         return vec![lo];
     }
@@ -228,7 +236,10 @@ fn plan_queries(sorted: &[f64], budget: usize, min_interval: f64) -> Vec<f64> {
         let target = cumulative[0] + (total - cumulative[0]) * k as f64 / (count - 1) as f64;
         let i = cumulative.partition_point(|c| *c < target).min(GRID - 1);
         let t = lo + step * i as f64;
-        if plan.last().is_none_or(|p: &f64| t - p >= min_interval * 0.999) {
+        if plan
+            .last()
+            .is_none_or(|p: &f64| t - p >= min_interval * 0.999)
+        {
             plan.push(t);
         }
     }
@@ -248,12 +259,17 @@ mod tests {
     }
 
     fn first_delay(s: &LearningSchedule, kind: &TaskKind) -> f64 {
-        s.delay(&PollContext::new(0, Duration::ZERO, kind)).as_secs_f64()
+        s.delay(&PollContext::new(0, Duration::ZERO, kind))
+            .as_secs_f64()
     }
 
     #[test]
     fn no_history_means_the_fallback() {
-        let s = LearningSchedule::new(Backoff::new(Duration::from_secs(2), 1.5, Duration::from_secs(10)));
+        let s = LearningSchedule::new(Backoff::new(
+            Duration::from_secs(2),
+            1.5,
+            Duration::from_secs(10),
+        ));
         assert_eq!(first_delay(&s, &kind()), 2.0);
         s.observe(&kind(), Duration::from_secs(100));
         s.observe(&kind(), Duration::from_secs(100));
@@ -270,17 +286,31 @@ mod tests {
     #[test]
     fn steady_history_plans_a_dense_window_around_the_usual_end() {
         let s = LearningSchedule::default();
-        for secs in [118.0, 120.0, 122.0, 119.0, 121.0, 120.5, 119.5, 121.5, 118.5, 122.5] {
+        for secs in [
+            118.0, 120.0, 122.0, 119.0, 121.0, 120.5, 119.5, 121.5, 118.5, 122.5,
+        ] {
             s.observe(&kind(), Duration::from_secs_f64(secs));
         }
         let (lo, hi) = s.estimate(&kind()).unwrap();
-        assert!(lo.as_secs_f64() > 115.0 && lo.as_secs_f64() < 118.0, "{lo:?}");
-        assert!(hi.as_secs_f64() > 122.5 && hi.as_secs_f64() < 126.0, "{hi:?}");
+        assert!(
+            lo.as_secs_f64() > 115.0 && lo.as_secs_f64() < 118.0,
+            "{lo:?}"
+        );
+        assert!(
+            hi.as_secs_f64() > 122.5 && hi.as_secs_f64() < 126.0,
+            "{hi:?}"
+        );
         // Walk the plan: every gap inside the window is at least 1 s and at most 2 s.
         let mut t = first_delay(&s, &kind());
         let mut polls = 1;
         while t < hi.as_secs_f64() {
-            let gap = s.delay(&PollContext::new(polls, Duration::from_secs_f64(t), &kind())).as_secs_f64();
+            let gap = s
+                .delay(&PollContext::new(
+                    polls,
+                    Duration::from_secs_f64(t),
+                    &kind(),
+                ))
+                .as_secs_f64();
             assert!((0.99..=2.5).contains(&gap), "gap {gap} at {t}");
             t += gap;
             polls += 1;
@@ -295,7 +325,10 @@ mod tests {
             s.observe(&kind(), Duration::from_secs_f64(secs));
         }
         let (lo, hi) = s.estimate(&kind()).unwrap();
-        assert!(lo.as_secs_f64() > 55.0 && hi.as_secs_f64() < 65.0, "{lo:?}..{hi:?}");
+        assert!(
+            lo.as_secs_f64() > 55.0 && hi.as_secs_f64() < 65.0,
+            "{lo:?}..{hi:?}"
+        );
     }
 
     #[test]
@@ -306,7 +339,10 @@ mod tests {
         }
         let gaps: Vec<f64> = [40.0, 50.0, 70.0, 200.0]
             .iter()
-            .map(|t| s.delay(&PollContext::new(9, Duration::from_secs_f64(*t), &kind())).as_secs_f64())
+            .map(|t| {
+                s.delay(&PollContext::new(9, Duration::from_secs_f64(*t), &kind()))
+                    .as_secs_f64()
+            })
             .collect();
         assert!(gaps.windows(2).all(|w| w[0] <= w[1]), "{gaps:?}");
         assert_eq!(gaps[3], 10.0);

@@ -58,6 +58,7 @@ pub use download::{DownloadContext, DownloadError, DownloadOptions, Downloader, 
 pub use error::{ApiError, ConfigError, Error};
 pub use generated::OPERATIONS;
 pub use hooks::MAX_ANSWER_BYTES;
+pub use learning::LearningSchedule;
 pub use media::{Image, ImageLoader, MediaError};
 pub use operation::{Operation, SubmitRequest, ValidateJson};
 pub use poll::{
@@ -66,7 +67,6 @@ pub use poll::{
 };
 pub use rules::MAX_REQUEST_BYTES;
 pub use status::TaskStatus;
-pub use learning::LearningSchedule;
 pub use task::{Task, TaskOutput, TaskUpdate, TaskUpdates};
 pub use validate::{Rule, ValidationError, Violation, Warning, Warnings};
 

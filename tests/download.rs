@@ -19,11 +19,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
 use futures_util::{StreamExt, stream};
-use modellix::types::Resource;
-use modellix::{
+use modellix::download::{
     DownloadContext, DownloadError, DownloadErrorKind, DownloadOptions, Downloader,
     MAX_FILE_NAME_BYTES, safe_file_name,
 };
+use modellix::types::Resource;
 use proptest::prelude::*;
 
 /// In every test URL; must never show up in an error.

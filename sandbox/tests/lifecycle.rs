@@ -41,7 +41,7 @@ async fn lifecycle_goes_pending_processing_success() {
         .start()
         .await
         .unwrap();
-    let body = json!({"prompt": "p", "video_urls": ["u"], "resolution": "480p", "ratio": "9:16"});
+    let body = json!({"prompt": "p", "video_urls": ["https://example.com/v.mp4"], "resolution": "480p", "ratio": "9:16"});
     let task_id = submit_ok(&sandbox, &body).await;
     let mut seen = Vec::new();
     for _ in 0..5 {
@@ -173,7 +173,7 @@ async fn invalid_body_is_400_with_the_pointer() {
     // Every violation is listed, in schema order.
     let (status, answer) = submit(
         &sandbox,
-        &json!({"prompt": "", "video_urls": ["u"], "duration": 3}),
+        &json!({"prompt": "", "video_urls": ["https://example.com/v.mp4"], "duration": 3}),
     )
     .await;
     assert_eq!(status, 400);
@@ -290,8 +290,8 @@ async fn scaled_timing_grows_with_duration_and_resolution() {
         .start()
         .await
         .unwrap();
-    let short = json!({"prompt": "p", "video_urls": ["u"], "duration": 4, "resolution": "480p"});
-    let long = json!({"prompt": "p", "video_urls": ["u"], "duration": 15, "resolution": "1080p"});
+    let short = json!({"prompt": "p", "video_urls": ["https://example.com/v.mp4"], "duration": 4, "resolution": "480p"});
+    let long = json!({"prompt": "p", "video_urls": ["https://example.com/v.mp4"], "duration": 15, "resolution": "1080p"});
     let short = submit_ok(&sandbox, &short).await;
     let long = submit_ok(&sandbox, &long).await;
     assert_ne!(query(&sandbox, &short).await.1["data"]["status"], "success");

@@ -30,7 +30,7 @@ const WINDOWS_RESERVED: &[&str] = &[
 /// `_2`, and so on; the suffix is kept even when the stem has to be shortened.
 ///
 /// ```
-/// use modellix::safe_file_name;
+/// use modellix::download::safe_file_name;
 ///
 /// assert_eq!(
 ///     safe_file_name(&["task-abc123", "seedance-2.0-v2v", "video"], "mp4", 1),

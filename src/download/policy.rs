@@ -137,7 +137,7 @@ impl NetPolicy {
 /// address inside them.
 ///
 /// ```
-/// use modellix::is_public_address;
+/// use modellix::download::is_public_address;
 ///
 /// assert!(is_public_address("93.184.216.34".parse().unwrap()));
 /// assert!(!is_public_address("10.0.0.1".parse().unwrap()));
