@@ -12,7 +12,9 @@ use crate::error::{ConfigError, Error, api_error};
 use crate::poll::{PollContext, TaskKind, WaitOptions, is_retryable_status};
 use crate::submit::{error_chain, read_capped};
 use crate::types::{Resource, TaskInfo};
-use crate::{Client, MAX_ANSWER_BYTES, TaskStatus};
+use crate::{
+    Client, DownloadContext, DownloadError, Downloader, MAX_ANSWER_BYTES, SavedFile, TaskStatus,
+};
 
 /// A submitted Modellix task: its id, model and submit time.
 ///
@@ -258,6 +260,54 @@ impl TaskOutput {
             .result
             .as_ref()
             .map_or(&[], |result| result.resources.as_slice())
+    }
+
+    /// Who the files belong to, for downloads and their error messages.
+    pub fn download_context(&self) -> DownloadContext {
+        let mut context = DownloadContext::new(self.task.id()).finished_at(self.finished_at);
+        let model = self.task.model_id().or(self.info.model_id.as_deref());
+        if let Some(model) = model {
+            context = context.model_id(model);
+        }
+        context
+    }
+
+    /// Saves every resource into `dir` under names derived from the task id, model and
+    /// resource type (`task-abc123_seedance-2.0-v2v_video.mp4`): streamed, synced and
+    /// renamed into place, never overwriting unless the downloader allows it. The
+    /// downloader has its own HTTP client: the API key never reaches the file host.
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client, task: modellix::Task) -> Result<(), Box<dyn std::error::Error>> {
+    /// use modellix::{DownloadOptions, Downloader};
+    ///
+    /// let downloader = Downloader::new(DownloadOptions::default())?;
+    /// let output = task.wait(&client).await?;
+    /// for file in output.download_all(&downloader, "out".as_ref()).await? {
+    ///     println!("saved {} ({} bytes)", file.path.display(), file.bytes);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn download_all(
+        &self,
+        downloader: &Downloader,
+        dir: &std::path::Path,
+    ) -> Result<Vec<SavedFile>, DownloadError> {
+        downloader
+            .download_all(self.resources(), dir, &self.download_context())
+            .await
+    }
+
+    /// Saves one of this task's resources to `path` (errors name this task).
+    pub async fn download_resource(
+        &self,
+        downloader: &Downloader,
+        resource: &Resource,
+        path: &std::path::Path,
+    ) -> Result<SavedFile, DownloadError> {
+        downloader
+            .download_to(&resource.url, path, &self.download_context())
+            .await
     }
 }
 

@@ -103,6 +103,8 @@ fn a_new_fragment_yields_a_typed_operation_with_no_rust_edits() {
             "/regions/1/weight: must be at most 10 (found 11)",
             "/style: must be one of \"flat\", \"photo\" (found \"3d\")",
             "valid: {\"count\":2,\"prompt\":\"a red kite\"}",
+            "sandbox: 1 submit to pixel1T2iAsync, task success",
+            "sandbox rejects: Invalid parameters: /count: must be at most 4 (found 9)",
         ]
     );
 }
@@ -111,7 +113,8 @@ const PROBE: &str = r#"
 use modellix::SubmitRequest;
 use modellix::types::Pixel1T2iRequest;
 
-fn main() {
+#[tokio::main]
+async fn main() {
     let client = modellix::Client::builder()
         .api_key("probe-key-0000")
         .base_url("http://127.0.0.1:9")
@@ -132,5 +135,28 @@ fn main() {
         serde_json::from_value(serde_json::json!({"prompt": "a red kite", "count": 2})).unwrap();
     let _ = ok.validate().unwrap();
     println!("valid: {}", serde_json::to_string(&ok).unwrap());
+
+    // The sandbox serves the new endpoint with no sandbox code either.
+    let sandbox = modellix_sandbox::Sandbox::start().await.unwrap();
+    let client = modellix::Client::builder()
+        .api_key(sandbox.api_key())
+        .base_url(sandbox.base_url())
+        .build()
+        .unwrap();
+    let output = client.generate(&ok).await.unwrap();
+    println!(
+        "sandbox: {} submit to pixel1T2iAsync, task {}",
+        sandbox.counts().submit["pixel1T2iAsync"],
+        output.info.status
+    );
+    let raw = reqwest::Client::new()
+        .post(format!("{}{}", sandbox.base_url(), op.path))
+        .bearer_auth(sandbox.api_key())
+        .json(&serde_json::json!({"prompt": "x", "count": 9}))
+        .send()
+        .await
+        .unwrap();
+    let answer: serde_json::Value = raw.json().await.unwrap();
+    println!("sandbox rejects: {}", answer["message"].as_str().unwrap());
 }
 "#;
