@@ -81,3 +81,8 @@ pub mod types {
 pub mod api {
     pub use crate::generated::{Client, Error, ResponseValue, builder};
 }
+
+/// The README's examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
