@@ -77,6 +77,7 @@ fn a_new_fragment_yields_a_typed_operation_with_no_rust_edits() {
     std::fs::create_dir_all(copy.join("examples")).unwrap();
     std::fs::write(copy.join("examples/probe.rs"), PROBE).unwrap();
 
+    seed_target_dir(&work.join("target"));
     let output = Command::new(env!("CARGO"))
         .args(["run", "--quiet", "--offline", "--example", "probe"])
         .current_dir(&copy)
@@ -107,6 +108,19 @@ fn a_new_fragment_yields_a_typed_operation_with_no_rust_edits() {
             "sandbox rejects: Invalid parameters: /count: must be at most 4 (found 9)",
         ]
     );
+}
+
+/// Hard-links this run's compiled dependencies into the copy's target folder, so the
+/// nested build recompiles only the workspace crates instead of every dependency.
+/// Best effort: without it the test is just slower.
+fn seed_target_dir(target: &Path) {
+    let ours = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("debug");
+    let theirs = target.join("debug");
+    if theirs.exists() || !ours.exists() {
+        return;
+    }
+    let _ = std::fs::create_dir_all(target);
+    let _ = Command::new("cp").arg("-al").arg(&ours).arg(&theirs).status();
 }
 
 const PROBE: &str = r#"
