@@ -41,10 +41,8 @@ impl Bare {
         // The same bytes `Client::submit` sends: the request as a JSON value, serialized.
         let value = serde_json::to_value(common::request()).expect("serializable");
         let body = Bytes::from(serde_json::to_vec(&value).expect("serializable"));
-        let user_agent = HeaderValue::from_static(concat!(
-            "modellix-rust/",
-            env!("CARGO_PKG_VERSION")
-        ));
+        let user_agent =
+            HeaderValue::from_static(concat!("modellix-rust/", env!("CARGO_PKG_VERSION")));
         let auth = HeaderValue::from_str(&format!("Bearer {}", sandbox.api_key())).unwrap();
         let mut post_headers = HeaderMap::new();
         post_headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -64,7 +62,9 @@ impl Bare {
         }
     }
 
-    async fn once(&self) {
+    /// One submit and one query; the time of each, in µs.
+    async fn once(&self) -> [f64; 2] {
+        let start = Instant::now();
         let submitted: Value = self
             .http
             .post(&self.submit_url)
@@ -77,6 +77,7 @@ impl Bare {
             .await
             .unwrap();
         let id = submitted["data"]["task_id"].as_str().expect("a task id");
+        let submitted = Instant::now();
         let task: Value = self
             .http
             .get(format!("{}{id}", self.tasks_url))
@@ -88,21 +89,52 @@ impl Bare {
             .await
             .unwrap();
         assert_eq!(task["data"]["status"], "success");
+        split(start, submitted)
     }
 }
 
-async fn through_client(client: &Client, request: &modellix::types::Seedance20V2vRequest) {
+/// One submit and one query through the client; the time of each, in µs.
+async fn through_client(
+    client: &Client,
+    request: &modellix::types::Seedance20V2vRequest,
+) -> [f64; 2] {
+    let start = Instant::now();
     let task = client.submit(request).await.unwrap();
+    let submitted = Instant::now();
     let info = task.status(client).await.unwrap();
     assert_eq!(info.status, TaskStatus::Success);
+    split(start, submitted)
 }
 
-/// Per-iteration times of `n` iterations of `step`, in microseconds.
-async fn timed<F: Future<Output = ()>>(n: usize, mut step: impl FnMut() -> F, out: &mut Vec<f64>) {
-    for _ in 0..n {
-        let start = Instant::now();
-        step().await;
-        out.push(start.elapsed().as_secs_f64() * 1e6);
+fn split(start: Instant, submitted: Instant) -> [f64; 2] {
+    let us = |d: std::time::Duration| d.as_secs_f64() * 1e6;
+    [us(submitted - start), us(submitted.elapsed())]
+}
+
+/// Submit, query and total times of each iteration, in µs, and the CPU time of the
+/// measured thread (it runs the client and its connections: a current-thread runtime).
+#[derive(Default)]
+struct Samples([Vec<f64>; 3], u64);
+
+impl Samples {
+    async fn run<F: Future<Output = [f64; 2]>>(&mut self, n: usize, mut step: impl FnMut() -> F) {
+        let cpu = common::thread_cpu_ns();
+        for _ in 0..n {
+            let [submit, query] = step().await;
+            self.0[0].push(submit);
+            self.0[1].push(query);
+            self.0[2].push(submit + query);
+        }
+        self.1 += common::thread_cpu_ns() - cpu;
+    }
+
+    /// Mean CPU time of the measured thread per iteration, in µs.
+    fn cpu_us(&self) -> f64 {
+        self.1 as f64 / 1e3 / self.0[2].len() as f64
+    }
+
+    fn medians(&mut self) -> [f64; 3] {
+        self.0.each_mut().map(|s| common::median(s))
     }
 }
 
@@ -123,18 +155,20 @@ fn main() {
         .build()
         .unwrap();
 
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    let (mut ours, mut theirs) = (Samples::default(), Samples::default());
     runtime.block_on(async {
-        let mut scratch = Vec::new();
-        timed(WARM_UP, || through_client(&client, &request), &mut scratch).await;
-        timed(WARM_UP, || bare.once(), &mut scratch).await;
+        let mut scratch = Samples::default();
+        scratch
+            .run(WARM_UP, || through_client(&client, &request))
+            .await;
+        scratch.run(WARM_UP, || bare.once()).await;
         for round in 0..ITERATIONS / ROUND {
             if round % 2 == 0 {
-                timed(ROUND, || through_client(&client, &request), &mut ours).await;
-                timed(ROUND, || bare.once(), &mut theirs).await;
+                ours.run(ROUND, || through_client(&client, &request)).await;
+                theirs.run(ROUND, || bare.once()).await;
             } else {
-                timed(ROUND, || bare.once(), &mut theirs).await;
-                timed(ROUND, || through_client(&client, &request), &mut ours).await;
+                theirs.run(ROUND, || bare.once()).await;
+                ours.run(ROUND, || through_client(&client, &request)).await;
             }
         }
     });
@@ -147,26 +181,32 @@ fn main() {
     let validate_us = start.elapsed().as_secs_f64() * 1e6 / ITERATIONS as f64;
 
     let counts = sandbox.counts();
-    let (client_median, bare_median) = (common::median(&mut ours), common::median(&mut theirs));
-    let p90 = |s: &[f64]| s[s.len() * 9 / 10];
+    let cpu = [ours.cpu_us(), theirs.cpu_us()];
+    let (ours, theirs) = (ours.medians(), theirs.medians());
     println!("# Client overhead: submit + one status query, sandbox on loopback (instant tasks)");
     println!("# command: cargo bench --bench client_overhead");
     println!(
         "{ITERATIONS} iterations per side in alternating rounds of {ROUND}, after {WARM_UP} warm-up each"
     );
+    println!("median µs per iteration  |  submit |  status |   total | client-thread CPU (mean)");
+    for (name, m, cpu) in [
+        ("modellix::Client", ours, cpu[0]),
+        ("bare reqwest", theirs, cpu[1]),
+    ] {
+        println!(
+            "  {name:<22} | {:7.1} | {:7.1} | {:7.1} | {cpu:7.1}",
+            m[0], m[1], m[2]
+        );
+    }
+    let ratio = |i: usize| ours[i] / theirs[i];
     println!(
-        "  modellix::Client : median {client_median:7.1} µs, p90 {:7.1} µs per iteration",
-        p90(&ours)
+        "  {:<22} | {:7.3} | {:7.3} | {:7.3}   (goal for the total <= 1.10)",
+        "ratio",
+        ratio(0),
+        ratio(1),
+        ratio(2)
     );
-    println!(
-        "  bare reqwest     : median {bare_median:7.1} µs, p90 {:7.1} µs per iteration",
-        p90(&theirs)
-    );
-    println!(
-        "  ratio (medians)  : {:.3} (goal <= 1.10)",
-        client_median / bare_median
-    );
-    println!("  of which request.validate() alone: {validate_us:.1} µs per call (no I/O)");
+    println!("  request.validate() alone: {validate_us:.1} µs per call (no I/O)");
     println!(
         "  sandbox saw {} submits and {} task queries",
         counts.submits(),

@@ -27,6 +27,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use modellix::{Backoff, Client, WaitOptions};
 use modellix_sandbox::{DEFAULT_API_KEY, Fault, FaultKind, FaultPlan, Route, Sandbox, Timing};
+use tokio::sync::Semaphore;
 
 const TASKS: usize = 10_000;
 const SUBMIT_CONCURRENCY: usize = 256;
@@ -35,6 +36,8 @@ const RANDOM_429: f64 = 0.10;
 /// The token bucket of the rate-limited runs: refills this many task queries per
 /// second, holds as many.
 const LIMIT_PER_SECOND: f64 = 5000.0;
+/// Requests the limiter forwards to the sandbox at once.
+const UPSTREAM_CONNECTIONS: usize = 64;
 const SERVER_ENV: &str = "SCALE_SERVER";
 
 fn main() {
@@ -49,7 +52,7 @@ fn main() {
          submits {SUBMIT_CONCURRENCY} at a time; wait_all concurrency {TASKS}"
     );
     println!(
-        "\n| server | shared 429 state | submit s | wait s | submits | task queries | 429s | failed waits | client VmHWM MB | server VmHWM MB |"
+        "\n| server | shared 429 state | submit s | wait s | submits | task queries sent | 429s | failed waits | client VmHWM MB | server VmHWM MB |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let runs = [
@@ -61,16 +64,20 @@ fn main() {
     ];
     for (label, spec, shared) in runs {
         let row = run(&runtime, spec, shared);
+        let s = &row.server;
+        // Queries the limiter refused never reached the sandbox's counters.
+        let rejected = s["sandbox_429"] + s["limiter_429"];
+        assert_eq!(s["upstream_errors"], 0, "the limiter lost requests");
         println!(
             "| {label} | {shared} | {:.2} | {:.2} | {} | {} | {} | {} | {:.1} | {:.1} |",
             row.submit_s,
             row.wait_s,
-            row.server["submits"],
-            row.server["task_queries"],
-            row.server["rejected_429"],
+            s["submits"],
+            s["task_queries"] + s["limiter_429"],
+            rejected,
             row.failed,
             row.client_hwm_kb as f64 / 1e3,
-            row.server["hwm_kb"] as f64 / 1e3,
+            s["hwm_kb"] as f64 / 1e3,
         );
     }
 }
@@ -160,7 +167,8 @@ fn serve(spec: &str) {
         })
         .seed(7);
     if spec == "random429" {
-        config = config.faults(FaultPlan::new().random(Route::Task, RANDOM_429, Fault::RetryAfter(1)));
+        config =
+            config.faults(FaultPlan::new().random(Route::Task, RANDOM_429, Fault::RetryAfter(1)));
     }
     let sandbox = runtime.block_on(config.start()).unwrap();
     let limiter = (spec == "limit").then(|| {
@@ -169,6 +177,8 @@ fn serve(spec: &str) {
             upstream: sandbox.base_url().to_owned(),
             bucket: Mutex::new((LIMIT_PER_SECOND, Instant::now())),
             rejected: AtomicU64::new(0),
+            upstream_slots: Semaphore::new(UPSTREAM_CONNECTIONS),
+            upstream_errors: AtomicU64::new(0),
         })
     });
     let url = match &limiter {
@@ -181,12 +191,15 @@ fn serve(spec: &str) {
     std::io::stdin().read_line(&mut String::new()).unwrap();
 
     let counts = sandbox.counts();
-    let rejected = sandbox.faults_injected().count(FaultKind::RetryAfter)
-        + limiter.map_or(0, |l| l.rejected.load(Ordering::Relaxed));
+    let (limited, upstream_errors) = limiter.map_or((0, 0), |l| {
+        let load = |n: &AtomicU64| n.load(Ordering::Relaxed);
+        (load(&l.rejected), load(&l.upstream_errors))
+    });
     println!(
-        "submits={} task_queries={} rejected_429={rejected} hwm_kb={}",
+        "submits={} task_queries={} sandbox_429={} limiter_429={limited} upstream_errors={upstream_errors} hwm_kb={}",
         counts.submits(),
         counts.task,
+        sandbox.faults_injected().count(FaultKind::RetryAfter),
         common::proc_kb("VmHWM:")
     );
 }
@@ -200,6 +213,10 @@ struct Limiter {
     /// Tokens left and when they were counted.
     bucket: Mutex<(f64, Instant)>,
     rejected: AtomicU64,
+    /// Bounds the connections to the sandbox, whose listen backlog (1024) would
+    /// otherwise overflow when a full bucket is forwarded at once.
+    upstream_slots: Semaphore,
+    upstream_errors: AtomicU64,
 }
 
 impl Limiter {
@@ -246,7 +263,9 @@ async fn forward(State(limiter): State<Arc<Limiter>>, request: Request) -> Respo
             .into_response();
     }
     let (parts, body) = request.into_parts();
-    let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
     let mut upstream = limiter
         .http
         .request(parts.method, format!("{}{path}", limiter.upstream))
@@ -256,13 +275,25 @@ async fn forward(State(limiter): State<Arc<Limiter>>, request: Request) -> Respo
             upstream = upstream.header(name, value);
         }
     }
-    let answer = upstream.send().await.unwrap();
-    let status = answer.status();
-    let content_type = answer
-        .headers()
-        .get(CONTENT_TYPE)
-        .cloned()
-        .unwrap_or(HeaderValue::from_static("application/json"));
-    let bytes = answer.bytes().await.unwrap();
-    (status, [(CONTENT_TYPE, content_type)], bytes).into_response()
+    let _slot = limiter.upstream_slots.acquire().await.unwrap();
+    let answer = async {
+        let answer = upstream.send().await?;
+        let status = answer.status();
+        let content_type = answer
+            .headers()
+            .get(CONTENT_TYPE)
+            .cloned()
+            .unwrap_or(HeaderValue::from_static("application/json"));
+        Ok::<_, reqwest::Error>((status, content_type, answer.bytes().await?))
+    };
+    match answer.await {
+        Ok((status, content_type, bytes)) => {
+            (status, [(CONTENT_TYPE, content_type)], bytes).into_response()
+        }
+        Err(_) => {
+            // Counted and reported: a figure that should stay 0.
+            limiter.upstream_errors.fetch_add(1, Ordering::Relaxed);
+            StatusCode::BAD_GATEWAY.into_response()
+        }
+    }
 }
