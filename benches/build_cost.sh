@@ -25,7 +25,7 @@ echo "# command: benches/build_cost.sh"
 
 start=$(now)
 cargo build --quiet
-echo "clean cargo build (workspace, debug):           $(since "$start") s"
+echo "clean cargo build (package modellix, debug):   $(since "$start") s"
 
 # Only the root crate's script: modellix-<hash>, not modellix-codegen-<hash> etc.
 script=$(find "$target/debug/build" -path '*/build/modellix-*/build-script-build' |
