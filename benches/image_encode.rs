@@ -2,6 +2,8 @@
 //!
 //! Run with `cargo bench --bench image_encode`. Not a test: it prints figures.
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -37,17 +39,6 @@ static ALLOCATOR: Counting = Counting;
 const SIZE: usize = 50_000_000;
 const RUNS: usize = 5;
 
-/// A `VmHWM`/`VmRSS` line of /proc/self/status, in kB (0 where there is no /proc).
-fn proc_kb(key: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            let line = status.lines().find(|l| l.starts_with(key))?;
-            line.split_whitespace().nth(1)?.parse().ok()
-        })
-        .unwrap_or(0)
-}
-
 fn mb(bytes: usize) -> f64 {
     bytes as f64 / 1e6
 }
@@ -73,8 +64,8 @@ fn main() {
     let loader = Image::loader().max_bytes(SIZE as u64);
     // Reset the kernel's high-water mark so it reflects the encode (Linux ≥ 4.0).
     let _ = std::fs::write("/proc/self/clear_refs", "5");
-    let hwm_before = proc_kb("VmHWM:");
-    let rss_before = proc_kb("VmRSS:");
+    let hwm_before = common::proc_kb("VmHWM:");
+    let rss_before = common::proc_kb("VmRSS:");
 
     let mut times = Vec::new();
     let mut peak_heap = 0;
@@ -89,7 +80,7 @@ fn main() {
         encoded = image.as_str().len();
         drop(image);
     }
-    let hwm_after = proc_kb("VmHWM:");
+    let hwm_after = common::proc_kb("VmHWM:");
 
     times.sort_by(f64::total_cmp);
     let median = times[RUNS / 2];

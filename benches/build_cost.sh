@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Build cost of the `modellix` crate (debug profile):
+#   1. the build-script step (code generation from spec/) run on its own, 5 times;
+#   2. a clean `cargo build` of the workspace in a fresh target directory;
+#   3. an incremental build after touching a handwritten file (src/task.rs);
+#   4. proof that touching src/lib.rs does not rerun the build script, and that
+#      touching a spec fragment does (the control that the check can see a rerun).
+# Run: benches/build_cost.sh   (several minutes: most of it is the clean build)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+# A fresh, throw-away target directory, so the clean build is really clean and the
+# caller's own target directory is left alone.
+target=$(mktemp -d /tmp/modellix-build-cost.XXXXXX)
+scratch=$(mktemp -d /tmp/modellix-build-out.XXXXXX)
+trap 'rm -rf "$target" "$scratch"' EXIT
+export CARGO_TARGET_DIR=$target
+
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+
+echo "# Build cost ($(rustc --version), $(nproc) cores, $(date -u +%Y-%m-%d))"
+echo "# command: benches/build_cost.sh"
+
+start=$(now)
+cargo build --quiet
+echo "clean cargo build (package modellix, debug):   $(since "$start") s"
+
+# Only the root crate's script: modellix-<hash>, not modellix-codegen-<hash> etc.
+script=$(find "$target/debug/build" -path '*/build/modellix-*/build-script-build' |
+    grep -E '/build/modellix-[0-9a-f]+/build-script-build$' | head -n 1)
+times=()
+for _ in 1 2 3 4 5; do
+    start=$(now)
+    CARGO_MANIFEST_DIR=$root OUT_DIR=$scratch "$script" >/dev/null
+    times+=("$(since "$start")")
+done
+echo "build script alone (5 runs, s):                 ${times[*]}"
+
+touch src/task.rs
+start=$(now)
+cargo build --quiet
+echo "incremental build after touch src/task.rs:      $(since "$start") s"
+
+reruns() { grep -cE 'Running `[^`]*/build/modellix-[0-9a-f]+/build-script-build' || true; }
+touch src/lib.rs
+echo "build-script runs after touch src/lib.rs:       $(cargo build -v 2>&1 | reruns)"
+touch "$(find spec -name '*.json' | head -n 1)"
+echo "build-script runs after touching a spec file:   $(cargo build -v 2>&1 | reruns) (control)"
