@@ -232,7 +232,7 @@ impl ClientBuilder {
         };
         let hooks = HookState {
             authorization,
-            api_origin: base.origin().ascii_serialization(),
+            api_origin: base.clone(),
             user_agent,
             max_answer_bytes: MAX_ANSWER_BYTES,
         };

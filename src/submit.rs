@@ -61,6 +61,7 @@ impl Client {
             tracing::warn!(model = model_id, pointer = %w.pointer, "request warning: {}", w.message);
         }
         let bytes = serde_json::to_vec(&body).expect("a JSON value serializes");
+        let kind = TaskKind::of_request(model_id, &body);
         let shared = self.shared();
         shared.gate.wait(None).await;
 
@@ -132,12 +133,7 @@ impl Client {
         if (200..300).contains(&status) {
             return match accepted_task_id(&body) {
                 Ok(task_id) => {
-                    let task = Task::submitted(
-                        task_id,
-                        model_id,
-                        submitted_at,
-                        TaskKind::of_request(model_id, &body_of(request)),
-                    );
+                    let task = Task::submitted(task_id, model_id, submitted_at, kind);
                     tracing::info!(model = model_id, task_id = task.id(), "task accepted");
                     if let Some(hook) = &shared.on_submitted {
                         hook(&task);
@@ -178,10 +174,6 @@ impl Client {
         let task = self.submit(request).await?;
         task.wait(self).await
     }
-}
-
-fn body_of<R: SubmitRequest>(request: &R) -> Value {
-    serde_json::to_value(request).unwrap_or(Value::Null)
 }
 
 /// The task id of a success envelope, or why there is none.

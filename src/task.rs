@@ -443,20 +443,24 @@ async fn query(client: &Client, task_id: &str) -> Result<TaskInfo, Failure> {
         ))),
         Err(other) => Err(malformed(other.to_string())),
     };
-    let status = match &outcome {
-        Ok(info) => info.status.to_string(),
-        Err(Failure::Retryable { error, .. } | Failure::Fatal(error)) => error
-            .status()
-            .map_or_else(|| "error".to_owned(), |s| s.to_string()),
-    };
-    tracing::debug!(
-        task_id,
-        method = "GET",
-        path = "/api/v1/tasks/{task_id}",
-        status,
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "task queried"
-    );
+    // Formatting the status costs more than the query's own bookkeeping: only when
+    // someone listens.
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        let status = match &outcome {
+            Ok(info) => info.status.to_string(),
+            Err(Failure::Retryable { error, .. } | Failure::Fatal(error)) => error
+                .status()
+                .map_or_else(|| "error".to_owned(), |s| s.to_string()),
+        };
+        tracing::debug!(
+            task_id,
+            method = "GET",
+            path = "/api/v1/tasks/{task_id}",
+            status,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "task queried"
+        );
+    }
     outcome
 }
 
