@@ -77,7 +77,13 @@ impl ClientHooks<HookState> for GeneratedClient {
         _info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
         let response = self.client.execute(request).await?;
-        Ok(cap_body(response, self.inner.max_answer_bytes))
+        // A body with a Content-Length within the cap cannot grow past it (HTTP
+        // framing stops reading there); only the others need the counting wrapper.
+        let limit = self.inner.max_answer_bytes;
+        if response.content_length().is_some_and(|n| n <= limit as u64) {
+            return Ok(response);
+        }
+        Ok(cap_body(response, limit))
     }
 }
 

@@ -111,7 +111,12 @@ impl Client {
             }
         };
         let status = response.status().as_u16();
-        let headers = response.headers().clone();
+        // Headers matter only for error answers (Retry-After); skip the copy otherwise.
+        let headers = if (200..300).contains(&status) {
+            http::HeaderMap::new()
+        } else {
+            response.headers().clone()
+        };
         let answer = read_capped(response, MAX_ANSWER_BYTES).await;
         tracing::info!(
             model = model_id,
@@ -176,16 +181,25 @@ impl Client {
     }
 }
 
+/// The parts of a submit answer that decide acceptance; everything else is ignored.
+#[derive(serde::Deserialize)]
+struct SubmitEnvelope {
+    code: Option<i64>,
+    data: Option<SubmitData>,
+}
+
+#[derive(serde::Deserialize)]
+struct SubmitData {
+    task_id: Option<Value>,
+}
+
 /// The task id of a success envelope, or why there is none.
 fn accepted_task_id(body: &[u8]) -> Result<String, String> {
-    let envelope: Value =
-        serde_json::from_slice(body).map_err(|e| format!("its body is not JSON ({e})"))?;
-    let code = envelope.get("code").and_then(Value::as_i64);
-    let id = envelope
-        .get("data")
-        .and_then(|d| d.get("task_id"))
-        .and_then(Value::as_str);
-    match (code, id) {
+    let envelope: SubmitEnvelope = serde_json::from_slice(body)
+        .map_err(|e| format!("its body is not a JSON envelope ({e})"))?;
+    let id = envelope.data.and_then(|d| d.task_id);
+    let id = id.as_ref().and_then(Value::as_str);
+    match (envelope.code, id) {
         (Some(0) | None, Some(id)) if is_valid_task_id(id) => Ok(id.to_owned()),
         (Some(0) | None, Some(id)) => Err(format!("its task id {id:?} is not usable")),
         (Some(code), _) if code != 0 => Err(format!("its envelope says code {code}")),
@@ -325,7 +339,7 @@ mod tests {
         assert!(
             accepted_task_id(b"<html>")
                 .unwrap_err()
-                .contains("not JSON")
+                .contains("not a JSON envelope")
         );
     }
 }

@@ -114,13 +114,20 @@ fn a_new_fragment_yields_a_typed_operation_with_no_rust_edits() {
 /// nested build recompiles only the workspace crates instead of every dependency.
 /// Best effort: without it the test is just slower.
 fn seed_target_dir(target: &Path) {
-    let ours = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("debug");
+    let ours = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .join("debug");
     let theirs = target.join("debug");
     if theirs.exists() || !ours.exists() {
         return;
     }
     let _ = std::fs::create_dir_all(target);
-    let _ = Command::new("cp").arg("-al").arg(&ours).arg(&theirs).status();
+    let _ = Command::new("cp")
+        .arg("-al")
+        .arg(&ours)
+        .arg(&theirs)
+        .status();
 }
 
 const PROBE: &str = r#"
