@@ -2,7 +2,7 @@
 //! error envelopes, submit answers, server wait hints, file names and spec fragments.
 //!
 //! cargo-fuzz needs a nightly toolchain, so these are proptest targets run by a small
-//! time-bounded driver. Each target runs `FUZZ_CASES` cases (default 256, a few
+//! time-bounded driver. Each target runs `FUZZ_CASES` cases (default 2000, a few
 //! seconds in CI); with `FUZZ_SECONDS` set it repeats batches with fresh seeds until
 //! that many seconds have passed and prints the cases run. Long run of one target:
 //!
@@ -43,7 +43,7 @@ where
     S::Value: Debug,
     T: Fn(S::Value) -> Result<(), TestCaseError>,
 {
-    let cases = env_number("FUZZ_CASES", 256).max(1) as u32;
+    let cases = env_number("FUZZ_CASES", 2000).max(1) as u32;
     let budget = Duration::from_secs(env_number("FUZZ_SECONDS", 0));
     let started = Instant::now();
     let mut total = 0u64;

@@ -81,11 +81,11 @@ fn fault_plan() -> FaultPlan {
             &[
                 (0.03, error(500, false)),
                 (0.02, error(504, false)),
-                (0.03, Fault::Html502),
+                (0.035, Fault::Html502),
                 (0.03, slow.clone()),
                 (0.03, Fault::Reset),
                 (0.03, Fault::Truncated),
-                (0.025, Fault::Oversized),
+                (0.035, Fault::Oversized),
                 (0.05, unknown),
                 (0.05, Fault::ExtraFields),
             ],
