@@ -70,6 +70,21 @@ pub use status::TaskStatus;
 pub use task::{Task, TaskOutput, TaskUpdate, TaskUpdates};
 pub use validate::{Rule, ValidationError, Violation, Warning, Warnings};
 
+/// Private parsers, reachable from `tests/fuzz.rs` only; not part of the API and not
+/// covered by semver.
+#[doc(hidden)]
+pub mod __fuzz {
+    /// `crate::error::api_error`: reads an error answer.
+    pub fn api_error(status: u16, headers: &http::HeaderMap, body: &[u8]) -> crate::ApiError {
+        crate::error::api_error(status, headers, body)
+    }
+
+    /// `crate::submit::scan_task_id`: the task id in a broken submit answer.
+    pub fn scan_task_id(body: &[u8]) -> Option<String> {
+        crate::submit::scan_task_id(body)
+    }
+}
+
 /// Request and answer types of every Modellix operation in `spec/`, with builders
 /// (`Type::builder()`).
 pub mod types {

@@ -78,7 +78,12 @@ pub(crate) fn check_base64_image(payload: &str) -> Result<(), String> {
 fn base64_problem(error: DecodeSliceError, chunk_start: usize) -> String {
     let detail = match error {
         DecodeSliceError::DecodeError(
-            DecodeError::InvalidByte(at, byte) | DecodeError::InvalidLastSymbol(at, byte),
+            DecodeError::InvalidByte(at, byte)
+            | DecodeError::InvalidLastSymbol {
+                offset: at,
+                symbol: byte,
+                ..
+            },
         ) => format!(
             "unexpected {:?} at offset {}",
             char::from(byte),

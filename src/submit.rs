@@ -213,7 +213,11 @@ pub(crate) fn scan_task_id(body: &[u8]) -> Option<String> {
     let mut rest = text.as_ref();
     while let Some(at) = rest.find("\"task_id\"") {
         rest = &rest[at + 9..];
-        let after_colon = rest.trim_start().strip_prefix(':')?.trim_start();
+        // `"task_id"` may also appear as a value (`"required":["task_id"]`): skip it.
+        let Some(after_colon) = rest.trim_start().strip_prefix(':') else {
+            continue;
+        };
+        let after_colon = after_colon.trim_start();
         if let Some(value) = after_colon.strip_prefix('"') {
             let end = value.find('"')?;
             let id = &value[..end];

@@ -54,20 +54,24 @@ pub fn safe_file_name(parts: &[&str], extension: &str, copy: usize) -> String {
         .filter(|part| !part.is_empty())
         .collect::<Vec<_>>()
         .join("_");
-    if stem.is_empty() {
-        stem = "download".to_owned();
-    }
+    fit(&mut stem, stem_budget);
+    // Checked after cutting: "CON----…x" cut and trimmed is "CON".
     if is_windows_reserved(&stem) {
         stem.insert(0, '_');
+        fit(&mut stem, stem_budget);
     }
-    truncate_at_char_boundary(&mut stem, stem_budget);
-    // Cutting may expose a trailing dot, which Windows strips silently.
-    let trimmed = stem.trim_end_matches(['.', '-', '_']).len();
-    stem.truncate(trimmed);
     if stem.is_empty() {
         stem = "download".to_owned();
     }
     format!("{stem}{suffix}.{extension}")
+}
+
+/// Cuts `stem` to `max_bytes`, then trims what cutting may expose: a trailing dot, which
+/// Windows strips silently, and trailing separators.
+fn fit(stem: &mut String, max_bytes: usize) {
+    truncate_at_char_boundary(stem, max_bytes);
+    let trimmed = stem.trim_end_matches(['.', '-', '_']).len();
+    stem.truncate(trimmed);
 }
 
 /// Keeps letters, digits, `-`, `_` and single dots; trims the characters that make a name
@@ -211,6 +215,14 @@ mod tests {
             pick_extension(None, "video", Some("application/octet-stream"), "/a"),
             ""
         );
+    }
+
+    #[test]
+    fn a_reserved_name_exposed_by_cutting_is_escaped() {
+        // Found by tests/fuzz.rs (file_names_are_safe): this gave "CON.bin".
+        let part = format!("CON{}_CON", "_-".repeat(60));
+        assert_eq!(safe_file_name(&[&part], "", 0), "_CON.bin");
+        assert_eq!(safe_file_name(&["con-", "-"], "mp4", 2), "_con_2.mp4");
     }
 
     #[test]

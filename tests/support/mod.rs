@@ -112,6 +112,11 @@ impl MockServer {
         self.log.lock().unwrap().clone()
     }
 
+    /// Requests received so far, without copying the log.
+    pub fn request_count(&self) -> usize {
+        self.log.lock().unwrap().len()
+    }
+
     pub fn count(&self, method: &str, path: &str) -> usize {
         self.requests()
             .iter()

@@ -1,0 +1,549 @@
+//! Soak: many tasks through one client against a sandbox that injects every fault at
+//! once, then the promises checked from the sandbox's own records: no submit sent
+//! twice, no task the server created lost to the caller, no partial file, no key in
+//! any error, `Debug` output or log line.
+//!
+//! ```text
+//! cargo test --test soak -- --nocapture                               # CI: 200 tasks
+//! SOAK_SEED=42 SOAK_TASKS=1000 cargo test --test soak -- --nocapture  # another mix
+//! cargo test --release --test soak -- --ignored --nocapture           # long: 5000 tasks
+//! ```
+//!
+//! The seed fixes the sandbox's draws (faults, failures); the order in which
+//! concurrent requests meet them still varies from run to run.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use modellix::types::Seedance20V2vRequest;
+use modellix::{
+    Backoff, Client, DownloadOptions, Downloader, Error, RetryPolicy, Task, WaitOptions,
+};
+use modellix_sandbox::{
+    Failures, Fault, FaultKind, FaultPlan, Outcome, Route, SAMPLE_MP4, SAMPLE_PNG, Sandbox, Timing,
+};
+
+/// Distinctive, so a leak cannot hide behind a common substring.
+const KEY: &str = "sk-soak-4be1d0c9a7f35e62";
+
+/// Tasks between two 429 storms (and between two 5xx bursts, offset by half).
+const STORM_EVERY: usize = 40;
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soak() {
+    run(env_number("SOAK_TASKS", 200) as usize).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "long soak (5000 tasks, a few minutes); run with --ignored"]
+async fn soak_long() {
+    run(env_number("SOAK_LONG_TASKS", 5000) as usize).await;
+}
+
+/// Every fault kind on every route where it means something, each a few percent; 429
+/// storms and 5xx bursts are scripted on top while the soak runs.
+fn fault_plan() -> FaultPlan {
+    let slow = Fault::Slow(Duration::from_millis(40));
+    let error = |status, task_created| Fault::ServerError {
+        status,
+        task_created,
+    };
+    let unknown = Fault::UnknownStatus("queued".into());
+    let mut plan = FaultPlan::new();
+    let routes: [(Route, &[(f64, Fault)]); 3] = [
+        (
+            Route::Submit,
+            &[
+                (0.04, Fault::Reset),
+                (0.03, error(503, true)),
+                (0.02, error(500, false)),
+                (0.02, Fault::Html502),
+                (0.03, Fault::Truncated),
+                (0.03, Fault::Oversized),
+                (0.03, slow.clone()),
+                (0.03, Fault::ExtraFields),
+                (0.02, unknown.clone()),
+            ],
+        ),
+        (
+            Route::Task,
+            &[
+                (0.03, error(500, false)),
+                (0.02, error(504, false)),
+                (0.035, Fault::Html502),
+                (0.03, slow.clone()),
+                (0.03, Fault::Reset),
+                (0.03, Fault::Truncated),
+                (0.035, Fault::Oversized),
+                (0.05, unknown),
+                (0.05, Fault::ExtraFields),
+            ],
+        ),
+        (
+            Route::Files,
+            &[
+                (0.07, Fault::Truncated),
+                (0.05, Fault::Reset),
+                (0.02, error(503, false)),
+                (0.02, Fault::Html502),
+                (0.03, slow),
+            ],
+        ),
+    ];
+    for (route, faults) in routes {
+        for (p, fault) in faults {
+            plan = plan.random(route, *p, fault.clone());
+        }
+    }
+    plan
+}
+
+/// Scripted on top of the random faults as task `index` starts: a 429 storm (the
+/// shared pause of the client is under test), or half-way between storms a 5xx burst
+/// (submits that create their task before failing, and failing queries).
+fn storms(sandbox: &Sandbox, index: usize) {
+    match index % STORM_EVERY {
+        0 => {
+            sandbox.script(Route::Task, 3, Fault::RetryAfter(1));
+            sandbox.script(Route::Task, 3, Fault::RateLimitReset(1));
+            sandbox.script(Route::Submit, 1, Fault::RetryAfter(1));
+            sandbox.script(Route::Submit, 1, Fault::RateLimitReset(1));
+        }
+        h if h == STORM_EVERY / 2 => {
+            let burst = |status, task_created| Fault::ServerError {
+                status,
+                task_created,
+            };
+            sandbox.script(Route::Submit, 2, burst(503, true));
+            sandbox.script(Route::Submit, 1, burst(502, false));
+            sandbox.script(Route::Task, 4, burst(503, false));
+        }
+        _ => {}
+    }
+}
+
+/// Fast retries (the server's hint wins), so the soak measures behaviour, not sleep.
+#[derive(Debug)]
+struct QuickRetry;
+
+impl RetryPolicy for QuickRetry {
+    fn retry_delay(&self, attempt: u32, hint: Option<Duration>) -> Option<Duration> {
+        (attempt < 6).then(|| hint.unwrap_or(Duration::from_millis(20)))
+    }
+}
+
+/// Every log line, scanned for the key as it is written (a long soak logs too much to
+/// keep).
+#[derive(Default)]
+struct LogScan {
+    lines: u64,
+    leaks: Vec<String>,
+}
+
+#[derive(Clone)]
+struct ScanWriter(Arc<Mutex<LogScan>>);
+
+impl Write for ScanWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        let mut scan = self.0.lock().unwrap();
+        scan.lines += text.matches('\n').count() as u64;
+        if text.contains(KEY) {
+            scan.leaks.push(text.into_owned());
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One process-wide TRACE subscriber (the runtime's worker threads log too), also fed
+/// by the `log` records of the HTTP stack.
+fn log_scan() -> Arc<Mutex<LogScan>> {
+    static SCAN: OnceLock<Arc<Mutex<LogScan>>> = OnceLock::new();
+    SCAN.get_or_init(|| {
+        let scan = Arc::new(Mutex::new(LogScan::default()));
+        let writer = ScanWriter(scan.clone());
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .try_init()
+            .expect("no other subscriber in this test binary");
+        scan
+    })
+    .clone()
+}
+
+/// How one submit-wait-download ended, as the caller saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Ending {
+    Downloaded,
+    TaskFailed,
+    TimedOut,
+    /// The wait ended on an error that keeps the id (after resuming twice).
+    QueryError,
+    DownloadFailed,
+    Rejected,
+    /// A submit whose answer never arrived intact, and showed no id.
+    UnknownNoId,
+}
+
+#[derive(Debug)]
+struct Record {
+    ending: Ending,
+    task_id: Option<String>,
+    /// The submit's outcome was unknown, but its answer showed the id, which was used.
+    via_unknown_id: bool,
+    resumed: u32,
+    files: Vec<PathBuf>,
+    took: Duration,
+}
+
+/// Texts that must not hold the key: checked as they are made.
+#[derive(Default)]
+struct Texts {
+    checked: u64,
+    leaks: Vec<String>,
+}
+
+impl Texts {
+    fn check(&mut self, text: String) {
+        self.checked += 1;
+        if text.contains(KEY) {
+            self.leaks.push(text);
+        }
+    }
+
+    fn error(&mut self, e: &dyn std::fmt::Debug, display: String) {
+        self.check(display);
+        self.check(format!("{e:?}"));
+    }
+}
+
+fn marker(index: usize) -> String {
+    format!("soak#{index}")
+}
+
+/// The index a server-side task was created for, read back from its prompt.
+fn index_of(body: &serde_json::Value) -> usize {
+    let prompt = body["prompt"].as_str().expect("a prompt");
+    let (_, tail) = prompt.split_once("soak#").expect("a marker");
+    tail.trim_end_matches(')').parse().expect("an index")
+}
+
+async fn one_task(
+    client: &Client,
+    downloader: &Downloader,
+    dir: &Path,
+    index: usize,
+    texts: &Mutex<Texts>,
+) -> Record {
+    let request = Seedance20V2vRequest::builder()
+        .prompt(format!("Extend motion from [Video 1] ({})", marker(index)))
+        .video_urls(vec!["https://example.com/source.mp4".to_owned()])
+        .return_last_frame(index.is_multiple_of(2))
+        .build()
+        .unwrap();
+    let mut record = Record {
+        ending: Ending::UnknownNoId,
+        task_id: None,
+        via_unknown_id: false,
+        resumed: 0,
+        files: Vec::new(),
+        took: Duration::ZERO,
+    };
+    let check_error = |e: &Error| texts.lock().unwrap().error(e, e.to_string());
+
+    let task: Task = match client.submit(&request).await {
+        Ok(task) => task,
+        Err(e) => {
+            check_error(&e);
+            match (&e, e.task_id()) {
+                (Error::OutcomeUnknown { .. }, Some(id)) => {
+                    // What a careful caller does: follow the id the error carries.
+                    record.via_unknown_id = true;
+                    client.task(id).expect("the error's id is usable")
+                }
+                (Error::OutcomeUnknown { .. }, None) => return record,
+                (Error::Rejected { .. }, _) => {
+                    record.ending = Ending::Rejected;
+                    return record;
+                }
+                _ => panic!("task {index}: unexpected submit error: {e}"),
+            }
+        }
+    };
+    texts.lock().unwrap().check(format!("{task:?}"));
+    let id = task.id().to_owned();
+    record.task_id = Some(id.clone());
+
+    let output = loop {
+        match task.wait(client).await {
+            Ok(output) => break output,
+            Err(e) => {
+                check_error(&e);
+                assert_eq!(
+                    e.task_id(),
+                    Some(id.as_str()),
+                    "the error keeps the id: {e}"
+                );
+                record.ending = match &e {
+                    Error::TaskFailed { .. } => Ending::TaskFailed,
+                    Error::TimedOut { .. } => Ending::TimedOut,
+                    // An oversized or otherwise unreadable answer ends one wait; the
+                    // task itself may be fine, so resume by id, as the error says.
+                    _ if record.resumed < 2 => {
+                        record.resumed += 1;
+                        continue;
+                    }
+                    _ => Ending::QueryError,
+                };
+                return record;
+            }
+        }
+    };
+    texts.lock().unwrap().check(format!("{output:?}"));
+    match output.download_all(downloader, dir).await {
+        Ok(saved) => {
+            record.ending = Ending::Downloaded;
+            record.files = saved.into_iter().map(|f| f.path).collect();
+        }
+        Err(e) => {
+            texts.lock().unwrap().error(&e, e.to_string());
+            assert_eq!(e.task_id(), id, "the download error names the task: {e}");
+            record.ending = Ending::DownloadFailed;
+        }
+    }
+    record
+}
+
+async fn run(tasks: usize) {
+    let seed = env_number("SOAK_SEED", 0x5eed);
+    println!("soak: {tasks} tasks, SOAK_SEED={seed}");
+    let logs = log_scan();
+    let lines_before = logs.lock().unwrap().lines;
+    let started = Instant::now();
+
+    let sandbox = Sandbox::builder()
+        .api_key(KEY)
+        .seed(seed)
+        .timing(Timing::Polls {
+            pending: 1,
+            processing: 1,
+        })
+        .failures(Failures::Share(0.15))
+        .faults(fault_plan())
+        .start()
+        .await
+        .unwrap();
+    let builder = Client::builder()
+        .api_key(KEY)
+        .base_url(sandbox.base_url())
+        .poll_schedule(Backoff::fixed(Duration::from_millis(15)))
+        .retry_policy(QuickRetry)
+        .wait_options(WaitOptions::deadline(Duration::from_secs(60)));
+    let texts = Mutex::new(Texts::default());
+    texts.lock().unwrap().check(format!("{builder:?}"));
+    let client = builder.build().unwrap();
+    texts.lock().unwrap().check(format!("{client:?}"));
+    let downloader = Downloader::new(
+        DownloadOptions::default()
+            .allow_http(true)
+            .allow_private_hosts(true)
+            .retries(8)
+            .retry_backoff(Duration::from_millis(10))
+            .inactivity_timeout(Duration::from_secs(10)),
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+
+    let records: Vec<(usize, Record)> = futures_util::stream::iter(0..tasks)
+        .map(|index| {
+            storms(&sandbox, index);
+            let (client, downloader, texts) = (&client, &downloader, &texts);
+            let dir = out.path();
+            async move {
+                let started = Instant::now();
+                let mut record = one_task(client, downloader, dir, index, texts).await;
+                record.took = started.elapsed();
+                (index, record)
+            }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    let records: BTreeMap<usize, Record> = records.into_iter().collect();
+    let elapsed = started.elapsed();
+
+    // ---- What the server saw.
+    let counts = sandbox.counts();
+    let created = sandbox.tasks();
+    let faults = sandbox.faults_injected();
+    let mut endings = BTreeMap::<Ending, u64>::new();
+    let mut slowest = BTreeMap::<Ending, Duration>::new();
+    for r in records.values() {
+        *endings.entry(r.ending).or_default() += 1;
+        let max = slowest.entry(r.ending).or_default();
+        *max = (*max).max(r.took);
+    }
+    println!(
+        "soak: {:.1} s; server saw {} submits, {} task queries, {} file requests; {} tasks created ({} failed by design)",
+        elapsed.as_secs_f64(),
+        counts.submits(),
+        counts.task,
+        counts.files,
+        created.len(),
+        created
+            .iter()
+            .filter(|t| t.outcome == Outcome::Failed)
+            .count()
+    );
+    println!(
+        "soak: faults injected ({} in all): {:?}",
+        faults.total(),
+        faults.by_kind()
+    );
+    println!("soak: endings: {endings:?}");
+    println!("soak: slowest task by ending: {slowest:?}");
+    println!(
+        "soak: {} submits with unknown outcome followed by their id, {} waits resumed",
+        records.values().filter(|r| r.via_unknown_id).count(),
+        records.values().map(|r| r.resumed).sum::<u32>()
+    );
+
+    // ---- Every submit reached the server at most once (loopback: exactly once).
+    assert_eq!(
+        counts.submits(),
+        tasks as u64,
+        "one request per submit call"
+    );
+    let mut by_index = HashMap::<usize, &modellix_sandbox::TaskRecord>::new();
+    for t in &created {
+        let index = index_of(&t.body);
+        assert!(
+            by_index.insert(index, t).is_none(),
+            "submit {index} created two tasks"
+        );
+    }
+
+    // ---- Every task the server created is known to its caller.
+    let mut unknown_without_id = 0;
+    for (index, t) in &by_index {
+        let r = &records[index];
+        match &r.task_id {
+            Some(id) => assert_eq!(id, &t.task_id, "submit {index} followed another task"),
+            None => {
+                assert_eq!(
+                    r.ending,
+                    Ending::UnknownNoId,
+                    "submit {index} created {} but its caller thinks {:?}",
+                    t.task_id,
+                    r.ending
+                );
+                assert!(
+                    t.submit_fault.is_some(),
+                    "task {} was answered intact yet lost",
+                    t.task_id
+                );
+                unknown_without_id += 1;
+            }
+        }
+        match r.ending {
+            Ending::Downloaded => assert_eq!(t.outcome, Outcome::Success, "{index}"),
+            Ending::TaskFailed => assert_eq!(t.outcome, Outcome::Failed, "{index}"),
+            _ => {}
+        }
+    }
+    for (index, r) in &records {
+        if r.task_id.is_some() {
+            assert!(
+                by_index.contains_key(index),
+                "submit {index} reports a task the server never created"
+            );
+        }
+        if r.ending == Ending::Rejected {
+            assert!(
+                !by_index.contains_key(index),
+                "submit {index} was rejected, yet created a task"
+            );
+        }
+    }
+    let no_id_endings = endings.get(&Ending::UnknownNoId).copied().unwrap_or(0);
+    println!(
+        "soak: {unknown_without_id} server tasks unknown by id, {no_id_endings} outcome-unknown submits without id"
+    );
+    assert!(no_id_endings >= unknown_without_id);
+
+    // ---- No partial or corrupt file, nothing left behind.
+    let saved: HashMap<PathBuf, &Record> = records
+        .values()
+        .flat_map(|r| r.files.iter().map(move |f| (f.clone(), r)))
+        .collect();
+    let mut on_disk = 0;
+    for entry in std::fs::read_dir(out.path()).unwrap() {
+        let path = entry.unwrap().path();
+        assert!(saved.contains_key(&path), "stray file {}", path.display());
+        let bytes = std::fs::read(&path).unwrap();
+        let want = match path.extension().and_then(|e| e.to_str()) {
+            Some("mp4") => SAMPLE_MP4,
+            Some("png") => SAMPLE_PNG,
+            _ => panic!("unexpected file {}", path.display()),
+        };
+        assert!(
+            bytes == want,
+            "{} differs from what was served",
+            path.display()
+        );
+        on_disk += 1;
+    }
+    assert_eq!(on_disk, saved.len(), "every saved file is on disk");
+    println!("soak: {on_disk} files saved, all identical to the served bytes");
+
+    // ---- The key is nowhere.
+    let texts = texts.into_inner().unwrap();
+    let logs = logs.lock().unwrap();
+    println!(
+        "soak: key absent from {} error and Debug texts and {} log lines",
+        texts.checked,
+        logs.lines - lines_before
+    );
+    assert!(texts.leaks.is_empty(), "key leaked: {:?}", texts.leaks);
+    assert!(logs.leaks.is_empty(), "key logged: {:?}", logs.leaks);
+    assert!(logs.lines > lines_before, "the logs were captured");
+
+    // ---- The mix really was hostile.
+    if tasks >= 200 {
+        for kind in [
+            FaultKind::RetryAfter,
+            FaultKind::RateLimitReset,
+            FaultKind::ServerError,
+            FaultKind::Html502,
+            FaultKind::Slow,
+            FaultKind::Reset,
+            FaultKind::Truncated,
+            FaultKind::Oversized,
+            FaultKind::UnknownStatus,
+            FaultKind::ExtraFields,
+        ] {
+            assert!(
+                faults.count(kind) >= 10,
+                "only {} faults of kind {kind:?}",
+                faults.count(kind)
+            );
+        }
+    }
+}
