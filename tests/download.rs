@@ -265,8 +265,9 @@ async fn reset_mid_body_leaves_no_file() {
     assert_eq!(files_in(dir.path()), Vec::<String>::new());
 }
 
-#[tokio::test]
-async fn reset_mid_body_is_resumed_with_range() {
+/// A server whose first answer for `/a.mp4` is cut after 60,000 of 100,000 bytes;
+/// saves it to `out.mp4` in `dir`, checks the bytes and returns the server.
+async fn download_after_one_cut(ranges: bool, dir: &Path) -> Server {
     let body = payload(100_000);
     let served = body.clone();
     let first = Arc::new(Mutex::new(true));
@@ -274,20 +275,24 @@ async fn reset_mid_body_is_resumed_with_range() {
         "/a.mp4",
         get(move |h: HeaderMap| async move {
             let cut = std::mem::replace(&mut *first.lock().unwrap(), false);
-            serve_bytes(&served, &h, true, cut.then_some(60_000))
+            serve_bytes(&served, &h, ranges, cut.then_some(60_000))
         }),
     ))
     .await;
-    let downloader = Downloader::new(local()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("out.mp4");
-
-    downloader
+    let path = dir.join("out.mp4");
+    Downloader::new(local())
+        .unwrap()
         .download_to(&server.url("/a.mp4"), &path, &context())
         .await
         .unwrap();
-
     assert_eq!(std::fs::read(&path).unwrap(), body);
+    server
+}
+
+#[tokio::test]
+async fn reset_mid_body_is_resumed_with_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = download_after_one_cut(true, dir.path()).await;
     let seen = server.seen();
     assert_eq!(seen.len(), 2);
     assert!(seen[0].headers.get(header::RANGE).is_none());
@@ -300,27 +305,8 @@ async fn reset_mid_body_is_resumed_with_range() {
 
 #[tokio::test]
 async fn reset_without_range_support_restarts_from_zero() {
-    let body = payload(100_000);
-    let served = body.clone();
-    let first = Arc::new(Mutex::new(true));
-    let server = Server::start(Router::new().route(
-        "/a.mp4",
-        get(move |h: HeaderMap| async move {
-            let cut = std::mem::replace(&mut *first.lock().unwrap(), false);
-            serve_bytes(&served, &h, false, cut.then_some(60_000))
-        }),
-    ))
-    .await;
-    let downloader = Downloader::new(local()).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("out.mp4");
-
-    downloader
-        .download_to(&server.url("/a.mp4"), &path, &context())
-        .await
-        .unwrap();
-
-    assert_eq!(std::fs::read(&path).unwrap(), body);
+    let server = download_after_one_cut(false, dir.path()).await;
     assert!(
         server
             .seen()
