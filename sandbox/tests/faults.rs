@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{SUBMIT_PATH, http, query, raw, submit, submit_ok, valid_body};
+use common::{http, query, raw, send_submit, submit, submit_ok, valid_body};
 use modellix_sandbox::{Fault, FaultKind, FaultPlan, Route, Sandbox};
 use serde_json::Value;
 
@@ -16,13 +16,7 @@ async fn with_faults(plan: FaultPlan) -> Sandbox {
 async fn rate_limit_with_retry_after() {
     let sandbox =
         with_faults(FaultPlan::new().script(Route::Submit, 1, Fault::RetryAfter(7))).await;
-    let response = http()
-        .post(format!("{}{SUBMIT_PATH}", sandbox.base_url()))
-        .bearer_auth(sandbox.api_key())
-        .json(&valid_body())
-        .send()
-        .await
-        .unwrap();
+    let response = send_submit(&sandbox, &valid_body()).await.unwrap();
     assert_eq!(response.status(), 429);
     assert_eq!(response.headers()["retry-after"], "7");
     let answer: Value = response.json().await.unwrap();
@@ -137,13 +131,7 @@ async fn submit_server_error_may_or_may_not_create_the_task() {
 #[tokio::test]
 async fn html_502_from_a_proxy() {
     let sandbox = with_faults(FaultPlan::new().script(Route::Submit, 1, Fault::Html502)).await;
-    let response = http()
-        .post(format!("{}{SUBMIT_PATH}", sandbox.base_url()))
-        .bearer_auth(sandbox.api_key())
-        .json(&valid_body())
-        .send()
-        .await
-        .unwrap();
+    let response = send_submit(&sandbox, &valid_body()).await.unwrap();
     assert_eq!(response.status(), 502);
     let content_type = response.headers()["content-type"]
         .to_str()
@@ -183,11 +171,7 @@ async fn slow_answer_is_delayed_then_normal() {
 #[tokio::test]
 async fn reset_after_read_still_creates_the_task() {
     let sandbox = with_faults(FaultPlan::new().script(Route::Submit, 1, Fault::Reset)).await;
-    let error = http()
-        .post(format!("{}{SUBMIT_PATH}", sandbox.base_url()))
-        .bearer_auth(sandbox.api_key())
-        .json(&valid_body())
-        .send()
+    let error = send_submit(&sandbox, &valid_body())
         .await
         .expect_err("no answer");
     assert!(!error.is_timeout() && !error.is_status(), "{error:?}");
@@ -242,13 +226,7 @@ async fn truncated_answer_announces_more_than_it_sends() {
 #[tokio::test]
 async fn oversized_answer_is_valid_json_over_16_mib() {
     let sandbox = with_faults(FaultPlan::new().script(Route::Submit, 1, Fault::Oversized)).await;
-    let response = http()
-        .post(format!("{}{SUBMIT_PATH}", sandbox.base_url()))
-        .bearer_auth(sandbox.api_key())
-        .json(&valid_body())
-        .send()
-        .await
-        .unwrap();
+    let response = send_submit(&sandbox, &valid_body()).await.unwrap();
     assert_eq!(response.status(), 200);
     let length: usize = response.headers()["content-length"]
         .to_str()

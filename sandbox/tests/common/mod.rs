@@ -21,15 +21,20 @@ pub fn valid_body() -> Value {
     json!({"prompt": "A calm sea at dawn", "video_urls": ["https://example.com/in.mp4"]})
 }
 
-/// POSTs `body` to the Seedance submit route with the sandbox's key.
-pub async fn submit(sandbox: &Sandbox, body: &Value) -> (u16, Value) {
-    let response = http()
+/// POSTs `body` to the Seedance submit route with the sandbox's key: the raw result,
+/// for tests about faults that break the answer itself.
+pub async fn send_submit(sandbox: &Sandbox, body: &Value) -> reqwest::Result<reqwest::Response> {
+    http()
         .post(format!("{}{SUBMIT_PATH}", sandbox.base_url()))
         .bearer_auth(sandbox.api_key())
         .json(body)
         .send()
         .await
-        .expect("submit answered");
+}
+
+/// POSTs `body` to the Seedance submit route with the sandbox's key.
+pub async fn submit(sandbox: &Sandbox, body: &Value) -> (u16, Value) {
+    let response = send_submit(sandbox, body).await.expect("submit answered");
     (
         response.status().as_u16(),
         response.json().await.expect("JSON"),
