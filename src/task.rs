@@ -174,7 +174,17 @@ impl Task {
 
 impl Client {
     /// A task handle from an id alone, to query or resume a task submitted earlier
-    /// (by this process or another).
+    /// (by this process or another). An id that is not shaped like a Modellix task id
+    /// is refused here, before any request.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), modellix::Error> {
+    /// let client = modellix::Client::builder().api_key("sk-example").build()?;
+    /// let task = client.task("task-abc123")?;
+    /// assert_eq!((task.id(), task.model_id()), ("task-abc123", None));
+    /// assert!(client.task("../etc/passwd").unwrap_err().is_invalid_input());
+    /// # Ok(()) }
+    /// ```
     pub fn task(&self, task_id: impl Into<String>) -> Result<Task, Error> {
         let id = task_id.into();
         if !is_valid_task_id(&id) {
@@ -311,7 +321,21 @@ impl TaskOutput {
     }
 }
 
-/// One observed status change of a task; see [`Task::updates`] for an example.
+/// One observed status change of a task.
+///
+/// ```no_run
+/// # async fn run(client: modellix::Client, task: modellix::Task) -> Result<(), modellix::Error> {
+/// use futures_util::StreamExt;
+///
+/// let mut updates = task.updates(&client);
+/// while let Some(update) = updates.next().await {
+///     let update = update?;
+///     if let modellix::TaskStatus::Other(raw) = &update.status {
+///         eprintln!("status {raw:?} is new to this client; still waiting");
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct TaskUpdate {
@@ -326,6 +350,19 @@ pub struct TaskUpdate {
 }
 
 /// The stream returned by [`Task::updates`]; dropping it stops the polling.
+///
+/// ```no_run
+/// # async fn run(client: modellix::Client, task: modellix::Task) {
+/// use futures_util::StreamExt;
+///
+/// // Show the first status, then stop watching (the task keeps running).
+/// let mut updates = task.updates(&client);
+/// if let Some(Ok(first)) = updates.next().await {
+///     println!("{} after {} queries", first.status, first.polls);
+/// }
+/// drop(updates);
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct TaskUpdates {
     rx: tokio::sync::mpsc::UnboundedReceiver<Result<TaskUpdate, Error>>,
