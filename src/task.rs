@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use crate::error::{ConfigError, Error, api_error};
 use crate::poll::{PollContext, TaskKind, WaitOptions, is_retryable_status};
 use crate::submit::{error_chain, read_capped};
-use crate::types::{Resource, TaskInfo};
+use crate::types::{GetTaskResponse, Resource, TaskInfo};
 use crate::{
     Client, DownloadContext, DownloadError, Downloader, MAX_ANSWER_BYTES, SavedFile, TaskStatus,
 };
@@ -424,22 +424,7 @@ async fn query(client: &Client, task_id: &str) -> Result<TaskInfo, Failure> {
         rate_limited: false,
     };
     let outcome = match result {
-        Ok(answer) => {
-            let answer = answer.into_inner();
-            if answer.code != 0 {
-                Err(malformed(format!(
-                    "the envelope says code {}: {}",
-                    answer.code, answer.message
-                )))
-            } else if answer.data.task_id != task_id {
-                Err(malformed(format!(
-                    "asked for task {task_id} but the answer is about task {}",
-                    answer.data.task_id
-                )))
-            } else {
-                Ok(answer.data)
-            }
-        }
+        Ok(answer) => check_answer(task_id, answer.into_inner()).map_err(malformed),
         Err(GenError::UnexpectedResponse(response)) => {
             let status = response.status().as_u16();
             let headers = response.headers().clone();
@@ -475,9 +460,12 @@ async fn query(client: &Client, task_id: &str) -> Result<TaskInfo, Failure> {
             "the answer was cut off ({})",
             error_chain(&e)
         ))),
-        Err(GenError::InvalidResponsePayload(_, e)) => Err(malformed(format!(
-            "the answer is not a task envelope ({e})"
-        ))),
+        Err(GenError::InvalidResponsePayload(bytes, e)) => match decode_leniently(&bytes) {
+            Some(answer) => check_answer(task_id, answer).map_err(malformed),
+            None => Err(malformed(format!(
+                "the answer is not a task envelope ({e})"
+            ))),
+        },
         Err(other) => Err(malformed(other.to_string())),
     };
     // Formatting the status costs more than the query's own bookkeeping: only when
@@ -499,6 +487,85 @@ async fn query(client: &Client, task_id: &str) -> Result<TaskInfo, Failure> {
         );
     }
     outcome
+}
+
+/// The task in a decoded answer, if the answer is a success envelope about `task_id`.
+fn check_answer(task_id: &str, answer: GetTaskResponse) -> Result<TaskInfo, String> {
+    if answer.code != 0 {
+        Err(format!(
+            "the envelope says code {}: {}",
+            answer.code, answer.message
+        ))
+    } else if answer.data.task_id != task_id {
+        Err(format!(
+            "asked for task {task_id} but the answer is about task {}",
+            answer.data.task_id
+        ))
+    } else {
+        Ok(answer.data)
+    }
+}
+
+/// Fields whose wrong type this decoder drops before giving up: enough for a few slips
+/// (`"width": 1280.0`), bounded so a hostile answer cannot loop long.
+const MAX_DROPPED_FIELDS: usize = 8;
+
+/// Decodes an answer that failed typed decoding by dropping, one at a time, the fields
+/// whose value has the wrong type. A paid result must not be lost because an optional
+/// field (a width, a format) came in another type; a required field that is dropped
+/// still fails, so only optional information is lost, and each drop is logged.
+fn decode_leniently(bytes: &[u8]) -> Option<GetTaskResponse> {
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    for _ in 0..MAX_DROPPED_FIELDS {
+        let error = match serde_path_to_error::deserialize::<_, GetTaskResponse>(&value) {
+            Ok(answer) => return Some(answer),
+            Err(error) => error,
+        };
+        let path = error.path().to_string();
+        // Missing required fields, or a mistyped whole envelope: nothing to drop.
+        if !remove_path(&mut value, error.path()) {
+            return None;
+        }
+        tracing::warn!(field = %path, "dropped a task answer field of an unexpected type");
+    }
+    None
+}
+
+/// Removes the scalar at `path` from `value`; false if there is none there (the error
+/// was about a missing field, the root, an array item or a whole object).
+fn remove_path(value: &mut serde_json::Value, path: &serde_path_to_error::Path) -> bool {
+    use serde_path_to_error::Segment;
+    let segments: Vec<&Segment> = path.iter().collect();
+    let Some((last, parents)) = segments.split_last() else {
+        return false;
+    };
+    let mut node = value;
+    for segment in parents {
+        node = match (segment, node) {
+            (Segment::Map { key }, serde_json::Value::Object(map)) => match map.get_mut(key) {
+                Some(next) => next,
+                None => return false,
+            },
+            (Segment::Seq { index }, serde_json::Value::Array(items)) => {
+                match items.get_mut(*index) {
+                    Some(next) => next,
+                    None => return false,
+                }
+            }
+            _ => return false,
+        };
+    }
+    // Only scalars: dropping an object or array could silently drop result files.
+    match (last, node) {
+        (Segment::Map { key }, serde_json::Value::Object(map))
+            if map
+                .get(key)
+                .is_some_and(|v| !v.is_object() && !v.is_array()) =>
+        {
+            map.remove(key).is_some()
+        }
+        _ => false,
+    }
 }
 
 fn is_over_limit(e: &reqwest::Error) -> bool {
@@ -656,6 +723,54 @@ impl<'a> Waiter<'a> {
                 tracing::warn!(task_id, polls, "{error}");
                 return Err(error);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod lenient_tests {
+    use super::*;
+
+    fn answer(resource: &str, task_id: &str) -> Vec<u8> {
+        format!(
+            r#"{{"code":0,"message":"success","data":{{"status":"success","task_id":{task_id},
+            "result":{{"resources":[{resource}]}}}}}}"#
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn mistyped_optional_fields_are_dropped_and_the_result_kept() {
+        let body = answer(
+            r#"{"type":"video","url":"https://x/a.mp4","width":1280.0,"format":4,"height":720}"#,
+            r#""t""#,
+        );
+        assert!(serde_json::from_slice::<GetTaskResponse>(&body).is_err());
+        let decoded = decode_leniently(&body).unwrap();
+        let resource = &decoded.data.result.unwrap().resources[0];
+        assert_eq!(resource.url, "https://x/a.mp4");
+        assert_eq!(
+            (resource.width, resource.height, resource.format.as_deref()),
+            (None, Some(720), None)
+        );
+    }
+
+    #[test]
+    fn required_fields_and_structure_are_never_dropped() {
+        let table = [
+            answer(r#"{"type":"video","url":"https://x/a.mp4"}"#, "42"), // task_id mistyped
+            answer(r#"{"type":"video","url":7}"#, r#""t""#),           // url mistyped
+            answer(r#""not a resource""#, r#""t""#),                    // array item
+            br#"{"code":0,"message":"success","data":{"status":"success","task_id":"t","result":{"resources":{"a":1}}}}"#.to_vec(),
+            b"[1,2]".to_vec(),
+            b"not json".to_vec(),
+        ];
+        for body in table {
+            assert!(
+                decode_leniently(&body).is_none(),
+                "{}",
+                String::from_utf8_lossy(&body)
+            );
         }
     }
 }

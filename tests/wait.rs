@@ -462,3 +462,20 @@ async fn dropping_the_update_stream_stops_polling() {
     tokio::time::sleep(Duration::from_secs(60)).await;
     assert_eq!(server.count("GET", &path), before);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_mistyped_optional_field_does_not_lose_the_result() {
+    let server = MockServer::start();
+    let path = task_path("task-w");
+    server.default_reply("GET", &path, Reply::Json(200, json!({
+        "code": 0, "message": "success",
+        "data": {"status": "success", "task_id": "task-w", "result": {"resources": [
+            {"type": "video", "url": "https://cdn.example.com/w.mp4", "width": 1280.0, "role": 5}
+        ]}}
+    })));
+    let client = fast_client(&server);
+    let output = client.task("task-w").unwrap().wait(&client).await.unwrap();
+    let resource = &output.resources()[0];
+    assert_eq!(resource.url, "https://cdn.example.com/w.mp4");
+    assert_eq!((resource.width, resource.role.as_deref()), (None, None));
+}
