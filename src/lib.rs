@@ -83,6 +83,11 @@ pub mod __fuzz {
     pub fn scan_task_id(body: &[u8]) -> Option<String> {
         crate::submit::scan_task_id(body)
     }
+
+    /// `crate::task::decode_leniently`: a task answer with mistyped scalars dropped.
+    pub fn decode_task_answer_leniently(body: &[u8]) -> Option<crate::types::GetTaskResponse> {
+        crate::task::decode_leniently(body)
+    }
 }
 
 /// Request and answer types of every Modellix operation in `spec/`, with builders

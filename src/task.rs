@@ -514,7 +514,7 @@ const MAX_DROPPED_FIELDS: usize = 8;
 /// whose value has the wrong type. A paid result must not be lost because an optional
 /// field (a width, a format) came in another type; a required field that is dropped
 /// still fails, so only optional information is lost, and each drop is logged.
-fn decode_leniently(bytes: &[u8]) -> Option<GetTaskResponse> {
+pub(crate) fn decode_leniently(bytes: &[u8]) -> Option<GetTaskResponse> {
     let mut value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
     for _ in 0..MAX_DROPPED_FIELDS {
         let error = match serde_path_to_error::deserialize::<_, GetTaskResponse>(&value) {

@@ -248,6 +248,24 @@ fn task_answer_decoder_survives_any_json_and_any_bytes() {
                 serde_json::to_vec(&answer).unwrap();
             }
             let _ = serde_json::from_slice::<SubmitResponse>(&bytes);
+            // The lenient decoder only drops fields: it never invents the task id or
+            // status, and agrees with the strict one where that succeeds.
+            if let Some(lenient) = modellix::__fuzz::decode_task_answer_leniently(&bytes) {
+                let raw: Value = serde_json::from_slice(&bytes).unwrap();
+                prop_assert_eq!(
+                    raw["data"]["task_id"].as_str(),
+                    Some(lenient.data.task_id.as_str())
+                );
+                prop_assert_eq!(
+                    raw["data"]["status"]
+                        .as_str()
+                        .map(modellix::TaskStatus::from_wire),
+                    Some(lenient.data.status.clone())
+                );
+                if let Ok(strict) = serde_json::from_slice::<GetTaskResponse>(&bytes) {
+                    prop_assert_eq!(strict, lenient);
+                }
+            }
             Ok(())
         }
     });
