@@ -161,15 +161,19 @@ fn serve_bytes(body: &Bytes, headers: &HeaderMap, ranges: bool, cut_at: Option<u
     response.body(body).unwrap()
 }
 
+/// A server answering `route` with `body` (no range support, never cut).
+async fn serve_payload(route: &str, body: Bytes) -> Server {
+    Server::start(Router::new().route(
+        route,
+        get(move |h: HeaderMap| async move { serve_bytes(&body, &h, false, None) }),
+    ))
+    .await
+}
+
 #[tokio::test]
 async fn saves_byte_exact_content_and_reports_progress() {
     let body = payload(300_000);
-    let served = body.clone();
-    let server = Server::start(Router::new().route(
-        "/a.mp4",
-        get(move |h: HeaderMap| async move { serve_bytes(&served, &h, false, None) }),
-    ))
-    .await;
+    let server = serve_payload("/a.mp4", body.clone()).await;
     let progress = Arc::new(Mutex::new(Vec::new()));
     let sink = progress.clone();
     let downloader =
@@ -196,12 +200,7 @@ async fn saves_byte_exact_content_and_reports_progress() {
 #[tokio::test]
 async fn download_all_names_files_from_task_model_and_role() {
     let body = payload(1000);
-    let served = body.clone();
-    let server = Server::start(Router::new().route(
-        "/{file}",
-        get(move |h: HeaderMap| async move { serve_bytes(&served, &h, false, None) }),
-    ))
-    .await;
+    let server = serve_payload("/{file}", body.clone()).await;
     let downloader = Downloader::new(local()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let resources = [
@@ -584,12 +583,7 @@ async fn private_hosts_and_plain_http_are_refused_by_default() {
 #[tokio::test]
 async fn existing_files_are_kept_unless_overwrite_is_asked() {
     let body = payload(2000);
-    let served = body.clone();
-    let server = Server::start(Router::new().route(
-        "/{file}",
-        get(move |h: HeaderMap| async move { serve_bytes(&served, &h, false, None) }),
-    ))
-    .await;
+    let server = serve_payload("/{file}", body.clone()).await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out.mp4");
     std::fs::write(&path, b"old").unwrap();
