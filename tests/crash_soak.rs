@@ -4,8 +4,8 @@
 //! no job was POSTed twice, every task the sandbox created was resumed to its end or is
 //! reported as an unknown intent, and unknowns stay within the submits in flight.
 //!
-//! `MODELLIX_CRASH_KILLS` sets the number of kills (default 12; RELIABILITY.md has a
-//! longer run). The child is this test binary, re-run with `MODELLIX_CRASH_CHILD` set.
+//! `MODELLIX_CRASH_KILLS` sets the number of kills (default 12, with 4 jobs per kill;
+//! RELIABILITY.md has a longer run). The child is this test binary, re-run with `MODELLIX_CRASH_CHILD` set.
 
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
@@ -19,8 +19,20 @@ use modellix::{
 use modellix_sandbox::{Fault, FaultPlan, Route, Sandbox, Timing};
 
 const CHILD_ENV: &str = "MODELLIX_CRASH_CHILD";
-const JOBS: usize = 40;
+/// Jobs per kill, so that kills keep landing on a busy child.
+const JOBS_PER_KILL: usize = 4;
 const IN_FLIGHT: usize = 4;
+
+fn jobs() -> usize {
+    kills() * JOBS_PER_KILL
+}
+
+fn kills() -> usize {
+    std::env::var("MODELLIX_CRASH_KILLS")
+        .ok()
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(12)
+}
 
 fn job_marker(i: usize) -> String {
     format!("job-{i:03}")
@@ -66,7 +78,7 @@ fn crash_child() {
             }
         }
         let client = &client;
-        futures_util::stream::iter(0..JOBS)
+        futures_util::stream::iter(0..jobs())
             .map(|i| async move {
                 let marker = job_marker(i);
                 let entries = client
@@ -101,10 +113,7 @@ async fn killed_children_never_send_twice_and_lose_nothing() {
     if std::env::var(CHILD_ENV).is_ok() {
         return;
     }
-    let kills: usize = std::env::var("MODELLIX_CRASH_KILLS")
-        .ok()
-        .and_then(|k| k.parse().ok())
-        .unwrap_or(12);
+    let kills = kills();
     // Half the submits answer slowly, so kills also land between a POST and its answer.
     let sandbox = Sandbox::builder()
         .timing(Timing::Fixed(Duration::from_millis(150)))
@@ -179,7 +188,7 @@ async fn killed_children_never_send_twice_and_lose_nothing() {
     }
 
     let (mut finished, mut unknown) = (0, 0);
-    for i in 0..JOBS {
+    for i in 0..jobs() {
         let job = job_marker(i);
         let tasks = created.get(&job).cloned().unwrap_or_default();
         assert!(tasks.len() <= 1, "{job} was POSTed {} times", tasks.len());
@@ -194,7 +203,7 @@ async fn killed_children_never_send_twice_and_lose_nothing() {
         assert_eq!(sent.len(), 1, "{job}: one sent entry, got {sent:?}");
         match &sent[0].outcome {
             Outcome::Finished { task_id, status } => {
-                assert_eq!(tasks, [task_id.clone()], "{job}");
+                assert_eq!(tasks, std::slice::from_ref(task_id), "{job}");
                 assert_eq!(status, "success");
                 finished += 1;
             }
@@ -208,8 +217,9 @@ async fn killed_children_never_send_twice_and_lose_nothing() {
         }
     }
     println!(
-        "crash soak: {kills} kills ({killed_running} while running), {JOBS} jobs, \
+        "crash soak: {kills} kills ({killed_running} while running), {} jobs, \
          {finished} finished once, {unknown} reported unknown, {} tasks created, 0 sent twice",
+        jobs(),
         sandbox.tasks().len()
     );
     assert!(
@@ -218,7 +228,7 @@ async fn killed_children_never_send_twice_and_lose_nothing() {
     );
     assert_eq!(
         finished + unknown,
-        JOBS,
+        jobs(),
         "liveness: every job ended one way"
     );
     assert!(finished > 0, "liveness: the final run finished jobs");
