@@ -446,10 +446,7 @@ async fn wait_all_keeps_order_and_every_outcome() {
     server.default_reply("GET", &task_path("task-e"), succeeded("task-e"));
     let client = client_builder(&server)
         .poll_schedule(Backoff::fixed(Duration::from_secs(2)))
-        .wait_options(WaitOptions {
-            deadline: Some(Duration::from_secs(30)),
-            concurrency: 2,
-        })
+        .wait_options(WaitOptions::deadline(Duration::from_secs(30)).with_concurrency(2))
         .build()
         .unwrap();
     let tasks: Vec<_> = ["task-a", "task-b", "task-c", "task-d", "task-e"]
