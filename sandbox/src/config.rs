@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::faults::FaultPlan;
+use crate::limits::Limits;
 
 /// The API key a sandbox accepts unless told otherwise. Not a secret: it only opens
 /// the local sandbox.
@@ -56,6 +57,8 @@ pub struct SandboxConfig {
     pub(crate) failures: Failures,
     pub(crate) seed: u64,
     pub(crate) faults: FaultPlan,
+    // Set through the builder methods in limits.rs.
+    pub(crate) limits: Limits,
 }
 
 impl Default for SandboxConfig {
@@ -69,6 +72,7 @@ impl Default for SandboxConfig {
             failures: Failures::Never,
             seed: 0,
             faults: FaultPlan::default(),
+            limits: Limits::default(),
         }
     }
 }
@@ -85,6 +89,7 @@ impl fmt::Debug for SandboxConfig {
             .field("failures", &self.failures)
             .field("seed", &self.seed)
             .field("faults", &self.faults)
+            .field("limits", &self.limits)
             .finish()
     }
 }
