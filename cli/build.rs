@@ -30,7 +30,6 @@ fn main() {
                 "model_id": submit.model_id,
                 "summary": op.summary,
                 "schema": submit.request_schema,
-                "examples": submit.examples.iter().map(|(_, v)| v).collect::<Vec<_>>(),
             }))
         })
         .collect();
@@ -66,6 +65,7 @@ fn main() {
 fn write(path: &std::path::Path, text: &str) {
     // Unchanged output keeps its timestamp, so the binary is not rebuilt for nothing.
     if std::fs::read_to_string(path).ok().as_deref() != Some(text) {
-        std::fs::write(path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+        std::fs::write(path, text)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
     }
 }

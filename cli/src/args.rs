@@ -107,7 +107,9 @@ pub enum Cmd {
     #[command(after_help = BATCH_HELP)]
     Batch(BatchArgs),
     /// The models this build can run.
-    #[command(after_help = "Examples:\n  modellix models\n  modellix models --provider bytedance --search v2v --json")]
+    #[command(
+        after_help = "Examples:\n  modellix models\n  modellix models --provider bytedance --search v2v --json"
+    )]
     Models(ModelsArgs),
     /// Check the key, the API, the clock and the ledger.
     #[command(after_help = "Examples:\n  modellix doctor\n  modellix doctor --json")]
@@ -123,8 +125,10 @@ pub enum Cmd {
         MODELLIX_BASE_URL=http://127.0.0.1:8080 MODELLIX_API_KEY=sk-sandbox-local modellix doctor")]
     Sandbox(SandboxArgs),
     /// Print a shell completion script.
-    #[command(after_help = "Examples:\n  modellix completions bash > ~/.local/share/bash-completion/completions/modellix\n  \
-        modellix completions zsh > ~/.zfunc/_modellix")]
+    #[command(
+        after_help = "Examples:\n  modellix completions bash > ~/.local/share/bash-completion/completions/modellix\n  \
+        modellix completions zsh > ~/.zfunc/_modellix"
+    )]
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
@@ -210,11 +214,15 @@ pub struct ValidateArgs {
 #[derive(Subcommand, Debug)]
 pub enum TaskCmd {
     /// The current status of each task.
-    #[command(after_help = "Examples:\n  modellix task get task-abc123\n  modellix task get task-abc123 task-def456 --json")]
+    #[command(
+        after_help = "Examples:\n  modellix task get task-abc123\n  modellix task get task-abc123 task-def456 --json"
+    )]
     Get(TaskIds),
     /// Wait for every task, saving results as each ends; partial results on timeout.
-    #[command(after_help = "Examples:\n  modellix task wait task-abc123 --out results/\n  \
-        modellix task wait task-abc123 task-def456 --timeout 120 --no-download --json")]
+    #[command(
+        after_help = "Examples:\n  modellix task wait task-abc123 --out results/\n  \
+        modellix task wait task-abc123 task-def456 --timeout 120 --no-download --json"
+    )]
     Wait(TaskWaitArgs),
     /// Save the results of finished tasks.
     #[command(after_help = "Examples:\n  modellix task download task-abc123 --out results/")]

@@ -13,7 +13,6 @@ pub struct Model {
     pub model_id: String,
     pub summary: String,
     pub schema: Value,
-    pub examples: Vec<Value>,
 }
 
 static MODELS: LazyLock<Vec<Model>> = LazyLock::new(|| {
@@ -139,15 +138,13 @@ impl<'a> Field<'a> {
         if let Some(default) = self.schema.get("default") {
             parts.push(format!("Default: {}.", json(default)));
         }
-        let bound = |min: &str, max: &str, unit: &str| match (
-            self.schema.get(min),
-            self.schema.get(max),
-        ) {
-            (Some(a), Some(b)) => Some(format!("Range: {a} to {b}{unit}.")),
-            (Some(a), None) => Some(format!("At least {a}{unit}.")),
-            (None, Some(b)) => Some(format!("At most {b}{unit}.")),
-            (None, None) => None,
-        };
+        let bound =
+            |min: &str, max: &str, unit: &str| match (self.schema.get(min), self.schema.get(max)) {
+                (Some(a), Some(b)) => Some(format!("Range: {a} to {b}{unit}.")),
+                (Some(a), None) => Some(format!("At least {a}{unit}.")),
+                (None, Some(b)) => Some(format!("At most {b}{unit}.")),
+                (None, None) => None,
+            };
         parts.extend(bound("minimum", "maximum", ""));
         parts.extend(bound("minLength", "maxLength", " characters"));
         parts.extend(bound("minItems", "maxItems", " items"));

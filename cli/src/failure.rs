@@ -73,6 +73,11 @@ pub struct Failure {
     /// The command already printed its answer (like `validate --json`); only the exit
     /// code is left to give.
     pub printed: bool,
+    /// The HTTP status of the answer, when one came.
+    pub status: Option<u16>,
+    /// The answer proves no task was created (rejected, or never sent): safe to send
+    /// again.
+    pub nothing_created: bool,
 }
 
 impl Failure {
@@ -83,6 +88,8 @@ impl Failure {
             task_id: None,
             details: serde_json::Map::new(),
             printed: false,
+            status: None,
+            nothing_created: false,
         }
     }
 
@@ -163,6 +170,9 @@ impl From<modellix::Error> for Failure {
     fn from(e: modellix::Error) -> Self {
         let mut failure = Failure::new(kind_of(&e), e.to_string());
         failure.task_id = e.task_id().map(str::to_owned);
+        failure.status = e.status();
+        failure.nothing_created =
+            e.is_rejected() || e.is_invalid_input() || matches!(e, modellix::Error::NotSent { .. });
         if let modellix::Error::Validation(invalid) = &e {
             failure = failure.detail("violations", crate::violations::to_json(invalid));
         }

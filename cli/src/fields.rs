@@ -47,7 +47,8 @@ pub fn add_flags(mut run: Command, model: &Model) -> Command {
     ));
     for field in model.fields() {
         let long = flag_name(field.name);
-        if RESERVED.contains(&long.as_str()) || run.get_arguments().any(|a| a.get_long() == Some(&long))
+        if RESERVED.contains(&long.as_str())
+            || run.get_arguments().any(|a| a.get_long() == Some(&long))
         {
             continue;
         }
@@ -69,7 +70,10 @@ pub fn add_flags(mut run: Command, model: &Model) -> Command {
 
 fn value_name(field: &Field<'_>) -> &'static str {
     let ty = match field.json_type() {
-        Some("array") => field.items().and_then(|i| i.get("type")).and_then(Value::as_str),
+        Some("array") => field
+            .items()
+            .and_then(|i| i.get("type"))
+            .and_then(Value::as_str),
         other => other,
     };
     match ty {
@@ -82,7 +86,11 @@ fn value_name(field: &Field<'_>) -> &'static str {
 }
 
 /// The raw values given for fields, in order: field flags first, then `--set`.
-pub fn given(matches: &ArgMatches, model: &Model, sets: &[String]) -> Outcome<Vec<(String, String)>> {
+pub fn given(
+    matches: &ArgMatches,
+    model: &Model,
+    sets: &[String],
+) -> Outcome<Vec<(String, String)>> {
     let mut values = Vec::new();
     for field in model.fields() {
         let id = arg_id(field.name);
@@ -116,7 +124,9 @@ pub fn body(base: Option<&str>, model: &Model, given: &[(String, String)]) -> Ou
         None => Value::Object(Map::new()),
     };
     let Value::Object(map) = &mut body else {
-        return Err(Failure::bad_input("--body: a request body is a JSON object"));
+        return Err(Failure::bad_input(
+            "--body: a request body is a JSON object",
+        ));
     };
     let mut names: Vec<&str> = given.iter().map(|(n, _)| n.as_str()).collect();
     names.dedup();

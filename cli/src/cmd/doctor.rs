@@ -50,14 +50,26 @@ pub async fn run(global: &Global, out: &Out) -> Outcome {
     let answer = json!({"ok": failed == 0, "checks": list});
     out.data(&answer, || {
         for c in &checks {
-            println!("{} {:<7} {}", if c.ok { "ok  " } else { "FAIL" }, c.name, c.detail);
+            println!(
+                "{} {:<7} {}",
+                if c.ok { "ok  " } else { "FAIL" },
+                c.name,
+                c.detail
+            );
         }
     });
     match checks.into_iter().find(|c| !c.ok) {
         None => Ok(()),
         Some(c) => {
-            let failure = Failure::new(c.kind, format!("{failed} check(s) failed; first: {}: {}", c.name, c.detail));
-            Err(if out.json { failure.already_printed() } else { failure })
+            let failure = Failure::new(
+                c.kind,
+                format!("{failed} check(s) failed; first: {}: {}", c.name, c.detail),
+            );
+            Err(if out.json {
+                failure.already_printed()
+            } else {
+                failure
+            })
         }
     }
 }
@@ -86,7 +98,10 @@ fn ledger_check(global: &Global) -> Check {
     let (ok, detail) = match ledger_path(global) {
         None => (true, "in memory (--sandbox)".to_owned()),
         Some(path) => {
-            let dir = path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+            let dir = path
+                .parent()
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_default();
             match std::fs::create_dir_all(&dir) {
                 Ok(()) => (true, path.display().to_string()),
                 Err(e) => (false, format!("cannot create {}: {e}", dir.display())),

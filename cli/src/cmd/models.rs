@@ -17,9 +17,14 @@ pub fn run(args: &ModelsArgs, out: &Out) {
         .filter(|m| {
             let provider = m.model_id.split('/').next().unwrap_or_default();
             let text = lower(&format!("{} {} {}", m.model_id, m.summary, m.description()));
-            args.provider.as_ref().is_none_or(|p| lower(p) == lower(provider))
+            args.provider
+                .as_ref()
+                .is_none_or(|p| lower(p) == lower(provider))
                 && args.kind.as_ref().is_none_or(|k| text.contains(&lower(k)))
-                && args.search.as_ref().is_none_or(|s| text.contains(&lower(s)))
+                && args
+                    .search
+                    .as_ref()
+                    .is_none_or(|s| text.contains(&lower(s)))
         })
         .map(|m| {
             json!({

@@ -23,7 +23,12 @@ pub async fn run(args: &SandboxArgs, out: &Out) -> Outcome {
         .time_scale(args.time_scale)
         .start()
         .await
-        .map_err(|e| Failure::other(format!("cannot start the sandbox on port {}: {e}", args.port)))?;
+        .map_err(|e| {
+            Failure::other(format!(
+                "cannot start the sandbox on port {}: {e}",
+                args.port
+            ))
+        })?;
     // The sandbox's key opens only this local server: printing it is the point.
     let answer = json!({"base_url": sandbox.base_url(), "api_key": sandbox.api_key()});
     out.data(&answer, || {

@@ -27,13 +27,19 @@ pub async fn run(global: &Global, command: &TaskCmd, out: &Out) -> Outcome {
             let deadline = Instant::now() + Duration::from_secs(args.timeout);
             let session = Session::open(global, WaitOptions::default()).await?;
             let save = &args.save;
-            each(&session, &args.tasks, out, Some(save), |session, task| async move {
-                let left = deadline.saturating_duration_since(Instant::now());
-                let output = task
-                    .wait_with(&session.client, WaitOptions::deadline(left))
-                    .await?;
-                results::save(session, &output, save, out).await
-            })
+            each(
+                &session,
+                &args.tasks,
+                out,
+                Some(save),
+                |session, task| async move {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    let output = task
+                        .wait_with(&session.client, WaitOptions::deadline(left))
+                        .await?;
+                    results::save(session, &output, save, out).await
+                },
+            )
             .await
         }
         TaskCmd::Download(args) => {
@@ -43,10 +49,16 @@ pub async fn run(global: &Global, command: &TaskCmd, out: &Out) -> Outcome {
                 out: args.out.clone(),
             };
             let save = &save;
-            each(&session, &args.tasks, out, None, |session, task| async move {
-                let output = finished(session, &task).await?;
-                results::save(session, &output, save, out).await
-            })
+            each(
+                &session,
+                &args.tasks,
+                out,
+                None,
+                |session, task| async move {
+                    let output = finished(session, &task).await?;
+                    results::save(session, &output, save, out).await
+                },
+            )
             .await
         }
     }
@@ -62,13 +74,17 @@ async fn finished(session: &Session, task: &Task) -> Outcome<TaskOutput> {
             finished_at: SystemTime::now(),
             polls: 1,
         }),
-        status if status.is_terminal() => {
-            Err(Failure::new(Kind::TaskFailed, format!("task {} {status}", task.id()))
-                .task(task.id().to_owned()))
-        }
+        status if status.is_terminal() => Err(Failure::new(
+            Kind::TaskFailed,
+            format!("task {} {status}", task.id()),
+        )
+        .task(task.id().to_owned())),
         status => Err(Failure::new(
             Kind::TimedOut,
-            format!("task {} is still {status}; nothing to download yet", task.id()),
+            format!(
+                "task {} is still {status}; nothing to download yet",
+                task.id()
+            ),
         )
         .task(task.id().to_owned())),
     }
@@ -179,4 +195,3 @@ fn print_one(value: &Value) {
         println!("{id} {status}");
     }
 }
-
