@@ -302,6 +302,10 @@ impl<'a> Batch<'a> {
                 Ok(info) if info.status.is_terminal() => {
                     let ended = self.running.swap_remove(at);
                     self.ended(ended, info);
+                    // The freed slot is filled before any other poll.
+                    if !self.queue.is_empty() {
+                        return;
+                    }
                 }
                 Ok(_) => {
                     self.running[at].next_poll = Instant::now() + self.interval;
