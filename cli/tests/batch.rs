@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use common::{against, assert_code, jobs_file, json, json_lines};
 use modellix_sandbox::{Sandbox, Timing};
@@ -45,24 +45,6 @@ fn batch(
     ];
     args.extend_from_slice(extra);
     against(sandbox, &args)
-}
-
-/// Mean time from a task's end (by the sandbox's clock) to the next submit the sandbox
-/// received, over the ends that had a job waiting.
-fn mean_slot_gap(sandbox: &Sandbox, task: Duration) -> Duration {
-    let created: Vec<SystemTime> = sandbox.tasks().iter().map(|t| t.created_at).collect();
-    let mut gaps = Vec::new();
-    for (i, start) in created.iter().enumerate() {
-        let end = *start + task;
-        // The last three ends have no job left to start.
-        if i + 3 >= created.len() {
-            break;
-        }
-        if let Some(next) = created.iter().filter(|c| **c >= end).min() {
-            gaps.push(next.duration_since(end).unwrap_or_default());
-        }
-    }
-    gaps.iter().sum::<Duration>() / gaps.len().max(1) as u32
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -151,43 +133,4 @@ async fn a_concurrency_refusal_lowers_the_slots_and_the_job_is_sent_later() {
     assert_eq!(refused[0]["limit"], 2, "K falls to what is running");
     assert_eq!(sandbox.tasks().len(), 6, "every job ran once");
     assert_eq!(events.last().unwrap()["done"], 6);
-}
-
-/// The figures in BENCHMARKS.md: `JOBS=200 cargo test -p modellix-cli --test batch
-/// -- --ignored --nocapture`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a measurement: 429s with and without the limiter, and the slot gap"]
-async fn measure_429s_with_and_without_the_limiter() {
-    let jobs_count: usize = std::env::var("JOBS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(50);
-    let task = Duration::from_millis(300);
-    for (label, extra) in [
-        ("with limiter", &[][..]),
-        ("without limiter", &["--no-rate-limiter"][..]),
-    ] {
-        let sandbox = limited_sandbox(task).await;
-        let dir = tempfile::tempdir().unwrap();
-        let jobs = jobs_file(dir.path(), (0..jobs_count).map(|i| format!("job-{i}")));
-        let mut args = vec!["--no-download"];
-        args.extend_from_slice(extra);
-        let start = std::time::Instant::now();
-        let output = batch(&sandbox, &jobs, &dir.path().join("out"), &args);
-        let elapsed = start.elapsed();
-        let summary = json_lines(&output).pop().unwrap_or_default();
-        let rejected = sandbox.limit_rejections();
-        println!(
-            "{jobs_count} jobs {label}: exit {:?}, {:.1} s, {} requests, {} rate 429s, {} concurrency 429s, \
-             tasks {}, mean slot gap {:?} (poll interval 50 ms), batch's own mean gap {} ms",
-            output.status.code(),
-            elapsed.as_secs_f64(),
-            sandbox.counts().total + rejected.total(),
-            rejected.rate,
-            rejected.concurrency,
-            sandbox.tasks().len(),
-            mean_slot_gap(&sandbox, task),
-            summary["mean_slot_gap_ms"],
-        );
-    }
 }

@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::LazyLock;
+use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
@@ -93,4 +94,22 @@ pub fn jobs_file(dir: &Path, names: impl IntoIterator<Item = String>) -> std::pa
     let path = dir.join("jobs.jsonl");
     std::fs::write(&path, lines.join("\n") + "\n").expect("jobs written");
     path
+}
+
+/// Mean time from a task's end (by the sandbox's clock) to the next submit the sandbox
+/// received, over the ends that had a job waiting.
+pub fn mean_slot_gap(sandbox: &modellix_sandbox::Sandbox, task: Duration) -> Duration {
+    let created: Vec<SystemTime> = sandbox.tasks().iter().map(|t| t.created_at).collect();
+    let mut gaps = Vec::new();
+    for (i, start) in created.iter().enumerate() {
+        let end = *start + task;
+        // The last three ends have no job left to start.
+        if i + 3 >= created.len() {
+            break;
+        }
+        if let Some(next) = created.iter().filter(|c| **c >= end).min() {
+            gaps.push(next.duration_since(end).unwrap_or_default());
+        }
+    }
+    gaps.iter().sum::<Duration>() / gaps.len().max(1) as u32
 }
