@@ -37,29 +37,6 @@ fn main() {
         &out_dir.join("models.json"),
         &serde_json::to_string(&models).expect("JSON values serialize"),
     );
-
-    // Until the library takes a JSON body for any model, a typed submit per model.
-    let arms: String = merged
-        .operations
-        .iter()
-        .filter_map(|op| op.submit.as_ref())
-        .map(|s| {
-            format!(
-                "        {:?} => typed::<modellix::types::{}>(client, body).await,\n",
-                s.model_id, s.request_type
-            )
-        })
-        .collect();
-    write(
-        &out_dir.join("submit_typed.rs"),
-        &format!(
-            "/// Sends `body` as the typed request of `model_id`; `None` for a model this \
-             build has no type for.\n\
-             pub async fn submit_typed(client: &modellix::Client, model_id: &str, body: \
-             serde_json::Value) -> Option<Result<modellix::Task, crate::failure::Failure>> {{\n\
-             \x20   Some(match model_id {{\n{arms}        _ => return None,\n    }})\n}}\n"
-        ),
-    );
 }
 
 fn write(path: &std::path::Path, text: &str) {

@@ -347,8 +347,16 @@ fn error_envelope_decoder() {
                     .ok()
                     .and_then(|v| v.get("message")?.as_str().map(str::to_owned));
                 match message {
-                    // The server's own words are kept, split at the first ':'.
-                    Some(m) => prop_assert!(m.contains(api.message.as_str())),
+                    // The server's own words are kept, split at the first ':', with
+                    // control characters blanked.
+                    Some(m) => {
+                        let blanked: String = m
+                            .chars()
+                            .map(|c| if c.is_control() { ' ' } else { c })
+                            .collect();
+                        prop_assert!(blanked.contains(api.message.as_str()));
+                        prop_assert!(!api.message.chars().any(char::is_control));
+                    }
                     // A page from a proxy is shown as a short, clean excerpt.
                     None => {
                         prop_assert!(api.message.chars().count() <= 121, "{:?}", api.message);
@@ -394,13 +402,12 @@ fn submit_body() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
-/// Whether `id` could have come from `scan_task_id`: a URL-safe id found in `body`.
+/// Whether `id` could have come from `scan_task_id`: a usable id (not empty, no
+/// control characters, no escapes) found verbatim in `body`.
 fn plausible_id(id: &str, body: &[u8]) -> bool {
     !id.is_empty()
-        && id.len() <= 200
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && !id.chars().any(char::is_control)
+        && !id.contains('\\')
         && String::from_utf8_lossy(body).contains(&format!("\"{id}\""))
 }
 

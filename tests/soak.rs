@@ -355,6 +355,7 @@ async fn run(tasks: usize) {
         .base_url(sandbox.base_url())
         .poll_schedule(Backoff::fixed(Duration::from_millis(15)))
         .retry_policy(QuickRetry)
+        .requests_per_minute(None)
         .wait_options(WaitOptions::deadline(Duration::from_secs(60)));
     let texts = Mutex::new(Texts::default());
     texts.lock().unwrap().check(format!("{builder:?}"));

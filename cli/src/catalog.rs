@@ -55,7 +55,29 @@ pub fn require(slug: &str) -> Result<&'static Model, crate::failure::Failure> {
     })
 }
 
+/// The model for a slug; a well-formed slug this build has no fragment for is a model
+/// without a schema (the library checks its slug and size limits).
+pub fn resolve(slug: &str) -> Result<&'static Model, crate::failure::Failure> {
+    if let Some(model) = find(slug) {
+        return Ok(model);
+    }
+    if !is_well_formed(slug) {
+        return require(slug);
+    }
+    // Once per process, for the one model of a `run`.
+    Ok(Box::leak(Box::new(Model {
+        model_id: slug.to_owned(),
+        summary: "a model without a fragment in this build".to_owned(),
+        schema: Value::Null,
+    })))
+}
+
 impl Model {
+    /// True when this build has the model's schema.
+    pub fn has_schema(&self) -> bool {
+        !self.schema.is_null()
+    }
+
     pub fn operation(&self) -> Option<&'static Operation> {
         modellix::OPERATIONS
             .iter()

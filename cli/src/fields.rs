@@ -104,7 +104,7 @@ pub fn given(
         let (name, value) = set
             .split_once('=')
             .ok_or_else(|| Failure::bad_input(format!("--set {set:?}: expected FIELD=VALUE")))?;
-        if model.field(name).is_none() {
+        if model.has_schema() && model.field(name).is_none() {
             let known: Vec<&str> = model.fields().iter().map(|f| f.name).collect();
             return Err(Failure::bad_input(format!(
                 "--set {name}: {} has no field {name:?}; its fields: {}",
@@ -128,12 +128,20 @@ pub fn body(base: Option<&str>, model: &Model, given: &[(String, String)]) -> Ou
             "--body: a request body is a JSON object",
         ));
     };
-    let mut names: Vec<&str> = given.iter().map(|(n, _)| n.as_str()).collect();
-    names.dedup();
+    let mut names: Vec<&str> = Vec::new();
+    for (name, _) in given {
+        if !names.contains(&name.as_str()) {
+            names.push(name);
+        }
+    }
+    let open = Value::Null;
     for name in names {
-        let Some(field) = model.field(name) else {
-            continue;
-        };
+        // Without a schema, every value is JSON when it parses and text otherwise.
+        let field = model.field(name).unwrap_or(Field {
+            name,
+            schema: &open,
+            required: false,
+        });
         let raw: Vec<&str> = given
             .iter()
             .filter(|(n, _)| n == name)

@@ -4,7 +4,8 @@
 use std::time::{Duration, SystemTime};
 
 use futures_util::StreamExt;
-use modellix::{DownloadOptions, Task, TaskOutput};
+use modellix::types::TaskInfo;
+use modellix::{DownloadContext, DownloadOptions, Task, TaskOutput};
 use serde_json::{Value, json};
 
 use crate::args::SaveArgs;
@@ -36,15 +37,8 @@ pub async fn wait_with_progress(
         }
     }
     bar.finish_and_clear();
-    let update = last.ok_or_else(|| {
-        Failure::other("the wait ended without a status").task(task.id().to_owned())
-    })?;
-    Ok(TaskOutput {
-        task: task.clone(),
-        info: update.info,
-        finished_at: SystemTime::now(),
-        polls: update.polls,
-    })
+    last.and_then(|update| update.output)
+        .ok_or_else(|| Failure::other("the wait ended without a result").task(task.id().to_owned()))
 }
 
 /// Adds the resume command to a timeout.
@@ -63,22 +57,30 @@ pub fn with_resume_hint(session: &Session, mut failure: Failure, save: &SaveArgs
     failure
 }
 
-/// Saves the result into `save.out` (or lists its URLs with `--no-download`):
-/// `{"task_id","status":"success","files"|"urls":[…]}`.
+/// Saves the result of a task that ended well into `save.out` (or lists its URLs with
+/// `--no-download`): `{"task_id","status":"success","files"|"urls":[…]}`.
 pub async fn save(
     session: &Session,
-    output: &TaskOutput,
+    task: &Task,
+    info: &TaskInfo,
     save: &SaveArgs,
     out: &Out,
 ) -> Outcome<Value> {
-    let id = output.task.id().to_owned();
+    let id = task.id().to_owned();
+    let resources = info
+        .result
+        .as_ref()
+        .map_or(&[][..], |r| r.resources.as_slice());
     if save.no_download {
-        let urls: Vec<&str> = output.resources().iter().map(|r| r.url.as_str()).collect();
+        let urls: Vec<&str> = resources.iter().map(|r| r.url.as_str()).collect();
         return Ok(json!({"task_id": id, "status": "success", "urls": urls}));
     }
     let bar = out.spinner(format!("{id} downloading"));
     let progress = bar.clone();
+    // Names carry the task id: a file already there is this task's own result from a
+    // run cut short, so replacing it (atomically) makes a rerun finish the job.
     let options = DownloadOptions::default()
+        .overwrite(true)
         .total_timeout(Duration::from_secs(3600))
         .on_progress(move |p| {
             progress.set_message(format!("file {}: {} bytes", p.index + 1, p.bytes_done));
@@ -87,7 +89,13 @@ pub async fn save(
     std::fs::create_dir_all(&save.out).map_err(|e| {
         Failure::other(format!("cannot create {}: {e}", save.out.display())).task(id.clone())
     })?;
-    let saved = output.download_all(&downloader, &save.out).await;
+    let mut context = DownloadContext::new(id.clone()).finished_at(SystemTime::now());
+    if let Some(model) = task.model_id().or(info.model_id.as_deref()) {
+        context = context.model_id(model);
+    }
+    let saved = downloader
+        .download_all(resources, &save.out, &context)
+        .await;
     bar.finish_and_clear();
     let saved = saved.map_err(|e| Failure::other(e.to_string()).task(id.clone()))?;
     let files: Vec<String> = saved.iter().map(|f| f.path.display().to_string()).collect();

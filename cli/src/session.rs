@@ -18,8 +18,18 @@ pub struct Session {
 }
 
 impl Session {
-    /// Starts the sandbox when asked, then builds the client.
+    /// Starts the sandbox when asked, then builds the client; the library paces its
+    /// requests at Modellix's 100 a minute (adjusted by the server's headers).
     pub async fn open(global: &Global, wait: WaitOptions) -> Outcome<Session> {
+        Self::open_paced(global, wait, Some(100)).await
+    }
+
+    /// [`Session::open`] with the library's pacing set (`None`: the caller paces).
+    pub async fn open_paced(
+        global: &Global,
+        wait: WaitOptions,
+        requests_per_minute: Option<u32>,
+    ) -> Outcome<Session> {
         let sandbox = if global.sandbox {
             Some(start_sandbox(global).await?)
         } else {
@@ -27,7 +37,11 @@ impl Session {
         };
         let mut builder = Client::builder()
             .user_agent_suffix(concat!("modellix-cli/", env!("CARGO_PKG_VERSION")))
-            .wait_options(wait);
+            .wait_options(wait)
+            .requests_per_minute(requests_per_minute);
+        if let Some(path) = crate::ledger_path(global) {
+            builder = builder.ledger_path(path);
+        }
         builder = match &sandbox {
             Some(s) => builder.api_key(s.api_key()).base_url(s.base_url()),
             None => {

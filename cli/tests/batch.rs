@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{against, assert_code, jobs_file, json, json_lines};
+use common::{against, assert_code, jobs_file, json, json_lines, mean_slot_gap};
 use modellix_sandbox::{Sandbox, Timing};
 use serde_json::Value;
 

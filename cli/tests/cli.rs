@@ -172,10 +172,16 @@ const FAILURES: &[(&[&str], i32, &str, &str)] = &[
         "--timeout",
     ),
     (
-        &["--sandbox", "run", "nobody/nothing", PROMPT],
+        &["--sandbox", "run", "not-a-slug", PROMPT],
         2,
         "bad_input",
-        "not a model this build knows",
+        "not a model id",
+    ),
+    (
+        &["--sandbox", "run", "nobody/nothing", PROMPT],
+        5,
+        "other",
+        "no task was created",
     ),
     (
         &["--sandbox", "run", MODEL, "--body", "{not json"],
@@ -184,7 +190,7 @@ const FAILURES: &[(&[&str], i32, &str, &str)] = &[
         "not JSON",
     ),
     (
-        &["--sandbox", "task", "get", "../etc"],
+        &["--sandbox", "task", "get", ".."],
         2,
         "bad_input",
         "not a Modellix task id",

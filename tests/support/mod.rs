@@ -292,7 +292,8 @@ pub fn client_builder(server: &MockServer) -> modellix::ClientBuilder {
     modellix::Client::builder()
         .api_key(KEY)
         .base_url(server.url())
-        .http_client(reqwest::Client::new())
+        .without_timeouts()
+        .requests_per_minute(None)
 }
 
 pub fn request() -> modellix::types::Seedance20V2vRequest {

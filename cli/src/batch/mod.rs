@@ -18,7 +18,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
-use modellix::{Task, TaskOutput, TaskStatus, WaitOptions};
+use modellix::{Task, TaskStatus, WaitOptions};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -65,7 +65,8 @@ pub async fn run(global: &Global, args: &BatchArgs, out: &Out) -> Outcome {
     let interval = seconds(args.poll_interval, "--poll-interval")?;
     let window = seconds(args.rate_window, "--rate-window")?;
     let jobs = jobs::load(&args.jobs)?;
-    let session = Session::open(global, WaitOptions::default()).await?;
+    // The batch paces every request itself (below), so the library does not.
+    let session = Session::open_paced(global, WaitOptions::default(), None).await?;
     let mut batch = Batch {
         states: vec![State::Queued; jobs.len()],
         events: Events::new(out, jobs.len()),
@@ -78,6 +79,7 @@ pub async fn run(global: &Global, args: &BatchArgs, out: &Out) -> Outcome {
         limiter: (!args.no_rate_limiter).then(|| Limiter::new(args.rpm, window)),
         interval,
         downloads: FuturesUnordered::new(),
+        finished: FuturesUnordered::new(),
         refused_until: None,
         stop_admitting: false,
         concurrency_refusals: 0,
@@ -115,6 +117,8 @@ struct Batch<'a> {
     interval: Duration,
     /// Result downloads in progress; they advance whenever the loop waits.
     downloads: FuturesUnordered<BoxFuture<'a, (usize, Outcome<Value>)>>,
+    /// Ledger writes of failed tasks' final state.
+    finished: FuturesUnordered<BoxFuture<'a, ()>>,
     /// After a 429, no submit before this.
     refused_until: Option<Instant>,
     /// A refusal that every job would meet (bad key, no balance).
@@ -137,10 +141,10 @@ impl<'a> Batch<'a> {
             let job = &self.jobs[index];
             match prior {
                 Prior::New => self.queue.push_back(index),
-                Prior::Done { task_id } => {
+                Prior::Ended { task_id, status } => {
                     self.states[index] = State::DoneBefore;
-                    self.events
-                        .job("done_before", job, json!({"task_id": task_id}));
+                    let detail = json!({"task_id": task_id, "status": status});
+                    self.events.job("done_before", job, detail);
                 }
                 Prior::Running { task_id } => {
                     let task = self.session.client.task(task_id.clone())?;
@@ -174,8 +178,10 @@ impl<'a> Batch<'a> {
             while let Some(Some(done)) = self.downloads.next().now_or_never() {
                 self.saved(done);
             }
+            while let Some(Some(())) = self.finished.next().now_or_never() {}
             if self.running.is_empty()
                 && self.downloads.is_empty()
+                && self.finished.is_empty()
                 && (self.queue.is_empty() || self.stop_admitting)
             {
                 return false;
@@ -194,6 +200,7 @@ impl<'a> Batch<'a> {
             tokio::select! {
                 _ = tokio::time::sleep_until(wake) => {}
                 Some(done) = self.downloads.next(), if !self.downloads.is_empty() => self.saved(done),
+                Some(()) = self.finished.next(), if !self.finished.is_empty() => {}
                 _ = tokio::signal::ctrl_c() => return true,
             }
         }
@@ -217,11 +224,11 @@ impl<'a> Batch<'a> {
             self.refused_until = None;
             self.acquire().await;
             let job = &self.jobs[index];
-            let sent = submit::submit_marked(
+            let sent = submit::submit(
                 &self.session.client,
                 &job.model.model_id,
-                job.body.clone(),
-                &job.marker,
+                &job.body,
+                Some(&job.marker),
             )
             .await;
             match sent {
@@ -336,7 +343,20 @@ impl<'a> Batch<'a> {
         if !self.queue.is_empty() {
             self.slot_freed_at = Some(Instant::now());
         }
+        let session: &'a Session = self.session;
         if info.status != TaskStatus::Success {
+            let (task_id, status) = (ended.task.id().to_owned(), info.status.to_string());
+            self.finished.push(
+                async move {
+                    // A failed task is done with; a rerun does not send it again.
+                    let _ = session
+                        .client
+                        .ledger()
+                        .record_finished(&task_id, &status)
+                        .await;
+                }
+                .boxed(),
+            );
             self.states[ended.job] = State::Failed;
             self.events.job(
                 "failed",
@@ -347,13 +367,6 @@ impl<'a> Batch<'a> {
         }
         self.events
             .job("finished", job, json!({"task_id": ended.task.id()}));
-        let output = TaskOutput {
-            task: ended.task,
-            info,
-            finished_at: std::time::SystemTime::now(),
-            polls: 0,
-        };
-        let session: &'a Session = self.session;
         let save = self.args.save.clone();
         // Quiet: the batch's own display shows the job.
         let quiet = Out {
@@ -362,7 +375,17 @@ impl<'a> Batch<'a> {
         };
         let index = ended.job;
         self.downloads.push(
-            async move { (index, results::save(session, &output, &save, &quiet).await) }.boxed(),
+            async move {
+                let saved = results::save(session, &ended.task, &info, &save, &quiet).await;
+                if saved.is_ok() {
+                    // Only once the results are saved: a rerun after a crash before
+                    // this point downloads them again instead of skipping the job.
+                    let id = ended.task.id();
+                    let _ = session.client.ledger().record_finished(id, "success").await;
+                }
+                (index, saved)
+            }
+            .boxed(),
         );
     }
 

@@ -14,11 +14,11 @@ use crate::session::Session;
 use crate::{catalog, fields, results, submit};
 
 pub async fn run(global: &Global, args: &RunArgs, matches: &ArgMatches, out: &Out) -> Outcome {
-    let model = catalog::require(&args.model)?;
+    let model = catalog::resolve(&args.model)?;
     let body = checked_body(model, args, matches, out).await?;
     let wait = WaitOptions::deadline(Duration::from_secs(args.timeout));
     let session = Session::open(global, wait).await?;
-    let task = submit::submit(&session.client, &model.model_id, body).await?;
+    let task = submit::submit(&session.client, &model.model_id, &body, None).await?;
     out.note(format!(
         "submitted task {} (keep this id: it is what you pay for)",
         task.id()
@@ -29,7 +29,7 @@ pub async fn run(global: &Global, args: &RunArgs, matches: &ArgMatches, out: &Ou
         return Ok(());
     }
     let output = results::wait_with_progress(&session, &task, &args.save, out).await?;
-    let result = results::save(&session, &output, &args.save, out).await?;
+    let result = results::save(&session, &output.task, &output.info, &args.save, out).await?;
     out.data(&result, || results::print_human(&result));
     Ok(())
 }

@@ -1,10 +1,11 @@
 //! `modellix task get|wait|download <id>…`: many tasks at once, a bounded number at a
 //! time, every task reported on its own so that one failure or timeout hides nothing.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use modellix::{Task, TaskOutput, TaskStatus, WaitOptions};
+use modellix::types::TaskInfo;
+use modellix::{Task, TaskStatus, WaitOptions};
 use serde_json::{Value, json};
 
 use crate::args::{Global, SaveArgs, TaskCmd, TaskIds};
@@ -37,7 +38,7 @@ pub async fn run(global: &Global, command: &TaskCmd, out: &Out) -> Outcome {
                     let output = task
                         .wait_with(&session.client, WaitOptions::deadline(left))
                         .await?;
-                    results::save(session, &output, save, out).await
+                    results::save(session, &output.task, &output.info, save, out).await
                 },
             )
             .await
@@ -55,8 +56,8 @@ pub async fn run(global: &Global, command: &TaskCmd, out: &Out) -> Outcome {
                 out,
                 None,
                 |session, task| async move {
-                    let output = finished(session, &task).await?;
-                    results::save(session, &output, save, out).await
+                    let info = finished(session, &task).await?;
+                    results::save(session, &task, &info, save, out).await
                 },
             )
             .await
@@ -64,16 +65,11 @@ pub async fn run(global: &Global, command: &TaskCmd, out: &Out) -> Outcome {
     }
 }
 
-/// The task's output if it succeeded; its failure, or "still running", otherwise.
-async fn finished(session: &Session, task: &Task) -> Outcome<TaskOutput> {
+/// The task's answer if it succeeded; its failure, or "still running", otherwise.
+async fn finished(session: &Session, task: &Task) -> Outcome<TaskInfo> {
     let info = task.status(&session.client).await?;
     match &info.status {
-        TaskStatus::Success => Ok(TaskOutput {
-            task: task.clone(),
-            info,
-            finished_at: SystemTime::now(),
-            polls: 1,
-        }),
+        TaskStatus::Success => Ok(info),
         status if status.is_terminal() => Err(Failure::new(
             Kind::TaskFailed,
             format!("task {} {status}", task.id()),
@@ -136,7 +132,7 @@ where
                     Some(_) => failure,
                     None => failure.task(id.clone()),
                 };
-                if !out.json {
+                if !out.json && ids.ids.len() > 1 {
                     eprintln!("{id}: {}", failure.message);
                 }
                 if failure.kind == Kind::TimedOut {
