@@ -4,7 +4,6 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::faults::FaultPlan;
-use crate::limits::Limits;
 
 /// The API key a sandbox accepts unless told otherwise. Not a secret: it only opens
 /// the local sandbox.
@@ -43,6 +42,24 @@ pub enum Failures {
     Always,
     /// This share of tasks (0.0 to 1.0) fails, drawn from the seeded generator.
     Share(f64),
+}
+
+/// The limits a sandbox enforces (see limits.rs); all off unless set on the builder.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Limits {
+    pub(crate) rpm: Option<u32>,
+    pub(crate) concurrency: Option<u32>,
+    pub(crate) time_scale: f64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            rpm: None,
+            concurrency: None,
+            time_scale: 1.0,
+        }
+    }
 }
 
 /// Everything a [`Sandbox`](crate::Sandbox) can be told; build one with

@@ -18,29 +18,11 @@ use modellix::Operation;
 use serde_json::json;
 
 use crate::answer::{Answer, AnswerBody};
-use crate::config::SandboxConfig;
+use crate::config::{Limits, SandboxConfig};
 use crate::state::Shared;
 
 /// The real window of a per-minute limit.
 const MINUTE: Duration = Duration::from_secs(60);
-
-/// The limits a sandbox enforces; all off unless set on the builder.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Limits {
-    rpm: Option<u32>,
-    concurrency: Option<u32>,
-    time_scale: f64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            rpm: None,
-            concurrency: None,
-            time_scale: 1.0,
-        }
-    }
-}
 
 /// Requests refused by the limits so far; see
 /// [`Sandbox::limit_rejections`](crate::Sandbox::limit_rejections).

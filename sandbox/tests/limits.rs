@@ -74,10 +74,10 @@ async fn requests_over_the_rate_get_429_with_headers_per_key() {
 
 #[tokio::test]
 async fn the_bucket_refills_on_the_scaled_clock() {
-    // A minute of 0.6 s: two requests per 0.6 s.
+    // A minute of 3 s: a request every 1.5 s, two in reserve.
     let sandbox = Sandbox::builder()
         .rpm(2)
-        .time_scale(0.01)
+        .time_scale(0.05)
         .start()
         .await
         .unwrap();
@@ -91,10 +91,14 @@ async fn the_bucket_refills_on_the_scaled_clock() {
         1,
         "{statuses:?}"
     );
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    tokio::time::sleep(Duration::from_millis(1600)).await;
     let response = get_task(&sandbox, &key, "task-x").await;
-    assert_eq!(response.status(), 404, "refilled after a scaled minute");
-    assert_eq!(header(&response, "x-ratelimit-remaining"), Some(1));
+    assert_eq!(
+        response.status(),
+        404,
+        "one request refilled after half a scaled minute"
+    );
+    assert_eq!(header(&response, "x-ratelimit-remaining"), Some(0));
 }
 
 #[tokio::test]

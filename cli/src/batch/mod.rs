@@ -270,7 +270,7 @@ impl<'a> Batch<'a> {
                 }
                 Err(f) if f.nothing_created => {
                     self.states[index] = State::Rejected;
-                    if matches!(f.status, Some(401 | 402 | 403)) {
+                    if matches!(f.status, Some(401..=403)) {
                         self.stop_admitting = true;
                     }
                     self.events.job(
