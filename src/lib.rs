@@ -64,7 +64,7 @@ pub use client::{
     API_KEY_ENV, BASE_URL_ENV, Client, ClientBuilder, DEFAULT_BASE_URL, LEDGER_ENV, SubmittedHook,
 };
 pub use download::{DownloadContext, DownloadError, DownloadOptions, Downloader, SavedFile};
-pub use error::{ApiError, ConfigError, Error};
+pub use error::{ApiError, ConfigError, Error, ErrorKind, TaskFailure};
 pub use generated::OPERATIONS;
 pub use learning::LearningSchedule;
 pub use ledger::{

@@ -33,7 +33,7 @@ pub(crate) enum QueryFailure {
         error: Error,
         hint: Option<Duration>,
     },
-    /// Ends the wait (401, 403, 404, a redirect, an answer over the size limit).
+    /// Ends the wait (401, 403, 404, a redirect).
     Fatal(Error),
 }
 
@@ -71,13 +71,18 @@ pub(crate) async fn query(
         .await;
     let answer = match sent {
         Ok(answer) => answer,
+        // Retried like any unreadable answer: a proxy's glitch must not end a wait on
+        // a task that is fine; the retry policy bounds it.
         Err(Failure {
             too_large: true, ..
         }) => {
-            return Err(QueryFailure::Fatal(malformed(format!(
-                "the answer is larger than {} MiB",
-                MAX_ANSWER_BYTES >> 20
-            ))));
+            return Err(QueryFailure::Retryable {
+                error: malformed(format!(
+                    "the answer is larger than {} MiB",
+                    MAX_ANSWER_BYTES >> 20
+                )),
+                hint: None,
+            });
         }
         Err(failure) => {
             let reason = match failure.stage {

@@ -53,6 +53,13 @@ impl Default for Timeouts {
 }
 
 impl Timeouts {
+    /// Extra time for the answer of a body of `len` bytes: the last pieces handed to
+    /// the connection may still sit in socket buffers (several MiB) on a slow uplink.
+    pub(crate) fn drain_allowance(&self, len: usize) -> Duration {
+        let buffered = len.min(8 * 1024 * 1024) as u64;
+        Duration::from_secs(buffered.div_ceil(self.min_send_rate.max(1)))
+    }
+
     /// The send limit for a body of `len` bytes.
     pub(crate) fn send_limit(&self, len: usize) -> Duration {
         let rate = self.min_send_rate.max(1);
@@ -245,7 +252,12 @@ impl Transport {
         let mut progress = None;
         let mut send_limit = None;
         if let Some((bytes, content_type)) = out.body {
-            send_limit = Some(self.timeouts.send_limit(bytes.len()));
+            send_limit = Some((
+                self.timeouts.send_limit(bytes.len()),
+                self.timeouts
+                    .answer
+                    .saturating_add(self.timeouts.drain_allowance(bytes.len())),
+            ));
             let (body, done) = tracked_body(bytes.clone());
             progress = Some(done);
             request = request
@@ -261,7 +273,9 @@ impl Transport {
 
         let execute = self.http.execute(request);
         let response = match (progress, send_limit) {
-            (Some(done), Some(limit)) => self.with_send_timeouts(execute, done, limit).await,
+            (Some(done), Some((limit, answer))) => {
+                with_send_timeouts(execute, done, limit, answer).await
+            }
             _ => execute.await.map_err(PhaseError::Http),
         };
         let response = match response {
@@ -282,9 +296,9 @@ impl Transport {
                     PhaseError::SendTimeout(limit) => {
                         format!("sending the body took longer than {} s", limit.as_secs())
                     }
-                    PhaseError::AnswerTimeout => format!(
+                    PhaseError::AnswerTimeout(after) => format!(
                         "no answer within {} s after the body was sent",
-                        self.timeouts.answer.as_secs()
+                        after.as_secs()
                     ),
                 };
                 return Err(Failure {
@@ -337,46 +351,6 @@ impl Transport {
         }
     }
 
-    /// Runs `execute` under the send limit until the body is handed over, then under
-    /// the answer timeout.
-    async fn with_send_timeouts(
-        &self,
-        execute: impl Future<Output = reqwest::Result<reqwest::Response>>,
-        mut done: tokio::sync::watch::Receiver<Option<Instant>>,
-        limit: Duration,
-    ) -> Result<reqwest::Response, PhaseError> {
-        tokio::pin!(execute);
-        let send_deadline = finite(limit).map(after);
-        let mut closed = false;
-        loop {
-            let sent_at = *done.borrow_and_update();
-            let deadline = match sent_at {
-                Some(at) => finite(self.timeouts.answer).map(|d| later(at, d)),
-                None => send_deadline,
-            };
-            let expired = async {
-                match deadline {
-                    Some(deadline) => tokio::time::sleep_until(deadline).await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                result = &mut execute => return result.map_err(PhaseError::Http),
-                changed = done.changed(), if sent_at.is_none() && !closed => {
-                    // Closed without finishing: the connection dropped the body, and
-                    // `execute` ends soon with the reason.
-                    closed = changed.is_err();
-                }
-                () = expired => {
-                    return Err(match sent_at {
-                        Some(_) => PhaseError::AnswerTimeout,
-                        None => PhaseError::SendTimeout(limit),
-                    });
-                }
-            }
-        }
-    }
-
     /// An error and its causes on one line, secrets removed.
     pub(crate) fn chain(&self, e: &dyn std::error::Error) -> String {
         self.redactor.text(&error_chain(e))
@@ -389,10 +363,50 @@ fn finite(d: Duration) -> Option<Duration> {
     (d < Duration::from_secs(u64::from(u32::MAX))).then_some(d)
 }
 
+/// Runs `execute` under the send limit until the body is handed over, then under
+/// the answer timeout.
+async fn with_send_timeouts(
+    execute: impl Future<Output = reqwest::Result<reqwest::Response>>,
+    mut done: tokio::sync::watch::Receiver<Option<Instant>>,
+    limit: Duration,
+    answer: Duration,
+) -> Result<reqwest::Response, PhaseError> {
+    tokio::pin!(execute);
+    let send_deadline = finite(limit).map(after);
+    let mut closed = false;
+    loop {
+        let sent_at = *done.borrow_and_update();
+        let deadline = match sent_at {
+            Some(at) => finite(answer).map(|d| later(at, d)),
+            None => send_deadline,
+        };
+        let expired = async {
+            match deadline {
+                Some(deadline) => tokio::time::sleep_until(deadline).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            result = &mut execute => return result.map_err(PhaseError::Http),
+            changed = done.changed(), if sent_at.is_none() && !closed => {
+                // Closed without finishing: the connection dropped the body, and
+                // `execute` ends soon with the reason.
+                closed = changed.is_err();
+            }
+            () = expired => {
+                return Err(match sent_at {
+                    Some(_) => PhaseError::AnswerTimeout(answer),
+                    None => PhaseError::SendTimeout(limit),
+                });
+            }
+        }
+    }
+}
+
 enum PhaseError {
     Http(reqwest::Error),
     SendTimeout(Duration),
-    AnswerTimeout,
+    AnswerTimeout(Duration),
 }
 
 /// A streamed body over `bytes` and a channel that receives the time the last piece

@@ -427,7 +427,7 @@ impl Waiter {
             TaskStatus::Failed => {
                 self.done = Some(Err(Error::TaskFailed {
                     task_id: task_id.to_owned(),
-                    error: info.error.clone(),
+                    failure: crate::TaskFailure::from_raw(info.error.clone()),
                 }));
             }
             _ => {}

@@ -119,13 +119,19 @@ async fn a_failed_task_ends_the_wait_with_its_error_payload() {
         .wait(&client)
         .await
         .unwrap_err();
-    let Error::TaskFailed { task_id, error } = &err else {
+    let Error::TaskFailed { task_id, failure } = &err else {
         panic!("{err:?}")
     };
     assert_eq!(task_id, "task-f");
-    assert_eq!(error.as_ref().unwrap()["code"], "content_policy");
+    assert_eq!(failure.code.as_deref(), Some("content_policy"));
+    assert_eq!(failure.message.as_deref(), Some("refused"));
+    assert_eq!(failure.raw.as_ref().unwrap()["code"], "content_policy");
     assert!(err.is_task_failed());
-    assert!(err.to_string().contains("content_policy"));
+    assert_eq!(err.kind(), modellix::ErrorKind::TaskFailed);
+    assert_eq!(
+        err.to_string(),
+        "task task-f failed: content_policy: refused"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -334,14 +340,6 @@ async fn fatal_answers_end_the_wait_at_once() {
                 body: vec![],
             },
         ),
-        (
-            "oversized",
-            Reply::Raw {
-                status: 200,
-                headers: vec![],
-                body: vec![b' '; 17 * 1024 * 1024],
-            },
-        ),
     ];
     for (name, reply) in cases {
         let server = MockServer::start();
@@ -515,6 +513,14 @@ async fn a_mistyped_optional_field_does_not_lose_the_result() {
 async fn unreadable_answers_are_retried_not_fatal() {
     let cases: Vec<(&str, Reply)> = vec![
         ("other task", status("task-y", "processing")),
+        (
+            "oversized",
+            Reply::Raw {
+                status: 200,
+                headers: vec![],
+                body: vec![b' '; 17 * 1024 * 1024],
+            },
+        ),
         (
             "not an envelope",
             Reply::Json(200, json!({"hello": "world"})),
