@@ -90,10 +90,7 @@ impl LearningSchedule {
     pub fn estimate(&self, kind: &TaskKind) -> Option<(Duration, Duration)> {
         let history = self.history.lock().unwrap_or_else(|e| e.into_inner());
         let plan = &history.get(kind)?.plan;
-        Some((
-            Duration::from_secs_f64(*plan.first()?),
-            Duration::from_secs_f64(*plan.last()?),
-        ))
+        Some((seconds(*plan.first()?), seconds(*plan.last()?)))
     }
 
     fn replan(&self, samples: &VecDeque<f64>) -> Vec<f64> {
@@ -119,7 +116,7 @@ impl LearningSchedule {
         while t < end && polls < 10_000 {
             t += self
                 .fallback
-                .delay(&PollContext::new(polls, Duration::from_secs_f64(t), &kind))
+                .delay(&PollContext::new(polls, seconds(t), &kind))
                 .as_secs_f64();
             polls += 1;
         }
@@ -140,16 +137,19 @@ impl PollSchedule for LearningSchedule {
         };
         let now = ctx.since_submit.as_secs_f64();
         if ctx.polls == 0 {
-            return Duration::from_secs_f64(plan[0]);
+            return seconds(plan[0]);
         }
         if let Some(next) = plan.iter().find(|t| **t > now + 0.05) {
-            return Duration::from_secs_f64(next - now);
+            return seconds(next - now);
         }
         // Past every plausible end: back off in proportion to the overrun.
         let last = plan[plan.len() - 1];
         let overrun = (now - last).max(0.0);
-        let gap = (overrun * 0.5).clamp(self.min_interval.as_secs_f64().max(2.0), 10.0);
-        Duration::from_secs_f64(gap)
+        // The minimum gap wins over the 10 s cap (a `clamp` would panic on min > max).
+        let gap = (overrun * 0.5)
+            .clamp(2.0, 10.0)
+            .max(self.min_interval.as_secs_f64());
+        seconds(gap)
     }
 
     fn observe(&self, kind: &TaskKind, took: Duration) {
@@ -164,6 +164,12 @@ impl PollSchedule for LearningSchedule {
         }
         entry.plan = self.replan(&entry.samples);
     }
+}
+
+/// `secs` as a `Duration`, saturating: negative or NaN is zero, beyond
+/// `Duration::MAX` is `Duration::MAX` (`Duration::from_secs_f64` would panic).
+fn seconds(secs: f64) -> Duration {
+    Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or(Duration::MAX)
 }
 
 /// Samples within a robust band around the median (median ± 4 scaled MADs, at least
@@ -201,8 +207,10 @@ fn plan_queries(sorted: &[f64], budget: usize, min_interval: f64) -> Vec<f64> {
     let margin = spread * 0.15 + 0.01 * first;
     let (lo, hi) = ((first - margin).max(0.5), last + margin);
     let width = hi - lo;
+    // `as` saturates (an infinite ratio for a zero gap is usize::MAX, NaN is 0); the
+    // `+ 1` must too.
     let count = budget
-        .min((width / min_interval).floor() as usize + 1)
+        .min(((width / min_interval).floor() as usize).saturating_add(1))
         .max(2);
     if width <= 0.0 {
         return vec![lo];
