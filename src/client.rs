@@ -221,14 +221,17 @@ impl ClientBuilder {
         })?;
         let http = match self.http {
             Some(http) => http,
-            None => reqwest::Client::builder()
+            None => {
+                crate::tls::install_default_provider();
+                reqwest::Client::builder()
                 .timeout(self.timeout.unwrap_or(Duration::from_secs(30)))
                 .connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(10)))
                 .build()
                 .map_err(|e| ConfigError {
                     field: "http_client",
                     problem: format!("cannot build the HTTP client: {e}"),
-                })?,
+                })?
+            }
         };
         let hooks = HookState {
             authorization,

@@ -37,6 +37,7 @@ mod rules;
 mod status;
 mod submit;
 mod task;
+mod tls;
 mod validate;
 
 /// The code generated from `spec/` by `build.rs`; see `tests/snapshots/` for a copy.
