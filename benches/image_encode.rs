@@ -73,13 +73,23 @@ fn main() {
     let mut library = Figures::default();
     let mut baseline = Figures::default();
     for _ in 0..RUNS {
-        library.measure(|| runtime.block_on(loader.from_path(&path)).unwrap().into_data_uri());
+        library.measure(|| {
+            runtime
+                .block_on(loader.from_path(&path))
+                .unwrap()
+                .into_data_uri()
+        });
         baseline.measure(|| baseline_encode(&path));
     }
     let hwm_after = common::proc_kb("VmHWM:");
 
-    println!("Image::from_path, {} MB PNG-like file, {RUNS} runs each, alternating", mb(SIZE));
-    println!("| implementation | MB/s of input (median) | median ms | best ms | peak heap MB | peak / encoded size |");
+    println!(
+        "Image::from_path, {} MB PNG-like file, {RUNS} runs each, alternating",
+        mb(SIZE)
+    );
+    println!(
+        "| implementation | MB/s of input (median) | median ms | best ms | peak heap MB | peak / encoded size |"
+    );
     println!("|---|---|---|---|---|---|");
     for (name, figures) in [
         ("modellix (in place, base64-simd)", &mut library),

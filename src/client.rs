@@ -224,13 +224,13 @@ impl ClientBuilder {
             None => {
                 crate::tls::install_default_provider();
                 reqwest::Client::builder()
-                .timeout(self.timeout.unwrap_or(Duration::from_secs(30)))
-                .connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(10)))
-                .build()
-                .map_err(|e| ConfigError {
-                    field: "http_client",
-                    problem: format!("cannot build the HTTP client: {e}"),
-                })?
+                    .timeout(self.timeout.unwrap_or(Duration::from_secs(30)))
+                    .connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(10)))
+                    .build()
+                    .map_err(|e| ConfigError {
+                        field: "http_client",
+                        problem: format!("cannot build the HTTP client: {e}"),
+                    })?
             }
         };
         let hooks = HookState {

@@ -456,7 +456,10 @@ impl UriBuffer {
             }
             let (front, back) = self.buffer.split_at_mut(self.input);
             let written = base64_simd::STANDARD
-                .encode(&back[..step], base64_simd::Out::from_slice(&mut front[self.out..]))
+                .encode(
+                    &back[..step],
+                    base64_simd::Out::from_slice(&mut front[self.out..]),
+                )
                 .len();
             self.out += written;
             self.input = step_end;
@@ -467,7 +470,10 @@ impl UriBuffer {
     /// Encodes a copied `tail` into the output and marks the input consumed up to `to`.
     fn encode_step(&mut self, tail: &[u8], to: usize) {
         let written = base64_simd::STANDARD
-            .encode(tail, base64_simd::Out::from_slice(&mut self.buffer[self.out..]))
+            .encode(
+                tail,
+                base64_simd::Out::from_slice(&mut self.buffer[self.out..]),
+            )
             .len();
         self.out += written;
         self.input = to;
@@ -475,8 +481,8 @@ impl UriBuffer {
 
     fn finish(mut self) -> Image {
         self.buffer.truncate(self.out);
-        let data_uri = String::from_utf8(self.buffer)
-            .expect("a data URI prefix and base64 output are ASCII");
+        let data_uri =
+            String::from_utf8(self.buffer).expect("a data URI prefix and base64 output are ASCII");
         Image {
             data_uri,
             mime_type: self.mime_type,
