@@ -73,6 +73,8 @@ fn any_duration() -> impl Strategy<Value = Duration> {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
     /// Any budget, any minimum gap, any run times (zero, tiny, huge, `Duration::MAX`)
     /// and any point in a wait: planning and asking never panic, the learned window is
     /// ordered, and with a positive minimum gap no planned query follows the previous
@@ -81,7 +83,7 @@ proptest! {
     fn any_configuration_and_history_is_planned_without_panicking(
         budget in prop_oneof![Just(0usize), Just(usize::MAX), 0usize..200, any::<usize>()],
         min_interval in any_duration(),
-        samples in proptest::collection::vec(any_duration(), 0..30),
+        samples in proptest::collection::vec(any_duration(), 0..16),
         asks in proptest::collection::vec((any::<u32>(), any_duration()), 1..8),
     ) {
         let schedule = LearningSchedule::default().budget(budget).min_interval(min_interval);
@@ -94,6 +96,11 @@ proptest! {
         for (polls, since) in asks {
             let _ = schedule.delay(&PollContext::new(polls, since, &kind()));
         }
+        let restored = LearningSchedule::default();
+        for (kind, took) in schedule.history() {
+            restored.record(&kind, took);
+        }
+        prop_assert_eq!(restored.history(), schedule.history());
         let (_, _) = drive(&schedule, &kind(), Duration::from_secs(90), 200);
     }
 }
