@@ -26,6 +26,7 @@ impl std::error::Error for ConfigError {}
 
 /// An error answer from Modellix (`{"code": …, "message": "<Category>: <detail>"}`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ApiError {
     /// HTTP status.
     pub status: u16,
@@ -38,6 +39,8 @@ pub struct ApiError {
     pub message: String,
     /// The server's hint from `Retry-After` or `X-RateLimit-Reset`.
     pub retry_after: Option<Duration>,
+    /// The server's `X-Request-Id`, when it sent one: quote it to Modellix support.
+    pub request_id: Option<String>,
 }
 
 impl fmt::Display for ApiError {
@@ -51,6 +54,9 @@ impl fmt::Display for ApiError {
         }
         if let Some(after) = self.retry_after {
             write!(f, " (retry after {} s)", after.as_secs_f64().ceil())?;
+        }
+        if let Some(id) = &self.request_id {
+            write!(f, " [request id {id}]")?;
         }
         Ok(())
     }
@@ -96,7 +102,7 @@ pub enum Error {
         /// The model the request was for.
         model_id: String,
         /// The answer.
-        api: ApiError,
+        api: Box<ApiError>,
     },
     /// The submission was sent but its outcome is unknown: a task may have been
     /// created and may be billed. Do not resubmit before checking.
@@ -107,14 +113,22 @@ pub enum Error {
         task_id: Option<String>,
         /// What happened (connection lost after sending, HTTP 502, …).
         reason: String,
+        /// The HTTP status, when an answer (or its headers) arrived.
+        status: Option<u16>,
     },
+    /// The task ledger could not record a paid request: nothing was sent.
+    Ledger(crate::LedgerError),
+    /// Saving a task's files failed; the error names the task and the file.
+    Download(crate::DownloadError),
+    /// A local file could not be used as a request's input.
+    Media(crate::MediaError),
     /// A status query failed for good: 401, 403, 404, another non-retryable answer, or
     /// retryable failures past the deadline of a single `status()` call.
     Api {
         /// The task queried.
         task_id: String,
         /// The answer.
-        api: ApiError,
+        api: Box<ApiError>,
     },
     /// An answer could not be understood (not a Modellix envelope, a different task id,
     /// over the size limit).
@@ -136,8 +150,8 @@ pub enum Error {
     TaskFailed {
         /// The task.
         task_id: String,
-        /// Modellix's error payload for the task, as given.
-        error: Option<serde_json::Value>,
+        /// Why, as Modellix said it.
+        failure: TaskFailure,
     },
     /// The wait's deadline passed before the task finished.
     TimedOut {
@@ -158,7 +172,12 @@ impl Error {
     /// The task this error is about, whenever one is known.
     pub fn task_id(&self) -> Option<&str> {
         match self {
-            Error::Config(_) | Error::Validation(_) | Error::Rejected { .. } => None,
+            Error::Config(_)
+            | Error::Validation(_)
+            | Error::Rejected { .. }
+            | Error::Ledger(_)
+            | Error::Media(_) => None,
+            Error::Download(e) => Some(e.task_id()),
             Error::NotSent { task_id, .. }
             | Error::OutcomeUnknown { task_id, .. }
             | Error::Malformed { task_id, .. } => task_id.as_deref(),
@@ -173,6 +192,7 @@ impl Error {
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::Rejected { api, .. } | Error::Api { api, .. } => Some(api.status),
+            Error::OutcomeUnknown { status, .. } => *status,
             _ => None,
         }
     }
@@ -198,9 +218,12 @@ impl Error {
         matches!(self, Error::TaskFailed { .. })
     }
 
-    /// True for bad input caught before sending (settings or request).
+    /// True for bad input caught before sending (settings, request, local files).
     pub fn is_invalid_input(&self) -> bool {
-        matches!(self, Error::Config(_) | Error::Validation(_))
+        matches!(
+            self,
+            Error::Config(_) | Error::Validation(_) | Error::Media(_)
+        )
     }
 
     /// True when repeating the same call later may succeed without any change: a
@@ -216,6 +239,14 @@ impl Error {
         }
     }
 
+    /// The server's request id for the answer behind this error, when it sent one.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Error::Rejected { api, .. } | Error::Api { api, .. } => api.request_id.as_deref(),
+            _ => None,
+        }
+    }
+
     /// Rate-limit and similar hints from the server, when given.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
@@ -228,6 +259,8 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            // The inner error is the whole message, so it is not also the source:
+            // error reporters would print it twice.
             Error::Config(e) => e.fmt(f),
             Error::Validation(e) => e.fmt(f),
             Error::NotSent { task_id, reason } => {
@@ -249,10 +282,12 @@ impl fmt::Display for Error {
                     _ => "; fix the request and submit again",
                 })
             }
+            Error::Ledger(e) => write!(f, "{e}; nothing was sent"),
             Error::OutcomeUnknown {
                 model_id,
                 task_id,
                 reason,
+                ..
             } => {
                 write!(
                     f,
@@ -288,13 +323,19 @@ impl fmt::Display for Error {
                     "network error while querying task {task_id}: {reason}; queries are safe to repeat"
                 )
             }
-            Error::TaskFailed { task_id, error } => {
+            Error::TaskFailed { task_id, failure } => {
                 write!(f, "task {task_id} failed")?;
-                if let Some(error) = error {
-                    write!(f, ": {error}")?;
+                match (&failure.code, &failure.message) {
+                    (Some(code), Some(message)) => write!(f, ": {code}: {message}"),
+                    (Some(text), None) | (None, Some(text)) => write!(f, ": {text}"),
+                    (None, None) => match &failure.raw {
+                        Some(raw) => write!(f, ": {raw}"),
+                        None => Ok(()),
+                    },
                 }
-                Ok(())
             }
+            Error::Download(e) => e.fmt(f),
+            Error::Media(e) => e.fmt(f),
             Error::TimedOut {
                 task_id,
                 elapsed,
@@ -323,10 +364,158 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {
+    /// The cause of this error. Where the error wraps another whose text is already its
+    /// whole message (a setting, a validation, a download), the wrapped error's own
+    /// cause is returned, so a reporter walking the chain never prints a line twice.
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Config(e) => Some(e),
-            Error::Validation(e) => Some(e),
+            Error::Ledger(e) => new_cause(e),
+            Error::Download(e) => new_cause(e),
+            Error::Media(e) => new_cause(e),
+            _ => None,
+        }
+    }
+}
+
+/// The first cause of `e` whose text `e`'s own message does not already include.
+fn new_cause<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a (dyn std::error::Error + 'static)> {
+    let shown = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        if !shown.contains(&c.to_string()) {
+            return Some(c);
+        }
+        cause = c.source();
+    }
+    None
+}
+
+/// A builder's `build()` failed (a missing required field, a value out of its type):
+/// a validation error, so `?` works from request building to download.
+impl From<crate::types::error::ConversionError> for Error {
+    fn from(e: crate::types::error::ConversionError) -> Self {
+        let mut checker = crate::validate::Checker::default();
+        checker.violation(
+            "",
+            crate::Rule::Prose {
+                message: e.to_string(),
+            },
+        );
+        match checker.finish() {
+            Err(e) => Error::Validation(e),
+            Ok(_) => Error::Config(ConfigError {
+                field: "request",
+                problem: e.to_string(),
+            }),
+        }
+    }
+}
+
+impl From<crate::DownloadError> for Error {
+    fn from(e: crate::DownloadError) -> Self {
+        Error::Download(e)
+    }
+}
+
+impl From<crate::MediaError> for Error {
+    fn from(e: crate::MediaError) -> Self {
+        Error::Media(e)
+    }
+}
+
+/// Why a task failed, from the `error` of its final answer: `code` and `message` when
+/// Modellix sent an object with them (or a bare string, as the message), and the raw
+/// value whatever its shape.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct TaskFailure {
+    /// Modellix's error code (`"content_policy"`), numbers given as text.
+    pub code: Option<String>,
+    /// Modellix's explanation.
+    pub message: Option<String>,
+    /// The `error` value as given, if any.
+    pub raw: Option<serde_json::Value>,
+}
+
+impl TaskFailure {
+    /// Reads the `error` of a failed task's answer.
+    pub fn from_raw(raw: Option<serde_json::Value>) -> Self {
+        use serde_json::Value;
+        let text = |v: Option<&Value>| match v {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        let (code, message) = match &raw {
+            Some(Value::Object(map)) => (
+                text(map.get("code").or_else(|| map.get("type"))),
+                text(map.get("message").or_else(|| map.get("msg"))),
+            ),
+            Some(Value::String(s)) => (None, Some(s.clone())),
+            _ => (None, None),
+        };
+        TaskFailure { code, message, raw }
+    }
+}
+
+/// What kind of error an [`Error`] is, for code that dispatches on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A client setting is wrong ([`Error::Config`]).
+    Config,
+    /// A request breaks its rules ([`Error::Validation`]).
+    Validation,
+    /// Nothing reached Modellix ([`Error::NotSent`]).
+    NotSent,
+    /// Modellix refused a submission ([`Error::Rejected`]).
+    Rejected,
+    /// A submission may have created a task ([`Error::OutcomeUnknown`]).
+    OutcomeUnknown,
+    /// A query was answered with an error ([`Error::Api`]).
+    Api,
+    /// An answer could not be read ([`Error::Malformed`]).
+    Malformed,
+    /// The network failed during a query ([`Error::Transport`]).
+    Transport,
+    /// The task failed ([`Error::TaskFailed`]).
+    TaskFailed,
+    /// A wait's deadline passed ([`Error::TimedOut`]).
+    TimedOut,
+    /// The ledger failed ([`Error::Ledger`]).
+    Ledger,
+    /// Saving files failed ([`Error::Download`]).
+    Download,
+    /// A local input file was unusable ([`Error::Media`]).
+    Media,
+}
+
+impl Error {
+    /// What kind of error this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Config(_) => ErrorKind::Config,
+            Error::Validation(_) => ErrorKind::Validation,
+            Error::NotSent { .. } => ErrorKind::NotSent,
+            Error::Rejected { .. } => ErrorKind::Rejected,
+            Error::OutcomeUnknown { .. } => ErrorKind::OutcomeUnknown,
+            Error::Api { .. } => ErrorKind::Api,
+            Error::Malformed { .. } => ErrorKind::Malformed,
+            Error::Transport { .. } => ErrorKind::Transport,
+            Error::TaskFailed { .. } => ErrorKind::TaskFailed,
+            Error::TimedOut { .. } => ErrorKind::TimedOut,
+            Error::Ledger(_) => ErrorKind::Ledger,
+            Error::Download(_) => ErrorKind::Download,
+            Error::Media(_) => ErrorKind::Media,
+        }
+    }
+
+    /// The typed failure of a task that ended `failed`.
+    pub fn task_failure(&self) -> Option<&TaskFailure> {
+        match self {
+            Error::TaskFailed { failure, .. } => Some(failure),
             _ => None,
         }
     }
@@ -338,33 +527,50 @@ impl From<ConfigError> for Error {
     }
 }
 
+impl From<crate::LedgerError> for Error {
+    fn from(e: crate::LedgerError) -> Self {
+        Error::Ledger(e)
+    }
+}
+
 impl From<ValidationError> for Error {
     fn from(e: ValidationError) -> Self {
         Error::Validation(e)
     }
 }
 
+/// The fields of an error envelope; anything else is skipped without being built.
+#[derive(serde::Deserialize)]
+struct ErrorEnvelope {
+    code: Option<serde_json::Value>,
+    message: Option<serde_json::Value>,
+}
+
 /// Reads a Modellix error answer: the envelope if there is one, else an excerpt.
-pub(crate) fn api_error(status: u16, headers: &http::HeaderMap, body: &[u8]) -> ApiError {
+/// Server text passes through `redactor`: a gateway may echo the key.
+pub(crate) fn api_error(
+    status: u16,
+    headers: &http::HeaderMap,
+    body: &[u8],
+    redactor: &crate::redact::Redactor,
+) -> ApiError {
     let retry_after = crate::poll::retry_after(headers, std::time::SystemTime::now());
-    let envelope: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    let envelope: Option<ErrorEnvelope> = serde_json::from_slice(body).ok();
     let code = envelope
         .as_ref()
-        .and_then(|e| e.get("code"))
-        .and_then(|c| c.as_i64());
+        .and_then(|e| e.code.as_ref())
+        .and_then(serde_json::Value::as_i64);
     let message = envelope
-        .as_ref()
-        .and_then(|e| e.get("message"))
-        .and_then(|m| m.as_str())
-        .map(str::to_owned);
+        .and_then(|e| e.message)
+        .and_then(|m| m.as_str().map(clean));
     let (category, message) = match message {
         Some(m) => match m.split_once(':') {
             Some((c, d)) if !c.trim().is_empty() => {
-                (Some(c.trim().to_owned()), d.trim().to_owned())
+                (Some(redactor.text(c.trim())), redactor.text(d.trim()))
             }
-            _ => (None, m),
+            _ => (None, redactor.text(&m)),
         },
-        None => (None, excerpt(body)),
+        None => (None, redactor.text(&excerpt(body))),
     };
     ApiError {
         status,
@@ -372,7 +578,16 @@ pub(crate) fn api_error(status: u16, headers: &http::HeaderMap, body: &[u8]) -> 
         category,
         message,
         retry_after,
+        request_id: None,
     }
+}
+
+/// Server text without control characters (no terminal escapes reach a user's screen
+/// through an error message).
+fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// The first line of a non-JSON body, shortened, for messages about proxies' pages.
@@ -397,10 +612,12 @@ mod tests {
     #[test]
     fn envelopes_split_into_category_and_detail() {
         let h = http::HeaderMap::new();
+        let r = crate::redact::Redactor::default();
         let e = api_error(
             402,
             &h,
             br#"{"code":402,"message":"Insufficient balance: top up","data":null}"#,
+            &r,
         );
         assert_eq!(e.category.as_deref(), Some("Insufficient balance"));
         assert_eq!(e.message, "top up");
@@ -409,6 +626,7 @@ mod tests {
             502,
             &h,
             b"<html>\n<head><title>502 Bad Gateway</title></head></html>",
+            &r,
         );
         assert_eq!(e.category, None);
         assert_eq!(e.message, "<html>");
