@@ -44,6 +44,7 @@ mod status;
 mod submit;
 mod task;
 mod time;
+mod tls;
 mod transport;
 mod validate;
 mod wait;
