@@ -167,7 +167,9 @@ impl Backoff {
     /// The delay before jitter for query number `polls`.
     fn base(&self, polls: u32) -> Duration {
         let grown = self.first.as_secs_f64() * self.factor.powi(polls.min(64) as i32);
-        Duration::from_secs_f64(grown.min(self.max.as_secs_f64()))
+        // Saturating: a huge first delay or factor must not panic (NaN reads as max).
+        let capped = grown.min(self.max.as_secs_f64());
+        Duration::try_from_secs_f64(capped).unwrap_or(self.max)
     }
 
     pub(crate) fn jittered(&self, base: Duration) -> Duration {
@@ -175,7 +177,8 @@ impl Backoff {
             return base;
         }
         let unit = self.rng.lock().unwrap_or_else(|e| e.into_inner()).f64();
-        base.mul_f64(1.0 + self.jitter * (2.0 * unit - 1.0))
+        let scale = (1.0 + self.jitter * (2.0 * unit - 1.0)).max(0.0);
+        Duration::try_from_secs_f64(base.as_secs_f64() * scale).unwrap_or(Duration::MAX)
     }
 }
 
@@ -390,6 +393,21 @@ mod tests {
         );
         let distinct: std::collections::BTreeSet<_> = delays.iter().collect();
         assert!(distinct.len() > 150);
+    }
+
+    #[test]
+    fn extreme_settings_never_panic() {
+        let kind = TaskKind::default();
+        for backoff in [
+            Backoff::new(Duration::MAX, 1e300, Duration::MAX).jitter(1.0),
+            Backoff::new(Duration::MAX, f64::NAN, Duration::MAX),
+            Backoff::new(Duration::ZERO, f64::INFINITY, Duration::MAX).jitter(5.0),
+            Backoff::fixed(Duration::MAX).jitter(0.9),
+        ] {
+            for polls in [0, 1, 2, 63, 64, u32::MAX] {
+                let _ = backoff.delay(&ctx(polls, &kind));
+            }
+        }
     }
 
     #[test]
