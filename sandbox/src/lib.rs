@@ -69,19 +69,23 @@
 
 #![deny(missing_docs)]
 
+mod account;
 mod answer;
 mod config;
 mod faults;
 mod files;
+mod media_files;
 mod records;
 mod routes;
 mod server;
 mod state;
 mod tasks;
 
+pub use account::SANDBOX_BALANCE_USD;
 pub use config::{DEFAULT_API_KEY, Failures, SandboxConfig, Timing};
 pub use faults::{Fault, FaultKind, FaultPlan, Route};
 pub use files::{SAMPLE_MP4, SAMPLE_PNG};
-pub use records::{Counts, FaultLog, InjectedFault, Outcome, TaskRecord};
+pub use media_files::{FILE_LIFETIME, MAX_FILES, MAX_UPLOAD_BYTES};
+pub use records::{Counts, FaultLog, InjectedFault, Outcome, TaskRecord, UploadRecord};
 pub use server::Sandbox;
 pub use tasks::realistic_duration;

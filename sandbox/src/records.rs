@@ -20,6 +20,12 @@ pub struct Counts {
     pub files: u64,
     /// Requests to no known route, or with the wrong method.
     pub other: u64,
+    /// `POST /api/v1/media/files` requests (uploads).
+    pub uploads: u64,
+    /// Other media file requests: list, delete, and fetches of uploaded files.
+    pub media: u64,
+    /// `GET /api/v1/models`, `/api/v1/apikey/validate` and `/api/v1/team/balance`.
+    pub account: u64,
 }
 
 impl Counts {
@@ -104,4 +110,22 @@ impl FaultLog {
         }
         counts
     }
+}
+
+/// One file uploaded to the sandbox and still kept.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct UploadRecord {
+    /// `file-<hex>`.
+    pub file_id: String,
+    /// Where it is served, without a key.
+    pub url: String,
+    /// The multipart part's file name.
+    pub filename: String,
+    /// The multipart part's `Content-Type`.
+    pub content_type: String,
+    /// Exactly the bytes received.
+    pub bytes: bytes::Bytes,
+    /// When it was stored.
+    pub created_at: SystemTime,
 }

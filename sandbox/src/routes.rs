@@ -36,6 +36,8 @@ pub(crate) fn router(shared: Arc<Shared>, operations: &'static [Operation]) -> R
             post(move |state, conn, headers, body| submit(state, conn, op, headers, body)),
         );
     }
+    router = crate::media_files::routes(router);
+    router = crate::account::routes(router);
     router
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
@@ -145,7 +147,7 @@ async fn wrong_method(State(shared): State<Arc<Shared>>, method: Method, uri: Ur
 }
 
 /// The 401 answer, unless the request carries the key (or none is required).
-fn unauthorized(shared: &Shared, headers: &HeaderMap) -> Option<Answer> {
+pub(crate) fn unauthorized(shared: &Shared, headers: &HeaderMap) -> Option<Answer> {
     let config = &shared.config;
     let presented = headers
         .get(header::AUTHORIZATION)

@@ -106,6 +106,11 @@ impl Sandbox {
         self.tasks().into_iter().find(|t| t.task_id == task_id)
     }
 
+    /// Every uploaded file still kept, oldest first, with the bytes received.
+    pub fn uploads(&self) -> Vec<crate::UploadRecord> {
+        self.shared.media.records()
+    }
+
     /// Every fault applied so far, in order.
     pub fn faults_injected(&self) -> FaultLog {
         self.shared.faults()
