@@ -143,13 +143,6 @@ impl ModelFilter {
     }
 }
 
-/// The answer of `GET /api/v1/models` (no envelope).
-#[derive(Deserialize)]
-struct CatalogAnswer {
-    #[serde(default)]
-    models: Vec<serde_json::Value>,
-}
-
 /// One entry as sent; mistyped optional fields are dropped, not fatal.
 #[derive(Deserialize)]
 struct RawEntry {
@@ -172,17 +165,24 @@ fn text(value: Option<serde_json::Value>) -> Option<String> {
 
 /// Reads the catalog answer; entries without a usable slug are skipped.
 pub(crate) fn parse_catalog(body: &[u8]) -> Result<Vec<ModelEntry>, Error> {
-    let answer: CatalogAnswer = serde_json::from_slice(body).map_err(|e| Error::Malformed {
+    let malformed = |why: String| Error::Malformed {
         task_id: None,
         reason: format!(
-            "the answer of {} is not a model list: {e}",
+            "the answer of {} is not a model list: {why}",
             endpoint_name(&Method::GET, MODELS_PATH)
         ),
-    })?;
-    Ok(answer
-        .models
-        .into_iter()
-        .filter_map(|v| serde_json::from_value::<RawEntry>(v).ok())
+    };
+    let answer: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| malformed(e.to_string()))?;
+    // Documented without an envelope; an enveloped list is read too.
+    let models = answer
+        .get("models")
+        .or_else(|| answer.pointer("/data/models"))
+        .and_then(serde_json::Value::as_array)
+        .ok_or_else(|| malformed("no \"models\" list".into()))?;
+    Ok(models
+        .iter()
+        .filter_map(|v| RawEntry::deserialize(v).ok())
         .filter(|raw| !raw.slug.trim().is_empty())
         .map(|raw| {
             let typed = OPERATIONS
@@ -246,5 +246,8 @@ mod tests {
         assert_eq!(ModelFilter::new().typed_only().apply(&entries).len(), 1);
         assert_eq!(ModelFilter::new().limit(1).apply(&entries).len(), 1);
         assert!(parse_catalog(b"[]").is_err());
+        assert!(parse_catalog(b"<html>").is_err());
+        let enveloped = br#"{"code":0,"data":{"models":[{"slug":"a/b"}]}}"#;
+        assert_eq!(parse_catalog(enveloped).unwrap().len(), 1);
     }
 }
