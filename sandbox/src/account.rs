@@ -13,7 +13,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use crate::answer::Answer;
-use crate::routes::unauthorized;
+use crate::auth::unauthorized;
 use crate::state::{Hit, Shared};
 
 /// The balance the sandbox's team has, in USD.

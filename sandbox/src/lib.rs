@@ -71,6 +71,7 @@
 
 mod account;
 mod answer;
+mod auth;
 mod config;
 mod faults;
 mod files;
@@ -85,7 +86,9 @@ pub use account::SANDBOX_BALANCE_USD;
 pub use config::{DEFAULT_API_KEY, Failures, SandboxConfig, Timing};
 pub use faults::{Fault, FaultKind, FaultPlan, Route};
 pub use files::{SAMPLE_MP4, SAMPLE_PNG};
-pub use media_files::{FILE_LIFETIME, MAX_FILES, MAX_UPLOAD_BYTES};
-pub use records::{Counts, FaultLog, InjectedFault, Outcome, TaskRecord, UploadRecord};
+pub use media_files::{MAX_FILES, MAX_UPLOAD_BYTES};
+pub use records::{
+    Counts, FILE_LIFETIME, FaultLog, InjectedFault, Outcome, TaskRecord, UploadRecord,
+};
 pub use server::Sandbox;
 pub use tasks::realistic_duration;

@@ -4,8 +4,8 @@
 //! sandbox's own origin, so a task whose `video_urls` point at an upload runs end to
 //! end.
 
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -16,35 +16,14 @@ use axum::routing::{delete, get, post};
 use serde_json::{Value, json};
 
 use crate::answer::Answer;
-use crate::records::UploadRecord;
-use crate::routes::unauthorized;
+use crate::auth::unauthorized;
+use crate::records::{FILE_LIFETIME, UploadRecord};
 use crate::state::{Hit, Shared};
 
 /// Largest file accepted, as Modellix (16 MB).
 pub const MAX_UPLOAD_BYTES: usize = 16 * 1024 * 1024;
 /// Unexpired files one team may keep.
 pub const MAX_FILES: usize = 10;
-/// How long a file is kept.
-pub const FILE_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
-
-/// The files of the sandbox's one team.
-#[derive(Default)]
-pub(crate) struct MediaStore(Mutex<Vec<UploadRecord>>);
-
-impl MediaStore {
-    fn lock(&self) -> MutexGuard<'_, Vec<UploadRecord>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Every file still kept, oldest first; expired ones are dropped on the way.
-    pub(crate) fn records(&self) -> Vec<UploadRecord> {
-        let mut files = self.lock();
-        let now = SystemTime::now();
-        files.retain(|f| f.created_at + FILE_LIFETIME > now);
-        files.clone()
-    }
-}
-
 /// Adds the media file routes to `router`.
 pub(crate) fn routes(router: Router<Arc<Shared>>) -> Router<Arc<Shared>> {
     router
@@ -101,7 +80,7 @@ fn upload_answer(shared: &Shared, headers: &HeaderMap, body: &Bytes) -> Answer {
             format!("{} is not an image, video or audio type", part.content_type),
         );
     }
-    let mut files = shared.media.lock();
+    let mut files = shared.media.files();
     let now = SystemTime::now();
     files.retain(|f| f.created_at + FILE_LIFETIME > now);
     if files.len() >= MAX_FILES {
@@ -185,7 +164,7 @@ async fn remove(
     if let Some(denied) = unauthorized(&shared, &headers) {
         return denied.into_response(false);
     }
-    let mut files = shared.media.lock();
+    let mut files = shared.media.files();
     let before = files.len();
     files.retain(|f| f.file_id != file_id);
     if files.len() == before {

@@ -1,7 +1,8 @@
 //! What the sandbox saw, from the server's point of view: requests, tasks and faults.
 
 use std::collections::BTreeMap;
-use std::time::SystemTime;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
 
 use crate::faults::{Fault, FaultKind, Route};
 
@@ -128,4 +129,25 @@ pub struct UploadRecord {
     pub bytes: bytes::Bytes,
     /// When it was stored.
     pub created_at: SystemTime,
+}
+
+/// How long a file is kept.
+pub const FILE_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The files of the sandbox's one team.
+#[derive(Default)]
+pub(crate) struct MediaStore(Mutex<Vec<UploadRecord>>);
+
+impl MediaStore {
+    pub(crate) fn files(&self) -> MutexGuard<'_, Vec<UploadRecord>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every file still kept, oldest first; expired ones are dropped on the way.
+    pub(crate) fn records(&self) -> Vec<UploadRecord> {
+        let mut files = self.files();
+        let now = SystemTime::now();
+        files.retain(|f| f.created_at + FILE_LIFETIME > now);
+        files.clone()
+    }
 }

@@ -26,7 +26,7 @@ pub(crate) enum Hit<'a> {
 pub(crate) struct Shared {
     pub(crate) config: SandboxConfig,
     pub(crate) base_url: String,
-    pub(crate) media: crate::media_files::MediaStore,
+    pub(crate) media: crate::records::MediaStore,
     inner: Mutex<Inner>,
 }
 
