@@ -75,6 +75,7 @@ mod auth;
 mod config;
 mod faults;
 mod files;
+mod limits;
 mod media_files;
 mod records;
 mod routes;
@@ -86,6 +87,7 @@ pub use account::SANDBOX_BALANCE_USD;
 pub use config::{DEFAULT_API_KEY, Failures, SandboxConfig, Timing};
 pub use faults::{Fault, FaultKind, FaultPlan, Route};
 pub use files::{SAMPLE_MP4, SAMPLE_PNG};
+pub use limits::LimitRejections;
 pub use media_files::{MAX_FILES, MAX_UPLOAD_BYTES};
 pub use records::{
     Counts, FILE_LIFETIME, FaultLog, InjectedFault, Outcome, TaskRecord, UploadRecord,
