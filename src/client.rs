@@ -96,6 +96,12 @@ impl Client {
         self.shared.transport.base_url()
     }
 
+    /// For the entry points still defined beside their concept (catalog, account,
+    /// uploads).
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
     /// The ledger this client records paid requests in.
     pub fn ledger(&self) -> &Arc<dyn TaskLedger> {
         &self.shared.ledger

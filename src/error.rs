@@ -166,6 +166,50 @@ pub enum Error {
         /// The last transient error, if the last queries failed.
         last_error: Option<String>,
     },
+    /// A local file cannot be uploaded (unreadable, over the 16 MB limit, not a known
+    /// image, video or audio format); nothing was sent.
+    LocalFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The team already keeps as many files as Modellix allows (10): delete some with
+    /// [`Client::delete_file`](crate::Client::delete_file) or wait for them to expire.
+    UploadQuota {
+        /// The answer.
+        api: Box<ApiError>,
+    },
+    /// An upload was sent but its outcome is unknown: the file may be stored and count
+    /// against the quota. Check with [`Client::list_files`](crate::Client::list_files)
+    /// before uploading again.
+    UploadUnknown {
+        /// What happened.
+        reason: String,
+        /// The HTTP status, when an answer arrived.
+        status: Option<u16>,
+    },
+    /// No uploaded file has this id (deleted, expired or never existed).
+    FileNotFound {
+        /// The id asked for.
+        file_id: String,
+    },
+    /// A call to an endpoint other than a task submit or query (catalog, account,
+    /// files) got an error answer.
+    Endpoint {
+        /// `METHOD /path`.
+        endpoint: String,
+        /// The answer.
+        api: Box<ApiError>,
+    },
+    /// A call to an endpoint other than a task submit or query failed on the network
+    /// after it may have been sent (reads are safe to repeat).
+    Network {
+        /// `METHOD /path`.
+        endpoint: String,
+        /// What failed.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -176,6 +220,12 @@ impl Error {
             | Error::Validation(_)
             | Error::Rejected { .. }
             | Error::Ledger(_)
+            | Error::LocalFile { .. }
+            | Error::UploadQuota { .. }
+            | Error::UploadUnknown { .. }
+            | Error::FileNotFound { .. }
+            | Error::Endpoint { .. }
+            | Error::Network { .. }
             | Error::Media(_) => None,
             Error::Download(e) => Some(e.task_id()),
             Error::NotSent { task_id, .. }
@@ -191,8 +241,12 @@ impl Error {
     /// The HTTP status of the answer behind this error, if there was one.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Error::Rejected { api, .. } | Error::Api { api, .. } => Some(api.status),
-            Error::OutcomeUnknown { status, .. } => *status,
+            Error::Rejected { api, .. }
+            | Error::Api { api, .. }
+            | Error::UploadQuota { api }
+            | Error::Endpoint { api, .. } => Some(api.status),
+            Error::OutcomeUnknown { status, .. } | Error::UploadUnknown { status, .. } => *status,
+            Error::FileNotFound { .. } => Some(404),
             _ => None,
         }
     }
@@ -222,8 +276,24 @@ impl Error {
     pub fn is_invalid_input(&self) -> bool {
         matches!(
             self,
-            Error::Config(_) | Error::Validation(_) | Error::Media(_)
+            Error::Config(_) | Error::Validation(_) | Error::Media(_) | Error::LocalFile { .. }
         )
+    }
+
+    /// True when the team's file quota is full (see [`Error::UploadQuota`]).
+    pub fn is_quota_exceeded(&self) -> bool {
+        matches!(self, Error::UploadQuota { .. })
+    }
+
+    /// True when an upload may or may not have stored the file: list the files before
+    /// uploading again.
+    pub fn is_upload_unknown(&self) -> bool {
+        matches!(self, Error::UploadUnknown { .. })
+    }
+
+    /// True when the thing asked for does not exist (an uploaded file, a task).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::FileNotFound { .. }) || self.status() == Some(404)
     }
 
     /// True when repeating the same call later may succeed without any change: a
@@ -231,8 +301,11 @@ impl Error {
     /// submit outcome: check the task first.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::NotSent { .. } | Error::Transport { .. } | Error::TimedOut { .. } => true,
-            Error::Rejected { api, .. } | Error::Api { api, .. } => {
+            Error::NotSent { .. }
+            | Error::Transport { .. }
+            | Error::TimedOut { .. }
+            | Error::Network { .. } => true,
+            Error::Rejected { api, .. } | Error::Api { api, .. } | Error::Endpoint { api, .. } => {
                 crate::poll::is_retryable_status(api.status)
             }
             _ => false,
@@ -242,7 +315,10 @@ impl Error {
     /// The server's request id for the answer behind this error, when it sent one.
     pub fn request_id(&self) -> Option<&str> {
         match self {
-            Error::Rejected { api, .. } | Error::Api { api, .. } => api.request_id.as_deref(),
+            Error::Rejected { api, .. }
+            | Error::Api { api, .. }
+            | Error::UploadQuota { api }
+            | Error::Endpoint { api, .. } => api.request_id.as_deref(),
             _ => None,
         }
     }
@@ -250,7 +326,10 @@ impl Error {
     /// Rate-limit and similar hints from the server, when given.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            Error::Rejected { api, .. } | Error::Api { api, .. } => api.retry_after,
+            Error::Rejected { api, .. }
+            | Error::Api { api, .. }
+            | Error::UploadQuota { api }
+            | Error::Endpoint { api, .. } => api.retry_after,
             _ => None,
         }
     }
@@ -359,6 +438,32 @@ impl fmt::Display for Error {
                     "; the task may still be running and billed; resume with the task id {task_id}"
                 )
             }
+            Error::LocalFile { path, reason } => {
+                write!(
+                    f,
+                    "cannot upload {}: {reason}; nothing was sent",
+                    path.display()
+                )
+            }
+            Error::UploadQuota { api } => write!(
+                f,
+                "the team's file quota is full ({api}); delete uploaded files \
+                 (client.list_files(), client.delete_file(id)) or wait for them to expire"
+            ),
+            Error::UploadUnknown { reason, .. } => write!(
+                f,
+                "outcome unknown for the upload: {reason}. The file may be stored and count \
+                 against the quota: check with client.list_files() before uploading again"
+            ),
+            Error::FileNotFound { file_id } => write!(
+                f,
+                "no uploaded file {file_id} (deleted, expired or never uploaded)"
+            ),
+            Error::Endpoint { endpoint, api } => write!(f, "{endpoint} failed: {api}"),
+            Error::Network { endpoint, reason } => write!(
+                f,
+                "network error during {endpoint}: {reason}; it is safe to try again"
+            ),
         }
     }
 }
@@ -490,6 +595,18 @@ pub enum ErrorKind {
     Download,
     /// A local input file was unusable ([`Error::Media`]).
     Media,
+    /// A local file cannot be uploaded ([`Error::LocalFile`]).
+    LocalFile,
+    /// The team's file quota is full ([`Error::UploadQuota`]).
+    UploadQuota,
+    /// An upload may have stored the file ([`Error::UploadUnknown`]).
+    UploadUnknown,
+    /// No uploaded file has the id ([`Error::FileNotFound`]).
+    FileNotFound,
+    /// A catalog, account or files call got an error answer ([`Error::Endpoint`]).
+    Endpoint,
+    /// The network failed during such a call ([`Error::Network`]).
+    Network,
 }
 
 impl Error {
@@ -509,6 +626,12 @@ impl Error {
             Error::Ledger(_) => ErrorKind::Ledger,
             Error::Download(_) => ErrorKind::Download,
             Error::Media(_) => ErrorKind::Media,
+            Error::LocalFile { .. } => ErrorKind::LocalFile,
+            Error::UploadQuota { .. } => ErrorKind::UploadQuota,
+            Error::UploadUnknown { .. } => ErrorKind::UploadUnknown,
+            Error::FileNotFound { .. } => ErrorKind::FileNotFound,
+            Error::Endpoint { .. } => ErrorKind::Endpoint,
+            Error::Network { .. } => ErrorKind::Network,
         }
     }
 

@@ -25,8 +25,11 @@
 
 #![deny(missing_docs)]
 
+mod account;
+mod catalog;
 mod client;
 pub mod download;
+mod endpoint;
 mod error;
 mod hooks;
 mod learning;
@@ -40,12 +43,14 @@ mod ratelimit;
 mod redact;
 mod rules;
 mod shared;
+mod sniff;
 mod status;
 mod submit;
 mod task;
 mod time;
 mod tls;
 mod transport;
+mod upload;
 mod validate;
 mod wait;
 
@@ -62,6 +67,8 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/modellix_generated.rs"));
 }
 
+pub use account::AccountCheck;
+pub use catalog::{ModelEntry, ModelFilter};
 pub use client::{API_KEY_ENV, BASE_URL_ENV, Client, ClientBuilder, DEFAULT_BASE_URL, LEDGER_ENV};
 pub use download::{DownloadContext, DownloadError, DownloadOptions, Downloader, SavedFile};
 pub use error::{ApiError, ConfigError, Error, ErrorKind, TaskFailure};
@@ -85,6 +92,10 @@ pub use status::TaskStatus;
 pub use submit::{MAX_JSON_DEPTH, MAX_JSON_NODES, SubmitOptions};
 pub use task::Task;
 pub use transport::MAX_ANSWER_BYTES;
+pub use upload::{
+    FILE_LIFETIME, MAX_LIST_LIMIT, MAX_UPLOAD_BYTES, ProgressFn, UploadOptions, UploadProgress,
+    UploadedFile,
+};
 pub use validate::{Rule, ValidationError, Violation, Warning, Warnings};
 pub use wait::{TaskUpdate, TaskUpdates};
 

@@ -11,6 +11,8 @@ use std::fmt;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
 use reqwest::{Method, Url};
 use tokio::time::Instant;
@@ -121,6 +123,18 @@ pub(crate) struct Failure {
     pub(crate) too_large: bool,
 }
 
+/// A body read from elsewhere (a file being uploaded), of a length known before the
+/// first byte is sent; pieces are handed to the connection as they are produced, so
+/// memory stays constant whatever the size.
+pub(crate) struct Streamed {
+    /// Exact length in bytes; sent as `Content-Length`.
+    pub(crate) len: u64,
+    /// `Content-Type` (a multipart type carries its boundary, so it is not static).
+    pub(crate) content_type: HeaderValue,
+    /// The pieces; an error ends the request as maybe sent.
+    pub(crate) stream: BoxStream<'static, std::io::Result<Bytes>>,
+}
+
 /// A request to send: method, path under the origin, optional body.
 pub(crate) struct Outgoing<'a> {
     pub(crate) method: Method,
@@ -194,6 +208,24 @@ impl Transport {
 
     /// Sends one request and reads its answer, never following a redirect.
     pub(crate) async fn send(&self, out: Outgoing<'_>) -> Result<Answer, Failure> {
+        self.send_with(out, None).await
+    }
+
+    /// [`Transport::send`] with a streamed body instead of `out.body`: the same
+    /// guarantees (limiter, no redirect, send and answer timeouts, capped read).
+    pub(crate) async fn send_streamed(
+        &self,
+        out: Outgoing<'_>,
+        body: Streamed,
+    ) -> Result<Answer, Failure> {
+        self.send_with(out, Some(body)).await
+    }
+
+    async fn send_with(
+        &self,
+        out: Outgoing<'_>,
+        streamed: Option<Streamed>,
+    ) -> Result<Answer, Failure> {
         use tracing::Instrument;
         let span = tracing::debug_span!(
             target: "modellix",
@@ -206,7 +238,10 @@ impl Transport {
             elapsed_ms = tracing::field::Empty,
         );
         let started = Instant::now();
-        let result = self.send_inner(out).instrument(span.clone()).await;
+        let result = self
+            .send_inner(out, streamed)
+            .instrument(span.clone())
+            .await;
         span.record("elapsed_ms", started.elapsed().as_millis() as u64);
         match &result {
             Ok(answer) => {
@@ -231,7 +266,11 @@ impl Transport {
         result
     }
 
-    async fn send_inner(&self, out: Outgoing<'_>) -> Result<Answer, Failure> {
+    async fn send_inner(
+        &self,
+        out: Outgoing<'_>,
+        streamed: Option<Streamed>,
+    ) -> Result<Answer, Failure> {
         let not_sent = |reason: String| Failure {
             stage: Stage::NotSent,
             reason,
@@ -252,18 +291,28 @@ impl Transport {
         }
         let mut progress = None;
         let mut send_limit = None;
-        if let Some((bytes, content_type)) = out.body {
+        let payload = match (streamed, out.body) {
+            (Some(streamed), _) => Some(streamed),
+            (None, Some((bytes, content_type))) => Some(Streamed {
+                len: bytes.len() as u64,
+                content_type: HeaderValue::from_static(content_type),
+                stream: pieces(bytes),
+            }),
+            (None, None) => None,
+        };
+        if let Some(payload) = payload {
+            let len = usize::try_from(payload.len).unwrap_or(usize::MAX);
             send_limit = Some((
-                self.timeouts.send_limit(bytes.len()),
+                self.timeouts.send_limit(len),
                 self.timeouts
                     .answer
-                    .saturating_add(self.timeouts.drain_allowance(bytes.len())),
+                    .saturating_add(self.timeouts.drain_allowance(len)),
             ));
-            let (body, done) = tracked_body(bytes.clone());
+            let (body, done) = tracked_body(payload.len, payload.stream);
             progress = Some(done);
             request = request
-                .header(CONTENT_TYPE, HeaderValue::from_static(content_type))
-                .header(reqwest::header::CONTENT_LENGTH, bytes.len())
+                .header(CONTENT_TYPE, payload.content_type)
+                .header(reqwest::header::CONTENT_LENGTH, payload.len)
                 .body(body);
         } else if let Some(read) = finite(self.timeouts.read) {
             request = request.timeout(read);
@@ -410,29 +459,40 @@ enum PhaseError {
     AnswerTimeout(Duration),
 }
 
-/// A streamed body over `bytes` and a channel that receives the time the last piece
-/// was handed to the connection.
-fn tracked_body(bytes: Bytes) -> (reqwest::Body, tokio::sync::watch::Receiver<Option<Instant>>) {
-    let (tx, rx) = tokio::sync::watch::channel(None);
+/// `bytes` in pieces of [`SEND_CHUNK`], so progress through the body is seen.
+fn pieces(bytes: Bytes) -> BoxStream<'static, std::io::Result<Bytes>> {
     let total = bytes.len();
-    let stream =
-        futures_util::stream::unfold((bytes, 0usize, tx), move |(bytes, at, tx)| async move {
-            if at >= total {
-                return None;
-            }
-            let end = at.saturating_add(SEND_CHUNK).min(total);
-            let piece = bytes.slice(at..end);
-            if end >= total {
-                let _ = tx.send(Some(Instant::now()));
-            }
-            Some((Ok::<Bytes, std::io::Error>(piece), (bytes, end, tx)))
-        });
-    if total == 0 {
+    futures_util::stream::iter(
+        (0..total)
+            .step_by(SEND_CHUNK)
+            .map(move |at| Ok(bytes.slice(at..at.saturating_add(SEND_CHUNK).min(total)))),
+    )
+    .boxed()
+}
+
+/// A streamed body of `len` bytes and a channel that receives the time the last piece
+/// was handed to the connection.
+fn tracked_body(
+    len: u64,
+    stream: BoxStream<'static, std::io::Result<Bytes>>,
+) -> (reqwest::Body, tokio::sync::watch::Receiver<Option<Instant>>) {
+    if len == 0 {
         // Nothing to send: the body is "handed over" at once.
         let (tx, rx) = tokio::sync::watch::channel(Some(Instant::now()));
         drop(tx);
         return (reqwest::Body::from(Bytes::new()), rx);
     }
+    let (tx, rx) = tokio::sync::watch::channel(None);
+    let mut handed = 0u64;
+    let stream = stream.map(move |piece| {
+        if let Ok(piece) = &piece {
+            handed = handed.saturating_add(piece.len() as u64);
+            if handed >= len {
+                let _ = tx.send(Some(Instant::now()));
+            }
+        }
+        piece
+    });
     (reqwest::Body::wrap_stream(stream), rx)
 }
 

@@ -58,7 +58,16 @@ impl Answer {
 
     /// `{"code":<status>,"message":"<Category>: <detail>","data":null}`.
     pub(crate) fn error(status: StatusCode, detail: impl std::fmt::Display) -> Self {
-        let message = format!("{}: {detail}", category(status));
+        Self::error_in(status, category(status), detail)
+    }
+
+    /// [`Answer::error`] with a category of its own (`"Quota exceeded"`).
+    pub(crate) fn error_in(
+        status: StatusCode,
+        category: &str,
+        detail: impl std::fmt::Display,
+    ) -> Self {
+        let message = format!("{category}: {detail}");
         Self::json(
             status,
             json!({"code": status.as_u16(), "message": message, "data": null}),

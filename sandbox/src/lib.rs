@@ -69,21 +69,28 @@
 
 #![deny(missing_docs)]
 
+mod account;
 mod answer;
+mod auth;
 mod config;
 mod faults;
 mod files;
 mod limits;
+mod media_files;
 mod records;
 mod routes;
 mod server;
 mod state;
 mod tasks;
 
+pub use account::SANDBOX_BALANCE_USD;
 pub use config::{DEFAULT_API_KEY, Failures, SandboxConfig, Timing};
 pub use faults::{Fault, FaultKind, FaultPlan, Route};
 pub use files::{SAMPLE_MP4, SAMPLE_PNG};
 pub use limits::LimitRejections;
-pub use records::{Counts, FaultLog, InjectedFault, Outcome, TaskRecord};
+pub use media_files::{MAX_FILES, MAX_UPLOAD_BYTES};
+pub use records::{
+    Counts, FILE_LIFETIME, FaultLog, InjectedFault, Outcome, TaskRecord, UploadRecord,
+};
 pub use server::Sandbox;
 pub use tasks::realistic_duration;

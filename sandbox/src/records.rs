@@ -1,7 +1,8 @@
 //! What the sandbox saw, from the server's point of view: requests, tasks and faults.
 
 use std::collections::BTreeMap;
-use std::time::SystemTime;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
 
 use crate::faults::{Fault, FaultKind, Route};
 
@@ -20,6 +21,12 @@ pub struct Counts {
     pub files: u64,
     /// Requests to no known route, or with the wrong method.
     pub other: u64,
+    /// `POST /api/v1/media/files` requests (uploads).
+    pub uploads: u64,
+    /// Other media file requests: list, delete, and fetches of uploaded files.
+    pub media: u64,
+    /// `GET /api/v1/models`, `/api/v1/apikey/validate` and `/api/v1/team/balance`.
+    pub account: u64,
 }
 
 impl Counts {
@@ -103,5 +110,44 @@ impl FaultLog {
             *counts.entry(f.fault.kind()).or_default() += 1;
         }
         counts
+    }
+}
+
+/// One file uploaded to the sandbox and still kept.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct UploadRecord {
+    /// `file-<hex>`.
+    pub file_id: String,
+    /// Where it is served, without a key.
+    pub url: String,
+    /// The multipart part's file name.
+    pub filename: String,
+    /// The multipart part's `Content-Type`.
+    pub content_type: String,
+    /// Exactly the bytes received.
+    pub bytes: bytes::Bytes,
+    /// When it was stored.
+    pub created_at: SystemTime,
+}
+
+/// How long a file is kept.
+pub const FILE_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The files of the sandbox's one team.
+#[derive(Default)]
+pub(crate) struct MediaStore(Mutex<Vec<UploadRecord>>);
+
+impl MediaStore {
+    pub(crate) fn files(&self) -> MutexGuard<'_, Vec<UploadRecord>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every file still kept, oldest first; expired ones are dropped on the way.
+    pub(crate) fn records(&self) -> Vec<UploadRecord> {
+        let mut files = self.files();
+        let now = SystemTime::now();
+        files.retain(|f| f.created_at + FILE_LIFETIME > now);
+        files.clone()
     }
 }

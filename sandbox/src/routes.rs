@@ -7,13 +7,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Extension, Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::{get, post};
 use modellix::Operation;
 use serde_json::{Value, json};
 
 use crate::answer::Answer;
+use crate::auth::unauthorized;
 use crate::faults::{Fault, Route};
 use crate::files;
 use crate::server::ConnCtl;
@@ -36,6 +37,8 @@ pub(crate) fn router(shared: Arc<Shared>, operations: &'static [Operation]) -> R
             post(move |state, conn, headers, body| submit(state, conn, op, headers, body)),
         );
     }
+    router = crate::media_files::routes(router);
+    router = crate::account::routes(router);
     router
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
@@ -142,17 +145,6 @@ async fn wrong_method(State(shared): State<Arc<Shared>>, method: Method, uri: Ur
         format!("{method} is not allowed on {}", uri.path()),
     )
     .into_response(false)
-}
-
-/// The 401 answer, unless the request carries the key (or none is required).
-fn unauthorized(shared: &Shared, headers: &HeaderMap) -> Option<Answer> {
-    let config = &shared.config;
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let allowed = !config.require_auth || presented == Some(config.api_key.as_str());
-    (!allowed).then(|| Answer::error(StatusCode::UNAUTHORIZED, "missing or invalid API key"))
 }
 
 /// Runs `handle` under the route's next fault. Faults of the layers in front of the

@@ -110,6 +110,11 @@ impl Sandbox {
         self.tasks().into_iter().find(|t| t.task_id == task_id)
     }
 
+    /// Every uploaded file still kept, oldest first, with the bytes received.
+    pub fn uploads(&self) -> Vec<crate::UploadRecord> {
+        self.shared.media.records()
+    }
+
     /// Requests refused by the rate and running-task limits so far (they reach no
     /// route, so [`counts`](Sandbox::counts) does not see them).
     pub fn limit_rejections(&self) -> LimitRejections {

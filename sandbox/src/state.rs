@@ -18,11 +18,15 @@ pub(crate) enum Hit<'a> {
     Task,
     Files,
     Other,
+    Upload,
+    Media,
+    Account,
 }
 
 pub(crate) struct Shared {
     pub(crate) config: SandboxConfig,
     pub(crate) base_url: String,
+    pub(crate) media: crate::records::MediaStore,
     inner: Mutex<Inner>,
 }
 
@@ -49,6 +53,7 @@ impl Shared {
         Shared {
             config,
             base_url,
+            media: Default::default(),
             inner: Mutex::new(inner),
         }
     }
@@ -69,6 +74,9 @@ impl Shared {
             Hit::Task => counts.task += 1,
             Hit::Files => counts.files += 1,
             Hit::Other => counts.other += 1,
+            Hit::Upload => counts.uploads += 1,
+            Hit::Media => counts.media += 1,
+            Hit::Account => counts.account += 1,
         }
     }
 

@@ -1,0 +1,83 @@
+//! A file's media type judged from its first bytes, never from its name.
+
+/// Bytes [`sniff`] needs from the start of a file.
+pub(crate) const SNIFF_BYTES: usize = 64;
+
+/// The MIME type of the image, video or audio formats Modellix takes, from the
+/// file's first bytes (magic numbers); `None` for anything else.
+pub(crate) fn sniff(head: &[u8]) -> Option<&'static str> {
+    let at = |offset: usize, magic: &[u8]| head.get(offset..offset + magic.len()) == Some(magic);
+    if at(0, b"\x89PNG\r\n\x1a\n") {
+        return Some("image/png");
+    }
+    if at(0, b"\xff\xd8\xff") {
+        return Some("image/jpeg");
+    }
+    if at(0, b"GIF87a") || at(0, b"GIF89a") {
+        return Some("image/gif");
+    }
+    if at(0, b"RIFF") && at(8, b"WEBP") {
+        return Some("image/webp");
+    }
+    if at(0, b"RIFF") && at(8, b"WAVE") {
+        return Some("audio/wav");
+    }
+    if at(4, b"ftyp") {
+        return Some(match head.get(8..12) {
+            Some(b"qt  ") => "video/quicktime",
+            Some(b"M4A " | b"M4B ") => "audio/mp4",
+            _ => "video/mp4",
+        });
+    }
+    // Old QuickTime files start with a movie atom, not `ftyp`.
+    if at(4, b"moov") || at(4, b"wide") || at(4, b"mdat") {
+        return Some("video/quicktime");
+    }
+    if at(0, b"\x1a\x45\xdf\xa3") {
+        return Some("video/webm");
+    }
+    if at(0, b"OggS") {
+        return Some("audio/ogg");
+    }
+    if at(0, b"fLaC") {
+        return Some("audio/flac");
+    }
+    // MPEG audio: an ID3 tag, or a frame sync (11 bits set) with a valid layer.
+    if at(0, b"ID3")
+        || (head.len() >= 2 && head[0] == 0xff && head[1] & 0xe0 == 0xe0 && head[1] & 0x06 != 0)
+    {
+        return Some("audio/mpeg");
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sniff;
+
+    #[test]
+    fn formats_by_magic_bytes() {
+        let cases: &[(&[u8], Option<&str>)] = &[
+            (b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", Some("image/png")),
+            (b"\xff\xd8\xff\xe0\0\x10JFIF", Some("image/jpeg")),
+            (b"GIF89a\x01\0", Some("image/gif")),
+            (b"RIFF\x24\0\0\0WEBPVP8 ", Some("image/webp")),
+            (b"RIFF\x24\0\0\0WAVEfmt ", Some("audio/wav")),
+            (b"\0\0\0\x20ftypisom\0\0\x02\0", Some("video/mp4")),
+            (b"\0\0\0\x14ftypqt  \0\0\0\0", Some("video/quicktime")),
+            (b"\0\0\0\x08wide\0\0\0\0mdat", Some("video/quicktime")),
+            (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81", Some("video/webm")),
+            (b"ID3\x04\0\0\0\0\0\0", Some("audio/mpeg")),
+            (b"\xff\xfb\x90\x44", Some("audio/mpeg")),
+            (b"OggS\0\x02", Some("audio/ogg")),
+            (b"fLaC\0\0\0\x22", Some("audio/flac")),
+            (b"%PDF-1.7", None),
+            (b"hello world", None),
+            (b"", None),
+            (b"\xff", None),
+        ];
+        for (head, want) in cases {
+            assert_eq!(sniff(head), *want, "{head:?}");
+        }
+    }
+}

@@ -1,0 +1,650 @@
+//! Uploads (`/api/v1/media/files`): a local image, video or audio file streamed as
+//! multipart so its URL can go into a model's URL field; listing and deleting them.
+//!
+//! An upload uses the team's quota (10 files, kept about 7 days), so it is never
+//! retried: when its outcome is unknown the error says to list the files first. The
+//! answer types mirror the documented answer (`data{file_id, type, url, filename,
+//! size, created_at?}`) by hand; unknown fields are ignored.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use reqwest::Method;
+use reqwest::header::HeaderValue;
+use serde::Deserialize;
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use crate::Client;
+use crate::endpoint::{call, endpoint_name, envelope_data};
+use crate::error::{Error, api_error};
+use crate::sniff::{SNIFF_BYTES, sniff};
+use crate::transport::{Failure, Outgoing, Stage, Streamed};
+
+/// Largest file Modellix accepts (16 MB); checked before a byte is sent.
+pub const MAX_UPLOAD_BYTES: u64 = 16 * 1024 * 1024;
+/// How long Modellix keeps an uploaded file (about 7 days).
+pub const FILE_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Most files one list answer holds.
+pub const MAX_LIST_LIMIT: u32 = 100;
+
+const FILES_PATH: &str = "/api/v1/media/files";
+/// Pieces read from the file and handed to the connection.
+const READ_CHUNK: usize = 64 * 1024;
+/// Answers that prove the file was not stored.
+const REJECTING: &[u16] = &[400, 401, 402, 403, 404, 405, 413, 415, 422, 429];
+/// Modellix takes 2 uploads at a time; more wait here rather than fail there.
+static UPLOADS_AT_ONCE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// A file stored by Modellix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UploadedFile {
+    /// Its id, for [`Client::delete_file`].
+    pub file_id: String,
+    /// The URL to put into a model's URL field (`video_urls`, `image_url`, …).
+    pub url: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// `image`, `video`, `audio` or a MIME type, as Modellix gives it.
+    pub media_type: Option<String>,
+    /// The name it was uploaded under.
+    pub filename: Option<String>,
+    /// When it was stored, if the answer said.
+    pub created_at: Option<SystemTime>,
+    /// When Modellix will delete it: `created_at` (or the upload time) plus
+    /// [`FILE_LIFETIME`].
+    pub expires_at: SystemTime,
+}
+
+/// How far an upload got: file bytes handed to the connection, out of `total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UploadProgress {
+    /// Bytes of the file handed to the connection so far.
+    pub sent: u64,
+    /// The file's size.
+    pub total: u64,
+}
+
+/// Called as an upload progresses.
+pub type ProgressFn = Arc<dyn Fn(UploadProgress) + Send + Sync>;
+
+/// Per-call settings of an upload.
+///
+/// ```
+/// let options = modellix::UploadOptions::new()
+///     .on_progress(|p| eprintln!("{}/{} bytes", p.sent, p.total));
+/// # drop(options);
+/// ```
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct UploadOptions {
+    /// Called after each piece of the file is handed to the connection.
+    pub progress: Option<ProgressFn>,
+}
+
+impl std::fmt::Debug for UploadOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UploadOptions")
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+impl UploadOptions {
+    /// Default options.
+    pub fn new() -> Self {
+        UploadOptions::default()
+    }
+
+    /// Reports progress to `progress`.
+    pub fn on_progress(
+        mut self,
+        progress: impl Fn(UploadProgress) + Send + Sync + 'static,
+    ) -> Self {
+        self.progress = Some(Arc::new(progress));
+        self
+    }
+}
+
+/// One file as Modellix describes it; optional fields of the wrong type are dropped.
+#[derive(Deserialize)]
+struct RawFile {
+    file_id: Value,
+    url: String,
+    #[serde(rename = "type")]
+    media_type: Option<Value>,
+    filename: Option<Value>,
+    size: Option<Value>,
+    created_at: Option<Value>,
+}
+
+impl RawFile {
+    fn into_file(self, known_size: Option<u64>) -> Option<UploadedFile> {
+        let file_id = match self.file_id {
+            Value::String(s) if !s.trim().is_empty() => s,
+            Value::Number(n) => n.to_string(),
+            _ => return None,
+        };
+        let created_at = self.created_at.as_ref().and_then(timestamp);
+        Some(UploadedFile {
+            file_id,
+            url: self.url,
+            size: self
+                .size
+                .as_ref()
+                .and_then(Value::as_u64)
+                .or(known_size)
+                .unwrap_or(0),
+            media_type: self.media_type.and_then(|v| v.as_str().map(str::to_owned)),
+            filename: self.filename.and_then(|v| v.as_str().map(str::to_owned)),
+            created_at,
+            expires_at: created_at.unwrap_or_else(SystemTime::now) + FILE_LIFETIME,
+        })
+    }
+}
+
+/// A time given as Unix seconds, Unix milliseconds or RFC 3339.
+fn timestamp(value: &Value) -> Option<SystemTime> {
+    match value {
+        Value::Number(n) => {
+            let n = n.as_f64().filter(|n| n.is_finite() && *n >= 0.0)?;
+            let secs = if n > 1e12 { n / 1000.0 } else { n };
+            UNIX_EPOCH.checked_add(Duration::try_from_secs_f64(secs).ok()?)
+        }
+        Value::String(s) => humantime::parse_rfc3339_weak(s.trim_end_matches('Z'))
+            .ok()
+            .or_else(|| humantime::parse_rfc3339(s).ok()),
+        _ => None,
+    }
+}
+
+/// The list answer's `data`: an array, or an object holding one under `files` or
+/// `items` (the documentation does not show which).
+fn parse_list(data: Value) -> Vec<UploadedFile> {
+    let items = match data {
+        Value::Array(items) => items,
+        Value::Object(mut map) => match map.remove("files").or_else(|| map.remove("items")) {
+            Some(Value::Array(items)) => items,
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
+    items
+        .into_iter()
+        .filter_map(|v| serde_json::from_value::<RawFile>(v).ok())
+        .filter_map(|raw| raw.into_file(None))
+        .collect()
+}
+
+/// True for an answer that says the team's file quota is full (not a rate limit).
+fn is_quota(api: &crate::ApiError) -> bool {
+    let text = format!(
+        "{} {}",
+        api.category.as_deref().unwrap_or_default(),
+        api.message
+    )
+    .to_lowercase();
+    text.contains("quota")
+        || (text.contains("file") && text.contains("limit") && !text.contains("rate limit"))
+}
+
+/// A name safe inside a multipart header: ASCII letters, digits, `.`, `_`, `-`.
+fn safe_filename(path: &Path) -> String {
+    let name: String = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(100)
+        .collect();
+    if name.trim_matches(['.', '_']).is_empty() {
+        "upload".to_owned()
+    } else {
+        name
+    }
+}
+
+/// A local file opened, measured and judged, ready to stream.
+struct LocalFile {
+    file: tokio::fs::File,
+    size: u64,
+    mime: &'static str,
+    filename: String,
+}
+
+async fn open_local(path: &Path) -> Result<LocalFile, Error> {
+    let refuse = |reason: String| Error::LocalFile {
+        path: path.to_owned(),
+        reason,
+    };
+    let mut file = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| refuse(format!("cannot open it ({e})")))?;
+    let meta = file
+        .metadata()
+        .await
+        .map_err(|e| refuse(format!("cannot read its size ({e})")))?;
+    if !meta.is_file() {
+        return Err(refuse("is not a regular file".into()));
+    }
+    let size = meta.len();
+    if size == 0 {
+        return Err(refuse("is empty".into()));
+    }
+    if size > MAX_UPLOAD_BYTES {
+        return Err(refuse(format!(
+            "it is {size} bytes; Modellix takes at most {MAX_UPLOAD_BYTES} bytes (16 MB) per file"
+        )));
+    }
+    let mut head = [0u8; SNIFF_BYTES];
+    let mut filled = 0;
+    while filled < head.len() {
+        let n = file
+            .read(&mut head[filled..])
+            .await
+            .map_err(|e| refuse(format!("cannot read it ({e})")))?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+    }
+    let mime = sniff(&head[..filled]).ok_or_else(|| {
+        refuse(
+            "its content is not a known image, video or audio format (PNG, JPEG, GIF, WebP, \
+             MP4/MOV, WebM, MP3, WAV, OGG, FLAC)"
+                .into(),
+        )
+    })?;
+    file.rewind()
+        .await
+        .map_err(|e| refuse(format!("cannot read it ({e})")))?;
+    Ok(LocalFile {
+        file,
+        size,
+        mime,
+        filename: safe_filename(path),
+    })
+}
+
+/// The multipart body: header part, the file read piece by piece (never whole), and
+/// the closing boundary. The file is cut at its measured size; a file that shrinks
+/// while being sent ends the stream with an error.
+fn multipart(local: LocalFile, progress: Option<ProgressFn>) -> Streamed {
+    let boundary = format!(
+        "modellix-{:016x}{:016x}",
+        fastrand::u64(..),
+        fastrand::u64(..)
+    );
+    let head = Bytes::from(format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{}\"\r\n\
+         Content-Type: {}\r\n\r\n",
+        local.filename, local.mime
+    ));
+    let tail = Bytes::from(format!("\r\n--{boundary}--\r\n"));
+    let len = head.len() as u64 + local.size + tail.len() as u64;
+    let total = local.size;
+    let body = futures_util::stream::unfold(
+        (local.file, 0u64, false),
+        move |(mut file, sent, failed)| {
+            let progress = progress.clone();
+            async move {
+                if sent >= total || failed {
+                    return None;
+                }
+                let want = usize::try_from(total - sent)
+                    .unwrap_or(READ_CHUNK)
+                    .min(READ_CHUNK);
+                let mut buf = vec![0u8; want];
+                match file.read(&mut buf).await {
+                    Ok(0) => Some((
+                        Err(std::io::Error::other(
+                            "the file shrank while it was being sent",
+                        )),
+                        (file, sent, true),
+                    )),
+                    Ok(n) => {
+                        buf.truncate(n);
+                        let sent = sent + n as u64;
+                        if let Some(progress) = &progress {
+                            progress(UploadProgress { sent, total });
+                        }
+                        Some((Ok(Bytes::from(buf)), (file, sent, false)))
+                    }
+                    Err(e) => Some((Err(e), (file, sent, true))),
+                }
+            }
+        },
+    );
+    let stream = futures_util::stream::once(async move { Ok(head) })
+        .chain(body)
+        .chain(futures_util::stream::once(async move { Ok(tail) }))
+        .boxed();
+    Streamed {
+        len,
+        content_type: HeaderValue::from_str(&format!("multipart/form-data; boundary={boundary}"))
+            .unwrap_or_else(|_| HeaderValue::from_static("multipart/form-data")),
+        stream,
+    }
+}
+
+impl Client {
+    /// Uploads a local image, video or audio file and returns where Modellix keeps it;
+    /// put [`UploadedFile::url`] into a model's URL field.
+    ///
+    /// The file is streamed (constant memory), its type judged from its content. It is
+    /// refused before anything is sent when it is over [`MAX_UPLOAD_BYTES`], empty, or
+    /// not a known format ([`Error::LocalFile`]). A full quota is
+    /// [`Error::UploadQuota`]. The upload is never retried: on
+    /// [`Error::UploadUnknown`] the file may be stored, so check with
+    /// [`Client::list_files`] first.
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use modellix::types::Seedance20V2vRequest;
+    ///
+    /// let upload = client.upload("clip.mp4").await?;
+    /// let request = Seedance20V2vRequest::builder()
+    ///     .prompt("Extend [Video 1] with a slow dolly zoom")
+    ///     .video_urls(vec![upload.url.clone()])
+    ///     .build()?;
+    /// let output = client.submit(&request).await?.wait(&client).await?;
+    /// client.delete_file(&upload.file_id).await?; // frees the quota
+    /// # Ok(()) }
+    /// ```
+    pub async fn upload(&self, path: impl AsRef<Path>) -> Result<UploadedFile, Error> {
+        self.upload_with(path, UploadOptions::default()).await
+    }
+
+    /// [`Client::upload`] with options (a progress callback).
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
+    /// let options = modellix::UploadOptions::new()
+    ///     .on_progress(|p| eprint!("\r{} / {} bytes", p.sent, p.total));
+    /// let upload = client.upload_with("photo.png", options).await?;
+    /// println!("\n{} expires {:?}", upload.url, upload.expires_at);
+    /// # Ok(()) }
+    /// ```
+    pub async fn upload_with(
+        &self,
+        path: impl AsRef<Path>,
+        options: UploadOptions,
+    ) -> Result<UploadedFile, Error> {
+        let local = open_local(path.as_ref()).await?;
+        let size = local.size;
+        let endpoint = endpoint_name(&Method::POST, FILES_PATH);
+        let unknown = |reason: String, status: Option<u16>| Error::UploadUnknown { reason, status };
+        // The semaphore is never closed; a failure would only mean "no wait".
+        let _permit = UPLOADS_AT_ONCE.acquire().await.ok();
+        let transport = &self.shared().transport;
+        let sent = transport
+            .send_streamed(
+                Outgoing {
+                    method: Method::POST,
+                    path: FILES_PATH,
+                    body: None,
+                    attempt: 1,
+                    deadline: None,
+                },
+                multipart(local, options.progress),
+            )
+            .await;
+        let answer = match sent {
+            Ok(answer) => answer,
+            Err(Failure {
+                stage: Stage::NotSent,
+                reason,
+                ..
+            }) => {
+                return Err(Error::NotSent {
+                    task_id: None,
+                    reason,
+                });
+            }
+            Err(failure) => return Err(unknown(failure.reason, failure.status)),
+        };
+        let status = answer.status;
+        if answer.is_redirect() {
+            return Err(unknown(
+                format!(
+                    "HTTP {status} redirect to {}; an upload is never sent twice, so it was not \
+                     followed",
+                    answer.location()
+                ),
+                Some(status),
+            ));
+        }
+        if answer.is_success() {
+            let raw: RawFile = envelope_data(&endpoint, &answer.body)
+                .map_err(|e| unknown(format!("HTTP {status}, but {e}"), Some(status)))?;
+            return raw.into_file(Some(size)).ok_or_else(|| {
+                unknown(
+                    format!("HTTP {status}, but the answer has no usable file_id"),
+                    Some(status),
+                )
+            });
+        }
+        let mut api = api_error(status, &answer.headers, &answer.body, &transport.redactor);
+        api.request_id = answer.request_id.clone();
+        if REJECTING.contains(&status) && is_quota(&api) {
+            return Err(Error::UploadQuota { api: Box::new(api) });
+        }
+        if REJECTING.contains(&status) {
+            return Err(Error::Endpoint {
+                endpoint,
+                api: Box::new(api),
+            });
+        }
+        Err(unknown(api.to_string(), Some(status)))
+    }
+
+    /// Uploads a local file and returns its URL, for a request's URL field.
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
+    /// let url = client.upload_for("clip.mp4").await?;
+    /// let body = serde_json::json!({"prompt": "Extend [Video 1]", "video_urls": [url]});
+    /// let task = client.submit_json("bytedance/seedance-2.0-v2v", &body).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn upload_for(&self, path: impl AsRef<Path>) -> Result<String, Error> {
+        Ok(self.upload(path).await?.url)
+    }
+
+    /// Replaces every `file://` URL in a JSON request body by the URL of an upload of
+    /// that file (each file uploaded once), and returns the uploads so they can be
+    /// deleted once the task has ended ([`Client::delete_files`]). Only strings that
+    /// start with `file://` are touched; nothing is inlined as base64.
+    ///
+    /// On an error, uploads already made are deleted again (best effort).
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
+    /// let mut body = serde_json::json!({
+    ///     "prompt": "Extend [Video 1]",
+    ///     "video_urls": ["file:///home/me/clip.mp4"],
+    /// });
+    /// let uploads = client.upload_local_files(&mut body).await?;
+    /// let output = client
+    ///     .submit_json("bytedance/seedance-2.0-v2v", &body)
+    ///     .await?
+    ///     .wait(&client)
+    ///     .await?;
+    /// client.delete_files(&uploads).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn upload_local_files(&self, body: &mut Value) -> Result<Vec<UploadedFile>, Error> {
+        let mut slots = Vec::new();
+        collect_file_urls(body, &mut slots);
+        let mut uploads: Vec<(PathBuf, UploadedFile)> = Vec::new();
+        for slot in slots {
+            let Some(Value::String(text)) = body.pointer(&slot) else {
+                continue;
+            };
+            let path = match url::Url::parse(text)
+                .ok()
+                .and_then(|u| u.to_file_path().ok())
+            {
+                Some(path) => path,
+                None => {
+                    let _ = self.delete_files_of(&uploads).await;
+                    return Err(Error::LocalFile {
+                        path: PathBuf::from(text),
+                        reason: "is not a valid file:// URL of an absolute path".into(),
+                    });
+                }
+            };
+            let url = match uploads.iter().find(|(p, _)| *p == path) {
+                Some((_, done)) => done.url.clone(),
+                None => match self.upload(&path).await {
+                    Ok(upload) => {
+                        let url = upload.url.clone();
+                        uploads.push((path, upload));
+                        url
+                    }
+                    Err(e) => {
+                        let _ = self.delete_files_of(&uploads).await;
+                        return Err(e);
+                    }
+                },
+            };
+            if let Some(value) = body.pointer_mut(&slot) {
+                *value = Value::String(url);
+            }
+        }
+        Ok(uploads.into_iter().map(|(_, u)| u).collect())
+    }
+
+    async fn delete_files_of(&self, uploads: &[(PathBuf, UploadedFile)]) -> Result<(), Error> {
+        let files: Vec<UploadedFile> = uploads.iter().map(|(_, u)| u.clone()).collect();
+        self.delete_files(&files).await
+    }
+
+    /// The team's unexpired files, newest first as Modellix orders them, at most
+    /// `limit` (capped at [`MAX_LIST_LIMIT`]).
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
+    /// for file in client.list_files(100).await? {
+    ///     println!("{} {} bytes, expires {:?}", file.file_id, file.size, file.expires_at);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn list_files(&self, limit: u32) -> Result<Vec<UploadedFile>, Error> {
+        let limit = limit.clamp(1, MAX_LIST_LIMIT);
+        let path = format!("{FILES_PATH}?limit={limit}");
+        let answer = call(self, Method::GET, &path).await?;
+        let data: Value = envelope_data(&endpoint_name(&Method::GET, FILES_PATH), &answer.body)?;
+        Ok(parse_list(data))
+    }
+
+    /// Deletes an uploaded file, freeing its quota; [`Error::FileNotFound`] when no
+    /// file has this id.
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
+    /// match client.delete_file("file-123").await {
+    ///     Ok(()) => println!("deleted"),
+    ///     Err(e) if e.is_not_found() => println!("already gone"),
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn delete_file(&self, file_id: &str) -> Result<(), Error> {
+        let id = percent_encoding::utf8_percent_encode(file_id, percent_encoding::NON_ALPHANUMERIC);
+        let path = format!("{FILES_PATH}/{id}");
+        match call(self, Method::DELETE, &path).await {
+            Ok(_) => Ok(()),
+            Err(Error::Endpoint { api, .. }) if api.status == 404 => Err(Error::FileNotFound {
+                file_id: file_id.to_owned(),
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deletes every file of `uploads`; files already gone are fine. Returns the first
+    /// other error after trying them all.
+    pub async fn delete_files(&self, uploads: &[UploadedFile]) -> Result<(), Error> {
+        let mut first = None;
+        for upload in uploads {
+            match self.delete_file(&upload.file_id).await {
+                Ok(()) | Err(Error::FileNotFound { .. }) => {}
+                Err(e) => {
+                    first.get_or_insert(e);
+                }
+            }
+        }
+        first.map_or(Ok(()), Err)
+    }
+}
+
+/// JSON pointers of every string starting with `file://`.
+fn collect_file_urls(value: &Value, out: &mut Vec<String>) {
+    fn walk(value: &Value, at: &mut String, out: &mut Vec<String>) {
+        match value {
+            Value::String(s) if s.starts_with("file://") => out.push(at.clone()),
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let len = at.len();
+                    at.push_str(&format!("/{i}"));
+                    walk(item, at, out);
+                    at.truncate(len);
+                }
+            }
+            Value::Object(map) => {
+                for (key, item) in map {
+                    let len = at.len();
+                    at.push('/');
+                    at.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                    walk(item, at, out);
+                    at.truncate(len);
+                }
+            }
+            _ => {}
+        }
+    }
+    walk(value, &mut String::new(), out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_and_names() {
+        let files = parse_list(serde_json::json!({"files": [
+            {"file_id": "f1", "url": "https://x/f1.mp4", "size": 10, "created_at": 1_700_000_000},
+            {"file_id": 7, "url": "https://x/7.png", "created_at": "2026-11-27T20:00:00Z"},
+            {"url": "https://x/no-id"},
+        ]}));
+        assert_eq!(files.len(), 2);
+        assert_eq!(files[0].size, 10);
+        assert_eq!(
+            files[0].expires_at,
+            UNIX_EPOCH + Duration::from_secs(1_700_000_000) + FILE_LIFETIME
+        );
+        assert_eq!(files[1].file_id, "7");
+        assert!(files[1].created_at.is_some());
+        assert_eq!(parse_list(serde_json::json!([])).len(), 0);
+        assert_eq!(safe_filename(Path::new("/a/my clip\".mp4")), "my_clip_.mp4");
+        assert_eq!(safe_filename(Path::new("/a/..")), "upload");
+        let mut found = Vec::new();
+        collect_file_urls(
+            &serde_json::json!({"a/b": ["x", "file:///tmp/a.mp4"], "c": "file:///tmp/b.png"}),
+            &mut found,
+        );
+        assert_eq!(found, vec!["/a~1b/1".to_owned(), "/c".to_owned()]);
+    }
+}
