@@ -28,6 +28,7 @@
 mod client;
 pub mod download;
 mod error;
+mod format;
 mod hooks;
 mod learning;
 mod media;
@@ -60,7 +61,7 @@ pub use generated::OPERATIONS;
 pub use hooks::MAX_ANSWER_BYTES;
 pub use learning::LearningSchedule;
 pub use media::{Image, ImageLoader, MediaError};
-pub use operation::{Operation, SubmitRequest, ValidateJson};
+pub use operation::{Operation, OutputFile, SubmitRequest, ValidateJson};
 pub use poll::{
     Backoff, ExponentialRetry, PollContext, PollSchedule, RetryPolicy, TaskKind, WaitOptions,
     retry_after,

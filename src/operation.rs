@@ -36,12 +36,42 @@ pub struct Operation {
     pub request_type: Option<&'static str>,
     /// Checks a raw JSON body against the operation's schema and prose rules.
     pub validate_json: Option<ValidateJson>,
+    /// The files a finished task of this model answers with, from its rules file; the
+    /// first is the main output. Empty for operations that are not submits.
+    pub outputs: &'static [OutputFile],
+    /// Request fields that drive the run time (`duration`, `resolution`, …), from the
+    /// rules file; [`crate::TaskKind`] keys the learning poll schedule on them.
+    pub runtime_fields: &'static [&'static str],
+}
+
+/// One file a model's finished task answers with, as its rules file declares.
+///
+/// ```
+/// let op = modellix::Operation::for_model("openai/gpt-image-2").unwrap();
+/// assert_eq!(op.outputs[0].kind, "image");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OutputFile {
+    /// `image`, `video` or `audio`.
+    pub kind: &'static str,
+    /// A role for extra outputs, such as `last_frame`.
+    pub role: Option<&'static str>,
+    /// A boolean request field that must be `true` for the file to be produced.
+    pub when: Option<&'static str>,
 }
 
 /// Checks a raw JSON request body; see [`Operation::validate_json`].
 pub type ValidateJson = fn(&serde_json::Value) -> Result<Warnings, ValidationError>;
 
 impl Operation {
+    /// The submit operation of `model_id` (`provider/model`), if it is vendored.
+    pub fn for_model(model_id: &str) -> Option<&'static Operation> {
+        crate::OPERATIONS
+            .iter()
+            .find(|op| op.model_id == Some(model_id))
+    }
+
     /// True for paid task submissions.
     pub fn is_submit(&self) -> bool {
         self.model_id.is_some()

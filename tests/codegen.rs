@@ -74,6 +74,11 @@ fn a_new_fragment_yields_a_typed_operation_with_no_rust_edits() {
         copy.join("spec/acme/pixel-1-t2i.json"),
     )
     .unwrap();
+    std::fs::copy(
+        root.join("tests/fixtures/acme__pixel-1-t2i.rules.json"),
+        copy.join("spec/acme/pixel-1-t2i.rules.json"),
+    )
+    .unwrap();
     std::fs::create_dir_all(copy.join("examples")).unwrap();
     std::fs::write(copy.join("examples/probe.rs"), PROBE).unwrap();
 

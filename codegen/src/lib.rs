@@ -7,6 +7,7 @@
 mod checks;
 mod fragment;
 mod merge;
+mod rules;
 
 use std::path::Path;
 
@@ -16,10 +17,13 @@ use quote::{format_ident, quote};
 
 pub use checks::emit_checks;
 pub use fragment::{
-    API_ORIGIN, API_PREFIX, Fragment, SpecError, check_unique, load_dir, parse_fragment,
+    API_ORIGIN, API_PREFIX, Fragment, PATH_KINDS, RULES_SUFFIX, SpecError, check_unique, load_dir,
+    parse_fragment, submit_model,
 };
+pub use rules::{ModelRules, OUTPUT_KINDS, OutputSpec, parse_rules, request_fields};
 pub use merge::{
     Merged, OperationMeta, SUBMIT_RESPONSE, SubmitMeta, TASK_STATUS, base_name, merge,
+    model_type_name,
 };
 
 /// Name of the generated Rust file in `OUT_DIR` and in the snapshot folder.
@@ -80,6 +84,51 @@ pub fn generate(fragments: &[Fragment]) -> Result<Generated, SpecError> {
     })
 }
 
+/// `build()` on the request's builder, or for a `oneOf`/`anyOf` body, on each branch's
+/// builder (returning the request) plus a constructor per branch on the request type.
+fn builders(request_type: &str, branches: &[String]) -> TokenStream {
+    let ty = format_ident!("{request_type}");
+    let build_doc = " Finishes the request; fails only when a required field was not set or \
+                     a value could not be converted. Schema rules are checked by `validate()` \
+                     (and by `submit`), which reports every violation at once.";
+    if branches.is_empty() {
+        return quote! {
+            impl types::builder::#ty {
+                #[doc = #build_doc]
+                pub fn build(self) -> Result<types::#ty, types::error::ConversionError> {
+                    self.try_into()
+                }
+            }
+        };
+    }
+    let mut out = TokenStream::new();
+    for branch in branches {
+        let b = format_ident!("{branch}");
+        let short = branch.strip_prefix(request_type).unwrap_or(branch);
+        let ctor = format_ident!("{}", heck::ToSnakeCase::to_snake_case(short));
+        let ctor_doc = format!(
+            " Starts a request of the `{short}` shape (see [`types::{branch}`])."
+        );
+        out.extend(quote! {
+            impl types::#ty {
+                #[doc = #ctor_doc]
+                pub fn #ctor() -> types::builder::#b {
+                    Default::default()
+                }
+            }
+
+            impl types::builder::#b {
+                #[doc = #build_doc]
+                pub fn build(self) -> Result<types::#ty, types::error::ConversionError> {
+                    let branch: types::#b = self.try_into()?;
+                    Ok(branch.into())
+                }
+            }
+        });
+    }
+    out
+}
+
 /// The operation table, `validate()` for every request type and the `SubmitRequest` impls.
 fn glue(operations: &[OperationMeta]) -> Result<TokenStream, SpecError> {
     let mut entries = Vec::new();
@@ -98,6 +147,7 @@ fn glue(operations: &[OperationMeta]) -> Result<TokenStream, SpecError> {
                 crate::Operation {
                     operation_id: #operation_id, method: #method, path: #path, file: #file,
                     summary: #summary, model_id: None, request_type: None, validate_json: None,
+                    outputs: &[], runtime_fields: &[],
                 }
             });
             continue;
@@ -107,7 +157,23 @@ fn glue(operations: &[OperationMeta]) -> Result<TokenStream, SpecError> {
             request_type,
             request_schema,
             examples: _,
+            branches,
+            rules,
         } = submit;
+        let prose = &rules.rules;
+        let runtime_fields = &rules.runtime_fields;
+        let outputs = rules.outputs.iter().map(|o| {
+            let kind = &o.kind;
+            let role = match &o.role {
+                Some(r) => quote!(Some(#r)),
+                None => quote!(None),
+            };
+            let when = match &o.when {
+                Some(w) => quote!(Some(#w)),
+                None => quote!(None),
+            };
+            quote!(crate::OutputFile { kind: #kind, role: #role, when: #when })
+        });
         let ty = format_ident!("{request_type}");
         let checks = emit_checks(request_schema)
             .map_err(|e| SpecError::new(file, format!("request schema: {e}")))?;
@@ -116,6 +182,7 @@ fn glue(operations: &[OperationMeta]) -> Result<TokenStream, SpecError> {
                 operation_id: #operation_id, method: #method, path: #path, file: #file,
                 summary: #summary, model_id: Some(#model_id), request_type: Some(#request_type),
                 validate_json: Some(types::#ty::validate_json),
+                outputs: &[#(#outputs),*], runtime_fields: &[#(#runtime_fields),*],
             }
         });
         let validate_doc = format!(
@@ -127,6 +194,7 @@ fn glue(operations: &[OperationMeta]) -> Result<TokenStream, SpecError> {
             " Checks a JSON request body for `{model_id}` (as [`Self::validate`] does for a \
              typed request)."
         );
+        let builders = builders(request_type, branches);
         impls.push(quote! {
             impl types::#ty {
                 #[doc = #validate_doc]
@@ -140,19 +208,13 @@ fn glue(operations: &[OperationMeta]) -> Result<TokenStream, SpecError> {
                 ) -> Result<crate::Warnings, crate::ValidationError> {
                     let mut checker = crate::validate::Checker::default();
                     #checks
-                    crate::validate::prose_rules(#model_id, value, &mut checker);
+                    const PROSE_RULES: &[crate::rules::ProseRule] = &[#(#prose),*];
+                    crate::validate::prose_rules(PROSE_RULES, value, &mut checker);
                     checker.finish()
                 }
             }
 
-            impl types::builder::#ty {
-                /// Finishes the request; fails only when a required field was not set or
-                /// a value could not be converted. Schema rules are checked by
-                /// `validate()` (and by `submit`), which reports every violation at once.
-                pub fn build(self) -> Result<types::#ty, types::error::ConversionError> {
-                    self.try_into()
-                }
-            }
+            #builders
 
             impl crate::SubmitRequest for types::#ty {
                 const OPERATION: &'static crate::Operation = &OPERATIONS[#index];
