@@ -73,10 +73,17 @@ fn one_of_bodies_need_exactly_one_branch_and_report_the_closest() {
         (
             "pattern",
             json!({"first_frame": "ftp://e.com/a.png"}),
-            &[(
-                "/first_frame",
-                "must match the pattern ^(https?://|oss://|data:image/)",
-            )],
+            &[
+                (
+                    "/first_frame",
+                    "must match the pattern ^(https?://|oss://|data:image/)",
+                ),
+                (
+                    "/first_frame",
+                    "must be an http(s) URL or an oss:// URL or a data:image/…;base64, URI \
+                     (found `ftp://e.com/a.png`)",
+                ),
+            ],
         ),
     ];
     for (name, body, want) in cases {
