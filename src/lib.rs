@@ -25,6 +25,7 @@
 
 #![deny(missing_docs)]
 
+mod builder_fields;
 mod client;
 pub mod download;
 mod error;

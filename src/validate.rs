@@ -189,7 +189,7 @@ impl Warnings {
 ///
 /// let request = Seedance20V2vRequest::builder()
 ///     .prompt("")
-///     .video_urls(Vec::new())
+///     .video_urls(Vec::<String>::new())
 ///     .build()?;
 /// let err = request.validate().unwrap_err();
 /// assert_eq!(

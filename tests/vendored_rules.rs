@@ -316,3 +316,56 @@ fn every_vendored_model_declares_its_output_and_validates_its_examples() {
         Rule::Required
     ));
 }
+
+#[test]
+fn builders_take_plain_rust_values() {
+    use modellix::types::{Seedance20V2vRequest, Seedance20V2vRequestResolution};
+    let from_array = Seedance20V2vRequest::builder()
+        .prompt("Cut [Video 1]")
+        .video_urls(["https://e.com/a.mp4", "https://e.com/b.mp4"])
+        .resolution("1080p")
+        .duration(8)
+        .build()
+        .unwrap();
+    let from_iter = Seedance20V2vRequest::builder()
+        .prompt(String::from("Cut [Video 1]"))
+        .video_urls(["a", "b"].iter().map(|n| format!("https://e.com/{n}.mp4")))
+        .resolution(Seedance20V2vRequestResolution::X1080p)
+        .duration(8)
+        .build()
+        .unwrap();
+    assert_eq!(from_array, from_iter);
+    assert_eq!(
+        serde_json::to_value(&from_array).unwrap(),
+        json!({"prompt": "Cut [Video 1]", "video_urls": ["https://e.com/a.mp4", "https://e.com/b.mp4"],
+               "resolution": "1080p", "duration": 8})
+    );
+    let err = Seedance20V2vRequest::builder()
+        .resolution("4k")
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "`resolution` must be one of \"480p\", \"720p\", \"1080p\" (found \"4k\"); \
+         `prompt` is required: call .prompt(…); `video_urls` is required: call .video_urls(…)"
+    );
+    let veo = modellix::types::Veo31LiteI2vRequest::builder()
+        .prompt("x")
+        .image("https://e.com/a.png")
+        .aspect_ratio("9:16")
+        .duration_seconds("6")
+        .build()
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(&veo).unwrap(),
+        json!({"prompt": "x", "image": "https://e.com/a.png", "aspectRatio": "9:16", "durationSeconds": "6"})
+    );
+    let kling = modellix::types::KlingV1t2vRequest::builder()
+        .prompt("x")
+        .cfg_scale(0.5)
+        .camera_control(json!({"type": "simple"}))
+        .build()
+        .unwrap();
+    kling.validate().unwrap();
+}

@@ -95,11 +95,6 @@ Default: `"1024x1024"`.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub size: ::std::option::Option<GptImage2RequestSize>,
     }
-    impl GptImage2Request {
-        pub fn builder() -> builder::GptImage2Request {
-            Default::default()
-        }
-    }
     /**Image quality level. 'low': fast draft (default), 'medium': balanced, 'high': best quality
 
 Default: `"low"`.*/
@@ -116,10 +111,13 @@ Default: `"low"`.*/
         PartialOrd
     )]
     pub enum GptImage2RequestQuality {
+        /// Wire value `low`.
         #[serde(rename = "low")]
         Low,
+        /// Wire value `medium`.
         #[serde(rename = "medium")]
         Medium,
+        /// Wire value `high`.
         #[serde(rename = "high")]
         High,
     }
@@ -177,18 +175,25 @@ Default: `"1024x1024"`.*/
         PartialOrd
     )]
     pub enum GptImage2RequestSize {
+        /// Wire value `1024x1024`.
         #[serde(rename = "1024x1024")]
         X1024x1024,
+        /// Wire value `1536x1024`.
         #[serde(rename = "1536x1024")]
         X1536x1024,
+        /// Wire value `1024x1536`.
         #[serde(rename = "1024x1536")]
         X1024x1536,
+        /// Wire value `2048x2048`.
         #[serde(rename = "2048x2048")]
         X2048x2048,
+        /// Wire value `2048x1152`.
         #[serde(rename = "2048x1152")]
         X2048x1152,
+        /// Wire value `3840x2160`.
         #[serde(rename = "3840x2160")]
         X3840x2160,
+        /// Wire value `2160x3840`.
         #[serde(rename = "2160x3840")]
         X2160x3840,
     }
@@ -266,11 +271,6 @@ Default: `"768P"`.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub resolution: ::std::option::Option<Hailuo23T2vRequestResolution>,
     }
-    impl Hailuo23T2vRequest {
-        pub fn builder() -> builder::Hailuo23T2vRequest {
-            Default::default()
-        }
-    }
     /**Video resolution. Note: 10 seconds duration only supports 768P
 
 Default: `"768P"`.*/
@@ -287,8 +287,10 @@ Default: `"768P"`.*/
         PartialOrd
     )]
     pub enum Hailuo23T2vRequestResolution {
+        /// Wire value `768P`.
         #[serde(rename = "768P")]
         X768p,
+        /// Wire value `1080P`.
         #[serde(rename = "1080P")]
         X1080p,
     }
@@ -357,11 +359,6 @@ Default: `"1k"`.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub resolution: ::std::option::Option<KlingImageO1RequestResolution>,
     }
-    impl KlingImageO1Request {
-        pub fn builder() -> builder::KlingImageO1Request {
-            Default::default()
-        }
-    }
     /**Image aspect ratio. Supports 'auto' for intelligent aspect ratio selection
 
 Default: `"auto"`.*/
@@ -378,22 +375,31 @@ Default: `"auto"`.*/
         PartialOrd
     )]
     pub enum KlingImageO1RequestAspectRatio {
+        /// Wire value `16:9`.
         #[serde(rename = "16:9")]
         X169,
+        /// Wire value `9:16`.
         #[serde(rename = "9:16")]
         X916,
+        /// Wire value `1:1`.
         #[serde(rename = "1:1")]
         X11,
+        /// Wire value `4:3`.
         #[serde(rename = "4:3")]
         X43,
+        /// Wire value `3:4`.
         #[serde(rename = "3:4")]
         X34,
+        /// Wire value `3:2`.
         #[serde(rename = "3:2")]
         X32,
+        /// Wire value `2:3`.
         #[serde(rename = "2:3")]
         X23,
+        /// Wire value `21:9`.
         #[serde(rename = "21:9")]
         X219,
+        /// Wire value `auto`.
         #[serde(rename = "auto")]
         Auto,
     }
@@ -464,8 +470,10 @@ Default: `"1k"`.*/
         PartialOrd
     )]
     pub enum KlingImageO1RequestResolution {
+        /// Wire value `1k`.
         #[serde(rename = "1k")]
         X1k,
+        /// Wire value `2k`.
         #[serde(rename = "2k")]
         X2k,
     }
@@ -545,11 +553,6 @@ Length: 1 to 2500 characters.*/
 Length: 1 to 2500 characters.*/
         pub prompt: ::std::string::String,
     }
-    impl KlingV1t2vRequest {
-        pub fn builder() -> builder::KlingV1t2vRequest {
-            Default::default()
-        }
-    }
     /**Video aspect ratio
 
 Default: `"16:9"`.*/
@@ -566,10 +569,13 @@ Default: `"16:9"`.*/
         PartialOrd
     )]
     pub enum KlingV1t2vRequestAspectRatio {
+        /// Wire value `16:9`.
         #[serde(rename = "16:9")]
         X169,
+        /// Wire value `9:16`.
         #[serde(rename = "9:16")]
         X916,
+        /// Wire value `1:1`.
         #[serde(rename = "1:1")]
         X11,
     }
@@ -628,8 +634,10 @@ Default: `"std"`.*/
         PartialOrd
     )]
     pub enum KlingV1t2vRequestMode {
+        /// Wire value `std`.
         #[serde(rename = "std")]
         Std,
+        /// Wire value `pro`.
         #[serde(rename = "pro")]
         Pro,
     }
@@ -687,11 +695,6 @@ Length: at least 1 characters.*/
 Length: at least 1 characters.*/
         pub video_url: ::std::string::String,
     }
-    impl LipSyncRequest {
-        pub fn builder() -> builder::LipSyncRequest {
-            Default::default()
-        }
-    }
     ///`NanoBanana2Request`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct NanoBanana2Request {
@@ -714,11 +717,6 @@ Default: `"1:1"`.*/
 Length: at least 1 characters.*/
         pub prompt: ::std::string::String,
     }
-    impl NanoBanana2Request {
-        pub fn builder() -> builder::NanoBanana2Request {
-            Default::default()
-        }
-    }
     /**Image aspect ratio (14 options supported)
 
 Default: `"1:1"`.*/
@@ -735,32 +733,46 @@ Default: `"1:1"`.*/
         PartialOrd
     )]
     pub enum NanoBanana2RequestAspectRatio {
+        /// Wire value `1:1`.
         #[serde(rename = "1:1")]
         X11,
+        /// Wire value `1:4`.
         #[serde(rename = "1:4")]
         X14,
+        /// Wire value `1:8`.
         #[serde(rename = "1:8")]
         X18,
+        /// Wire value `2:3`.
         #[serde(rename = "2:3")]
         X23,
+        /// Wire value `3:2`.
         #[serde(rename = "3:2")]
         X32,
+        /// Wire value `3:4`.
         #[serde(rename = "3:4")]
         X34,
+        /// Wire value `4:1`.
         #[serde(rename = "4:1")]
         X41,
+        /// Wire value `4:3`.
         #[serde(rename = "4:3")]
         X43,
+        /// Wire value `4:5`.
         #[serde(rename = "4:5")]
         X45,
+        /// Wire value `5:4`.
         #[serde(rename = "5:4")]
         X54,
+        /// Wire value `8:1`.
         #[serde(rename = "8:1")]
         X81,
+        /// Wire value `9:16`.
         #[serde(rename = "9:16")]
         X916,
+        /// Wire value `16:9`.
         #[serde(rename = "16:9")]
         X169,
+        /// Wire value `21:9`.
         #[serde(rename = "21:9")]
         X219,
     }
@@ -839,12 +851,16 @@ Default: `"1:1"`.*/
         PartialOrd
     )]
     pub enum NanoBanana2RequestImageSize {
+        /// Wire value `512`.
         #[serde(rename = "512")]
         X512,
+        /// Wire value `1K`.
         #[serde(rename = "1K")]
         X1k,
+        /// Wire value `2K`.
         #[serde(rename = "2K")]
         X2k,
+        /// Wire value `4K`.
         #[serde(rename = "4K")]
         X4k,
     }
@@ -969,11 +985,6 @@ Default: `"default"`.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub service_tier: ::std::option::Option<Seedance15ProT2vRequestServiceTier>,
     }
-    impl Seedance15ProT2vRequest {
-        pub fn builder() -> builder::Seedance15ProT2vRequest {
-            Default::default()
-        }
-    }
     /**Aspect ratio of the generated video.
 
 Default: `"adaptive"`.*/
@@ -990,18 +1001,25 @@ Default: `"adaptive"`.*/
         PartialOrd
     )]
     pub enum Seedance15ProT2vRequestRatio {
+        /// Wire value `16:9`.
         #[serde(rename = "16:9")]
         X169,
+        /// Wire value `4:3`.
         #[serde(rename = "4:3")]
         X43,
+        /// Wire value `1:1`.
         #[serde(rename = "1:1")]
         X11,
+        /// Wire value `3:4`.
         #[serde(rename = "3:4")]
         X34,
+        /// Wire value `9:16`.
         #[serde(rename = "9:16")]
         X916,
+        /// Wire value `21:9`.
         #[serde(rename = "21:9")]
         X219,
+        /// Wire value `adaptive`.
         #[serde(rename = "adaptive")]
         Adaptive,
     }
@@ -1068,10 +1086,13 @@ Default: `"720p"`.*/
         PartialOrd
     )]
     pub enum Seedance15ProT2vRequestResolution {
+        /// Wire value `480p`.
         #[serde(rename = "480p")]
         X480p,
+        /// Wire value `720p`.
         #[serde(rename = "720p")]
         X720p,
+        /// Wire value `1080p`.
         #[serde(rename = "1080p")]
         X1080p,
     }
@@ -1130,8 +1151,10 @@ Default: `"default"`.*/
         PartialOrd
     )]
     pub enum Seedance15ProT2vRequestServiceTier {
+        /// Wire value `default`.
         #[serde(rename = "default")]
         Default,
+        /// Wire value `flex`.
         #[serde(rename = "flex")]
         Flex,
     }
@@ -1240,11 +1263,6 @@ Default: `-1`. Range: -1 to 4294967295.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub seed: ::std::option::Option<i64>,
     }
-    impl Seedance20FastI2vRequest {
-        pub fn builder() -> builder::Seedance20FastI2vRequest {
-            Default::default()
-        }
-    }
     /**Aspect ratio of the generated video.
 
 Default: `"1:1"`.*/
@@ -1261,16 +1279,22 @@ Default: `"1:1"`.*/
         PartialOrd
     )]
     pub enum Seedance20FastI2vRequestRatio {
+        /// Wire value `21:9`.
         #[serde(rename = "21:9")]
         X219,
+        /// Wire value `16:9`.
         #[serde(rename = "16:9")]
         X169,
+        /// Wire value `4:3`.
         #[serde(rename = "4:3")]
         X43,
+        /// Wire value `1:1`.
         #[serde(rename = "1:1")]
         X11,
+        /// Wire value `3:4`.
         #[serde(rename = "3:4")]
         X34,
+        /// Wire value `9:16`.
         #[serde(rename = "9:16")]
         X916,
     }
@@ -1335,8 +1359,10 @@ Default: `"720p"`.*/
         PartialOrd
     )]
     pub enum Seedance20FastI2vRequestResolution {
+        /// Wire value `480p`.
         #[serde(rename = "480p")]
         X480p,
+        /// Wire value `720p`.
         #[serde(rename = "720p")]
         X720p,
     }
@@ -1449,11 +1475,6 @@ Default: `-1`. Range: -1 to 4294967295.*/
 Items: 1 to 3.*/
         pub video_urls: ::std::vec::Vec<::std::string::String>,
     }
-    impl Seedance20V2vRequest {
-        pub fn builder() -> builder::Seedance20V2vRequest {
-            Default::default()
-        }
-    }
     /**Aspect ratio of the generated video.
 
 Default: `"1:1"`.*/
@@ -1470,16 +1491,22 @@ Default: `"1:1"`.*/
         PartialOrd
     )]
     pub enum Seedance20V2vRequestRatio {
+        /// Wire value `21:9`.
         #[serde(rename = "21:9")]
         X219,
+        /// Wire value `16:9`.
         #[serde(rename = "16:9")]
         X169,
+        /// Wire value `4:3`.
         #[serde(rename = "4:3")]
         X43,
+        /// Wire value `1:1`.
         #[serde(rename = "1:1")]
         X11,
+        /// Wire value `3:4`.
         #[serde(rename = "3:4")]
         X34,
+        /// Wire value `9:16`.
         #[serde(rename = "9:16")]
         X916,
     }
@@ -1543,10 +1570,13 @@ Default: `"720p"`.*/
         PartialOrd
     )]
     pub enum Seedance20V2vRequestResolution {
+        /// Wire value `480p`.
         #[serde(rename = "480p")]
         X480p,
+        /// Wire value `720p`.
         #[serde(rename = "720p")]
         X720p,
+        /// Wire value `1080p`.
         #[serde(rename = "1080p")]
         X1080p,
     }
@@ -1626,11 +1656,6 @@ Default: `"2048x2048"`.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub size: ::std::option::Option<::std::string::String>,
     }
-    impl Seedream50LiteRequest {
-        pub fn builder() -> builder::Seedream50LiteRequest {
-            Default::default()
-        }
-    }
     /**Prompt optimization mode. Only 'standard' mode is supported.
 
 Default: `"standard"`.*/
@@ -1647,6 +1672,7 @@ Default: `"standard"`.*/
         PartialOrd
     )]
     pub enum Seedream50LiteRequestOptimizePromptMode {
+        /// Wire value `standard`.
         #[serde(rename = "standard")]
         Standard,
     }
@@ -1701,8 +1727,10 @@ Default: `"jpeg"`.*/
         PartialOrd
     )]
     pub enum Seedream50LiteRequestOutputFormat {
+        /// Wire value `jpeg`.
         #[serde(rename = "jpeg")]
         Jpeg,
+        /// Wire value `png`.
         #[serde(rename = "png")]
         Png,
     }
@@ -1759,8 +1787,10 @@ Default: `"disabled"`.*/
         PartialOrd
     )]
     pub enum Seedream50LiteRequestSequentialImageGeneration {
+        /// Wire value `auto`.
         #[serde(rename = "auto")]
         Auto,
+        /// Wire value `disabled`.
         #[serde(rename = "disabled")]
         Disabled,
     }
@@ -1936,11 +1966,6 @@ Length: at least 1 characters.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub resolution: ::std::option::Option<Veo31LiteI2vRequestResolution>,
     }
-    impl Veo31LiteI2vRequest {
-        pub fn builder() -> builder::Veo31LiteI2vRequest {
-            Default::default()
-        }
-    }
     /**Video aspect ratio
 
 Default: `"16:9"`.*/
@@ -1957,8 +1982,10 @@ Default: `"16:9"`.*/
         PartialOrd
     )]
     pub enum Veo31LiteI2vRequestAspectRatio {
+        /// Wire value `16:9`.
         #[serde(rename = "16:9")]
         X169,
+        /// Wire value `9:16`.
         #[serde(rename = "9:16")]
         X916,
     }
@@ -2013,10 +2040,13 @@ Default: `"16:9"`.*/
         PartialOrd
     )]
     pub enum Veo31LiteI2vRequestDurationSeconds {
+        /// Wire value `4`.
         #[serde(rename = "4")]
         X4,
+        /// Wire value `6`.
         #[serde(rename = "6")]
         X6,
+        /// Wire value `8`.
         #[serde(rename = "8")]
         X8,
     }
@@ -2073,6 +2103,7 @@ Default: `"16:9"`.*/
         PartialOrd
     )]
     pub enum Veo31LiteI2vRequestPersonGeneration {
+        /// Wire value `allow_adult`.
         #[serde(rename = "allow_adult")]
         AllowAdult,
     }
@@ -2125,8 +2156,10 @@ Default: `"16:9"`.*/
         PartialOrd
     )]
     pub enum Veo31LiteI2vRequestResolution {
+        /// Wire value `720p`.
         #[serde(rename = "720p")]
         X720p,
+        /// Wire value `1080p`.
         #[serde(rename = "1080p")]
         X1080p,
     }
@@ -2184,11 +2217,6 @@ Default: `"720p"`.*/
 Length: at least 1 characters.*/
         pub start_image: ::std::string::String,
     }
-    impl Viduq2ProMultiFrameRequest {
-        pub fn builder() -> builder::Viduq2ProMultiFrameRequest {
-            Default::default()
-        }
-    }
     /**Video resolution
 
 Default: `"720p"`.*/
@@ -2205,10 +2233,13 @@ Default: `"720p"`.*/
         PartialOrd
     )]
     pub enum Viduq2ProMultiFrameRequestResolution {
+        /// Wire value `540p`.
         #[serde(rename = "540p")]
         X540p,
+        /// Wire value `720p`.
         #[serde(rename = "720p")]
         X720p,
+        /// Wire value `1080p`.
         #[serde(rename = "1080p")]
         X1080p,
     }
@@ -2277,11 +2308,6 @@ Default: `"720p"`.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub seed: ::std::option::Option<i64>,
     }
-    impl Viduq3TurboI2vRequest {
-        pub fn builder() -> builder::Viduq3TurboI2vRequest {
-            Default::default()
-        }
-    }
     /**Video resolution
 
 Default: `"720p"`.*/
@@ -2298,10 +2324,13 @@ Default: `"720p"`.*/
         PartialOrd
     )]
     pub enum Viduq3TurboI2vRequestResolution {
+        /// Wire value `540p`.
         #[serde(rename = "540p")]
         X540p,
+        /// Wire value `720p`.
         #[serde(rename = "720p")]
         X720p,
+        /// Wire value `1080p`.
         #[serde(rename = "1080p")]
         X1080p,
     }
@@ -2412,11 +2441,6 @@ Range: 0 to 2147483647.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub seed: ::std::option::Option<i64>,
     }
-    impl Wan27I2vRequestFirstClip {
-        pub fn builder() -> builder::Wan27I2vRequestFirstClip {
-            Default::default()
-        }
-    }
     /**Output resolution tier.
 
 Default: `"1080P"`.*/
@@ -2433,8 +2457,10 @@ Default: `"1080P"`.*/
         PartialOrd
     )]
     pub enum Wan27I2vRequestFirstClipResolution {
+        /// Wire value `720P`.
         #[serde(rename = "720P")]
         X720p,
+        /// Wire value `1080P`.
         #[serde(rename = "1080P")]
         X1080p,
     }
@@ -2526,11 +2552,6 @@ Range: 0 to 2147483647.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub seed: ::std::option::Option<i64>,
     }
-    impl Wan27I2vRequestFirstFrame {
-        pub fn builder() -> builder::Wan27I2vRequestFirstFrame {
-            Default::default()
-        }
-    }
     /**Output resolution tier.
 
 Default: `"1080P"`.*/
@@ -2547,8 +2568,10 @@ Default: `"1080P"`.*/
         PartialOrd
     )]
     pub enum Wan27I2vRequestFirstFrameResolution {
+        /// Wire value `720P`.
         #[serde(rename = "720P")]
         X720p,
+        /// Wire value `1080P`.
         #[serde(rename = "1080P")]
         X1080p,
     }
@@ -2621,11 +2644,6 @@ Default: `"2K"`.*/
 Default: `true`.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub thinking_mode: ::std::option::Option<bool>,
-    }
-    impl Wan27ImageRequest {
-        pub fn builder() -> builder::Wan27ImageRequest {
-            Default::default()
-        }
     }
     /// Types for composing complex structures.
     pub mod builder {
@@ -6039,6 +6057,1241 @@ Default: `true`.*/
             }
         }
     }
+    /// Builds a [`Wan27I2vRequestFirstFrame`] field by field. Start with [`Wan27I2vRequest::first_frame`]; finish with [`Wan27I2vRequestFirstFrameBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct Wan27I2vRequestFirstFrameBuilder {
+        fields: crate::builder_fields::BuilderFields,
+    }
+    impl Wan27I2vRequest {
+        /// Starts a request of the shape [`Wan27I2vRequestFirstFrame`] (one branch of the request's alternatives); `build()` returns the whole request.
+        pub fn first_frame() -> Wan27I2vRequestFirstFrameBuilder {
+            Wan27I2vRequestFirstFrameBuilder::default()
+        }
+    }
+    impl Wan27I2vRequestFirstFrameBuilder {
+        /** Optional driving audio URL (HTTP/HTTPS/OSS).
+
+ Optional; sent as `driving_audio` only when set. Pattern: `^(https?://|oss://)`.*/
+        pub fn driving_audio(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("driving_audio", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Video duration in seconds.
+
+ Optional; sent as `duration` only when set. Range: 2 to 15.*/
+        pub fn duration(mut self, value: i64) -> Self {
+            self.fields.set("duration", ::serde_json::Value::from(value));
+            self
+        }
+        /** Optional first clip URL for continuation mode (HTTP/HTTPS/OSS).
+
+ Optional; sent as `first_clip` only when set. Pattern: `^(https?://|oss://)`.*/
+        pub fn first_clip(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("first_clip", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** First frame image URL. Supports HTTP/HTTPS URL, OSS URL, or image base64 data URI.
+
+ Required; sent as `first_frame`. Pattern: `^(https?://|oss://|data:image/)`.*/
+        pub fn first_frame(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("first_frame", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Optional last frame image URL. Supports HTTP/HTTPS URL, OSS URL, or image base64 data URI.
+
+ Optional; sent as `last_frame` only when set. Pattern: `^(https?://|oss://|data:image/)`.*/
+        pub fn last_frame(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("last_frame", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Optional negative prompt, max 500 chars.
+
+ Optional; sent as `negative_prompt` only when set. Length: at most 500.*/
+        pub fn negative_prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields
+                .set("negative_prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Optional text prompt, max 5000 chars.
+
+ Optional; sent as `prompt` only when set. Length: at most 5000.*/
+        pub fn prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Enable prompt intelligent rewrite.
+
+ Optional; sent as `prompt_extend` only when set.*/
+        pub fn prompt_extend(mut self, value: bool) -> Self {
+            self.fields.set("prompt_extend", ::serde_json::Value::Bool(value));
+            self
+        }
+        /** Output resolution tier.
+
+ Optional; sent as `resolution` only when set. Default: `"1080P"`. Allowed: `"720P"`, `"1080P"`.*/
+        pub fn resolution(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields.set_choice("resolution", value.to_string(), &["720P", "1080P"]);
+            self
+        }
+        /** Random seed for reproducibility.
+
+ Optional; sent as `seed` only when set. Range: 0 to 2147483647.*/
+        pub fn seed(mut self, value: i64) -> Self {
+            self.fields.set("seed", ::serde_json::Value::from(value));
+            self
+        }
+        /// Finishes the [`Wan27I2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<Wan27I2vRequest, error::ConversionError> {
+            let value: Wan27I2vRequestFirstFrame = self
+                .fields
+                .finish(&[("first_frame", "first_frame")])?;
+            Ok(value.into())
+        }
+    }
+    /// Builds a [`Wan27I2vRequestFirstClip`] field by field. Start with [`Wan27I2vRequest::first_clip`]; finish with [`Wan27I2vRequestFirstClipBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct Wan27I2vRequestFirstClipBuilder {
+        fields: crate::builder_fields::BuilderFields,
+    }
+    impl Wan27I2vRequest {
+        /// Starts a request of the shape [`Wan27I2vRequestFirstClip`] (one branch of the request's alternatives); `build()` returns the whole request.
+        pub fn first_clip() -> Wan27I2vRequestFirstClipBuilder {
+            Wan27I2vRequestFirstClipBuilder::default()
+        }
+    }
+    impl Wan27I2vRequestFirstClipBuilder {
+        /** Optional driving audio URL (HTTP/HTTPS/OSS).
+
+ Optional; sent as `driving_audio` only when set. Pattern: `^(https?://|oss://)`.*/
+        pub fn driving_audio(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("driving_audio", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Video duration in seconds.
+
+ Optional; sent as `duration` only when set. Range: 2 to 15.*/
+        pub fn duration(mut self, value: i64) -> Self {
+            self.fields.set("duration", ::serde_json::Value::from(value));
+            self
+        }
+        /** Optional first clip URL for continuation mode (HTTP/HTTPS/OSS).
+
+ Required; sent as `first_clip`. Pattern: `^(https?://|oss://)`.*/
+        pub fn first_clip(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("first_clip", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** First frame image URL. Supports HTTP/HTTPS URL, OSS URL, or image base64 data URI.
+
+ Optional; sent as `first_frame` only when set. Pattern: `^(https?://|oss://|data:image/)`.*/
+        pub fn first_frame(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("first_frame", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Optional last frame image URL. Supports HTTP/HTTPS URL, OSS URL, or image base64 data URI.
+
+ Optional; sent as `last_frame` only when set. Pattern: `^(https?://|oss://|data:image/)`.*/
+        pub fn last_frame(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("last_frame", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Optional negative prompt, max 500 chars.
+
+ Optional; sent as `negative_prompt` only when set. Length: at most 500.*/
+        pub fn negative_prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields
+                .set("negative_prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Optional text prompt, max 5000 chars.
+
+ Optional; sent as `prompt` only when set. Length: at most 5000.*/
+        pub fn prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Enable prompt intelligent rewrite.
+
+ Optional; sent as `prompt_extend` only when set.*/
+        pub fn prompt_extend(mut self, value: bool) -> Self {
+            self.fields.set("prompt_extend", ::serde_json::Value::Bool(value));
+            self
+        }
+        /** Output resolution tier.
+
+ Optional; sent as `resolution` only when set. Default: `"1080P"`. Allowed: `"720P"`, `"1080P"`.*/
+        pub fn resolution(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields.set_choice("resolution", value.to_string(), &["720P", "1080P"]);
+            self
+        }
+        /** Random seed for reproducibility.
+
+ Optional; sent as `seed` only when set. Range: 0 to 2147483647.*/
+        pub fn seed(mut self, value: i64) -> Self {
+            self.fields.set("seed", ::serde_json::Value::from(value));
+            self
+        }
+        /// Finishes the [`Wan27I2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<Wan27I2vRequest, error::ConversionError> {
+            let value: Wan27I2vRequestFirstClip = self
+                .fields
+                .finish(&[("first_clip", "first_clip")])?;
+            Ok(value.into())
+        }
+    }
+    /// Builds a [`Wan27ImageRequest`] field by field. Start with [`Wan27ImageRequest::builder`]; finish with [`Wan27ImageRequestBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct Wan27ImageRequestBuilder {
+        fields: crate::builder_fields::BuilderFields,
+    }
+    impl Wan27ImageRequest {
+        /// Starts a [`Wan27ImageRequest`]; set the fields, then call `build()`.
+        pub fn builder() -> Wan27ImageRequestBuilder {
+            Wan27ImageRequestBuilder::default()
+        }
+    }
+    impl Wan27ImageRequestBuilder {
+        /** Enable sequential mode for generating multiple coherent images
+
+ Optional; sent as `enable_sequential` only when set. Default: `false`.*/
+        pub fn enable_sequential(mut self, value: bool) -> Self {
+            self.fields.set("enable_sequential", ::serde_json::Value::Bool(value));
+            self
+        }
+        /** Number of images. Default mode (enable_sequential=false): 1-4, default 4. Sequential mode (enable_sequential=true): 1-12, default 12. Directly affects cost
+
+ Optional; sent as `n` only when set. Range: 1 to 12.*/
+        pub fn n(mut self, value: i64) -> Self {
+            self.fields.set("n", ::serde_json::Value::from(value));
+            self
+        }
+        /** Image description text, supports Chinese and English
+
+ Required; sent as `prompt`. Length: 1 to 5000.*/
+        pub fn prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Random seed for reproducible results
+
+ Optional; sent as `seed` only when set. Range: 0 to 2147483647.*/
+        pub fn seed(mut self, value: i64) -> Self {
+            self.fields.set("seed", ::serde_json::Value::from(value));
+            self
+        }
+        /** Output resolution. Preset: 1K, 2K. Or custom pixels (format: width*height, range [768*768, 2048*2048]). Does not support 4K
+
+ Optional; sent as `size` only when set. Default: `"2K"`.*/
+        pub fn size(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("size", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Enable thinking mode for enhanced reasoning and image quality. Only effective when enable_sequential=false. Increases generation time
+
+ Optional; sent as `thinking_mode` only when set. Default: `true`.*/
+        pub fn thinking_mode(mut self, value: bool) -> Self {
+            self.fields.set("thinking_mode", ::serde_json::Value::Bool(value));
+            self
+        }
+        /// Finishes the [`Wan27ImageRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<Wan27ImageRequest, error::ConversionError> {
+            let value: Wan27ImageRequest = self.fields.finish(&[("prompt", "prompt")])?;
+            Ok(value.into())
+        }
+    }
+    /// Builds a [`Seedance15ProT2vRequest`] field by field. Start with [`Seedance15ProT2vRequest::builder`]; finish with [`Seedance15ProT2vRequestBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct Seedance15ProT2vRequestBuilder {
+        fields: crate::builder_fields::BuilderFields,
+    }
+    impl Seedance15ProT2vRequest {
+        /// Starts a [`Seedance15ProT2vRequest`]; set the fields, then call `build()`.
+        pub fn builder() -> Seedance15ProT2vRequestBuilder {
+            Seedance15ProT2vRequestBuilder::default()
+        }
+    }
+    impl Seedance15ProT2vRequestBuilder {
+        /** Whether to keep the camera fixed during generation.
+
+ Optional; sent as `camera_fixed` only when set. Default: `false`.*/
+        pub fn camera_fixed(mut self, value: bool) -> Self {
+            self.fields.set("camera_fixed", ::serde_json::Value::Bool(value));
+            self
+        }
+        /** Video duration in seconds (4-12 seconds).
+
+ Optional; sent as `duration` only when set. Default: `5`. Allowed: `4`, `5`, `6`, `7`, `8`, `9`, `10`, `11`, `12`.*/
+        pub fn duration(mut self, value: i64) -> Self {
+            self.fields.set("duration", ::serde_json::Value::from(value));
+            self
+        }
+        /** Task expiration time in seconds.
+
+ Optional; sent as `execution_expires_after` only when set. Default: `172800`. Range: 3600 to 259200.*/
+        pub fn execution_expires_after(mut self, value: i64) -> Self {
+            self.fields.set("execution_expires_after", ::serde_json::Value::from(value));
+            self
+        }
+        /** Whether to generate audio (speech/sound effects/background music). 1.5 Pro exclusive feature
+
+ Optional; sent as `generate_audio` only when set. Default: `true`.*/
+        pub fn generate_audio(mut self, value: bool) -> Self {
+            self.fields.set("generate_audio", ::serde_json::Value::Bool(value));
+            self
+        }
+        /** Video content description. Use double quotes for dialogue: "Hello world!" Recommended prompt length: under 1000 words. Lengthy text will lead to scattered information, and the model may ignore details and only focus on key points, resulting in missing elements in the generated video.
+
+ Required; sent as `prompt`. Length: 1 to 10000.*/
+        pub fn prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Aspect ratio of the generated video.
+
+ Optional; sent as `ratio` only when set. Default: `"adaptive"`. Allowed: `"16:9"`, `"4:3"`, `"1:1"`, `"3:4"`, `"9:16"`, `"21:9"`, `"adaptive"`.*/
+        pub fn ratio(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice(
+                    "ratio",
+                    value.to_string(),
+                    &["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"],
+                );
+            self
+        }
+        /** Output resolution of the video.
+
+ Optional; sent as `resolution` only when set. Default: `"720p"`. Allowed: `"480p"`, `"720p"`, `"1080p"`.*/
+        pub fn resolution(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice("resolution", value.to_string(), &["480p", "720p", "1080p"]);
+            self
+        }
+        /** Whether to return the last frame of the generated video.
+
+ Optional; sent as `return_last_frame` only when set. Default: `false`.*/
+        pub fn return_last_frame(mut self, value: bool) -> Self {
+            self.fields.set("return_last_frame", ::serde_json::Value::Bool(value));
+            self
+        }
+        /** Random seed for reproducible generation. Use -1 for random.
+
+ Optional; sent as `seed` only when set. Default: `-1`. Range: -1 to 2147483647.*/
+        pub fn seed(mut self, value: i64) -> Self {
+            self.fields.set("seed", ::serde_json::Value::from(value));
+            self
+        }
+        /** Service tier for generation (e.g., default or flex).
+
+ Optional; sent as `service_tier` only when set. Default: `"default"`. Allowed: `"default"`, `"flex"`.*/
+        pub fn service_tier(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice("service_tier", value.to_string(), &["default", "flex"]);
+            self
+        }
+        /// Finishes the [`Seedance15ProT2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<Seedance15ProT2vRequest, error::ConversionError> {
+            let value: Seedance15ProT2vRequest = self
+                .fields
+                .finish(&[("prompt", "prompt")])?;
+            Ok(value.into())
+        }
+    }
+    /// Builds a [`Seedance20FastI2vRequest`] field by field. Start with [`Seedance20FastI2vRequest::builder`]; finish with [`Seedance20FastI2vRequestBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct Seedance20FastI2vRequestBuilder {
+        fields: crate::builder_fields::BuilderFields,
+    }
+    impl Seedance20FastI2vRequest {
+        /// Starts a [`Seedance20FastI2vRequest`]; set the fields, then call `build()`.
+        pub fn builder() -> Seedance20FastI2vRequestBuilder {
+            Seedance20FastI2vRequestBuilder::default()
+        }
+    }
+    impl Seedance20FastI2vRequestBuilder {
+        /** Optional. Up to 3 reference audio URLs (e.g., for rhythm or voice style).
+
+ Optional; sent as `audio_urls` only when set. Items: 1 to 3.*/
+        pub fn audio_urls<I>(mut self, values: I) -> Self
+        where
+            I: IntoIterator,
+            I::Item: Into<String>,
+        {
+            let items = values
+                .into_iter()
+                .map(|v| ::serde_json::Value::String(v.into()))
+                .collect();
+            self.fields.set("audio_urls", ::serde_json::Value::Array(items));
+            self
+        }
+        /** Whether to keep the camera fixed during generation.
+
+ Optional; sent as `camera_fixed` only when set. Default: `false`.*/
+        pub fn camera_fixed(mut self, value: bool) -> Self {
+            self.fields.set("camera_fixed", ::serde_json::Value::Bool(value));
+            self
+        }
+        /** Video duration in seconds (4-15 seconds).
+
+ Optional; sent as `duration` only when set. Default: `5`. Allowed: `4`, `5`, `6`, `7`, `8`, `9`, `10`, `11`, `12`, `13`, `14`, `15`.*/
+        pub fn duration(mut self, value: i64) -> Self {
+            self.fields.set("duration", ::serde_json::Value::from(value));
+            self
+        }
+        /** Task expiration time in seconds.
+
+ Optional; sent as `execution_expires_after` only when set. Default: `172800`. Range: 3600 to 259200.*/
+        pub fn execution_expires_after(mut self, value: i64) -> Self {
+            self.fields.set("execution_expires_after", ::serde_json::Value::from(value));
+            self
+        }
+        /** Optional. URL or Base64 of the starting frame. Do not use together with `reference_images` in the same request.
+
+ Optional; sent as `first_frame_image` only when set. Length: at least 1.*/
+        pub fn first_frame_image(mut self, value: impl Into<String>) -> Self {
+            self.fields
+                .set("first_frame_image", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Whether to generate audio for the video.
+
+ Optional; sent as `generate_audio` only when set. Default: `true`.*/
+        pub fn generate_audio(mut self, value: bool) -> Self {
+            self.fields.set("generate_audio", ::serde_json::Value::Bool(value));
+            self
+        }
+        /** Optional. URL or Base64 of the ending frame. Do not use together with `reference_images` in the same request.
+
+ Optional; sent as `last_frame_image` only when set. Length: at least 1.*/
+        pub fn last_frame_image(mut self, value: impl Into<String>) -> Self {
+            self.fields
+                .set("last_frame_image", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Text describing the video to generate. Reference optional inputs with placeholders such as `[Image 1]` or `[Audio 1]` when applicable. Recommended prompt length: under 1000 words. Lengthy text will lead to scattered information, and the model may ignore details and only focus on key points, resulting in missing elements in the generated video.
+
+ Required; sent as `prompt`. Length: 1 to 10000.*/
+        pub fn prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Aspect ratio of the generated video.
+
+ Optional; sent as `ratio` only when set. Default: `"1:1"`. Allowed: `"21:9"`, `"16:9"`, `"4:3"`, `"1:1"`, `"3:4"`, `"9:16"`.*/
+        pub fn ratio(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice(
+                    "ratio",
+                    value.to_string(),
+                    &["21:9", "16:9", "4:3", "1:1", "3:4", "9:16"],
+                );
+            self
+        }
+        /** Optional. Up to 9 reference images for style or subject guidance. Do not use together with `first_frame_image` or `last_frame_image`.
+
+ Optional; sent as `reference_images` only when set. Items: 1 to 9.*/
+        pub fn reference_images<I>(mut self, values: I) -> Self
+        where
+            I: IntoIterator,
+            I::Item: Into<String>,
+        {
+            let items = values
+                .into_iter()
+                .map(|v| ::serde_json::Value::String(v.into()))
+                .collect();
+            self.fields.set("reference_images", ::serde_json::Value::Array(items));
+            self
+        }
+        /** Output resolution of the video.
+
+ Optional; sent as `resolution` only when set. Default: `"720p"`. Allowed: `"480p"`, `"720p"`.*/
+        pub fn resolution(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields.set_choice("resolution", value.to_string(), &["480p", "720p"]);
+            self
+        }
+        /** Whether to return the last frame of the generated video.
+
+ Optional; sent as `return_last_frame` only when set. Default: `false`.*/
+        pub fn return_last_frame(mut self, value: bool) -> Self {
+            self.fields.set("return_last_frame", ::serde_json::Value::Bool(value));
+            self
+        }
+        /** Random seed for reproducible generation. Use -1 for random.
+
+ Optional; sent as `seed` only when set. Default: `-1`. Range: -1 to 4294967295.*/
+        pub fn seed(mut self, value: i64) -> Self {
+            self.fields.set("seed", ::serde_json::Value::from(value));
+            self
+        }
+        /// Finishes the [`Seedance20FastI2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<Seedance20FastI2vRequest, error::ConversionError> {
+            let value: Seedance20FastI2vRequest = self
+                .fields
+                .finish(&[("prompt", "prompt")])?;
+            Ok(value.into())
+        }
+    }
+    /// Builds a [`Seedance20V2vRequest`] field by field. Start with [`Seedance20V2vRequest::builder`]; finish with [`Seedance20V2vRequestBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct Seedance20V2vRequestBuilder {
+        fields: crate::builder_fields::BuilderFields,
+    }
+    impl Seedance20V2vRequest {
+        /// Starts a [`Seedance20V2vRequest`]; set the fields, then call `build()`.
+        pub fn builder() -> Seedance20V2vRequestBuilder {
+            Seedance20V2vRequestBuilder::default()
+        }
+    }
+    impl Seedance20V2vRequestBuilder {
+        /** Optional. Up to 3 reference audio URLs.
+
+ Optional; sent as `audio_urls` only when set. Items: 1 to 3.*/
+        pub fn audio_urls<I>(mut self, values: I) -> Self
+        where
+            I: IntoIterator,
+            I::Item: Into<String>,
+        {
+            let items = values
+                .into_iter()
+                .map(|v| ::serde_json::Value::String(v.into()))
+                .collect();
+            self.fields.set("audio_urls", ::serde_json::Value::Array(items));
+            self
+        }
+        /** Whether to keep the camera fixed during generation.
+
+ Optional; sent as `camera_fixed` only when set. Default: `false`.*/
+        pub fn camera_fixed(mut self, value: bool) -> Self {
+            self.fields.set("camera_fixed", ::serde_json::Value::Bool(value));
+            self
+        }
+        /** Video duration in seconds (4-15 seconds).
+
+ Optional; sent as `duration` only when set. Default: `5`. Allowed: `4`, `5`, `6`, `7`, `8`, `9`, `10`, `11`, `12`, `13`, `14`, `15`.*/
+        pub fn duration(mut self, value: i64) -> Self {
+            self.fields.set("duration", ::serde_json::Value::from(value));
+            self
+        }
+        /** Task expiration time in seconds.
+
+ Optional; sent as `execution_expires_after` only when set. Default: `172800`. Range: 3600 to 259200.*/
+        pub fn execution_expires_after(mut self, value: i64) -> Self {
+            self.fields.set("execution_expires_after", ::serde_json::Value::from(value));
+            self
+        }
+        /** Optional. URL or Base64 of the starting frame. Do not use together with `reference_images` in the same request.
+
+ Optional; sent as `first_frame_image` only when set. Length: at least 1.*/
+        pub fn first_frame_image(mut self, value: impl Into<String>) -> Self {
+            self.fields
+                .set("first_frame_image", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Whether to generate audio for the video.
+
+ Optional; sent as `generate_audio` only when set. Default: `true`.*/
+        pub fn generate_audio(mut self, value: bool) -> Self {
+            self.fields.set("generate_audio", ::serde_json::Value::Bool(value));
+            self
+        }
+        /** Optional. URL or Base64 of the ending frame. Do not use together with `reference_images` in the same request.
+
+ Optional; sent as `last_frame_image` only when set. Length: at least 1.*/
+        pub fn last_frame_image(mut self, value: impl Into<String>) -> Self {
+            self.fields
+                .set("last_frame_image", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Text describing how to transform or extend the reference video(s). Use placeholders such as `[Video 1]`, `[Image 1]`, or `[Audio 1]` when referencing optional inputs. Recommended prompt length: under 1000 words. Lengthy text will lead to scattered information, and the model may ignore details and only focus on key points, resulting in missing elements in the generated video.
+
+ Required; sent as `prompt`. Length: 1 to 10000.*/
+        pub fn prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Aspect ratio of the generated video.
+
+ Optional; sent as `ratio` only when set. Default: `"1:1"`. Allowed: `"21:9"`, `"16:9"`, `"4:3"`, `"1:1"`, `"3:4"`, `"9:16"`.*/
+        pub fn ratio(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice(
+                    "ratio",
+                    value.to_string(),
+                    &["21:9", "16:9", "4:3", "1:1", "3:4", "9:16"],
+                );
+            self
+        }
+        /** Optional. Up to 9 reference images. Do not use together with `first_frame_image` or `last_frame_image`.
+
+ Optional; sent as `reference_images` only when set. Items: 1 to 9.*/
+        pub fn reference_images<I>(mut self, values: I) -> Self
+        where
+            I: IntoIterator,
+            I::Item: Into<String>,
+        {
+            let items = values
+                .into_iter()
+                .map(|v| ::serde_json::Value::String(v.into()))
+                .collect();
+            self.fields.set("reference_images", ::serde_json::Value::Array(items));
+            self
+        }
+        /** Output resolution of the video.
+
+ Optional; sent as `resolution` only when set. Default: `"720p"`. Allowed: `"480p"`, `"720p"`, `"1080p"`.*/
+        pub fn resolution(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice("resolution", value.to_string(), &["480p", "720p", "1080p"]);
+            self
+        }
+        /** Whether to return the last frame of the generated video.
+
+ Optional; sent as `return_last_frame` only when set. Default: `false`.*/
+        pub fn return_last_frame(mut self, value: bool) -> Self {
+            self.fields.set("return_last_frame", ::serde_json::Value::Bool(value));
+            self
+        }
+        /** Random seed for reproducible generation. Use -1 for random.
+
+ Optional; sent as `seed` only when set. Default: `-1`. Range: -1 to 4294967295.*/
+        pub fn seed(mut self, value: i64) -> Self {
+            self.fields.set("seed", ::serde_json::Value::from(value));
+            self
+        }
+        /** One to three reference video URLs that define the source motion or content to transform.
+
+ Required; sent as `video_urls`. Items: 1 to 3.*/
+        pub fn video_urls<I>(mut self, values: I) -> Self
+        where
+            I: IntoIterator,
+            I::Item: Into<String>,
+        {
+            let items = values
+                .into_iter()
+                .map(|v| ::serde_json::Value::String(v.into()))
+                .collect();
+            self.fields.set("video_urls", ::serde_json::Value::Array(items));
+            self
+        }
+        /// Finishes the [`Seedance20V2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<Seedance20V2vRequest, error::ConversionError> {
+            let value: Seedance20V2vRequest = self
+                .fields
+                .finish(&[("prompt", "prompt"), ("video_urls", "video_urls")])?;
+            Ok(value.into())
+        }
+    }
+    /// Builds a [`Seedream50LiteRequest`] field by field. Start with [`Seedream50LiteRequest::builder`]; finish with [`Seedream50LiteRequestBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct Seedream50LiteRequestBuilder {
+        fields: crate::builder_fields::BuilderFields,
+    }
+    impl Seedream50LiteRequest {
+        /// Starts a [`Seedream50LiteRequest`]; set the fields, then call `build()`.
+        pub fn builder() -> Seedream50LiteRequestBuilder {
+            Seedream50LiteRequestBuilder::default()
+        }
+    }
+    impl Seedream50LiteRequestBuilder {
+        /** Prompt optimization mode. Only 'standard' mode is supported.
+
+ Optional; sent as `optimize_prompt_mode` only when set. Default: `"standard"`. Allowed: `"standard"`.*/
+        pub fn optimize_prompt_mode(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice("optimize_prompt_mode", value.to_string(), &["standard"]);
+            self
+        }
+        /** Output image format. Supported values: 'jpeg' and 'png'.
+
+ Optional; sent as `output_format` only when set. Default: `"jpeg"`. Allowed: `"jpeg"`, `"png"`.*/
+        pub fn output_format(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields.set_choice("output_format", value.to_string(), &["jpeg", "png"]);
+            self
+        }
+        /** Image description text, supports Chinese and English
+
+ Required; sent as `prompt`. Length: 1 to 600.*/
+        pub fn prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Batch generation mode. 'auto': model-controlled batch generation, 'disabled': generate single image only.
+
+ Optional; sent as `sequential_image_generation` only when set. Default: `"disabled"`. Allowed: `"auto"`, `"disabled"`.*/
+        pub fn sequential_image_generation(
+            mut self,
+            value: impl ::std::fmt::Display,
+        ) -> Self {
+            self.fields
+                .set_choice(
+                    "sequential_image_generation",
+                    value.to_string(),
+                    &["auto", "disabled"],
+                );
+            self
+        }
+        /** Maximum number of images for batch generation. This value is an upper limit, actual generated count may be less.
+
+ Optional; sent as `sequential_image_generation_max_images` only when set. Default: `15`. Range: 1 to 15.*/
+        pub fn sequential_image_generation_max_images(mut self, value: i64) -> Self {
+            self.fields
+                .set(
+                    "sequential_image_generation_max_images",
+                    ::serde_json::Value::from(value),
+                );
+            self
+        }
+        /** Image size in format 'widthxheight'. Seedream 5.0 Lite supports custom 2K/3K resolutions.
+
+ Optional; sent as `size` only when set. Default: `"2048x2048"`.*/
+        pub fn size(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("size", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /// Finishes the [`Seedream50LiteRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<Seedream50LiteRequest, error::ConversionError> {
+            let value: Seedream50LiteRequest = self
+                .fields
+                .finish(&[("prompt", "prompt")])?;
+            Ok(value.into())
+        }
+    }
+    /// Builds a [`NanoBanana2Request`] field by field. Start with [`NanoBanana2Request::builder`]; finish with [`NanoBanana2RequestBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct NanoBanana2RequestBuilder {
+        fields: crate::builder_fields::BuilderFields,
+    }
+    impl NanoBanana2Request {
+        /// Starts a [`NanoBanana2Request`]; set the fields, then call `build()`.
+        pub fn builder() -> NanoBanana2RequestBuilder {
+            NanoBanana2RequestBuilder::default()
+        }
+    }
+    impl NanoBanana2RequestBuilder {
+        /** Image aspect ratio (14 options supported)
+
+ Optional; sent as `aspectRatio` only when set. Default: `"1:1"`. Allowed: `"1:1"`, `"1:4"`, `"1:8"`, `"2:3"`, `"3:2"`, `"3:4"`, `"4:1"`, `"4:3"`, `"4:5"`, `"5:4"`, `"8:1"`, `"9:16"`, `"16:9"`, `"21:9"`.*/
+        pub fn aspect_ratio(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice(
+                    "aspectRatio",
+                    value.to_string(),
+                    &[
+                        "1:1",
+                        "1:4",
+                        "1:8",
+                        "2:3",
+                        "3:2",
+                        "3:4",
+                        "4:1",
+                        "4:3",
+                        "4:5",
+                        "5:4",
+                        "8:1",
+                        "9:16",
+                        "16:9",
+                        "21:9",
+                    ],
+                );
+            self
+        }
+        /** Output image resolution
+
+ Optional; sent as `imageSize` only when set. Allowed: `"512"`, `"1K"`, `"2K"`, `"4K"`.*/
+        pub fn image_size(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice("imageSize", value.to_string(), &["512", "1K", "2K", "4K"]);
+            self
+        }
+        /** Image description text
+
+ Required; sent as `prompt`. Length: at least 1.*/
+        pub fn prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /// Finishes the [`NanoBanana2Request`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<NanoBanana2Request, error::ConversionError> {
+            let value: NanoBanana2Request = self.fields.finish(&[("prompt", "prompt")])?;
+            Ok(value.into())
+        }
+    }
+    /// Builds a [`Veo31LiteI2vRequest`] field by field. Start with [`Veo31LiteI2vRequest::builder`]; finish with [`Veo31LiteI2vRequestBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct Veo31LiteI2vRequestBuilder {
+        fields: crate::builder_fields::BuilderFields,
+    }
+    impl Veo31LiteI2vRequest {
+        /// Starts a [`Veo31LiteI2vRequest`]; set the fields, then call `build()`.
+        pub fn builder() -> Veo31LiteI2vRequestBuilder {
+            Veo31LiteI2vRequestBuilder::default()
+        }
+    }
+    impl Veo31LiteI2vRequestBuilder {
+        /** Video aspect ratio
+
+ Optional; sent as `aspectRatio` only when set. Default: `"16:9"`. Allowed: `"16:9"`, `"9:16"`.*/
+        pub fn aspect_ratio(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields.set_choice("aspectRatio", value.to_string(), &["16:9", "9:16"]);
+            self
+        }
+        /** Video duration in seconds (string type)
+
+ Optional; sent as `durationSeconds` only when set. Allowed: `"4"`, `"6"`, `"8"`.*/
+        pub fn duration_seconds(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice("durationSeconds", value.to_string(), &["4", "6", "8"]);
+            self
+        }
+        /** Starting frame. Accepts an image URL (e.g. `https://example.com/frame.jpg`).
+
+ Required; sent as `image`.*/
+        pub fn image(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("image", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** End frame. Accepts an image URL. Optional, guides the video to end at this frame.
+
+ Optional; sent as `lastFrame` only when set.*/
+        pub fn last_frame(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("lastFrame", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Text describing what to avoid in the generated video.
+
+ Optional; sent as `negativePrompt` only when set.*/
+        pub fn negative_prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("negativePrompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Person generation policy
+
+ Optional; sent as `personGeneration` only when set. Allowed: `"allow_adult"`.*/
+        pub fn person_generation(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice("personGeneration", value.to_string(), &["allow_adult"]);
+            self
+        }
+        /** Video description text guiding the animation
+
+ Required; sent as `prompt`. Length: at least 1.*/
+        pub fn prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Video resolution
+
+ Optional; sent as `resolution` only when set. Allowed: `"720p"`, `"1080p"`.*/
+        pub fn resolution(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields.set_choice("resolution", value.to_string(), &["720p", "1080p"]);
+            self
+        }
+        /// Finishes the [`Veo31LiteI2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<Veo31LiteI2vRequest, error::ConversionError> {
+            let value: Veo31LiteI2vRequest = self
+                .fields
+                .finish(&[("prompt", "prompt"), ("image", "image")])?;
+            Ok(value.into())
+        }
+    }
+    /// Builds a [`KlingImageO1Request`] field by field. Start with [`KlingImageO1Request::builder`]; finish with [`KlingImageO1RequestBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct KlingImageO1RequestBuilder {
+        fields: crate::builder_fields::BuilderFields,
+    }
+    impl KlingImageO1Request {
+        /// Starts a [`KlingImageO1Request`]; set the fields, then call `build()`.
+        pub fn builder() -> KlingImageO1RequestBuilder {
+            KlingImageO1RequestBuilder::default()
+        }
+    }
+    impl KlingImageO1RequestBuilder {
+        /** Image aspect ratio. Supports 'auto' for intelligent aspect ratio selection
+
+ Optional; sent as `aspect_ratio` only when set. Default: `"auto"`. Allowed: `"16:9"`, `"9:16"`, `"1:1"`, `"4:3"`, `"3:4"`, `"3:2"`, `"2:3"`, `"21:9"`, `"auto"`.*/
+        pub fn aspect_ratio(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice(
+                    "aspect_ratio",
+                    value.to_string(),
+                    &["16:9", "9:16", "1:1", "4:3", "3:4", "3:2", "2:3", "21:9", "auto"],
+                );
+            self
+        }
+        /** Reference image URLs or Base64 strings. Simplified flattened parameter. Maximum 10 items.
+
+ Optional; sent as `images` only when set. Items: at most 10.*/
+        pub fn images<I>(mut self, values: I) -> Self
+        where
+            I: IntoIterator,
+            I::Item: Into<String>,
+        {
+            let items = values
+                .into_iter()
+                .map(|v| ::serde_json::Value::String(v.into()))
+                .collect();
+            self.fields.set("images", ::serde_json::Value::Array(items));
+            self
+        }
+        /** Number of images to generate per request
+
+ Optional; sent as `n` only when set. Default: `1`. Range: 1 to 9.*/
+        pub fn n(mut self, value: i64) -> Self {
+            self.fields.set("n", ::serde_json::Value::from(value));
+            self
+        }
+        /** Image description text, supports Chinese and English. Can use <<<image_1>>>, <<<image_2>>> etc. to reference images from images array
+
+ Required; sent as `prompt`. Length: 1 to 2500.*/
+        pub fn prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Image resolution. Supports 1K and 2K
+
+ Optional; sent as `resolution` only when set. Default: `"1k"`. Allowed: `"1k"`, `"2k"`.*/
+        pub fn resolution(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields.set_choice("resolution", value.to_string(), &["1k", "2k"]);
+            self
+        }
+        /// Finishes the [`KlingImageO1Request`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<KlingImageO1Request, error::ConversionError> {
+            let value: KlingImageO1Request = self
+                .fields
+                .finish(&[("prompt", "prompt")])?;
+            Ok(value.into())
+        }
+    }
+    /// Builds a [`KlingV1t2vRequest`] field by field. Start with [`KlingV1t2vRequest::builder`]; finish with [`KlingV1t2vRequestBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct KlingV1t2vRequestBuilder {
+        fields: crate::builder_fields::BuilderFields,
+    }
+    impl KlingV1t2vRequest {
+        /// Starts a [`KlingV1t2vRequest`]; set the fields, then call `build()`.
+        pub fn builder() -> KlingV1t2vRequestBuilder {
+            KlingV1t2vRequestBuilder::default()
+        }
+    }
+    impl KlingV1t2vRequestBuilder {
+        /** Video aspect ratio
+
+ Optional; sent as `aspect_ratio` only when set. Default: `"16:9"`. Allowed: `"16:9"`, `"9:16"`, `"1:1"`.*/
+        pub fn aspect_ratio(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice("aspect_ratio", value.to_string(), &["16:9", "9:16", "1:1"]);
+            self
+        }
+        /** Camera motion control (only supported by V1). Contains type and config.
+
+ Optional; sent as `camera_control` only when set.*/
+        pub fn camera_control(mut self, value: impl ::serde::Serialize) -> Self {
+            self.fields.set_serialized("camera_control", value);
+            self
+        }
+        /** Prompt relevance, controls how closely the generated content matches the prompt (0.0-1.0). Only supported by V1 and V1.6.
+
+ Optional; sent as `cfg_scale` only when set. Default: `0.5`. Range: 0 to 1.*/
+        pub fn cfg_scale(mut self, value: f64) -> Self {
+            self.fields.set_serialized("cfg_scale", value);
+            self
+        }
+        /** Video duration in seconds
+
+ Optional; sent as `duration` only when set. Default: `5`. Allowed: `5`, `10`.*/
+        pub fn duration(mut self, value: i64) -> Self {
+            self.fields.set("duration", ::serde_json::Value::from(value));
+            self
+        }
+        /** Generation mode: std (standard, faster) or pro (professional, higher quality but longer processing)
+
+ Optional; sent as `mode` only when set. Default: `"std"`. Allowed: `"std"`, `"pro"`.*/
+        pub fn mode(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields.set_choice("mode", value.to_string(), &["std", "pro"]);
+            self
+        }
+        /** Negative prompt describing undesired elements
+
+ Optional; sent as `negative_prompt` only when set. Length: 1 to 2500.*/
+        pub fn negative_prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields
+                .set("negative_prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Video description text, supports Chinese and English
+
+ Required; sent as `prompt`. Length: 1 to 2500.*/
+        pub fn prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /// Finishes the [`KlingV1t2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<KlingV1t2vRequest, error::ConversionError> {
+            let value: KlingV1t2vRequest = self.fields.finish(&[("prompt", "prompt")])?;
+            Ok(value.into())
+        }
+    }
+    /// Builds a [`Hailuo23T2vRequest`] field by field. Start with [`Hailuo23T2vRequest::builder`]; finish with [`Hailuo23T2vRequestBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct Hailuo23T2vRequestBuilder {
+        fields: crate::builder_fields::BuilderFields,
+    }
+    impl Hailuo23T2vRequest {
+        /// Starts a [`Hailuo23T2vRequest`]; set the fields, then call `build()`.
+        pub fn builder() -> Hailuo23T2vRequestBuilder {
+            Hailuo23T2vRequestBuilder::default()
+        }
+    }
+    impl Hailuo23T2vRequestBuilder {
+        /** Video duration in seconds. Note: 10 seconds only supports 768P resolution
+
+ Optional; sent as `duration` only when set. Default: `6`. Allowed: `6`, `10`.*/
+        pub fn duration(mut self, value: i64) -> Self {
+            self.fields.set("duration", ::serde_json::Value::from(value));
+            self
+        }
+        /** Fast pretreatment mode (only effective when prompt_optimizer=true). Speeds up processing with slight quality trade-off
+
+ Optional; sent as `fast_pretreatment` only when set. Default: `false`.*/
+        pub fn fast_pretreatment(mut self, value: bool) -> Self {
+            self.fields.set("fast_pretreatment", ::serde_json::Value::Bool(value));
+            self
+        }
+        /** Video content description, supports Chinese and English, supports camera control instructions (e.g., 'close-up shot', 'tracking shot', 'pan left/right', 'zoom in/out', 'tilt up/down')
+
+ Required; sent as `prompt`. Length: 1 to 2000.*/
+        pub fn prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Enable automatic prompt optimization to improve video quality
+
+ Optional; sent as `prompt_optimizer` only when set. Default: `true`.*/
+        pub fn prompt_optimizer(mut self, value: bool) -> Self {
+            self.fields.set("prompt_optimizer", ::serde_json::Value::Bool(value));
+            self
+        }
+        /** Video resolution. Note: 10 seconds duration only supports 768P
+
+ Optional; sent as `resolution` only when set. Default: `"768P"`. Allowed: `"768P"`, `"1080P"`.*/
+        pub fn resolution(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields.set_choice("resolution", value.to_string(), &["768P", "1080P"]);
+            self
+        }
+        /// Finishes the [`Hailuo23T2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<Hailuo23T2vRequest, error::ConversionError> {
+            let value: Hailuo23T2vRequest = self.fields.finish(&[("prompt", "prompt")])?;
+            Ok(value.into())
+        }
+    }
+    /// Builds a [`GptImage2Request`] field by field. Start with [`GptImage2Request::builder`]; finish with [`GptImage2RequestBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct GptImage2RequestBuilder {
+        fields: crate::builder_fields::BuilderFields,
+    }
+    impl GptImage2Request {
+        /// Starts a [`GptImage2Request`]; set the fields, then call `build()`.
+        pub fn builder() -> GptImage2RequestBuilder {
+            GptImage2RequestBuilder::default()
+        }
+    }
+    impl GptImage2RequestBuilder {
+        /** Image description text, supports up to 32,000 characters
+
+ Required; sent as `prompt`. Length: 1 to 32000.*/
+        pub fn prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Image quality level. 'low': fast draft (default), 'medium': balanced, 'high': best quality
+
+ Optional; sent as `quality` only when set. Default: `"low"`. Allowed: `"low"`, `"medium"`, `"high"`.*/
+        pub fn quality(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice("quality", value.to_string(), &["low", "medium", "high"]);
+            self
+        }
+        /** Output image size in pixels (width x height). Includes standard and 2K/4K presets
+
+ Optional; sent as `size` only when set. Default: `"1024x1024"`. Allowed: `"1024x1024"`, `"1536x1024"`, `"1024x1536"`, `"2048x2048"`, `"2048x1152"`, `"3840x2160"`, `"2160x3840"`.*/
+        pub fn size(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice(
+                    "size",
+                    value.to_string(),
+                    &[
+                        "1024x1024",
+                        "1536x1024",
+                        "1024x1536",
+                        "2048x2048",
+                        "2048x1152",
+                        "3840x2160",
+                        "2160x3840",
+                    ],
+                );
+            self
+        }
+        /// Finishes the [`GptImage2Request`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<GptImage2Request, error::ConversionError> {
+            let value: GptImage2Request = self.fields.finish(&[("prompt", "prompt")])?;
+            Ok(value.into())
+        }
+    }
+    /// Builds a [`LipSyncRequest`] field by field. Start with [`LipSyncRequest::builder`]; finish with [`LipSyncRequestBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct LipSyncRequestBuilder {
+        fields: crate::builder_fields::BuilderFields,
+    }
+    impl LipSyncRequest {
+        /// Starts a [`LipSyncRequest`]; set the fields, then call `build()`.
+        pub fn builder() -> LipSyncRequestBuilder {
+            LipSyncRequestBuilder::default()
+        }
+    }
+    impl LipSyncRequestBuilder {
+        /** Replacement audio track URL. The model will reanimate the speaker's lips to match this audio.
+
+ Optional; sent as `audio_url` only when set. Length: at least 1.*/
+        pub fn audio_url(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("audio_url", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Reference face image URL. When provided, the model uses this face to preserve identity consistency throughout the video.
+
+ Optional; sent as `reference_face_image_url` only when set. Length: at least 1.*/
+        pub fn reference_face_image_url(mut self, value: impl Into<String>) -> Self {
+            self.fields
+                .set(
+                    "reference_face_image_url",
+                    ::serde_json::Value::String(value.into()),
+                );
+            self
+        }
+        /** Source video URL containing the face to reanimate.
+
+ Required; sent as `video_url`. Length: at least 1.*/
+        pub fn video_url(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("video_url", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /// Finishes the [`LipSyncRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<LipSyncRequest, error::ConversionError> {
+            let value: LipSyncRequest = self
+                .fields
+                .finish(&[("video_url", "video_url")])?;
+            Ok(value.into())
+        }
+    }
+    /// Builds a [`Viduq2ProMultiFrameRequest`] field by field. Start with [`Viduq2ProMultiFrameRequest::builder`]; finish with [`Viduq2ProMultiFrameRequestBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct Viduq2ProMultiFrameRequestBuilder {
+        fields: crate::builder_fields::BuilderFields,
+    }
+    impl Viduq2ProMultiFrameRequest {
+        /// Starts a [`Viduq2ProMultiFrameRequest`]; set the fields, then call `build()`.
+        pub fn builder() -> Viduq2ProMultiFrameRequestBuilder {
+            Viduq2ProMultiFrameRequestBuilder::default()
+        }
+    }
+    impl Viduq2ProMultiFrameRequestBuilder {
+        /** Subsequent frames to animate through (1-8 images). Combined with start_image, the total frame count must be 2-9. Accepts URLs or base64 data URIs.
+
+ Required; sent as `key_images`. Items: 1 to 8.*/
+        pub fn key_images<I>(mut self, values: I) -> Self
+        where
+            I: IntoIterator,
+            I::Item: Into<String>,
+        {
+            let items = values
+                .into_iter()
+                .map(|v| ::serde_json::Value::String(v.into()))
+                .collect();
+            self.fields.set("key_images", ::serde_json::Value::Array(items));
+            self
+        }
+        /** Video resolution
+
+ Optional; sent as `resolution` only when set. Default: `"720p"`. Allowed: `"540p"`, `"720p"`, `"1080p"`.*/
+        pub fn resolution(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice("resolution", value.to_string(), &["540p", "720p", "1080p"]);
+            self
+        }
+        /** First frame of the animation. Accepts a URL or base64 data URI.
+
+ Required; sent as `start_image`. Length: at least 1.*/
+        pub fn start_image(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("start_image", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /// Finishes the [`Viduq2ProMultiFrameRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(
+            self,
+        ) -> Result<Viduq2ProMultiFrameRequest, error::ConversionError> {
+            let value: Viduq2ProMultiFrameRequest = self
+                .fields
+                .finish(
+                    &[("start_image", "start_image"), ("key_images", "key_images")],
+                )?;
+            Ok(value.into())
+        }
+    }
+    /// Builds a [`Viduq3TurboI2vRequest`] field by field. Start with [`Viduq3TurboI2vRequest::builder`]; finish with [`Viduq3TurboI2vRequestBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct Viduq3TurboI2vRequestBuilder {
+        fields: crate::builder_fields::BuilderFields,
+    }
+    impl Viduq3TurboI2vRequest {
+        /// Starts a [`Viduq3TurboI2vRequest`]; set the fields, then call `build()`.
+        pub fn builder() -> Viduq3TurboI2vRequestBuilder {
+            Viduq3TurboI2vRequestBuilder::default()
+        }
+    }
+    impl Viduq3TurboI2vRequestBuilder {
+        /** Video duration in seconds
+
+ Optional; sent as `duration` only when set. Default: `5`. Range: 1 to 16.*/
+        pub fn duration(mut self, value: i64) -> Self {
+            self.fields.set("duration", ::serde_json::Value::from(value));
+            self
+        }
+        /** Starting frame image URL or base64 data URI
+
+ Required; sent as `first_frame_image`. Length: at least 1.*/
+        pub fn first_frame_image(mut self, value: impl Into<String>) -> Self {
+            self.fields
+                .set("first_frame_image", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Motion description for the generated video
+
+ Optional; sent as `prompt` only when set. Length: 1 to 5000.*/
+        pub fn prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Video resolution
+
+ Optional; sent as `resolution` only when set. Default: `"720p"`. Allowed: `"540p"`, `"720p"`, `"1080p"`.*/
+        pub fn resolution(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice("resolution", value.to_string(), &["540p", "720p", "1080p"]);
+            self
+        }
+        /** Random seed for reproducibility
+
+ Optional; sent as `seed` only when set.*/
+        pub fn seed(mut self, value: i64) -> Self {
+            self.fields.set("seed", ::serde_json::Value::from(value));
+            self
+        }
+        /// Finishes the [`Viduq3TurboI2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<Viduq3TurboI2vRequest, error::ConversionError> {
+            let value: Viduq3TurboI2vRequest = self
+                .fields
+                .finish(&[("first_frame_image", "first_frame_image")])?;
+            Ok(value.into())
+        }
+    }
 }
 #[derive(Clone, Debug)]
 /**Client for Modellix API
@@ -8201,32 +9454,6 @@ impl types::Wan27I2vRequest {
         checker.finish()
     }
 }
-impl types::Wan27I2vRequest {
-    /// Starts a request of the `FirstFrame` shape (see [`types::Wan27I2vRequestFirstFrame`]).
-    pub fn first_frame() -> types::builder::Wan27I2vRequestFirstFrame {
-        Default::default()
-    }
-}
-impl types::builder::Wan27I2vRequestFirstFrame {
-    /// Finishes the request; fails only when a required field was not set or a value could not be converted. Schema rules are checked by `validate()` (and by `submit`), which reports every violation at once.
-    pub fn build(self) -> Result<types::Wan27I2vRequest, types::error::ConversionError> {
-        let branch: types::Wan27I2vRequestFirstFrame = self.try_into()?;
-        Ok(branch.into())
-    }
-}
-impl types::Wan27I2vRequest {
-    /// Starts a request of the `FirstClip` shape (see [`types::Wan27I2vRequestFirstClip`]).
-    pub fn first_clip() -> types::builder::Wan27I2vRequestFirstClip {
-        Default::default()
-    }
-}
-impl types::builder::Wan27I2vRequestFirstClip {
-    /// Finishes the request; fails only when a required field was not set or a value could not be converted. Schema rules are checked by `validate()` (and by `submit`), which reports every violation at once.
-    pub fn build(self) -> Result<types::Wan27I2vRequest, types::error::ConversionError> {
-        let branch: types::Wan27I2vRequestFirstClip = self.try_into()?;
-        Ok(branch.into())
-    }
-}
 impl crate::SubmitRequest for types::Wan27I2vRequest {
     const OPERATION: &'static crate::Operation = &OPERATIONS[0usize];
     fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
@@ -8294,14 +9521,6 @@ impl types::Wan27ImageRequest {
         ];
         crate::validate::prose_rules(PROSE_RULES, value, &mut checker);
         checker.finish()
-    }
-}
-impl types::builder::Wan27ImageRequest {
-    /// Finishes the request; fails only when a required field was not set or a value could not be converted. Schema rules are checked by `validate()` (and by `submit`), which reports every violation at once.
-    pub fn build(
-        self,
-    ) -> Result<types::Wan27ImageRequest, types::error::ConversionError> {
-        self.try_into()
     }
 }
 impl crate::SubmitRequest for types::Wan27ImageRequest {
@@ -8406,14 +9625,6 @@ impl types::Seedance15ProT2vRequest {
         ];
         crate::validate::prose_rules(PROSE_RULES, value, &mut checker);
         checker.finish()
-    }
-}
-impl types::builder::Seedance15ProT2vRequest {
-    /// Finishes the request; fails only when a required field was not set or a value could not be converted. Schema rules are checked by `validate()` (and by `submit`), which reports every violation at once.
-    pub fn build(
-        self,
-    ) -> Result<types::Seedance15ProT2vRequest, types::error::ConversionError> {
-        self.try_into()
     }
 }
 impl crate::SubmitRequest for types::Seedance15ProT2vRequest {
@@ -8569,14 +9780,6 @@ impl types::Seedance20FastI2vRequest {
         ];
         crate::validate::prose_rules(PROSE_RULES, value, &mut checker);
         checker.finish()
-    }
-}
-impl types::builder::Seedance20FastI2vRequest {
-    /// Finishes the request; fails only when a required field was not set or a value could not be converted. Schema rules are checked by `validate()` (and by `submit`), which reports every violation at once.
-    pub fn build(
-        self,
-    ) -> Result<types::Seedance20FastI2vRequest, types::error::ConversionError> {
-        self.try_into()
     }
 }
 impl crate::SubmitRequest for types::Seedance20FastI2vRequest {
@@ -8757,14 +9960,6 @@ impl types::Seedance20V2vRequest {
         checker.finish()
     }
 }
-impl types::builder::Seedance20V2vRequest {
-    /// Finishes the request; fails only when a required field was not set or a value could not be converted. Schema rules are checked by `validate()` (and by `submit`), which reports every violation at once.
-    pub fn build(
-        self,
-    ) -> Result<types::Seedance20V2vRequest, types::error::ConversionError> {
-        self.try_into()
-    }
-}
 impl crate::SubmitRequest for types::Seedance20V2vRequest {
     const OPERATION: &'static crate::Operation = &OPERATIONS[4usize];
     fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
@@ -8853,14 +10048,6 @@ impl types::Seedream50LiteRequest {
         checker.finish()
     }
 }
-impl types::builder::Seedream50LiteRequest {
-    /// Finishes the request; fails only when a required field was not set or a value could not be converted. Schema rules are checked by `validate()` (and by `submit`), which reports every violation at once.
-    pub fn build(
-        self,
-    ) -> Result<types::Seedream50LiteRequest, types::error::ConversionError> {
-        self.try_into()
-    }
-}
 impl crate::SubmitRequest for types::Seedream50LiteRequest {
     const OPERATION: &'static crate::Operation = &OPERATIONS[5usize];
     fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
@@ -8928,14 +10115,6 @@ impl types::NanoBanana2Request {
         const PROSE_RULES: &[crate::rules::ProseRule] = &[];
         crate::validate::prose_rules(PROSE_RULES, value, &mut checker);
         checker.finish()
-    }
-}
-impl types::builder::NanoBanana2Request {
-    /// Finishes the request; fails only when a required field was not set or a value could not be converted. Schema rules are checked by `validate()` (and by `submit`), which reports every violation at once.
-    pub fn build(
-        self,
-    ) -> Result<types::NanoBanana2Request, types::error::ConversionError> {
-        self.try_into()
     }
 }
 impl crate::SubmitRequest for types::NanoBanana2Request {
@@ -9018,14 +10197,6 @@ impl types::Veo31LiteI2vRequest {
         ];
         crate::validate::prose_rules(PROSE_RULES, value, &mut checker);
         checker.finish()
-    }
-}
-impl types::builder::Veo31LiteI2vRequest {
-    /// Finishes the request; fails only when a required field was not set or a value could not be converted. Schema rules are checked by `validate()` (and by `submit`), which reports every violation at once.
-    pub fn build(
-        self,
-    ) -> Result<types::Veo31LiteI2vRequest, types::error::ConversionError> {
-        self.try_into()
     }
 }
 impl crate::SubmitRequest for types::Veo31LiteI2vRequest {
@@ -9135,14 +10306,6 @@ impl types::KlingImageO1Request {
         checker.finish()
     }
 }
-impl types::builder::KlingImageO1Request {
-    /// Finishes the request; fails only when a required field was not set or a value could not be converted. Schema rules are checked by `validate()` (and by `submit`), which reports every violation at once.
-    pub fn build(
-        self,
-    ) -> Result<types::KlingImageO1Request, types::error::ConversionError> {
-        self.try_into()
-    }
-}
 impl crate::SubmitRequest for types::KlingImageO1Request {
     const OPERATION: &'static crate::Operation = &OPERATIONS[8usize];
     fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
@@ -9209,14 +10372,6 @@ impl types::KlingV1t2vRequest {
         const PROSE_RULES: &[crate::rules::ProseRule] = &[];
         crate::validate::prose_rules(PROSE_RULES, value, &mut checker);
         checker.finish()
-    }
-}
-impl types::builder::KlingV1t2vRequest {
-    /// Finishes the request; fails only when a required field was not set or a value could not be converted. Schema rules are checked by `validate()` (and by `submit`), which reports every violation at once.
-    pub fn build(
-        self,
-    ) -> Result<types::KlingV1t2vRequest, types::error::ConversionError> {
-        self.try_into()
     }
 }
 impl crate::SubmitRequest for types::KlingV1t2vRequest {
@@ -9292,14 +10447,6 @@ impl types::Hailuo23T2vRequest {
         checker.finish()
     }
 }
-impl types::builder::Hailuo23T2vRequest {
-    /// Finishes the request; fails only when a required field was not set or a value could not be converted. Schema rules are checked by `validate()` (and by `submit`), which reports every violation at once.
-    pub fn build(
-        self,
-    ) -> Result<types::Hailuo23T2vRequest, types::error::ConversionError> {
-        self.try_into()
-    }
-}
 impl crate::SubmitRequest for types::Hailuo23T2vRequest {
     const OPERATION: &'static crate::Operation = &OPERATIONS[10usize];
     fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
@@ -9362,14 +10509,6 @@ impl types::GptImage2Request {
         checker.finish()
     }
 }
-impl types::builder::GptImage2Request {
-    /// Finishes the request; fails only when a required field was not set or a value could not be converted. Schema rules are checked by `validate()` (and by `submit`), which reports every violation at once.
-    pub fn build(
-        self,
-    ) -> Result<types::GptImage2Request, types::error::ConversionError> {
-        self.try_into()
-    }
-}
 impl crate::SubmitRequest for types::GptImage2Request {
     const OPERATION: &'static crate::Operation = &OPERATIONS[12usize];
     fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
@@ -9408,12 +10547,6 @@ impl types::LipSyncRequest {
         ];
         crate::validate::prose_rules(PROSE_RULES, value, &mut checker);
         checker.finish()
-    }
-}
-impl types::builder::LipSyncRequest {
-    /// Finishes the request; fails only when a required field was not set or a value could not be converted. Schema rules are checked by `validate()` (and by `submit`), which reports every violation at once.
-    pub fn build(self) -> Result<types::LipSyncRequest, types::error::ConversionError> {
-        self.try_into()
     }
 }
 impl crate::SubmitRequest for types::LipSyncRequest {
@@ -9484,14 +10617,6 @@ impl types::Viduq2ProMultiFrameRequest {
         checker.finish()
     }
 }
-impl types::builder::Viduq2ProMultiFrameRequest {
-    /// Finishes the request; fails only when a required field was not set or a value could not be converted. Schema rules are checked by `validate()` (and by `submit`), which reports every violation at once.
-    pub fn build(
-        self,
-    ) -> Result<types::Viduq2ProMultiFrameRequest, types::error::ConversionError> {
-        self.try_into()
-    }
-}
 impl crate::SubmitRequest for types::Viduq2ProMultiFrameRequest {
     const OPERATION: &'static crate::Operation = &OPERATIONS[14usize];
     fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
@@ -9545,14 +10670,6 @@ impl types::Viduq3TurboI2vRequest {
         ];
         crate::validate::prose_rules(PROSE_RULES, value, &mut checker);
         checker.finish()
-    }
-}
-impl types::builder::Viduq3TurboI2vRequest {
-    /// Finishes the request; fails only when a required field was not set or a value could not be converted. Schema rules are checked by `validate()` (and by `submit`), which reports every violation at once.
-    pub fn build(
-        self,
-    ) -> Result<types::Viduq3TurboI2vRequest, types::error::ConversionError> {
-        self.try_into()
     }
 }
 impl crate::SubmitRequest for types::Viduq3TurboI2vRequest {
