@@ -20,7 +20,9 @@ use crate::{ValidationError, Warnings};
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub struct Operation {
-    /// `operationId` from the fragment.
+    /// The operation's name: for a submit, generated from the model id
+    /// (`seedance20V2vAsync` for `bytedance/seedance-2.0-v2v`), so it survives a
+    /// re-vendored fragment with another operationId; else the fragment's operationId.
     pub operation_id: &'static str,
     /// Upper-case HTTP method.
     pub method: &'static str,

@@ -339,7 +339,8 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Fragment>, SpecError> {
     Ok(fragments)
 }
 
-/// Checks that no two fragments share a model id, an operationId or a method and path.
+/// Checks that no two fragments share a model id, a method and path, or (for operations
+/// that are not submits) an operationId.
 pub fn check_unique(fragments: &[Fragment]) -> Result<(), SpecError> {
     let mut ids = BTreeMap::new();
     let mut models = BTreeMap::new();
@@ -357,7 +358,10 @@ pub fn check_unique(fragments: &[Fragment]) -> Result<(), SpecError> {
                 ),
             ));
         }
-        if let Some(id) = f.operation_id()
+        // Published operationIds only name non-submit operations (submits are named
+        // after the model id), so only those must be unique; a sibling copied from
+        // another fragment keeps its operationId.
+        if let Some(id) = f.operation_id().filter(|_| !f.is_submit())
             && let Some(other) = ids.insert(id.to_ascii_lowercase(), here.clone())
         {
             return Err(SpecError::new(

@@ -17,7 +17,8 @@ pub const TASK_STATUS: &str = "TaskStatus";
 pub struct OperationMeta {
     /// The fragment file, relative to the spec folder.
     pub file: String,
-    /// `operationId` as published; without one, the name generated from the model id.
+    /// The operation's name: for submits generated from the model id
+    /// (`seedance20V2vAsync`), whatever the published operationId; else the operationId.
     pub operation_id: String,
     /// Upper-case HTTP method.
     pub method: String,
@@ -135,7 +136,7 @@ pub fn merge(fragments: &[Fragment]) -> Result<Merged, SpecError> {
             }
             None => f.operation_id().unwrap_or_default().to_owned(),
         };
-        let id = f.operation_id().unwrap_or(&generated_id).to_owned();
+        let id = generated_id.clone();
         let mut op = f.operation.clone();
         op.insert("operationId".into(), Value::String(generated_id));
 

@@ -81,7 +81,7 @@ mod tasks;
 
 pub use config::{DEFAULT_API_KEY, Failures, SandboxConfig, Timing};
 pub use faults::{Fault, FaultKind, FaultPlan, Route};
-pub use files::{SAMPLE_MP4, SAMPLE_PNG};
+pub use files::{SAMPLE_MP4, SAMPLE_PNG, sample_wav};
 pub use records::{Counts, FaultLog, InjectedFault, Outcome, TaskRecord};
 pub use server::Sandbox;
 pub use tasks::realistic_duration;

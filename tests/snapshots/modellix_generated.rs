@@ -9064,7 +9064,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
         runtime_fields: &["imageSize"],
     },
     crate::Operation {
-        operation_id: "veo31LiteI2VAsync",
+        operation_id: "veo31LiteI2vAsync",
         method: "POST",
         path: "/api/v1/google/veo-3.1-lite-i2v/async",
         file: "google/veo-3.1-lite-i2v.json",
@@ -9100,7 +9100,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
         runtime_fields: &["n", "resolution"],
     },
     crate::Operation {
-        operation_id: "klingV1T2vAsync",
+        operation_id: "klingV1t2vAsync",
         method: "POST",
         path: "/api/v1/text-to-video/kling/kling-v1-t2v/async",
         file: "kling/kling-v1-t2v.json",
@@ -9171,7 +9171,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
         runtime_fields: &["quality", "size"],
     },
     crate::Operation {
-        operation_id: "viduLipSyncAsync",
+        operation_id: "lipSyncAsync",
         method: "POST",
         path: "/api/v1/vidu/lip-sync/async",
         file: "vidu/lip-sync.json",
