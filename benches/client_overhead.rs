@@ -145,7 +145,7 @@ fn main() {
     let client = Client::builder()
         .api_key(sandbox.api_key())
         .base_url(sandbox.base_url())
-        .http_client(http.clone())
+        .requests_per_minute(None)
         .build()
         .unwrap();
     let request = common::request();

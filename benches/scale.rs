@@ -105,7 +105,7 @@ fn run(runtime: &tokio::runtime::Runtime, spec: &str, shared: bool) -> Row {
     let client = Client::builder()
         .api_key(DEFAULT_API_KEY)
         .base_url(base_url.trim())
-        .http_client(common::http())
+        .requests_per_minute(None)
         .poll_schedule(Backoff::fixed(Duration::from_millis(200)).jitter(0.2))
         .wait_options(WaitOptions {
             deadline: Some(Duration::from_secs(120)),

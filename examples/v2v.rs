@@ -327,13 +327,8 @@ async fn wait_with_progress(
         }
     }
     bar.finish_and_clear();
-    let update = last.ok_or((exit::OTHER, "the wait ended without a status".to_owned()))?;
-    Ok(TaskOutput {
-        task: task.clone(),
-        info: update.info,
-        finished_at: std::time::SystemTime::now(),
-        polls: update.polls,
-    })
+    last.and_then(|update| update.output)
+        .ok_or((exit::OTHER, "the wait ended without a result".to_owned()))
 }
 
 async fn download(

@@ -1,22 +1,28 @@
-//! Client configuration and auth.
+//! The client: configuration, auth, and the entry points, each delegating to the file
+//! that holds its concept (`submit`, `query`, `wait`, `ledger`).
 
 use std::fmt;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Url;
 use reqwest::header::HeaderValue;
 
-use crate::error::ConfigError;
-use crate::generated::Client as GeneratedClient;
-use crate::hooks::{HookState, MAX_ANSWER_BYTES};
+use crate::error::{ConfigError, Error};
 use crate::learning::LearningSchedule;
-use crate::poll::{ExponentialRetry, PollSchedule, RateLimitGate, RetryPolicy, WaitOptions};
-use crate::task::Task;
+use crate::ledger::{EntryQuery, LedgerEntry, MemoryLedger, SqliteLedger, TaskLedger};
+use crate::poll::{ExponentialRetry, PollSchedule, RetryPolicy, WaitOptions};
+use crate::ratelimit::{DEFAULT_MAX_PAUSE, DEFAULT_REQUESTS_PER_MINUTE, RateLimiter};
+use crate::redact::{Redactor, raw_url_for_display};
+use crate::transport::{Timeouts, Transport};
 
-/// Runs with every accepted task before `submit` returns; see
-/// [`ClientBuilder::on_submitted`].
-pub type SubmittedHook = Arc<dyn Fn(&Task) + Send + Sync>;
+/// Runs for every submit outcome that carries a task id (accepted, or unknown with an
+/// id seen), after the ledger recorded it; see [`ClientBuilder::on_submitted`].
+pub type SubmittedHook =
+    Arc<dyn Fn(LedgerEntry) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 /// Modellix's API origin.
 pub const DEFAULT_BASE_URL: &str = "https://api.modellix.ai";
@@ -24,12 +30,14 @@ pub const DEFAULT_BASE_URL: &str = "https://api.modellix.ai";
 pub const API_KEY_ENV: &str = "MODELLIX_API_KEY";
 /// Environment variable overriding the base URL.
 pub const BASE_URL_ENV: &str = "MODELLIX_BASE_URL";
+/// Environment variable naming the on-disk ledger file ([`SqliteLedger`]).
+pub const LEDGER_ENV: &str = "MODELLIX_LEDGER";
 
 /// A Modellix client. Cheap to clone (one `Arc`), safe to share across tasks.
 ///
 /// ```no_run
 /// # fn main() -> Result<(), modellix::ConfigError> {
-/// // Reads MODELLIX_API_KEY (and MODELLIX_BASE_URL, if set).
+/// // Reads MODELLIX_API_KEY (and MODELLIX_BASE_URL, MODELLIX_LEDGER, if set).
 /// let client = modellix::Client::from_env()?;
 /// # Ok(()) }
 /// ```
@@ -39,23 +47,26 @@ pub struct Client {
 }
 
 pub(crate) struct Shared {
-    pub(crate) api: GeneratedClient,
-    pub(crate) base_url: String,
+    pub(crate) transport: Transport,
     pub(crate) schedule: Arc<dyn PollSchedule>,
     pub(crate) retry: Arc<dyn RetryPolicy>,
     pub(crate) wait: WaitOptions,
-    pub(crate) gate: RateLimitGate,
+    pub(crate) ledger: Arc<dyn TaskLedger>,
     pub(crate) on_submitted: Option<SubmittedHook>,
+    /// Written into every intent: which client instance sent it.
+    pub(crate) marker: String,
+    /// Set once the schedule has learned the ledger's stored run times.
+    pub(crate) primed: tokio::sync::OnceCell<()>,
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("base_url", &self.shared.base_url)
-            .field("hooks", &self.shared.api.inner)
+            .field("transport", &self.shared.transport)
             .field("schedule", &self.shared.schedule)
             .field("retry", &self.shared.retry)
             .field("wait", &self.shared.wait)
+            .field("ledger", &self.shared.ledger)
             .finish_non_exhaustive()
     }
 }
@@ -66,30 +77,68 @@ impl Client {
         ClientBuilder::default()
     }
 
-    /// A client from `MODELLIX_API_KEY` and, if set, `MODELLIX_BASE_URL`.
+    /// A client from `MODELLIX_API_KEY` and, if set, `MODELLIX_BASE_URL` and
+    /// `MODELLIX_LEDGER` (a file path for an on-disk [`SqliteLedger`]).
     pub fn from_env() -> Result<Client, ConfigError> {
-        let key = std::env::var(API_KEY_ENV).map_err(|_| ConfigError {
+        let key = std::env::var(API_KEY_ENV).map_err(|e| ConfigError {
             field: API_KEY_ENV,
-            problem: "is not set; create a key in the Modellix console and export it, \
-                      e.g. `export MODELLIX_API_KEY=…`"
-                .into(),
+            problem: match e {
+                std::env::VarError::NotPresent => "is not set; create a key in the Modellix \
+                     console and export it, e.g. `export MODELLIX_API_KEY=…`"
+                    .into(),
+                std::env::VarError::NotUnicode(_) => {
+                    "is not valid UTF-8; Modellix keys are visible ASCII".into()
+                }
+            },
         })?;
         let mut builder = Client::builder().api_key(key);
         if let Ok(url) = std::env::var(BASE_URL_ENV) {
             builder = builder.base_url(url);
         }
+        if let Some(path) = std::env::var_os(LEDGER_ENV).filter(|p| !p.is_empty()) {
+            builder = builder.ledger_path(path);
+        }
         builder.build()
-    }
-
-    /// The generated operations, for calls the handwritten layer does not wrap.
-    /// Requests made here get the same auth, User-Agent and answer cap.
-    pub fn api(&self) -> &GeneratedClient {
-        &self.shared.api
     }
 
     /// The base URL requests go to, without a trailing slash.
     pub fn base_url(&self) -> &str {
-        &self.shared.base_url
+        self.shared.transport.base_url()
+    }
+
+    /// The ledger this client records paid requests in.
+    pub fn ledger(&self) -> &Arc<dyn TaskLedger> {
+        &self.shared.ledger
+    }
+
+    /// The ledger's open entries, newest first: tasks to resume (accepted, or unknown
+    /// with an id) and requests whose outcome must be checked before sending them
+    /// again. [`LedgerEntry::next_step`] says what to do with each.
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
+    /// for entry in client.recover().await? {
+    ///     match entry.task_id() {
+    ///         Some(id) => {
+    ///             let output = client.task(id)?.wait(&client).await?;
+    ///             println!("{id}: {} files", output.resources().len());
+    ///         }
+    ///         None => eprintln!("check by hand: {}", entry.next_step()),
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn recover(&self) -> Result<Vec<LedgerEntry>, Error> {
+        Ok(self.shared.ledger.entries(&EntryQuery::open()).await?)
+    }
+
+    /// The newest `limit` ledger entries, open or not (0: all).
+    pub async fn history(&self, limit: usize) -> Result<Vec<LedgerEntry>, Error> {
+        Ok(self
+            .shared
+            .ledger
+            .entries(&EntryQuery::recent(limit))
+            .await?)
     }
 
     pub(crate) fn shared(&self) -> &Shared {
@@ -98,32 +147,61 @@ impl Client {
 }
 
 /// Settings for a [`Client`].
-#[derive(Default)]
 pub struct ClientBuilder {
     api_key: Option<String>,
     base_url: Option<String>,
     user_agent_suffix: Option<String>,
-    http: Option<reqwest::Client>,
-    timeout: Option<Duration>,
-    connect_timeout: Option<Duration>,
+    timeouts: Timeouts,
+    connect_timeout: Duration,
     schedule: Option<Arc<dyn PollSchedule>>,
     retry: Option<Arc<dyn RetryPolicy>>,
     wait: WaitOptions,
-    shared_rate_limit: Option<bool>,
+    shared_rate_limit: bool,
+    requests_per_minute: Option<u32>,
+    max_rate_limit_pause: Duration,
     on_submitted: Option<SubmittedHook>,
+    ledger: Option<Arc<dyn TaskLedger>>,
+    ledger_path: Option<PathBuf>,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            api_key: None,
+            base_url: None,
+            user_agent_suffix: None,
+            timeouts: Timeouts::default(),
+            connect_timeout: Duration::from_secs(10),
+            schedule: None,
+            retry: None,
+            wait: WaitOptions::default(),
+            shared_rate_limit: true,
+            requests_per_minute: Some(DEFAULT_REQUESTS_PER_MINUTE),
+            max_rate_limit_pause: DEFAULT_MAX_PAUSE,
+            on_submitted: None,
+            ledger: None,
+            ledger_path: None,
+        }
+    }
 }
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
-            .field("base_url", &self.base_url)
+            .field(
+                "base_url",
+                &self.base_url.as_deref().map(raw_url_for_display),
+            )
             .field("user_agent_suffix", &self.user_agent_suffix)
-            .field("timeout", &self.timeout)
+            .field("timeouts", &self.timeouts)
             .field("connect_timeout", &self.connect_timeout)
             .field("schedule", &self.schedule)
             .field("retry", &self.retry)
             .field("wait", &self.wait)
+            .field("requests_per_minute", &self.requests_per_minute)
+            .field("ledger", &self.ledger)
+            .field("ledger_path", &self.ledger_path)
             .finish_non_exhaustive()
     }
 }
@@ -149,22 +227,40 @@ impl ClientBuilder {
         self
     }
 
-    /// Your own `reqwest::Client` (proxies, TLS roots, connection pools). The
-    /// timeouts set here are then ignored: configure them on your client.
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http = Some(client);
-        self
-    }
-
-    /// Whole-request timeout for each API call (default 30 s).
+    /// Time allowed for a whole read (a status query: connect, send, answer; default
+    /// 30 s), and for a submit's answer to start after its body was sent and to keep
+    /// coming.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
+        self.timeouts.read = timeout;
+        self.timeouts.answer = timeout;
         self
     }
 
     /// Connection timeout (default 10 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = Some(timeout);
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long sending a request body may take: `base` plus its size at
+    /// `min_bytes_per_sec` (default 30 s plus 64 KiB/s, so a 64 MiB body gets about
+    /// 17 minutes on a slow uplink instead of ending as an unknown outcome).
+    pub fn send_timeout(mut self, base: Duration, min_bytes_per_sec: u64) -> Self {
+        self.timeouts.send_base = base;
+        self.timeouts.min_send_rate = min_bytes_per_sec.max(1);
+        self
+    }
+
+    /// No timeouts of the client's own at all: for tests on tokio's paused clock,
+    /// where timers fire while a server on another thread works.
+    pub fn without_timeouts(mut self) -> Self {
+        self.timeouts = Timeouts {
+            read: Duration::MAX,
+            answer: Duration::MAX,
+            send_base: Duration::MAX,
+            min_send_rate: u64::MAX,
+        };
+        self.connect_timeout = Duration::MAX;
         self
     }
 
@@ -192,14 +288,65 @@ impl ClientBuilder {
     /// Whether a 429 seen by one request pauses every request of this client
     /// (default: yes). Turning it off is for measurements.
     pub fn shared_rate_limit(mut self, shared: bool) -> Self {
-        self.shared_rate_limit = Some(shared);
+        self.shared_rate_limit = shared;
         self
     }
 
-    /// Runs with every accepted task, before `submit` returns and before any waiting:
-    /// the place to persist the task id so a crash cannot lose a paid task.
-    pub fn on_submitted(mut self, hook: impl Fn(&Task) + Send + Sync + 'static) -> Self {
-        self.on_submitted = Some(Arc::new(hook));
+    /// Paces every request of this client (submits, polls) to stay under the key's
+    /// limit: `Some(n)` assumes `n` a minute until the server's `X-RateLimit-*` headers
+    /// say otherwise (default: Modellix's 100); `None` sends as fast as asked and only
+    /// pauses after a 429.
+    pub fn requests_per_minute(mut self, per_minute: Option<u32>) -> Self {
+        self.requests_per_minute = per_minute;
+        self
+    }
+
+    /// The longest client-wide pause one server hint (`Retry-After`,
+    /// `X-RateLimit-Reset`) can cause (default 60 s). Waits check their own deadline
+    /// and the pause again after every sleep.
+    pub fn max_rate_limit_pause(mut self, pause: Duration) -> Self {
+        self.max_rate_limit_pause = pause;
+        self
+    }
+
+    /// Where paid requests are recorded (default: a [`MemoryLedger`], which does not
+    /// survive the process; see [`ClientBuilder::ledger_path`]).
+    pub fn ledger(mut self, ledger: impl TaskLedger + 'static) -> Self {
+        self.ledger = Some(Arc::new(ledger));
+        self.ledger_path = None;
+        self
+    }
+
+    /// Records paid requests in a [`SqliteLedger`] at `path` (created if needed), so a
+    /// crash loses no task: see [`Client::recover`].
+    pub fn ledger_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ledger_path = Some(path.into());
+        self.ledger = None;
+        self
+    }
+
+    /// Runs, and is awaited, for every submit outcome that carries a task id (accepted,
+    /// or unknown with an id seen in the answer), after the ledger recorded it and
+    /// before `submit` returns. It runs even when the caller stopped waiting for
+    /// `submit`; a panic in it is caught and logged, never unwound into the submit.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), modellix::ConfigError> {
+    /// let client = modellix::Client::builder()
+    ///     .api_key("sk-example")
+    ///     .on_submitted(|entry| async move {
+    ///         // e.g. write entry.task_id() to your own database
+    ///         println!("paid request {} -> {:?}", entry.id, entry.task_id());
+    ///     })
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn on_submitted<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(LedgerEntry) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.on_submitted = Some(Arc::new(move |entry| Box::pin(hook(entry))));
         self
     }
 
@@ -219,29 +366,35 @@ impl ClientBuilder {
             field: "user_agent_suffix",
             problem: "must be visible ASCII (a header value)".into(),
         })?;
-        let http = match self.http {
-            Some(http) => http,
-            None => reqwest::Client::builder()
-                .timeout(self.timeout.unwrap_or(Duration::from_secs(30)))
-                .connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(10)))
-                .build()
-                .map_err(|e| ConfigError {
-                    field: "http_client",
-                    problem: format!("cannot build the HTTP client: {e}"),
-                })?,
+        let ledger: Arc<dyn TaskLedger> = match (self.ledger, &self.ledger_path) {
+            (Some(ledger), _) => ledger,
+            (None, Some(path)) => Arc::new(SqliteLedger::open(path).map_err(|e| ConfigError {
+                field: "ledger_path",
+                problem: e.message().to_owned(),
+            })?),
+            (None, None) => Arc::new(MemoryLedger::new()),
         };
-        let hooks = HookState {
+        let limiter = RateLimiter::new(
+            self.requests_per_minute,
+            self.shared_rate_limit,
+            self.max_rate_limit_pause,
+        );
+        let transport = Transport::new(
+            &base,
             authorization,
-            api_origin: base.clone(),
             user_agent,
-            max_answer_bytes: MAX_ANSWER_BYTES,
-        };
-        let base_url = base.as_str().trim_end_matches('/').to_owned();
-        let api = GeneratedClient::new_with_client(&base_url, http, hooks);
+            Redactor::new(Some(key)),
+            self.timeouts,
+            self.connect_timeout,
+            limiter,
+        )
+        .map_err(|problem| ConfigError {
+            field: "http_client",
+            problem,
+        })?;
         Ok(Client {
             shared: Arc::new(Shared {
-                api,
-                base_url,
+                transport,
                 schedule: self
                     .schedule
                     .unwrap_or_else(|| Arc::new(LearningSchedule::default())),
@@ -249,8 +402,10 @@ impl ClientBuilder {
                     .retry
                     .unwrap_or_else(|| Arc::new(ExponentialRetry::default())),
                 wait: self.wait,
-                gate: RateLimitGate::new(self.shared_rate_limit.unwrap_or(true)),
+                ledger,
                 on_submitted: self.on_submitted,
+                marker: format!("{}-{:08x}", std::process::id(), fastrand::u32(..)),
+                primed: tokio::sync::OnceCell::new(),
             }),
         })
     }
@@ -265,7 +420,13 @@ fn authorization(key: &str) -> Result<HeaderValue, ConfigError> {
     if key.trim().is_empty() {
         return Err(bad("is empty; copy the key from the Modellix console"));
     }
-    if key.len() >= 7 && key[..7].eq_ignore_ascii_case("bearer ") {
+    // Bytes, not `str` slicing: a multi-byte character among the first seven must not
+    // panic (a panic message would print the key).
+    if key
+        .as_bytes()
+        .get(..7)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case(b"bearer "))
+    {
         return Err(bad(
             "starts with \"Bearer \"; pass the key alone, the client adds the prefix",
         ));
@@ -286,13 +447,15 @@ fn authorization(key: &str) -> Result<HeaderValue, ConfigError> {
     Ok(value)
 }
 
-/// Checks the base URL rules and returns it parsed.
+/// Checks the base URL rules and returns it parsed. Messages show the URL without
+/// credentials or query: a key pasted there must not be printed.
 pub(crate) fn parse_base_url(raw: &str) -> Result<Url, ConfigError> {
+    let shown = raw_url_for_display(raw);
     let bad = |problem: String| ConfigError {
         field: "base_url",
         problem,
     };
-    let url = Url::parse(raw).map_err(|e| bad(format!("{raw:?} is not a URL ({e})")))?;
+    let url = Url::parse(raw).map_err(|e| bad(format!("{shown:?} is not a URL ({e})")))?;
     let loopback = matches!(
         url.host(),
         Some(url::Host::Domain("localhost"))
@@ -304,13 +467,13 @@ pub(crate) fn parse_base_url(raw: &str) -> Result<Url, ConfigError> {
         "http" if loopback => {}
         "http" => {
             return Err(bad(format!(
-                "{raw:?} uses plain http; use https (http is allowed only for localhost, 127.0.0.1 and [::1])"
+                "{shown:?} uses plain http; use https (http is allowed only for localhost, 127.0.0.1 and [::1])"
             )));
         }
-        other => return Err(bad(format!("{raw:?} has scheme {other:?}; use https"))),
+        other => return Err(bad(format!("{shown:?} has scheme {other:?}; use https"))),
     }
     if url.host().is_none() {
-        return Err(bad(format!("{raw:?} has no host")));
+        return Err(bad(format!("{shown:?} has no host")));
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(bad(
@@ -318,7 +481,7 @@ pub(crate) fn parse_base_url(raw: &str) -> Result<Url, ConfigError> {
         ));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(bad(format!("{raw:?} must not have a query or fragment")));
+        return Err(bad(format!("{shown:?} must not have a query or fragment")));
     }
     Ok(url)
 }

@@ -26,6 +26,7 @@ impl std::error::Error for ConfigError {}
 
 /// An error answer from Modellix (`{"code": …, "message": "<Category>: <detail>"}`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ApiError {
     /// HTTP status.
     pub status: u16,
@@ -38,6 +39,8 @@ pub struct ApiError {
     pub message: String,
     /// The server's hint from `Retry-After` or `X-RateLimit-Reset`.
     pub retry_after: Option<Duration>,
+    /// The server's `X-Request-Id`, when it sent one: quote it to Modellix support.
+    pub request_id: Option<String>,
 }
 
 impl fmt::Display for ApiError {
@@ -51,6 +54,9 @@ impl fmt::Display for ApiError {
         }
         if let Some(after) = self.retry_after {
             write!(f, " (retry after {} s)", after.as_secs_f64().ceil())?;
+        }
+        if let Some(id) = &self.request_id {
+            write!(f, " [request id {id}]")?;
         }
         Ok(())
     }
@@ -96,7 +102,7 @@ pub enum Error {
         /// The model the request was for.
         model_id: String,
         /// The answer.
-        api: ApiError,
+        api: Box<ApiError>,
     },
     /// The submission was sent but its outcome is unknown: a task may have been
     /// created and may be billed. Do not resubmit before checking.
@@ -107,14 +113,18 @@ pub enum Error {
         task_id: Option<String>,
         /// What happened (connection lost after sending, HTTP 502, …).
         reason: String,
+        /// The HTTP status, when an answer (or its headers) arrived.
+        status: Option<u16>,
     },
+    /// The task ledger could not record a paid request: nothing was sent.
+    Ledger(crate::LedgerError),
     /// A status query failed for good: 401, 403, 404, another non-retryable answer, or
     /// retryable failures past the deadline of a single `status()` call.
     Api {
         /// The task queried.
         task_id: String,
         /// The answer.
-        api: ApiError,
+        api: Box<ApiError>,
     },
     /// An answer could not be understood (not a Modellix envelope, a different task id,
     /// over the size limit).
@@ -158,7 +168,9 @@ impl Error {
     /// The task this error is about, whenever one is known.
     pub fn task_id(&self) -> Option<&str> {
         match self {
-            Error::Config(_) | Error::Validation(_) | Error::Rejected { .. } => None,
+            Error::Config(_) | Error::Validation(_) | Error::Rejected { .. } | Error::Ledger(_) => {
+                None
+            }
             Error::NotSent { task_id, .. }
             | Error::OutcomeUnknown { task_id, .. }
             | Error::Malformed { task_id, .. } => task_id.as_deref(),
@@ -173,6 +185,7 @@ impl Error {
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::Rejected { api, .. } | Error::Api { api, .. } => Some(api.status),
+            Error::OutcomeUnknown { status, .. } => *status,
             _ => None,
         }
     }
@@ -216,6 +229,14 @@ impl Error {
         }
     }
 
+    /// The server's request id for the answer behind this error, when it sent one.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Error::Rejected { api, .. } | Error::Api { api, .. } => api.request_id.as_deref(),
+            _ => None,
+        }
+    }
+
     /// Rate-limit and similar hints from the server, when given.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
@@ -228,6 +249,8 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            // The inner error is the whole message, so it is not also the source:
+            // error reporters would print it twice.
             Error::Config(e) => e.fmt(f),
             Error::Validation(e) => e.fmt(f),
             Error::NotSent { task_id, reason } => {
@@ -249,10 +272,12 @@ impl fmt::Display for Error {
                     _ => "; fix the request and submit again",
                 })
             }
+            Error::Ledger(e) => write!(f, "{e}; nothing was sent"),
             Error::OutcomeUnknown {
                 model_id,
                 task_id,
                 reason,
+                ..
             } => {
                 write!(
                     f,
@@ -325,8 +350,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Config(e) => Some(e),
-            Error::Validation(e) => Some(e),
+            Error::Ledger(e) => Some(e),
             _ => None,
         }
     }
@@ -338,33 +362,50 @@ impl From<ConfigError> for Error {
     }
 }
 
+impl From<crate::LedgerError> for Error {
+    fn from(e: crate::LedgerError) -> Self {
+        Error::Ledger(e)
+    }
+}
+
 impl From<ValidationError> for Error {
     fn from(e: ValidationError) -> Self {
         Error::Validation(e)
     }
 }
 
+/// The fields of an error envelope; anything else is skipped without being built.
+#[derive(serde::Deserialize)]
+struct ErrorEnvelope {
+    code: Option<serde_json::Value>,
+    message: Option<serde_json::Value>,
+}
+
 /// Reads a Modellix error answer: the envelope if there is one, else an excerpt.
-pub(crate) fn api_error(status: u16, headers: &http::HeaderMap, body: &[u8]) -> ApiError {
+/// Server text passes through `redactor`: a gateway may echo the key.
+pub(crate) fn api_error(
+    status: u16,
+    headers: &http::HeaderMap,
+    body: &[u8],
+    redactor: &crate::redact::Redactor,
+) -> ApiError {
     let retry_after = crate::poll::retry_after(headers, std::time::SystemTime::now());
-    let envelope: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    let envelope: Option<ErrorEnvelope> = serde_json::from_slice(body).ok();
     let code = envelope
         .as_ref()
-        .and_then(|e| e.get("code"))
-        .and_then(|c| c.as_i64());
+        .and_then(|e| e.code.as_ref())
+        .and_then(serde_json::Value::as_i64);
     let message = envelope
-        .as_ref()
-        .and_then(|e| e.get("message"))
-        .and_then(|m| m.as_str())
-        .map(str::to_owned);
+        .and_then(|e| e.message)
+        .and_then(|m| m.as_str().map(clean));
     let (category, message) = match message {
         Some(m) => match m.split_once(':') {
             Some((c, d)) if !c.trim().is_empty() => {
-                (Some(c.trim().to_owned()), d.trim().to_owned())
+                (Some(redactor.text(c.trim())), redactor.text(d.trim()))
             }
-            _ => (None, m),
+            _ => (None, redactor.text(&m)),
         },
-        None => (None, excerpt(body)),
+        None => (None, redactor.text(&excerpt(body))),
     };
     ApiError {
         status,
@@ -372,7 +413,16 @@ pub(crate) fn api_error(status: u16, headers: &http::HeaderMap, body: &[u8]) -> 
         category,
         message,
         retry_after,
+        request_id: None,
     }
+}
+
+/// Server text without control characters (no terminal escapes reach a user's screen
+/// through an error message).
+fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// The first line of a non-JSON body, shortened, for messages about proxies' pages.
@@ -397,10 +447,12 @@ mod tests {
     #[test]
     fn envelopes_split_into_category_and_detail() {
         let h = http::HeaderMap::new();
+        let r = crate::redact::Redactor::default();
         let e = api_error(
             402,
             &h,
             br#"{"code":402,"message":"Insufficient balance: top up","data":null}"#,
+            &r,
         );
         assert_eq!(e.category.as_deref(), Some("Insufficient balance"));
         assert_eq!(e.message, "top up");
@@ -409,6 +461,7 @@ mod tests {
             502,
             &h,
             b"<html>\n<head><title>502 Bad Gateway</title></head></html>",
+            &r,
         );
         assert_eq!(e.category, None);
         assert_eq!(e.message, "<html>");

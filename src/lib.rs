@@ -32,21 +32,30 @@ mod error;
 mod format;
 mod hooks;
 mod learning;
+pub mod ledger;
 mod media;
 mod operation;
+mod output;
 mod poll;
+mod query;
+mod ratelimit;
+mod redact;
 mod rules;
 mod status;
 mod submit;
 mod task;
+mod time;
+mod transport;
 mod validate;
+mod wait;
 
 /// The code generated from `spec/` by `build.rs`; see `tests/snapshots/` for a copy.
 #[allow(
     missing_docs,
     rustdoc::bare_urls,
     rustdoc::broken_intra_doc_links,
-    unused_imports
+    unused_imports,
+    dead_code
 )]
 #[allow(clippy::all, clippy::pedantic)]
 mod generated {
@@ -54,23 +63,31 @@ mod generated {
 }
 
 pub use client::{
-    API_KEY_ENV, BASE_URL_ENV, Client, ClientBuilder, DEFAULT_BASE_URL, SubmittedHook,
+    API_KEY_ENV, BASE_URL_ENV, Client, ClientBuilder, DEFAULT_BASE_URL, LEDGER_ENV, SubmittedHook,
 };
 pub use download::{DownloadContext, DownloadError, DownloadOptions, Downloader, SavedFile};
 pub use error::{ApiError, ConfigError, Error};
 pub use generated::OPERATIONS;
-pub use hooks::MAX_ANSWER_BYTES;
 pub use learning::LearningSchedule;
+pub use ledger::{
+    EntryQuery, Intent, LedgerEntry, LedgerError, LedgerFuture, MemoryLedger, Outcome,
+    SqliteLedger, TaskLedger,
+};
 pub use media::{Image, ImageLoader, MediaError};
 pub use operation::{Operation, OutputFile, SubmitRequest, ValidateJson};
+pub use output::TaskOutput;
 pub use poll::{
     Backoff, ExponentialRetry, PollContext, PollSchedule, RetryPolicy, TaskKind, WaitOptions,
     retry_after,
 };
+pub use ratelimit::{DEFAULT_MAX_PAUSE, DEFAULT_REQUESTS_PER_MINUTE};
 pub use rules::MAX_REQUEST_BYTES;
 pub use status::TaskStatus;
-pub use task::{Task, TaskOutput, TaskUpdate, TaskUpdates};
+pub use submit::{MAX_JSON_DEPTH, MAX_JSON_NODES, SubmitOptions};
+pub use task::Task;
+pub use transport::MAX_ANSWER_BYTES;
 pub use validate::{Rule, ValidationError, Violation, Warning, Warnings};
+pub use wait::{TaskUpdate, TaskUpdates};
 
 /// Private parsers, reachable from `tests/fuzz.rs` only; not part of the API and not
 /// covered by semver.
@@ -78,7 +95,7 @@ pub use validate::{Rule, ValidationError, Violation, Warning, Warnings};
 pub mod __fuzz {
     /// `crate::error::api_error`: reads an error answer.
     pub fn api_error(status: u16, headers: &http::HeaderMap, body: &[u8]) -> crate::ApiError {
-        crate::error::api_error(status, headers, body)
+        crate::error::api_error(status, headers, body, &crate::redact::Redactor::default())
     }
 
     /// `crate::submit::scan_task_id`: the task id in a broken submit answer.
@@ -88,7 +105,7 @@ pub mod __fuzz {
 
     /// `crate::task::decode_leniently`: a task answer with mistyped scalars dropped.
     pub fn decode_task_answer_leniently(body: &[u8]) -> Option<crate::types::GetTaskResponse> {
-        crate::task::decode_leniently(body)
+        crate::query::decode_leniently(body)
     }
 }
 
@@ -96,12 +113,6 @@ pub mod __fuzz {
 /// (`Type::builder()`).
 pub mod types {
     pub use crate::generated::types::*;
-}
-
-/// The generated low-level operations (`client.api().get_task().task_id(…).send()`).
-/// Most code wants the task workflow on [`crate::Client`] instead.
-pub mod api {
-    pub use crate::generated::{Client, Error, ResponseValue, builder};
 }
 
 /// The README's examples, compiled as doctests so they stay true.

@@ -7,11 +7,10 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
-use tokio::time::Instant;
+use std::sync::Mutex;
 
 /// What kind of task is being waited for: the model and the request fields that drive
 /// its run time. Schedules that learn use it as their key.
@@ -363,46 +362,6 @@ pub fn retry_after(headers: &http::HeaderMap, now: SystemTime) -> Option<Duratio
         None
     };
     hint.map(|h| h.min(MAX_HINT))
-}
-
-/// A client-wide pause after a 429, so one rate limit slows every poller of the client
-/// instead of each discovering it alone.
-#[derive(Debug)]
-pub(crate) struct RateLimitGate {
-    enabled: bool,
-    until: Mutex<Option<Instant>>,
-}
-
-impl RateLimitGate {
-    pub(crate) fn new(enabled: bool) -> Self {
-        RateLimitGate {
-            enabled,
-            until: Mutex::new(None),
-        }
-    }
-
-    /// Closes the gate for `pause` from now (never shortens an existing pause).
-    pub(crate) fn close_for(&self, pause: Duration) {
-        if !self.enabled {
-            return;
-        }
-        let until = Instant::now() + pause;
-        let mut slot = self.until.lock().unwrap_or_else(|e| e.into_inner());
-        if slot.is_none_or(|current| current < until) {
-            *slot = Some(until);
-        }
-    }
-
-    /// Waits until the gate opens, but not past `limit`.
-    pub(crate) async fn wait(&self, limit: Option<Instant>) {
-        let until = *self.until.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(until) = until {
-            let until = limit.map_or(until, |l| until.min(l));
-            if until > Instant::now() {
-                tokio::time::sleep_until(until).await;
-            }
-        }
-    }
 }
 
 #[cfg(test)]

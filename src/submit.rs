@@ -1,33 +1,74 @@
-//! Submitting a paid task: validated first, sent exactly once, never retried.
+//! Submitting a paid task: validated, recorded, sent exactly once, recorded again.
 //!
-//! The POST is made here rather than through the generated operation because every
-//! failure must be classified by what it proves: nothing sent, rejected (nothing
-//! created), or outcome unknown (a task may exist). The generated operation would turn
-//! an unreadable 2xx into a generic error and lose a task id seen in it.
+//! Order of events, each step finishing before the next starts:
+//! 1. the body is checked (schema and prose rules, or the generic limits for a model
+//!    this build has no fragment for) and serialized once;
+//! 2. on a task of its own, so that dropping the caller's future changes nothing:
+//!    the ledger records the intent; one POST goes out, never retried and never
+//!    redirected; the answer is classified by what it proves (not sent, rejected,
+//!    accepted, or unknown with any task id seen); the ledger records that outcome;
+//!    the `on_submitted` hook runs for every outcome that carries an id;
+//! 3. the caller gets the task or the error, if it is still waiting.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use bytes::Bytes;
+use futures_util::FutureExt;
+use reqwest::Method;
 use serde_json::Value;
-use tokio::time::Instant;
 
-use crate::error::{Error, api_error};
-use crate::hooks::MAX_ANSWER_BYTES;
+use crate::error::{ConfigError, Error, api_error};
+use crate::ledger::{Intent, LedgerEntry, Outcome};
 use crate::poll::TaskKind;
-use crate::task::{Task, is_valid_task_id};
-use crate::{Client, SubmitRequest};
+use crate::task::{Task, is_usable_task_id};
+use crate::transport::{Answer, Failure, Outgoing, Stage};
+use crate::validate::{Checker, Rule};
+use crate::{Client, MAX_REQUEST_BYTES, OPERATIONS, SubmitRequest};
 
 /// Answers that prove the server created nothing.
 const REJECTING: &[u16] = &[400, 401, 402, 403, 404, 405, 413, 415, 422, 429];
+/// Deepest JSON body accepted for a model without a fragment (as the official CLI).
+pub const MAX_JSON_DEPTH: usize = 100;
+/// Most JSON values (nodes) in a body for a model without a fragment.
+pub const MAX_JSON_NODES: usize = 250_000;
+
+/// Per-call settings of a submit.
+///
+/// ```
+/// let options = modellix::SubmitOptions::new().marker("batch-7/job-42");
+/// ```
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct SubmitOptions {
+    /// Your own name for this request, kept in the ledger (find it again with
+    /// [`EntryQuery::marker`](crate::EntryQuery::marker)); a batch's job id, say.
+    pub marker: Option<String>,
+}
+
+impl SubmitOptions {
+    /// Default options.
+    pub fn new() -> Self {
+        SubmitOptions::default()
+    }
+
+    /// Sets the marker recorded with the intent.
+    pub fn marker(mut self, marker: impl Into<String>) -> Self {
+        self.marker = Some(marker.into());
+        self
+    }
+}
 
 impl Client {
-    /// Validates `request`, then sends it exactly once and returns the accepted task.
+    /// Validates `request`, records it in the ledger, sends it exactly once and returns
+    /// the accepted task.
     ///
-    /// Nothing is sent when validation fails ([`Error::Validation`]). The POST is never
-    /// retried: on [`Error::OutcomeUnknown`] a task may exist (its id is in the error
-    /// whenever the answer showed one), so check before submitting again. The
-    /// [`on_submitted`](crate::ClientBuilder::on_submitted) hook runs before this
-    /// returns.
+    /// Nothing is sent when validation fails ([`Error::Validation`]) or the ledger
+    /// cannot record the intent ([`Error::Ledger`]). The POST is never retried and
+    /// never follows a redirect: on [`Error::OutcomeUnknown`] a task may exist (its id
+    /// is in the error whenever the answer showed one), so check before submitting
+    /// again. Dropping the returned future after it started does not lose the task:
+    /// sending and recording finish on their own, and [`Client::recover`] lists the
+    /// result.
     ///
     /// ```no_run
     /// use modellix::types::Seedance20V2vRequest;
@@ -39,7 +80,7 @@ impl Client {
     ///     .video_urls(vec!["https://example.com/in.mp4".to_string()])
     ///     .build()?;
     /// let task = client.submit(&request).await?;
-    /// println!("submitted {}", task.id()); // persist it: it is what you paid for
+    /// println!("submitted {}", task.id()); // also in the ledger
     /// let output = task.wait(&client).await?;
     /// for resource in output.resources() {
     ///     println!("{} {}", resource.type_, resource.url);
@@ -47,8 +88,16 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn submit<R: SubmitRequest>(&self, request: &R) -> Result<Task, Error> {
+        self.submit_with(request, SubmitOptions::default()).await
+    }
+
+    /// [`Client::submit`] with per-call options (a marker for the ledger).
+    pub async fn submit_with<R: SubmitRequest>(
+        &self,
+        request: &R,
+        options: SubmitOptions,
+    ) -> Result<Task, Error> {
         let op = R::OPERATION;
-        let model_id = R::model_id();
         let body = serde_json::to_value(request).map_err(|e| Error::Malformed {
             task_id: None,
             reason: format!("the request cannot be serialized: {e}"),
@@ -58,118 +107,60 @@ impl Client {
             None => R::validate(request)?,
         };
         for w in warnings.iter() {
-            tracing::warn!(model = model_id, pointer = %w.pointer, "request warning: {}", w.message);
+            tracing::warn!(model = R::model_id(), pointer = %w.pointer, "request warning: {}", w.message);
         }
-        let bytes = serde_json::to_vec(&body).expect("a JSON value serializes");
-        let kind = TaskKind::of_request(model_id, &body);
-        let shared = self.shared();
-        shared.gate.wait(None).await;
-
-        let url = format!("{}{}", shared.base_url, op.path);
-        let mut http_request = shared
-            .api
-            .client
-            .post(&url)
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-            .body(bytes)
-            .build()
-            .map_err(|e| Error::NotSent {
-                task_id: None,
-                reason: format!("cannot build the request: {e}"),
-            })?;
-        shared.api.inner.prepare(&mut http_request);
-
-        let submitted_at = SystemTime::now();
-        let started = Instant::now();
-        let unknown = |task_id: Option<String>, reason: String| Error::OutcomeUnknown {
-            model_id: model_id.to_owned(),
-            task_id,
-            reason,
-        };
-        let response = match shared.api.client.execute(http_request).await {
-            Ok(response) => response,
-            // Refused or failed before a connection existed: provably not sent.
-            Err(e) if e.is_connect() => {
-                return Err(Error::NotSent {
-                    task_id: None,
-                    reason: format!("cannot connect to {}: {}", shared.base_url, error_chain(&e)),
-                });
-            }
-            Err(e) => {
-                tracing::warn!(
-                    model = model_id,
-                    path = op.path,
-                    "submit lost after sending"
-                );
-                return Err(unknown(
-                    None,
-                    format!(
-                        "the connection failed after the request was sent ({})",
-                        error_chain(&e)
-                    ),
-                ));
-            }
-        };
-        let status = response.status().as_u16();
-        // Headers matter only for error answers (Retry-After); skip the copy otherwise.
-        let headers = if (200..300).contains(&status) {
-            http::HeaderMap::new()
-        } else {
-            response.headers().clone()
-        };
-        let answer = read_capped(response, MAX_ANSWER_BYTES).await;
-        tracing::info!(
-            model = model_id,
-            method = "POST",
-            path = op.path,
-            status,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "submit answered"
-        );
-
-        let body = match answer {
-            Ok(body) => body,
-            Err(ReadFailure { partial, reason }) => {
-                let seen = scan_task_id(&partial);
-                return Err(unknown(seen, format!("HTTP {status}, but {reason}")));
-            }
-        };
-
-        if (200..300).contains(&status) {
-            return match accepted_task_id(&body) {
-                Ok(task_id) => {
-                    let task = Task::submitted(task_id, model_id, submitted_at, kind);
-                    tracing::info!(model = model_id, task_id = task.id(), "task accepted");
-                    if let Some(hook) = &shared.on_submitted {
-                        hook(&task);
-                    }
-                    Ok(task)
-                }
-                Err(reason) => Err(unknown(
-                    scan_task_id(&body),
-                    format!("HTTP {status}, but {reason}"),
-                )),
-            };
-        }
-        let api = api_error(status, &headers, &body);
-        if status == 429 {
-            shared
-                .gate
-                .close_for(api.retry_after.unwrap_or(Duration::from_secs(1)));
-        }
-        if REJECTING.contains(&status) {
-            return Err(Error::Rejected {
-                model_id: model_id.to_owned(),
-                api,
-            });
-        }
-        Err(unknown(
-            scan_task_id(&body),
-            format!("the server answered {api}"),
-        ))
+        self.send_paid(op.path, R::model_id(), &body, options).await
     }
 
-    /// Submits `request` and waits for its result with the client's wait options.
+    /// Submits a JSON body to any model by its id (`provider/model`), with the same
+    /// exactly-once contract as [`Client::submit`].
+    ///
+    /// A model this build has a fragment for is validated by it. Any other model id
+    /// must be well-formed (`provider/model`: letters, digits, `.`, `_`, `-`) and its
+    /// body is held to the official CLI's generic limits (64 MiB, depth 100, 250,000
+    /// values); it goes to `/api/v1/{provider}/{model}`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
+    /// let body = serde_json::json!({"prompt": "a lighthouse at dawn"});
+    /// let task = client.submit_json("alibaba/qwen-image-plus", &body).await?;
+    /// let output = task.wait(&client).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn submit_json(&self, model_id: &str, body: &Value) -> Result<Task, Error> {
+        self.submit_json_with(model_id, body, SubmitOptions::default())
+            .await
+    }
+
+    /// [`Client::submit_json`] with per-call options.
+    pub async fn submit_json_with(
+        &self,
+        model_id: &str,
+        body: &Value,
+        options: SubmitOptions,
+    ) -> Result<Task, Error> {
+        let operation = OPERATIONS
+            .iter()
+            .find(|op| op.is_submit() && op.model_id == Some(model_id));
+        match operation {
+            Some(op) => {
+                if let Some(check) = op.validate_json {
+                    for w in check(body)?.iter() {
+                        tracing::warn!(model = model_id, pointer = %w.pointer, "request warning: {}", w.message);
+                    }
+                }
+                self.send_paid(op.path, model_id, body, options).await
+            }
+            None => {
+                check_model_id(model_id)?;
+                check_generic_limits(body)?;
+                let path = format!("/api/v1/{model_id}");
+                self.send_paid(&path, model_id, body, options).await
+            }
+        }
+    }
+
+    /// Submits and waits for the result with the client's wait options.
     ///
     /// Errors carry the task id once the task was accepted.
     pub async fn generate<R: SubmitRequest>(
@@ -179,12 +170,277 @@ impl Client {
         let task = self.submit(request).await?;
         task.wait(self).await
     }
+
+    /// Serializes once, then hands everything to a task of its own.
+    async fn send_paid(
+        &self,
+        path: &str,
+        model_id: &str,
+        body: &Value,
+        options: SubmitOptions,
+    ) -> Result<Task, Error> {
+        let bytes = serde_json::to_vec(body).map_err(|e| Error::Malformed {
+            task_id: None,
+            reason: format!("the request cannot be serialized: {e}"),
+        })?;
+        if bytes.len() as u64 > MAX_REQUEST_BYTES {
+            return Err(too_large(bytes.len()));
+        }
+        let paid = Paid {
+            client: self.clone(),
+            path: path.to_owned(),
+            model_id: model_id.to_owned(),
+            kind: TaskKind::of_request(model_id, body),
+            intent: Intent::new(model_id, &bytes, &self.shared().marker)
+                .with_marker(options.marker),
+            body: Bytes::from(bytes),
+        };
+        // Spawned, not awaited in place: if the caller's future is dropped (a timeout,
+        // `select!`), the POST and both ledger writes still run to completion.
+        match tokio::spawn(paid.run()).await {
+            Ok(result) => result,
+            Err(e) => Err(Error::OutcomeUnknown {
+                model_id: model_id.to_owned(),
+                task_id: None,
+                reason: format!(
+                    "the submit task ended abnormally ({e}); see client.recover() for its record"
+                ),
+                status: None,
+            }),
+        }
+    }
+}
+
+/// One paid request, owned, so it can outlive the caller's future.
+struct Paid {
+    client: Client,
+    path: String,
+    model_id: String,
+    kind: TaskKind,
+    intent: Intent,
+    body: Bytes,
+}
+
+impl Paid {
+    async fn run(self) -> Result<Task, Error> {
+        let shared = self.client.shared();
+        let entry_id = shared.ledger.record_intent(&self.intent).await?;
+        let result = self.post().await;
+        let outcome = match &result {
+            Ok(task) => Outcome::Accepted {
+                task_id: task.id().to_owned(),
+            },
+            Err(Error::Rejected { api, .. }) => Outcome::Rejected {
+                status: api.status,
+                message: api.to_string(),
+            },
+            Err(Error::NotSent { reason, .. }) => Outcome::NotSent {
+                reason: reason.clone(),
+            },
+            Err(e) => Outcome::Unknown {
+                task_id: e.task_id().map(str::to_owned),
+                reason: e.to_string(),
+            },
+        };
+        if let Err(e) = shared.ledger.record_outcome(entry_id, &outcome).await {
+            // The caller still gets the id; the entry reads as unknown until resolved.
+            tracing::error!(model = self.model_id, entry = entry_id, "{e}");
+        }
+        if outcome.task_id().is_some()
+            && let Some(hook) = &shared.on_submitted
+        {
+            let entry = LedgerEntry {
+                id: entry_id,
+                intent: self.intent.clone(),
+                outcome,
+                updated_at: SystemTime::now(),
+            };
+            // A panic in user code must not unwind through a paid request's record.
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(entry)));
+            let finished = match ran {
+                Ok(future) => std::panic::AssertUnwindSafe(future).catch_unwind().await,
+                Err(panic) => Err(panic),
+            };
+            if finished.is_err() {
+                tracing::error!(
+                    model = self.model_id,
+                    entry = entry_id,
+                    "the on_submitted hook panicked; the task is recorded in the ledger"
+                );
+            }
+        }
+        result
+    }
+
+    /// The POST and the classification of its answer.
+    async fn post(&self) -> Result<Task, Error> {
+        let transport = &self.client.shared().transport;
+        let submitted_at = SystemTime::now();
+        let unknown =
+            |task_id: Option<String>, reason: String, status: Option<u16>| Error::OutcomeUnknown {
+                model_id: self.model_id.clone(),
+                task_id,
+                reason,
+                status,
+            };
+        let sent = transport
+            .send(Outgoing {
+                method: Method::POST,
+                path: &self.path,
+                body: Some((self.body.clone(), "application/json")),
+                attempt: 1,
+                deadline: None,
+            })
+            .await;
+        let answer: Answer = match sent {
+            Ok(answer) => answer,
+            Err(Failure {
+                stage: Stage::NotSent,
+                reason,
+                ..
+            }) => {
+                return Err(Error::NotSent {
+                    task_id: None,
+                    reason,
+                });
+            }
+            Err(failure) => {
+                tracing::warn!(
+                    model = self.model_id,
+                    path = self.path,
+                    "submit lost after sending"
+                );
+                return Err(unknown(
+                    scan_task_id(&failure.partial),
+                    failure.reason,
+                    failure.status,
+                ));
+            }
+        };
+        let status = answer.status;
+        tracing::info!(model = self.model_id, status, "submit answered");
+        if answer.is_redirect() {
+            return Err(unknown(
+                scan_task_id(&answer.body),
+                format!(
+                    "HTTP {status} redirect to {}; a paid request is never sent twice, so it \
+                     was not followed",
+                    answer.location()
+                ),
+                Some(status),
+            ));
+        }
+        if answer.is_success() {
+            return match accepted_task_id(&answer.body) {
+                Ok(task_id) => {
+                    tracing::info!(model = self.model_id, task_id, "task accepted");
+                    Ok(Task::submitted(
+                        task_id,
+                        &self.model_id,
+                        submitted_at,
+                        self.kind.clone(),
+                    ))
+                }
+                Err(reason) => Err(unknown(
+                    scan_task_id(&answer.body),
+                    format!("HTTP {status}, but {reason}"),
+                    Some(status),
+                )),
+            };
+        }
+        let mut api = api_error(status, &answer.headers, &answer.body, &transport.redactor);
+        api.request_id = answer.request_id.clone();
+        if REJECTING.contains(&status) {
+            return Err(Error::Rejected {
+                model_id: self.model_id.clone(),
+                api: Box::new(api),
+            });
+        }
+        Err(unknown(
+            scan_task_id(&answer.body),
+            format!("the server answered {api}"),
+            Some(status),
+        ))
+    }
+}
+
+fn too_large(len: usize) -> Error {
+    invalid(
+        "",
+        Rule::Prose {
+            message: format!(
+                "the body is {len} bytes; at most {MAX_REQUEST_BYTES} bytes (64 MiB) are accepted"
+            ),
+        },
+    )
+}
+
+/// A validation error with one violation.
+fn invalid(pointer: &str, rule: Rule) -> Error {
+    let mut checker = Checker::default();
+    checker.violation(pointer, rule);
+    match checker.finish() {
+        Err(e) => Error::Validation(e),
+        Ok(_) => Error::Malformed {
+            task_id: None,
+            reason: format!("{pointer}: a check failed without a violation"),
+        },
+    }
+}
+
+/// `provider/model`: two non-empty parts of letters, digits, `.`, `_`, `-`, neither
+/// starting with a dot.
+fn check_model_id(model_id: &str) -> Result<(), Error> {
+    let part_ok = |part: &str| {
+        !part.is_empty()
+            && !part.starts_with('.')
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    };
+    match model_id.split_once('/') {
+        Some((provider, model)) if part_ok(provider) && part_ok(model) => Ok(()),
+        _ => Err(Error::Config(ConfigError {
+            field: "model_id",
+            problem: format!(
+                "{:?} is not a Modellix model id; expected provider/model, like \
+                 \"bytedance/seedance-2.0-v2v\" (see client.models() or `modellix models`)",
+                model_id.chars().take(100).collect::<String>()
+            ),
+        })),
+    }
+}
+
+/// The official CLI's limits for bodies it has no schema for.
+fn check_generic_limits(body: &Value) -> Result<(), Error> {
+    let mut nodes = 0usize;
+    let mut stack = vec![(body, 1usize)];
+    while let Some((value, depth)) = stack.pop() {
+        nodes += 1;
+        if depth > MAX_JSON_DEPTH || nodes > MAX_JSON_NODES {
+            let message = if depth > MAX_JSON_DEPTH {
+                format!("the body is nested deeper than {MAX_JSON_DEPTH} levels")
+            } else {
+                format!("the body holds more than {MAX_JSON_NODES} JSON values")
+            };
+            return Err(invalid("", Rule::Prose { message }));
+        }
+        match value {
+            Value::Array(items) => stack.extend(items.iter().map(|v| (v, depth + 1))),
+            Value::Object(map) => stack.extend(map.values().map(|v| (v, depth + 1))),
+            _ => {}
+        }
+    }
+    if !body.is_object() {
+        return Err(invalid("", Rule::Type { expected: "object" }));
+    }
+    Ok(())
 }
 
 /// The parts of a submit answer that decide acceptance; everything else is ignored.
 #[derive(serde::Deserialize)]
 struct SubmitEnvelope {
-    code: Option<i64>,
+    code: Option<serde_json::Number>,
     data: Option<SubmitData>,
 }
 
@@ -197,12 +453,19 @@ struct SubmitData {
 fn accepted_task_id(body: &[u8]) -> Result<String, String> {
     let envelope: SubmitEnvelope = serde_json::from_slice(body)
         .map_err(|e| format!("its body is not a JSON envelope ({e})"))?;
+    let code = envelope.code.as_ref().map(|c| c.as_i64());
     let id = envelope.data.and_then(|d| d.task_id);
     let id = id.as_ref().and_then(Value::as_str);
-    match (envelope.code, id) {
-        (Some(0) | None, Some(id)) if is_valid_task_id(id) => Ok(id.to_owned()),
-        (Some(0) | None, Some(id)) => Err(format!("its task id {id:?} is not usable")),
-        (Some(code), _) if code != 0 => Err(format!("its envelope says code {code}")),
+    match (code, id) {
+        (Some(Some(0)) | None, Some(id)) if is_usable_task_id(id) => Ok(id.to_owned()),
+        (Some(Some(0)) | None, Some(id)) => Err(format!(
+            "its task id {:?} is empty or holds control characters",
+            id.chars().take(100).collect::<String>()
+        )),
+        (Some(code), _) if code != Some(0) => Err(format!(
+            "its envelope says code {}",
+            code.map_or_else(|| "(not an integer)".to_owned(), |c| c.to_string())
+        )),
         _ => Err("it carries no task id".to_owned()),
     }
 }
@@ -212,7 +475,7 @@ pub(crate) fn scan_task_id(body: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(body);
     let mut rest = text.as_ref();
     while let Some(at) = rest.find("\"task_id\"") {
-        rest = &rest[at + 9..];
+        rest = &rest[at + "\"task_id\"".len()..];
         // `"task_id"` may also appear as a value (`"required":["task_id"]`): skip it.
         let Some(after_colon) = rest.trim_start().strip_prefix(':') else {
             continue;
@@ -221,76 +484,13 @@ pub(crate) fn scan_task_id(body: &[u8]) -> Option<String> {
         if let Some(value) = after_colon.strip_prefix('"') {
             let end = value.find('"')?;
             let id = &value[..end];
-            if is_valid_task_id(id) {
+            // Escapes make the raw text differ from the id: only take plain ones.
+            if is_usable_task_id(id) && !id.contains('\\') && !id.contains('\u{FFFD}') {
                 return Some(id.to_owned());
             }
         }
     }
     None
-}
-
-pub(crate) struct ReadFailure {
-    pub(crate) partial: Vec<u8>,
-    pub(crate) reason: String,
-}
-
-/// Reads a body up to `limit` bytes; what was read is kept on failure, for the task id.
-/// A body announced as too large is refused after a short prefix is read.
-pub(crate) async fn read_capped(
-    mut response: reqwest::Response,
-    limit: usize,
-) -> Result<Vec<u8>, ReadFailure> {
-    const PREFIX: usize = 64 * 1024;
-    let too_large = || format!("its answer is larger than {} MiB", limit >> 20);
-    let announced_too_large = response.content_length().is_some_and(|n| n > limit as u64);
-    let read_limit = if announced_too_large {
-        PREFIX.min(limit)
-    } else {
-        limit
-    };
-    let mut body = Vec::new();
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                if body.len() + chunk.len() > read_limit {
-                    body.extend_from_slice(&chunk[..read_limit - body.len()]);
-                    return Err(ReadFailure {
-                        partial: body,
-                        reason: too_large(),
-                    });
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(None) if announced_too_large => {
-                return Err(ReadFailure {
-                    partial: body,
-                    reason: too_large(),
-                });
-            }
-            Ok(None) => return Ok(body),
-            Err(e) => {
-                return Err(ReadFailure {
-                    partial: body,
-                    reason: format!("its answer was cut off ({})", error_chain(&e)),
-                });
-            }
-        }
-    }
-}
-
-/// An error and its causes on one line (reqwest's top level says little).
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
 }
 
 #[cfg(test)]
@@ -310,7 +510,7 @@ mod tests {
                 br#"{"task_id":"","x":{"task_id":"task-3"}}"#,
                 Some("task-3"),
             ),
-            (br#"{"task_id":"bad id with spaces"}"#, None),
+            (br#"{"task_id":"id with spaces"}"#, Some("id with spaces")),
             (br#"{"task_id":"unterminated"#, None),
             (b"", None),
         ];
@@ -330,10 +530,24 @@ mod tests {
             accepted_task_id(br#"{"code":0,"message":"success","data":{"task_id":"task-9"}}"#),
             Ok("task-9".into())
         );
+        let long = "t".repeat(300);
+        assert_eq!(
+            accepted_task_id(format!(r#"{{"code":0,"data":{{"task_id":"{long}"}}}}"#).as_bytes()),
+            Ok(long)
+        );
+        assert_eq!(
+            accepted_task_id(br#"{"code":0,"data":{"task_id":"task/9 ok"}}"#),
+            Ok("task/9 ok".into())
+        );
         assert!(
             accepted_task_id(br#"{"code":0,"data":{}}"#)
                 .unwrap_err()
                 .contains("no task id")
+        );
+        assert!(
+            accepted_task_id(br#"{"code":0,"data":{"task_id":"a\u0007b"}}"#)
+                .unwrap_err()
+                .contains("control")
         );
         assert!(
             accepted_task_id(br#"{"code":500,"data":{"task_id":"t"}}"#)
@@ -345,5 +559,30 @@ mod tests {
                 .unwrap_err()
                 .contains("not a JSON envelope")
         );
+    }
+
+    #[test]
+    fn model_ids_are_checked_before_sending() {
+        for ok in ["bytedance/seedance-2.0-v2v", "alibaba/wan2.7-t2v", "a/b"] {
+            assert!(check_model_id(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "", "seedance", "a/", "/b", "a/b/c", "a/../b", "a/.b", "a b/c", "a/é",
+        ] {
+            assert!(check_model_id(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn generic_limits_count_depth_and_nodes() {
+        let mut deep = serde_json::json!(1);
+        for _ in 0..MAX_JSON_DEPTH {
+            deep = serde_json::json!({ "a": deep });
+        }
+        assert!(check_generic_limits(&deep).is_err());
+        let wide = Value::Array(vec![Value::Null; MAX_JSON_NODES]);
+        assert!(check_generic_limits(&serde_json::json!({ "a": wide })).is_err());
+        assert!(check_generic_limits(&serde_json::json!({"prompt": "x"})).is_ok());
+        assert!(check_generic_limits(&serde_json::json!([1])).is_err());
     }
 }

@@ -128,7 +128,7 @@ fn exit_codes_tell_endings_apart() {
         ),
         (&["--sandbox", "--resolution", "4k"], 2, "--resolution"),
         (
-            &["--sandbox", "--resume", "../etc"],
+            &["--sandbox", "--resume", ".."],
             2,
             "not a Modellix task id",
         ),

@@ -158,8 +158,7 @@ async fn main() {
         .base_url("http://127.0.0.1:9")
         .build()
         .unwrap();
-    // The operation exists on the generated client (not sent: nothing listens there).
-    let _ = client.api().pixel1_t2i_async();
+    let _ = &client;
     let op = <Pixel1T2iRequest as SubmitRequest>::OPERATION;
     println!("operation {} {} {} model {}", op.operation_id, op.method, op.path, op.model_id.unwrap());
     let bad = serde_json::json!({

@@ -347,8 +347,16 @@ fn error_envelope_decoder() {
                     .ok()
                     .and_then(|v| v.get("message")?.as_str().map(str::to_owned));
                 match message {
-                    // The server's own words are kept, split at the first ':'.
-                    Some(m) => prop_assert!(m.contains(api.message.as_str())),
+                    // The server's own words are kept, split at the first ':', with
+                    // control characters blanked.
+                    Some(m) => {
+                        let blanked: String = m
+                            .chars()
+                            .map(|c| if c.is_control() { ' ' } else { c })
+                            .collect();
+                        prop_assert!(blanked.contains(api.message.as_str()));
+                        prop_assert!(!api.message.chars().any(char::is_control));
+                    }
                     // A page from a proxy is shown as a short, clean excerpt.
                     None => {
                         prop_assert!(api.message.chars().count() <= 121, "{:?}", api.message);
@@ -394,13 +402,12 @@ fn submit_body() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
-/// Whether `id` could have come from `scan_task_id`: a URL-safe id found in `body`.
+/// Whether `id` could have come from `scan_task_id`: a usable id (not empty, no
+/// control characters, no escapes) found verbatim in `body`.
 fn plausible_id(id: &str, body: &[u8]) -> bool {
     !id.is_empty()
-        && id.len() <= 200
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && !id.chars().any(char::is_control)
+        && !id.contains('\\')
         && String::from_utf8_lossy(body).contains(&format!("\"{id}\""))
 }
 
@@ -446,8 +453,8 @@ const REJECTING: &[u16] = &[400, 401, 402, 403, 404, 405, 413, 415, 422, 429];
 fn submit_status() -> impl Strategy<Value = u16> {
     prop_oneof![
         proptest::sample::select(vec![
-            200u16, 201, 202, 400, 401, 402, 403, 404, 405, 408, 409, 413, 415, 422, 429, 500, 502,
-            503, 504,
+            200u16, 201, 202, 301, 302, 303, 307, 308, 400, 401, 402, 403, 404, 405, 408, 409, 413,
+            415, 422, 429, 500, 502, 503, 504,
         ]),
         // No 1xx, and none of the statuses whose body HTTP drops (204, 205, 304).
         (200u16..600).prop_filter("bodiless", |s| !matches!(s, 204 | 205 | 304)),
@@ -464,11 +471,20 @@ fn submit_answer_classification() {
         .build()
         .unwrap();
     let request = support::request();
+    // A Location pointing back at the same server (the submit path itself, or another
+    // path that would accept it), elsewhere, or garbage: none may be followed.
+    let location = proptest::option::of(prop_oneof![
+        Just(SUBMIT.to_owned()),
+        Just("/api/v1/other/model".to_owned()),
+        Just("https://elsewhere.example/api?key=x".to_owned()),
+        "[ -~]{0,40}",
+    ]);
     let input = (
         submit_status(),
         submit_body().prop_map(Bytes),
         "(application/json|text/html|text/plain)",
         proptest::option::of(hint_value()),
+        location,
     );
     fuzz("submit_classification", input, || {
         let server = MockServer::start();
@@ -478,9 +494,25 @@ fn submit_answer_classification() {
             .build()
             .unwrap();
         let (runtime, request) = (&runtime, &request);
-        move |(status, Bytes(body), content_type, retry): (u16, Bytes, String, Option<String>)| {
+        type Case = (u16, Bytes, String, Option<String>, Option<String>);
+        move |(status, Bytes(body), content_type, retry, location): Case| {
             let mut headers = vec![("content-type".to_owned(), content_type)];
             headers.extend(retry.map(|v| ("retry-after".to_owned(), v)));
+            let location = location.map(|l| {
+                if l.starts_with('/') {
+                    format!("{}{l}", server.url())
+                } else {
+                    l
+                }
+            });
+            headers.extend(location.map(|v| ("location".to_owned(), v)));
+            // Were a redirect followed, the target would accept it: a second POST.
+            server.default_reply("POST", SUBMIT, support::submitted("task-followed"));
+            server.default_reply(
+                "POST",
+                "/api/v1/other/model",
+                support::submitted("task-followed"),
+            );
             server.script(
                 "POST",
                 SUBMIT,

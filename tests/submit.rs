@@ -14,7 +14,11 @@ async fn an_accepted_submit_returns_the_task_and_sends_the_right_request() {
     let hook_seen = seen.clone();
     let client = client_builder(&server)
         .user_agent_suffix("my-app/2.1")
-        .on_submitted(move |task| hook_seen.lock().unwrap().push(task.id().to_owned()))
+        .on_submitted(move |entry| {
+            let id = entry.task_id().unwrap_or_default().to_owned();
+            hook_seen.lock().unwrap().push(id);
+            async {}
+        })
         .build()
         .unwrap();
 

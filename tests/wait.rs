@@ -323,17 +323,15 @@ async fn fatal_answers_end_the_wait_at_once() {
                 error_envelope(404, "Not found: task task-x does not exist"),
             ),
         ),
-        ("other task", status("task-y", "processing")),
         (
-            "not an envelope",
-            Reply::Json(200, json!({"hello": "world"})),
-        ),
-        (
-            "oversized",
+            "redirect",
             Reply::Raw {
-                status: 200,
-                headers: vec![],
-                body: vec![b' '; 17 * 1024 * 1024],
+                status: 307,
+                headers: vec![(
+                    "location".into(),
+                    "https://elsewhere.example/x?k=sk-1".into(),
+                )],
+                body: vec![],
             },
         ),
     ];
@@ -381,10 +379,33 @@ async fn a_task_rebuilt_from_its_id_or_from_json_resumes_like_the_original() {
     let status = from_id.status(&client).await.unwrap();
     assert_eq!(status.status, TaskStatus::Success);
 
-    for bad in ["", "../x", "task id", "a/b", "task-1?x=1"] {
+    for bad in ["", ".", "..", "task\u{7}1", "line\nbreak"] {
         let err = client.task(bad).unwrap_err();
-        assert!(err.is_invalid_input(), "{bad}");
+        assert!(err.is_invalid_input(), "{bad:?}");
         assert!(err.to_string().contains("task_id"), "{err}");
+    }
+}
+
+/// Issue 13, item 7: any non-empty id without control characters is usable, however
+/// long, and travels percent-encoded in the query path.
+#[tokio::test(start_paused = true)]
+async fn unusual_task_ids_are_accepted_and_percent_encoded() {
+    let long = "t".repeat(300);
+    for (id, path) in [
+        ("../x", "/api/v1/tasks/..%2Fx".to_owned()),
+        ("task id?x=1", "/api/v1/tasks/task%20id%3Fx%3D1".to_owned()),
+        ("tâche", "/api/v1/tasks/t%C3%A2che".to_owned()),
+        (long.as_str(), format!("/api/v1/tasks/{long}")),
+    ] {
+        let server = MockServer::start();
+        server.script("POST", SUBMIT, [submitted(id)]);
+        server.default_reply("GET", &path, succeeded(id));
+        let client = fast_client(&server);
+        let task = client.submit(&request()).await.unwrap();
+        assert_eq!(task.id(), id);
+        let output = task.wait(&client).await;
+        assert!(output.is_ok(), "{id}: {output:?}");
+        assert_eq!(server.count("GET", &path), 1, "{id}");
     }
 }
 
@@ -478,4 +499,60 @@ async fn a_mistyped_optional_field_does_not_lose_the_result() {
     let resource = &output.resources()[0];
     assert_eq!(resource.url, "https://cdn.example.com/w.mp4");
     assert_eq!((resource.width, resource.role.as_deref()), (None, None));
+}
+
+/// Issue 13, item 12: one unreadable answer, or an answer about another task, used to
+/// end the wait; both are now retried within the retry policy.
+#[tokio::test(start_paused = true)]
+async fn unreadable_answers_are_retried_not_fatal() {
+    let cases: Vec<(&str, Reply)> = vec![
+        ("other task", status("task-y", "processing")),
+        (
+            "oversized",
+            Reply::Raw {
+                status: 200,
+                headers: vec![],
+                body: vec![b' '; 17 * 1024 * 1024],
+            },
+        ),
+        (
+            "not an envelope",
+            Reply::Json(200, json!({"hello": "world"})),
+        ),
+        (
+            "html",
+            Reply::Raw {
+                status: 200,
+                headers: vec![("content-type".into(), "text/html".into())],
+                body: b"<html>maintenance</html>".to_vec(),
+            },
+        ),
+    ];
+    for (name, reply) in cases {
+        let server = MockServer::start();
+        let path = task_path("task-x");
+        server.script("GET", &path, [reply]);
+        server.default_reply("GET", &path, succeeded("task-x"));
+        let client = fast_client(&server);
+        let output = client.task("task-x").unwrap().wait(&client).await;
+        assert!(output.is_ok(), "{name}: {output:?}");
+        assert_eq!(server.count("GET", &path), 2, "{name}");
+    }
+}
+
+/// Issue 13, item 12: a 404 right after a submit (the task not visible yet) is
+/// retried; the same 404 for a task known only by id ends the wait.
+#[tokio::test(start_paused = true)]
+async fn a_404_just_after_submit_is_retried() {
+    let server = MockServer::start();
+    let path = task_path("task-new");
+    server.script("POST", SUBMIT, [submitted("task-new")]);
+    let not_found = Reply::Json(404, error_envelope(404, "Not found: task task-new"));
+    server.script("GET", &path, [not_found.clone(), not_found]);
+    server.default_reply("GET", &path, succeeded("task-new"));
+    let client = fast_client(&server);
+    let task = client.submit(&request()).await.unwrap();
+    let output = task.wait(&client).await;
+    assert!(output.is_ok(), "{output:?}");
+    assert_eq!(server.count("GET", &path), 3);
 }

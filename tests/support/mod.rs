@@ -33,6 +33,8 @@ pub enum Reply {
     Reset,
     /// Announces `declared` bytes, sends `body`, closes.
     Truncated { declared: usize, body: Vec<u8> },
+    /// Waits (real time, on the server's thread), then answers with the inner reply.
+    Delayed(std::time::Duration, Box<Reply>),
 }
 
 #[derive(Clone, Debug)]
@@ -136,8 +138,12 @@ impl MockServer {
                 .get_mut(&key)
                 .and_then(|(queue, default)| queue.pop_front().or(default.clone()))
         };
-        let reply = reply
+        let mut reply = reply
             .unwrap_or_else(|| Reply::Json(404, error_envelope(404, "Not found: no such route")));
+        while let Reply::Delayed(pause, inner) = reply {
+            tokio::time::sleep(pause).await;
+            reply = *inner;
+        }
         match reply {
             Reply::Json(status, value) => {
                 let body = serde_json::to_vec(&value).unwrap();
@@ -174,6 +180,7 @@ impl MockServer {
                 let _ = stream.set_linger(Some(std::time::Duration::ZERO));
                 drop(stream);
             }
+            Reply::Delayed(..) => unreachable!("unwrapped above"),
         }
     }
 }
@@ -292,7 +299,8 @@ pub fn client_builder(server: &MockServer) -> modellix::ClientBuilder {
     modellix::Client::builder()
         .api_key(KEY)
         .base_url(server.url())
-        .http_client(reqwest::Client::new())
+        .without_timeouts()
+        .requests_per_minute(None)
 }
 
 pub fn request() -> modellix::types::Seedance20V2vRequest {

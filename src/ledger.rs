@@ -1,0 +1,472 @@
+//! The task ledger: a durable record of every paid request, written before the POST
+//! and after it, so that no task is lost to a crash, a cancelled future or an unknown
+//! outcome.
+//!
+//! Every submit writes an [`Intent`] (model, body digest, the client's marker, time)
+//! before anything is sent, then its [`Outcome`]: the task id, a rejection, or
+//! "unknown" with any id the answer showed. An intent that never got its outcome (the
+//! process died in between) reads as [`Outcome::InFlight`], which [`Client::recover`]
+//! reports as unknown. Waits add the terminal status, and the learning schedule's run
+//! times are kept too, so a program that submits one task per run still learns.
+//!
+//! [`MemoryLedger`] is the default (nothing survives the process); [`SqliteLedger`]
+//! keeps everything in one SQLite file (WAL mode), safe for several processes on one
+//! machine. Implement [`TaskLedger`] to keep the record elsewhere.
+//!
+//! [`Client::recover`]: crate::Client::recover
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use crate::TaskKind;
+
+mod sqlite;
+
+pub use sqlite::SqliteLedger;
+
+/// The future a [`TaskLedger`] method returns.
+pub type LedgerFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, LedgerError>> + Send + 'a>>;
+
+/// A ledger that could not read or write; says what and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerError {
+    message: String,
+}
+
+impl LedgerError {
+    /// An error with a message saying what failed (for your own [`TaskLedger`]).
+    pub fn new(message: impl Into<String>) -> Self {
+        LedgerError {
+            message: message.into(),
+        }
+    }
+
+    /// What failed.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for LedgerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "task ledger: {}", self.message)
+    }
+}
+
+impl std::error::Error for LedgerError {}
+
+/// What is known before a paid request is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Intent {
+    /// `provider/model`.
+    pub model_id: String,
+    /// `sha256:<hex>` of the exact body bytes sent.
+    pub body_digest: String,
+    /// Size of the body in bytes.
+    pub body_bytes: u64,
+    /// The caller's own name for this request (a batch job id), if given.
+    pub marker: Option<String>,
+    /// Which client instance wrote it (`<pid>-<random>`).
+    pub client: String,
+    /// When the intent was written.
+    #[serde(with = "crate::time::rfc3339")]
+    pub created_at: SystemTime,
+}
+
+impl Intent {
+    /// An intent for `body`, sent to `model_id`, by `client`.
+    pub fn new(model_id: impl Into<String>, body: &[u8], client: impl Into<String>) -> Self {
+        Intent {
+            model_id: model_id.into(),
+            body_digest: digest(body),
+            body_bytes: body.len() as u64,
+            marker: None,
+            client: client.into(),
+            created_at: SystemTime::now(),
+        }
+    }
+
+    /// The same intent with the caller's marker.
+    pub fn with_marker(mut self, marker: Option<String>) -> Self {
+        self.marker = marker;
+        self
+    }
+}
+
+/// `sha256:<hex>` of `body`.
+pub(crate) fn digest(body: &[u8]) -> String {
+    use sha2::Digest;
+    let hash = sha2::Sha256::digest(body);
+    let mut out = String::with_capacity(7 + 64);
+    out.push_str("sha256:");
+    for byte in hash {
+        out.push_str(&format!("{byte:02x}"));
+    }
+    out
+}
+
+/// What became of an intent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Outcome {
+    /// Recorded before sending, no outcome since. After a crash this means unknown:
+    /// the POST may or may not have gone out.
+    InFlight,
+    /// Modellix accepted it; the task is running (or finished, not yet seen).
+    Accepted {
+        /// The task id.
+        task_id: String,
+    },
+    /// Refused with an answer that proves nothing was created.
+    Rejected {
+        /// HTTP status.
+        status: u16,
+        /// Modellix's message, secrets removed.
+        message: String,
+    },
+    /// Never reached Modellix (no connection could be made): nothing was created and
+    /// sending it again is safe.
+    NotSent {
+        /// What failed.
+        reason: String,
+    },
+    /// Sent, but the outcome is unknown: a task may exist and be billed.
+    Unknown {
+        /// The task id, when the answer showed one.
+        task_id: Option<String>,
+        /// What happened.
+        reason: String,
+    },
+    /// The task reached a final status.
+    Finished {
+        /// The task id.
+        task_id: String,
+        /// `success` or `failed` (or another final status, as Modellix named it).
+        status: String,
+    },
+    /// Marked as checked by the user ([`TaskLedger::dismiss`]): an unknown outcome
+    /// that was looked up in the Modellix console, say.
+    Dismissed {
+        /// The task id, if one was known.
+        task_id: Option<String>,
+    },
+}
+
+impl Outcome {
+    /// The task id this outcome names, if any.
+    pub fn task_id(&self) -> Option<&str> {
+        match self {
+            Outcome::Accepted { task_id } | Outcome::Finished { task_id, .. } => Some(task_id),
+            Outcome::Unknown { task_id, .. } | Outcome::Dismissed { task_id } => task_id.as_deref(),
+            Outcome::InFlight | Outcome::Rejected { .. } | Outcome::NotSent { .. } => None,
+        }
+    }
+
+    /// Whether something is still to be done: resume (accepted) or check (unknown).
+    pub fn is_open(&self) -> bool {
+        matches!(
+            self,
+            Outcome::InFlight | Outcome::Accepted { .. } | Outcome::Unknown { .. }
+        )
+    }
+}
+
+/// One paid request as the ledger knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct LedgerEntry {
+    /// The ledger's id for this entry.
+    pub id: i64,
+    /// What was about to be sent.
+    pub intent: Intent,
+    /// What became of it.
+    pub outcome: Outcome,
+    /// When the outcome was last written.
+    #[serde(with = "crate::time::rfc3339")]
+    pub updated_at: SystemTime,
+}
+
+impl LedgerEntry {
+    /// The task id, when known.
+    pub fn task_id(&self) -> Option<&str> {
+        self.outcome.task_id()
+    }
+
+    /// What to do about this entry, in one sentence.
+    pub fn next_step(&self) -> String {
+        let marker = self
+            .intent
+            .marker
+            .as_deref()
+            .map(|m| format!(" ({m})"))
+            .unwrap_or_default();
+        match &self.outcome {
+            Outcome::InFlight => format!(
+                "the {} request{marker} of {} was being sent when its process stopped: \
+                 it may have created a billed task. Check the Modellix console before \
+                 sending it again, then dismiss entry {}",
+                self.intent.model_id,
+                crate::time::format_rfc3339(self.intent.created_at),
+                self.id
+            ),
+            Outcome::Accepted { task_id } => {
+                format!(
+                    "task {task_id}{marker} is running or finished unseen: resume it by id (client.task(\"{task_id}\")?.wait())"
+                )
+            }
+            Outcome::Unknown {
+                task_id: Some(task_id),
+                ..
+            } => format!(
+                "the outcome of task {task_id}{marker} was unknown: resume it by id; do not resubmit"
+            ),
+            Outcome::Unknown {
+                task_id: None,
+                reason,
+            } => format!(
+                "the {} request{marker} may have created a billed task ({reason}): check the \
+                 Modellix console before sending it again, then dismiss entry {}",
+                self.intent.model_id, self.id
+            ),
+            Outcome::Rejected { status, message } => {
+                format!("rejected with HTTP {status} ({message}); nothing was created")
+            }
+            Outcome::NotSent { reason } => {
+                format!("never sent ({reason}); nothing was created, sending it again is safe")
+            }
+            Outcome::Finished { task_id, status } => format!("task {task_id} ended: {status}"),
+            Outcome::Dismissed { .. } => "dismissed after a check; nothing to do".to_owned(),
+        }
+    }
+}
+
+/// Which entries to read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EntryQuery {
+    /// Only entries with something left to do ([`Outcome::is_open`]).
+    pub open_only: bool,
+    /// Only entries with this marker.
+    pub marker: Option<String>,
+    /// Only entries naming this task id.
+    pub task_id: Option<String>,
+    /// At most this many, newest first (0: no limit).
+    pub limit: usize,
+}
+
+impl EntryQuery {
+    /// Every open entry.
+    pub fn open() -> Self {
+        EntryQuery {
+            open_only: true,
+            ..EntryQuery::default()
+        }
+    }
+
+    /// The newest `limit` entries, open or not.
+    pub fn recent(limit: usize) -> Self {
+        EntryQuery {
+            limit,
+            ..EntryQuery::default()
+        }
+    }
+
+    /// Every entry with `marker`.
+    pub fn marker(marker: impl Into<String>) -> Self {
+        EntryQuery {
+            marker: Some(marker.into()),
+            ..EntryQuery::default()
+        }
+    }
+
+    /// Every entry naming `task_id`.
+    pub fn task(task_id: impl Into<String>) -> Self {
+        EntryQuery {
+            task_id: Some(task_id.into()),
+            ..EntryQuery::default()
+        }
+    }
+
+    pub(crate) fn matches(&self, entry: &LedgerEntry) -> bool {
+        (!self.open_only || entry.outcome.is_open())
+            && self
+                .marker
+                .as_ref()
+                .is_none_or(|m| entry.intent.marker.as_ref() == Some(m))
+            && self
+                .task_id
+                .as_deref()
+                .is_none_or(|t| entry.task_id() == Some(t))
+    }
+}
+
+/// Where the record of paid requests is kept.
+///
+/// Writes must be durable when their future completes: the client sends a paid POST
+/// only after [`record_intent`](TaskLedger::record_intent) returned. Methods take
+/// `&self` and may be called from many tasks and processes at once.
+///
+/// ```
+/// use modellix::{EntryQuery, Intent, MemoryLedger, Outcome, TaskLedger};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), modellix::LedgerError> {
+/// let ledger = MemoryLedger::new();
+/// let id = ledger
+///     .record_intent(&Intent::new("bytedance/seedance-2.0-v2v", b"{}", "me"))
+///     .await?;
+/// ledger
+///     .record_outcome(id, &Outcome::Accepted { task_id: "task-1".into() })
+///     .await?;
+/// let open = ledger.entries(&EntryQuery::open()).await?;
+/// assert_eq!(open[0].task_id(), Some("task-1"));
+/// # Ok(()) }
+/// ```
+pub trait TaskLedger: Send + Sync + fmt::Debug {
+    /// Records what is about to be sent; returns the entry's id.
+    fn record_intent<'a>(&'a self, intent: &'a Intent) -> LedgerFuture<'a, i64>;
+
+    /// Records what became of entry `id`.
+    fn record_outcome<'a>(&'a self, id: i64, outcome: &'a Outcome) -> LedgerFuture<'a, ()>;
+
+    /// Records that `task_id` reached the final `status` (no-op for unknown ids).
+    fn record_finished<'a>(&'a self, task_id: &'a str, status: &'a str) -> LedgerFuture<'a, ()>;
+
+    /// Marks entry `id` as checked by the user, so it is no longer open.
+    fn dismiss(&self, id: i64) -> LedgerFuture<'_, ()>;
+
+    /// Reads entries, newest first.
+    fn entries<'a>(&'a self, query: &'a EntryQuery) -> LedgerFuture<'a, Vec<LedgerEntry>>;
+
+    /// Records how long a task of `kind` took from submit to its final status.
+    fn record_run<'a>(&'a self, kind: &'a TaskKind, took: Duration) -> LedgerFuture<'a, ()>;
+
+    /// The newest `limit` run times, oldest first (for a schedule that learns).
+    fn runs(&self, limit: usize) -> LedgerFuture<'_, Vec<(TaskKind, Duration)>>;
+}
+
+/// A ledger in memory: the default. It protects against cancelled futures and lost
+/// answers within one process, not against the process dying; use [`SqliteLedger`]
+/// for that.
+#[derive(Debug, Default)]
+pub struct MemoryLedger {
+    state: Mutex<MemoryState>,
+}
+
+#[derive(Debug, Default)]
+struct MemoryState {
+    entries: BTreeMap<i64, LedgerEntry>,
+    runs: Vec<(TaskKind, Duration)>,
+}
+
+/// Runs kept by the memory ledger; older ones are forgotten.
+const MEMORY_RUNS: usize = 1000;
+
+impl MemoryLedger {
+    /// An empty ledger.
+    pub fn new() -> Self {
+        MemoryLedger::default()
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut MemoryState) -> T) -> T {
+        f(&mut self.state.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+fn ready<'a, T: Send + 'a>(value: Result<T, LedgerError>) -> LedgerFuture<'a, T> {
+    Box::pin(std::future::ready(value))
+}
+
+impl TaskLedger for MemoryLedger {
+    fn record_intent<'a>(&'a self, intent: &'a Intent) -> LedgerFuture<'a, i64> {
+        ready(Ok(self.with(|state| {
+            let id = state.entries.keys().next_back().map_or(1, |last| last + 1);
+            state.entries.insert(
+                id,
+                LedgerEntry {
+                    id,
+                    intent: intent.clone(),
+                    outcome: Outcome::InFlight,
+                    updated_at: SystemTime::now(),
+                },
+            );
+            id
+        })))
+    }
+
+    fn record_outcome<'a>(&'a self, id: i64, outcome: &'a Outcome) -> LedgerFuture<'a, ()> {
+        ready(self.with(|state| match state.entries.get_mut(&id) {
+            Some(entry) => {
+                entry.outcome = outcome.clone();
+                entry.updated_at = SystemTime::now();
+                Ok(())
+            }
+            None => Err(LedgerError::new(format!("no entry {id}"))),
+        }))
+    }
+
+    fn record_finished<'a>(&'a self, task_id: &'a str, status: &'a str) -> LedgerFuture<'a, ()> {
+        self.with(|state| {
+            for entry in state.entries.values_mut() {
+                if entry.task_id() == Some(task_id)
+                    && !matches!(entry.outcome, Outcome::Finished { .. })
+                {
+                    entry.outcome = Outcome::Finished {
+                        task_id: task_id.to_owned(),
+                        status: status.to_owned(),
+                    };
+                    entry.updated_at = SystemTime::now();
+                }
+            }
+        });
+        ready(Ok(()))
+    }
+
+    fn dismiss(&self, id: i64) -> LedgerFuture<'_, ()> {
+        ready(self.with(|state| match state.entries.get_mut(&id) {
+            Some(entry) => {
+                entry.outcome = Outcome::Dismissed {
+                    task_id: entry.outcome.task_id().map(str::to_owned),
+                };
+                entry.updated_at = SystemTime::now();
+                Ok(())
+            }
+            None => Err(LedgerError::new(format!("no entry {id}"))),
+        }))
+    }
+
+    fn entries<'a>(&'a self, query: &'a EntryQuery) -> LedgerFuture<'a, Vec<LedgerEntry>> {
+        ready(Ok(self.with(|state| {
+            let matching = state.entries.values().rev().filter(|e| query.matches(e));
+            let limit = if query.limit == 0 {
+                usize::MAX
+            } else {
+                query.limit
+            };
+            matching.take(limit).cloned().collect()
+        })))
+    }
+
+    fn record_run<'a>(&'a self, kind: &'a TaskKind, took: Duration) -> LedgerFuture<'a, ()> {
+        self.with(|state| {
+            state.runs.push((kind.clone(), took));
+            let excess = state.runs.len().saturating_sub(MEMORY_RUNS);
+            state.runs.drain(..excess);
+        });
+        ready(Ok(()))
+    }
+
+    fn runs(&self, limit: usize) -> LedgerFuture<'_, Vec<(TaskKind, Duration)>> {
+        ready(Ok(self.with(|state| {
+            let skip = state.runs.len().saturating_sub(limit);
+            state.runs[skip..].to_vec()
+        })))
+    }
+}

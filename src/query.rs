@@ -1,0 +1,276 @@
+//! One status query of a task (`GET /api/v1/tasks/{id}`), classified: the task's
+//! state, a failure worth another try, or one that ends the wait.
+
+use std::time::Duration;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use reqwest::Method;
+use tokio::time::Instant;
+
+use crate::error::{ApiError, Error, api_error};
+use crate::poll::is_retryable_status;
+use crate::transport::{Failure, Outgoing, Stage};
+use crate::types::{GetTaskResponse, TaskInfo};
+use crate::{Client, MAX_ANSWER_BYTES};
+
+/// Bytes left as they are in a path segment (RFC 3986 unreserved).
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// The query path of `task_id`, percent-encoded.
+pub(crate) fn task_path(task_id: &str) -> String {
+    format!("/api/v1/tasks/{}", utf8_percent_encode(task_id, SEGMENT))
+}
+
+/// Why one status query failed.
+pub(crate) enum QueryFailure {
+    /// Worth another try (network, 408, 429, 5xx, an unreadable answer, a 404 just
+    /// after submit); the server's hint, if any.
+    Retryable {
+        error: Error,
+        hint: Option<Duration>,
+    },
+    /// Ends the wait (401, 403, 404, a redirect).
+    Fatal(Error),
+}
+
+impl QueryFailure {
+    pub(crate) fn into_error(self) -> Error {
+        match self {
+            QueryFailure::Retryable { error, .. } | QueryFailure::Fatal(error) => error,
+        }
+    }
+}
+
+/// One GET through the transport. `young`: the task was submitted moments ago, so a
+/// 404 may only mean the task is not visible yet.
+pub(crate) async fn query(
+    client: &Client,
+    task_id: &str,
+    attempt: u32,
+    deadline: Option<Instant>,
+    young: bool,
+) -> Result<TaskInfo, QueryFailure> {
+    let transport = &client.shared().transport;
+    let path = task_path(task_id);
+    let malformed = |reason: String| Error::Malformed {
+        task_id: Some(task_id.to_owned()),
+        reason,
+    };
+    let sent = transport
+        .send(Outgoing {
+            method: Method::GET,
+            path: &path,
+            body: None,
+            attempt,
+            deadline,
+        })
+        .await;
+    let answer = match sent {
+        Ok(answer) => answer,
+        // Retried like any unreadable answer: a proxy's glitch must not end a wait on
+        // a task that is fine; the retry policy bounds it.
+        Err(Failure {
+            too_large: true, ..
+        }) => {
+            return Err(QueryFailure::Retryable {
+                error: malformed(format!(
+                    "the answer is larger than {} MiB",
+                    MAX_ANSWER_BYTES >> 20
+                )),
+                hint: None,
+            });
+        }
+        Err(failure) => {
+            let reason = match failure.stage {
+                Stage::NotSent => format!("not sent: {}", failure.reason),
+                Stage::MaybeSent => failure.reason,
+            };
+            return Err(QueryFailure::Retryable {
+                error: Error::Transport {
+                    task_id: task_id.to_owned(),
+                    reason,
+                },
+                hint: None,
+            });
+        }
+    };
+    let status = answer.status;
+    if answer.is_redirect() {
+        return Err(QueryFailure::Fatal(Error::Api {
+            task_id: task_id.to_owned(),
+            api: Box::new(ApiError {
+                status,
+                code: None,
+                category: Some("Redirect".to_owned()),
+                message: format!(
+                    "the API answered with a redirect to {}; API requests never follow \
+                     redirects: check the base URL",
+                    answer.location()
+                ),
+                retry_after: None,
+                request_id: answer.request_id.clone(),
+            }),
+        }));
+    }
+    if answer.is_success() {
+        // The reason may quote the server: it passes the redactor like any server text.
+        return decode(task_id, &answer.body).map_err(|reason| QueryFailure::Retryable {
+            error: malformed(transport.redactor.text(&reason)),
+            hint: None,
+        });
+    }
+    let mut api = api_error(status, &answer.headers, &answer.body, &transport.redactor);
+    api.request_id = answer.request_id.clone();
+    let error = Error::Api {
+        task_id: task_id.to_owned(),
+        api: Box::new(api),
+    };
+    if is_retryable_status(status) || (status == 404 && young) {
+        let hint = error.retry_after();
+        Err(QueryFailure::Retryable { error, hint })
+    } else {
+        Err(QueryFailure::Fatal(error))
+    }
+}
+
+/// The task in a success answer, decoded strictly, else leniently.
+fn decode(task_id: &str, body: &[u8]) -> Result<TaskInfo, String> {
+    let answer = match serde_json::from_slice::<GetTaskResponse>(body) {
+        Ok(answer) => answer,
+        Err(e) => decode_leniently(body)
+            .ok_or_else(|| format!("the answer is not a task envelope ({e})"))?,
+    };
+    check_answer(task_id, answer)
+}
+
+/// The task in a decoded answer, if the answer is a success envelope about `task_id`.
+fn check_answer(task_id: &str, answer: GetTaskResponse) -> Result<TaskInfo, String> {
+    if answer.code != 0 {
+        Err(format!(
+            "the envelope says code {}: {}",
+            answer.code,
+            answer.message.chars().take(200).collect::<String>()
+        ))
+    } else if answer.data.task_id != task_id {
+        Err(format!(
+            "asked for task {task_id} but the answer is about task {}",
+            answer.data.task_id.chars().take(200).collect::<String>()
+        ))
+    } else {
+        Ok(answer.data)
+    }
+}
+
+/// Fields whose wrong type this decoder drops before giving up: enough for a few slips
+/// (`"width": 1280.0`), bounded so a hostile answer cannot loop long.
+const MAX_DROPPED_FIELDS: usize = 8;
+
+/// Decodes an answer that failed typed decoding by dropping, one at a time, the fields
+/// whose value has the wrong type. A paid result must not be lost because an optional
+/// field (a width, a format) came in another type; a required field that is dropped
+/// still fails, so only optional information is lost, and each drop is logged.
+pub(crate) fn decode_leniently(bytes: &[u8]) -> Option<GetTaskResponse> {
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    for _ in 0..MAX_DROPPED_FIELDS {
+        let error = match serde_path_to_error::deserialize::<_, GetTaskResponse>(&value) {
+            Ok(answer) => return Some(answer),
+            Err(error) => error,
+        };
+        let path = error.path().to_string();
+        // Missing required fields, or a mistyped whole envelope: nothing to drop.
+        if !remove_path(&mut value, error.path()) {
+            return None;
+        }
+        tracing::warn!(field = %path, "dropped a task answer field of an unexpected type");
+    }
+    None
+}
+
+/// Removes the scalar at `path` from `value`; false if there is none there (the error
+/// was about a missing field, the root, an array item or a whole object).
+fn remove_path(value: &mut serde_json::Value, path: &serde_path_to_error::Path) -> bool {
+    use serde_path_to_error::Segment;
+    let segments: Vec<&Segment> = path.iter().collect();
+    let Some((last, parents)) = segments.split_last() else {
+        return false;
+    };
+    let mut node = value;
+    for segment in parents {
+        node = match (segment, node) {
+            (Segment::Map { key }, serde_json::Value::Object(map)) => match map.get_mut(key) {
+                Some(next) => next,
+                None => return false,
+            },
+            (Segment::Seq { index }, serde_json::Value::Array(items)) => {
+                match items.get_mut(*index) {
+                    Some(next) => next,
+                    None => return false,
+                }
+            }
+            _ => return false,
+        };
+    }
+    // Only scalars: dropping an object or array could silently drop result files.
+    match (last, node) {
+        (Segment::Map { key }, serde_json::Value::Object(map))
+            if map
+                .get(key)
+                .is_some_and(|v| !v.is_object() && !v.is_array()) =>
+        {
+            map.remove(key).is_some()
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod lenient_tests {
+    use super::*;
+
+    fn answer(resource: &str, task_id: &str) -> Vec<u8> {
+        format!(
+            r#"{{"code":0,"message":"success","data":{{"status":"success","task_id":{task_id},
+            "result":{{"resources":[{resource}]}}}}}}"#
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn mistyped_optional_fields_are_dropped_and_the_result_kept() {
+        let body = answer(
+            r#"{"type":"video","url":"https://x/a.mp4","width":1280.0,"format":4,"height":720}"#,
+            r#""t""#,
+        );
+        assert!(serde_json::from_slice::<GetTaskResponse>(&body).is_err());
+        let decoded = decode_leniently(&body).unwrap();
+        let resource = &decoded.data.result.unwrap().resources[0];
+        assert_eq!(resource.url, "https://x/a.mp4");
+        assert_eq!(
+            (resource.width, resource.height, resource.format.as_deref()),
+            (None, Some(720), None)
+        );
+    }
+
+    #[test]
+    fn required_fields_and_structure_are_never_dropped() {
+        let table = [
+            answer(r#"{"type":"video","url":"https://x/a.mp4"}"#, "42"), // task_id mistyped
+            answer(r#"{"type":"video","url":7}"#, r#""t""#),           // url mistyped
+            answer(r#""not a resource""#, r#""t""#),                    // array item
+            br#"{"code":0,"message":"success","data":{"status":"success","task_id":"t","result":{"resources":{"a":1}}}}"#.to_vec(),
+            b"[1,2]".to_vec(),
+            b"not json".to_vec(),
+        ];
+        for body in table {
+            assert!(
+                decode_leniently(&body).is_none(),
+                "{}",
+                String::from_utf8_lossy(&body)
+            );
+        }
+    }
+}

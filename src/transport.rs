@@ -1,0 +1,525 @@
+//! The one request path every API call takes: the API origin only, auth, our
+//! User-Agent, no redirects, the client-wide limiter, timeouts per phase, a capped read
+//! that keeps what arrived, the request id, and one tracing span per attempt.
+//!
+//! It classifies nothing by meaning: callers decide what an answer proves (a submit
+//! and a status query read the same 502 differently). What it does decide is whether a
+//! request provably never left ([`Stage::NotSent`]) or may have reached the server
+//! ([`Stage::MaybeSent`]).
+
+use std::fmt;
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
+use reqwest::{Method, Url};
+use tokio::time::Instant;
+
+use crate::ratelimit::RateLimiter;
+use crate::time::{after, later};
+
+use crate::redact::Redactor;
+
+/// Answers larger than this are refused, as Modellix's official client does.
+pub const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
+/// Error answers are read up to this much: enough for any message, bounded memory.
+const MAX_ERROR_BYTES: usize = 64 * 1024;
+/// Bodies are handed to the connection in pieces of this size, so progress is seen.
+const SEND_CHUNK: usize = 64 * 1024;
+
+/// How long each phase of a request may take.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timeouts {
+    /// A whole read (GET, DELETE): connect, send, answer, body.
+    pub(crate) read: Duration,
+    /// From the last byte of a request body to the answer's headers, and between
+    /// pieces of the answer's body.
+    pub(crate) answer: Duration,
+    /// Sending a body may take this long plus its size at `min_send_rate`.
+    pub(crate) send_base: Duration,
+    /// Slowest uplink (bytes per second) a body send is allowed before giving up.
+    pub(crate) min_send_rate: u64,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            read: Duration::from_secs(30),
+            answer: Duration::from_secs(30),
+            send_base: Duration::from_secs(30),
+            min_send_rate: 64 * 1024,
+        }
+    }
+}
+
+impl Timeouts {
+    /// Extra time for the answer of a body of `len` bytes: the last pieces handed to
+    /// the connection may still sit in socket buffers (several MiB) on a slow uplink.
+    pub(crate) fn drain_allowance(&self, len: usize) -> Duration {
+        let buffered = len.min(8 * 1024 * 1024) as u64;
+        Duration::from_secs(buffered.div_ceil(self.min_send_rate.max(1)))
+    }
+
+    /// The send limit for a body of `len` bytes.
+    pub(crate) fn send_limit(&self, len: usize) -> Duration {
+        let rate = self.min_send_rate.max(1);
+        self.send_base
+            .saturating_add(Duration::from_secs((len as u64).div_ceil(rate)))
+    }
+}
+
+/// An answer, whatever its status (3xx included: nothing is followed).
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
+    pub(crate) request_id: Option<String>,
+}
+
+impl Answer {
+    pub(crate) fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    pub(crate) fn is_redirect(&self) -> bool {
+        (300..400).contains(&self.status)
+    }
+
+    /// Where a redirect pointed, fit for a message.
+    pub(crate) fn location(&self) -> String {
+        self.headers
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map_or_else(
+                || "nowhere (no Location header)".to_owned(),
+                crate::redact::raw_url_for_display,
+            )
+    }
+}
+
+/// Whether a failed request may have reached the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stage {
+    /// Provably not sent: no connection was made.
+    NotSent,
+    /// Sent, or perhaps sent: the server may have acted on it.
+    MaybeSent,
+}
+
+/// A request that produced no complete answer.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub(crate) stage: Stage,
+    /// What happened, secrets removed.
+    pub(crate) reason: String,
+    /// The answer's status, when headers arrived before the failure.
+    pub(crate) status: Option<u16>,
+    /// What arrived of the body (a task id may be in it).
+    pub(crate) partial: Vec<u8>,
+    /// True when the failure was the answer being over [`MAX_ANSWER_BYTES`].
+    pub(crate) too_large: bool,
+}
+
+/// A request to send: method, path under the origin, optional body.
+pub(crate) struct Outgoing<'a> {
+    pub(crate) method: Method,
+    /// Path (and query) under the base URL, starting with `/`.
+    pub(crate) path: &'a str,
+    pub(crate) body: Option<(Bytes, &'static str)>,
+    /// For the span: the 1-based attempt of this logical call.
+    pub(crate) attempt: u32,
+    /// Give up waiting for the limiter at this time.
+    pub(crate) deadline: Option<Instant>,
+}
+
+pub(crate) struct Transport {
+    http: reqwest::Client,
+    base_url: String,
+    authorization: Option<HeaderValue>,
+    user_agent: HeaderValue,
+    pub(crate) redactor: Redactor,
+    pub(crate) timeouts: Timeouts,
+    pub(crate) limiter: RateLimiter,
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transport")
+            .field("base_url", &self.base_url)
+            .field(
+                "authorization",
+                &self.authorization.as_ref().map(|_| "Bearer <redacted>"),
+            )
+            .field("user_agent", &self.user_agent)
+            .field("timeouts", &self.timeouts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Transport {
+    pub(crate) fn new(
+        base: &Url,
+        authorization: Option<HeaderValue>,
+        user_agent: HeaderValue,
+        redactor: Redactor,
+        timeouts: Timeouts,
+        connect_timeout: Duration,
+        limiter: RateLimiter,
+    ) -> Result<Transport, String> {
+        let mut http = reqwest::Client::builder()
+            // A redirect would re-send a paid POST, with the key, somewhere else.
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some(connect_timeout) = finite(connect_timeout) {
+            http = http.connect_timeout(connect_timeout);
+        }
+        let http = http
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(Transport {
+            http,
+            base_url: base.as_str().trim_end_matches('/').to_owned(),
+            authorization,
+            user_agent,
+            redactor,
+            timeouts,
+            limiter,
+        })
+    }
+
+    pub(crate) fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Sends one request and reads its answer, never following a redirect.
+    pub(crate) async fn send(&self, out: Outgoing<'_>) -> Result<Answer, Failure> {
+        use tracing::Instrument;
+        let span = tracing::debug_span!(
+            target: "modellix",
+            "modellix.request",
+            method = %out.method,
+            path = out.path,
+            attempt = out.attempt,
+            status = tracing::field::Empty,
+            request_id = tracing::field::Empty,
+            elapsed_ms = tracing::field::Empty,
+        );
+        let started = Instant::now();
+        let result = self.send_inner(out).instrument(span.clone()).await;
+        span.record("elapsed_ms", started.elapsed().as_millis() as u64);
+        match &result {
+            Ok(answer) => {
+                span.record("status", answer.status);
+                if let Some(id) = &answer.request_id {
+                    span.record("request_id", id.as_str());
+                }
+            }
+            Err(failure) => {
+                if let Some(status) = failure.status {
+                    span.record("status", status);
+                }
+            }
+        }
+        let _entered = span.enter();
+        match &result {
+            Ok(answer) => tracing::debug!(target: "modellix", status = answer.status, "answered"),
+            Err(failure) => {
+                tracing::debug!(target: "modellix", stage = ?failure.stage, "failed: {}", failure.reason)
+            }
+        }
+        result
+    }
+
+    async fn send_inner(&self, out: Outgoing<'_>) -> Result<Answer, Failure> {
+        let not_sent = |reason: String| Failure {
+            stage: Stage::NotSent,
+            reason,
+            status: None,
+            partial: Vec::new(),
+            too_large: false,
+        };
+        if !self.limiter.acquire(out.deadline).await {
+            return Err(not_sent(
+                "the deadline passed while waiting for the rate limit".into(),
+            ));
+        }
+        let url = format!("{}{}", self.base_url, out.path);
+        let mut request = self.http.request(out.method.clone(), url);
+        request = request.header(USER_AGENT, self.user_agent.clone());
+        if let Some(auth) = &self.authorization {
+            request = request.header(AUTHORIZATION, auth.clone());
+        }
+        let mut progress = None;
+        let mut send_limit = None;
+        if let Some((bytes, content_type)) = out.body {
+            send_limit = Some((
+                self.timeouts.send_limit(bytes.len()),
+                self.timeouts
+                    .answer
+                    .saturating_add(self.timeouts.drain_allowance(bytes.len())),
+            ));
+            let (body, done) = tracked_body(bytes.clone());
+            progress = Some(done);
+            request = request
+                .header(CONTENT_TYPE, HeaderValue::from_static(content_type))
+                .header(reqwest::header::CONTENT_LENGTH, bytes.len())
+                .body(body);
+        } else if let Some(read) = finite(self.timeouts.read) {
+            request = request.timeout(read);
+        }
+        let request = request
+            .build()
+            .map_err(|e| not_sent(format!("cannot build the request: {}", self.chain(&e))))?;
+
+        let execute = self.http.execute(request);
+        let response = match (progress, send_limit) {
+            (Some(done), Some((limit, answer))) => {
+                with_send_timeouts(execute, done, limit, answer).await
+            }
+            _ => execute.await.map_err(PhaseError::Http),
+        };
+        let response = match response {
+            Ok(response) => response,
+            Err(PhaseError::Http(e)) if e.is_connect() => {
+                return Err(not_sent(format!(
+                    "cannot connect to {}: {}",
+                    self.base_url,
+                    self.chain(&e)
+                )));
+            }
+            Err(error) => {
+                let reason = match error {
+                    PhaseError::Http(e) if e.is_timeout() => {
+                        format!("no answer within {} s", self.timeouts.read.as_secs())
+                    }
+                    PhaseError::Http(e) => format!("the connection failed ({})", self.chain(&e)),
+                    PhaseError::SendTimeout(limit) => {
+                        format!("sending the body took longer than {} s", limit.as_secs())
+                    }
+                    PhaseError::AnswerTimeout(after) => format!(
+                        "no answer within {} s after the body was sent",
+                        after.as_secs()
+                    ),
+                };
+                return Err(Failure {
+                    stage: Stage::MaybeSent,
+                    reason,
+                    status: None,
+                    partial: Vec::new(),
+                    too_large: false,
+                });
+            }
+        };
+
+        let status = response.status().as_u16();
+        self.limiter.observe(status, response.headers());
+        let request_id = response
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty() && v.len() <= 200)
+            .map(|v| self.redactor.text(v));
+        let limit = if (200..300).contains(&status) {
+            MAX_ANSWER_BYTES
+        } else {
+            MAX_ERROR_BYTES
+        };
+        let error_answer = !(200..300).contains(&status);
+        let mut response = response;
+        let headers = std::mem::take(response.headers_mut());
+        match read_capped(response, limit, self.timeouts.answer).await {
+            Ok(body) => Ok(Answer {
+                status,
+                headers,
+                body,
+                request_id,
+            }),
+            // An error answer is only read for its message: a cut is harmless.
+            Err(cut) if error_answer && cut.too_large => Ok(Answer {
+                status,
+                headers,
+                body: cut.partial,
+                request_id,
+            }),
+            Err(cut) => Err(Failure {
+                stage: Stage::MaybeSent,
+                reason: format!("HTTP {status}, but {}", self.redactor.text(&cut.reason)),
+                status: Some(status),
+                partial: cut.partial,
+                too_large: cut.too_large,
+            }),
+        }
+    }
+
+    /// An error and its causes on one line, secrets removed.
+    pub(crate) fn chain(&self, e: &dyn std::error::Error) -> String {
+        self.redactor.text(&error_chain(e))
+    }
+}
+
+/// `None` for "no timeout" (`Duration::MAX`, as set by `without_timeouts`): no timer
+/// is armed at all, so tokio's paused clock cannot jump to it.
+fn finite(d: Duration) -> Option<Duration> {
+    (d < Duration::from_secs(u64::from(u32::MAX))).then_some(d)
+}
+
+/// Runs `execute` under the send limit until the body is handed over, then under
+/// the answer timeout.
+async fn with_send_timeouts(
+    execute: impl Future<Output = reqwest::Result<reqwest::Response>>,
+    mut done: tokio::sync::watch::Receiver<Option<Instant>>,
+    limit: Duration,
+    answer: Duration,
+) -> Result<reqwest::Response, PhaseError> {
+    tokio::pin!(execute);
+    let send_deadline = finite(limit).map(after);
+    let mut closed = false;
+    loop {
+        let sent_at = *done.borrow_and_update();
+        let deadline = match sent_at {
+            Some(at) => finite(answer).map(|d| later(at, d)),
+            None => send_deadline,
+        };
+        let expired = async {
+            match deadline {
+                Some(deadline) => tokio::time::sleep_until(deadline).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            result = &mut execute => return result.map_err(PhaseError::Http),
+            changed = done.changed(), if sent_at.is_none() && !closed => {
+                // Closed without finishing: the connection dropped the body, and
+                // `execute` ends soon with the reason.
+                closed = changed.is_err();
+            }
+            () = expired => {
+                return Err(match sent_at {
+                    Some(_) => PhaseError::AnswerTimeout(answer),
+                    None => PhaseError::SendTimeout(limit),
+                });
+            }
+        }
+    }
+}
+
+enum PhaseError {
+    Http(reqwest::Error),
+    SendTimeout(Duration),
+    AnswerTimeout(Duration),
+}
+
+/// A streamed body over `bytes` and a channel that receives the time the last piece
+/// was handed to the connection.
+fn tracked_body(bytes: Bytes) -> (reqwest::Body, tokio::sync::watch::Receiver<Option<Instant>>) {
+    let (tx, rx) = tokio::sync::watch::channel(None);
+    let total = bytes.len();
+    let stream =
+        futures_util::stream::unfold((bytes, 0usize, tx), move |(bytes, at, tx)| async move {
+            if at >= total {
+                return None;
+            }
+            let end = at.saturating_add(SEND_CHUNK).min(total);
+            let piece = bytes.slice(at..end);
+            if end >= total {
+                let _ = tx.send(Some(Instant::now()));
+            }
+            Some((Ok::<Bytes, std::io::Error>(piece), (bytes, end, tx)))
+        });
+    if total == 0 {
+        // Nothing to send: the body is "handed over" at once.
+        let (tx, rx) = tokio::sync::watch::channel(Some(Instant::now()));
+        drop(tx);
+        return (reqwest::Body::from(Bytes::new()), rx);
+    }
+    (reqwest::Body::wrap_stream(stream), rx)
+}
+
+/// A body that could not be read whole.
+pub(crate) struct Cut {
+    pub(crate) partial: Vec<u8>,
+    pub(crate) reason: String,
+    pub(crate) too_large: bool,
+}
+
+/// Reads a body up to `limit` bytes, each piece within `stall`; what was read is kept
+/// on failure. A body announced as too large is refused after a short prefix.
+pub(crate) async fn read_capped(
+    mut response: reqwest::Response,
+    limit: usize,
+    stall: Duration,
+) -> Result<Vec<u8>, Cut> {
+    const PREFIX: usize = 64 * 1024;
+    let too_large = || format!("its answer is larger than {} KiB", limit >> 10);
+    let announced_too_large = response.content_length().is_some_and(|n| n > limit as u64);
+    let read_limit = if announced_too_large {
+        PREFIX.min(limit)
+    } else {
+        limit
+    };
+    let capacity = response.content_length().map_or(0, |n| {
+        usize::try_from(n).unwrap_or(usize::MAX).min(read_limit)
+    });
+    let mut body = Vec::with_capacity(capacity);
+    loop {
+        let next = response.chunk();
+        let chunk = match finite(stall) {
+            None => Ok(next.await),
+            Some(stall) => tokio::time::timeout(stall, next).await,
+        };
+        let chunk = match chunk {
+            Ok(chunk) => chunk,
+            Err(_) => {
+                return Err(Cut {
+                    partial: body,
+                    reason: format!("its answer stalled for {} s", stall.as_secs()),
+                    too_large: false,
+                });
+            }
+        };
+        match chunk {
+            Ok(Some(chunk)) => {
+                let room = read_limit.saturating_sub(body.len());
+                if chunk.len() > room {
+                    body.extend_from_slice(&chunk[..room]);
+                    return Err(Cut {
+                        partial: body,
+                        reason: too_large(),
+                        too_large: true,
+                    });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) if announced_too_large => {
+                return Err(Cut {
+                    partial: body,
+                    reason: too_large(),
+                    too_large: true,
+                });
+            }
+            Ok(None) => return Ok(body),
+            Err(e) => {
+                return Err(Cut {
+                    partial: body,
+                    reason: format!("its answer was cut off ({})", error_chain(&e)),
+                    too_large: false,
+                });
+            }
+        }
+    }
+}
+
+/// An error and its causes on one line (reqwest's top level says little).
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}

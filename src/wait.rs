@@ -1,0 +1,474 @@
+//! Waiting for tasks: the polling loop behind `wait`, `updates` and `wait_all`.
+//!
+//! A wait is a plain future (or stream) driven by its caller: nothing is spawned, so a
+//! dropped wait stops at once and memory stays bounded by the waits in flight. Each
+//! terminal status is written to the ledger, with the run time the schedule learns
+//! from.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
+
+use futures_util::{Stream, StreamExt};
+use tokio::time::Instant;
+
+use crate::error::Error;
+use crate::poll::{PollContext, WaitOptions};
+use crate::query::{QueryFailure, query};
+use crate::task::Task;
+use crate::time::later;
+use crate::{Client, TaskOutput, TaskStatus, types::TaskInfo};
+
+/// A 404 this soon after submit may only mean the task is not visible yet.
+const YOUNG_TASK: Duration = Duration::from_secs(60);
+/// Run times read back from the ledger when a client first waits.
+const PRIMING_RUNS: usize = 500;
+
+impl Task {
+    /// Polls until the task succeeds or fails, with the client's schedule, retry
+    /// policy and deadline (10 minutes by default).
+    ///
+    /// A timeout does not mean the task failed: [`Error::TimedOut`] carries the id to
+    /// resume with. Dropping the future stops polling only.
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
+    /// let task = client.task("task-abc123")?; // e.g. after a restart
+    /// let output = task.wait(&client).await?;
+    /// println!("{} resources", output.resources().len());
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait(&self, client: &Client) -> Result<TaskOutput, Error> {
+        self.wait_with(client, client.shared().wait).await
+    }
+
+    /// [`Task::wait`] with other options (deadline, or [`WaitOptions::forever`]).
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client, task: modellix::Task) -> Result<(), modellix::Error> {
+    /// use std::time::Duration;
+    /// let output = task
+    ///     .wait_with(&client, modellix::WaitOptions::deadline(Duration::from_secs(1800)))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait_with(
+        &self,
+        client: &Client,
+        options: WaitOptions,
+    ) -> Result<TaskOutput, Error> {
+        Waiter::new(self.clone(), client.clone(), options)
+            .finish()
+            .await
+    }
+
+    /// A stream of status changes until the task finishes, for progress bars and
+    /// logs. The first item is the first status seen; unknown statuses come through
+    /// as [`TaskStatus::Other`]. The last item of a successful task carries its
+    /// [`TaskOutput`] (`update.output`), so no further query is needed; the stream
+    /// ends with one `Err` when the task failed, the wait timed out or a query failed
+    /// for good. Driven by its reader: dropping it stops polling, and nothing is
+    /// buffered ahead.
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client, task: modellix::Task) -> Result<(), modellix::Error> {
+    /// use futures_util::StreamExt;
+    ///
+    /// let mut updates = task.updates(&client);
+    /// while let Some(update) = updates.next().await {
+    ///     let update = update?;
+    ///     println!("{:>5.1} s  {}", update.elapsed.as_secs_f64(), update.status);
+    ///     if let Some(output) = &update.output {
+    ///         println!("{} files", output.resources().len());
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn updates(&self, client: &Client) -> TaskUpdates {
+        self.updates_with(client, client.shared().wait)
+    }
+
+    /// [`Task::updates`] with other options.
+    pub fn updates_with(&self, client: &Client, options: WaitOptions) -> TaskUpdates {
+        let waiter = Waiter::new(self.clone(), client.clone(), options);
+        let stream = futures_util::stream::unfold(Some(waiter), |waiter| async move {
+            let mut waiter = waiter?;
+            match waiter.next().await {
+                Event::Update(update) => Some((Ok(update), Some(waiter))),
+                Event::Done(Ok(_)) => None,
+                Event::Done(Err(e)) => Some((Err(e), None)),
+            }
+        });
+        TaskUpdates {
+            inner: Box::pin(stream),
+        }
+    }
+}
+
+impl Client {
+    /// Waits for many tasks at once (at most `concurrency` of the client's
+    /// [`WaitOptions`] at a time) under one shared deadline. Results come back in the
+    /// input order; a task that did not finish in time has its own
+    /// [`Error::TimedOut`], so finished results are never lost to the others.
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client, tasks: Vec<modellix::Task>) {
+    /// for (task, result) in tasks.iter().zip(client.wait_all(&tasks).await) {
+    ///     match result {
+    ///         Ok(output) => println!("{} done: {} files", task.id(), output.resources().len()),
+    ///         Err(e) => eprintln!("{}: {e}", task.id()),
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub async fn wait_all(&self, tasks: &[Task]) -> Vec<Result<TaskOutput, Error>> {
+        self.wait_all_with(tasks, self.shared().wait).await
+    }
+
+    /// [`Client::wait_all`] with other options.
+    pub async fn wait_all_with(
+        &self,
+        tasks: &[Task],
+        options: WaitOptions,
+    ) -> Vec<Result<TaskOutput, Error>> {
+        let mut results: Vec<(usize, Result<TaskOutput, Error>)> = self
+            .wait_each_indexed(tasks.to_vec(), options)
+            .collect()
+            .await;
+        results.sort_by_key(|(i, _)| *i);
+        results.into_iter().map(|(_, result)| result).collect()
+    }
+
+    /// Waits for many tasks and yields each as soon as it ends (success, failure, or
+    /// its share of the deadline), in the order they finish, with at most
+    /// `options.concurrency` waits at a time under one shared deadline.
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client, tasks: Vec<modellix::Task>) {
+    /// use futures_util::StreamExt;
+    ///
+    /// let options = modellix::WaitOptions::default();
+    /// let mut finished = client.wait_each(tasks, options);
+    /// while let Some((task, result)) = finished.next().await {
+    ///     println!("{}: {}", task.id(), if result.is_ok() { "done" } else { "failed" });
+    /// }
+    /// # }
+    /// ```
+    pub fn wait_each(
+        &self,
+        tasks: Vec<Task>,
+        options: WaitOptions,
+    ) -> impl Stream<Item = (Task, Result<TaskOutput, Error>)> + Send + 'static {
+        let by_index = tasks.clone();
+        self.wait_each_indexed(tasks, options)
+            .map(move |(i, result)| (by_index[i].clone(), result))
+    }
+
+    fn wait_each_indexed(
+        &self,
+        tasks: Vec<Task>,
+        options: WaitOptions,
+    ) -> impl Stream<Item = (usize, Result<TaskOutput, Error>)> + Send + 'static {
+        let start = Instant::now();
+        let deadline = options.deadline.map(|d| later(start, d));
+        let client = self.clone();
+        // Unordered, so one slow task does not hold a slot others could use.
+        futures_util::stream::iter(tasks.into_iter().enumerate().map(move |(i, task)| {
+            let mut waiter = Waiter::new(task, client.clone(), options);
+            waiter.deadline = deadline;
+            async move { (i, waiter.finish().await) }
+        }))
+        .buffer_unordered(options.concurrency.max(1))
+    }
+}
+
+/// One observed status change of a task.
+///
+/// ```no_run
+/// # async fn run(client: modellix::Client, task: modellix::Task) -> Result<(), modellix::Error> {
+/// use futures_util::StreamExt;
+///
+/// let mut updates = task.updates(&client);
+/// while let Some(update) = updates.next().await {
+///     let update = update?;
+///     if let modellix::TaskStatus::Other(raw) = &update.status {
+///         eprintln!("status {raw:?} is new to this client; still waiting");
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct TaskUpdate {
+    /// The new status.
+    pub status: TaskStatus,
+    /// The whole answer that showed it.
+    pub info: TaskInfo,
+    /// Time since the wait began.
+    pub elapsed: Duration,
+    /// Status queries made so far.
+    pub polls: u32,
+    /// On the last update of a successful task: its result.
+    pub output: Option<TaskOutput>,
+}
+
+/// The stream returned by [`Task::updates`]; dropping it stops the polling.
+///
+/// ```no_run
+/// # async fn run(client: modellix::Client, task: modellix::Task) {
+/// use futures_util::StreamExt;
+///
+/// // Show the first status, then stop watching (the task keeps running).
+/// let mut updates = task.updates(&client);
+/// if let Some(Ok(first)) = updates.next().await {
+///     println!("{} after {} queries", first.status, first.polls);
+/// }
+/// drop(updates);
+/// # }
+/// ```
+pub struct TaskUpdates {
+    inner: Pin<Box<dyn Stream<Item = Result<TaskUpdate, Error>> + Send>>,
+}
+
+impl std::fmt::Debug for TaskUpdates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskUpdates").finish_non_exhaustive()
+    }
+}
+
+impl Stream for TaskUpdates {
+    type Item = Result<TaskUpdate, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+// Short-lived and moved once per status change: boxing would only add allocations.
+#[allow(clippy::large_enum_variant)]
+enum Event {
+    Update(TaskUpdate),
+    Done(Result<TaskOutput, Error>),
+}
+
+/// The state of one wait.
+struct Waiter {
+    task: Task,
+    client: Client,
+    start: Instant,
+    deadline: Option<Instant>,
+    /// How long before `start` the task was submitted, when known.
+    age_at_start: Duration,
+    polls: u32,
+    last_status: Option<TaskStatus>,
+    last_error: Option<String>,
+    last_poll: Instant,
+    /// The end, once seen; handed out after the last update.
+    done: Option<Result<TaskOutput, Error>>,
+}
+
+impl Waiter {
+    fn new(task: Task, client: Client, options: WaitOptions) -> Self {
+        let start = Instant::now();
+        let age_at_start = task
+            .submitted_at()
+            .and_then(|t| SystemTime::now().duration_since(t).ok())
+            .unwrap_or_default();
+        Waiter {
+            task,
+            client,
+            start,
+            deadline: options.deadline.map(|d| later(start, d)),
+            age_at_start,
+            polls: 0,
+            last_status: None,
+            last_error: None,
+            last_poll: start,
+            done: None,
+        }
+    }
+
+    fn past_deadline(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    fn since_submit(&self) -> Duration {
+        self.age_at_start + self.start.elapsed()
+    }
+
+    /// Polls to the end, ignoring intermediate updates.
+    async fn finish(mut self) -> Result<TaskOutput, Error> {
+        use tracing::Instrument;
+        let span = tracing::info_span!("modellix.wait", task_id = self.task.id());
+        async move {
+            loop {
+                if let Event::Done(result) = self.next().await {
+                    return result;
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Polls until the status changes or the wait ends.
+    async fn next(&mut self) -> Event {
+        if let Some(done) = self.done.take() {
+            return Event::Done(done);
+        }
+        self.prime().await;
+        loop {
+            let ctx = PollContext::new(self.polls, self.since_submit(), self.task.kind());
+            let delay = self.client.shared().schedule.delay(&ctx);
+            let mut wake = if self.polls == 0 {
+                later(self.start, delay.saturating_sub(self.age_at_start))
+            } else {
+                later(self.last_poll, delay)
+            };
+            if let Some(deadline) = self.deadline {
+                // The last sleep is cut to the deadline; one last query happens there.
+                wake = wake.min(deadline);
+            }
+            tokio::time::sleep_until(wake).await;
+
+            let answer = self.query_with_retries().await;
+            self.last_poll = Instant::now();
+            match answer {
+                Err(error) => return Event::Done(Err(error)),
+                Ok(Some(info)) => {
+                    self.last_error = None;
+                    if let Some(event) = self.seen(info).await {
+                        return event;
+                    }
+                }
+                Ok(None) => {}
+            }
+            if self.past_deadline() {
+                let error = Error::TimedOut {
+                    task_id: self.task.id().to_owned(),
+                    elapsed: self.start.elapsed(),
+                    polls: self.polls,
+                    last_status: self.last_status.clone(),
+                    last_error: self.last_error.clone(),
+                };
+                tracing::warn!(task_id = self.task.id(), polls = self.polls, "{error}");
+                return Event::Done(Err(error));
+            }
+        }
+    }
+
+    /// One query, retried by the client's policy; `Ok(None)` when the retries ran out
+    /// (the wait goes on at the next scheduled poll, until its deadline).
+    async fn query_with_retries(&mut self) -> Result<Option<TaskInfo>, Error> {
+        let client = self.client.clone();
+        let task_id = self.task.id().to_owned();
+        let task_id = task_id.as_str();
+        let young = self.task.submitted_at().is_some() && self.since_submit() < YOUNG_TASK;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            self.polls += 1;
+            match query(&client, task_id, attempt, self.deadline, young).await {
+                Ok(info) => return Ok(Some(info)),
+                Err(QueryFailure::Fatal(error)) => {
+                    tracing::warn!(task_id, polls = self.polls, "wait ended: {error}");
+                    return Err(error);
+                }
+                Err(QueryFailure::Retryable { error, hint }) => {
+                    tracing::debug!(task_id, attempt, "query failed, may retry: {error}");
+                    self.last_error = Some(error.to_string());
+                    match client.shared().retry.retry_delay(attempt, hint) {
+                        Some(pause) if !self.past_deadline() => {
+                            let mut at = later(Instant::now(), pause);
+                            if let Some(deadline) = self.deadline {
+                                at = at.min(deadline);
+                            }
+                            tokio::time::sleep_until(at).await;
+                            if self.past_deadline() {
+                                return Ok(None);
+                            }
+                        }
+                        _ => return Ok(None),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Handles a status seen; an event when it changed.
+    async fn seen(&mut self, info: TaskInfo) -> Option<Event> {
+        if self.last_status.as_ref() == Some(&info.status) {
+            return None;
+        }
+        let task_id = self.task.id();
+        tracing::info!(task_id, status = %info.status, polls = self.polls, "task status");
+        self.last_status = Some(info.status.clone());
+        let mut update = TaskUpdate {
+            status: info.status.clone(),
+            info: info.clone(),
+            elapsed: self.start.elapsed(),
+            polls: self.polls,
+            output: None,
+        };
+        if info.status.is_terminal() {
+            self.record_end(&info.status).await;
+        }
+        match info.status {
+            TaskStatus::Success => {
+                let output = TaskOutput {
+                    task: self.task.clone(),
+                    info,
+                    finished_at: SystemTime::now(),
+                    polls: self.polls,
+                };
+                update.output = Some(output.clone());
+                self.done = Some(Ok(output));
+            }
+            TaskStatus::Failed => {
+                self.done = Some(Err(Error::TaskFailed {
+                    task_id: task_id.to_owned(),
+                    error: info.error.clone(),
+                }));
+            }
+            _ => {}
+        }
+        Some(Event::Update(update))
+    }
+
+    /// Teaches the schedule and writes the end into the ledger (failures only logged:
+    /// the result matters more than its record).
+    async fn record_end(&self, status: &TaskStatus) {
+        let shared = self.client.shared();
+        let took = self.since_submit();
+        shared.schedule.observe(self.task.kind(), took);
+        let ledger = &shared.ledger;
+        if let Err(e) = ledger.record_run(self.task.kind(), took).await {
+            tracing::warn!(task_id = self.task.id(), "{e}");
+        }
+        if let Err(e) = ledger
+            .record_finished(self.task.id(), &status.to_string())
+            .await
+        {
+            tracing::warn!(task_id = self.task.id(), "{e}");
+        }
+    }
+
+    /// Once per client: the schedule learns the run times the ledger kept from earlier
+    /// runs of the program.
+    async fn prime(&self) {
+        let shared = self.client.shared();
+        shared
+            .primed
+            .get_or_init(|| async {
+                match shared.ledger.runs(PRIMING_RUNS).await {
+                    Ok(runs) => {
+                        for (kind, took) in runs {
+                            shared.schedule.observe(&kind, took);
+                        }
+                    }
+                    Err(e) => tracing::warn!("cannot read run times from the ledger: {e}"),
+                }
+            })
+            .await;
+    }
+}
