@@ -76,7 +76,11 @@ fn date_time(value: &str) -> bool {
         }
     };
     let clock = clock.split_once('.').map_or(clock, |(whole, fraction)| {
-        if digits(fraction).is_some() { whole } else { "" }
+        if digits(fraction).is_some() {
+            whole
+        } else {
+            ""
+        }
     });
     let hms = |text: &str, parts: usize, hour_max: u32| {
         let fields: Vec<&str> = text.split(':').collect();

@@ -320,7 +320,8 @@ impl ProseRule {
                 let sides = value
                     .split_once(separator)
                     .and_then(|(w, h)| Some((w.parse::<u64>().ok()?, h.parse::<u64>().ok()?)));
-                let fits = |n: u64| min_side.is_none_or(|m| n >= m) && max_side.is_none_or(|m| n <= m);
+                let fits =
+                    |n: u64| min_side.is_none_or(|m| n >= m) && max_side.is_none_or(|m| n <= m);
                 if !sides.is_some_and(|(w, h)| fits(w) && fits(h)) {
                     let range = match (min_side, max_side) {
                         (Some(a), Some(b)) => format!(", each side {a} to {b} pixels"),
@@ -415,8 +416,7 @@ fn placeholders(
         return;
     };
     let mut reported: Vec<&str> = Vec::new();
-    for (placeholder, label, n) in find_placeholders(text, syntax, inputs.iter().map(|(l, _)| *l))
-    {
+    for (placeholder, label, n) in find_placeholders(text, syntax, inputs.iter().map(|(l, _)| *l)) {
         let Some((_, input)) = inputs.iter().find(|(l, _)| *l == label) else {
             continue;
         };
@@ -463,7 +463,8 @@ fn find_placeholders<'t, 'l>(
 
 /// Checks one media value against the kinds its field accepts.
 fn media(pointer: &str, value: &str, kinds: &[MediaKind], checker: &mut Checker) {
-    let web = starts_with_ignore_case(value, "http://") || starts_with_ignore_case(value, "https://");
+    let web =
+        starts_with_ignore_case(value, "http://") || starts_with_ignore_case(value, "https://");
     if web && kinds.contains(&MediaKind::Url) {
         return media_url(pointer, value, checker);
     }
@@ -482,7 +483,7 @@ fn media(pointer: &str, value: &str, kinds: &[MediaKind], checker: &mut Checker)
     let data_uri = kinds.contains(&MediaKind::DataUri);
     let base64 = kinds.contains(&MediaKind::Base64);
     let is_data = starts_with_ignore_case(value, "data:");
-    if (data_uri && base64) || (data_uri && is_data) || (base64 && !is_data) {
+    if (data_uri && is_data) || (base64 && !is_data) {
         return image(pointer, value, checker);
     }
     if kinds == [MediaKind::Url] {
@@ -500,11 +501,7 @@ fn media(pointer: &str, value: &str, kinds: &[MediaKind], checker: &mut Checker)
     prose(
         checker,
         pointer,
-        format!(
-            "must be {} (found {})",
-            names.join(" or "),
-            excerpt(value)
-        ),
+        format!("must be {} (found {})", names.join(" or "), excerpt(value)),
     );
 }
 

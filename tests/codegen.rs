@@ -85,7 +85,11 @@ fn a_new_fragment_yields_a_typed_operation_with_no_rust_edits() {
         let text = std::fs::read_to_string(root.join(format!("spec/minimax/hailuo-2.3-t2v.{ext}")))
             .unwrap()
             .replace("/minimax/hailuo-2.3-t2v/", "/minimax/hailuo-9.9-t2v/");
-        std::fs::write(copy.join(format!("spec/minimax/hailuo-9.9-t2v.{ext}")), text).unwrap();
+        std::fs::write(
+            copy.join(format!("spec/minimax/hailuo-9.9-t2v.{ext}")),
+            text,
+        )
+        .unwrap();
     }
     std::fs::create_dir_all(copy.join("examples")).unwrap();
     std::fs::write(copy.join("examples/probe.rs"), PROBE).unwrap();

@@ -58,10 +58,11 @@ fn drop_examples_arrays(value: &mut Value) {
 }
 
 fn published_schema(op: &Operation) -> Value {
-    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("spec").join(op.file);
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("spec")
+        .join(op.file);
     let fragment: Value = serde_json::from_str(&std::fs::read_to_string(spec).unwrap()).unwrap();
-    fragment[op.method.to_ascii_lowercase()]["requestBody"]["content"]["application/json"]
-        ["schema"]
+    fragment[op.method.to_ascii_lowercase()]["requestBody"]["content"]["application/json"]["schema"]
         .clone()
 }
 
@@ -71,8 +72,8 @@ fn document() -> Value {
     let mut doc: Value =
         serde_json::from_str(include_str!(concat!(env!("OUT_DIR"), "/openapi.json"))).unwrap();
     for op in OPERATIONS.iter().filter(|o| o.is_submit()) {
-        let media = &mut doc["paths"][op.path][op.method.to_ascii_lowercase()]["requestBody"]
-            ["content"]["application/json"];
+        let media = &mut doc["paths"][op.path][op.method.to_ascii_lowercase()]["requestBody"]["content"]
+            ["application/json"];
         media["schema"] = published_schema(op);
     }
     drop_examples_arrays(&mut doc);
@@ -121,10 +122,7 @@ fn smallest(schema: &Value) -> Value {
 /// Bodies that break one schema rule each: a required field left out, a field of the
 /// wrong type, an enum value outside the list, a limit passed by one.
 fn breaking(schema: &Value, valid: &Value) -> Vec<(String, Value)> {
-    let object = schema
-        .get("oneOf")
-        .and_then(|b| b.get(0))
-        .unwrap_or(schema);
+    let object = schema.get("oneOf").and_then(|b| b.get(0)).unwrap_or(schema);
     let mut out = Vec::new();
     for name in object["required"].as_array().into_iter().flatten() {
         let mut body = valid.clone();
@@ -133,12 +131,20 @@ fn breaking(schema: &Value, valid: &Value) -> Vec<(String, Value)> {
     }
     for (name, prop) in object["properties"].as_object().into_iter().flatten() {
         let mut body = valid.clone();
-        let wrong = if prop["type"] == "string" { json!(12) } else { json!("twelve") };
+        let wrong = if prop["type"] == "string" {
+            json!(12)
+        } else {
+            json!("twelve")
+        };
         body[name] = wrong;
         out.push((format!("{name} of the wrong type"), body));
         if let Some(first) = prop["enum"].get(0) {
             let mut body = valid.clone();
-            body[name] = if first.is_string() { json!("no-such-value") } else { json!(987_654) };
+            body[name] = if first.is_string() {
+                json!("no-such-value")
+            } else {
+                json!(987_654)
+            };
             out.push((format!("{name} outside its enum"), body));
         }
         if let Some(max) = prop["maximum"].as_i64() {
@@ -156,7 +162,11 @@ fn breaking(schema: &Value, valid: &Value) -> Vec<(String, Value)> {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[tokio::test]
@@ -173,7 +183,16 @@ async fn prism_and_validate_agree_on_every_operation() {
     std::fs::write(&spec, serde_json::to_string_pretty(&document()).unwrap()).unwrap();
     let port = free_port();
     let child = Command::new(&prism)
-        .args(["mock", spec.to_str().unwrap(), "-h", "127.0.0.1", "-p", &port.to_string(), "-v", "warn"])
+        .args([
+            "mock",
+            spec.to_str().unwrap(),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-v",
+            "warn",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -182,7 +201,12 @@ async fn prism_and_validate_agree_on_every_operation() {
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
     let started = Instant::now();
-    while http.get(format!("{base}/api/v1/tasks/task-1")).send().await.is_err() {
+    while http
+        .get(format!("{base}/api/v1/tasks/task-1"))
+        .send()
+        .await
+        .is_err()
+    {
         if started.elapsed() > Duration::from_secs(60) || running.0.try_wait().unwrap().is_some() {
             let mut err = String::new();
             if let Some(mut e) = running.0.stderr.take() {
@@ -202,12 +226,31 @@ async fn prism_and_validate_agree_on_every_operation() {
             async move { request.send().await.unwrap().status().as_u16() }
         };
         let ours = (op.validate_json.unwrap())(&valid);
-        assert!(ours.is_ok(), "{}: {valid} {:?}", op.file, ours.err().map(|e| e.to_string()));
-        assert_eq!(send(&valid).await, 200, "{}: Prism refused {valid}", op.file);
+        assert!(
+            ours.is_ok(),
+            "{}: {valid} {:?}",
+            op.file,
+            ours.err().map(|e| e.to_string())
+        );
+        assert_eq!(
+            send(&valid).await,
+            200,
+            "{}: Prism refused {valid}",
+            op.file
+        );
         for (name, body) in breaking(&schema, &valid) {
             let ours = (op.validate_json.unwrap())(&body);
-            assert!(ours.is_err(), "{} {name}: validate accepted {body}", op.file);
-            assert_eq!(send(&body).await, 422, "{} {name}: Prism accepted {body}", op.file);
+            assert!(
+                ours.is_err(),
+                "{} {name}: validate accepted {body}",
+                op.file
+            );
+            assert_eq!(
+                send(&body).await,
+                422,
+                "{} {name}: Prism accepted {body}",
+                op.file
+            );
             checked += 1;
         }
     }

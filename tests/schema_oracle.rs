@@ -51,7 +51,15 @@ impl Draw {
     }
 
     fn wrong_type(&mut self, ty: Option<&str>) -> Value {
-        let options = [json!("s"), json!(1), json!(1.5), json!(true), json!([]), json!({}), Value::Null];
+        let options = [
+            json!("s"),
+            json!(1),
+            json!(1.5),
+            json!(true),
+            json!([]),
+            json!({}),
+            Value::Null,
+        ];
         loop {
             let v = options[self.rng.usize(..options.len())].clone();
             let same = match ty {
@@ -88,8 +96,11 @@ impl Draw {
             Some("string") => {
                 if let Some(pattern) = schema.get("pattern").and_then(Value::as_str) {
                     let re = regex::Regex::new(pattern).unwrap();
-                    let fits: Vec<&str> =
-                        PATTERN_SAMPLES.iter().copied().filter(|s| re.is_match(s)).collect();
+                    let fits: Vec<&str> = PATTERN_SAMPLES
+                        .iter()
+                        .copied()
+                        .filter(|s| re.is_match(s))
+                        .collect();
                     return json!(fits[self.rng.usize(..fits.len())]);
                 }
                 let lo = u("minLength").unwrap_or(0);
@@ -98,7 +109,10 @@ impl Draw {
                 json!(self.text(len))
             }
             Some("integer") => {
-                let lo = schema.get("minimum").and_then(Value::as_i64).unwrap_or(-1000);
+                let lo = schema
+                    .get("minimum")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(-1000);
                 let hi = schema
                     .get("maximum")
                     .and_then(|m| m.as_i64().or(m.as_u64().map(|_| i64::MAX)))
@@ -106,8 +120,14 @@ impl Draw {
                 json!(self.rng.i64(lo..=hi))
             }
             Some("number") => {
-                let lo = schema.get("minimum").and_then(Value::as_f64).unwrap_or(-100.0);
-                let hi = schema.get("maximum").and_then(Value::as_f64).unwrap_or(100.0);
+                let lo = schema
+                    .get("minimum")
+                    .and_then(Value::as_f64)
+                    .unwrap_or(-100.0);
+                let hi = schema
+                    .get("maximum")
+                    .and_then(Value::as_f64)
+                    .unwrap_or(100.0);
                 json!(lo + (hi - lo) * self.rng.f64())
             }
             Some("boolean") => json!(self.rng.bool()),
@@ -133,7 +153,11 @@ impl Draw {
         if let Some(Value::Object(props)) = schema.get("properties") {
             for (name, sub) in props {
                 let needed = required.contains(&name.as_str());
-                let include = if needed { !self.breaks() } else { self.rng.bool() };
+                let include = if needed {
+                    !self.breaks()
+                } else {
+                    self.rng.bool()
+                };
                 if include {
                     out.insert(name.clone(), self.value(sub));
                 }
@@ -194,9 +218,14 @@ impl Draw {
             Some("array") => {
                 let items = get("items").cloned().unwrap_or(json!({}));
                 if let Some(max) = get("maxItems").and_then(Value::as_u64) {
-                    options.push(Value::Array((0..=max).map(|_| self.value(&items)).collect()));
+                    options.push(Value::Array(
+                        (0..=max).map(|_| self.value(&items)).collect(),
+                    ));
                 }
-                if get("minItems").and_then(Value::as_u64).is_some_and(|m| m > 0) {
+                if get("minItems")
+                    .and_then(Value::as_u64)
+                    .is_some_and(|m| m > 0)
+                {
                     options.push(json!([]));
                 }
             }
@@ -224,7 +253,8 @@ fn validate_agrees_with_jsonschema_on_every_operation() {
         let fragment: Value =
             serde_json::from_str(&std::fs::read_to_string(spec.join(op.file)).unwrap()).unwrap();
         let method = op.method.to_ascii_lowercase();
-        let schema = fragment[&method]["requestBody"]["content"]["application/json"]["schema"].clone();
+        let schema =
+            fragment[&method]["requestBody"]["content"]["application/json"]["schema"].clone();
         let oracle = jsonschema::draft4::new(&schema).unwrap();
         let validate = op.validate_json.unwrap();
         let (valid, invalid) = (std::cell::Cell::new(0u32), std::cell::Cell::new(0u32));
@@ -249,7 +279,10 @@ fn validate_agrees_with_jsonschema_on_every_operation() {
                 "{}: body {} — jsonschema says {:?}, validate_json says {:?}",
                 op.file,
                 body,
-                oracle.iter_errors(&body).map(|e| e.to_string()).collect::<Vec<_>>(),
+                oracle
+                    .iter_errors(&body)
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>(),
                 validate(&body).err().map(|e| e.to_string())
             );
             Ok(())
@@ -258,7 +291,10 @@ fn validate_agrees_with_jsonschema_on_every_operation() {
             panic!("{e}");
         }
         let (valid, invalid) = (valid.get(), invalid.get());
-        eprintln!("{}: {valid} schema-valid, {invalid} near-valid bodies agreed", op.file);
+        eprintln!(
+            "{}: {valid} schema-valid, {invalid} near-valid bodies agreed",
+            op.file
+        );
         assert!(
             valid >= cases() / 20 && invalid >= cases() / 20,
             "{}: too one-sided a sample ({valid} valid, {invalid} invalid)",

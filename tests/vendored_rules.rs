@@ -30,12 +30,19 @@ fn warnings(model: &str, body: &Value) -> Vec<(String, String)> {
     w.into_iter().map(|w| (w.pointer, w.message)).collect()
 }
 
+/// `(pointer, message)` pairs a case expects.
+type Expected = &'static [(&'static str, &'static str)];
+
 const WAN_I2V: &str = "alibaba/wan2.7-i2v";
 
 #[test]
 fn one_of_bodies_need_exactly_one_branch_and_report_the_closest() {
-    let cases: &[(&str, Value, &[(&str, &str)])] = &[
-        ("first frame mode", json!({"first_frame": "https://e.com/a.png"}), &[]),
+    let cases: &[(&str, Value, Expected)] = &[
+        (
+            "first frame mode",
+            json!({"first_frame": "https://e.com/a.png"}),
+            &[],
+        ),
         (
             "continuation mode",
             json!({"first_clip": "oss://bucket/clip.mp4", "last_frame": "https://e.com/l.png"}),
@@ -46,7 +53,10 @@ fn one_of_bodies_need_exactly_one_branch_and_report_the_closest() {
             json!({"prompt": "x"}),
             &[
                 ("/first_frame", "is required but missing"),
-                ("", "needs exactly one of `first_frame`, `first_clip`: add one"),
+                (
+                    "",
+                    "needs exactly one of `first_frame`, `first_clip`: add one",
+                ),
             ],
         ),
         (
@@ -123,8 +133,14 @@ fn camel_case_fields_keep_their_wire_names() {
     assert_eq!(serde_json::to_value(&typed).unwrap(), body);
     typed.validate().unwrap();
     assert_eq!(
-        violations("google/veo-3.1-lite-i2v", &json!({"prompt": "x", "image": "https://e.com/a.png", "durationSeconds": "5"})),
-        [("/durationSeconds".to_owned(), "must be one of \"4\", \"6\", \"8\" (found \"5\")".to_owned())]
+        violations(
+            "google/veo-3.1-lite-i2v",
+            &json!({"prompt": "x", "image": "https://e.com/a.png", "durationSeconds": "5"})
+        ),
+        [(
+            "/durationSeconds".to_owned(),
+            "must be one of \"4\", \"6\", \"8\" (found \"5\")".to_owned()
+        )]
     );
 }
 
@@ -137,19 +153,31 @@ fn numbers_free_form_objects_and_single_value_enums() {
     assert_eq!(
         violations(kling, &bad),
         [
-            ("/camera_control".to_owned(), "must be of type object".to_owned()),
-            ("/cfg_scale".to_owned(), "must be at most 1.0 (found 1.5)".to_owned()),
+            (
+                "/camera_control".to_owned(),
+                "must be of type object".to_owned()
+            ),
+            (
+                "/cfg_scale".to_owned(),
+                "must be at most 1.0 (found 1.5)".to_owned()
+            ),
         ]
     );
     assert_eq!(
-        violations("bytedance/seedream-5.0-lite", &json!({"prompt": "x", "optimize_prompt_mode": "fast"})),
-        [("/optimize_prompt_mode".to_owned(), "must be one of \"standard\" (found \"fast\")".to_owned())]
+        violations(
+            "bytedance/seedream-5.0-lite",
+            &json!({"prompt": "x", "optimize_prompt_mode": "fast"})
+        ),
+        [(
+            "/optimize_prompt_mode".to_owned(),
+            "must be one of \"standard\" (found \"fast\")".to_owned()
+        )]
     );
 }
 
 #[test]
 fn each_prose_rule_kind_is_reported_with_a_fix() {
-    let cases: &[(&str, &str, Value, &[(&str, &str)])] = &[
+    let cases: &[(&str, &str, Value, Expected)] = &[
         (
             "conditional limit: 10 s only with 768P",
             "minimax/hailuo-2.3-t2v",
@@ -160,8 +188,18 @@ fn each_prose_rule_kind_is_reported_with_a_fix() {
                  768P; use 6 seconds for 1080P",
             )],
         ),
-        ("conditional limit kept", "minimax/hailuo-2.3-t2v", json!({"prompt": "x", "duration": 10}), &[]),
-        ("6 s in 1080P", "minimax/hailuo-2.3-t2v", json!({"prompt": "x", "duration": 6, "resolution": "1080P"}), &[]),
+        (
+            "conditional limit kept",
+            "minimax/hailuo-2.3-t2v",
+            json!({"prompt": "x", "duration": 10}),
+            &[],
+        ),
+        (
+            "6 s in 1080P",
+            "minimax/hailuo-2.3-t2v",
+            json!({"prompt": "x", "duration": 6, "resolution": "1080P"}),
+            &[],
+        ),
         (
             "conditional on a schema default: enable_sequential absent means false",
             "alibaba/wan2.7-image",
@@ -172,7 +210,12 @@ fn each_prose_rule_kind_is_reported_with_a_fix() {
                  (enable_sequential=false) makes 1-4 images; set enable_sequential to true for up to 12",
             )],
         ),
-        ("sequential mode allows 12", "alibaba/wan2.7-image", json!({"prompt": "x", "n": 12, "enable_sequential": true}), &[]),
+        (
+            "sequential mode allows 12",
+            "alibaba/wan2.7-image",
+            json!({"prompt": "x", "n": 12, "enable_sequential": true}),
+            &[],
+        ),
         (
             "dimensions",
             "alibaba/wan2.7-image",
@@ -182,8 +225,18 @@ fn each_prose_rule_kind_is_reported_with_a_fix() {
                 "must be WIDTH*HEIGHT, each side 768 to 2048 pixels or one of 1K, 2K (found `4096*4096`)",
             )],
         ),
-        ("dimensions preset", "alibaba/wan2.7-image", json!({"prompt": "x", "size": "2K"}), &[]),
-        ("dimensions custom", "alibaba/wan2.7-image", json!({"prompt": "x", "size": "1024*768"}), &[]),
+        (
+            "dimensions preset",
+            "alibaba/wan2.7-image",
+            json!({"prompt": "x", "size": "2K"}),
+            &[],
+        ),
+        (
+            "dimensions custom",
+            "alibaba/wan2.7-image",
+            json!({"prompt": "x", "size": "1024*768"}),
+            &[],
+        ),
         (
             "total across fields",
             "vidu/viduq2-pro-multi-frame",
@@ -209,7 +262,10 @@ fn each_prose_rule_kind_is_reported_with_a_fix() {
             "media kinds: oss",
             "alibaba/wan2.7-i2v",
             json!({"first_frame": "oss://"}),
-            &[("/first_frame", "must be an oss://bucket/key URL (found `oss://`)")],
+            &[(
+                "/first_frame",
+                "must be an oss://bucket/key URL (found `oss://`)",
+            )],
         ),
         (
             "not together",
@@ -224,7 +280,10 @@ fn each_prose_rule_kind_is_reported_with_a_fix() {
             "unsupported fields named in prose",
             "kling/kling-image-o1",
             json!({"prompt": "x", "negative_prompt": "blur"}),
-            &[("/negative_prompt", "is not supported by this model: remove `negative_prompt`")],
+            &[(
+                "/negative_prompt",
+                "is not supported by this model: remove `negative_prompt`",
+            )],
         ),
         (
             "placeholders with another syntax",
@@ -257,7 +316,7 @@ fn each_prose_rule_kind_is_reported_with_a_fix() {
 
 #[test]
 fn advice_rules_warn_without_refusing() {
-    let cases: &[(&str, &str, Value, &[(&str, &str)])] = &[
+    let cases: &[(&str, &str, Value, Expected)] = &[
         (
             "only effective when prompt_optimizer=true",
             "minimax/hailuo-2.3-t2v",
@@ -278,7 +337,12 @@ fn advice_rules_warn_without_refusing() {
                  apply only when sequential_image_generation is 'auto'",
             )],
         ),
-        ("auto mode", "bytedance/seedream-5.0-lite", json!({"prompt": "x", "sequential_image_generation": "auto", "sequential_image_generation_max_images": 3}), &[]),
+        (
+            "auto mode",
+            "bytedance/seedream-5.0-lite",
+            json!({"prompt": "x", "sequential_image_generation": "auto", "sequential_image_generation_max_images": 3}),
+            &[],
+        ),
         (
             "word limit",
             "bytedance/seedance-1.5-pro-t2v",
@@ -302,7 +366,10 @@ fn advice_rules_warn_without_refusing() {
 
 #[test]
 fn every_vendored_model_declares_its_output_and_validates_its_examples() {
-    let submits: Vec<&Operation> = modellix::OPERATIONS.iter().filter(|o| o.is_submit()).collect();
+    let submits: Vec<&Operation> = modellix::OPERATIONS
+        .iter()
+        .filter(|o| o.is_submit())
+        .collect();
     assert_eq!(submits.len(), 15);
     for op in submits {
         assert!(
@@ -312,7 +379,10 @@ fn every_vendored_model_declares_its_output_and_validates_its_examples() {
         );
     }
     assert!(matches!(
-        validate("vidu/lip-sync", &json!({})).unwrap_err().violations()[0].rule,
+        validate("vidu/lip-sync", &json!({}))
+            .unwrap_err()
+            .violations()[0]
+            .rule,
         Rule::Required
     ));
 }

@@ -114,8 +114,7 @@ fn setter(wire: &str, prop: &Value, required: bool) -> Result<TokenStream, Strin
     };
     let doc = setter_doc(wire, prop, required);
     let ty = prop.get("type").and_then(Value::as_str);
-    let string_enum = ty == Some("string")
-        && prop.get("enum").and_then(Value::as_array).is_some();
+    let string_enum = ty == Some("string") && prop.get("enum").and_then(Value::as_array).is_some();
     let item_ty = prop
         .get("items")
         .and_then(|i| i.get("type"))

@@ -91,7 +91,14 @@ fn emit(
         .as_str()
         .ok_or_else(|| format!("{here}: \"type\" must be a string"))?;
     let known: &[&str] = match ty {
-        "string" => &["type", "minLength", "maxLength", "enum", "pattern", "format"],
+        "string" => &[
+            "type",
+            "minLength",
+            "maxLength",
+            "enum",
+            "pattern",
+            "format",
+        ],
         "integer" | "number" => &["type", "minimum", "maximum", "enum", "format"],
         "boolean" => &["type"],
         "array" => &["type", "items", "minItems", "maxItems"],
@@ -213,8 +220,8 @@ fn emit_combinators(
             .ok_or_else(|| format!("{here}: {key} must be a non-empty array"))?;
         let mut each = Vec::new();
         for (n, branch) in branches.iter().enumerate() {
-            let checks = emit(branch, ptr, value, depth)
-                .map_err(|e| format!("{e} (in {key}/{n})"))?;
+            let checks =
+                emit(branch, ptr, value, depth).map_err(|e| format!("{e} (in {key}/{n})"))?;
             each.push(quote! {
                 {
                     let mut checker = crate::validate::Checker::default();
@@ -363,13 +370,18 @@ mod tests {
         let err = emit_checks(&json!({"type":"object","properties":{
             "a":{"type":"string","contentEncoding":"x"}}}))
         .unwrap_err();
-        assert!(err.contains("/a") && err.contains("contentEncoding"), "{err}");
+        assert!(
+            err.contains("/a") && err.contains("contentEncoding"),
+            "{err}"
+        );
         let err = emit_checks(&json!({"type":"object","properties":{
             "a":{"type":"string","format":"hostname"}}}))
         .unwrap_err();
         assert!(err.contains("/a") && err.contains("hostname"), "{err}");
-        let err = emit_checks(&json!({"oneOf":[{"type":"object"},{"type":"object","properties":{
-            "b":{"type":"string","pattern":"("}}}]}))
+        let err = emit_checks(
+            &json!({"oneOf":[{"type":"object"},{"type":"object","properties":{
+            "b":{"type":"string","pattern":"("}}}]}),
+        )
         .unwrap_err();
         assert!(err.contains("/b") && err.contains("oneOf/1"), "{err}");
     }

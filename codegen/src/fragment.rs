@@ -462,7 +462,10 @@ mod tests {
         let cases = [
             ("/api/v1/acme/foo-1.5/async", Some(("acme", "foo-1.5"))),
             ("/api/v1/acme/foo-1.5", Some(("acme", "foo-1.5"))),
-            ("/api/v1/text-to-video/acme/foo/async", Some(("acme", "foo"))),
+            (
+                "/api/v1/text-to-video/acme/foo/async",
+                Some(("acme", "foo")),
+            ),
             ("/api/v1/made-up-kind/acme/foo/async", None),
             ("/api/v1/acme", None),
             ("/api/v1/acme/foo/bar", None),

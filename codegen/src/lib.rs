@@ -22,11 +22,11 @@ pub use fragment::{
     API_ORIGIN, API_PREFIX, Fragment, PATH_KINDS, RULES_SUFFIX, SpecError, check_unique, load_dir,
     parse_fragment, submit_model,
 };
-pub use rules::{ModelRules, OUTPUT_KINDS, OutputSpec, parse_rules, request_fields};
 pub use merge::{
     Merged, OperationMeta, SUBMIT_RESPONSE, SubmitMeta, TASK_STATUS, base_name, merge,
     model_type_name,
 };
+pub use rules::{ModelRules, OUTPUT_KINDS, OutputSpec, parse_rules, request_fields};
 
 /// Name of the generated Rust file in `OUT_DIR` and in the snapshot folder.
 pub const CODE_FILE: &str = "modellix_generated.rs";
@@ -96,7 +96,8 @@ fn request_builders(merged: &Merged) -> Result<Vec<syn::Item>, SpecError> {
         let err = |e: String| SpecError::new(&op.file, format!("request builder: {e}"));
         let ty = &submit.request_type;
         if submit.branches.is_empty() {
-            tokens.extend(builders::emit_builder(ty, &submit.request_schema, ty, None).map_err(err)?);
+            tokens
+                .extend(builders::emit_builder(ty, &submit.request_schema, ty, None).map_err(err)?);
             continue;
         }
         for branch in &submit.branches {
@@ -104,8 +105,13 @@ fn request_builders(merged: &Merged) -> Result<Vec<syn::Item>, SpecError> {
             let short = branch.strip_prefix(ty.as_str()).unwrap_or(branch);
             let ctor = heck::ToSnakeCase::to_snake_case(short);
             tokens.extend(
-                builders::emit_builder(branch, &original_branch(submit, branch, schema), ty, Some(&ctor))
-                    .map_err(err)?,
+                builders::emit_builder(
+                    branch,
+                    &original_branch(submit, branch, schema),
+                    ty,
+                    Some(&ctor),
+                )
+                .map_err(err)?,
             );
         }
     }

@@ -132,7 +132,10 @@ pub fn merge(fragments: &[Fragment]) -> Result<Merged, SpecError> {
             Some(_) => {
                 let mut chars = base.chars();
                 let first = chars.next().map(|c| c.to_ascii_lowercase());
-                format!("{}Async", first.into_iter().chain(chars).collect::<String>())
+                format!(
+                    "{}Async",
+                    first.into_iter().chain(chars).collect::<String>()
+                )
             }
             None => f.operation_id().unwrap_or_default().to_owned(),
         };
@@ -426,7 +429,12 @@ pub fn branch_names(branches: &[Value]) -> Vec<String> {
     let required = |b: &Value| -> Vec<String> {
         b.get("required")
             .and_then(Value::as_array)
-            .map(|r| r.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .map(|r| {
+                r.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let all: Vec<Vec<String>> = branches.iter().map(required).collect();
@@ -434,7 +442,11 @@ pub fn branch_names(branches: &[Value]) -> Vec<String> {
     for (n, branch) in branches.iter().enumerate() {
         let own: Vec<&String> = all[n]
             .iter()
-            .filter(|f| all.iter().enumerate().all(|(m, r)| m == n || !r.contains(f)))
+            .filter(|f| {
+                all.iter()
+                    .enumerate()
+                    .all(|(m, r)| m == n || !r.contains(f))
+            })
             .collect();
         let title = branch.get("title").and_then(Value::as_str);
         let name = match (title, own.is_empty()) {

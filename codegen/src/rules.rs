@@ -252,9 +252,7 @@ fn parse_rule(
     let body = &obj[kind.as_str()];
     let at = format!("{here}/{kind}");
     let as_obj = |known: &[&str]| -> Result<&Map<String, Value>, String> {
-        let o = body
-            .as_object()
-            .ok_or(format!("{at}: must be an object"))?;
+        let o = body.as_object().ok_or(format!("{at}: must be an object"))?;
         check_keys(o, &at, known)?;
         Ok(o)
     };
@@ -305,16 +303,15 @@ fn parse_rule(
         "placeholders" => {
             let o = as_obj(&["field", "syntax", "inputs"])?;
             let field = str_field(o, "field", &at, fields)?;
-            let syntax = o
-                .get("syntax")
-                .and_then(Value::as_str)
-                .ok_or(format!("{at}/syntax: must be a string such as \"[{{label}} {{n}}]\""))?;
+            let syntax = o.get("syntax").and_then(Value::as_str).ok_or(format!(
+                "{at}/syntax: must be a string such as \"[{{label}} {{n}}]\""
+            ))?;
             let (prefix, rest) = syntax
                 .split_once("{label}")
                 .ok_or(format!("{at}/syntax: {syntax:?} lacks {{label}}"))?;
-            let (infix, suffix) = rest
-                .split_once("{n}")
-                .ok_or(format!("{at}/syntax: {syntax:?} lacks {{n}} after {{label}}"))?;
+            let (infix, suffix) = rest.split_once("{n}").ok_or(format!(
+                "{at}/syntax: {syntax:?} lacks {{n}} after {{label}}"
+            ))?;
             if prefix.is_empty() || suffix.is_empty() {
                 return Err(format!(
                     "{at}/syntax: {syntax:?} needs text before {{label}} and after {{n}}"
@@ -328,7 +325,9 @@ fn parse_rule(
             let mut pairs = Vec::new();
             for (label, input) in inputs {
                 let here = format!("{at}/inputs/{label}");
-                let name = input.as_str().ok_or(format!("{here}: must be a field name"))?;
+                let name = input
+                    .as_str()
+                    .ok_or(format!("{here}: must be a field name"))?;
                 let schema = field_of(name, &here, fields)?;
                 if schema.get("type").and_then(Value::as_str) != Some("array") {
                     return Err(format!("{here}: {name:?} is not an array field"));
@@ -362,7 +361,11 @@ fn parse_rule(
                 .and_then(Value::as_object)
                 .ok_or(format!("{at}/then: must be an object"))?;
             let then_at = format!("{at}/then");
-            check_keys(then, &then_at, &["field", "in", "maximum", "minimum", "absent"])?;
+            check_keys(
+                then,
+                &then_at,
+                &["field", "in", "maximum", "minimum", "absent"],
+            )?;
             let then_field = str_field(then, "field", &then_at, fields)?;
             let limits: Vec<&String> = then.keys().filter(|k| *k != "field").collect();
             let limit = match limits.as_slice() {
@@ -395,14 +398,15 @@ fn parse_rule(
                     ));
                 }
             };
-            let note = o
-                .get("note")
-                .and_then(Value::as_str)
-                .ok_or(format!("{at}/note: must say, in words, what the fragment states"))?;
+            let note = o.get("note").and_then(Value::as_str).ok_or(format!(
+                "{at}/note: must say, in words, what the fragment states"
+            ))?;
             let severity = match obj.get("severity").map(|v| v.as_str()) {
                 None | Some(Some("error")) => quote!(crate::rules::Severity::Error),
                 Some(Some("warning")) => quote!(crate::rules::Severity::Warning),
-                Some(_) => return Err(format!("{here}/severity: must be \"error\" or \"warning\"")),
+                Some(_) => {
+                    return Err(format!("{here}/severity: must be \"error\" or \"warning\""));
+                }
             };
             let if_default = opt_tokens(if_default);
             quote!(crate::rules::ProseRule::Conditional {
@@ -456,7 +460,11 @@ fn parse_rule(
                     .and_then(|k| MEDIA_KINDS.iter().find(|(n, _)| *n == k))
                     .ok_or(format!(
                         "{at}/kinds/{i}: must be one of {}",
-                        MEDIA_KINDS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                        MEDIA_KINDS
+                            .iter()
+                            .map(|(n, _)| *n)
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ))?;
                 let ident = quote::format_ident!("{}", name.1);
                 variants.push(quote!(crate::rules::MediaKind::#ident));
@@ -478,7 +486,9 @@ fn parse_rule(
                 .get("separator")
                 .and_then(Value::as_str)
                 .filter(|s| !s.is_empty())
-                .ok_or(format!("{at}/separator: must be a non-empty string such as \"x\""))?;
+                .ok_or(format!(
+                    "{at}/separator: must be a non-empty string such as \"x\""
+                ))?;
             let (lo, hi) = (
                 opt_tokens(u64_of(o, "min_side", &at)?),
                 opt_tokens(u64_of(o, "max_side", &at)?),
@@ -515,22 +525,40 @@ mod tests {
     #[test]
     fn unknown_fields_and_shapes_are_build_errors() {
         let cases = [
-            (json!({"outputs":[{"kind":"video"}],"rules":[{"max_words":{"field":"nope","max":3}}]}),
-             "/rules/0/max_words/field: \"nope\" is not a field"),
+            (
+                json!({"outputs":[{"kind":"video"}],"rules":[{"max_words":{"field":"nope","max":3}}]}),
+                "/rules/0/max_words/field: \"nope\" is not a field",
+            ),
             (json!({"rules":[]}), "/outputs: required"),
             (json!({"outputs":[{"kind":"hologram"}]}), "/outputs/0/kind"),
-            (json!({"outputs":[{"kind":"image"}],"runtime_fields":["n","x"]}), "/runtime_fields/1"),
-            (json!({"outputs":[{"kind":"image"}],"rules":[{"unsupported":["prompt"]}]}),
-             "is a field of the fragment"),
-            (json!({"outputs":[{"kind":"image"}],"rules":[{"placeholders":{"field":"prompt","syntax":"[{n}]","inputs":{"a":"images"}}}]}),
-             "lacks {label}"),
-            (json!({"outputs":[{"kind":"image"}],"rules":[{"placeholders":{"field":"prompt","syntax":"<{label}{n}>","inputs":{"a":"prompt"}}}]}),
-             "not an array field"),
-            (json!({"outputs":[{"kind":"image"}],"rules":[{"media":{"fields":["n"],"kinds":["url"]}}]}),
-             "neither a string"),
-            (json!({"outputs":[{"kind":"image"}],"rules":[{"bogus":{}}]}), "unknown rule kind"),
-            (json!({"outputs":[{"kind":"image"}],"rules":[{"max_words":{"field":"prompt","max":3},"severity":"warning"}]}),
-             "only conditional"),
+            (
+                json!({"outputs":[{"kind":"image"}],"runtime_fields":["n","x"]}),
+                "/runtime_fields/1",
+            ),
+            (
+                json!({"outputs":[{"kind":"image"}],"rules":[{"unsupported":["prompt"]}]}),
+                "is a field of the fragment",
+            ),
+            (
+                json!({"outputs":[{"kind":"image"}],"rules":[{"placeholders":{"field":"prompt","syntax":"[{n}]","inputs":{"a":"images"}}}]}),
+                "lacks {label}",
+            ),
+            (
+                json!({"outputs":[{"kind":"image"}],"rules":[{"placeholders":{"field":"prompt","syntax":"<{label}{n}>","inputs":{"a":"prompt"}}}]}),
+                "not an array field",
+            ),
+            (
+                json!({"outputs":[{"kind":"image"}],"rules":[{"media":{"fields":["n"],"kinds":["url"]}}]}),
+                "neither a string",
+            ),
+            (
+                json!({"outputs":[{"kind":"image"}],"rules":[{"bogus":{}}]}),
+                "unknown rule kind",
+            ),
+            (
+                json!({"outputs":[{"kind":"image"}],"rules":[{"max_words":{"field":"prompt","max":3},"severity":"warning"}]}),
+                "only conditional",
+            ),
         ];
         for (rules, want) in cases {
             let err = parse_rules(&rules, &schema()).unwrap_err();
