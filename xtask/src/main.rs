@@ -181,10 +181,26 @@ fn add_endpoint(root: &Path, source: &Path) -> Result<(), String> {
     std::fs::create_dir_all(dest.parent().expect("has a provider folder"))
         .map_err(|e| format!("{}: {e}", dest.display()))?;
     std::fs::write(&dest, &text).map_err(|e| format!("{}: {e}", dest.display()))?;
+    // A starter rules file: the output kind guessed from the id (edit it), no prose rules.
+    let rules = root.join("spec").join(format!("{model_id}.rules.json"));
+    let wrote_rules = !rules.exists();
+    if wrote_rules {
+        let kind = if model_id.contains("image") || model_id.contains("t2i") {
+            "image"
+        } else {
+            "video"
+        };
+        let starter =
+            format!("{{\n  \"outputs\": [{{\"kind\": \"{kind}\"}}],\n  \"rules\": []\n}}\n");
+        std::fs::write(&rules, starter).map_err(|e| format!("{}: {e}", rules.display()))?;
+    }
 
     let checked = spec_check(root).and_then(|()| codegen(root, false));
     if let Err(e) = checked {
         let _ = std::fs::remove_file(&dest);
+        if wrote_rules {
+            let _ = std::fs::remove_file(&rules);
+        }
         return Err(format!("{e}\nspec/{relative} was not added"));
     }
     let base = modellix_codegen::model_type_name(&model_id).unwrap_or_default();
@@ -195,6 +211,9 @@ fn add_endpoint(root: &Path, source: &Path) -> Result<(), String> {
     );
     println!("  request:   modellix::types::{base}Request (with validate())");
     println!("  submit:    client.submit(request) works for it once built");
-    println!("update spec/README.md with where and when the fragment was taken");
+    println!(
+        "edit spec/{model_id}.rules.json (output kind, runtime_fields, the rules its \
+         descriptions state) and add a row to spec/README.md"
+    );
     Ok(())
 }
