@@ -546,10 +546,3 @@ pub(crate) fn validate_serialized<T: Serialize>(
         }
     }
 }
-
-/// Rules a model's fragment states only in prose, applied after the schema checks.
-/// Generated `validate_json` calls this with the rules built from the model's rules file;
-/// [`crate::rules`] interprets them.
-pub(crate) fn prose_rules(rules: &[crate::rules::ProseRule], value: &Value, checker: &mut Checker) {
-    crate::rules::apply(rules, value, checker);
-}

@@ -277,7 +277,7 @@ fn glue(operations: &[OperationMeta]) -> Result<TokenStream, SpecError> {
                     let mut checker = crate::validate::Checker::default();
                     #checks
                     const PROSE_RULES: &[crate::rules::ProseRule] = &[#(#prose),*];
-                    crate::validate::prose_rules(PROSE_RULES, value, &mut checker);
+                    crate::rules::apply(PROSE_RULES, value, &mut checker);
                     checker.finish()
                 }
             }

@@ -9450,7 +9450,7 @@ impl types::Wan27I2vRequest {
                 kinds: &[crate::rules::MediaKind::Url, crate::rules::MediaKind::Oss],
             },
         ];
-        crate::validate::prose_rules(PROSE_RULES, value, &mut checker);
+        crate::rules::apply(PROSE_RULES, value, &mut checker);
         checker.finish()
     }
 }
@@ -9519,7 +9519,7 @@ impl types::Wan27ImageRequest {
                 max_side: Some(2048u64),
             },
         ];
-        crate::validate::prose_rules(PROSE_RULES, value, &mut checker);
+        crate::rules::apply(PROSE_RULES, value, &mut checker);
         checker.finish()
     }
 }
@@ -9623,7 +9623,7 @@ impl types::Seedance15ProT2vRequest {
                 max: 1000usize,
             },
         ];
-        crate::validate::prose_rules(PROSE_RULES, value, &mut checker);
+        crate::rules::apply(PROSE_RULES, value, &mut checker);
         checker.finish()
     }
 }
@@ -9778,7 +9778,7 @@ impl types::Seedance20FastI2vRequest {
                 max: 1000usize,
             },
         ];
-        crate::validate::prose_rules(PROSE_RULES, value, &mut checker);
+        crate::rules::apply(PROSE_RULES, value, &mut checker);
         checker.finish()
     }
 }
@@ -9956,7 +9956,7 @@ impl types::Seedance20V2vRequest {
                 max: 1000usize,
             },
         ];
-        crate::validate::prose_rules(PROSE_RULES, value, &mut checker);
+        crate::rules::apply(PROSE_RULES, value, &mut checker);
         checker.finish()
     }
 }
@@ -10044,7 +10044,7 @@ impl types::Seedream50LiteRequest {
                 severity: crate::rules::Severity::Warning,
             },
         ];
-        crate::validate::prose_rules(PROSE_RULES, value, &mut checker);
+        crate::rules::apply(PROSE_RULES, value, &mut checker);
         checker.finish()
     }
 }
@@ -10113,7 +10113,7 @@ impl types::NanoBanana2Request {
             }
         }
         const PROSE_RULES: &[crate::rules::ProseRule] = &[];
-        crate::validate::prose_rules(PROSE_RULES, value, &mut checker);
+        crate::rules::apply(PROSE_RULES, value, &mut checker);
         checker.finish()
     }
 }
@@ -10195,7 +10195,7 @@ impl types::Veo31LiteI2vRequest {
                 kinds: &[crate::rules::MediaKind::Url],
             },
         ];
-        crate::validate::prose_rules(PROSE_RULES, value, &mut checker);
+        crate::rules::apply(PROSE_RULES, value, &mut checker);
         checker.finish()
     }
 }
@@ -10302,7 +10302,7 @@ impl types::KlingImageO1Request {
                 ],
             },
         ];
-        crate::validate::prose_rules(PROSE_RULES, value, &mut checker);
+        crate::rules::apply(PROSE_RULES, value, &mut checker);
         checker.finish()
     }
 }
@@ -10370,7 +10370,7 @@ impl types::KlingV1t2vRequest {
             }
         }
         const PROSE_RULES: &[crate::rules::ProseRule] = &[];
-        crate::validate::prose_rules(PROSE_RULES, value, &mut checker);
+        crate::rules::apply(PROSE_RULES, value, &mut checker);
         checker.finish()
     }
 }
@@ -10443,7 +10443,7 @@ impl types::Hailuo23T2vRequest {
                 severity: crate::rules::Severity::Warning,
             },
         ];
-        crate::validate::prose_rules(PROSE_RULES, value, &mut checker);
+        crate::rules::apply(PROSE_RULES, value, &mut checker);
         checker.finish()
     }
 }
@@ -10505,7 +10505,7 @@ impl types::GptImage2Request {
             }
         }
         const PROSE_RULES: &[crate::rules::ProseRule] = &[];
-        crate::validate::prose_rules(PROSE_RULES, value, &mut checker);
+        crate::rules::apply(PROSE_RULES, value, &mut checker);
         checker.finish()
     }
 }
@@ -10545,7 +10545,7 @@ impl types::LipSyncRequest {
                 kinds: &[crate::rules::MediaKind::Url],
             },
         ];
-        crate::validate::prose_rules(PROSE_RULES, value, &mut checker);
+        crate::rules::apply(PROSE_RULES, value, &mut checker);
         checker.finish()
     }
 }
@@ -10613,7 +10613,7 @@ impl types::Viduq2ProMultiFrameRequest {
                 kinds: &[crate::rules::MediaKind::Url, crate::rules::MediaKind::DataUri],
             },
         ];
-        crate::validate::prose_rules(PROSE_RULES, value, &mut checker);
+        crate::rules::apply(PROSE_RULES, value, &mut checker);
         checker.finish()
     }
 }
@@ -10668,7 +10668,7 @@ impl types::Viduq3TurboI2vRequest {
                 kinds: &[crate::rules::MediaKind::Url, crate::rules::MediaKind::DataUri],
             },
         ];
-        crate::validate::prose_rules(PROSE_RULES, value, &mut checker);
+        crate::rules::apply(PROSE_RULES, value, &mut checker);
         checker.finish()
     }
 }
