@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# Build cost of the `modellix` crate (debug profile):
-#   1. the build-script step (code generation from spec/) run on its own, 5 times;
-#   2. a clean `cargo build` of the workspace in a fresh target directory;
-#   3. an incremental build after touching a handwritten file (src/task.rs);
-#   4. proof that touching src/lib.rs does not rerun the build script, and that
-#      touching a spec fragment does (the control that the check can see a rerun).
-# Run: benches/build_cost.sh   (several minutes: most of it is the clean build)
+# Build cost of the `modellix` crate (debug profile).
+#
+#   benches/build_cost.sh            the crate's own build:
+#     1. the build-script step (code generation from spec/) run on its own, 5 times;
+#     2. a clean `cargo build` of the workspace in a fresh target directory;
+#     3. an incremental build after touching a handwritten file (src/task.rs);
+#     4. proof that touching src/lib.rs does not rerun the build script, and that
+#        touching a spec fragment does (the control that the check can see a rerun).
+#   benches/build_cost.sh providers  a program that depends only on `modellix`, built
+#     cold once per TLS crypto provider (default features = ring; then
+#     `default-features = false, features = ["aws-lc-rs"]`), each in a fresh target
+#     directory, with the crates compiled and the machine's load average.
+# Run: several minutes per cold build on 2 cores.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,6 +25,34 @@ export CARGO_TARGET_DIR=$target
 
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+
+if [[ "${1:-}" == providers ]]; then
+    echo "# Cold build of a program depending only on modellix ($(rustc --version), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ))"
+    echo "# command: benches/build_cost.sh providers"
+    for provider in ring aws-lc-rs; do
+        app=$scratch/app-$provider
+        mkdir -p "$app/src"
+        if [[ $provider == ring ]]; then
+            dep="modellix = { path = \"$root\" }"
+        else
+            dep="modellix = { path = \"$root\", default-features = false, features = [\"aws-lc-rs\"] }"
+        fi
+        printf '[package]\nname = "app"\nversion = "0.0.0"\nedition = "2024"\n\n[dependencies]\n%s\n' \
+            "$dep" >"$app/Cargo.toml"
+        echo 'fn main() { let _ = modellix::Client::builder(); }' >"$app/src/main.rs"
+        # The workspace's lock, so both builds use the same versions and nothing is fetched.
+        cp Cargo.lock "$app/Cargo.lock"
+        rm -rf "$target"/*
+        load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+        start=$(now)
+        (cd "$app" && cargo build --offline) >"$scratch/log" 2>&1
+        took=$(since "$start")
+        crates=$(grep -c '^ *Compiling ' "$scratch/log")
+        providers=$(grep -oE 'Compiling (ring|aws-lc-[a-z]+) ' "$scratch/log" | cut -d' ' -f2 | tr '\n' ' ')
+        echo "$provider: cold cargo build ${took} s, ${crates} crates compiled (crypto: ${providers}), load average before ${load_before}, after $(cut -d' ' -f1-3 /proc/loadavg)"
+    done
+    exit 0
+fi
 
 echo "# Build cost ($(rustc --version), $(nproc) cores, $(date -u +%Y-%m-%d))"
 echo "# command: benches/build_cost.sh"

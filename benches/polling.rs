@@ -111,6 +111,7 @@ fn main() {
         "# Polling efficiency (virtual clock, {TASKS} tasks per cell after {WARM_UP} warm-up tasks)"
     );
     println!("# command: cargo bench --bench polling");
+    let mut verdicts = Vec::new();
     for (spread, name) in [
         (Spread::Uniform, "uniform ±20%"),
         (Spread::Triangular, "triangular ±20%"),
@@ -123,16 +124,50 @@ fn main() {
             print!(" {d:.0} s |");
         }
         println!("\n|---|{}", "---|".repeat(DURATIONS.len()));
+        let mut rows = Vec::new();
         for (label, make) in &schedules {
             print!("| {label} |");
+            let mut row = Vec::new();
             for (i, d) in DURATIONS.iter().enumerate() {
                 let c = run(make.as_ref(), *d, spread, 42 + i as u64);
                 print!(
                     " {:.1} / {:.2} / {:.2} |",
                     c.requests, c.mean_latency, c.p95_latency
                 );
+                row.push(c);
             }
             println!();
+            rows.push(row);
         }
+        // Row 0 is the default backoff, the last row the learning schedule.
+        let (default, learning) = (&rows[0], &rows[rows.len() - 1]);
+        for (i, d) in DURATIONS.iter().enumerate() {
+            let (l, b) = (&learning[i], &default[i]);
+            let fine = l.requests <= b.requests && l.mean_latency <= b.mean_latency;
+            verdicts.push(format!(
+                "| {name} | {d:.0} s | {:.1} / {:.2} | {:.1} / {:.2} | {} |",
+                l.requests,
+                l.mean_latency,
+                b.requests,
+                b.mean_latency,
+                if fine { "no worse" } else { "WORSE" }
+            ));
+            if *d == 120.0 {
+                let met = l.requests <= 8.0 && l.mean_latency <= 1.5;
+                verdicts.push(format!(
+                    "| {name} | 120 s target (≤ 8 requests, ≤ 1.5 s) | {:.1} / {:.2} | | {} |",
+                    l.requests,
+                    l.mean_latency,
+                    if met { "met" } else { "MISSED" }
+                ));
+            }
+        }
+    }
+    println!(
+        "\n## learning schedule beside the default backoff, same run: requests / mean latency s\n"
+    );
+    println!("| spread | cell | learning | default | verdict |\n|---|---|---|---|---|");
+    for line in verdicts {
+        println!("{line}");
     }
 }

@@ -107,10 +107,7 @@ fn run(runtime: &tokio::runtime::Runtime, spec: &str, shared: bool) -> Row {
         .base_url(base_url.trim())
         .requests_per_minute(None)
         .poll_schedule(Backoff::fixed(Duration::from_millis(200)).jitter(0.2))
-        .wait_options(WaitOptions {
-            deadline: Some(Duration::from_secs(120)),
-            concurrency: TASKS,
-        })
+        .wait_options(WaitOptions::deadline(Duration::from_secs(120)).with_concurrency(TASKS))
         .shared_rate_limit(shared)
         .build()
         .unwrap();

@@ -1,15 +1,17 @@
-//! The client: configuration, auth, and the entry points, each delegating to the file
+//! The client: configuration, auth, and every entry point, each delegating to the file
 //! that holds its concept (`submit`, `query`, `wait`, `ledger`).
 
 use std::fmt;
 use std::future::Future;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Url;
 use reqwest::header::HeaderValue;
+
+use futures_util::{Stream, StreamExt};
+use serde_json::Value;
 
 use crate::error::{ConfigError, Error};
 use crate::learning::LearningSchedule;
@@ -17,12 +19,13 @@ use crate::ledger::{EntryQuery, LedgerEntry, MemoryLedger, SqliteLedger, TaskLed
 use crate::poll::{ExponentialRetry, PollSchedule, RetryPolicy, WaitOptions};
 use crate::ratelimit::{DEFAULT_MAX_PAUSE, DEFAULT_REQUESTS_PER_MINUTE, RateLimiter};
 use crate::redact::{Redactor, raw_url_for_display};
+use crate::shared::{Shared, SubmittedHook};
+use crate::submit::SubmitOptions;
+use crate::task::{Task, is_usable_task_id};
 use crate::transport::{Timeouts, Transport};
-
-/// Runs for every submit outcome that carries a task id (accepted, or unknown with an
-/// id seen), after the ledger recorded it; see [`ClientBuilder::on_submitted`].
-pub type SubmittedHook =
-    Arc<dyn Fn(LedgerEntry) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+use crate::types::TaskInfo;
+use crate::wait::TaskUpdates;
+use crate::{SubmitRequest, TaskOutput};
 
 /// Modellix's API origin.
 pub const DEFAULT_BASE_URL: &str = "https://api.modellix.ai";
@@ -44,19 +47,6 @@ pub const LEDGER_ENV: &str = "MODELLIX_LEDGER";
 #[derive(Clone)]
 pub struct Client {
     shared: Arc<Shared>,
-}
-
-pub(crate) struct Shared {
-    pub(crate) transport: Transport,
-    pub(crate) schedule: Arc<dyn PollSchedule>,
-    pub(crate) retry: Arc<dyn RetryPolicy>,
-    pub(crate) wait: WaitOptions,
-    pub(crate) ledger: Arc<dyn TaskLedger>,
-    pub(crate) on_submitted: Option<SubmittedHook>,
-    /// Written into every intent: which client instance sent it.
-    pub(crate) marker: String,
-    /// Set once the schedule has learned the ledger's stored run times.
-    pub(crate) primed: tokio::sync::OnceCell<()>,
 }
 
 impl fmt::Debug for Client {
@@ -140,9 +130,261 @@ impl Client {
             .entries(&EntryQuery::recent(limit))
             .await?)
     }
+}
 
-    pub(crate) fn shared(&self) -> &Shared {
-        &self.shared
+/// The entry points of the task workflow; each delegates to the file of its concept
+/// (`submit`, `wait`, `query`), which knows nothing of the client itself.
+impl Client {
+    /// Validates `request`, records it in the ledger, sends it exactly once and returns
+    /// the accepted task.
+    ///
+    /// Nothing is sent when validation fails ([`Error::Validation`]) or the ledger
+    /// cannot record the intent ([`Error::Ledger`]). The POST is never retried and
+    /// never follows a redirect: on [`Error::OutcomeUnknown`] a task may exist (its id
+    /// is in the error whenever the answer showed one), so check before submitting
+    /// again. Dropping the returned future after it started does not lose the task:
+    /// sending and recording finish on their own, and [`Client::recover`] lists the
+    /// result.
+    ///
+    /// ```no_run
+    /// use modellix::types::Seedance20V2vRequest;
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = modellix::Client::from_env()?;
+    /// let request = Seedance20V2vRequest::builder()
+    ///     .prompt("Extend [Video 1] with a slow dolly zoom")
+    ///     .video_urls(vec!["https://example.com/in.mp4".to_string()])
+    ///     .build()?;
+    /// let task = client.submit(&request).await?;
+    /// println!("submitted {}", task.id()); // also in the ledger
+    /// let output = task.wait(&client).await?;
+    /// for resource in output.resources() {
+    ///     println!("{} {}", resource.type_, resource.url);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn submit<R: SubmitRequest>(&self, request: &R) -> Result<Task, Error> {
+        self.submit_with(request, SubmitOptions::default()).await
+    }
+
+    /// [`Client::submit`] with per-call options (a marker for the ledger).
+    pub async fn submit_with<R: SubmitRequest>(
+        &self,
+        request: &R,
+        options: SubmitOptions,
+    ) -> Result<Task, Error> {
+        crate::submit::submit_typed(&self.shared, request, options).await
+    }
+
+    /// Submits a JSON body to any model by its id (`provider/model`), with the same
+    /// exactly-once contract as [`Client::submit`].
+    ///
+    /// A model this build has a fragment for is validated by it. Any other model id
+    /// must be well-formed (`provider/model`: letters, digits, `.`, `_`, `-`) and its
+    /// body is held to the official CLI's generic limits (64 MiB, depth 100, 250,000
+    /// values); it goes to `/api/v1/{provider}/{model}`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
+    /// let body = serde_json::json!({"prompt": "a lighthouse at dawn"});
+    /// let task = client.submit_json("alibaba/qwen-image-plus", &body).await?;
+    /// let output = task.wait(&client).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn submit_json(&self, model_id: &str, body: &Value) -> Result<Task, Error> {
+        self.submit_json_with(model_id, body, SubmitOptions::default())
+            .await
+    }
+
+    /// [`Client::submit_json`] with per-call options.
+    pub async fn submit_json_with(
+        &self,
+        model_id: &str,
+        body: &Value,
+        options: SubmitOptions,
+    ) -> Result<Task, Error> {
+        crate::submit::submit_json(&self.shared, model_id, body, options).await
+    }
+
+    /// Submits and waits for the result with the client's wait options.
+    ///
+    /// Errors carry the task id once the task was accepted.
+    pub async fn generate<R: SubmitRequest>(
+        &self,
+        request: &R,
+    ) -> Result<crate::TaskOutput, Error> {
+        let task = self.submit(request).await?;
+        task.wait(self).await
+    }
+
+    /// A task handle from an id alone, to query or resume a task submitted earlier
+    /// (by this process or another). An empty id, one with control characters, `.`
+    /// and `..` are refused here, before any request; any other id is percent-encoded
+    /// into the query's path.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), modellix::Error> {
+    /// let client = modellix::Client::builder().api_key("sk-example").build()?;
+    /// let task = client.task("task-abc123")?;
+    /// assert_eq!((task.id(), task.model_id()), ("task-abc123", None));
+    /// assert!(client.task("..").unwrap_err().is_invalid_input());
+    /// # Ok(()) }
+    /// ```
+    pub fn task(&self, task_id: impl Into<String>) -> Result<Task, Error> {
+        let id = task_id.into();
+        if !is_usable_task_id(&id) {
+            return Err(Error::Config(ConfigError {
+                field: "task_id",
+                problem: format!(
+                    "{:?} is not a Modellix task id (expected a non-empty id without control \
+                     characters, like \"task-abc123\")",
+                    id.chars().take(100).collect::<String>()
+                ),
+            }));
+        }
+        Ok(Task::from_id(id))
+    }
+
+    /// Waits for many tasks at once (at most `concurrency` of the client's
+    /// [`WaitOptions`] at a time) under one shared deadline. Results come back in the
+    /// input order; a task that did not finish in time has its own
+    /// [`Error::TimedOut`], so finished results are never lost to the others.
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client, tasks: Vec<modellix::Task>) {
+    /// for (task, result) in tasks.iter().zip(client.wait_all(&tasks).await) {
+    ///     match result {
+    ///         Ok(output) => println!("{} done: {} files", task.id(), output.resources().len()),
+    ///         Err(e) => eprintln!("{}: {e}", task.id()),
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub async fn wait_all(&self, tasks: &[Task]) -> Vec<Result<TaskOutput, Error>> {
+        self.wait_all_with(tasks, self.shared.wait).await
+    }
+
+    /// [`Client::wait_all`] with other options.
+    pub async fn wait_all_with(
+        &self,
+        tasks: &[Task],
+        options: WaitOptions,
+    ) -> Vec<Result<TaskOutput, Error>> {
+        let mut results: Vec<(usize, Result<TaskOutput, Error>)> =
+            crate::wait::wait_each_indexed(&self.shared, tasks.to_vec(), options)
+                .collect()
+                .await;
+        results.sort_by_key(|(i, _)| *i);
+        results.into_iter().map(|(_, result)| result).collect()
+    }
+
+    /// Waits for many tasks and yields each as soon as it ends (success, failure, or
+    /// its share of the deadline), in the order they finish, with at most
+    /// `options.concurrency` waits at a time under one shared deadline.
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client, tasks: Vec<modellix::Task>) {
+    /// use futures_util::StreamExt;
+    ///
+    /// let options = modellix::WaitOptions::default();
+    /// let mut finished = client.wait_each(tasks, options);
+    /// while let Some((task, result)) = finished.next().await {
+    ///     println!("{}: {}", task.id(), if result.is_ok() { "done" } else { "failed" });
+    /// }
+    /// # }
+    /// ```
+    pub fn wait_each(
+        &self,
+        tasks: Vec<Task>,
+        options: WaitOptions,
+    ) -> impl Stream<Item = (Task, Result<TaskOutput, Error>)> + Send + 'static {
+        let by_index = tasks.clone();
+        crate::wait::wait_each_indexed(&self.shared, tasks, options)
+            .map(move |(i, result)| (by_index[i].clone(), result))
+    }
+}
+
+/// What a task record can do with a client: query, wait, watch.
+impl Task {
+    /// One status query (a single GET, not retried).
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
+    /// let task = client.task("task-abc123")?;
+    /// let info = task.status(&client).await?;
+    /// println!("{} is {}", task.id(), info.status);
+    /// # Ok(()) }
+    /// ```
+    pub async fn status(&self, client: &Client) -> Result<TaskInfo, Error> {
+        crate::query::query(&client.shared, self.id(), 1, None, false)
+            .await
+            .map_err(crate::query::QueryFailure::into_error)
+    }
+
+    /// Polls until the task succeeds or fails, with the client's schedule, retry
+    /// policy and deadline (10 minutes by default).
+    ///
+    /// A timeout does not mean the task failed: [`Error::TimedOut`] carries the id to
+    /// resume with. Dropping the future stops polling only.
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
+    /// let task = client.task("task-abc123")?; // e.g. after a restart
+    /// let output = task.wait(&client).await?;
+    /// println!("{} resources", output.resources().len());
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait(&self, client: &Client) -> Result<TaskOutput, Error> {
+        self.wait_with(client, client.shared.wait).await
+    }
+
+    /// [`Task::wait`] with other options (deadline, or [`WaitOptions::forever`]).
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client, task: modellix::Task) -> Result<(), modellix::Error> {
+    /// use std::time::Duration;
+    /// let output = task
+    ///     .wait_with(&client, modellix::WaitOptions::deadline(Duration::from_secs(1800)))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait_with(
+        &self,
+        client: &Client,
+        options: WaitOptions,
+    ) -> Result<TaskOutput, Error> {
+        crate::wait::wait(&client.shared, self, options).await
+    }
+
+    /// A stream of status changes until the task finishes, for progress bars and
+    /// logs. The first item is the first status seen; unknown statuses come through
+    /// as [`TaskStatus::Other`](crate::TaskStatus::Other). The last item of a successful task carries its
+    /// [`TaskOutput`] (`update.output`), so no further query is needed; the stream
+    /// ends with one `Err` when the task failed, the wait timed out or a query failed
+    /// for good. Driven by its reader: dropping it stops polling, and nothing is
+    /// buffered ahead.
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client, task: modellix::Task) -> Result<(), modellix::Error> {
+    /// use futures_util::StreamExt;
+    ///
+    /// let mut updates = task.updates(&client);
+    /// while let Some(update) = updates.next().await {
+    ///     let update = update?;
+    ///     println!("{:>5.1} s  {}", update.elapsed.as_secs_f64(), update.status);
+    ///     if let Some(output) = &update.output {
+    ///         println!("{} files", output.resources().len());
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn updates(&self, client: &Client) -> TaskUpdates {
+        self.updates_with(client, client.shared.wait)
+    }
+
+    /// [`Task::updates`] with other options.
+    pub fn updates_with(&self, client: &Client, options: WaitOptions) -> TaskUpdates {
+        crate::wait::updates(&client.shared, self, options)
     }
 }
 

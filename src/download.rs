@@ -321,6 +321,7 @@ impl Downloader {
     ///
     /// Fails only if the HTTP client cannot be built (TLS setup).
     pub fn new(options: DownloadOptions) -> Result<Self, DownloadError> {
+        crate::tls::install_default_provider();
         let policy = options.net_policy();
         let mut builder = reqwest::Client::builder()
             .no_proxy()
@@ -407,7 +408,9 @@ impl Downloader {
         let mut book = NameBook::default();
         let mut saved: Vec<SavedFile> = Vec::with_capacity(resources.len());
         for (index, resource) in resources.iter().enumerate() {
-            let used = saved.iter().map(|file| file.bytes).sum();
+            let used = saved
+                .iter()
+                .fold(0u64, |sum, file| sum.saturating_add(file.bytes));
             let job = Job {
                 raw_url: &resource.url,
                 context,
@@ -505,7 +508,7 @@ impl Downloader {
                 Ok(()) => return Ok(state),
                 Err(Failure::Retry(error)) if retry < self.options.retries => {
                     retry += 1;
-                    let pause = self.options.retry_backoff * 2u32.pow(retry.min(5) - 1);
+                    let pause = retry_pause(self.options.retry_backoff, retry);
                     tracing::debug!(%error, retry, ?pause, "retrying download");
                     tokio::time::sleep(pause).await;
                 }
@@ -547,9 +550,10 @@ impl Downloader {
                 response.content_length()
             }
             (StatusCode::PARTIAL_CONTENT, Some(from)) => match content_range(headers) {
-                Some((start, total)) if start == from => {
-                    total.or(response.content_length().map(|len| from + len))
+                Some(range) if range.continues(from, response.content_length()) => {
+                    Some(range.total_or_end())
                 }
+                // Anything else cannot be spliced on: start over without `Range`.
                 _ => {
                     state.resumable = false;
                     return Err(Failure::Retry(
@@ -601,7 +605,7 @@ impl Downloader {
         let mut body = response.bytes_stream();
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| job.classify(e, &self.options))?;
-            if state.written + chunk.len() as u64 > job.limit.bytes {
+            if state.written.saturating_add(chunk.len() as u64) > job.limit.bytes {
                 return Err(Failure::Fatal(job.limit.exceeded(job, total)));
             }
             temp.write(&chunk)
@@ -819,17 +823,49 @@ fn validator(headers: &HeaderMap) -> Option<HeaderValue> {
     strong_etag.or(headers.get(LAST_MODIFIED)).cloned()
 }
 
-/// `(start, total)` from `Content-Range: bytes start-end/total` (total `None` for `*`).
-fn content_range(headers: &HeaderMap) -> Option<(u64, Option<u64>)> {
+/// The pause before retry number `retry` (1-based): `backoff`, doubled per further
+/// retry up to 16 times, saturating instead of overflowing for huge configured values.
+fn retry_pause(backoff: Duration, retry: u32) -> Duration {
+    backoff.saturating_mul(1 << retry.clamp(1, 5).saturating_sub(1))
+}
+
+/// A `Content-Range: bytes start-end/total` header, checked to be a possible range:
+/// `start <= end`, and `end < total` when the total is known (not `*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ContentRange {
+    start: u64,
+    end: u64,
+    total: Option<u64>,
+}
+
+impl ContentRange {
+    /// Whether this answer carries the rest of the file from byte `from` on, consistent
+    /// with its `Content-Length` (when given): `end - start + 1` bytes.
+    fn continues(&self, from: u64, content_length: Option<u64>) -> bool {
+        let length = self.end - self.start + 1; // start <= end < u64::MAX: no overflow
+        self.start == from && content_length.is_none_or(|declared| declared == length)
+    }
+
+    /// The file's size: the total, else what the range's end implies.
+    fn total_or_end(&self) -> u64 {
+        self.total.unwrap_or(self.end + 1)
+    }
+}
+
+/// Parses `Content-Range`; `None` for anything malformed or impossible, including
+/// numbers beyond `u64` and an end of `u64::MAX` (its size would not fit).
+fn content_range(headers: &HeaderMap) -> Option<ContentRange> {
     let value = headers.get(CONTENT_RANGE)?.to_str().ok()?;
     let range = value.trim().strip_prefix("bytes ")?;
     let (span, total) = range.split_once('/')?;
-    let (start, _end) = span.split_once('-')?;
+    let (start, end) = span.split_once('-')?;
+    let (start, end): (u64, u64) = (start.trim().parse().ok()?, end.trim().parse().ok()?);
     let total = match total.trim() {
         "*" => None,
-        n => Some(n.parse().ok()?),
+        n => Some(n.parse::<u64>().ok()?),
     };
-    Some((start.trim().parse().ok()?, total))
+    let possible = start <= end && end < u64::MAX && total.is_none_or(|total| end < total);
+    possible.then_some(ContentRange { start, end, total })
 }
 
 /// A private temporary file next to the target, removed on drop unless persisted, so
@@ -918,4 +954,84 @@ async fn sync_dir(path: &Path) {
     }
     #[cfg(not(unix))]
     let _ = path;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range_of(value: &str) -> Option<ContentRange> {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_RANGE, HeaderValue::from_str(value).unwrap());
+        content_range(&headers)
+    }
+
+    #[test]
+    fn content_ranges_are_parsed_only_when_possible() {
+        let range = |start, end, total| Some(ContentRange { start, end, total });
+        let max = u64::MAX;
+        let cases = [
+            ("bytes 0-9/10", range(0, 9, Some(10))),
+            (" bytes 5 - 9 / * ", range(5, 9, None)),
+            ("bytes 9-9/10", range(9, 9, Some(10))),
+            ("bytes 10-9/10", None),
+            ("bytes 0-10/10", None),
+            ("bytes 0-9/9", None),
+            (&format!("bytes 0-{max}/*"), None),
+            (&format!("bytes 0-{}/*", max - 1), range(0, max - 1, None)),
+            ("bytes 0-9/184467440737095516160", None),
+            ("bytes -9/10", None),
+            ("bytes 0-/10", None),
+            ("bytes 0-9", None),
+            ("items 0-9/10", None),
+            ("bytes */10", None),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(range_of(value), expected, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn a_range_continues_only_from_the_asked_byte_with_a_matching_length() {
+        let range = ContentRange {
+            start: 100,
+            end: 199,
+            total: None,
+        };
+        assert!(range.continues(100, None));
+        assert!(range.continues(100, Some(100)));
+        assert!(!range.continues(100, Some(101)));
+        assert!(!range.continues(100, Some(u64::MAX - 10)));
+        assert!(!range.continues(99, None));
+        assert_eq!(range.total_or_end(), 200);
+        let full = ContentRange {
+            start: 0,
+            end: u64::MAX - 1,
+            total: None,
+        };
+        assert!(full.continues(0, Some(u64::MAX)));
+        assert_eq!(full.total_or_end(), u64::MAX);
+    }
+
+    #[test]
+    fn retry_pauses_double_up_to_sixteen_times_and_saturate() {
+        let ms = Duration::from_millis;
+        let cases = [
+            (ms(250), 1, ms(250)),
+            (ms(250), 2, ms(500)),
+            (ms(250), 5, ms(4000)),
+            (ms(250), 50, ms(4000)),
+            (ms(250), 0, ms(250)),
+            (Duration::MAX, 1, Duration::MAX),
+            (Duration::MAX, 5, Duration::MAX),
+            (Duration::ZERO, 3, Duration::ZERO),
+        ];
+        for (backoff, retry, expected) in cases {
+            assert_eq!(
+                retry_pause(backoff, retry),
+                expected,
+                "{backoff:?} #{retry}"
+            );
+        }
+    }
 }

@@ -118,6 +118,10 @@ pub enum Error {
     },
     /// The task ledger could not record a paid request: nothing was sent.
     Ledger(crate::LedgerError),
+    /// Saving a task's files failed; the error names the task and the file.
+    Download(crate::DownloadError),
+    /// A local file could not be used as a request's input.
+    Media(crate::MediaError),
     /// A status query failed for good: 401, 403, 404, another non-retryable answer, or
     /// retryable failures past the deadline of a single `status()` call.
     Api {
@@ -146,8 +150,8 @@ pub enum Error {
     TaskFailed {
         /// The task.
         task_id: String,
-        /// Modellix's error payload for the task, as given.
-        error: Option<serde_json::Value>,
+        /// Why, as Modellix said it.
+        failure: TaskFailure,
     },
     /// The wait's deadline passed before the task finished.
     TimedOut {
@@ -168,9 +172,12 @@ impl Error {
     /// The task this error is about, whenever one is known.
     pub fn task_id(&self) -> Option<&str> {
         match self {
-            Error::Config(_) | Error::Validation(_) | Error::Rejected { .. } | Error::Ledger(_) => {
-                None
-            }
+            Error::Config(_)
+            | Error::Validation(_)
+            | Error::Rejected { .. }
+            | Error::Ledger(_)
+            | Error::Media(_) => None,
+            Error::Download(e) => Some(e.task_id()),
             Error::NotSent { task_id, .. }
             | Error::OutcomeUnknown { task_id, .. }
             | Error::Malformed { task_id, .. } => task_id.as_deref(),
@@ -211,9 +218,12 @@ impl Error {
         matches!(self, Error::TaskFailed { .. })
     }
 
-    /// True for bad input caught before sending (settings or request).
+    /// True for bad input caught before sending (settings, request, local files).
     pub fn is_invalid_input(&self) -> bool {
-        matches!(self, Error::Config(_) | Error::Validation(_))
+        matches!(
+            self,
+            Error::Config(_) | Error::Validation(_) | Error::Media(_)
+        )
     }
 
     /// True when repeating the same call later may succeed without any change: a
@@ -313,13 +323,19 @@ impl fmt::Display for Error {
                     "network error while querying task {task_id}: {reason}; queries are safe to repeat"
                 )
             }
-            Error::TaskFailed { task_id, error } => {
+            Error::TaskFailed { task_id, failure } => {
                 write!(f, "task {task_id} failed")?;
-                if let Some(error) = error {
-                    write!(f, ": {error}")?;
+                match (&failure.code, &failure.message) {
+                    (Some(code), Some(message)) => write!(f, ": {code}: {message}"),
+                    (Some(text), None) | (None, Some(text)) => write!(f, ": {text}"),
+                    (None, None) => match &failure.raw {
+                        Some(raw) => write!(f, ": {raw}"),
+                        None => Ok(()),
+                    },
                 }
-                Ok(())
             }
+            Error::Download(e) => e.fmt(f),
+            Error::Media(e) => e.fmt(f),
             Error::TimedOut {
                 task_id,
                 elapsed,
@@ -348,9 +364,158 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {
+    /// The cause of this error. Where the error wraps another whose text is already its
+    /// whole message (a setting, a validation, a download), the wrapped error's own
+    /// cause is returned, so a reporter walking the chain never prints a line twice.
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Ledger(e) => Some(e),
+            Error::Ledger(e) => new_cause(e),
+            Error::Download(e) => new_cause(e),
+            Error::Media(e) => new_cause(e),
+            _ => None,
+        }
+    }
+}
+
+/// The first cause of `e` whose text `e`'s own message does not already include.
+fn new_cause<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a (dyn std::error::Error + 'static)> {
+    let shown = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        if !shown.contains(&c.to_string()) {
+            return Some(c);
+        }
+        cause = c.source();
+    }
+    None
+}
+
+/// A builder's `build()` failed (a missing required field, a value out of its type):
+/// a validation error, so `?` works from request building to download.
+impl From<crate::types::error::ConversionError> for Error {
+    fn from(e: crate::types::error::ConversionError) -> Self {
+        let mut checker = crate::validate::Checker::default();
+        checker.violation(
+            "",
+            crate::Rule::Prose {
+                message: e.to_string(),
+            },
+        );
+        match checker.finish() {
+            Err(e) => Error::Validation(e),
+            Ok(_) => Error::Config(ConfigError {
+                field: "request",
+                problem: e.to_string(),
+            }),
+        }
+    }
+}
+
+impl From<crate::DownloadError> for Error {
+    fn from(e: crate::DownloadError) -> Self {
+        Error::Download(e)
+    }
+}
+
+impl From<crate::MediaError> for Error {
+    fn from(e: crate::MediaError) -> Self {
+        Error::Media(e)
+    }
+}
+
+/// Why a task failed, from the `error` of its final answer: `code` and `message` when
+/// Modellix sent an object with them (or a bare string, as the message), and the raw
+/// value whatever its shape.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct TaskFailure {
+    /// Modellix's error code (`"content_policy"`), numbers given as text.
+    pub code: Option<String>,
+    /// Modellix's explanation.
+    pub message: Option<String>,
+    /// The `error` value as given, if any.
+    pub raw: Option<serde_json::Value>,
+}
+
+impl TaskFailure {
+    /// Reads the `error` of a failed task's answer.
+    pub fn from_raw(raw: Option<serde_json::Value>) -> Self {
+        use serde_json::Value;
+        let text = |v: Option<&Value>| match v {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        let (code, message) = match &raw {
+            Some(Value::Object(map)) => (
+                text(map.get("code").or_else(|| map.get("type"))),
+                text(map.get("message").or_else(|| map.get("msg"))),
+            ),
+            Some(Value::String(s)) => (None, Some(s.clone())),
+            _ => (None, None),
+        };
+        TaskFailure { code, message, raw }
+    }
+}
+
+/// What kind of error an [`Error`] is, for code that dispatches on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A client setting is wrong ([`Error::Config`]).
+    Config,
+    /// A request breaks its rules ([`Error::Validation`]).
+    Validation,
+    /// Nothing reached Modellix ([`Error::NotSent`]).
+    NotSent,
+    /// Modellix refused a submission ([`Error::Rejected`]).
+    Rejected,
+    /// A submission may have created a task ([`Error::OutcomeUnknown`]).
+    OutcomeUnknown,
+    /// A query was answered with an error ([`Error::Api`]).
+    Api,
+    /// An answer could not be read ([`Error::Malformed`]).
+    Malformed,
+    /// The network failed during a query ([`Error::Transport`]).
+    Transport,
+    /// The task failed ([`Error::TaskFailed`]).
+    TaskFailed,
+    /// A wait's deadline passed ([`Error::TimedOut`]).
+    TimedOut,
+    /// The ledger failed ([`Error::Ledger`]).
+    Ledger,
+    /// Saving files failed ([`Error::Download`]).
+    Download,
+    /// A local input file was unusable ([`Error::Media`]).
+    Media,
+}
+
+impl Error {
+    /// What kind of error this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Config(_) => ErrorKind::Config,
+            Error::Validation(_) => ErrorKind::Validation,
+            Error::NotSent { .. } => ErrorKind::NotSent,
+            Error::Rejected { .. } => ErrorKind::Rejected,
+            Error::OutcomeUnknown { .. } => ErrorKind::OutcomeUnknown,
+            Error::Api { .. } => ErrorKind::Api,
+            Error::Malformed { .. } => ErrorKind::Malformed,
+            Error::Transport { .. } => ErrorKind::Transport,
+            Error::TaskFailed { .. } => ErrorKind::TaskFailed,
+            Error::TimedOut { .. } => ErrorKind::TimedOut,
+            Error::Ledger(_) => ErrorKind::Ledger,
+            Error::Download(_) => ErrorKind::Download,
+            Error::Media(_) => ErrorKind::Media,
+        }
+    }
+
+    /// The typed failure of a task that ended `failed`.
+    pub fn task_failure(&self) -> Option<&TaskFailure> {
+        match self {
+            Error::TaskFailed { failure, .. } => Some(failure),
             _ => None,
         }
     }

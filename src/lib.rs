@@ -41,10 +41,12 @@ mod query;
 mod ratelimit;
 mod redact;
 mod rules;
+mod shared;
 mod status;
 mod submit;
 mod task;
 mod time;
+mod tls;
 mod transport;
 mod validate;
 mod wait;
@@ -62,11 +64,9 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/modellix_generated.rs"));
 }
 
-pub use client::{
-    API_KEY_ENV, BASE_URL_ENV, Client, ClientBuilder, DEFAULT_BASE_URL, LEDGER_ENV, SubmittedHook,
-};
+pub use client::{API_KEY_ENV, BASE_URL_ENV, Client, ClientBuilder, DEFAULT_BASE_URL, LEDGER_ENV};
 pub use download::{DownloadContext, DownloadError, DownloadOptions, Downloader, SavedFile};
-pub use error::{ApiError, ConfigError, Error};
+pub use error::{ApiError, ConfigError, Error, ErrorKind, TaskFailure};
 pub use generated::OPERATIONS;
 pub use learning::LearningSchedule;
 pub use ledger::{
@@ -82,6 +82,7 @@ pub use poll::{
 };
 pub use ratelimit::{DEFAULT_MAX_PAUSE, DEFAULT_REQUESTS_PER_MINUTE};
 pub use rules::MAX_REQUEST_BYTES;
+pub use shared::SubmittedHook;
 pub use status::TaskStatus;
 pub use submit::{MAX_JSON_DEPTH, MAX_JSON_NODES, SubmitOptions};
 pub use task::Task;

@@ -100,10 +100,6 @@ fn base64_problem(error: DecodeSliceError, chunk_start: usize) -> String {
     format!("it is not valid base64 ({detail})")
 }
 
-/// Read buffer size: a multiple of 3 so that every chunk but the last encodes to
-/// base64 without padding, and chunks can be appended to one string.
-const CHUNK: usize = 3 * 256 * 1024;
-
 /// A base64 `data:` URI holding an image, made from a local file or from bytes.
 ///
 /// Pass it to any image field of a request builder: it converts into the `String` the
@@ -295,9 +291,7 @@ impl ImageLoader {
     pub fn from_bytes(self, bytes: impl AsRef<[u8]>) -> Result<Image, MediaError> {
         let bytes = bytes.as_ref();
         self.check_size(None, bytes.len() as u64)?;
-        let mut encoder = Encoder::start(None, bytes, bytes.len() as u64)?;
-        encoder.push(bytes);
-        Ok(encoder.finish())
+        encode(None, bytes)
     }
 
     fn check_size(&self, path: Option<&Path>, size: u64) -> Result<(), MediaError> {
@@ -311,83 +305,194 @@ impl ImageLoader {
         Ok(())
     }
 
+    /// Reads the file straight into its place at the end of the `data:` URI buffer and
+    /// encodes it there, front to back: memory is the encoded URI and nothing else.
+    /// Files whose size the metadata does not tell (pipes, devices) are read whole first.
     fn read_file(self, path: PathBuf) -> Result<Image, MediaError> {
         let io_error = |source| MediaError::Io {
             path: path.clone(),
             source,
         };
         let mut file = File::open(&path).map_err(io_error)?;
-        let expected = file.metadata().map_err(io_error)?.len();
-        // Refuse before reading anything; the count below catches a growing file.
-        self.check_size(Some(&path), expected)?;
-        let mut buffer = vec![0; CHUNK];
-        let mut read = 0u64;
-        let mut next_chunk = |buffer: &mut [u8]| -> Result<usize, MediaError> {
-            let filled = fill(&mut file, buffer).map_err(io_error)?;
-            read += filled as u64;
-            self.check_size(Some(&path), read)?;
-            Ok(filled)
-        };
-        let mut filled = next_chunk(&mut buffer)?;
-        let mut encoder = Encoder::start(Some(&path), &buffer[..filled], expected)?;
-        loop {
-            encoder.push(&buffer[..filled]);
-            if filled < buffer.len() {
-                return Ok(encoder.finish());
-            }
-            filled = next_chunk(&mut buffer)?;
+        let metadata = file.metadata().map_err(io_error)?;
+        if !metadata.is_file() {
+            let mut bytes = Vec::new();
+            (&mut file)
+                .take(self.max_bytes.saturating_add(1))
+                .read_to_end(&mut bytes)
+                .map_err(io_error)?;
+            self.check_size(Some(&path), bytes.len() as u64)?;
+            return encode(Some(&path), &bytes);
         }
+        let size = metadata.len();
+        // Refuse before reading anything.
+        self.check_size(Some(&path), size)?;
+        let size = usize::try_from(size).map_err(|_| MediaError::TooLarge {
+            path: Some(path.clone()),
+            size,
+            max: self.max_bytes,
+        })?;
+        let mut head = [0u8; SNIFF_LEN];
+        let head = &mut head[..size.min(SNIFF_LEN)];
+        read_exactly(&mut file, head).map_err(io_error)?;
+        let mut uri = UriBuffer::new(Some(&path), head, size)?;
+        uri.fill_and_encode(head, |into| read_exactly(&mut file, into))
+            .map_err(io_error)?;
+        // One more byte means the file grew while it was read: its end is not here.
+        if file.read(&mut [0u8; 1]).map_err(io_error)? != 0 {
+            return Err(io_error(changed_size()));
+        }
+        Ok(uri.finish())
     }
 }
 
-/// Reads until `buffer` is full or the file ends, so that only the last chunk can have a
-/// length that is not a multiple of 3.
-fn fill(file: &mut File, buffer: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buffer.len() {
-        match file.read(&mut buffer[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
+fn changed_size() -> io::Error {
+    io::Error::other("the file changed size while it was read")
 }
 
-/// Appends base64 chunks to one pre-sized `data:` URI.
-struct Encoder {
-    data_uri: String,
+/// Fills `buffer` from `file`; a file that ends first changed size while it was read.
+fn read_exactly(file: &mut File, buffer: &mut [u8]) -> io::Result<()> {
+    file.read_exact(buffer).map_err(|e| match e.kind() {
+        io::ErrorKind::UnexpectedEof => changed_size(),
+        _ => e,
+    })
+}
+
+/// Encodes bytes already in memory into a `data:` URI.
+fn encode(path: Option<&Path>, bytes: &[u8]) -> Result<Image, MediaError> {
+    let head = &bytes[..bytes.len().min(SNIFF_LEN)];
+    let mut uri = UriBuffer::new(path, head, bytes.len())?;
+    let mut rest = &bytes[head.len()..];
+    let Ok(()) = uri.fill_and_encode(head, |into| {
+        let (now, later) = rest.split_at(into.len());
+        into.copy_from_slice(now);
+        rest = later;
+        Ok::<(), std::convert::Infallible>(())
+    });
+    Ok(uri.finish())
+}
+
+/// Input bytes encoded per step: small enough to stay in cache between being read into
+/// the buffer and being encoded, a multiple of 3 so that no step but the last pads.
+const STEP: usize = 3 * 64 * 1024;
+
+/// A `data:` URI being built in one buffer of its final size.
+///
+/// The input is laid at the buffer's end and encoded into its front. Encoding `c`
+/// bytes writes `4c/3`, so the output catches up with the input: each step encodes at
+/// most what fits in the gap between the output's end and the input's start, and the
+/// last few bytes (fewer than a step can take safely) are encoded from a copy.
+struct UriBuffer {
+    buffer: Vec<u8>,
     mime_type: &'static str,
+    /// Where the next encoded byte goes.
+    out: usize,
+    /// Where the next input byte is (input runs to the buffer's end).
+    input: usize,
 }
 
-impl Encoder {
-    /// Sniffs the type from the first chunk and sizes the string for `expected` bytes.
-    fn start(path: Option<&Path>, first: &[u8], expected: u64) -> Result<Encoder, MediaError> {
-        let mime_type =
-            sniff(&first[..first.len().min(SNIFF_LEN)]).ok_or_else(|| MediaError::NotAnImage {
-                path: path.map(Path::to_owned),
-            })?;
+impl UriBuffer {
+    /// Sniffs the type from `head` (the input's first bytes) and sizes the buffer for
+    /// `size` input bytes.
+    fn new(path: Option<&Path>, head: &[u8], size: usize) -> Result<UriBuffer, MediaError> {
+        let mime_type = sniff(head).ok_or_else(|| MediaError::NotAnImage {
+            path: path.map(Path::to_owned),
+        })?;
         let prefix = format!("data:{mime_type};base64,");
-        let encoded = usize::try_from(expected.div_ceil(3) * 4).unwrap_or(0);
-        let mut data_uri = String::with_capacity(prefix.len() + encoded);
-        data_uri.push_str(&prefix);
-        Ok(Encoder {
-            data_uri,
+        let too_large = || MediaError::TooLarge {
+            path: path.map(Path::to_owned),
+            size: size as u64,
+            max: (usize::MAX / 4 * 3) as u64,
+        };
+        let total = size
+            .div_ceil(3)
+            .checked_mul(4)
+            .and_then(|encoded| encoded.checked_add(prefix.len()))
+            .ok_or_else(too_large)?;
+        // Zeroed allocation: fresh pages from the system, written once below.
+        let mut buffer = vec![0u8; total];
+        buffer[..prefix.len()].copy_from_slice(prefix.as_bytes());
+        Ok(UriBuffer {
+            buffer,
             mime_type,
+            out: prefix.len(),
+            input: total - size,
         })
     }
 
-    fn push(&mut self, chunk: &[u8]) {
-        STANDARD.encode_string(chunk, &mut self.data_uri);
+    /// Places `head` (the first input bytes), then asks `read` to fill each next piece
+    /// of the input in place and encodes it, until the input is complete.
+    fn fill_and_encode<E>(
+        &mut self,
+        head: &[u8],
+        mut read: impl FnMut(&mut [u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut placed = self.input + head.len();
+        self.buffer[self.input..placed].copy_from_slice(head);
+        let end = self.buffer.len();
+        while self.input < end {
+            let left = end - self.input;
+            let gap = self.input - self.out;
+            let step = if encoded_len(left) <= gap {
+                left.min(STEP)
+            } else {
+                (gap / 4 * 3).min(STEP)
+            };
+            if step == 0 {
+                // At most a dozen bytes, which the gap cannot take: encode a copy.
+                let mut tail = [0u8; 16];
+                let tail = &mut tail[..left];
+                if placed < end {
+                    read(&mut self.buffer[placed..end])?;
+                }
+                tail.copy_from_slice(&self.buffer[self.input..end]);
+                self.encode_step(tail, self.input + left);
+                return Ok(());
+            }
+            let step_end = self.input + step;
+            if placed < step_end {
+                read(&mut self.buffer[placed..step_end])?;
+                placed = step_end;
+            }
+            let (front, back) = self.buffer.split_at_mut(self.input);
+            let written = base64_simd::STANDARD
+                .encode(
+                    &back[..step],
+                    base64_simd::Out::from_slice(&mut front[self.out..]),
+                )
+                .len();
+            self.out += written;
+            self.input = step_end;
+        }
+        Ok(())
     }
 
-    fn finish(self) -> Image {
+    /// Encodes a copied `tail` into the output and marks the input consumed up to `to`.
+    fn encode_step(&mut self, tail: &[u8], to: usize) {
+        let written = base64_simd::STANDARD
+            .encode(
+                tail,
+                base64_simd::Out::from_slice(&mut self.buffer[self.out..]),
+            )
+            .len();
+        self.out += written;
+        self.input = to;
+    }
+
+    fn finish(mut self) -> Image {
+        self.buffer.truncate(self.out);
+        let data_uri =
+            String::from_utf8(self.buffer).expect("a data URI prefix and base64 output are ASCII");
         Image {
-            data_uri: self.data_uri,
+            data_uri,
             mime_type: self.mime_type,
         }
     }
+}
+
+/// Length of the padded base64 encoding of `n` bytes (`n` is at most a buffer's size).
+fn encoded_len(n: usize) -> usize {
+    n.div_ceil(3) * 4
 }
 
 /// Why an image could not be made; the message names the file.

@@ -271,13 +271,14 @@ impl RetryPolicy for ExponentialRetry {
 /// # fn main() -> Result<(), modellix::ConfigError> {
 /// let client = modellix::Client::builder()
 ///     .api_key("sk-example")
-///     .wait_options(WaitOptions { deadline: Some(Duration::from_secs(1800)), concurrency: 64 })
+///     .wait_options(WaitOptions::deadline(Duration::from_secs(1800)).with_concurrency(64))
 ///     .build()?;
 /// assert_eq!(WaitOptions::default().deadline, Some(Duration::from_secs(600)));
 /// assert_eq!(WaitOptions::forever().deadline, None);
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WaitOptions {
     /// Give up after this long (default 10 minutes); `None` waits forever.
     pub deadline: Option<Duration>,
@@ -310,6 +311,13 @@ impl WaitOptions {
             deadline: None,
             ..WaitOptions::default()
         }
+    }
+
+    /// The same options with `concurrency` waits at a time for `wait_all` and
+    /// `wait_each` (at least one).
+    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
     }
 }
 

@@ -7,11 +7,12 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::Method;
 use tokio::time::Instant;
 
+use crate::MAX_ANSWER_BYTES;
 use crate::error::{ApiError, Error, api_error};
 use crate::poll::is_retryable_status;
+use crate::shared::Shared;
 use crate::transport::{Failure, Outgoing, Stage};
 use crate::types::{GetTaskResponse, TaskInfo};
-use crate::{Client, MAX_ANSWER_BYTES};
 
 /// Bytes left as they are in a path segment (RFC 3986 unreserved).
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -48,13 +49,13 @@ impl QueryFailure {
 /// One GET through the transport. `young`: the task was submitted moments ago, so a
 /// 404 may only mean the task is not visible yet.
 pub(crate) async fn query(
-    client: &Client,
+    shared: &Shared,
     task_id: &str,
     attempt: u32,
     deadline: Option<Instant>,
     young: bool,
 ) -> Result<TaskInfo, QueryFailure> {
-    let transport = &client.shared().transport;
+    let transport = &shared.transport;
     let path = task_path(task_id);
     let malformed = |reason: String| Error::Malformed {
         task_id: Some(task_id.to_owned()),

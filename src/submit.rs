@@ -10,6 +10,7 @@
 //!    the `on_submitted` hook runs for every outcome that carries an id;
 //! 3. the caller gets the task or the error, if it is still waiting.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -20,10 +21,11 @@ use serde_json::Value;
 use crate::error::{ConfigError, Error, api_error};
 use crate::ledger::{Intent, LedgerEntry, Outcome};
 use crate::poll::TaskKind;
+use crate::shared::Shared;
 use crate::task::{Task, is_usable_task_id};
 use crate::transport::{Answer, Failure, Outgoing, Stage};
 use crate::validate::{Checker, Rule};
-use crate::{Client, MAX_REQUEST_BYTES, OPERATIONS, SubmitRequest};
+use crate::{MAX_REQUEST_BYTES, OPERATIONS, SubmitRequest};
 
 /// Answers that prove the server created nothing.
 const REJECTING: &[u16] = &[400, 401, 402, 403, 404, 405, 413, 415, 422, 429];
@@ -58,162 +60,102 @@ impl SubmitOptions {
     }
 }
 
-impl Client {
-    /// Validates `request`, records it in the ledger, sends it exactly once and returns
-    /// the accepted task.
-    ///
-    /// Nothing is sent when validation fails ([`Error::Validation`]) or the ledger
-    /// cannot record the intent ([`Error::Ledger`]). The POST is never retried and
-    /// never follows a redirect: on [`Error::OutcomeUnknown`] a task may exist (its id
-    /// is in the error whenever the answer showed one), so check before submitting
-    /// again. Dropping the returned future after it started does not lose the task:
-    /// sending and recording finish on their own, and [`Client::recover`] lists the
-    /// result.
-    ///
-    /// ```no_run
-    /// use modellix::types::Seedance20V2vRequest;
-    ///
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let client = modellix::Client::from_env()?;
-    /// let request = Seedance20V2vRequest::builder()
-    ///     .prompt("Extend [Video 1] with a slow dolly zoom")
-    ///     .video_urls(vec!["https://example.com/in.mp4".to_string()])
-    ///     .build()?;
-    /// let task = client.submit(&request).await?;
-    /// println!("submitted {}", task.id()); // also in the ledger
-    /// let output = task.wait(&client).await?;
-    /// for resource in output.resources() {
-    ///     println!("{} {}", resource.type_, resource.url);
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub async fn submit<R: SubmitRequest>(&self, request: &R) -> Result<Task, Error> {
-        self.submit_with(request, SubmitOptions::default()).await
+/// A typed request checked by its schema and prose rules; its body as JSON.
+fn checked_body<R: SubmitRequest>(request: &R) -> Result<Value, Error> {
+    let body = serde_json::to_value(request).map_err(|e| Error::Malformed {
+        task_id: None,
+        reason: format!("the request cannot be serialized: {e}"),
+    })?;
+    let warnings = match R::OPERATION.validate_json {
+        Some(check) => check(&body)?,
+        None => R::validate(request)?,
+    };
+    for w in warnings.iter() {
+        tracing::warn!(model = R::model_id(), pointer = %w.pointer, "request warning: {}", w.message);
     }
+    Ok(body)
+}
 
-    /// [`Client::submit`] with per-call options (a marker for the ledger).
-    pub async fn submit_with<R: SubmitRequest>(
-        &self,
-        request: &R,
-        options: SubmitOptions,
-    ) -> Result<Task, Error> {
-        let op = R::OPERATION;
-        let body = serde_json::to_value(request).map_err(|e| Error::Malformed {
-            task_id: None,
-            reason: format!("the request cannot be serialized: {e}"),
-        })?;
-        let warnings = match op.validate_json {
-            Some(check) => check(&body)?,
-            None => R::validate(request)?,
-        };
-        for w in warnings.iter() {
-            tracing::warn!(model = R::model_id(), pointer = %w.pointer, "request warning: {}", w.message);
-        }
-        self.send_paid(op.path, R::model_id(), &body, options).await
-    }
+/// `Client::submit_with`: validate, then send through the ledger.
+pub(crate) async fn submit_typed<R: SubmitRequest>(
+    shared: &Arc<Shared>,
+    request: &R,
+    options: SubmitOptions,
+) -> Result<Task, Error> {
+    let body = checked_body(request)?;
+    send_paid(shared, R::OPERATION.path, R::model_id(), &body, options).await
+}
 
-    /// Submits a JSON body to any model by its id (`provider/model`), with the same
-    /// exactly-once contract as [`Client::submit`].
-    ///
-    /// A model this build has a fragment for is validated by it. Any other model id
-    /// must be well-formed (`provider/model`: letters, digits, `.`, `_`, `-`) and its
-    /// body is held to the official CLI's generic limits (64 MiB, depth 100, 250,000
-    /// values); it goes to `/api/v1/{provider}/{model}`.
-    ///
-    /// ```no_run
-    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
-    /// let body = serde_json::json!({"prompt": "a lighthouse at dawn"});
-    /// let task = client.submit_json("alibaba/qwen-image-plus", &body).await?;
-    /// let output = task.wait(&client).await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn submit_json(&self, model_id: &str, body: &Value) -> Result<Task, Error> {
-        self.submit_json_with(model_id, body, SubmitOptions::default())
-            .await
-    }
-
-    /// [`Client::submit_json`] with per-call options.
-    pub async fn submit_json_with(
-        &self,
-        model_id: &str,
-        body: &Value,
-        options: SubmitOptions,
-    ) -> Result<Task, Error> {
-        let operation = OPERATIONS
-            .iter()
-            .find(|op| op.is_submit() && op.model_id == Some(model_id));
-        match operation {
-            Some(op) => {
-                if let Some(check) = op.validate_json {
-                    for w in check(body)?.iter() {
-                        tracing::warn!(model = model_id, pointer = %w.pointer, "request warning: {}", w.message);
-                    }
+/// `Client::submit_json_with`: a vendored model's body is checked by its fragment,
+/// any other by the slug format and the generic limits.
+pub(crate) async fn submit_json(
+    shared: &Arc<Shared>,
+    model_id: &str,
+    body: &Value,
+    options: SubmitOptions,
+) -> Result<Task, Error> {
+    let operation = OPERATIONS
+        .iter()
+        .find(|op| op.is_submit() && op.model_id == Some(model_id));
+    match operation {
+        Some(op) => {
+            if let Some(check) = op.validate_json {
+                for w in check(body)?.iter() {
+                    tracing::warn!(model = model_id, pointer = %w.pointer, "request warning: {}", w.message);
                 }
-                self.send_paid(op.path, model_id, body, options).await
             }
-            None => {
-                check_model_id(model_id)?;
-                check_generic_limits(body)?;
-                let path = format!("/api/v1/{model_id}");
-                self.send_paid(&path, model_id, body, options).await
-            }
+            send_paid(shared, op.path, model_id, body, options).await
+        }
+        None => {
+            check_model_id(model_id)?;
+            check_generic_limits(body)?;
+            let path = format!("/api/v1/{model_id}");
+            send_paid(shared, &path, model_id, body, options).await
         }
     }
+}
 
-    /// Submits and waits for the result with the client's wait options.
-    ///
-    /// Errors carry the task id once the task was accepted.
-    pub async fn generate<R: SubmitRequest>(
-        &self,
-        request: &R,
-    ) -> Result<crate::TaskOutput, Error> {
-        let task = self.submit(request).await?;
-        task.wait(self).await
+/// Serializes once, then hands everything to a task of its own.
+async fn send_paid(
+    shared: &Arc<Shared>,
+    path: &str,
+    model_id: &str,
+    body: &Value,
+    options: SubmitOptions,
+) -> Result<Task, Error> {
+    let bytes = serde_json::to_vec(body).map_err(|e| Error::Malformed {
+        task_id: None,
+        reason: format!("the request cannot be serialized: {e}"),
+    })?;
+    if bytes.len() as u64 > MAX_REQUEST_BYTES {
+        return Err(too_large(bytes.len()));
     }
-
-    /// Serializes once, then hands everything to a task of its own.
-    async fn send_paid(
-        &self,
-        path: &str,
-        model_id: &str,
-        body: &Value,
-        options: SubmitOptions,
-    ) -> Result<Task, Error> {
-        let bytes = serde_json::to_vec(body).map_err(|e| Error::Malformed {
-            task_id: None,
-            reason: format!("the request cannot be serialized: {e}"),
-        })?;
-        if bytes.len() as u64 > MAX_REQUEST_BYTES {
-            return Err(too_large(bytes.len()));
-        }
-        let paid = Paid {
-            client: self.clone(),
-            path: path.to_owned(),
+    let paid = Paid {
+        shared: Arc::clone(shared),
+        path: path.to_owned(),
+        model_id: model_id.to_owned(),
+        kind: TaskKind::of_request(model_id, body),
+        intent: Intent::new(model_id, &bytes, &shared.marker).with_marker(options.marker),
+        body: Bytes::from(bytes),
+    };
+    // Spawned, not awaited in place: if the caller's future is dropped (a timeout,
+    // `select!`), the POST and both ledger writes still run to completion.
+    match tokio::spawn(paid.run()).await {
+        Ok(result) => result,
+        Err(e) => Err(Error::OutcomeUnknown {
             model_id: model_id.to_owned(),
-            kind: TaskKind::of_request(model_id, body),
-            intent: Intent::new(model_id, &bytes, &self.shared().marker)
-                .with_marker(options.marker),
-            body: Bytes::from(bytes),
-        };
-        // Spawned, not awaited in place: if the caller's future is dropped (a timeout,
-        // `select!`), the POST and both ledger writes still run to completion.
-        match tokio::spawn(paid.run()).await {
-            Ok(result) => result,
-            Err(e) => Err(Error::OutcomeUnknown {
-                model_id: model_id.to_owned(),
-                task_id: None,
-                reason: format!(
-                    "the submit task ended abnormally ({e}); see client.recover() for its record"
-                ),
-                status: None,
-            }),
-        }
+            task_id: None,
+            reason: format!(
+                "the submit task ended abnormally ({e}); see client.recover() for its record"
+            ),
+            status: None,
+        }),
     }
 }
 
 /// One paid request, owned, so it can outlive the caller's future.
 struct Paid {
-    client: Client,
+    shared: Arc<Shared>,
     path: String,
     model_id: String,
     kind: TaskKind,
@@ -223,7 +165,7 @@ struct Paid {
 
 impl Paid {
     async fn run(self) -> Result<Task, Error> {
-        let shared = self.client.shared();
+        let shared = &self.shared;
         let entry_id = shared.ledger.record_intent(&self.intent).await?;
         let result = self.post().await;
         let outcome = match &result {
@@ -274,7 +216,7 @@ impl Paid {
 
     /// The POST and the classification of its answer.
     async fn post(&self) -> Result<Task, Error> {
-        let transport = &self.client.shared().transport;
+        let transport = &self.shared.transport;
         let submitted_at = SystemTime::now();
         let unknown =
             |task_id: Option<String>, reason: String, status: Option<u16>| Error::OutcomeUnknown {

@@ -4,15 +4,12 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::Client;
-use crate::error::{ConfigError, Error};
 use crate::poll::TaskKind;
-use crate::types::TaskInfo;
 
 /// A submitted Modellix task: its id, model and submit time.
 ///
 /// Plain data: it serializes (store it, send it to another process; times are
-/// RFC 3339) and is rebuilt from the id alone with [`Client::task`]; waiting on a
+/// RFC 3339) and is rebuilt from the id alone with [`Client::task`](crate::Client::task); waiting on a
 /// rebuilt task works exactly like waiting on the original. Modellix has no cancel
 /// endpoint: dropping a wait stops polling only, the task keeps running (and is billed).
 ///
@@ -80,54 +77,16 @@ impl Task {
     pub fn kind(&self) -> &TaskKind {
         &self.kind
     }
-
-    /// One status query (a single GET, not retried).
-    ///
-    /// ```no_run
-    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
-    /// let task = client.task("task-abc123")?;
-    /// let info = task.status(&client).await?;
-    /// println!("{} is {}", task.id(), info.status);
-    /// # Ok(()) }
-    /// ```
-    pub async fn status(&self, client: &Client) -> Result<TaskInfo, Error> {
-        crate::query::query(client, &self.id, 1, None, false)
-            .await
-            .map_err(crate::query::QueryFailure::into_error)
-    }
 }
 
-impl Client {
-    /// A task handle from an id alone, to query or resume a task submitted earlier
-    /// (by this process or another). An empty id, one with control characters, `.`
-    /// and `..` are refused here, before any request; any other id is percent-encoded
-    /// into the query's path.
-    ///
-    /// ```
-    /// # fn main() -> Result<(), modellix::Error> {
-    /// let client = modellix::Client::builder().api_key("sk-example").build()?;
-    /// let task = client.task("task-abc123")?;
-    /// assert_eq!((task.id(), task.model_id()), ("task-abc123", None));
-    /// assert!(client.task("..").unwrap_err().is_invalid_input());
-    /// # Ok(()) }
-    /// ```
-    pub fn task(&self, task_id: impl Into<String>) -> Result<Task, Error> {
-        let id = task_id.into();
-        if !is_usable_task_id(&id) {
-            return Err(Error::Config(ConfigError {
-                field: "task_id",
-                problem: format!(
-                    "{:?} is not a Modellix task id (expected a non-empty id without control \
-                     characters, like \"task-abc123\")",
-                    id.chars().take(100).collect::<String>()
-                ),
-            }));
-        }
-        Ok(Task {
+impl Task {
+    /// A task known by its id alone (checked by the caller).
+    pub(crate) fn from_id(id: String) -> Task {
+        Task {
             id,
             model_id: None,
             submitted_at: None,
             kind: TaskKind::default(),
-        })
+        }
     }
 }

@@ -167,6 +167,7 @@ impl Transport {
         connect_timeout: Duration,
         limiter: RateLimiter,
     ) -> Result<Transport, String> {
+        crate::tls::install_default_provider();
         let mut http = reqwest::Client::builder()
             // A redirect would re-send a paid POST, with the key, somewhere else.
             .redirect(reqwest::redirect::Policy::none());

@@ -6,6 +6,7 @@
 //! from.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
@@ -15,171 +16,60 @@ use tokio::time::Instant;
 use crate::error::Error;
 use crate::poll::{PollContext, WaitOptions};
 use crate::query::{QueryFailure, query};
+use crate::shared::Shared;
 use crate::task::Task;
 use crate::time::later;
-use crate::{Client, TaskOutput, TaskStatus, types::TaskInfo};
+use crate::{TaskOutput, TaskStatus, types::TaskInfo};
 
 /// A 404 this soon after submit may only mean the task is not visible yet.
 const YOUNG_TASK: Duration = Duration::from_secs(60);
 /// Run times read back from the ledger when a client first waits.
 const PRIMING_RUNS: usize = 500;
 
-impl Task {
-    /// Polls until the task succeeds or fails, with the client's schedule, retry
-    /// policy and deadline (10 minutes by default).
-    ///
-    /// A timeout does not mean the task failed: [`Error::TimedOut`] carries the id to
-    /// resume with. Dropping the future stops polling only.
-    ///
-    /// ```no_run
-    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
-    /// let task = client.task("task-abc123")?; // e.g. after a restart
-    /// let output = task.wait(&client).await?;
-    /// println!("{} resources", output.resources().len());
-    /// # Ok(()) }
-    /// ```
-    pub async fn wait(&self, client: &Client) -> Result<TaskOutput, Error> {
-        self.wait_with(client, client.shared().wait).await
-    }
+/// `Task::wait_with`: polls to the end.
+pub(crate) async fn wait(
+    shared: &Arc<Shared>,
+    task: &Task,
+    options: WaitOptions,
+) -> Result<TaskOutput, Error> {
+    Waiter::new(task.clone(), Arc::clone(shared), options)
+        .finish()
+        .await
+}
 
-    /// [`Task::wait`] with other options (deadline, or [`WaitOptions::forever`]).
-    ///
-    /// ```no_run
-    /// # async fn run(client: modellix::Client, task: modellix::Task) -> Result<(), modellix::Error> {
-    /// use std::time::Duration;
-    /// let output = task
-    ///     .wait_with(&client, modellix::WaitOptions::deadline(Duration::from_secs(1800)))
-    ///     .await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn wait_with(
-        &self,
-        client: &Client,
-        options: WaitOptions,
-    ) -> Result<TaskOutput, Error> {
-        Waiter::new(self.clone(), client.clone(), options)
-            .finish()
-            .await
-    }
-
-    /// A stream of status changes until the task finishes, for progress bars and
-    /// logs. The first item is the first status seen; unknown statuses come through
-    /// as [`TaskStatus::Other`]. The last item of a successful task carries its
-    /// [`TaskOutput`] (`update.output`), so no further query is needed; the stream
-    /// ends with one `Err` when the task failed, the wait timed out or a query failed
-    /// for good. Driven by its reader: dropping it stops polling, and nothing is
-    /// buffered ahead.
-    ///
-    /// ```no_run
-    /// # async fn run(client: modellix::Client, task: modellix::Task) -> Result<(), modellix::Error> {
-    /// use futures_util::StreamExt;
-    ///
-    /// let mut updates = task.updates(&client);
-    /// while let Some(update) = updates.next().await {
-    ///     let update = update?;
-    ///     println!("{:>5.1} s  {}", update.elapsed.as_secs_f64(), update.status);
-    ///     if let Some(output) = &update.output {
-    ///         println!("{} files", output.resources().len());
-    ///     }
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub fn updates(&self, client: &Client) -> TaskUpdates {
-        self.updates_with(client, client.shared().wait)
-    }
-
-    /// [`Task::updates`] with other options.
-    pub fn updates_with(&self, client: &Client, options: WaitOptions) -> TaskUpdates {
-        let waiter = Waiter::new(self.clone(), client.clone(), options);
-        let stream = futures_util::stream::unfold(Some(waiter), |waiter| async move {
-            let mut waiter = waiter?;
-            match waiter.next().await {
-                Event::Update(update) => Some((Ok(update), Some(waiter))),
-                Event::Done(Ok(_)) => None,
-                Event::Done(Err(e)) => Some((Err(e), None)),
-            }
-        });
-        TaskUpdates {
-            inner: Box::pin(stream),
+/// `Task::updates_with`: a stream driven by its reader.
+pub(crate) fn updates(shared: &Arc<Shared>, task: &Task, options: WaitOptions) -> TaskUpdates {
+    let waiter = Waiter::new(task.clone(), Arc::clone(shared), options);
+    let stream = futures_util::stream::unfold(Some(waiter), |waiter| async move {
+        let mut waiter = waiter?;
+        match waiter.next().await {
+            Event::Update(update) => Some((Ok(update), Some(waiter))),
+            Event::Done(Ok(_)) => None,
+            Event::Done(Err(e)) => Some((Err(e), None)),
         }
+    });
+    TaskUpdates {
+        inner: Box::pin(stream),
     }
 }
 
-impl Client {
-    /// Waits for many tasks at once (at most `concurrency` of the client's
-    /// [`WaitOptions`] at a time) under one shared deadline. Results come back in the
-    /// input order; a task that did not finish in time has its own
-    /// [`Error::TimedOut`], so finished results are never lost to the others.
-    ///
-    /// ```no_run
-    /// # async fn run(client: modellix::Client, tasks: Vec<modellix::Task>) {
-    /// for (task, result) in tasks.iter().zip(client.wait_all(&tasks).await) {
-    ///     match result {
-    ///         Ok(output) => println!("{} done: {} files", task.id(), output.resources().len()),
-    ///         Err(e) => eprintln!("{}: {e}", task.id()),
-    ///     }
-    /// }
-    /// # }
-    /// ```
-    pub async fn wait_all(&self, tasks: &[Task]) -> Vec<Result<TaskOutput, Error>> {
-        self.wait_all_with(tasks, self.shared().wait).await
-    }
-
-    /// [`Client::wait_all`] with other options.
-    pub async fn wait_all_with(
-        &self,
-        tasks: &[Task],
-        options: WaitOptions,
-    ) -> Vec<Result<TaskOutput, Error>> {
-        let mut results: Vec<(usize, Result<TaskOutput, Error>)> = self
-            .wait_each_indexed(tasks.to_vec(), options)
-            .collect()
-            .await;
-        results.sort_by_key(|(i, _)| *i);
-        results.into_iter().map(|(_, result)| result).collect()
-    }
-
-    /// Waits for many tasks and yields each as soon as it ends (success, failure, or
-    /// its share of the deadline), in the order they finish, with at most
-    /// `options.concurrency` waits at a time under one shared deadline.
-    ///
-    /// ```no_run
-    /// # async fn run(client: modellix::Client, tasks: Vec<modellix::Task>) {
-    /// use futures_util::StreamExt;
-    ///
-    /// let options = modellix::WaitOptions::default();
-    /// let mut finished = client.wait_each(tasks, options);
-    /// while let Some((task, result)) = finished.next().await {
-    ///     println!("{}: {}", task.id(), if result.is_ok() { "done" } else { "failed" });
-    /// }
-    /// # }
-    /// ```
-    pub fn wait_each(
-        &self,
-        tasks: Vec<Task>,
-        options: WaitOptions,
-    ) -> impl Stream<Item = (Task, Result<TaskOutput, Error>)> + Send + 'static {
-        let by_index = tasks.clone();
-        self.wait_each_indexed(tasks, options)
-            .map(move |(i, result)| (by_index[i].clone(), result))
-    }
-
-    fn wait_each_indexed(
-        &self,
-        tasks: Vec<Task>,
-        options: WaitOptions,
-    ) -> impl Stream<Item = (usize, Result<TaskOutput, Error>)> + Send + 'static {
-        let start = Instant::now();
-        let deadline = options.deadline.map(|d| later(start, d));
-        let client = self.clone();
-        // Unordered, so one slow task does not hold a slot others could use.
-        futures_util::stream::iter(tasks.into_iter().enumerate().map(move |(i, task)| {
-            let mut waiter = Waiter::new(task, client.clone(), options);
-            waiter.deadline = deadline;
-            async move { (i, waiter.finish().await) }
-        }))
-        .buffer_unordered(options.concurrency.max(1))
-    }
+/// Many waits under one deadline, `options.concurrency` at a time, yielded as they end
+/// with their index in `tasks`.
+pub(crate) fn wait_each_indexed(
+    shared: &Arc<Shared>,
+    tasks: Vec<Task>,
+    options: WaitOptions,
+) -> impl Stream<Item = (usize, Result<TaskOutput, Error>)> + Send + 'static {
+    let start = Instant::now();
+    let deadline = options.deadline.map(|d| later(start, d));
+    let shared = Arc::clone(shared);
+    // Unordered, so one slow task does not hold a slot others could use.
+    futures_util::stream::iter(tasks.into_iter().enumerate().map(move |(i, task)| {
+        let mut waiter = Waiter::new(task, Arc::clone(&shared), options);
+        waiter.deadline = deadline;
+        async move { (i, waiter.finish().await) }
+    }))
+    .buffer_unordered(options.concurrency.max(1))
 }
 
 /// One observed status change of a task.
@@ -254,7 +144,7 @@ enum Event {
 /// The state of one wait.
 struct Waiter {
     task: Task,
-    client: Client,
+    shared: Arc<Shared>,
     start: Instant,
     deadline: Option<Instant>,
     /// How long before `start` the task was submitted, when known.
@@ -268,7 +158,7 @@ struct Waiter {
 }
 
 impl Waiter {
-    fn new(task: Task, client: Client, options: WaitOptions) -> Self {
+    fn new(task: Task, shared: Arc<Shared>, options: WaitOptions) -> Self {
         let start = Instant::now();
         let age_at_start = task
             .submitted_at()
@@ -276,7 +166,7 @@ impl Waiter {
             .unwrap_or_default();
         Waiter {
             task,
-            client,
+            shared,
             start,
             deadline: options.deadline.map(|d| later(start, d)),
             age_at_start,
@@ -319,7 +209,7 @@ impl Waiter {
         self.prime().await;
         loop {
             let ctx = PollContext::new(self.polls, self.since_submit(), self.task.kind());
-            let delay = self.client.shared().schedule.delay(&ctx);
+            let delay = self.shared.schedule.delay(&ctx);
             let mut wake = if self.polls == 0 {
                 later(self.start, delay.saturating_sub(self.age_at_start))
             } else {
@@ -360,7 +250,7 @@ impl Waiter {
     /// One query, retried by the client's policy; `Ok(None)` when the retries ran out
     /// (the wait goes on at the next scheduled poll, until its deadline).
     async fn query_with_retries(&mut self) -> Result<Option<TaskInfo>, Error> {
-        let client = self.client.clone();
+        let shared = Arc::clone(&self.shared);
         let task_id = self.task.id().to_owned();
         let task_id = task_id.as_str();
         let young = self.task.submitted_at().is_some() && self.since_submit() < YOUNG_TASK;
@@ -368,7 +258,7 @@ impl Waiter {
         loop {
             attempt += 1;
             self.polls += 1;
-            match query(&client, task_id, attempt, self.deadline, young).await {
+            match query(&shared, task_id, attempt, self.deadline, young).await {
                 Ok(info) => return Ok(Some(info)),
                 Err(QueryFailure::Fatal(error)) => {
                     tracing::warn!(task_id, polls = self.polls, "wait ended: {error}");
@@ -377,7 +267,7 @@ impl Waiter {
                 Err(QueryFailure::Retryable { error, hint }) => {
                     tracing::debug!(task_id, attempt, "query failed, may retry: {error}");
                     self.last_error = Some(error.to_string());
-                    match client.shared().retry.retry_delay(attempt, hint) {
+                    match shared.retry.retry_delay(attempt, hint) {
                         Some(pause) if !self.past_deadline() => {
                             let mut at = later(Instant::now(), pause);
                             if let Some(deadline) = self.deadline {
@@ -427,7 +317,7 @@ impl Waiter {
             TaskStatus::Failed => {
                 self.done = Some(Err(Error::TaskFailed {
                     task_id: task_id.to_owned(),
-                    error: info.error.clone(),
+                    failure: crate::TaskFailure::from_raw(info.error.clone()),
                 }));
             }
             _ => {}
@@ -438,7 +328,7 @@ impl Waiter {
     /// Teaches the schedule and writes the end into the ledger (failures only logged:
     /// the result matters more than its record).
     async fn record_end(&self, status: &TaskStatus) {
-        let shared = self.client.shared();
+        let shared = &self.shared;
         let took = self.since_submit();
         shared.schedule.observe(self.task.kind(), took);
         let ledger = &shared.ledger;
@@ -456,7 +346,7 @@ impl Waiter {
     /// Once per client: the schedule learns the run times the ledger kept from earlier
     /// runs of the program.
     async fn prime(&self) {
-        let shared = self.client.shared();
+        let shared = &self.shared;
         shared
             .primed
             .get_or_init(|| async {

@@ -149,6 +149,22 @@ fn seed_target_dir(target: &Path) {
         .arg(&ours)
         .arg(&theirs)
         .status();
+    // The workspace's own crates hash the same in the copy (cargo hashes path packages
+    // relative to the workspace), so their artifacts would be rewritten in place,
+    // through the hard links, into our target: drop them, the copy builds its own.
+    for dir in ["build", "deps", ".fingerprint", "incremental", "examples"] {
+        let Ok(entries) = std::fs::read_dir(theirs.join(dir)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with("modellix") || name.starts_with("libmodellix") || dir == "examples"
+            {
+                let path = entry.path();
+                let _ = std::fs::remove_dir_all(&path).or_else(|_| std::fs::remove_file(&path));
+            }
+        }
+    }
 }
 
 const PROBE: &str = r#"

@@ -119,13 +119,19 @@ async fn a_failed_task_ends_the_wait_with_its_error_payload() {
         .wait(&client)
         .await
         .unwrap_err();
-    let Error::TaskFailed { task_id, error } = &err else {
+    let Error::TaskFailed { task_id, failure } = &err else {
         panic!("{err:?}")
     };
     assert_eq!(task_id, "task-f");
-    assert_eq!(error.as_ref().unwrap()["code"], "content_policy");
+    assert_eq!(failure.code.as_deref(), Some("content_policy"));
+    assert_eq!(failure.message.as_deref(), Some("refused"));
+    assert_eq!(failure.raw.as_ref().unwrap()["code"], "content_policy");
     assert!(err.is_task_failed());
-    assert!(err.to_string().contains("content_policy"));
+    assert_eq!(err.kind(), modellix::ErrorKind::TaskFailed);
+    assert_eq!(
+        err.to_string(),
+        "task task-f failed: content_policy: refused"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -440,10 +446,7 @@ async fn wait_all_keeps_order_and_every_outcome() {
     server.default_reply("GET", &task_path("task-e"), succeeded("task-e"));
     let client = client_builder(&server)
         .poll_schedule(Backoff::fixed(Duration::from_secs(2)))
-        .wait_options(WaitOptions {
-            deadline: Some(Duration::from_secs(30)),
-            concurrency: 2,
-        })
+        .wait_options(WaitOptions::deadline(Duration::from_secs(30)).with_concurrency(2))
         .build()
         .unwrap();
     let tasks: Vec<_> = ["task-a", "task-b", "task-c", "task-d", "task-e"]

@@ -44,6 +44,24 @@ pub enum Failures {
     Share(f64),
 }
 
+/// The limits a sandbox enforces (see limits.rs); all off unless set on the builder.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Limits {
+    pub(crate) rpm: Option<u32>,
+    pub(crate) concurrency: Option<u32>,
+    pub(crate) time_scale: f64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            rpm: None,
+            concurrency: None,
+            time_scale: 1.0,
+        }
+    }
+}
+
 /// Everything a [`Sandbox`](crate::Sandbox) can be told; build one with
 /// [`Sandbox::builder`](crate::Sandbox::builder).
 #[derive(Clone)]
@@ -56,6 +74,8 @@ pub struct SandboxConfig {
     pub(crate) failures: Failures,
     pub(crate) seed: u64,
     pub(crate) faults: FaultPlan,
+    // Set through the builder methods in limits.rs.
+    pub(crate) limits: Limits,
 }
 
 impl Default for SandboxConfig {
@@ -69,6 +89,7 @@ impl Default for SandboxConfig {
             failures: Failures::Never,
             seed: 0,
             faults: FaultPlan::default(),
+            limits: Limits::default(),
         }
     }
 }
@@ -85,6 +106,7 @@ impl fmt::Debug for SandboxConfig {
             .field("failures", &self.failures)
             .field("seed", &self.seed)
             .field("faults", &self.faults)
+            .field("limits", &self.limits)
             .finish()
     }
 }

@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run -p modellix-sandbox -- [--port 8080] [--key KEY] [--timing SPEC]
 //!                                  [--fail-share 0.1] [--spread 0.2] [--seed 7]
+//!                                  [--rpm 100] [--concurrency-limit 3] [--time-scale 1]
 //! ```
 //! `--timing`: `instant` (default), `polls:P,Q`, `fixed:MILLIS` or `scaled:FACTOR`.
 
@@ -12,7 +13,8 @@ use std::time::Duration;
 use modellix_sandbox::{Failures, Sandbox, SandboxConfig, Timing};
 
 const USAGE: &str = "usage: modellix-sandbox [--port N] [--key KEY] \
-[--timing instant|polls:P,Q|fixed:MILLIS|scaled:FACTOR] [--fail-share F] [--spread F] [--seed N]";
+[--timing instant|polls:P,Q|fixed:MILLIS|scaled:FACTOR] [--fail-share F] [--spread F] [--seed N] \
+[--rpm N (default 100)] [--concurrency-limit N (default 3)] [--time-scale F (default 1)]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -52,7 +54,8 @@ async fn main() -> ExitCode {
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<SandboxConfig, String> {
-    let mut config = Sandbox::builder();
+    // Modellix's own limits unless told otherwise.
+    let mut config = Sandbox::builder().rpm(100).concurrency_limit(3);
     while let Some(flag) = args.next() {
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         let bad = |what: &str| format!("{flag}: {what}");
@@ -65,6 +68,11 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<SandboxConfig, String
             )),
             "--spread" => config.spread(value.parse().map_err(|_| bad("not a number"))?),
             "--seed" => config.seed(value.parse().map_err(|_| bad("not a number"))?),
+            "--rpm" => config.rpm(value.parse().map_err(|_| bad("not a number"))?),
+            "--concurrency-limit" => {
+                config.concurrency_limit(value.parse().map_err(|_| bad("not a number"))?)
+            }
+            "--time-scale" => config.time_scale(value.parse().map_err(|_| bad("not a number"))?),
             _ => return Err(format!("unknown flag {flag}")),
         };
     }
@@ -120,6 +128,8 @@ mod tests {
                 .into_iter()
         };
         assert!(parse(args("--port 8080 --key k --seed 3 --fail-share 0.5")).is_ok());
+        assert!(parse(args("--rpm 50 --concurrency-limit 2 --time-scale 0.01")).is_ok());
+        assert_eq!(parse(args("--rpm x")).unwrap_err(), "--rpm: not a number");
         assert_eq!(parse(args("--port x")).unwrap_err(), "--port: not a port");
         assert_eq!(parse(args("--seed")).unwrap_err(), "--seed needs a value");
         assert_eq!(parse(args("--what 1")).unwrap_err(), "unknown flag --what");

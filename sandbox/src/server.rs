@@ -23,6 +23,7 @@ use tower_service::Service;
 
 use crate::config::SandboxConfig;
 use crate::faults::{Fault, Route};
+use crate::limits::{LimitRejections, Limiter};
 use crate::records::{Counts, FaultLog, TaskRecord};
 use crate::routes::router;
 use crate::state::Shared;
@@ -44,6 +45,7 @@ impl ConnCtl {
 /// [`shutdown`](Sandbox::shutdown).
 pub struct Sandbox {
     shared: Arc<Shared>,
+    limiter: Arc<Limiter>,
     addr: SocketAddr,
     server: JoinHandle<()>,
 }
@@ -66,9 +68,11 @@ impl Sandbox {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::new(config, format!("http://{addr}")));
         let app = router(shared.clone(), modellix::OPERATIONS);
-        let server = tokio::spawn(accept_loop(listener, app));
+        let limiter = Limiter::new(shared.clone(), modellix::OPERATIONS);
+        let server = tokio::spawn(accept_loop(listener, limiter.layer(app)));
         Ok(Sandbox {
             shared,
+            limiter,
             addr,
             server,
         })
@@ -104,6 +108,12 @@ impl Sandbox {
     /// The task with this id.
     pub fn task(&self, task_id: &str) -> Option<TaskRecord> {
         self.tasks().into_iter().find(|t| t.task_id == task_id)
+    }
+
+    /// Requests refused by the rate and running-task limits so far (they reach no
+    /// route, so [`counts`](Sandbox::counts) does not see them).
+    pub fn limit_rejections(&self) -> LimitRejections {
+        self.limiter.rejections()
     }
 
     /// Every fault applied so far, in order.

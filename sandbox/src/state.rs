@@ -138,6 +138,11 @@ impl Shared {
             .is_some_and(|t| t.has_file(name))
     }
 
+    /// Tasks created and not finished yet, for the running-task limit.
+    pub(crate) fn running_tasks(&self) -> usize {
+        self.lock().tasks.running(&self.config.timing)
+    }
+
     pub(crate) fn counts(&self) -> Counts {
         self.lock().counts.clone()
     }

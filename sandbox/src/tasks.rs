@@ -104,6 +104,19 @@ impl Task {
             && self.files().iter().any(|(n, _)| n == name)
     }
 
+    /// Not at its final status yet; an instant task never runs, a counted one runs
+    /// until the query that finds it done.
+    fn is_running(&self, timing: &Timing) -> bool {
+        match timing {
+            Timing::Instant => false,
+            Timing::Polls {
+                pending,
+                processing,
+            } => self.record.queries <= u64::from(*pending) + u64::from(*processing),
+            Timing::Fixed(_) | Timing::Scaled(_) => self.stage_now() != Stage::Done,
+        }
+    }
+
     /// Counts one query and answers the task as it stands after it.
     pub(crate) fn query(&mut self, timing: &Timing, base_url: &str) -> Value {
         self.record.queries += 1;
@@ -212,6 +225,11 @@ impl Tasks {
 
     pub(crate) fn get_mut(&mut self, task_id: &str) -> Option<&mut Task> {
         self.index.get(task_id).map(|&i| &mut self.list[i])
+    }
+
+    /// How many tasks are still running.
+    pub(crate) fn running(&self, timing: &Timing) -> usize {
+        self.list.iter().filter(|t| t.is_running(timing)).count()
     }
 
     pub(crate) fn records(&self) -> Vec<TaskRecord> {

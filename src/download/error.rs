@@ -219,12 +219,8 @@ impl fmt::Display for DownloadError {
                     "the result link has expired or is no longer valid (HTTP {status}); \
                      Modellix result links expire about 24 hours after the task finished"
                 )?;
-                if let Some(when) = finished_at {
-                    write!(
-                        f,
-                        " (this task finished {})",
-                        httpdate::fmt_http_date(*when)
-                    )?;
+                if let Some(when) = finished_at.and_then(http_date) {
+                    write!(f, " (this task finished {when})")?;
                 }
                 f.write_str(". The file cannot be fetched any more; run the task again if you still need it")
             }
@@ -283,4 +279,13 @@ impl StdError for DownloadError {
             _ => None,
         }
     }
+}
+
+/// `when` as an HTTP date, or `None` outside what one can show (before 1970, from the
+/// year 10000 on), where `httpdate` would panic.
+fn http_date(when: SystemTime) -> Option<String> {
+    /// 10000-01-01T00:00:00Z.
+    const YEAR_10000: u64 = 253_402_300_800;
+    let since_epoch = when.duration_since(SystemTime::UNIX_EPOCH).ok()?;
+    (since_epoch.as_secs() < YEAR_10000).then(|| httpdate::fmt_http_date(when))
 }

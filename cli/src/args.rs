@@ -1,0 +1,329 @@
+//! The command line: global options, commands and their help texts.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const ROOT_HELP: &str = "\
+Examples:
+  modellix --sandbox run bytedance/seedance-2.0-v2v --set prompt='A calm sea' \\
+      --set video_urls=https://example.com/in.mp4      # offline, no key, saves an MP4
+  modellix run bytedance/seedance-2.0-v2v --help       # the model's fields as flags
+  modellix validate bytedance/seedance-2.0-v2v --body @request.json
+  modellix batch jobs.jsonl --max-tasks 3              # rerun the same command to resume
+  modellix task wait task-abc123 task-def456 --out results/
+  modellix recover                                     # ids to resume, outcomes to check
+
+Exit codes:
+  0  success
+  1  a task failed
+  2  bad input or settings; nothing was sent
+  3  timed out; the task may still be running (the hint prints the resume command)
+  4  outcome unknown; a task may exist: check before submitting again
+  5  anything else (network, API, download)
+
+Environment variables:
+  MODELLIX_API_KEY   the API key (never printed); not needed with --sandbox
+  MODELLIX_BASE_URL  another API origin (same as --base-url)
+  MODELLIX_LEDGER    the task ledger file (same as --ledger)";
+
+/// The `modellix` command.
+#[derive(Parser, Debug)]
+#[command(
+    name = "modellix",
+    version,
+    about = "Run Modellix models, wait for their tasks and save the results",
+    after_help = ROOT_HELP
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+/// Options of every command.
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// Machine-readable output on stdout (errors too: {"error":{…}}); no progress.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Use a local Modellix started in this process: no key, no cost.
+    #[arg(long, global = true, conflicts_with = "base_url")]
+    pub sandbox: bool,
+    /// The API origin.
+    #[arg(long, global = true, env = "MODELLIX_BASE_URL", value_name = "URL")]
+    pub base_url: Option<String>,
+    /// The task ledger, where every submission is recorded before it is sent
+    /// [default: modellix/ledger.sqlite in the platform's data directory; in memory
+    /// with --sandbox].
+    #[arg(long, global = true, env = "MODELLIX_LEDGER", value_name = "PATH")]
+    pub ledger: Option<PathBuf>,
+    /// Allow result downloads over plain http.
+    #[arg(long, global = true)]
+    pub allow_insecure_http: bool,
+    /// Allow result downloads from private, loopback and link-local addresses.
+    #[arg(long, global = true)]
+    pub allow_private_network: bool,
+    #[command(flatten)]
+    pub sandbox_options: SandboxOptions,
+}
+
+/// How the in-process sandbox behaves (for tests and demos; hidden).
+#[derive(Args, Debug, Clone)]
+pub struct SandboxOptions {
+    /// Seconds each sandbox task runs.
+    #[arg(long, global = true, default_value_t = 2.0, hide = true)]
+    pub sandbox_task_seconds: f64,
+    /// Make every sandbox task fail.
+    #[arg(long, global = true, hide = true)]
+    pub sandbox_fail: bool,
+    /// Drop the connection after the sandbox read the first submit.
+    #[arg(long, global = true, hide = true)]
+    pub sandbox_reset_submit: bool,
+    /// The sandbox's requests per minute per key.
+    #[arg(long, global = true, default_value_t = 100, hide = true)]
+    pub sandbox_rpm: u32,
+    /// The sandbox's running-task limit.
+    #[arg(long, global = true, default_value_t = 3, hide = true)]
+    pub sandbox_concurrency_limit: u32,
+    /// The sandbox's time scale for its limits.
+    #[arg(long, global = true, default_value_t = 1.0, hide = true)]
+    pub sandbox_time_scale: f64,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Submit one task, wait for it and save its results.
+    #[command(after_help = RUN_HELP)]
+    Run(RunArgs),
+    /// Check a request body against the model's schema and rules; sends nothing.
+    #[command(after_help = VALIDATE_HELP)]
+    Validate(ValidateArgs),
+    /// Status, wait and download for tasks by id.
+    #[command(subcommand)]
+    Task(TaskCmd),
+    /// Submit many jobs from a JSON Lines file within Modellix's limits; resumable.
+    #[command(after_help = BATCH_HELP)]
+    Batch(BatchArgs),
+    /// The models this build can run.
+    #[command(
+        after_help = "Examples:\n  modellix models\n  modellix models --provider bytedance --search v2v --json"
+    )]
+    Models(ModelsArgs),
+    /// Check the key, the API, the clock and the ledger.
+    #[command(after_help = "Examples:\n  modellix doctor\n  modellix doctor --json")]
+    Doctor,
+    /// Recent submissions from the ledger.
+    #[command(after_help = "Examples:\n  modellix history\n  modellix history --limit 5 --json")]
+    History(HistoryArgs),
+    /// Submissions not finished: ids to resume and unknown outcomes to check.
+    #[command(after_help = "Examples:\n  modellix recover\n  modellix recover --json")]
+    Recover,
+    /// Run a local Modellix until interrupted; prints its URL and its key.
+    #[command(after_help = "Examples:\n  modellix sandbox --port 8080\n  \
+        MODELLIX_BASE_URL=http://127.0.0.1:8080 MODELLIX_API_KEY=sk-sandbox-local modellix doctor")]
+    Sandbox(SandboxArgs),
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  modellix completions bash > ~/.local/share/bash-completion/completions/modellix\n  \
+        modellix completions zsh > ~/.zfunc/_modellix"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+const RUN_HELP: &str = "\
+Examples:
+  modellix run bytedance/seedance-2.0-v2v --prompt 'Extend [Video 1]' \\
+      --video-urls https://example.com/in.mp4 --duration 8
+  modellix run bytedance/seedance-2.0-v2v --body @request.json --set duration=10
+  modellix run bytedance/seedance-2.0-v2v --body - --no-wait < request.json
+  modellix run MODEL --help                 # that model's fields as flags
+
+The request is validated before anything is sent, then sent exactly once and recorded
+in the ledger. Exit codes: 0 ok, 1 failed, 2 bad input, 3 timed out, 4 outcome unknown,
+5 other.";
+
+const VALIDATE_HELP: &str = "\
+Examples:
+  modellix validate bytedance/seedance-2.0-v2v --body @request.json
+  modellix validate bytedance/seedance-2.0-v2v --body '{\"prompt\":\"x\"}' --json
+
+Exit code 0 when valid, 2 when not. With --json:
+  {\"valid\": bool, \"violations\": [{\"pointer\", \"rule\", \"message\"}]}";
+
+const BATCH_HELP: &str = "\
+One job per line: {\"model\": \"provider/model\", \"body\": {…}, \"id\": \"optional name\"}.
+Every line is validated before the first submission; a bad line stops the batch with its
+line number and nothing is sent. Each job is recorded in the ledger under its marker
+(the id, or file name and line), so running the same command again after Ctrl-C or a
+crash continues: done jobs are not sent again and unknown outcomes are listed, never
+resent. At most --max-tasks run at once (fewer while Modellix answers \"Concurrent limit
+exceeded\"), every request stays under the key's rate limit, and results are saved as
+each task ends.
+
+Examples:
+  modellix batch jobs.jsonl --max-tasks 3 --out results/
+  modellix batch jobs.jsonl --json > events.jsonl";
+
+/// `modellix run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The model, as provider/model.
+    pub model: String,
+    /// Set one field: FIELD=VALUE (repeat for arrays); converted to the field's type.
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    pub sets: Vec<String>,
+    /// The request body: JSON, @FILE or - for stdin; fields given as flags go on top.
+    #[arg(long, value_name = "JSON|@FILE|-")]
+    pub body: Option<String>,
+    /// Print the task id once submitted and exit.
+    #[arg(long)]
+    pub no_wait: bool,
+    #[command(flatten)]
+    pub save: SaveArgs,
+    /// Give up waiting after this many seconds (the task keeps running).
+    #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..), value_name = "SECS")]
+    pub timeout: u64,
+}
+
+/// Where results go.
+#[derive(Args, Debug, Clone)]
+pub struct SaveArgs {
+    /// Print the result URLs instead of downloading.
+    #[arg(long)]
+    pub no_download: bool,
+    /// Where to save results.
+    #[arg(long, default_value = "out", value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// `modellix validate`.
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// The model, as provider/model.
+    pub model: String,
+    /// The request body: JSON, @FILE or - for stdin.
+    #[arg(long, value_name = "JSON|@FILE|-")]
+    pub body: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TaskCmd {
+    /// The current status of each task.
+    #[command(
+        after_help = "Examples:\n  modellix task get task-abc123\n  modellix task get task-abc123 task-def456 --json"
+    )]
+    Get(TaskIds),
+    /// Wait for every task, saving results as each ends; partial results on timeout.
+    #[command(
+        after_help = "Examples:\n  modellix task wait task-abc123 --out results/\n  \
+        modellix task wait task-abc123 task-def456 --timeout 120 --no-download --json"
+    )]
+    Wait(TaskWaitArgs),
+    /// Save the results of finished tasks.
+    #[command(after_help = "Examples:\n  modellix task download task-abc123 --out results/")]
+    Download(TaskDownloadArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct TaskIds {
+    /// Task ids (up to 1000).
+    #[arg(required = true, num_args = 1..=1000, value_name = "TASK_ID")]
+    pub ids: Vec<String>,
+    /// Tasks handled at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+}
+
+#[derive(Args, Debug)]
+pub struct TaskWaitArgs {
+    #[command(flatten)]
+    pub tasks: TaskIds,
+    #[command(flatten)]
+    pub save: SaveArgs,
+    /// Give up after this many seconds; finished tasks are still reported.
+    #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..), value_name = "SECS")]
+    pub timeout: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct TaskDownloadArgs {
+    #[command(flatten)]
+    pub tasks: TaskIds,
+    /// Where to save results.
+    #[arg(long, default_value = "out", value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// `modellix batch`.
+#[derive(Args, Debug)]
+pub struct BatchArgs {
+    /// The jobs, one JSON object per line.
+    pub jobs: PathBuf,
+    /// Tasks running at once (Modellix allows about 3 per team).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_tasks: u32,
+    /// Requests per minute for this key, polls included, when the server does not say.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rpm: u32,
+    /// Seconds between status queries of one running task.
+    #[arg(long, default_value_t = 2.0, value_name = "SECS")]
+    pub poll_interval: f64,
+    #[command(flatten)]
+    pub save: SaveArgs,
+    /// Give up after this many seconds; rerun the command to continue.
+    #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..), value_name = "SECS")]
+    pub timeout: u64,
+    /// Send without the client-side rate limiter (to measure what it prevents).
+    #[arg(long, hide = true)]
+    pub no_rate_limiter: bool,
+    /// The length of a minute for the rate limiter, in seconds (tests).
+    #[arg(long, default_value_t = 60.0, hide = true)]
+    pub rate_window: f64,
+}
+
+/// `modellix models`.
+#[derive(Args, Debug)]
+pub struct ModelsArgs {
+    /// Only this type (text-to-video, video-to-video, …).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub kind: Option<String>,
+    /// Only this provider.
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// Only models whose id or description contains this text.
+    #[arg(long)]
+    pub search: Option<String>,
+}
+
+/// `modellix history`.
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    /// How many entries, newest first.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+}
+
+/// `modellix sandbox`.
+#[derive(Args, Debug)]
+pub struct SandboxArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Requests per minute per key.
+    #[arg(long, default_value_t = 100)]
+    pub rpm: u32,
+    /// Tasks that may run at once.
+    #[arg(long, default_value_t = 3)]
+    pub concurrency_limit: u32,
+    /// Seconds each task runs.
+    #[arg(long, default_value_t = 10.0)]
+    pub task_seconds: f64,
+    /// Scales the clock of the limits (0.01: a minute lasts 0.6 s).
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
+}

@@ -1,0 +1,190 @@
+//! The models this build knows: each with its request schema (written by `build.rs`
+//! from `spec/`) and its operation in `modellix::OPERATIONS`.
+
+use std::sync::LazyLock;
+
+use modellix::{Operation, ValidationError, Warnings};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// One model with a typed request in this build.
+#[derive(Debug, Deserialize)]
+pub struct Model {
+    pub model_id: String,
+    pub summary: String,
+    pub schema: Value,
+}
+
+static MODELS: LazyLock<Vec<Model>> = LazyLock::new(|| {
+    // Written by build.rs from the same fragments as the library: it always parses.
+    serde_json::from_str(include_str!(concat!(env!("OUT_DIR"), "/models.json"))).unwrap_or_default()
+});
+
+pub fn all() -> &'static [Model] {
+    &MODELS
+}
+
+pub fn find(model_id: &str) -> Option<&'static Model> {
+    all().iter().find(|m| m.model_id == model_id)
+}
+
+/// `provider/model`: two non-empty parts of letters, digits, `.`, `-` and `_`.
+pub fn is_well_formed(slug: &str) -> bool {
+    let part = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 100
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    };
+    matches!(slug.split_once('/'), Some((p, m)) if part(p) && part(m))
+}
+
+/// The model for a slug, or why it cannot be used.
+pub fn require(slug: &str) -> Result<&'static Model, crate::failure::Failure> {
+    find(slug).ok_or_else(|| {
+        let known: Vec<&str> = all().iter().map(|m| m.model_id.as_str()).collect();
+        let what = if is_well_formed(slug) {
+            "is not a model this build knows"
+        } else {
+            "is not a model id (expected provider/model)"
+        };
+        crate::failure::Failure::bad_input(format!(
+            "{slug:?} {what}; known models: {} (see `modellix models`)",
+            known.join(", ")
+        ))
+    })
+}
+
+/// The model for a slug; a well-formed slug this build has no fragment for is a model
+/// without a schema (the library checks its slug and size limits).
+pub fn resolve(slug: &str) -> Result<&'static Model, crate::failure::Failure> {
+    if let Some(model) = find(slug) {
+        return Ok(model);
+    }
+    if !is_well_formed(slug) {
+        return require(slug);
+    }
+    // Once per process, for the one model of a `run`.
+    Ok(Box::leak(Box::new(Model {
+        model_id: slug.to_owned(),
+        summary: "a model without a fragment in this build".to_owned(),
+        schema: Value::Null,
+    })))
+}
+
+impl Model {
+    /// True when this build has the model's schema.
+    pub fn has_schema(&self) -> bool {
+        !self.schema.is_null()
+    }
+
+    pub fn operation(&self) -> Option<&'static Operation> {
+        modellix::OPERATIONS
+            .iter()
+            .find(|op| op.model_id == Some(self.model_id.as_str()))
+    }
+
+    /// Every schema and prose rule, as the library checks them before sending.
+    pub fn validate(&self, body: &Value) -> Result<Warnings, ValidationError> {
+        match self.operation().and_then(|op| op.validate_json) {
+            Some(validate) => validate(body),
+            None => Ok(Warnings::default()),
+        }
+    }
+
+    pub fn description(&self) -> &str {
+        self.schema
+            .get("description")
+            .and_then(Value::as_str)
+            .unwrap_or(&self.summary)
+    }
+
+    /// The request's fields, in schema order.
+    pub fn fields(&self) -> Vec<Field<'_>> {
+        let required: Vec<&str> = self
+            .schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let Some(properties) = self.schema.get("properties").and_then(Value::as_object) else {
+            return Vec::new();
+        };
+        properties
+            .iter()
+            .map(|(name, schema)| Field {
+                name,
+                schema,
+                required: required.contains(&name.as_str()),
+            })
+            .collect()
+    }
+
+    pub fn field(&self, name: &str) -> Option<Field<'_>> {
+        self.fields().into_iter().find(|f| f.name == name)
+    }
+}
+
+/// One top-level field of a request.
+#[derive(Debug, Clone, Copy)]
+pub struct Field<'a> {
+    pub name: &'a str,
+    pub schema: &'a Value,
+    pub required: bool,
+}
+
+impl<'a> Field<'a> {
+    pub fn json_type(&self) -> Option<&'a str> {
+        self.schema.get("type").and_then(Value::as_str)
+    }
+
+    pub fn items(&self) -> Option<&'a Value> {
+        self.schema.get("items")
+    }
+
+    fn text(&self, key: &str) -> Option<&'a str> {
+        self.schema.get(key).and_then(Value::as_str)
+    }
+
+    /// The help line of the field: description, allowed values, default, range.
+    pub fn help(&self) -> String {
+        let mut parts = vec![self.text("description").unwrap_or("").trim().to_owned()];
+        let json = |v: &Value| v.to_string();
+        if self.required {
+            parts.push("Required.".into());
+        }
+        if let Some(values) = self.schema.get("enum").and_then(Value::as_array) {
+            let values: Vec<String> = values.iter().map(json).collect();
+            parts.push(format!("Allowed: {}.", values.join(", ")));
+        }
+        if let Some(default) = self.schema.get("default") {
+            parts.push(format!("Default: {}.", json(default)));
+        }
+        let bound =
+            |min: &str, max: &str, unit: &str| match (self.schema.get(min), self.schema.get(max)) {
+                (Some(a), Some(b)) => Some(format!("Range: {a} to {b}{unit}.")),
+                (Some(a), None) => Some(format!("At least {a}{unit}.")),
+                (None, Some(b)) => Some(format!("At most {b}{unit}.")),
+                (None, None) => None,
+            };
+        parts.extend(bound("minimum", "maximum", ""));
+        parts.extend(bound("minLength", "maxLength", " characters"));
+        parts.extend(bound("minItems", "maxItems", " items"));
+        if self.json_type() == Some("array") {
+            parts.push("Repeat the flag for each item.".into());
+        }
+        parts.retain(|p| !p.is_empty());
+        parts.join(" ")
+    }
+
+    /// True when the field (or its items) takes a base64 image, so a local file can be
+    /// inlined.
+    pub fn accepts_base64(&self) -> bool {
+        let mentions = |s: &Value| {
+            s.get("description")
+                .and_then(Value::as_str)
+                .is_some_and(|d| d.to_ascii_lowercase().contains("base64"))
+        };
+        mentions(self.schema) || self.items().is_some_and(mentions)
+    }
+}

@@ -1,0 +1,10 @@
+//! One module per command.
+
+pub mod batch;
+pub mod doctor;
+pub mod ledger;
+pub mod models;
+pub mod run;
+pub mod sandbox;
+pub mod task;
+pub mod validate;

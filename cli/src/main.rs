@@ -1,0 +1,158 @@
+//! `modellix`: run Modellix models from the command line, built on the `modellix`
+//! library. Everything model-specific comes from the fragments in `spec/`.
+
+mod args;
+mod batch;
+mod catalog;
+mod cmd;
+mod failure;
+mod fields;
+mod output;
+mod results;
+mod session;
+mod submit;
+mod violations;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::error::ErrorKind;
+use clap::{CommandFactory, FromArgMatches};
+
+use crate::args::{Cli, Cmd, Global};
+use crate::failure::{Failure, Outcome};
+use crate::output::Out;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let json = argv.iter().any(|a| a == "--json");
+    let mut command = Cli::command();
+    if let Some(model) = run_model(&argv).and_then(catalog::find) {
+        command = command.mut_subcommand("run", |run| fields::add_flags(run, model));
+    }
+    let matches = match command.try_get_matches_from(&argv) {
+        Ok(matches) => matches,
+        Err(e) => return usage_error(e, json),
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e, json),
+    };
+    let out = Out::new(cli.global.json);
+    match dispatch(&cli, &matches, &out).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            failure.print(out.json);
+            failure.exit_code()
+        }
+    }
+}
+
+async fn dispatch(cli: &Cli, matches: &clap::ArgMatches, out: &Out) -> Outcome {
+    let global = &cli.global;
+    match &cli.command {
+        Cmd::Run(args) => {
+            let run = matches.subcommand_matches("run").unwrap_or(matches);
+            cmd::run::run(global, args, run, out).await
+        }
+        Cmd::Validate(args) => cmd::validate::run(args, out),
+        Cmd::Task(command) => cmd::task::run(global, command, out).await,
+        Cmd::Batch(args) => cmd::batch::run(global, args, out).await,
+        Cmd::Models(args) => {
+            cmd::models::run(args, out);
+            Ok(())
+        }
+        Cmd::Doctor => cmd::doctor::run(global, out).await,
+        Cmd::History(args) => cmd::ledger::history(global, args, out).await,
+        Cmd::Recover => cmd::ledger::recover(global, out).await,
+        Cmd::Sandbox(args) => cmd::sandbox::run(args, out).await,
+        Cmd::Completions { shell } => {
+            clap_complete::generate(
+                *shell,
+                &mut Cli::command(),
+                "modellix",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Help and version go out as clap prints them (exit 0); anything else is bad input
+/// (exit 2), as `{"error":…}` with --json.
+fn usage_error(e: clap::Error, json: bool) -> ExitCode {
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        _ if json => {
+            // clap's text without its "error: " prefix and the trailing usage hint.
+            let text = e.render().to_string();
+            let text = text.strip_prefix("error: ").unwrap_or(&text);
+            let message = text.split("\n\n").next().unwrap_or(text).trim_end();
+            Failure::bad_input(message).print(true);
+            ExitCode::from(failure::Kind::BadInput.code())
+        }
+        _ => {
+            let _ = e.print();
+            ExitCode::from(failure::Kind::BadInput.code())
+        }
+    }
+}
+
+/// The model named after `run`, so that its fields become flags before parsing.
+fn run_model(argv: &[OsString]) -> Option<&str> {
+    const TAKES_VALUE: &[&str] = &[
+        "--base-url",
+        "--ledger",
+        "--set",
+        "--body",
+        "--out",
+        "--timeout",
+    ];
+    let words: Vec<&str> = argv.iter().skip(1).filter_map(|a| a.to_str()).collect();
+    let at = words.iter().position(|w| *w == "run")?;
+    let mut rest = words[at + 1..].iter();
+    while let Some(word) = rest.next() {
+        if TAKES_VALUE.contains(word) || word.starts_with("--sandbox-") {
+            rest.next();
+        } else if !word.starts_with('-') {
+            return Some(word);
+        }
+    }
+    None
+}
+
+/// Where the ledger lives: `--ledger`/`MODELLIX_LEDGER`, else in memory for the
+/// in-process sandbox (its tasks vanish with it), else the platform's data directory.
+pub fn ledger_path(global: &Global) -> Option<PathBuf> {
+    if let Some(path) = &global.ledger {
+        return Some(path.clone());
+    }
+    if global.sandbox {
+        return None;
+    }
+    let base = dirs::data_dir().unwrap_or_else(|| PathBuf::from("."));
+    Some(base.join("modellix").join("ledger.sqlite"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::run_model;
+
+    #[test]
+    fn the_model_of_run_is_found_among_options() {
+        let argv = |s: &str| s.split(' ').map(Into::into).collect::<Vec<_>>();
+        assert_eq!(run_model(&argv("modellix run a/b --set x=1")), Some("a/b"));
+        assert_eq!(
+            run_model(&argv(
+                "modellix --base-url u --json run --set x=1 --no-wait a/b"
+            )),
+            Some("a/b")
+        );
+        assert_eq!(run_model(&argv("modellix models")), None);
+    }
+}

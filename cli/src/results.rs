@@ -1,0 +1,118 @@
+//! Waiting for a task with progress, and what is done with its result: saved files or
+//! printed URLs, as one JSON object per task.
+
+use std::time::{Duration, SystemTime};
+
+use futures_util::StreamExt;
+use modellix::types::TaskInfo;
+use modellix::{DownloadContext, DownloadOptions, Task, TaskOutput};
+use serde_json::{Value, json};
+
+use crate::args::SaveArgs;
+use crate::failure::{Failure, Kind, Outcome};
+use crate::output::Out;
+use crate::session::Session;
+
+/// Waits for `task`, showing its status on a terminal. A timeout's failure says how to
+/// resume, with the exact command.
+pub async fn wait_with_progress(
+    session: &Session,
+    task: &Task,
+    save: &SaveArgs,
+    out: &Out,
+) -> Outcome<TaskOutput> {
+    let bar = out.spinner(format!("{} waiting for the first status", task.id()));
+    let mut updates = task.updates(&session.client);
+    let mut last = None;
+    while let Some(update) = updates.next().await {
+        match update {
+            Ok(update) => {
+                bar.set_message(format!("{} {}", task.id(), update.status));
+                last = Some(update);
+            }
+            Err(e) => {
+                bar.finish_and_clear();
+                return Err(with_resume_hint(session, e.into(), save));
+            }
+        }
+    }
+    bar.finish_and_clear();
+    last.and_then(|update| update.output)
+        .ok_or_else(|| Failure::other("the wait ended without a result").task(task.id().to_owned()))
+}
+
+/// Adds the resume command to a timeout.
+pub fn with_resume_hint(session: &Session, mut failure: Failure, save: &SaveArgs) -> Failure {
+    if failure.kind != Kind::TimedOut {
+        return failure;
+    }
+    if let Some(id) = failure.task_id.clone() {
+        let command = session.resume_command(&[&id], &save.out, save.no_download);
+        failure.message = format!(
+            "{}\nthe task is still running; resume with:\n  {command}",
+            failure.message
+        );
+        failure = failure.detail("resume", Value::from(command));
+    }
+    failure
+}
+
+/// Saves the result of a task that ended well into `save.out` (or lists its URLs with
+/// `--no-download`): `{"task_id","status":"success","files"|"urls":[…]}`.
+pub async fn save(
+    session: &Session,
+    task: &Task,
+    info: &TaskInfo,
+    save: &SaveArgs,
+    out: &Out,
+) -> Outcome<Value> {
+    let id = task.id().to_owned();
+    let resources = info
+        .result
+        .as_ref()
+        .map_or(&[][..], |r| r.resources.as_slice());
+    if save.no_download {
+        let urls: Vec<&str> = resources.iter().map(|r| r.url.as_str()).collect();
+        return Ok(json!({"task_id": id, "status": "success", "urls": urls}));
+    }
+    let bar = out.spinner(format!("{id} downloading"));
+    let progress = bar.clone();
+    // Names carry the task id: a file already there is this task's own result from a
+    // run cut short, so replacing it (atomically) makes a rerun finish the job.
+    let options = DownloadOptions::default()
+        .overwrite(true)
+        .total_timeout(Duration::from_secs(3600))
+        .on_progress(move |p| {
+            progress.set_message(format!("file {}: {} bytes", p.index + 1, p.bytes_done));
+        });
+    let downloader = session.downloader(options)?;
+    std::fs::create_dir_all(&save.out).map_err(|e| {
+        Failure::other(format!("cannot create {}: {e}", save.out.display())).task(id.clone())
+    })?;
+    let mut context = DownloadContext::new(id.clone()).finished_at(SystemTime::now());
+    if let Some(model) = task.model_id().or(info.model_id.as_deref()) {
+        context = context.model_id(model);
+    }
+    let saved = downloader
+        .download_all(resources, &save.out, &context)
+        .await;
+    bar.finish_and_clear();
+    let saved = saved.map_err(|e| Failure::other(e.to_string()).task(id.clone()))?;
+    let files: Vec<String> = saved.iter().map(|f| f.path.display().to_string()).collect();
+    Ok(json!({"task_id": id, "status": "success", "files": files}))
+}
+
+/// One task's result for people: the saved paths or the URLs.
+pub fn print_human(result: &Value) {
+    let id = result["task_id"].as_str().unwrap_or_default();
+    if let Some(files) = result["files"].as_array() {
+        for f in files.iter().filter_map(Value::as_str) {
+            println!("{id} saved {f}");
+        }
+    }
+    if let Some(urls) = result["urls"].as_array() {
+        for u in urls.iter().filter_map(Value::as_str) {
+            println!("{id} {u}");
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! What every command that talks to Modellix shares: the client (against Modellix,
+//! `--base-url` or an in-process sandbox), the downloader and the resume hint.
+
+use std::time::Duration;
+
+use modellix::{Client, DownloadOptions, Downloader, WaitOptions};
+use modellix_sandbox::{Failures, Fault, FaultPlan, Route, Sandbox, Timing};
+
+use crate::args::Global;
+use crate::failure::{Failure, Outcome};
+
+/// A connected client; keeps the in-process sandbox alive as long as it lives.
+pub struct Session {
+    pub client: Client,
+    pub global: Global,
+    // Dropped last: the sandbox outlives every request of the client.
+    sandbox: Option<Sandbox>,
+}
+
+impl Session {
+    /// Starts the sandbox when asked, then builds the client; the library paces its
+    /// requests at Modellix's 100 a minute (adjusted by the server's headers).
+    pub async fn open(global: &Global, wait: WaitOptions) -> Outcome<Session> {
+        Self::open_paced(global, wait, Some(100)).await
+    }
+
+    /// [`Session::open`] with the library's pacing set (`None`: the caller paces).
+    pub async fn open_paced(
+        global: &Global,
+        wait: WaitOptions,
+        requests_per_minute: Option<u32>,
+    ) -> Outcome<Session> {
+        let sandbox = if global.sandbox {
+            Some(start_sandbox(global).await?)
+        } else {
+            None
+        };
+        let mut builder = Client::builder()
+            .user_agent_suffix(concat!("modellix-cli/", env!("CARGO_PKG_VERSION")))
+            .wait_options(wait)
+            .requests_per_minute(requests_per_minute);
+        if let Some(path) = crate::ledger_path(global) {
+            builder = builder.ledger_path(path);
+        }
+        builder = match &sandbox {
+            Some(s) => builder.api_key(s.api_key()).base_url(s.base_url()),
+            None => {
+                let key = std::env::var(modellix::API_KEY_ENV).map_err(|_| {
+                    Failure::bad_input(
+                        "MODELLIX_API_KEY is not set. Create a key in the Modellix console and \
+                         `export MODELLIX_API_KEY=…`, or try the offline flow with --sandbox",
+                    )
+                })?;
+                let builder = builder.api_key(key);
+                match &global.base_url {
+                    Some(url) => builder.base_url(url.clone()),
+                    None => builder,
+                }
+            }
+        };
+        Ok(Session {
+            client: builder.build()?,
+            global: global.clone(),
+            sandbox,
+        })
+    }
+
+    pub fn is_sandbox(&self) -> bool {
+        self.sandbox.is_some()
+    }
+
+    /// The downloader; the in-process sandbox serves plain http on loopback, so it is
+    /// allowed for it alone.
+    pub fn downloader(&self, options: DownloadOptions) -> Outcome<Downloader> {
+        let local = self.is_sandbox();
+        let options = options
+            .allow_http(local || self.global.allow_insecure_http)
+            .allow_private_hosts(local || self.global.allow_private_network);
+        Downloader::new(options).map_err(|e| Failure::bad_input(e.to_string()))
+    }
+
+    /// The exact command that resumes waiting for these tasks.
+    pub fn resume_command(&self, ids: &[&str], out: &std::path::Path, no_download: bool) -> String {
+        let mut words = vec!["modellix".to_owned()];
+        if let Some(url) = self.global.base_url.as_ref().filter(|_| !self.is_sandbox()) {
+            words.extend(["--base-url".to_owned(), quote(url)]);
+        }
+        words.extend(["task".into(), "wait".into()]);
+        words.extend(ids.iter().map(|id| quote(id)));
+        if no_download {
+            words.push("--no-download".into());
+        } else if out != std::path::Path::new("out") {
+            words.extend(["--out".into(), quote(&out.display().to_string())]);
+        }
+        words.join(" ")
+    }
+}
+
+/// A word for a POSIX shell, quoted only when it needs to be.
+pub fn quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+async fn start_sandbox(global: &Global) -> Outcome<Sandbox> {
+    let o = &global.sandbox_options;
+    let mut faults = FaultPlan::new();
+    if o.sandbox_reset_submit {
+        faults = faults.script(Route::Submit, 1, Fault::Reset);
+    }
+    let seconds = if o.sandbox_task_seconds.is_finite() {
+        o.sandbox_task_seconds.clamp(0.0, 86_400.0)
+    } else {
+        0.0
+    };
+    Sandbox::builder()
+        .timing(Timing::Fixed(Duration::from_secs_f64(seconds)))
+        .failures(if o.sandbox_fail {
+            Failures::Always
+        } else {
+            Failures::Never
+        })
+        .faults(faults)
+        .rpm(o.sandbox_rpm)
+        .concurrency_limit(o.sandbox_concurrency_limit)
+        .time_scale(o.sandbox_time_scale)
+        .start()
+        .await
+        .map_err(|e| Failure::other(format!("cannot start the sandbox: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote;
+
+    #[test]
+    fn words_are_quoted_only_when_needed() {
+        assert_eq!(quote("task-abc123"), "task-abc123");
+        assert_eq!(quote("my dir"), "'my dir'");
+        assert_eq!(quote("it's"), r"'it'\''s'");
+        assert_eq!(quote(""), "''");
+    }
+}

@@ -1,0 +1,570 @@
+//! Every command of the built binary, every exit code, `--json` on success and on each
+//! kind of failure, and the help texts.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::{MODEL, against, assert_code, assert_playable_mp4, json, run, text};
+use modellix_sandbox::{Sandbox, Timing};
+use serde_json::Value;
+
+const PROMPT: &str = "--set=prompt=Extend [Video 1] with a slow push-in";
+const VIDEO: &str = "--set=video_urls=https://example.com/in.mp4";
+
+#[test]
+fn the_readme_command_ends_with_a_playable_mp4() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let output = run(&[
+        "--sandbox",
+        "--sandbox-task-seconds",
+        "0.3",
+        "run",
+        MODEL,
+        PROMPT,
+        VIDEO,
+        "--return-last-frame",
+        "--out",
+        dir,
+    ]);
+    assert_code(&output, 0);
+    let files: Vec<PathBuf> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    let video = files
+        .iter()
+        .find(|p| p.extension().unwrap() == "mp4")
+        .unwrap();
+    assert!(
+        text(&output).contains(&video.display().to_string()),
+        "prints where"
+    );
+    assert_playable_mp4(video);
+}
+
+#[test]
+fn json_success_answers_are_one_object() {
+    let output = run(&[
+        "--sandbox",
+        "--json",
+        "--sandbox-task-seconds",
+        "0",
+        "run",
+        MODEL,
+        PROMPT,
+        VIDEO,
+        "--no-download",
+    ]);
+    assert_code(&output, 0);
+    let answer = json(&output);
+    assert_eq!(answer["status"], "success");
+    assert!(answer["task_id"].as_str().unwrap().starts_with("task-"));
+    assert!(
+        answer["urls"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
+
+    let output = run(&[
+        "--sandbox",
+        "--json",
+        "run",
+        MODEL,
+        PROMPT,
+        VIDEO,
+        "--no-wait",
+    ]);
+    assert_code(&output, 0);
+    assert_eq!(json(&output)["status"], "submitted");
+    let output = run(&["--sandbox", "run", MODEL, PROMPT, VIDEO, "--no-wait"]);
+    assert!(
+        String::from_utf8_lossy(&output.stdout)
+            .trim()
+            .starts_with("task-")
+    );
+}
+
+#[test]
+fn field_flags_and_a_body_file_make_one_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = dir.path().join("body.json");
+    std::fs::write(&body, r#"{"prompt": "from the file", "duration": 4}"#).unwrap();
+    let output = run(&[
+        "--sandbox",
+        "--json",
+        "--sandbox-task-seconds",
+        "0",
+        "run",
+        MODEL,
+        "--body",
+        &format!("@{}", body.display()),
+        "--video-urls",
+        "https://example.com/a.mp4",
+        "--video-urls",
+        "https://example.com/b.mp4",
+        "--duration",
+        "6",
+        "--camera-fixed",
+        "--no-download",
+    ]);
+    assert_code(&output, 0);
+}
+
+/// (arguments, exit code, error kind, text the message holds)
+const FAILURES: &[(&[&str], i32, &str, &str)] = &[
+    (
+        &["run", MODEL, PROMPT, VIDEO],
+        2,
+        "bad_input",
+        "MODELLIX_API_KEY is not set",
+    ),
+    (
+        &[
+            "--sandbox",
+            "run",
+            MODEL,
+            PROMPT,
+            VIDEO,
+            "--set",
+            "duration=3",
+        ],
+        2,
+        "bad_input",
+        "/duration: must be one of",
+    ),
+    (
+        &[
+            "--sandbox",
+            "run",
+            MODEL,
+            PROMPT,
+            VIDEO,
+            "--duration",
+            "three",
+        ],
+        2,
+        "bad_input",
+        "not an integer",
+    ),
+    (
+        &[
+            "--sandbox",
+            "run",
+            MODEL,
+            PROMPT,
+            VIDEO,
+            "--set",
+            "colour=red",
+        ],
+        2,
+        "bad_input",
+        "has no field \"colour\"",
+    ),
+    (
+        &["--sandbox", "run", MODEL, PROMPT, VIDEO, "--timeout", "0"],
+        2,
+        "bad_input",
+        "--timeout",
+    ),
+    (
+        &["--sandbox", "run", "not-a-slug", PROMPT],
+        2,
+        "bad_input",
+        "not a model id",
+    ),
+    (
+        &["--sandbox", "run", "nobody/nothing", PROMPT],
+        5,
+        "other",
+        "no task was created",
+    ),
+    (
+        &["--sandbox", "run", MODEL, "--body", "{not json"],
+        2,
+        "bad_input",
+        "not JSON",
+    ),
+    (
+        &["--sandbox", "task", "get", ".."],
+        2,
+        "bad_input",
+        "not a Modellix task id",
+    ),
+    (
+        &[
+            "--sandbox",
+            "--sandbox-task-seconds",
+            "0",
+            "--sandbox-fail",
+            "run",
+            MODEL,
+            PROMPT,
+            VIDEO,
+        ],
+        1,
+        "task_failed",
+        "failed",
+    ),
+    (
+        &[
+            "--sandbox",
+            "--sandbox-reset-submit",
+            "run",
+            MODEL,
+            PROMPT,
+            VIDEO,
+        ],
+        4,
+        "outcome_unknown",
+        "resubmit",
+    ),
+    (
+        &[
+            "--sandbox",
+            "--sandbox-task-seconds",
+            "30",
+            "run",
+            MODEL,
+            PROMPT,
+            VIDEO,
+            "--timeout",
+            "1",
+        ],
+        3,
+        "timed_out",
+        "modellix task wait task-",
+    ),
+    (
+        &["--sandbox", "task", "get", "task-unknown"],
+        5,
+        "other",
+        "404",
+    ),
+    (&["no-such-command"], 2, "bad_input", "no-such-command"),
+];
+
+#[test]
+fn every_exit_code_in_prose_and_in_json() {
+    for (args, code, kind, needle) in FAILURES {
+        let output = run(args);
+        assert_eq!(
+            output.status.code(),
+            Some(*code),
+            "{args:?}: {}",
+            text(&output)
+        );
+        assert!(
+            text(&output).contains(needle),
+            "{args:?}: {}",
+            text(&output)
+        );
+        assert!(
+            output.stdout.is_empty() || *code == 5,
+            "{args:?}: errors go to stderr"
+        );
+
+        let mut with_json = vec!["--json"];
+        with_json.extend_from_slice(args);
+        let output = run(&with_json);
+        assert_eq!(
+            output.status.code(),
+            Some(*code),
+            "{with_json:?}: {}",
+            text(&output)
+        );
+        let answer = json(&output);
+        let error = answer
+            .get("error")
+            .unwrap_or_else(|| panic!("{with_json:?}: {answer}"));
+        assert_eq!(error["kind"], *kind, "{with_json:?}: {answer}");
+        assert!(
+            error["message"].as_str().unwrap().contains(needle),
+            "{answer}"
+        );
+        if ["task_failed", "timed_out"].contains(kind) {
+            assert!(
+                error["task_id"].as_str().unwrap().starts_with("task-"),
+                "{answer}"
+            );
+        }
+        if *kind == "timed_out" {
+            assert!(
+                error["resume"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("modellix task wait task-")
+            );
+        }
+    }
+}
+
+#[test]
+fn validate_sends_nothing_and_lists_violations() {
+    let good = r#"{"prompt":"a","video_urls":["https://example.com/a.mp4"]}"#;
+    let output = run(&["validate", MODEL, "--body", good]);
+    assert_code(&output, 0);
+    let output = run(&["--json", "validate", MODEL, "--body", good]);
+    assert_code(&output, 0);
+    assert_eq!(json(&output)["valid"], true);
+
+    let bad = r#"{"prompt":"","video_urls":[],"duration":3}"#;
+    let output = run(&["--json", "validate", MODEL, "--body", bad]);
+    assert_code(&output, 2);
+    let answer = json(&output);
+    assert_eq!(answer["valid"], false);
+    let violations = answer["violations"].as_array().unwrap();
+    let pointers: Vec<&str> = violations
+        .iter()
+        .map(|v| v["pointer"].as_str().unwrap())
+        .collect();
+    assert!(
+        pointers.contains(&"/duration") && pointers.contains(&"/prompt"),
+        "{answer}"
+    );
+    for v in violations {
+        assert!(v["rule"].is_string() && v["message"].is_string(), "{v}");
+    }
+    let output = run(&["validate", MODEL, "--body", bad]);
+    assert_code(&output, 2);
+    assert!(text(&output).contains("/duration: must be one of"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn task_commands_handle_many_ids_with_partial_results() {
+    // Each task answers `pending` 5 times, then ends.
+    let sandbox = Sandbox::builder()
+        .timing(Timing::Polls {
+            pending: 5,
+            processing: 0,
+        })
+        .start()
+        .await
+        .unwrap();
+    let submit = || {
+        let output = against(
+            &sandbox,
+            &["--json", "run", MODEL, PROMPT, VIDEO, "--no-wait"],
+        );
+        assert_code(&output, 0);
+        json(&output)["task_id"].as_str().unwrap().to_owned()
+    };
+    let (done, running) = (submit(), submit());
+    for _ in 0..6 {
+        assert_code(&against(&sandbox, &["task", "get", &done]), 0);
+    }
+    let output = against(&sandbox, &["--json", "task", "get", &done, &running]);
+    assert_code(&output, 0);
+    let statuses: Vec<Value> = json(&output)["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["status"].clone())
+        .collect();
+    assert_eq!(statuses, ["success", "pending"]);
+
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let output = against(
+        &sandbox,
+        &[
+            "--json",
+            "task",
+            "wait",
+            &done,
+            &running,
+            "--timeout",
+            "1",
+            "--out",
+            dir,
+        ],
+    );
+    assert_code(&output, 3);
+    let answer = json(&output);
+    assert!(
+        answer["tasks"][0]["files"][0]
+            .as_str()
+            .unwrap()
+            .ends_with(".mp4"),
+        "{answer}"
+    );
+    assert_eq!(answer["tasks"][1]["error"]["kind"], "timed_out", "{answer}");
+    let resume = answer["error"]["resume"].as_str().unwrap();
+    assert!(
+        resume.contains("task wait") && resume.contains(&running) && !resume.contains(&done),
+        "{resume}"
+    );
+
+    let output = against(
+        &sandbox,
+        &["task", "download", &done, "task-missing", "--out", dir],
+    );
+    assert_code(&output, 5);
+    assert!(text(&output).contains("task-missing"), "{}", text(&output));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_checks_key_and_api() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let output = against(&sandbox, &["--json", "doctor"]);
+    assert_code(&output, 0);
+    assert_eq!(json(&output)["ok"], true);
+    let output = common::modellix()
+        .env("MODELLIX_API_KEY", "sk-wrong")
+        .args(["--base-url", sandbox.base_url(), "doctor"])
+        .output()
+        .unwrap();
+    assert_code(&output, 5);
+    assert!(
+        text(&output).contains("refuses the key"),
+        "{}",
+        text(&output)
+    );
+    assert!(
+        !text(&output).contains("sk-wrong"),
+        "the key is never printed"
+    );
+    assert_code(&run(&["doctor"]), 2);
+    assert_code(&run(&["--sandbox", "doctor"]), 0);
+}
+
+#[test]
+fn models_lists_and_filters_the_table() {
+    let output = run(&["--json", "models"]);
+    assert_code(&output, 0);
+    let answer = json(&output);
+    let slugs: Vec<&str> = answer["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["slug"].as_str().unwrap())
+        .collect();
+    assert!(slugs.contains(&MODEL), "{answer}");
+    let output = run(&[
+        "--json",
+        "models",
+        "--type",
+        "video-to-video",
+        "--provider",
+        "bytedance",
+        "--search",
+        "seedance",
+    ]);
+    assert_eq!(json(&output)["models"][0]["slug"], MODEL);
+    let output = run(&["--json", "models", "--provider", "nobody"]);
+    assert_eq!(json(&output)["models"].as_array().unwrap().len(), 0);
+    assert!(String::from_utf8_lossy(&run(&["models"]).stdout).contains(MODEL));
+}
+
+#[test]
+fn the_sandbox_command_prints_its_url_and_actual_key() {
+    use std::io::BufRead;
+    let mut child = common::modellix()
+        .args(["--json", "sandbox", "--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let answer: Value = serde_json::from_str(&line).unwrap();
+    let (url, key) = (
+        answer["base_url"].as_str().unwrap(),
+        answer["api_key"].as_str().unwrap(),
+    );
+    assert_eq!(key, modellix_sandbox::DEFAULT_API_KEY);
+    let output = common::modellix()
+        .env("MODELLIX_API_KEY", key)
+        .args(["--base-url", url, "--json", "doctor"])
+        .output()
+        .unwrap();
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert_code(&output, 0);
+}
+
+#[test]
+fn help_texts_have_examples_exit_codes_and_environment() {
+    let root = text(&run(&["--help"]));
+    for needle in [
+        "Examples:",
+        "Exit codes:",
+        "3  timed out",
+        "Environment variables:",
+        "MODELLIX_LEDGER",
+    ] {
+        assert!(root.contains(needle), "{needle}: {root}");
+    }
+    for command in [
+        &["run", "--help"][..],
+        &["validate", "--help"],
+        &["batch", "--help"],
+        &["models", "--help"],
+        &["doctor", "--help"],
+        &["history", "--help"],
+        &["recover", "--help"],
+        &["sandbox", "--help"],
+        &["completions", "--help"],
+        &["task", "get", "--help"],
+        &["task", "wait", "--help"],
+        &["task", "download", "--help"],
+    ] {
+        let output = run(command);
+        assert_code(&output, 0);
+        assert!(
+            text(&output).contains("Examples:"),
+            "{command:?}: {}",
+            text(&output)
+        );
+    }
+    let model_help = text(&run(&["run", MODEL, "--help"]));
+    for needle in [
+        "--duration <INT>",
+        "Allowed: 4, 5, 6",
+        "Default: 5",
+        "--video-urls",
+        "Range: 3600",
+    ] {
+        assert!(model_help.contains(needle), "{needle}: {model_help}");
+    }
+    let version = text(&run(&["--version"]));
+    assert_eq!(
+        version.trim(),
+        format!("modellix {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn completions_for_each_shell() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let output = run(&["completions", shell]);
+        assert_code(&output, 0);
+        assert!(
+            String::from_utf8_lossy(&output.stdout).contains("modellix"),
+            "{shell}"
+        );
+    }
+    assert_code(&run(&["completions", "tcsh"]), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_stays_off_a_pipe() {
+    let sandbox = Sandbox::builder()
+        .timing(Timing::Fixed(Duration::from_millis(300)))
+        .start()
+        .await
+        .unwrap();
+    let output = against(&sandbox, &["run", MODEL, PROMPT, VIDEO, "--no-download"]);
+    assert_code(&output, 0);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains('\r') && !stderr.contains('\u{1b}'),
+        "{stderr:?}"
+    );
+}

@@ -1,0 +1,31 @@
+//! What every clone of a client shares: the transport, the policies, the ledger.
+//!
+//! A file of its own so that the task files (`submit`, `query`, `wait`) work on it
+//! without knowing `Client`, and `client.rs` can delegate to them without circles.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::ledger::LedgerEntry;
+use crate::ledger::TaskLedger;
+use crate::poll::{PollSchedule, RetryPolicy, WaitOptions};
+use crate::transport::Transport;
+
+/// Runs for every submit outcome that carries a task id (accepted, or unknown with an
+/// id seen), after the ledger recorded it; see [`ClientBuilder::on_submitted`](crate::ClientBuilder::on_submitted).
+pub type SubmittedHook =
+    Arc<dyn Fn(LedgerEntry) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+pub(crate) struct Shared {
+    pub(crate) transport: Transport,
+    pub(crate) schedule: Arc<dyn PollSchedule>,
+    pub(crate) retry: Arc<dyn RetryPolicy>,
+    pub(crate) wait: WaitOptions,
+    pub(crate) ledger: Arc<dyn TaskLedger>,
+    pub(crate) on_submitted: Option<SubmittedHook>,
+    /// Written into every intent: which client instance sent it.
+    pub(crate) marker: String,
+    /// Set once the schedule has learned the ledger's stored run times.
+    pub(crate) primed: tokio::sync::OnceCell<()>,
+}
