@@ -31,8 +31,12 @@ fn main() {
 
 fn write(path: &Path, contents: &str) {
     // Unchanged output keeps its timestamp, so dependants are not rebuilt for nothing.
+    // Written beside and renamed into place: a hard-linked copy of this target folder
+    // (the extension test seeds its own that way) must never see our output change.
     if std::fs::read_to_string(path).ok().as_deref() != Some(contents) {
-        std::fs::write(path, contents)
+        let fresh = path.with_extension("tmp");
+        std::fs::write(&fresh, contents)
+            .and_then(|()| std::fs::rename(&fresh, path))
             .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
     }
 }

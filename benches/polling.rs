@@ -44,11 +44,10 @@ fn drive(schedule: &dyn PollSchedule, kind: &TaskKind, end: f64) -> (u32, f64) {
 
 fn run(make: &dyn Fn() -> Box<dyn PollSchedule>, nominal: f64, spread: Spread, seed: u64) -> Cell {
     let schedule = make();
-    let kind = TaskKind {
-        model_id: Some("bytedance/seedance-2.0-v2v".into()),
-        duration: Some(nominal as i64),
-        resolution: Some("720p".into()),
-    };
+    let kind = TaskKind::of_request(
+        "bytedance/seedance-2.0-v2v",
+        &serde_json::json!({"duration": nominal as i64, "resolution": "720p"}),
+    );
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut draw = || {
         let u = match spread {

@@ -49,7 +49,7 @@ const ON_PLAN: f64 = 1.0;
 /// use modellix::{LearningSchedule, PollContext, PollSchedule, TaskKind};
 ///
 /// let schedule = LearningSchedule::default();
-/// let kind = TaskKind { model_id: Some("bytedance/seedance-2.0-v2v".into()), duration: Some(5), resolution: None };
+/// let kind = TaskKind::of_request("bytedance/seedance-2.0-v2v", &serde_json::json!({"duration": 5}));
 /// for secs in [118, 121, 124, 119, 122] {
 ///     schedule.observe(&kind, Duration::from_secs(secs));
 /// }
@@ -443,11 +443,10 @@ mod tests {
     use super::*;
 
     fn kind() -> TaskKind {
-        TaskKind {
-            model_id: Some("m".into()),
-            duration: Some(5),
-            resolution: Some("720p".into()),
-        }
+        TaskKind::of_request(
+            "bytedance/seedance-2.0-v2v",
+            &serde_json::json!({"duration": 5, "resolution": "720p"}),
+        )
     }
 
     fn first_delay(s: &LearningSchedule, kind: &TaskKind) -> f64 {

@@ -26,11 +26,13 @@
 #![deny(missing_docs)]
 
 mod account;
+mod builder_fields;
 mod catalog;
 mod client;
 pub mod download;
 mod endpoint;
 mod error;
+mod format;
 mod hooks;
 mod learning;
 pub mod ledger;
@@ -79,7 +81,7 @@ pub use ledger::{
     SqliteLedger, TaskLedger,
 };
 pub use media::{Image, ImageLoader, MediaError};
-pub use operation::{Operation, SubmitRequest, ValidateJson};
+pub use operation::{Operation, OutputFile, SubmitRequest, ValidateJson};
 pub use output::TaskOutput;
 pub use poll::{
     Backoff, ExponentialRetry, PollContext, PollSchedule, RetryPolicy, TaskKind, WaitOptions,

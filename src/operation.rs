@@ -20,7 +20,9 @@ use crate::{ValidationError, Warnings};
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub struct Operation {
-    /// `operationId` from the fragment.
+    /// The operation's name: for a submit, generated from the model id
+    /// (`seedance20V2vAsync` for `bytedance/seedance-2.0-v2v`), so it survives a
+    /// re-vendored fragment with another operationId; else the fragment's operationId.
     pub operation_id: &'static str,
     /// Upper-case HTTP method.
     pub method: &'static str,
@@ -36,12 +38,42 @@ pub struct Operation {
     pub request_type: Option<&'static str>,
     /// Checks a raw JSON body against the operation's schema and prose rules.
     pub validate_json: Option<ValidateJson>,
+    /// The files a finished task of this model answers with, from its rules file; the
+    /// first is the main output. Empty for operations that are not submits.
+    pub outputs: &'static [OutputFile],
+    /// Request fields that drive the run time (`duration`, `resolution`, …), from the
+    /// rules file; [`crate::TaskKind`] keys the learning poll schedule on them.
+    pub runtime_fields: &'static [&'static str],
+}
+
+/// One file a model's finished task answers with, as its rules file declares.
+///
+/// ```
+/// let op = modellix::Operation::for_model("openai/gpt-image-2").unwrap();
+/// assert_eq!(op.outputs[0].kind, "image");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OutputFile {
+    /// `image`, `video` or `audio`.
+    pub kind: &'static str,
+    /// A role for extra outputs, such as `last_frame`.
+    pub role: Option<&'static str>,
+    /// A boolean request field that must be `true` for the file to be produced.
+    pub when: Option<&'static str>,
 }
 
 /// Checks a raw JSON request body; see [`Operation::validate_json`].
 pub type ValidateJson = fn(&serde_json::Value) -> Result<Warnings, ValidationError>;
 
 impl Operation {
+    /// The submit operation of `model_id` (`provider/model`), if it is vendored.
+    pub fn for_model(model_id: &str) -> Option<&'static Operation> {
+        crate::OPERATIONS
+            .iter()
+            .find(|op| op.model_id == Some(model_id))
+    }
+
     /// True for paid task submissions.
     pub fn is_submit(&self) -> bool {
         self.model_id.is_some()

@@ -5,43 +5,55 @@
 //! [`RetryPolicy`] says how to retry one failed query (network error, 408, 429, 5xx).
 //! The deadline is separate ([`WaitOptions`]) and bounds both.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
 
-/// What kind of task is being waited for: the model and the parameters that drive its
-/// run time. Schedules that learn use it as their key.
+/// What kind of task is being waited for: the model and the request fields that drive
+/// its run time. Schedules that learn use it as their key.
+///
+/// Which fields count comes from the model's rules file in `spec/` (`runtime_fields`),
+/// not from code: `duration` and `resolution` for Seedance, `n` and `size` for an
+/// image model, none for a model without such fields.
 ///
 /// ```
 /// let kind = modellix::TaskKind::of_request(
 ///     "bytedance/seedance-2.0-v2v",
 ///     &serde_json::json!({"prompt": "…", "duration": 8, "resolution": "1080p"}),
 /// );
-/// assert_eq!((kind.duration, kind.resolution.as_deref()), (Some(8), Some("1080p")));
+/// assert_eq!(kind.param("duration"), Some("8"));
+/// assert_eq!(kind.param("resolution"), Some("\"1080p\""));
+/// assert_eq!(kind.param("prompt"), None); // not a run-time field
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TaskKind {
     /// `provider/model`, when known.
     pub model_id: Option<String>,
-    /// The requested `duration` field, when the request had one.
-    pub duration: Option<i64>,
-    /// The requested `resolution` field, when the request had one.
-    pub resolution: Option<String>,
+    /// The run-time fields the request set, by wire name, each value as JSON text.
+    pub params: BTreeMap<String, String>,
 }
 
 impl TaskKind {
-    /// The kind of a request body of `model_id`.
+    /// The kind of a request body of `model_id`: the run-time fields its rules file
+    /// names, as far as the body sets them. A model that is not vendored keys on its id
+    /// alone.
     pub fn of_request(model_id: &str, body: &serde_json::Value) -> TaskKind {
+        let fields = crate::Operation::for_model(model_id).map_or(&[][..], |op| op.runtime_fields);
         TaskKind {
             model_id: Some(model_id.to_owned()),
-            duration: body.get("duration").and_then(serde_json::Value::as_i64),
-            resolution: body
-                .get("resolution")
-                .and_then(serde_json::Value::as_str)
-                .map(str::to_owned),
+            params: fields
+                .iter()
+                .filter_map(|f| Some(((*f).to_owned(), body.get(*f)?.to_string())))
+                .collect(),
         }
+    }
+
+    /// A run-time field's value as JSON text (`8`, `"1080p"`), if the request set it.
+    pub fn param(&self, field: &str) -> Option<&str> {
+        self.params.get(field).map(String::as_str)
     }
 }
 

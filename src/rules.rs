@@ -1,8 +1,9 @@
-//! The rules Modellix states only in prose, per endpoint.
+//! The rules Modellix states only in prose, interpreted from data.
 //!
-//! [`ENDPOINTS`] is the one place to read or extend: a model-id prefix and the rules
-//! for every model it matches. The rules are data (field names and limits), so a new
-//! model's rules are a few lines, and the Seedance family shares one list.
+//! Each fragment in `spec/` has a rules file beside it (`<model>.rules.json`); the build
+//! script checks it against the fragment and turns it into a static list of
+//! [`ProseRule`]s, which the generated `validate()` hands to [`apply`]. No model is named
+//! here: this file only knows the kinds of rules.
 
 use std::io;
 
@@ -19,88 +20,326 @@ use crate::validate::{Checker, Rule};
 /// ```
 pub const MAX_REQUEST_BYTES: u64 = 64 * 1024 * 1024;
 
-/// Prose rules by model-id prefix; every matching entry applies, in order.
-const ENDPOINTS: &[(&str, &[ProseRule])] = &[("", EVERY_MODEL), ("bytedance/seedance-", SEEDANCE)];
-
-const EVERY_MODEL: &[ProseRule] = &[ProseRule::MaxBytes(MAX_REQUEST_BYTES)];
-
-/// Every Seedance fragment (2.0 V2V and I2V, the fast variants, 1.5 Pro) uses these
-/// field names and states these rules.
-const SEEDANCE: &[ProseRule] = &[
-    ProseRule::NotTogether {
-        fields: &["first_frame_image", "last_frame_image"],
-        with: "reference_images",
-    },
-    ProseRule::Placeholders {
-        prompt: "prompt",
-        inputs: &[
-            ("Video", "video_urls"),
-            ("Image", "reference_images"),
-            ("Audio", "audio_urls"),
-        ],
-    },
-    ProseRule::MediaUrls {
-        fields: &["video_urls", "audio_urls"],
-    },
-    ProseRule::Images {
-        fields: &["first_frame_image", "last_frame_image", "reference_images"],
-    },
-    ProseRule::MaxWords {
-        field: "prompt",
-        max: 1000,
-    },
-];
-
-/// One kind of prose rule, with the fields it is about. A field may hold one string or
-/// an array of them; values of the wrong type are left to the schema checks.
-enum ProseRule {
-    /// None of `fields` may be sent together with `with`.
-    NotTogether {
-        fields: &'static [&'static str],
-        with: &'static str,
-    },
-    /// `[Label n]` in the `prompt` field must name an existing item (1-based) of the
-    /// array field paired with `Label`.
-    Placeholders {
-        prompt: &'static str,
-        inputs: &'static [(&'static str, &'static str)],
-    },
-    /// Each value is an http(s) URL with a host.
-    MediaUrls { fields: &'static [&'static str] },
-    /// Each value is an http(s) URL or base64 image data (`data:` URI or bare).
-    Images { fields: &'static [&'static str] },
-    /// Advice: the field should hold at most `max` words.
-    MaxWords { field: &'static str, max: usize },
-    /// The whole request serializes to at most this many bytes.
-    MaxBytes(u64),
+/// Whether a broken rule stops the request or only advises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// The request is refused.
+    Error,
+    /// The request is sent; the advice comes back as a [`crate::Warning`].
+    Warning,
 }
 
-/// Applies the prose rules of `model_id` to a request body.
-pub(crate) fn apply(model_id: &str, request: &Value, checker: &mut Checker) {
-    let rules = ENDPOINTS
-        .iter()
-        .filter(|(prefix, _)| model_id.starts_with(prefix))
-        .flat_map(|(_, rules)| rules.iter());
+/// A limit on one field that a [`ProseRule::Conditional`] applies.
+#[derive(Debug, Clone, Copy)]
+#[allow(dead_code)] // which kinds are built depends on the rules files in spec/
+pub enum Limit {
+    /// The value, as JSON text, must be one of these.
+    In(&'static [&'static str]),
+    /// The number must be at most this.
+    Maximum(f64),
+    /// The number must be at least this.
+    Minimum(f64),
+    /// The field must not be sent.
+    Absent,
+}
+
+/// What a media field may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaKind {
+    /// An http(s) URL with a host.
+    Url,
+    /// An `oss://` object-storage URL.
+    Oss,
+    /// A `data:image/<type>;base64,` URI of a real image.
+    DataUri,
+    /// Bare base64 image data.
+    Base64,
+}
+
+/// One rule a fragment states in prose, with the fields it is about. A field may hold
+/// one string or an array of them; values of the wrong type are left to the schema.
+#[derive(Debug, Clone, Copy)]
+#[allow(dead_code)] // which kinds are built depends on the rules files in spec/
+pub enum ProseRule {
+    /// None of `fields` may be sent together with any of `with`.
+    NotTogether {
+        /// One side.
+        fields: &'static [&'static str],
+        /// The other side.
+        with: &'static [&'static str],
+    },
+    /// At least one of the fields must be sent.
+    AtLeastOneOf(&'static [&'static str]),
+    /// Exactly one of the fields must be sent.
+    ExactlyOneOf(&'static [&'static str]),
+    /// Fields the model documents as unsupported (not in its schema) must not be sent.
+    Unsupported(&'static [&'static str]),
+    /// Placeholders in a text field, written `prefix label infix n suffix`
+    /// (`[Image 1]`, `<<<image_1>>>`), must name an existing item (1-based) of the array
+    /// field paired with the label.
+    Placeholders {
+        /// The text field.
+        field: &'static str,
+        /// Text before the label.
+        prefix: &'static str,
+        /// Text between the label and the number.
+        infix: &'static str,
+        /// Text after the number.
+        suffix: &'static str,
+        /// `(label, array field)` pairs.
+        inputs: &'static [(&'static str, &'static str)],
+    },
+    /// When `if_field` (or its schema default, when absent) is one of `if_in` (JSON
+    /// text), the sent `then_field` must keep `limit`.
+    Conditional {
+        /// The field the condition reads.
+        if_field: &'static str,
+        /// Values, as JSON text, that trigger the limit.
+        if_in: &'static [&'static str],
+        /// The schema default of `if_field`, as JSON text.
+        if_default: Option<&'static str>,
+        /// The field that is limited.
+        then_field: &'static str,
+        /// The limit.
+        limit: Limit,
+        /// What the fragment says, for the message.
+        note: &'static str,
+        /// Refusal or advice.
+        severity: Severity,
+    },
+    /// The number of values across `fields` (a string counts 1, an array its length).
+    Total {
+        /// The fields counted together.
+        fields: &'static [&'static str],
+        /// Fewest values in all.
+        min: Option<u64>,
+        /// Most values in all.
+        max: Option<u64>,
+    },
+    /// Every value of the fields is one of the media kinds.
+    Media {
+        /// The media fields.
+        fields: &'static [&'static str],
+        /// What they may hold.
+        kinds: &'static [MediaKind],
+    },
+    /// `WIDTHxHEIGHT` (with the given separator) or one of the presets, within a range of
+    /// pixels per side.
+    Dimensions {
+        /// The size field.
+        field: &'static str,
+        /// Named sizes (`2K`).
+        presets: &'static [&'static str],
+        /// Between width and height (`x`, `*`).
+        separator: &'static str,
+        /// Smallest side in pixels.
+        min_side: Option<u64>,
+        /// Largest side in pixels.
+        max_side: Option<u64>,
+    },
+    /// Advice: the text should hold at most `max` words.
+    MaxWords {
+        /// The text field.
+        field: &'static str,
+        /// Most words recommended.
+        max: usize,
+    },
+}
+
+/// Applies the request-size limit every model shares, then `rules`.
+pub(crate) fn apply(rules: &[ProseRule], request: &Value, checker: &mut Checker) {
+    let size = serialized_len(request);
+    if size > MAX_REQUEST_BYTES {
+        prose(
+            checker,
+            "",
+            format!(
+                "is {size} bytes as JSON, over Modellix's limit of {MAX_REQUEST_BYTES} bytes; \
+                 pass large media as https URLs instead of base64"
+            ),
+        );
+    }
     for rule in rules {
         rule.check(request, checker);
     }
+}
+
+fn present(request: &Value, field: &str) -> bool {
+    request.get(field).is_some_and(|v| !v.is_null())
 }
 
 impl ProseRule {
     fn check(&self, request: &Value, checker: &mut Checker) {
         match *self {
             ProseRule::NotTogether { fields, with } => not_together(request, fields, with, checker),
-            ProseRule::Placeholders { prompt, inputs } => {
-                placeholders(request, prompt, inputs, checker)
-            }
-            ProseRule::MediaUrls { fields } => {
-                for (pointer, value) in strings(request, fields) {
-                    media_url(&pointer, value, checker);
+            ProseRule::AtLeastOneOf(fields) => {
+                if !fields.iter().any(|f| present(request, f)) {
+                    prose(
+                        checker,
+                        "",
+                        format!("needs at least one of {}: add one", list(fields)),
+                    );
                 }
             }
-            ProseRule::Images { fields } => {
+            ProseRule::ExactlyOneOf(fields) => {
+                let sent: Vec<&str> = fields
+                    .iter()
+                    .copied()
+                    .filter(|f| present(request, f))
+                    .collect();
+                match sent.as_slice() {
+                    [_] => {}
+                    [] => prose(
+                        checker,
+                        "",
+                        format!("needs exactly one of {}: add one", list(fields)),
+                    ),
+                    [_, more @ ..] => {
+                        for field in more {
+                            prose(
+                                checker,
+                                &format!("/{field}"),
+                                format!(
+                                    "cannot be sent with `{}`: send exactly one of {}",
+                                    sent[0],
+                                    list(fields)
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+            ProseRule::Unsupported(fields) => {
+                for field in fields.iter().filter(|f| present(request, f)) {
+                    prose(
+                        checker,
+                        &format!("/{field}"),
+                        format!("is not supported by this model: remove `{field}`"),
+                    );
+                }
+            }
+            ProseRule::Placeholders {
+                field,
+                prefix,
+                infix,
+                suffix,
+                inputs,
+            } => placeholders(request, field, (prefix, infix, suffix), inputs, checker),
+            ProseRule::Conditional {
+                if_field,
+                if_in,
+                if_default,
+                then_field,
+                limit,
+                note,
+                severity,
+            } => {
+                let condition = match request.get(if_field) {
+                    Some(v) => Some(v.to_string()),
+                    None => if_default.map(str::to_owned),
+                };
+                if !condition.is_some_and(|c| if_in.contains(&c.as_str())) {
+                    return;
+                }
+                let Some(value) = request.get(then_field) else {
+                    return;
+                };
+                let kept = match limit {
+                    Limit::In(values) => values.contains(&value.to_string().as_str()),
+                    Limit::Maximum(max) => value.as_f64().is_none_or(|v| v <= max),
+                    Limit::Minimum(min) => value.as_f64().is_none_or(|v| v >= min),
+                    Limit::Absent => false,
+                };
+                if kept {
+                    return;
+                }
+                let pointer = format!("/{then_field}");
+                let message = format!(
+                    "{} when `{if_field}` is {}: {note}",
+                    match limit {
+                        Limit::In(values) => format!("must be one of {}", values.join(", ")),
+                        Limit::Maximum(max) => format!("must be at most {max}"),
+                        Limit::Minimum(min) => format!("must be at least {min}"),
+                        Limit::Absent => "has no effect".to_owned(),
+                    },
+                    if_in.join(" or ")
+                );
+                match severity {
+                    Severity::Error => prose(checker, &pointer, message),
+                    Severity::Warning => checker.warn(&pointer, message),
+                }
+            }
+            ProseRule::Total { fields, min, max } => {
+                let total: u64 = fields
+                    .iter()
+                    .map(|f| match request.get(f) {
+                        Some(Value::Array(items)) => items.len() as u64,
+                        Some(Value::Null) | None => 0,
+                        Some(_) => 1,
+                    })
+                    .sum();
+                let low = min.is_some_and(|m| total < m);
+                let high = max.is_some_and(|m| total > m);
+                if low || high {
+                    let range = match (min, max) {
+                        (Some(a), Some(b)) => format!("{a} to {b}"),
+                        (Some(a), None) => format!("at least {a}"),
+                        (None, Some(b)) => format!("at most {b}"),
+                        (None, None) => String::new(),
+                    };
+                    prose(
+                        checker,
+                        "",
+                        format!(
+                            "has {total} item(s) across {}, which must hold {range} in all: \
+                             {} some",
+                            list(fields),
+                            if low { "add" } else { "remove" }
+                        ),
+                    );
+                }
+            }
+            ProseRule::Media { fields, kinds } => {
                 for (pointer, value) in strings(request, fields) {
-                    image(&pointer, value, checker);
+                    media(&pointer, value, kinds, checker);
+                }
+            }
+            ProseRule::Dimensions {
+                field,
+                presets,
+                separator,
+                min_side,
+                max_side,
+            } => {
+                let Some(value) = request.get(field).and_then(Value::as_str) else {
+                    return;
+                };
+                if presets.contains(&value) {
+                    return;
+                }
+                let sides = value
+                    .split_once(separator)
+                    .and_then(|(w, h)| Some((w.parse::<u64>().ok()?, h.parse::<u64>().ok()?)));
+                let fits =
+                    |n: u64| min_side.is_none_or(|m| n >= m) && max_side.is_none_or(|m| n <= m);
+                if !sides.is_some_and(|(w, h)| fits(w) && fits(h)) {
+                    let range = match (min_side, max_side) {
+                        (Some(a), Some(b)) => format!(", each side {a} to {b} pixels"),
+                        _ => String::new(),
+                    };
+                    let presets = if presets.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" or one of {}", presets.join(", "))
+                    };
+                    prose(
+                        checker,
+                        &format!("/{field}"),
+                        format!(
+                            "must be WIDTH{separator}HEIGHT{range}{presets} (found {})",
+                            excerpt(value)
+                        ),
+                    );
                 }
             }
             ProseRule::MaxWords { field, max } => {
@@ -116,21 +355,16 @@ impl ProseRule {
                     );
                 }
             }
-            ProseRule::MaxBytes(max) => {
-                let size = serialized_len(request);
-                if size > max {
-                    prose(
-                        checker,
-                        "",
-                        format!(
-                            "is {size} bytes as JSON, over Modellix's limit of {max} bytes; \
-                             pass large media as https URLs instead of base64"
-                        ),
-                    );
-                }
-            }
         }
     }
+}
+
+fn list(fields: &[&str]) -> String {
+    fields
+        .iter()
+        .map(|f| format!("`{f}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn prose(checker: &mut Checker, pointer: &str, message: String) {
@@ -157,30 +391,37 @@ fn strings<'v>(
     })
 }
 
-fn not_together(request: &Value, fields: &[&str], with: &str, checker: &mut Checker) {
-    if request.get(with).is_none() {
-        return;
-    }
-    for field in fields.iter().filter(|f| request.get(**f).is_some()) {
-        prose(
-            checker,
-            &format!("/{field}"),
-            format!("cannot be sent together with `{with}`: remove `{field}` or remove `{with}`"),
-        );
+fn not_together(request: &Value, fields: &[&str], with: &[&str], checker: &mut Checker) {
+    for with in with.iter().filter(|w| present(request, w)) {
+        for field in fields.iter().filter(|f| present(request, f)) {
+            prose(
+                checker,
+                &format!("/{field}"),
+                format!(
+                    "cannot be sent together with `{with}`: remove `{field}` or remove `{with}`"
+                ),
+            );
+        }
     }
 }
 
-fn placeholders(request: &Value, prompt: &str, inputs: &[(&str, &str)], checker: &mut Checker) {
-    let Some(text) = request.get(prompt).and_then(Value::as_str) else {
+fn placeholders(
+    request: &Value,
+    field: &str,
+    syntax: (&str, &str, &str),
+    inputs: &[(&str, &str)],
+    checker: &mut Checker,
+) {
+    let Some(text) = request.get(field).and_then(Value::as_str) else {
         return;
     };
     let mut reported: Vec<&str> = Vec::new();
-    for (placeholder, label, n) in find_placeholders(text, inputs.iter().map(|(l, _)| *l)) {
-        let Some((_, field)) = inputs.iter().find(|(l, _)| *l == label) else {
+    for (placeholder, label, n) in find_placeholders(text, syntax, inputs.iter().map(|(l, _)| *l)) {
+        let Some((_, input)) = inputs.iter().find(|(l, _)| *l == label) else {
             continue;
         };
         let count = request
-            .get(field)
+            .get(input)
             .and_then(Value::as_array)
             .map_or(0, Vec::len);
         if (1..=count as u64).contains(&n) || reported.contains(&placeholder) {
@@ -189,34 +430,79 @@ fn placeholders(request: &Value, prompt: &str, inputs: &[(&str, &str)], checker:
         reported.push(placeholder);
         prose(
             checker,
-            &format!("/{prompt}"),
+            &format!("/{field}"),
             format!(
-                "mentions `{placeholder}`, but `{field}` has {count} item(s); placeholders \
+                "mentions `{placeholder}`, but `{input}` has {count} item(s); placeholders \
                  count from 1: add the input or fix the placeholder"
             ),
         );
     }
 }
 
-/// `[Label n]` placeholders in `text`: the placeholder, its label and its number (a
-/// number too large for `u64` is `u64::MAX`, which no input can match).
+/// `prefix label infix n suffix` placeholders in `text`: the placeholder, its label and
+/// its number (a number too large for `u64` is `u64::MAX`, which no input can match).
 fn find_placeholders<'t, 'l>(
     text: &'t str,
-    labels: impl Iterator<Item = &'l str> + Clone,
+    (prefix, infix, suffix): (&'t str, &'t str, &'t str),
+    labels: impl Iterator<Item = &'l str> + Clone + 't,
 ) -> impl Iterator<Item = (&'t str, &'l str, u64)> {
-    text.match_indices('[').filter_map(move |(start, _)| {
-        let rest = &text[start + 1..];
+    text.match_indices(prefix).filter_map(move |(start, _)| {
+        let rest = &text[start + prefix.len()..];
         labels.clone().find_map(|label| {
-            let digits = rest.strip_prefix(label)?.strip_prefix(' ')?;
+            let digits = rest.strip_prefix(label)?.strip_prefix(infix)?;
             let len = digits.bytes().take_while(u8::is_ascii_digit).count();
-            if len == 0 || !digits[len..].starts_with(']') {
+            if len == 0 || !digits[len..].starts_with(suffix) {
                 return None;
             }
             let n = digits[..len].parse().unwrap_or(u64::MAX);
-            let end = start + 1 + label.len() + 1 + len + 1;
+            let end = start + prefix.len() + label.len() + infix.len() + len + suffix.len();
             Some((&text[start..end], label, n))
         })
     })
+}
+
+/// Checks one media value against the kinds its field accepts.
+fn media(pointer: &str, value: &str, kinds: &[MediaKind], checker: &mut Checker) {
+    let web =
+        starts_with_ignore_case(value, "http://") || starts_with_ignore_case(value, "https://");
+    if web && kinds.contains(&MediaKind::Url) {
+        return media_url(pointer, value, checker);
+    }
+    if kinds.contains(&MediaKind::Oss)
+        && let Some(key) = value.strip_prefix("oss://")
+    {
+        if key.is_empty() || key.contains(char::is_whitespace) {
+            prose(
+                checker,
+                pointer,
+                format!("must be an oss://bucket/key URL (found {})", excerpt(value)),
+            );
+        }
+        return;
+    }
+    let data_uri = kinds.contains(&MediaKind::DataUri);
+    let base64 = kinds.contains(&MediaKind::Base64);
+    let is_data = starts_with_ignore_case(value, "data:");
+    if (data_uri && is_data) || (base64 && !is_data) {
+        return image(pointer, value, checker);
+    }
+    if kinds == [MediaKind::Url] {
+        return media_url(pointer, value, checker);
+    }
+    let names: Vec<&str> = kinds
+        .iter()
+        .map(|k| match k {
+            MediaKind::Url => "an http(s) URL",
+            MediaKind::Oss => "an oss:// URL",
+            MediaKind::DataUri => "a data:image/…;base64, URI",
+            MediaKind::Base64 => "base64 image data",
+        })
+        .collect();
+    prose(
+        checker,
+        pointer,
+        format!("must be {} (found {})", names.join(" or "), excerpt(value)),
+    );
 }
 
 /// Checks an http(s) URL with a host; warns about plain http.

@@ -81,6 +81,21 @@ pub enum Rule {
     },
     /// A field the schema does not define, where the schema forbids others.
     UnknownField,
+    /// A string does not match the schema's `pattern` (a regular expression).
+    Pattern {
+        /// The pattern, as the fragment states it.
+        pattern: &'static str,
+    },
+    /// A string is not in the schema's `format` (`uri`, `email`, …).
+    Format {
+        /// The format's name.
+        format: &'static str,
+    },
+    /// The value matches more than one branch of a `oneOf`, which asks for exactly one.
+    OneOf {
+        /// How many branches it matches.
+        matched: usize,
+    },
     /// A rule the fragment states in prose; the message says how to fix it.
     Prose {
         /// What is wrong and what to do.
@@ -111,6 +126,13 @@ impl fmt::Display for Rule {
                 write!(f, "must be one of {allowed} (found {actual})")
             }
             Rule::UnknownField => write!(f, "is not a field of this request"),
+            Rule::Pattern { pattern } => write!(f, "must match the pattern {pattern}"),
+            Rule::Format { format } => write!(f, "must be a valid {format}"),
+            Rule::OneOf { matched } => write!(
+                f,
+                "matches {matched} of the alternative shapes, but must match exactly one: \
+                 remove the fields that belong to the other shapes"
+            ),
             Rule::Prose { message } => f.write_str(message),
         }
     }
@@ -167,7 +189,7 @@ impl Warnings {
 ///
 /// let request = Seedance20V2vRequest::builder()
 ///     .prompt("")
-///     .video_urls(Vec::new())
+///     .video_urls(Vec::<String>::new())
 ///     .build()?;
 /// let err = request.validate().unwrap_err();
 /// assert_eq!(
@@ -397,11 +419,17 @@ impl Checker {
         pointer: &str,
         min: Option<f64>,
         max: Option<f64>,
+        allowed: Option<(&[f64], &'static str)>,
     ) {
         let Some(actual) = value.as_f64() else {
             self.violation(pointer, Rule::Type { expected: "number" });
             return;
         };
+        if let Some((values, rendered)) = allowed
+            && !values.contains(&actual)
+        {
+            self.violation(pointer, not_allowed(rendered, value));
+        }
         let n = |x: f64| Number::from_f64(x).unwrap_or_else(|| Number::from(0));
         if let Some(min) = min.filter(|m| actual < *m) {
             self.violation(
@@ -431,6 +459,56 @@ impl Checker {
                     expected: "boolean",
                 },
             );
+        }
+    }
+}
+
+impl Checker {
+    /// A string that does not match `pattern` (searched, not anchored, as JSON Schema
+    /// says). `regex` is `None` only if the pattern failed to compile, which the build
+    /// rules out.
+    #[allow(dead_code)] // emitted only for schemas with `pattern`
+    pub(crate) fn pattern(
+        &mut self,
+        value: &Value,
+        pointer: &str,
+        regex: Option<&regex::Regex>,
+        pattern: &'static str,
+    ) {
+        if let (Value::String(s), Some(regex)) = (value, regex)
+            && !regex.is_match(s)
+        {
+            self.violation(pointer, Rule::Pattern { pattern });
+        }
+    }
+
+    /// A string that is not in `format`; other types are left to the type check.
+    #[allow(dead_code)] // emitted only for schemas with `format`
+    pub(crate) fn format(&mut self, value: &Value, pointer: &str, format: &'static str) {
+        if let Value::String(s) = value
+            && !crate::format::matches(format, s)
+        {
+            self.violation(pointer, Rule::Format { format });
+        }
+    }
+
+    /// Merges the checkers of the branches of a `oneOf` (`exactly_one`) or `anyOf`: a
+    /// match keeps its warnings; no match reports the closest branch's violations (the
+    /// fewest; the first on a tie); several matches of a `oneOf` is a violation itself.
+    #[allow(dead_code)] // emitted only for schemas with `oneOf` or `anyOf`
+    pub(crate) fn branches(&mut self, pointer: &str, branches: Vec<Checker>, exactly_one: bool) {
+        let matched = branches.iter().filter(|b| b.violations.is_empty()).count();
+        if exactly_one && matched > 1 {
+            return self.violation(pointer, Rule::OneOf { matched });
+        }
+        let best = if matched > 0 {
+            branches.into_iter().find(|b| b.violations.is_empty())
+        } else {
+            branches.into_iter().min_by_key(|b| b.violations.len())
+        };
+        if let Some(best) = best {
+            self.violations.extend(best.violations);
+            self.warnings.extend(best.warnings);
         }
     }
 }
@@ -467,11 +545,4 @@ pub(crate) fn validate_serialized<T: Serialize>(
             checker.finish()
         }
     }
-}
-
-/// Rules a model's fragment states only in prose, applied after the schema checks.
-/// Generated `validate_json` calls this with the model id; the rules live in
-/// [`crate::rules`].
-pub(crate) fn prose_rules(model_id: &str, value: &Value, checker: &mut Checker) {
-    crate::rules::apply(model_id, value, checker);
 }

@@ -74,6 +74,23 @@ fn a_new_fragment_yields_a_typed_operation_with_no_rust_edits() {
         copy.join("spec/acme/pixel-1-t2i.json"),
     )
     .unwrap();
+    std::fs::copy(
+        root.join("tests/fixtures/acme__pixel-1-t2i.rules.json"),
+        copy.join("spec/acme/pixel-1-t2i.rules.json"),
+    )
+    .unwrap();
+    // A vendored fragment copied under a new model id of its provider: only its URL
+    // changes, which is what Modellix publishes for a sibling model.
+    for ext in ["json", "rules.json"] {
+        let text = std::fs::read_to_string(root.join(format!("spec/minimax/hailuo-2.3-t2v.{ext}")))
+            .unwrap()
+            .replace("/minimax/hailuo-2.3-t2v/", "/minimax/hailuo-9.9-t2v/");
+        std::fs::write(
+            copy.join(format!("spec/minimax/hailuo-9.9-t2v.{ext}")),
+            text,
+        )
+        .unwrap();
+    }
     std::fs::create_dir_all(copy.join("examples")).unwrap();
     std::fs::write(copy.join("examples/probe.rs"), PROBE).unwrap();
 
@@ -106,6 +123,10 @@ fn a_new_fragment_yields_a_typed_operation_with_no_rust_edits() {
             "valid: {\"count\":2,\"prompt\":\"a red kite\"}",
             "sandbox: 1 submit to pixel1T2iAsync, task success",
             "sandbox rejects: Invalid parameters: /count: must be at most 4 (found 9)",
+            "resources: image image/png",
+            "sibling: /resolution: must be one of \"768P\" when `duration` is 10: 10-second \
+             videos only support 768P; use 6 seconds for 1080P",
+            "sibling: POST /api/v1/minimax/hailuo-9.9-t2v/async, task success, resources: video video/mp4",
         ]
     );
 }
@@ -194,5 +215,34 @@ async fn main() {
         .unwrap();
     let answer: serde_json::Value = raw.json().await.unwrap();
     println!("sandbox rejects: {}", answer["message"].as_str().unwrap());
+    println!("resources: {}", kinds(&output).await);
+
+    // The sibling copied from a vendored fragment: builder, prose rules, sandbox.
+    use modellix::types::Hailuo99T2vRequest;
+    let bad = Hailuo99T2vRequest::builder().prompt("a cat").duration(10).resolution("1080P").build().unwrap();
+    for v in bad.validate().unwrap_err().violations() {
+        println!("sibling: {v}");
+    }
+    let good = Hailuo99T2vRequest::builder().prompt("a cat").duration(10).build().unwrap();
+    let output = client.generate(&good).await.unwrap();
+    let op = <Hailuo99T2vRequest as SubmitRequest>::OPERATION;
+    println!(
+        "sibling: {} {}, task {}, resources: {}",
+        op.method,
+        op.path,
+        output.info.status,
+        kinds(&output).await
+    );
+}
+
+/// `type content-type` of each result file, as served.
+async fn kinds(output: &modellix::TaskOutput) -> String {
+    let mut out = Vec::new();
+    for r in output.resources() {
+        let got = reqwest::get(r.url.as_str()).await.unwrap();
+        let ty = got.headers()["content-type"].to_str().unwrap().to_owned();
+        out.push(format!("{} {ty}", r.type_));
+    }
+    out.join(", ")
 }
 "#;

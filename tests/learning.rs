@@ -7,11 +7,10 @@ use modellix::{LearningSchedule, PollContext, PollSchedule, TaskKind};
 use proptest::prelude::*;
 
 fn kind() -> TaskKind {
-    TaskKind {
-        model_id: Some("bytedance/seedance-2.0-v2v".into()),
-        duration: Some(5),
-        resolution: Some("720p".into()),
-    }
+    TaskKind::of_request(
+        "bytedance/seedance-2.0-v2v",
+        &serde_json::json!({"duration": 5, "resolution": "720p"}),
+    )
 }
 
 /// Polls a task that ends `end` after submit the way `Task::wait` does; returns the

@@ -27,7 +27,7 @@ async fn an_accepted_submit_returns_the_task_and_sends_the_right_request() {
     assert_eq!(task.id(), "task-abc123");
     assert_eq!(task.model_id(), Some("bytedance/seedance-2.0-v2v"));
     assert!(task.submitted_at().is_some());
-    assert_eq!(task.kind().duration, Some(8));
+    assert_eq!(task.kind().param("duration"), Some("8"));
     assert_eq!(*seen.lock().unwrap(), ["task-abc123"]);
     let requests = server.requests();
     assert_eq!(requests.len(), 1);

@@ -11,7 +11,7 @@ use modellix_sandbox::{Sandbox, SandboxConfig};
 pub fn request() -> Seedance20V2vRequest {
     Seedance20V2vRequest::builder()
         .prompt("Extend [Video 1] with a slow dolly zoom")
-        .video_urls(vec!["https://example.com/a.mp4".into()])
+        .video_urls(["https://example.com/a.mp4"])
         .build()
         .expect("a valid request")
 }

@@ -11,6 +11,12 @@ use serde_json::{Map, Value};
 /// Keywords that document a schema without constraining it.
 const ANNOTATIONS: &[&str] = &["description", "example", "examples", "default", "title"];
 
+/// Keywords that combine sub-schemas.
+const COMBINATORS: &[&str] = &["oneOf", "anyOf"];
+
+/// String `format`s the runtime checks (`crate::validate::Checker::format`).
+pub const STRING_FORMATS: &[&str] = &["uri", "email", "uuid", "date-time", "date"];
+
 /// Where a value sits, as a JSON pointer: known at build time, or built at run time
 /// inside array loops.
 #[derive(Clone)]
@@ -66,12 +72,33 @@ fn emit(
     let Value::Object(s) = schema else {
         return Err(format!("{here}: a schema must be an object"));
     };
-    let ty = s
-        .get("type")
-        .and_then(Value::as_str)
-        .ok_or_else(|| format!("{here}: the schema has no \"type\""))?;
+    let combinator = emit_combinators(s, ptr, value, depth, &here)?;
+    let Some(ty) = s.get("type") else {
+        if combinator.is_empty() {
+            return Err(format!("{here}: the schema has no \"type\""));
+        }
+        for key in s.keys() {
+            if !COMBINATORS.contains(&key.as_str()) && !ANNOTATIONS.contains(&key.as_str()) {
+                return Err(format!(
+                    "{here}: keyword {key:?} next to oneOf/anyOf without a \"type\" is not \
+                     checked by the generator; teach codegen/src/checks.rs about it"
+                ));
+            }
+        }
+        return Ok(combinator);
+    };
+    let ty = ty
+        .as_str()
+        .ok_or_else(|| format!("{here}: \"type\" must be a string"))?;
     let known: &[&str] = match ty {
-        "string" => &["type", "minLength", "maxLength", "enum"],
+        "string" => &[
+            "type",
+            "minLength",
+            "maxLength",
+            "enum",
+            "pattern",
+            "format",
+        ],
         "integer" | "number" => &["type", "minimum", "maximum", "enum", "format"],
         "boolean" => &["type"],
         "array" => &["type", "items", "minItems", "maxItems"],
@@ -79,7 +106,10 @@ fn emit(
         other => return Err(format!("{here}: unsupported type {other:?}")),
     };
     for key in s.keys() {
-        if !known.contains(&key.as_str()) && !ANNOTATIONS.contains(&key.as_str()) {
+        if !known.contains(&key.as_str())
+            && !ANNOTATIONS.contains(&key.as_str())
+            && !COMBINATORS.contains(&key.as_str())
+        {
             return Err(format!(
                 "{here}: keyword {key:?} on a {ty} schema is not checked by the generator; \
                  teach codegen/src/checks.rs about it"
@@ -92,7 +122,36 @@ fn emit(
         "string" => {
             let (lo, hi) = (opt(min("minLength")?), opt(min("maxLength")?));
             let allowed = enum_tokens(s, Value::as_str, |v: &str| quote!(#v))?;
-            quote! { checker.string(#value, #p, #lo, #hi, #allowed); }
+            let pattern = match s.get("pattern") {
+                None => quote!(),
+                Some(Value::String(source)) => {
+                    if let Err(e) = regex::Regex::new(source) {
+                        return Err(format!("{here}: pattern {source:?} does not compile: {e}"));
+                    }
+                    quote! {
+                        {
+                            static PATTERN: std::sync::LazyLock<Option<regex::Regex>> =
+                                std::sync::LazyLock::new(|| regex::Regex::new(#source).ok());
+                            checker.pattern(#value, #p, PATTERN.as_ref(), #source);
+                        }
+                    }
+                }
+                Some(_) => return Err(format!("{here}: pattern must be a string")),
+            };
+            let format = match s.get("format") {
+                None => quote!(),
+                Some(Value::String(f)) if STRING_FORMATS.contains(&f.as_str()) => {
+                    quote! { checker.format(#value, #p, #f); }
+                }
+                Some(other) => {
+                    return Err(format!(
+                        "{here}: format {other} is not checked by the generator (known: {}); \
+                         teach codegen/src/checks.rs and src/validate.rs about it",
+                        STRING_FORMATS.join(", ")
+                    ));
+                }
+            };
+            quote! { checker.string(#value, #p, #lo, #hi, #allowed); #pattern #format }
         }
         "integer" => {
             let lo = opt(bound_i128(s, "minimum")?);
@@ -107,10 +166,8 @@ fn emit(
             };
             let lo = opt(f("minimum").transpose()?);
             let hi = opt(f("maximum").transpose()?);
-            if s.contains_key("enum") {
-                return Err(format!("{here}: enum on a number schema is not supported"));
-            }
-            quote! { checker.number(#value, #p, #lo, #hi); }
+            let allowed = enum_tokens(s, Value::as_f64, |v: f64| quote!(#v))?;
+            quote! { checker.number(#value, #p, #lo, #hi, #allowed); }
         }
         "boolean" => quote! { checker.boolean(#value, #p); },
         "array" => {
@@ -142,7 +199,47 @@ fn emit(
         "object" => emit_object(s, ptr, value, depth, &here)?,
         _ => unreachable!("type checked above"),
     };
-    Ok(tokens)
+    Ok(quote! { #tokens #combinator })
+}
+
+/// `oneOf` / `anyOf`: every branch is checked on its own checker; `Checker::branches`
+/// then keeps the closest branch's violations (or reports that several matched).
+fn emit_combinators(
+    s: &Map<String, Value>,
+    ptr: &Pointer,
+    value: &TokenStream,
+    depth: &mut usize,
+    here: &str,
+) -> Result<TokenStream, String> {
+    let mut out = TokenStream::new();
+    for (key, exactly_one) in [("oneOf", true), ("anyOf", false)] {
+        let Some(branches) = s.get(key) else { continue };
+        let branches = branches
+            .as_array()
+            .filter(|b| !b.is_empty())
+            .ok_or_else(|| format!("{here}: {key} must be a non-empty array"))?;
+        let mut each = Vec::new();
+        for (n, branch) in branches.iter().enumerate() {
+            let checks =
+                emit(branch, ptr, value, depth).map_err(|e| format!("{e} (in {key}/{n})"))?;
+            each.push(quote! {
+                {
+                    let mut checker = crate::validate::Checker::default();
+                    #checks
+                    branches.push(checker);
+                }
+            });
+        }
+        let p = ptr.tokens();
+        out.extend(quote! {
+            {
+                let mut branches = Vec::new();
+                #(#each)*
+                checker.branches(#p, branches, #exactly_one);
+            }
+        });
+    }
+    Ok(out)
 }
 
 fn emit_object(
@@ -198,6 +295,9 @@ fn emit_object(
         });
     }
     let known: Vec<&str> = props.keys().map(String::as_str).collect();
+    if body.is_empty() && !closed {
+        return Ok(quote! { checker.object(#value, #p, &[#(#required),*]); });
+    }
     let closed_check =
         closed.then(|| quote! { checker.no_other_properties(#obj, #p, &[#(#known),*]); });
     Ok(quote! {
@@ -268,9 +368,22 @@ mod tests {
     #[test]
     fn unknown_keywords_fail_loudly() {
         let err = emit_checks(&json!({"type":"object","properties":{
-            "a":{"type":"string","pattern":"x"}}}))
+            "a":{"type":"string","contentEncoding":"x"}}}))
         .unwrap_err();
-        assert!(err.contains("/a") && err.contains("pattern"), "{err}");
+        assert!(
+            err.contains("/a") && err.contains("contentEncoding"),
+            "{err}"
+        );
+        let err = emit_checks(&json!({"type":"object","properties":{
+            "a":{"type":"string","format":"hostname"}}}))
+        .unwrap_err();
+        assert!(err.contains("/a") && err.contains("hostname"), "{err}");
+        let err = emit_checks(
+            &json!({"oneOf":[{"type":"object"},{"type":"object","properties":{
+            "b":{"type":"string","pattern":"("}}}]}),
+        )
+        .unwrap_err();
+        assert!(err.contains("/b") && err.contains("oneOf/1"), "{err}");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Reading Modellix fragments: `{"servers":[{"url":…}], "<method>": <operation>}`.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -10,6 +10,9 @@ use serde_json::{Map, Value};
 pub const API_ORIGIN: &str = "https://api.modellix.ai";
 /// Every Modellix path starts with this.
 pub const API_PREFIX: &str = "/api/v1/";
+
+/// Files ending in this hold a model's prose rules, not a fragment.
+pub const RULES_SUFFIX: &str = ".rules.json";
 
 const METHODS: &[&str] = &["get", "put", "post", "delete", "patch"];
 
@@ -50,12 +53,48 @@ pub struct Fragment {
     pub path: String,
     /// The OpenAPI operation object, as published.
     pub operation: Map<String, Value>,
+    /// The model's rules file (`<model>.rules.json` beside the fragment), if loaded.
+    pub rules: Option<Value>,
+}
+
+/// The task kinds of the oldest submit path form,
+/// `/api/v1/{kind}/{provider}/{model}/async`.
+pub const PATH_KINDS: &[&str] = &[
+    "text-to-image",
+    "image-to-image",
+    "text-to-video",
+    "image-to-video",
+    "video-to-video",
+    "text-to-speech",
+    "speech-to-text",
+    "speech-to-speech",
+];
+
+/// Splits a submit path into `(provider, model)`. The three forms Modellix has
+/// published are `/api/v1/{kind}/{provider}/{model}/async`,
+/// `/api/v1/{provider}/{model}/async` and `/api/v1/{provider}/{model}`.
+pub fn submit_model(path: &str) -> Option<(&str, &str)> {
+    let rest = path.strip_prefix(API_PREFIX)?;
+    let segments: Vec<&str> = rest.split('/').collect();
+    let (provider, model) = match segments.as_slice() {
+        [kind, provider, model, "async"] if PATH_KINDS.contains(kind) => (*provider, *model),
+        [provider, model, "async"] => (*provider, *model),
+        [provider, model] => (*provider, *model),
+        _ => return None,
+    };
+    let good = |s: &str| {
+        !s.is_empty()
+            && s != "async"
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+    };
+    (good(provider) && good(model) && !PATH_KINDS.contains(&provider)).then_some((provider, model))
 }
 
 impl Fragment {
-    /// The `operationId` (checked present when the fragment was parsed).
-    pub fn operation_id(&self) -> &str {
-        self.operation["operationId"].as_str().unwrap_or_default()
+    /// The `operationId` as published, if any (optional: names come from the model id).
+    pub fn operation_id(&self) -> Option<&str> {
+        self.operation.get("operationId").and_then(Value::as_str)
     }
 
     /// True for paid task submissions: a `POST` with a JSON request body.
@@ -63,14 +102,13 @@ impl Fragment {
         self.method == "post"
     }
 
-    /// The model id as Modellix names it (`bytedance/seedance-2.0-v2v`) for submit paths
-    /// of the form `/api/v1/{provider}/{model}/async`.
+    /// The model id as Modellix names it (`bytedance/seedance-2.0-v2v`), from any of the
+    /// three submit path forms (see [`submit_model`]).
     pub fn model_id(&self) -> Option<String> {
-        let rest = self.path.strip_prefix(API_PREFIX)?;
-        let rest = rest.strip_suffix("/async")?;
-        let (provider, model) = rest.split_once('/')?;
-        (!provider.is_empty() && !model.is_empty() && !model.contains('/'))
-            .then(|| format!("{provider}/{model}"))
+        if !self.is_submit() {
+            return None;
+        }
+        submit_model(&self.path).map(|(provider, model)| format!("{provider}/{model}"))
     }
 
     /// The JSON request-body schema, if the operation has one.
@@ -141,11 +179,15 @@ pub fn parse_fragment(file: &Path, text: &str) -> Result<Fragment, SpecError> {
             ));
         }
     };
-    let path = url.strip_prefix(API_ORIGIN).ok_or_else(|| {
-        err(format!(
-            "server url {url:?} is not on the origin {API_ORIGIN}"
-        ))
-    })?;
+    let path = url
+        .strip_prefix(API_ORIGIN)
+        .filter(|p| p.starts_with('/'))
+        .ok_or_else(|| {
+            err(format!(
+                "server url {url:?} is not on the origin {API_ORIGIN}, the only production \
+                 host: fetch the fragment again from the model's page or correct the host"
+            ))
+        })?;
     if !path.starts_with(API_PREFIX) {
         return Err(err(format!(
             "server url {url:?} is not under {API_ORIGIN}{API_PREFIX}"
@@ -188,55 +230,75 @@ pub fn parse_fragment(file: &Path, text: &str) -> Result<Fragment, SpecError> {
         method,
         path: path.to_owned(),
         operation,
+        rules: None,
     };
     check_operation(&fragment).map_err(err)?;
     Ok(fragment)
 }
 
 fn check_operation(f: &Fragment) -> Result<(), String> {
-    let id = f
-        .operation
-        .get("operationId")
-        .and_then(Value::as_str)
-        .ok_or("the operation has no string \"operationId\"")?;
-    if id.is_empty()
-        || !id.starts_with(|c: char| c.is_ascii_alphabetic())
-        || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-    {
-        return Err(format!(
-            "operationId {id:?} must start with a letter and hold only ASCII letters, digits and '_'"
-        ));
-    }
+    let name = match f.operation.get("operationId") {
+        None => format!("{} {}", f.method.to_uppercase(), f.path),
+        Some(Value::String(id))
+            if id.starts_with(|c: char| c.is_ascii_alphabetic())
+                && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+        {
+            id.clone()
+        }
+        Some(other) => {
+            return Err(format!(
+                "operationId {other} must be a string that starts with a letter and holds only \
+                 ASCII letters, digits and '_': fix it or remove it (names come from the model id)"
+            ));
+        }
+    };
     if f.response_schema().is_none() {
         return Err(format!(
-            "operation {id} has no \"200\" answer with an application/json schema"
+            "operation {name} has no \"200\" answer with an application/json schema"
         ));
     }
     match (f.is_submit(), f.request_schema()) {
         (true, None) => {
             return Err(format!(
-                "POST operation {id} has no application/json request body schema"
+                "POST operation {name} has no application/json request body schema"
             ));
         }
-        (true, Some(schema)) if schema.get("type").and_then(Value::as_str) != Some("object") => {
+        (true, Some(schema)) if !is_object_body(schema) => {
             return Err(format!(
-                "the request body of {id} must be a schema of type object"
+                "the request body of {name} must be an object schema or a oneOf/anyOf of \
+                 object schemas"
             ));
         }
         (false, Some(_)) => {
             return Err(format!(
-                "only POST operations may carry a request body ({id})"
+                "only POST operations may carry a request body ({name})"
             ));
         }
         _ => {}
     }
     if f.is_submit() && f.model_id().is_none() {
         return Err(format!(
-            "POST path {:?} is not of the form {API_PREFIX}{{provider}}/{{model}}/async",
-            f.path
+            "POST path {:?} is none of the submit path forms {API_PREFIX}{{provider}}/{{model}}, \
+             {API_PREFIX}{{provider}}/{{model}}/async or {API_PREFIX}{{kind}}/{{provider}}/{{model}}/async \
+             (kind one of {}): correct the server url or teach codegen/src/fragment.rs the new form",
+            f.path,
+            PATH_KINDS.join(", ")
         ));
     }
     Ok(())
+}
+
+/// An object schema, or a `oneOf`/`anyOf` whose every branch is one.
+fn is_object_body(schema: &Value) -> bool {
+    if schema.get("type").and_then(Value::as_str) == Some("object") {
+        return true;
+    }
+    ["oneOf", "anyOf"].iter().any(|k| {
+        schema
+            .get(*k)
+            .and_then(Value::as_array)
+            .is_some_and(|branches| !branches.is_empty() && branches.iter().all(is_object_body))
+    })
 }
 
 /// Reads every `*.json` fragment below `dir`, sorted by relative path, and checks that
@@ -249,31 +311,69 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Fragment>, SpecError> {
     for rel in files {
         let text = std::fs::read_to_string(dir.join(&rel))
             .map_err(|e| SpecError::new(&rel, format!("cannot read: {e}")))?;
-        fragments.push(parse_fragment(&rel, &text)?);
+        let mut fragment = parse_fragment(&rel, &text)?;
+        let rules = rules_path(&rel);
+        match std::fs::read_to_string(dir.join(&rules)) {
+            Ok(text) => {
+                let value = serde_json::from_str(&text)
+                    .map_err(|e| SpecError::new(&rules, format!("not valid JSON: {e}")))?;
+                fragment.rules = Some(value);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(SpecError::new(&rules, format!("cannot read: {e}"))),
+        }
+        fragments.push(fragment);
+    }
+    let mut orphans = Vec::new();
+    collect_rules(dir, dir, &mut orphans)?;
+    if let Some(orphan) = orphans
+        .into_iter()
+        .find(|r| !fragments.iter().any(|f| rules_path(&f.file) == *r))
+    {
+        return Err(SpecError::new(
+            orphan,
+            "a rules file without a fragment beside it: vendor the fragment or delete this file",
+        ));
     }
     check_unique(&fragments)?;
     Ok(fragments)
 }
 
-/// Checks that no two fragments share an operationId or a method and path.
+/// Checks that no two fragments share a model id, a method and path, or (for operations
+/// that are not submits) an operationId.
 pub fn check_unique(fragments: &[Fragment]) -> Result<(), SpecError> {
-    let mut ids = BTreeSet::new();
-    let mut routes = BTreeSet::new();
+    let mut ids = BTreeMap::new();
+    let mut models = BTreeMap::new();
+    let mut routes = BTreeMap::new();
     for f in fragments {
-        if !ids.insert(f.operation_id().to_ascii_lowercase()) {
+        let here = f.file.display().to_string();
+        if let Some(model) = f.model_id()
+            && let Some(other) = models.insert(model.clone(), here.clone())
+        {
             return Err(SpecError::new(
                 &f.file,
                 format!(
-                    "operationId {} is used by another fragment",
-                    f.operation_id()
+                    "model id {model} is also the model of {other}: keep one of the two files \
+                     (a model has exactly one fragment)"
                 ),
             ));
         }
-        if !routes.insert((f.method.clone(), f.path.clone())) {
+        // Published operationIds only name non-submit operations (submits are named
+        // after the model id), so only those must be unique; a sibling copied from
+        // another fragment keeps its operationId.
+        if let Some(id) = f.operation_id().filter(|_| !f.is_submit())
+            && let Some(other) = ids.insert(id.to_ascii_lowercase(), here.clone())
+        {
+            return Err(SpecError::new(
+                &f.file,
+                format!("operationId {id} is also used by {other}: rename or remove one"),
+            ));
+        }
+        if let Some(other) = routes.insert((f.method.clone(), f.path.clone()), here) {
             return Err(SpecError::new(
                 &f.file,
                 format!(
-                    "{} {} is defined by another fragment",
+                    "{} {} is also defined by {other}: keep one of the two files",
                     f.method.to_uppercase(),
                     f.path
                 ),
@@ -286,15 +386,43 @@ pub fn check_unique(fragments: &[Fragment]) -> Result<(), SpecError> {
     Ok(())
 }
 
+/// `x/model.json` → `x/model.rules.json`.
+pub fn rules_path(fragment: &Path) -> PathBuf {
+    let text = fragment.to_string_lossy();
+    let stem = text.strip_suffix(".json").unwrap_or(&text);
+    PathBuf::from(format!("{stem}{RULES_SUFFIX}"))
+}
+
+fn collect_rules(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), SpecError> {
+    let mut all = Vec::new();
+    walk(root, dir, &mut all)?;
+    out.extend(
+        all.into_iter()
+            .filter(|p| p.to_string_lossy().ends_with(RULES_SUFFIX)),
+    );
+    Ok(())
+}
+
 fn collect_json(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), SpecError> {
+    let mut all = Vec::new();
+    walk(root, dir, &mut all)?;
+    out.extend(all.into_iter().filter(|p| {
+        let p = p.to_string_lossy();
+        p.ends_with(".json") && !p.ends_with(RULES_SUFFIX)
+    }));
+    Ok(())
+}
+
+/// Every file below `dir`, relative to `root`, with `/` separators.
+fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), SpecError> {
     let entries = std::fs::read_dir(dir)
         .map_err(|e| SpecError::new(dir, format!("cannot list folder: {e}")))?;
     for entry in entries {
         let entry = entry.map_err(|e| SpecError::new(dir, format!("cannot list folder: {e}")))?;
         let path = entry.path();
         if path.is_dir() {
-            collect_json(root, &path, out)?;
-        } else if path.extension().is_some_and(|e| e == "json") {
+            walk(root, &path, out)?;
+        } else {
             let rel = path.strip_prefix(root).unwrap_or(&path);
             // Forward slashes keep the order and the messages the same on every OS.
             let rel: PathBuf = rel
@@ -326,7 +454,26 @@ mod tests {
         );
         let f = parse(&text).unwrap();
         assert_eq!(f.model_id().as_deref(), Some("acme/foo"));
-        assert_eq!(f.operation_id(), "fooAsync");
+        assert_eq!(f.operation_id(), Some("fooAsync"));
+    }
+
+    #[test]
+    fn model_ids_come_from_every_submit_path_form() {
+        let cases = [
+            ("/api/v1/acme/foo-1.5/async", Some(("acme", "foo-1.5"))),
+            ("/api/v1/acme/foo-1.5", Some(("acme", "foo-1.5"))),
+            (
+                "/api/v1/text-to-video/acme/foo/async",
+                Some(("acme", "foo")),
+            ),
+            ("/api/v1/made-up-kind/acme/foo/async", None),
+            ("/api/v1/acme", None),
+            ("/api/v1/acme/foo/bar", None),
+            ("/api/v1/text-to-video/foo/async", None),
+        ];
+        for (path, want) in cases {
+            assert_eq!(submit_model(path), want, "{path}");
+        }
     }
 
     #[test]
@@ -357,12 +504,16 @@ mod tests {
                 "exactly one operation",
             ),
             (
-                r#"{"servers":[{"url":"https://api.modellix.ai/api/v1/a/b/async"}],"post":{}}"#,
-                "no string \"operationId\"",
+                r#"{"servers":[{"url":"https://api.modellix.ai/api/v1/a/b/async"}],"post":{"operationId":"1x"}}"#,
+                "operationId \"1x\" must be",
             ),
             (
-                r#"{"servers":[{"url":"https://api.modellix.ai/api/v1/a/b/async"}],"post":{"operationId":"x","responses":{}}}"#,
+                r#"{"servers":[{"url":"https://api.modellix.ai/api/v1/a/b/async"}],"post":{"responses":{}}}"#,
                 "no \"200\" answer",
+            ),
+            (
+                r#"{"servers":[{"url":"https://api.modellix.ai.evil/api/v1/a/b/async"}],"post":{}}"#,
+                "not on the origin",
             ),
         ];
         for (text, want) in cases {

@@ -17,7 +17,8 @@ pub const TASK_STATUS: &str = "TaskStatus";
 pub struct OperationMeta {
     /// The fragment file, relative to the spec folder.
     pub file: String,
-    /// `operationId` as published.
+    /// The operation's name: for submits generated from the model id
+    /// (`seedance20V2vAsync`), whatever the published operationId; else the operationId.
     pub operation_id: String,
     /// Upper-case HTTP method.
     pub method: String,
@@ -40,6 +41,11 @@ pub struct SubmitMeta {
     pub request_schema: Value,
     /// Request examples from the fragment, by name.
     pub examples: Vec<(String, Value)>,
+    /// The model's checked rules file.
+    pub rules: crate::rules::ModelRules,
+    /// For a `oneOf`/`anyOf` body: the component of each branch, in order; empty for an
+    /// object body.
+    pub branches: Vec<String>,
 }
 
 /// The merged document plus the per-operation facts.
@@ -49,6 +55,26 @@ pub struct Merged {
     pub document: Value,
     /// One entry per fragment, in the spec folder's order.
     pub operations: Vec<OperationMeta>,
+}
+
+/// `bytedance/seedance-2.0-v2v` → `Seedance20V2v`: the Rust name of a model, from the
+/// model part of its id (every run of ASCII letters and digits, first letter upper-cased).
+/// `None` when the model part yields no name that starts with a letter.
+pub fn model_type_name(model_id: &str) -> Option<String> {
+    let model = model_id.rsplit('/').next().unwrap_or(model_id);
+    let name: String = model
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            let first = chars.next().map(|c| c.to_ascii_uppercase());
+            first.into_iter().chain(chars).collect::<String>()
+        })
+        .collect();
+    // The type generator normalizes names the same way (`V1T2v` → `V1t2v`).
+    let name = heck::ToUpperCamelCase::to_upper_camel_case(name.as_str());
+    name.starts_with(|c: char| c.is_ascii_alphabetic())
+        .then_some(name)
 }
 
 /// `seedance20V2vAsync` → `Seedance20V2v`: the operation's name without the `Async` tail.
@@ -79,12 +105,43 @@ pub fn merge(fragments: &[Fragment]) -> Result<Merged, SpecError> {
         }),
     );
 
+    let mut names = BTreeMap::<String, String>::new();
     for f in fragments {
         let file = f.file.to_string_lossy().replace('\\', "/");
         let err = |problem: String| SpecError::new(&f.file, problem);
-        let id = f.operation_id().to_owned();
-        let base = base_name(&id);
+        let model_id = f.model_id();
+        // Submit operations are named after the model id, never after the operationId, so
+        // re-vendoring a fragment whose operationId or path changed renames nothing.
+        let base = match &model_id {
+            Some(model) => model_type_name(model).ok_or_else(|| {
+                err(format!(
+                    "model id {model} yields no Rust name (it must hold a letter before any digit)"
+                ))
+            })?,
+            None => base_name(f.operation_id().ok_or_else(|| {
+                err("an operation that is not a submit needs an operationId to name it".into())
+            })?),
+        };
+        if let Some(other) = names.insert(base.clone(), file.clone()) {
+            return Err(err(format!(
+                "its Rust name {base} is also the name of {other}: two models with the same \
+                 name need provider-qualified names, teach codegen/src/merge.rs::model_type_name"
+            )));
+        }
+        let generated_id = match &model_id {
+            Some(_) => {
+                let mut chars = base.chars();
+                let first = chars.next().map(|c| c.to_ascii_lowercase());
+                format!(
+                    "{}Async",
+                    first.into_iter().chain(chars).collect::<String>()
+                )
+            }
+            None => f.operation_id().unwrap_or_default().to_owned(),
+        };
+        let id = generated_id.clone();
         let mut op = f.operation.clone();
+        op.insert("operationId".into(), Value::String(generated_id));
 
         // Answers: only 200, opened up for unknown values, hoisted into a component.
         let mut answer = f.response_schema().cloned().unwrap_or_default();
@@ -133,8 +190,11 @@ pub fn merge(fragments: &[Fragment]) -> Result<Merged, SpecError> {
                     "its request type name {request_type} clashes with another component"
                 )));
             }
+            check_field_names(&request_schema, "").map_err(&err)?;
             let mut for_types = request_schema.clone();
             simplify_request(&mut for_types);
+            let branches =
+                hoist_branches(&mut for_types, &request_type, &mut components).map_err(&err)?;
             components.insert(request_type.clone(), for_types);
             let body = op
                 .get_mut("requestBody")
@@ -143,11 +203,25 @@ pub fn merge(fragments: &[Fragment]) -> Result<Merged, SpecError> {
                 .and_then(Value::as_object_mut)
                 .ok_or_else(|| err("request body without application/json".into()))?;
             body.insert("schema".into(), json!({"$ref": schema_ref(&request_type)}));
+            let rules_file = crate::fragment::rules_path(&f.file);
+            let rules = match &f.rules {
+                Some(rules) => crate::rules::parse_rules(rules, &request_schema)
+                    .map_err(|e| SpecError::new(&rules_file, e))?,
+                None => {
+                    return Err(err(format!(
+                        "has no rules file beside it: add {} with at least \
+                         {{\"outputs\": [{{\"kind\": \"video\"}}]}} (see spec/README.md)",
+                        rules_file.display()
+                    )));
+                }
+            };
             Some(SubmitMeta {
-                model_id: f.model_id().unwrap_or_default(),
+                rules,
+                model_id: model_id.clone().unwrap_or_default(),
                 request_type,
                 request_schema,
                 examples: f.request_examples(),
+                branches,
             })
         } else {
             None
@@ -206,6 +280,9 @@ fn summary_of(op: &Map<String, Value>) -> String {
 /// `validate()` enforces them instead, with every violation reported at once.
 const CHECKED_NOT_TYPED: &[&str] = &[
     "default",
+    "pattern",
+    "format",
+    "examples",
     "minLength",
     "maxLength",
     "minimum",
@@ -235,16 +312,27 @@ fn simplify_request(schema: &mut Value) {
         (None, Some(b)) => facts.push(format!("Maximum: {b}.")),
         _ => {}
     }
+    if let Some(Value::String(p)) = obj.get("pattern") {
+        facts.push(format!("Pattern: `{p}`."));
+    }
+    if let Some(Value::String(f)) = obj.get("format")
+        && obj.get("type").and_then(Value::as_str) == Some("string")
+    {
+        facts.push(format!("Format: {f}."));
+    }
     match (obj.get("minItems"), obj.get("maxItems")) {
         (Some(a), Some(b)) => facts.push(format!("Items: {a} to {b}.")),
         (Some(a), None) => facts.push(format!("Items: at least {a}.")),
         (None, Some(b)) => facts.push(format!("Items: at most {b}.")),
         _ => {}
     }
-    // Integer enums would become a checked newtype; plain integers are friendlier and
-    // `validate()` checks membership.
-    let integer = obj.get("type").and_then(Value::as_str) == Some("integer");
-    if integer && let Some(Value::Array(values)) = obj.remove("enum") {
+    // Integer and number enums would become a checked newtype; plain numbers are
+    // friendlier and `validate()` checks membership.
+    let numeric = matches!(
+        obj.get("type").and_then(Value::as_str),
+        Some("integer" | "number")
+    );
+    if numeric && let Some(Value::Array(values)) = obj.remove("enum") {
         let list: Vec<String> = values.iter().map(Value::to_string).collect();
         facts.push(format!("Allowed: {}.", list.join(", ")));
     }
@@ -267,6 +355,116 @@ fn simplify_request(schema: &mut Value) {
         obj.insert("description".into(), Value::String(text));
     }
     for_each_subschema(obj, simplify_request);
+}
+
+/// Snake-case Rust field names must stay distinct: `aspectRatio` and `aspect_ratio` in
+/// one object would both become `aspect_ratio`.
+fn check_field_names(schema: &Value, pointer: &str) -> Result<(), String> {
+    let Value::Object(obj) = schema else {
+        return Ok(());
+    };
+    if let Some(Value::Object(props)) = obj.get("properties") {
+        let mut seen = BTreeMap::<String, &str>::new();
+        for name in props.keys() {
+            let rust = heck::ToSnakeCase::to_snake_case(name.as_str());
+            if let Some(other) = seen.insert(rust.clone(), name) {
+                return Err(format!(
+                    "{pointer}/properties: fields {other:?} and {name:?} both become the Rust \
+                     field `{rust}`; the generator cannot name them apart"
+                ));
+            }
+        }
+        for (name, sub) in props {
+            check_field_names(sub, &format!("{pointer}/properties/{name}"))?;
+        }
+    }
+    if let Some(items) = obj.get("items") {
+        check_field_names(items, &format!("{pointer}/items"))?;
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(Value::Array(branches)) = obj.get(key) {
+            for (n, b) in branches.iter().enumerate() {
+                check_field_names(b, &format!("{pointer}/{key}/{n}"))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A `oneOf`/`anyOf` request body: each object branch becomes its own component, named
+/// after the request and the fields only that branch requires
+/// (`Wan27I2vRequestFirstFrame`), so every branch gets a type and a builder.
+fn hoist_branches(
+    schema: &mut Value,
+    request_type: &str,
+    components: &mut BTreeMap<String, Value>,
+) -> Result<Vec<String>, String> {
+    let mut hoisted = Vec::new();
+    let Value::Object(obj) = schema else {
+        return Ok(hoisted);
+    };
+    for key in ["oneOf", "anyOf"] {
+        let Some(Value::Array(branches)) = obj.get_mut(key) else {
+            continue;
+        };
+        let names = branch_names(branches);
+        for (branch, name) in branches.iter_mut().zip(names) {
+            let name = format!("{request_type}{name}");
+            if components.contains_key(&name) {
+                return Err(format!(
+                    "the name {name} of a {key} branch clashes with another component"
+                ));
+            }
+            let body = std::mem::replace(branch, json!({"$ref": schema_ref(&name)}));
+            components.insert(name.clone(), body);
+            hoisted.push(name);
+        }
+    }
+    Ok(hoisted)
+}
+
+/// A readable name per branch: its `title`, else the fields it alone requires, else
+/// `Variant<n>`.
+pub fn branch_names(branches: &[Value]) -> Vec<String> {
+    let required = |b: &Value| -> Vec<String> {
+        b.get("required")
+            .and_then(Value::as_array)
+            .map(|r| {
+                r.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let all: Vec<Vec<String>> = branches.iter().map(required).collect();
+    let mut names: Vec<String> = Vec::new();
+    for (n, branch) in branches.iter().enumerate() {
+        let own: Vec<&String> = all[n]
+            .iter()
+            .filter(|f| {
+                all.iter()
+                    .enumerate()
+                    .all(|(m, r)| m == n || !r.contains(f))
+            })
+            .collect();
+        let title = branch.get("title").and_then(Value::as_str);
+        let name = match (title, own.is_empty()) {
+            (Some(t), _) => heck::ToUpperCamelCase::to_upper_camel_case(t),
+            (None, false) => own
+                .iter()
+                .map(|f| heck::ToUpperCamelCase::to_upper_camel_case(f.as_str()))
+                .collect(),
+            (None, true) => format!("Variant{n}"),
+        };
+        let name = if name.is_empty() || names.contains(&name) {
+            format!("Variant{n}")
+        } else {
+            name
+        };
+        names.push(name);
+    }
+    names
 }
 
 /// Answer schema: tolerant of anything a newer server may send. String enums are opened
@@ -351,8 +549,14 @@ fn strip_docs(schema: &Value) -> Value {
     }
 }
 
-/// Calls `f` on every direct sub-schema: properties, items and additionalProperties.
+/// Calls `f` on every direct sub-schema: properties, items, additionalProperties and the
+/// branches of oneOf/anyOf.
 fn for_each_subschema(obj: &mut Map<String, Value>, mut f: impl FnMut(&mut Value)) {
+    for key in ["oneOf", "anyOf"] {
+        if let Some(Value::Array(branches)) = obj.get_mut(key) {
+            branches.iter_mut().for_each(&mut f);
+        }
+    }
     if let Some(Value::Object(props)) = obj.get_mut("properties") {
         props.values_mut().for_each(&mut f);
     }
@@ -367,6 +571,20 @@ fn for_each_subschema(obj: &mut Map<String, Value>, mut f: impl FnMut(&mut Value
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn type_names_come_from_the_model_id() {
+        let cases = [
+            ("bytedance/seedance-2.0-v2v", Some("Seedance20V2v")),
+            ("google/veo-3.1-lite-i2v", Some("Veo31LiteI2v")),
+            ("alibaba/wan2.7-i2v", Some("Wan27I2v")),
+            ("vidu/lip-sync", Some("LipSync")),
+            ("acme/2x", None),
+        ];
+        for (model, want) in cases {
+            assert_eq!(model_type_name(model).as_deref(), want, "{model}");
+        }
+    }
 
     #[test]
     fn names_drop_the_async_tail() {

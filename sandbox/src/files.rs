@@ -1,25 +1,74 @@
 //! Result files: the fixture bytes every successful task serves, with `Range` support.
+//! Which file a task serves comes from its model's `outputs` (the rules file in
+//! `spec/`): a video model answers with an MP4, an image model with a PNG, an audio
+//! model with a WAV.
+
+use std::sync::LazyLock;
 
 use axum::http::{HeaderMap, StatusCode, header};
 use bytes::Bytes;
 
 use crate::answer::Answer;
 
-/// The video every successful task serves as `video.mp4`: a valid, playable MP4
+/// The video every successful video task serves: a valid, playable MP4
 /// (H.264, 160x90, 1 s, `sandbox/fixtures/sample.mp4`).
 pub const SAMPLE_MP4: &[u8] = include_bytes!("../fixtures/sample.mp4");
 
-/// The image served as `last_frame.png` when the request set `return_last_frame`
-/// (the video's last frame, 160x90, `sandbox/fixtures/last_frame.png`).
+/// The image every image output serves (`image.png`, or `last_frame.png` for a video
+/// model's last frame): a 160x90 PNG, `sandbox/fixtures/last_frame.png`.
 pub const SAMPLE_PNG: &[u8] = include_bytes!("../fixtures/last_frame.png");
 
-/// The bytes and content type of a result file name.
-pub(crate) fn fixture(name: &str) -> Option<(&'static [u8], &'static str)> {
-    match name {
-        "video.mp4" => Some((SAMPLE_MP4, "video/mp4")),
-        "last_frame.png" => Some((SAMPLE_PNG, "image/png")),
+/// The audio every audio output serves: a real WAV file (PCM, 16-bit mono, 8 kHz,
+/// a quarter second of a 440 Hz tone).
+pub fn sample_wav() -> &'static [u8] {
+    static WAV: LazyLock<Vec<u8>> = LazyLock::new(|| {
+        const RATE: u32 = 8000;
+        let samples: Vec<i16> = (0..RATE / 4)
+            .map(|i| {
+                let t = f64::from(i) / f64::from(RATE);
+                ((t * 440.0 * std::f64::consts::TAU).sin() * 8000.0) as i16
+            })
+            .collect();
+        let data_len = (samples.len() * 2) as u32;
+        let mut wav = Vec::with_capacity(44 + data_len as usize);
+        wav.extend_from_slice(b"RIFF");
+        wav.extend_from_slice(&(36 + data_len).to_le_bytes());
+        wav.extend_from_slice(b"WAVEfmt ");
+        wav.extend_from_slice(&16u32.to_le_bytes()); // fmt chunk size
+        wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
+        wav.extend_from_slice(&1u16.to_le_bytes()); // mono
+        wav.extend_from_slice(&RATE.to_le_bytes());
+        wav.extend_from_slice(&(RATE * 2).to_le_bytes()); // bytes per second
+        wav.extend_from_slice(&2u16.to_le_bytes()); // block align
+        wav.extend_from_slice(&16u16.to_le_bytes()); // bits per sample
+        wav.extend_from_slice(b"data");
+        wav.extend_from_slice(&data_len.to_le_bytes());
+        for s in samples {
+            wav.extend_from_slice(&s.to_le_bytes());
+        }
+        wav
+    });
+    &WAV
+}
+
+/// The file extension, bytes and content type served for an output kind.
+pub(crate) fn for_kind(kind: &str) -> Option<(&'static str, &'static [u8], &'static str)> {
+    match kind {
+        "video" => Some(("mp4", SAMPLE_MP4, "video/mp4")),
+        "image" => Some(("png", SAMPLE_PNG, "image/png")),
+        "audio" => Some(("wav", sample_wav(), "audio/wav")),
         _ => None,
     }
+}
+
+/// The bytes and content type of a result file name (`<role or kind>.<extension>`).
+pub(crate) fn fixture(name: &str) -> Option<(&'static [u8], &'static str)> {
+    let (_, extension) = name.rsplit_once('.')?;
+    ["video", "image", "audio"]
+        .into_iter()
+        .filter_map(for_kind)
+        .find(|(ext, _, _)| *ext == extension)
+        .map(|(_, bytes, content_type)| (bytes, content_type))
 }
 
 /// The whole file, or the part a `Range: bytes=N-` / `bytes=N-M` header asks for
@@ -64,7 +113,20 @@ fn parse_range(range: &str, len: u64) -> Option<(u64, u64)> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_range;
+    use super::{fixture, parse_range, sample_wav};
+
+    #[test]
+    fn every_kind_has_a_real_file() {
+        let wav = sample_wav();
+        assert_eq!(&wav[..4], b"RIFF");
+        assert_eq!(&wav[8..16], b"WAVEfmt ");
+        let declared = u32::from_le_bytes(wav[4..8].try_into().unwrap()) as usize;
+        assert_eq!(declared + 8, wav.len());
+        assert_eq!(fixture("audio.wav").unwrap().1, "audio/wav");
+        assert_eq!(fixture("last_frame.png").unwrap().1, "image/png");
+        assert_eq!(fixture("video.mp4").unwrap().1, "video/mp4");
+        assert!(fixture("video.avi").is_none());
+    }
 
     #[test]
     fn ranges() {

@@ -86,7 +86,7 @@ mod tasks;
 pub use account::SANDBOX_BALANCE_USD;
 pub use config::{DEFAULT_API_KEY, Failures, SandboxConfig, Timing};
 pub use faults::{Fault, FaultKind, FaultPlan, Route};
-pub use files::{SAMPLE_MP4, SAMPLE_PNG};
+pub use files::{SAMPLE_MP4, SAMPLE_PNG, sample_wav};
 pub use limits::LimitRejections;
 pub use media_files::{MAX_FILES, MAX_UPLOAD_BYTES};
 pub use records::{

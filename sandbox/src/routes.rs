@@ -72,7 +72,7 @@ async fn submit(
             let details: Vec<String> = invalid.violations().iter().map(|v| v.to_string()).collect();
             return Answer::error(StatusCode::BAD_REQUEST, details.join("; "));
         }
-        let task_id = shared.create_task(op.operation_id, model_id, body, fault.cloned());
+        let task_id = shared.create_task(op, body, fault.cloned());
         Answer::success(json!({
             "status": "pending",
             "task_id": task_id,

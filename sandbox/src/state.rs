@@ -4,6 +4,7 @@
 use std::sync::{Mutex, MutexGuard};
 use std::time::SystemTime;
 
+use modellix::Operation;
 use serde_json::Value;
 
 use crate::config::{Failures, SandboxConfig};
@@ -100,11 +101,11 @@ impl Shared {
     /// Creates a task and returns its id.
     pub(crate) fn create_task(
         &self,
-        operation_id: &str,
-        model_id: &str,
+        op: &'static Operation,
         body: Value,
         submit_fault: Option<Fault>,
     ) -> String {
+        let (operation_id, model_id) = (op.operation_id, op.model_id.unwrap_or_default());
         let config = &self.config;
         let inner = &mut *self.lock();
         let rng = &mut inner.task_rng;
@@ -127,7 +128,7 @@ impl Shared {
             submit_fault,
             queries: 0,
         };
-        inner.tasks.insert(record, duration);
+        inner.tasks.insert(record, duration, op.outputs);
         task_id
     }
 

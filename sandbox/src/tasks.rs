@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use modellix::OutputFile;
 use serde_json::{Value, json};
 
 use crate::config::Timing;
@@ -75,18 +76,32 @@ pub(crate) struct Task {
     pub(crate) record: TaskRecord,
     started: Instant,
     duration: Duration,
+    /// What the model answers with, from its rules file.
+    outputs: &'static [OutputFile],
 }
 
 impl Task {
+    /// The files this task produces, as `(name, output)`: every declared output whose
+    /// `when` field the request set to `true`, named `<role or kind>.<extension>`.
+    fn files(&self) -> Vec<(String, &'static OutputFile)> {
+        self.outputs
+            .iter()
+            .filter(|o| {
+                o.when
+                    .is_none_or(|f| self.record.body.get(f).and_then(Value::as_bool) == Some(true))
+            })
+            .filter_map(|o| {
+                let (ext, _, _) = crate::files::for_kind(o.kind)?;
+                Some((format!("{}.{ext}", o.role.unwrap_or(o.kind)), o))
+            })
+            .collect()
+    }
+
     /// Files this task serves once it succeeded, by name.
     pub(crate) fn has_file(&self, name: &str) -> bool {
         self.record.outcome == Outcome::Success
             && self.stage_now() == Stage::Done
-            && match name {
-                "video.mp4" => true,
-                "last_frame.png" => wants_last_frame(&self.record.body),
-                _ => false,
-            }
+            && self.files().iter().any(|(n, _)| n == name)
     }
 
     /// Not at its final status yet; an instant task never runs, a counted one runs
@@ -164,30 +179,25 @@ impl Task {
     fn resources(&self, base_url: &str) -> Vec<Value> {
         let r = &self.record;
         let (width, height) = frame_size(&r.body);
-        let url = |name: &str| format!("{base_url}/files/{}/{name}", r.task_id);
-        let mut resources = vec![json!({
-            "type": "video",
-            "url": url("video.mp4"),
-            "format": "mp4",
-            "width": width,
-            "height": height,
-        })];
-        if wants_last_frame(&r.body) {
-            resources.push(json!({
-                "type": "image",
-                "role": "last_frame",
-                "url": url("last_frame.png"),
-                "format": "png",
-                "width": width,
-                "height": height,
-            }));
-        }
-        resources
+        self.files()
+            .into_iter()
+            .map(|(name, output)| {
+                let mut resource = json!({
+                    "type": output.kind,
+                    "url": format!("{base_url}/files/{}/{name}", r.task_id),
+                    "format": name.rsplit('.').next().unwrap_or_default(),
+                });
+                if output.kind != "audio" {
+                    resource["width"] = json!(width);
+                    resource["height"] = json!(height);
+                }
+                if let Some(role) = output.role {
+                    resource["role"] = json!(role);
+                }
+                resource
+            })
+            .collect()
     }
-}
-
-fn wants_last_frame(body: &Value) -> bool {
-    body.get("return_last_frame").and_then(Value::as_bool) == Some(true)
 }
 
 /// Every task, in creation order.
@@ -198,12 +208,18 @@ pub(crate) struct Tasks {
 }
 
 impl Tasks {
-    pub(crate) fn insert(&mut self, record: TaskRecord, duration: Duration) {
+    pub(crate) fn insert(
+        &mut self,
+        record: TaskRecord,
+        duration: Duration,
+        outputs: &'static [OutputFile],
+    ) {
         self.index.insert(record.task_id.clone(), self.list.len());
         self.list.push(Task {
             record,
             started: Instant::now(),
             duration,
+            outputs,
         });
     }
 

@@ -77,6 +77,833 @@ pub mod types {
                 })
         }
     }
+    ///Request payload for GPT Image 2 generation model.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct GptImage2Request {
+        /**Image description text, supports up to 32,000 characters
+
+Length: 1 to 32000 characters.*/
+        pub prompt: ::std::string::String,
+        /**Image quality level. 'low': fast draft (default), 'medium': balanced, 'high': best quality
+
+Default: `"low"`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub quality: ::std::option::Option<GptImage2RequestQuality>,
+        /**Output image size in pixels (width x height). Includes standard and 2K/4K presets
+
+Default: `"1024x1024"`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub size: ::std::option::Option<GptImage2RequestSize>,
+    }
+    /**Image quality level. 'low': fast draft (default), 'medium': balanced, 'high': best quality
+
+Default: `"low"`.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum GptImage2RequestQuality {
+        /// Wire value `low`.
+        #[serde(rename = "low")]
+        Low,
+        /// Wire value `medium`.
+        #[serde(rename = "medium")]
+        Medium,
+        /// Wire value `high`.
+        #[serde(rename = "high")]
+        High,
+    }
+    impl ::std::fmt::Display for GptImage2RequestQuality {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Low => f.write_str("low"),
+                Self::Medium => f.write_str("medium"),
+                Self::High => f.write_str("high"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for GptImage2RequestQuality {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "low" => Ok(Self::Low),
+                "medium" => Ok(Self::Medium),
+                "high" => Ok(Self::High),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for GptImage2RequestQuality {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for GptImage2RequestQuality {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    /**Output image size in pixels (width x height). Includes standard and 2K/4K presets
+
+Default: `"1024x1024"`.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum GptImage2RequestSize {
+        /// Wire value `1024x1024`.
+        #[serde(rename = "1024x1024")]
+        X1024x1024,
+        /// Wire value `1536x1024`.
+        #[serde(rename = "1536x1024")]
+        X1536x1024,
+        /// Wire value `1024x1536`.
+        #[serde(rename = "1024x1536")]
+        X1024x1536,
+        /// Wire value `2048x2048`.
+        #[serde(rename = "2048x2048")]
+        X2048x2048,
+        /// Wire value `2048x1152`.
+        #[serde(rename = "2048x1152")]
+        X2048x1152,
+        /// Wire value `3840x2160`.
+        #[serde(rename = "3840x2160")]
+        X3840x2160,
+        /// Wire value `2160x3840`.
+        #[serde(rename = "2160x3840")]
+        X2160x3840,
+    }
+    impl ::std::fmt::Display for GptImage2RequestSize {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::X1024x1024 => f.write_str("1024x1024"),
+                Self::X1536x1024 => f.write_str("1536x1024"),
+                Self::X1024x1536 => f.write_str("1024x1536"),
+                Self::X2048x2048 => f.write_str("2048x2048"),
+                Self::X2048x1152 => f.write_str("2048x1152"),
+                Self::X3840x2160 => f.write_str("3840x2160"),
+                Self::X2160x3840 => f.write_str("2160x3840"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for GptImage2RequestSize {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "1024x1024" => Ok(Self::X1024x1024),
+                "1536x1024" => Ok(Self::X1536x1024),
+                "1024x1536" => Ok(Self::X1024x1536),
+                "2048x2048" => Ok(Self::X2048x2048),
+                "2048x1152" => Ok(Self::X2048x1152),
+                "3840x2160" => Ok(Self::X3840x2160),
+                "2160x3840" => Ok(Self::X2160x3840),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for GptImage2RequestSize {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for GptImage2RequestSize {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`Hailuo23T2vRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct Hailuo23T2vRequest {
+        /**Video duration in seconds. Note: 10 seconds only supports 768P resolution
+
+Default: `6`. Allowed: 6, 10.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub duration: ::std::option::Option<i64>,
+        /**Fast pretreatment mode (only effective when prompt_optimizer=true). Speeds up processing with slight quality trade-off
+
+Default: `false`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub fast_pretreatment: ::std::option::Option<bool>,
+        /**Video content description, supports Chinese and English, supports camera control instructions (e.g., 'close-up shot', 'tracking shot', 'pan left/right', 'zoom in/out', 'tilt up/down')
+
+Length: 1 to 2000 characters.*/
+        pub prompt: ::std::string::String,
+        /**Enable automatic prompt optimization to improve video quality
+
+Default: `true`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub prompt_optimizer: ::std::option::Option<bool>,
+        /**Video resolution. Note: 10 seconds duration only supports 768P
+
+Default: `"768P"`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub resolution: ::std::option::Option<Hailuo23T2vRequestResolution>,
+    }
+    /**Video resolution. Note: 10 seconds duration only supports 768P
+
+Default: `"768P"`.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum Hailuo23T2vRequestResolution {
+        /// Wire value `768P`.
+        #[serde(rename = "768P")]
+        X768p,
+        /// Wire value `1080P`.
+        #[serde(rename = "1080P")]
+        X1080p,
+    }
+    impl ::std::fmt::Display for Hailuo23T2vRequestResolution {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::X768p => f.write_str("768P"),
+                Self::X1080p => f.write_str("1080P"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for Hailuo23T2vRequestResolution {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "768P" => Ok(Self::X768p),
+                "1080P" => Ok(Self::X1080p),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for Hailuo23T2vRequestResolution {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for Hailuo23T2vRequestResolution {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Note: This model does NOT support: negative_prompt, image (single), image_reference, image_fidelity, human_fidelity, subject_image_list, scene_image, or style_image parameters. Use images for multiple image inputs instead.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct KlingImageO1Request {
+        /**Image aspect ratio. Supports 'auto' for intelligent aspect ratio selection
+
+Default: `"auto"`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub aspect_ratio: ::std::option::Option<KlingImageO1RequestAspectRatio>,
+        /**Reference image URLs or Base64 strings. Simplified flattened parameter. Maximum 10 items.
+
+Items: at most 10.*/
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub images: ::std::vec::Vec<::std::string::String>,
+        /**Number of images to generate per request
+
+Default: `1`. Range: 1 to 9.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub n: ::std::option::Option<i64>,
+        /**Image description text, supports Chinese and English. Can use <<<image_1>>>, <<<image_2>>> etc. to reference images from images array
+
+Length: 1 to 2500 characters.*/
+        pub prompt: ::std::string::String,
+        /**Image resolution. Supports 1K and 2K
+
+Default: `"1k"`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub resolution: ::std::option::Option<KlingImageO1RequestResolution>,
+    }
+    /**Image aspect ratio. Supports 'auto' for intelligent aspect ratio selection
+
+Default: `"auto"`.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum KlingImageO1RequestAspectRatio {
+        /// Wire value `16:9`.
+        #[serde(rename = "16:9")]
+        X169,
+        /// Wire value `9:16`.
+        #[serde(rename = "9:16")]
+        X916,
+        /// Wire value `1:1`.
+        #[serde(rename = "1:1")]
+        X11,
+        /// Wire value `4:3`.
+        #[serde(rename = "4:3")]
+        X43,
+        /// Wire value `3:4`.
+        #[serde(rename = "3:4")]
+        X34,
+        /// Wire value `3:2`.
+        #[serde(rename = "3:2")]
+        X32,
+        /// Wire value `2:3`.
+        #[serde(rename = "2:3")]
+        X23,
+        /// Wire value `21:9`.
+        #[serde(rename = "21:9")]
+        X219,
+        /// Wire value `auto`.
+        #[serde(rename = "auto")]
+        Auto,
+    }
+    impl ::std::fmt::Display for KlingImageO1RequestAspectRatio {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::X169 => f.write_str("16:9"),
+                Self::X916 => f.write_str("9:16"),
+                Self::X11 => f.write_str("1:1"),
+                Self::X43 => f.write_str("4:3"),
+                Self::X34 => f.write_str("3:4"),
+                Self::X32 => f.write_str("3:2"),
+                Self::X23 => f.write_str("2:3"),
+                Self::X219 => f.write_str("21:9"),
+                Self::Auto => f.write_str("auto"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for KlingImageO1RequestAspectRatio {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "16:9" => Ok(Self::X169),
+                "9:16" => Ok(Self::X916),
+                "1:1" => Ok(Self::X11),
+                "4:3" => Ok(Self::X43),
+                "3:4" => Ok(Self::X34),
+                "3:2" => Ok(Self::X32),
+                "2:3" => Ok(Self::X23),
+                "21:9" => Ok(Self::X219),
+                "auto" => Ok(Self::Auto),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for KlingImageO1RequestAspectRatio {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for KlingImageO1RequestAspectRatio {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    /**Image resolution. Supports 1K and 2K
+
+Default: `"1k"`.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum KlingImageO1RequestResolution {
+        /// Wire value `1k`.
+        #[serde(rename = "1k")]
+        X1k,
+        /// Wire value `2k`.
+        #[serde(rename = "2k")]
+        X2k,
+    }
+    impl ::std::fmt::Display for KlingImageO1RequestResolution {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::X1k => f.write_str("1k"),
+                Self::X2k => f.write_str("2k"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for KlingImageO1RequestResolution {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "1k" => Ok(Self::X1k),
+                "2k" => Ok(Self::X2k),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for KlingImageO1RequestResolution {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for KlingImageO1RequestResolution {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`KlingV1t2vRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct KlingV1t2vRequest {
+        /**Video aspect ratio
+
+Default: `"16:9"`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub aspect_ratio: ::std::option::Option<KlingV1t2vRequestAspectRatio>,
+        ///Camera motion control (only supported by V1). Contains type and config.
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub camera_control: ::serde_json::Map<
+            ::std::string::String,
+            ::serde_json::Value,
+        >,
+        /**Prompt relevance, controls how closely the generated content matches the prompt (0.0-1.0). Only supported by V1 and V1.6.
+
+Default: `0.5`. Range: 0 to 1.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub cfg_scale: ::std::option::Option<f64>,
+        /**Video duration in seconds
+
+Default: `5`. Allowed: 5, 10.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub duration: ::std::option::Option<i64>,
+        /**Generation mode: std (standard, faster) or pro (professional, higher quality but longer processing)
+
+Default: `"std"`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub mode: ::std::option::Option<KlingV1t2vRequestMode>,
+        /**Negative prompt describing undesired elements
+
+Length: 1 to 2500 characters.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub negative_prompt: ::std::option::Option<::std::string::String>,
+        /**Video description text, supports Chinese and English
+
+Length: 1 to 2500 characters.*/
+        pub prompt: ::std::string::String,
+    }
+    /**Video aspect ratio
+
+Default: `"16:9"`.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum KlingV1t2vRequestAspectRatio {
+        /// Wire value `16:9`.
+        #[serde(rename = "16:9")]
+        X169,
+        /// Wire value `9:16`.
+        #[serde(rename = "9:16")]
+        X916,
+        /// Wire value `1:1`.
+        #[serde(rename = "1:1")]
+        X11,
+    }
+    impl ::std::fmt::Display for KlingV1t2vRequestAspectRatio {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::X169 => f.write_str("16:9"),
+                Self::X916 => f.write_str("9:16"),
+                Self::X11 => f.write_str("1:1"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for KlingV1t2vRequestAspectRatio {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "16:9" => Ok(Self::X169),
+                "9:16" => Ok(Self::X916),
+                "1:1" => Ok(Self::X11),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for KlingV1t2vRequestAspectRatio {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for KlingV1t2vRequestAspectRatio {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    /**Generation mode: std (standard, faster) or pro (professional, higher quality but longer processing)
+
+Default: `"std"`.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum KlingV1t2vRequestMode {
+        /// Wire value `std`.
+        #[serde(rename = "std")]
+        Std,
+        /// Wire value `pro`.
+        #[serde(rename = "pro")]
+        Pro,
+    }
+    impl ::std::fmt::Display for KlingV1t2vRequestMode {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Std => f.write_str("std"),
+                Self::Pro => f.write_str("pro"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for KlingV1t2vRequestMode {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "std" => Ok(Self::Std),
+                "pro" => Ok(Self::Pro),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for KlingV1t2vRequestMode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for KlingV1t2vRequestMode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Vidu lip sync request. Synchronizes lip movements in the source video to match the provided audio track.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct LipSyncRequest {
+        /**Replacement audio track URL. The model will reanimate the speaker's lips to match this audio.
+
+Length: at least 1 characters.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub audio_url: ::std::option::Option<::std::string::String>,
+        /**Reference face image URL. When provided, the model uses this face to preserve identity consistency throughout the video.
+
+Length: at least 1 characters.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub reference_face_image_url: ::std::option::Option<::std::string::String>,
+        /**Source video URL containing the face to reanimate.
+
+Length: at least 1 characters.*/
+        pub video_url: ::std::string::String,
+    }
+    ///`NanoBanana2Request`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct NanoBanana2Request {
+        /**Image aspect ratio (14 options supported)
+
+Default: `"1:1"`.*/
+        #[serde(
+            rename = "aspectRatio",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub aspect_ratio: ::std::option::Option<NanoBanana2RequestAspectRatio>,
+        ///Output image resolution
+        #[serde(
+            rename = "imageSize",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub image_size: ::std::option::Option<NanoBanana2RequestImageSize>,
+        /**Image description text
+
+Length: at least 1 characters.*/
+        pub prompt: ::std::string::String,
+    }
+    /**Image aspect ratio (14 options supported)
+
+Default: `"1:1"`.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum NanoBanana2RequestAspectRatio {
+        /// Wire value `1:1`.
+        #[serde(rename = "1:1")]
+        X11,
+        /// Wire value `1:4`.
+        #[serde(rename = "1:4")]
+        X14,
+        /// Wire value `1:8`.
+        #[serde(rename = "1:8")]
+        X18,
+        /// Wire value `2:3`.
+        #[serde(rename = "2:3")]
+        X23,
+        /// Wire value `3:2`.
+        #[serde(rename = "3:2")]
+        X32,
+        /// Wire value `3:4`.
+        #[serde(rename = "3:4")]
+        X34,
+        /// Wire value `4:1`.
+        #[serde(rename = "4:1")]
+        X41,
+        /// Wire value `4:3`.
+        #[serde(rename = "4:3")]
+        X43,
+        /// Wire value `4:5`.
+        #[serde(rename = "4:5")]
+        X45,
+        /// Wire value `5:4`.
+        #[serde(rename = "5:4")]
+        X54,
+        /// Wire value `8:1`.
+        #[serde(rename = "8:1")]
+        X81,
+        /// Wire value `9:16`.
+        #[serde(rename = "9:16")]
+        X916,
+        /// Wire value `16:9`.
+        #[serde(rename = "16:9")]
+        X169,
+        /// Wire value `21:9`.
+        #[serde(rename = "21:9")]
+        X219,
+    }
+    impl ::std::fmt::Display for NanoBanana2RequestAspectRatio {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::X11 => f.write_str("1:1"),
+                Self::X14 => f.write_str("1:4"),
+                Self::X18 => f.write_str("1:8"),
+                Self::X23 => f.write_str("2:3"),
+                Self::X32 => f.write_str("3:2"),
+                Self::X34 => f.write_str("3:4"),
+                Self::X41 => f.write_str("4:1"),
+                Self::X43 => f.write_str("4:3"),
+                Self::X45 => f.write_str("4:5"),
+                Self::X54 => f.write_str("5:4"),
+                Self::X81 => f.write_str("8:1"),
+                Self::X916 => f.write_str("9:16"),
+                Self::X169 => f.write_str("16:9"),
+                Self::X219 => f.write_str("21:9"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for NanoBanana2RequestAspectRatio {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "1:1" => Ok(Self::X11),
+                "1:4" => Ok(Self::X14),
+                "1:8" => Ok(Self::X18),
+                "2:3" => Ok(Self::X23),
+                "3:2" => Ok(Self::X32),
+                "3:4" => Ok(Self::X34),
+                "4:1" => Ok(Self::X41),
+                "4:3" => Ok(Self::X43),
+                "4:5" => Ok(Self::X45),
+                "5:4" => Ok(Self::X54),
+                "8:1" => Ok(Self::X81),
+                "9:16" => Ok(Self::X916),
+                "16:9" => Ok(Self::X169),
+                "21:9" => Ok(Self::X219),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for NanoBanana2RequestAspectRatio {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for NanoBanana2RequestAspectRatio {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Output image resolution
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum NanoBanana2RequestImageSize {
+        /// Wire value `512`.
+        #[serde(rename = "512")]
+        X512,
+        /// Wire value `1K`.
+        #[serde(rename = "1K")]
+        X1k,
+        /// Wire value `2K`.
+        #[serde(rename = "2K")]
+        X2k,
+        /// Wire value `4K`.
+        #[serde(rename = "4K")]
+        X4k,
+    }
+    impl ::std::fmt::Display for NanoBanana2RequestImageSize {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::X512 => f.write_str("512"),
+                Self::X1k => f.write_str("1K"),
+                Self::X2k => f.write_str("2K"),
+                Self::X4k => f.write_str("4K"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for NanoBanana2RequestImageSize {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "512" => Ok(Self::X512),
+                "1K" => Ok(Self::X1k),
+                "2K" => Ok(Self::X2k),
+                "4K" => Ok(Self::X4k),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for NanoBanana2RequestImageSize {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for NanoBanana2RequestImageSize {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///One output file of a task. Result URLs are signed links that expire about 24 hours after the task finishes: save outputs promptly.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Resource {
@@ -103,6 +930,477 @@ pub mod types {
     impl Resource {
         pub fn builder() -> builder::Resource {
             Default::default()
+        }
+    }
+    ///`Seedance15ProT2vRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct Seedance15ProT2vRequest {
+        /**Whether to keep the camera fixed during generation.
+
+Default: `false`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub camera_fixed: ::std::option::Option<bool>,
+        /**Video duration in seconds (4-12 seconds).
+
+Default: `5`. Allowed: 4, 5, 6, 7, 8, 9, 10, 11, 12.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub duration: ::std::option::Option<i64>,
+        /**Task expiration time in seconds.
+
+Default: `172800`. Range: 3600 to 259200.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub execution_expires_after: ::std::option::Option<i64>,
+        /**Whether to generate audio (speech/sound effects/background music). 1.5 Pro exclusive feature
+
+Default: `true`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub generate_audio: ::std::option::Option<bool>,
+        /**Video content description. Use double quotes for dialogue: "Hello world!" Recommended prompt length: under 1000 words. Lengthy text will lead to scattered information, and the model may ignore details and only focus on key points, resulting in missing elements in the generated video.
+
+Length: 1 to 10000 characters.*/
+        pub prompt: ::std::string::String,
+        /**Aspect ratio of the generated video.
+
+Default: `"adaptive"`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ratio: ::std::option::Option<Seedance15ProT2vRequestRatio>,
+        /**Output resolution of the video.
+
+Default: `"720p"`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub resolution: ::std::option::Option<Seedance15ProT2vRequestResolution>,
+        /**Whether to return the last frame of the generated video.
+
+Default: `false`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub return_last_frame: ::std::option::Option<bool>,
+        /**Random seed for reproducible generation. Use -1 for random.
+
+Default: `-1`. Range: -1 to 2147483647.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub seed: ::std::option::Option<i64>,
+        /**Service tier for generation (e.g., default or flex).
+
+Default: `"default"`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub service_tier: ::std::option::Option<Seedance15ProT2vRequestServiceTier>,
+    }
+    /**Aspect ratio of the generated video.
+
+Default: `"adaptive"`.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum Seedance15ProT2vRequestRatio {
+        /// Wire value `16:9`.
+        #[serde(rename = "16:9")]
+        X169,
+        /// Wire value `4:3`.
+        #[serde(rename = "4:3")]
+        X43,
+        /// Wire value `1:1`.
+        #[serde(rename = "1:1")]
+        X11,
+        /// Wire value `3:4`.
+        #[serde(rename = "3:4")]
+        X34,
+        /// Wire value `9:16`.
+        #[serde(rename = "9:16")]
+        X916,
+        /// Wire value `21:9`.
+        #[serde(rename = "21:9")]
+        X219,
+        /// Wire value `adaptive`.
+        #[serde(rename = "adaptive")]
+        Adaptive,
+    }
+    impl ::std::fmt::Display for Seedance15ProT2vRequestRatio {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::X169 => f.write_str("16:9"),
+                Self::X43 => f.write_str("4:3"),
+                Self::X11 => f.write_str("1:1"),
+                Self::X34 => f.write_str("3:4"),
+                Self::X916 => f.write_str("9:16"),
+                Self::X219 => f.write_str("21:9"),
+                Self::Adaptive => f.write_str("adaptive"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for Seedance15ProT2vRequestRatio {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "16:9" => Ok(Self::X169),
+                "4:3" => Ok(Self::X43),
+                "1:1" => Ok(Self::X11),
+                "3:4" => Ok(Self::X34),
+                "9:16" => Ok(Self::X916),
+                "21:9" => Ok(Self::X219),
+                "adaptive" => Ok(Self::Adaptive),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for Seedance15ProT2vRequestRatio {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for Seedance15ProT2vRequestRatio {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    /**Output resolution of the video.
+
+Default: `"720p"`.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum Seedance15ProT2vRequestResolution {
+        /// Wire value `480p`.
+        #[serde(rename = "480p")]
+        X480p,
+        /// Wire value `720p`.
+        #[serde(rename = "720p")]
+        X720p,
+        /// Wire value `1080p`.
+        #[serde(rename = "1080p")]
+        X1080p,
+    }
+    impl ::std::fmt::Display for Seedance15ProT2vRequestResolution {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::X480p => f.write_str("480p"),
+                Self::X720p => f.write_str("720p"),
+                Self::X1080p => f.write_str("1080p"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for Seedance15ProT2vRequestResolution {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "480p" => Ok(Self::X480p),
+                "720p" => Ok(Self::X720p),
+                "1080p" => Ok(Self::X1080p),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for Seedance15ProT2vRequestResolution {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for Seedance15ProT2vRequestResolution {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    /**Service tier for generation (e.g., default or flex).
+
+Default: `"default"`.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum Seedance15ProT2vRequestServiceTier {
+        /// Wire value `default`.
+        #[serde(rename = "default")]
+        Default,
+        /// Wire value `flex`.
+        #[serde(rename = "flex")]
+        Flex,
+    }
+    impl ::std::fmt::Display for Seedance15ProT2vRequestServiceTier {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Default => f.write_str("default"),
+                Self::Flex => f.write_str("flex"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for Seedance15ProT2vRequestServiceTier {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "default" => Ok(Self::Default),
+                "flex" => Ok(Self::Flex),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for Seedance15ProT2vRequestServiceTier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for Seedance15ProT2vRequestServiceTier {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Seedance 2.0 Fast image-to-video request. Same fields as Seedance 2.0 I2V but resolution limited to 480p/720p.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct Seedance20FastI2vRequest {
+        /**Optional. Up to 3 reference audio URLs (e.g., for rhythm or voice style).
+
+Items: 1 to 3.*/
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub audio_urls: ::std::vec::Vec<::std::string::String>,
+        /**Whether to keep the camera fixed during generation.
+
+Default: `false`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub camera_fixed: ::std::option::Option<bool>,
+        /**Video duration in seconds (4-15 seconds).
+
+Default: `5`. Allowed: 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub duration: ::std::option::Option<i64>,
+        /**Task expiration time in seconds.
+
+Default: `172800`. Range: 3600 to 259200.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub execution_expires_after: ::std::option::Option<i64>,
+        /**Optional. URL or Base64 of the starting frame. Do not use together with `reference_images` in the same request.
+
+Length: at least 1 characters.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub first_frame_image: ::std::option::Option<::std::string::String>,
+        /**Whether to generate audio for the video.
+
+Default: `true`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub generate_audio: ::std::option::Option<bool>,
+        /**Optional. URL or Base64 of the ending frame. Do not use together with `reference_images` in the same request.
+
+Length: at least 1 characters.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_frame_image: ::std::option::Option<::std::string::String>,
+        /**Text describing the video to generate. Reference optional inputs with placeholders such as `[Image 1]` or `[Audio 1]` when applicable. Recommended prompt length: under 1000 words. Lengthy text will lead to scattered information, and the model may ignore details and only focus on key points, resulting in missing elements in the generated video.
+
+Length: 1 to 10000 characters.*/
+        pub prompt: ::std::string::String,
+        /**Aspect ratio of the generated video.
+
+Default: `"1:1"`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ratio: ::std::option::Option<Seedance20FastI2vRequestRatio>,
+        /**Optional. Up to 9 reference images for style or subject guidance. Do not use together with `first_frame_image` or `last_frame_image`.
+
+Items: 1 to 9.*/
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub reference_images: ::std::vec::Vec<::std::string::String>,
+        /**Output resolution of the video.
+
+Default: `"720p"`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub resolution: ::std::option::Option<Seedance20FastI2vRequestResolution>,
+        /**Whether to return the last frame of the generated video.
+
+Default: `false`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub return_last_frame: ::std::option::Option<bool>,
+        /**Random seed for reproducible generation. Use -1 for random.
+
+Default: `-1`. Range: -1 to 4294967295.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub seed: ::std::option::Option<i64>,
+    }
+    /**Aspect ratio of the generated video.
+
+Default: `"1:1"`.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum Seedance20FastI2vRequestRatio {
+        /// Wire value `21:9`.
+        #[serde(rename = "21:9")]
+        X219,
+        /// Wire value `16:9`.
+        #[serde(rename = "16:9")]
+        X169,
+        /// Wire value `4:3`.
+        #[serde(rename = "4:3")]
+        X43,
+        /// Wire value `1:1`.
+        #[serde(rename = "1:1")]
+        X11,
+        /// Wire value `3:4`.
+        #[serde(rename = "3:4")]
+        X34,
+        /// Wire value `9:16`.
+        #[serde(rename = "9:16")]
+        X916,
+    }
+    impl ::std::fmt::Display for Seedance20FastI2vRequestRatio {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::X219 => f.write_str("21:9"),
+                Self::X169 => f.write_str("16:9"),
+                Self::X43 => f.write_str("4:3"),
+                Self::X11 => f.write_str("1:1"),
+                Self::X34 => f.write_str("3:4"),
+                Self::X916 => f.write_str("9:16"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for Seedance20FastI2vRequestRatio {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "21:9" => Ok(Self::X219),
+                "16:9" => Ok(Self::X169),
+                "4:3" => Ok(Self::X43),
+                "1:1" => Ok(Self::X11),
+                "3:4" => Ok(Self::X34),
+                "9:16" => Ok(Self::X916),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for Seedance20FastI2vRequestRatio {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for Seedance20FastI2vRequestRatio {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    /**Output resolution of the video.
+
+Default: `"720p"`.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum Seedance20FastI2vRequestResolution {
+        /// Wire value `480p`.
+        #[serde(rename = "480p")]
+        X480p,
+        /// Wire value `720p`.
+        #[serde(rename = "720p")]
+        X720p,
+    }
+    impl ::std::fmt::Display for Seedance20FastI2vRequestResolution {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::X480p => f.write_str("480p"),
+                Self::X720p => f.write_str("720p"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for Seedance20FastI2vRequestResolution {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "480p" => Ok(Self::X480p),
+                "720p" => Ok(Self::X720p),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for Seedance20FastI2vRequestResolution {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for Seedance20FastI2vRequestResolution {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///Seedance 2.0 video-to-video request. Supports 480p, 720p, and 1080p resolution.
@@ -177,11 +1475,6 @@ Default: `-1`. Range: -1 to 4294967295.*/
 Items: 1 to 3.*/
         pub video_urls: ::std::vec::Vec<::std::string::String>,
     }
-    impl Seedance20V2vRequest {
-        pub fn builder() -> builder::Seedance20V2vRequest {
-            Default::default()
-        }
-    }
     /**Aspect ratio of the generated video.
 
 Default: `"1:1"`.*/
@@ -198,16 +1491,22 @@ Default: `"1:1"`.*/
         PartialOrd
     )]
     pub enum Seedance20V2vRequestRatio {
+        /// Wire value `21:9`.
         #[serde(rename = "21:9")]
         X219,
+        /// Wire value `16:9`.
         #[serde(rename = "16:9")]
         X169,
+        /// Wire value `4:3`.
         #[serde(rename = "4:3")]
         X43,
+        /// Wire value `1:1`.
         #[serde(rename = "1:1")]
         X11,
+        /// Wire value `3:4`.
         #[serde(rename = "3:4")]
         X34,
+        /// Wire value `9:16`.
         #[serde(rename = "9:16")]
         X916,
     }
@@ -271,10 +1570,13 @@ Default: `"720p"`.*/
         PartialOrd
     )]
     pub enum Seedance20V2vRequestResolution {
+        /// Wire value `480p`.
         #[serde(rename = "480p")]
         X480p,
+        /// Wire value `720p`.
         #[serde(rename = "720p")]
         X720p,
+        /// Wire value `1080p`.
         #[serde(rename = "1080p")]
         X1080p,
     }
@@ -310,6 +1612,219 @@ Default: `"720p"`.*/
     }
     impl ::std::convert::TryFrom<::std::string::String>
     for Seedance20V2vRequestResolution {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`Seedream50LiteRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct Seedream50LiteRequest {
+        /**Prompt optimization mode. Only 'standard' mode is supported.
+
+Default: `"standard"`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub optimize_prompt_mode: ::std::option::Option<
+            Seedream50LiteRequestOptimizePromptMode,
+        >,
+        /**Output image format. Supported values: 'jpeg' and 'png'.
+
+Default: `"jpeg"`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub output_format: ::std::option::Option<Seedream50LiteRequestOutputFormat>,
+        /**Image description text, supports Chinese and English
+
+Length: 1 to 600 characters.*/
+        pub prompt: ::std::string::String,
+        /**Batch generation mode. 'auto': model-controlled batch generation, 'disabled': generate single image only.
+
+Default: `"disabled"`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sequential_image_generation: ::std::option::Option<
+            Seedream50LiteRequestSequentialImageGeneration,
+        >,
+        /**Maximum number of images for batch generation. This value is an upper limit, actual generated count may be less.
+
+Default: `15`. Range: 1 to 15.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sequential_image_generation_max_images: ::std::option::Option<i64>,
+        /**Image size in format 'widthxheight'. Seedream 5.0 Lite supports custom 2K/3K resolutions.
+
+Default: `"2048x2048"`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub size: ::std::option::Option<::std::string::String>,
+    }
+    /**Prompt optimization mode. Only 'standard' mode is supported.
+
+Default: `"standard"`.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum Seedream50LiteRequestOptimizePromptMode {
+        /// Wire value `standard`.
+        #[serde(rename = "standard")]
+        Standard,
+    }
+    impl ::std::fmt::Display for Seedream50LiteRequestOptimizePromptMode {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Standard => f.write_str("standard"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for Seedream50LiteRequestOptimizePromptMode {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "standard" => Ok(Self::Standard),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for Seedream50LiteRequestOptimizePromptMode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for Seedream50LiteRequestOptimizePromptMode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    /**Output image format. Supported values: 'jpeg' and 'png'.
+
+Default: `"jpeg"`.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum Seedream50LiteRequestOutputFormat {
+        /// Wire value `jpeg`.
+        #[serde(rename = "jpeg")]
+        Jpeg,
+        /// Wire value `png`.
+        #[serde(rename = "png")]
+        Png,
+    }
+    impl ::std::fmt::Display for Seedream50LiteRequestOutputFormat {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Jpeg => f.write_str("jpeg"),
+                Self::Png => f.write_str("png"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for Seedream50LiteRequestOutputFormat {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "jpeg" => Ok(Self::Jpeg),
+                "png" => Ok(Self::Png),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for Seedream50LiteRequestOutputFormat {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for Seedream50LiteRequestOutputFormat {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    /**Batch generation mode. 'auto': model-controlled batch generation, 'disabled': generate single image only.
+
+Default: `"disabled"`.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum Seedream50LiteRequestSequentialImageGeneration {
+        /// Wire value `auto`.
+        #[serde(rename = "auto")]
+        Auto,
+        /// Wire value `disabled`.
+        #[serde(rename = "disabled")]
+        Disabled,
+    }
+    impl ::std::fmt::Display for Seedream50LiteRequestSequentialImageGeneration {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Auto => f.write_str("auto"),
+                Self::Disabled => f.write_str("disabled"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for Seedream50LiteRequestSequentialImageGeneration {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "auto" => Ok(Self::Auto),
+                "disabled" => Ok(Self::Disabled),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str>
+    for Seedream50LiteRequestSequentialImageGeneration {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for Seedream50LiteRequestSequentialImageGeneration {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -403,6 +1918,732 @@ Default: `"720p"`.*/
         pub fn builder() -> builder::TaskResult {
             Default::default()
         }
+    }
+    ///Veo 3.1 Lite image-to-video request. Supports `prompt`, `image`, `lastFrame`, `negativePrompt`, `aspectRatio`, `durationSeconds`, `resolution` (up to 1080p), and `personGeneration`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct Veo31LiteI2vRequest {
+        /**Video aspect ratio
+
+Default: `"16:9"`.*/
+        #[serde(
+            rename = "aspectRatio",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub aspect_ratio: ::std::option::Option<Veo31LiteI2vRequestAspectRatio>,
+        ///Video duration in seconds (string type)
+        #[serde(
+            rename = "durationSeconds",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub duration_seconds: ::std::option::Option<Veo31LiteI2vRequestDurationSeconds>,
+        ///Starting frame. Accepts an image URL (e.g. `https://example.com/frame.jpg`).
+        pub image: ::std::string::String,
+        ///End frame. Accepts an image URL. Optional, guides the video to end at this frame.
+        #[serde(
+            rename = "lastFrame",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub last_frame: ::std::option::Option<::std::string::String>,
+        ///Text describing what to avoid in the generated video.
+        #[serde(
+            rename = "negativePrompt",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub negative_prompt: ::std::option::Option<::std::string::String>,
+        ///Person generation policy
+        #[serde(
+            rename = "personGeneration",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub person_generation: ::std::option::Option<
+            Veo31LiteI2vRequestPersonGeneration,
+        >,
+        /**Video description text guiding the animation
+
+Length: at least 1 characters.*/
+        pub prompt: ::std::string::String,
+        ///Video resolution
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub resolution: ::std::option::Option<Veo31LiteI2vRequestResolution>,
+    }
+    /**Video aspect ratio
+
+Default: `"16:9"`.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum Veo31LiteI2vRequestAspectRatio {
+        /// Wire value `16:9`.
+        #[serde(rename = "16:9")]
+        X169,
+        /// Wire value `9:16`.
+        #[serde(rename = "9:16")]
+        X916,
+    }
+    impl ::std::fmt::Display for Veo31LiteI2vRequestAspectRatio {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::X169 => f.write_str("16:9"),
+                Self::X916 => f.write_str("9:16"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for Veo31LiteI2vRequestAspectRatio {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "16:9" => Ok(Self::X169),
+                "9:16" => Ok(Self::X916),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for Veo31LiteI2vRequestAspectRatio {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for Veo31LiteI2vRequestAspectRatio {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Video duration in seconds (string type)
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum Veo31LiteI2vRequestDurationSeconds {
+        /// Wire value `4`.
+        #[serde(rename = "4")]
+        X4,
+        /// Wire value `6`.
+        #[serde(rename = "6")]
+        X6,
+        /// Wire value `8`.
+        #[serde(rename = "8")]
+        X8,
+    }
+    impl ::std::fmt::Display for Veo31LiteI2vRequestDurationSeconds {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::X4 => f.write_str("4"),
+                Self::X6 => f.write_str("6"),
+                Self::X8 => f.write_str("8"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for Veo31LiteI2vRequestDurationSeconds {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "4" => Ok(Self::X4),
+                "6" => Ok(Self::X6),
+                "8" => Ok(Self::X8),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for Veo31LiteI2vRequestDurationSeconds {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for Veo31LiteI2vRequestDurationSeconds {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Person generation policy
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum Veo31LiteI2vRequestPersonGeneration {
+        /// Wire value `allow_adult`.
+        #[serde(rename = "allow_adult")]
+        AllowAdult,
+    }
+    impl ::std::fmt::Display for Veo31LiteI2vRequestPersonGeneration {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AllowAdult => f.write_str("allow_adult"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for Veo31LiteI2vRequestPersonGeneration {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "allow_adult" => Ok(Self::AllowAdult),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for Veo31LiteI2vRequestPersonGeneration {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for Veo31LiteI2vRequestPersonGeneration {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Video resolution
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum Veo31LiteI2vRequestResolution {
+        /// Wire value `720p`.
+        #[serde(rename = "720p")]
+        X720p,
+        /// Wire value `1080p`.
+        #[serde(rename = "1080p")]
+        X1080p,
+    }
+    impl ::std::fmt::Display for Veo31LiteI2vRequestResolution {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::X720p => f.write_str("720p"),
+                Self::X1080p => f.write_str("1080p"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for Veo31LiteI2vRequestResolution {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "720p" => Ok(Self::X720p),
+                "1080p" => Ok(Self::X1080p),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for Veo31LiteI2vRequestResolution {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for Veo31LiteI2vRequestResolution {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Vidu Q2 multi-frame animation request. Supports up to 9 total frames (1 start + up to 8 key images).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct Viduq2ProMultiFrameRequest {
+        /**Subsequent frames to animate through (1-8 images). Combined with start_image, the total frame count must be 2-9. Accepts URLs or base64 data URIs.
+
+Items: 1 to 8.*/
+        pub key_images: ::std::vec::Vec<::std::string::String>,
+        /**Video resolution
+
+Default: `"720p"`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub resolution: ::std::option::Option<Viduq2ProMultiFrameRequestResolution>,
+        /**First frame of the animation. Accepts a URL or base64 data URI.
+
+Length: at least 1 characters.*/
+        pub start_image: ::std::string::String,
+    }
+    /**Video resolution
+
+Default: `"720p"`.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum Viduq2ProMultiFrameRequestResolution {
+        /// Wire value `540p`.
+        #[serde(rename = "540p")]
+        X540p,
+        /// Wire value `720p`.
+        #[serde(rename = "720p")]
+        X720p,
+        /// Wire value `1080p`.
+        #[serde(rename = "1080p")]
+        X1080p,
+    }
+    impl ::std::fmt::Display for Viduq2ProMultiFrameRequestResolution {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::X540p => f.write_str("540p"),
+                Self::X720p => f.write_str("720p"),
+                Self::X1080p => f.write_str("1080p"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for Viduq2ProMultiFrameRequestResolution {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "540p" => Ok(Self::X540p),
+                "720p" => Ok(Self::X720p),
+                "1080p" => Ok(Self::X1080p),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for Viduq2ProMultiFrameRequestResolution {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for Viduq2ProMultiFrameRequestResolution {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Vidu Q3 Pro and Turbo I2V request.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct Viduq3TurboI2vRequest {
+        /**Video duration in seconds
+
+Default: `5`. Range: 1 to 16.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub duration: ::std::option::Option<i64>,
+        /**Starting frame image URL or base64 data URI
+
+Length: at least 1 characters.*/
+        pub first_frame_image: ::std::string::String,
+        /**Motion description for the generated video
+
+Length: 1 to 5000 characters.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub prompt: ::std::option::Option<::std::string::String>,
+        /**Video resolution
+
+Default: `"720p"`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub resolution: ::std::option::Option<Viduq3TurboI2vRequestResolution>,
+        ///Random seed for reproducibility
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub seed: ::std::option::Option<i64>,
+    }
+    /**Video resolution
+
+Default: `"720p"`.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum Viduq3TurboI2vRequestResolution {
+        /// Wire value `540p`.
+        #[serde(rename = "540p")]
+        X540p,
+        /// Wire value `720p`.
+        #[serde(rename = "720p")]
+        X720p,
+        /// Wire value `1080p`.
+        #[serde(rename = "1080p")]
+        X1080p,
+    }
+    impl ::std::fmt::Display for Viduq3TurboI2vRequestResolution {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::X540p => f.write_str("540p"),
+                Self::X720p => f.write_str("720p"),
+                Self::X1080p => f.write_str("1080p"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for Viduq3TurboI2vRequestResolution {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "540p" => Ok(Self::X540p),
+                "720p" => Ok(Self::X720p),
+                "1080p" => Ok(Self::X1080p),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for Viduq3TurboI2vRequestResolution {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for Viduq3TurboI2vRequestResolution {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`Wan27I2vRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[serde(untagged)]
+    pub enum Wan27I2vRequest {
+        Frame(Wan27I2vRequestFirstFrame),
+        Clip(Wan27I2vRequestFirstClip),
+    }
+    impl ::std::convert::From<Wan27I2vRequestFirstFrame> for Wan27I2vRequest {
+        fn from(value: Wan27I2vRequestFirstFrame) -> Self {
+            Self::Frame(value)
+        }
+    }
+    impl ::std::convert::From<Wan27I2vRequestFirstClip> for Wan27I2vRequest {
+        fn from(value: Wan27I2vRequestFirstClip) -> Self {
+            Self::Clip(value)
+        }
+    }
+    ///Flattened media parameters for Wan 2.7 I2V. Task mode must be one of: first_frame, first_frame+last_frame, first_frame+driving_audio, first_frame+last_frame+driving_audio, first_clip, first_clip+last_frame.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct Wan27I2vRequestFirstClip {
+        /**Optional driving audio URL (HTTP/HTTPS/OSS).
+
+Pattern: `^(https?://|oss://)`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub driving_audio: ::std::option::Option<::std::string::String>,
+        /**Video duration in seconds.
+
+Range: 2 to 15.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub duration: ::std::option::Option<i64>,
+        /**Optional first clip URL for continuation mode (HTTP/HTTPS/OSS).
+
+Pattern: `^(https?://|oss://)`.*/
+        pub first_clip: ::std::string::String,
+        /**First frame image URL. Supports HTTP/HTTPS URL, OSS URL, or image base64 data URI.
+
+Pattern: `^(https?://|oss://|data:image/)`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub first_frame: ::std::option::Option<::std::string::String>,
+        /**Optional last frame image URL. Supports HTTP/HTTPS URL, OSS URL, or image base64 data URI.
+
+Pattern: `^(https?://|oss://|data:image/)`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_frame: ::std::option::Option<::std::string::String>,
+        /**Optional negative prompt, max 500 chars.
+
+Length: at most 500 characters.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub negative_prompt: ::std::option::Option<::std::string::String>,
+        /**Optional text prompt, max 5000 chars.
+
+Length: at most 5000 characters.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub prompt: ::std::option::Option<::std::string::String>,
+        ///Enable prompt intelligent rewrite.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub prompt_extend: ::std::option::Option<bool>,
+        /**Output resolution tier.
+
+Default: `"1080P"`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub resolution: ::std::option::Option<Wan27I2vRequestFirstClipResolution>,
+        /**Random seed for reproducibility.
+
+Range: 0 to 2147483647.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub seed: ::std::option::Option<i64>,
+    }
+    /**Output resolution tier.
+
+Default: `"1080P"`.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum Wan27I2vRequestFirstClipResolution {
+        /// Wire value `720P`.
+        #[serde(rename = "720P")]
+        X720p,
+        /// Wire value `1080P`.
+        #[serde(rename = "1080P")]
+        X1080p,
+    }
+    impl ::std::fmt::Display for Wan27I2vRequestFirstClipResolution {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::X720p => f.write_str("720P"),
+                Self::X1080p => f.write_str("1080P"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for Wan27I2vRequestFirstClipResolution {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "720P" => Ok(Self::X720p),
+                "1080P" => Ok(Self::X1080p),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for Wan27I2vRequestFirstClipResolution {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for Wan27I2vRequestFirstClipResolution {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Flattened media parameters for Wan 2.7 I2V. Task mode must be one of: first_frame, first_frame+last_frame, first_frame+driving_audio, first_frame+last_frame+driving_audio, first_clip, first_clip+last_frame.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct Wan27I2vRequestFirstFrame {
+        /**Optional driving audio URL (HTTP/HTTPS/OSS).
+
+Pattern: `^(https?://|oss://)`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub driving_audio: ::std::option::Option<::std::string::String>,
+        /**Video duration in seconds.
+
+Range: 2 to 15.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub duration: ::std::option::Option<i64>,
+        /**Optional first clip URL for continuation mode (HTTP/HTTPS/OSS).
+
+Pattern: `^(https?://|oss://)`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub first_clip: ::std::option::Option<::std::string::String>,
+        /**First frame image URL. Supports HTTP/HTTPS URL, OSS URL, or image base64 data URI.
+
+Pattern: `^(https?://|oss://|data:image/)`.*/
+        pub first_frame: ::std::string::String,
+        /**Optional last frame image URL. Supports HTTP/HTTPS URL, OSS URL, or image base64 data URI.
+
+Pattern: `^(https?://|oss://|data:image/)`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_frame: ::std::option::Option<::std::string::String>,
+        /**Optional negative prompt, max 500 chars.
+
+Length: at most 500 characters.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub negative_prompt: ::std::option::Option<::std::string::String>,
+        /**Optional text prompt, max 5000 chars.
+
+Length: at most 5000 characters.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub prompt: ::std::option::Option<::std::string::String>,
+        ///Enable prompt intelligent rewrite.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub prompt_extend: ::std::option::Option<bool>,
+        /**Output resolution tier.
+
+Default: `"1080P"`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub resolution: ::std::option::Option<Wan27I2vRequestFirstFrameResolution>,
+        /**Random seed for reproducibility.
+
+Range: 0 to 2147483647.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub seed: ::std::option::Option<i64>,
+    }
+    /**Output resolution tier.
+
+Default: `"1080P"`.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum Wan27I2vRequestFirstFrameResolution {
+        /// Wire value `720P`.
+        #[serde(rename = "720P")]
+        X720p,
+        /// Wire value `1080P`.
+        #[serde(rename = "1080P")]
+        X1080p,
+    }
+    impl ::std::fmt::Display for Wan27I2vRequestFirstFrameResolution {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::X720p => f.write_str("720P"),
+                Self::X1080p => f.write_str("1080P"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for Wan27I2vRequestFirstFrameResolution {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "720P" => Ok(Self::X720p),
+                "1080P" => Ok(Self::X1080p),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for Wan27I2vRequestFirstFrameResolution {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for Wan27I2vRequestFirstFrameResolution {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`Wan27ImageRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct Wan27ImageRequest {
+        /**Enable sequential mode for generating multiple coherent images
+
+Default: `false`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enable_sequential: ::std::option::Option<bool>,
+        /**Number of images. Default mode (enable_sequential=false): 1-4, default 4. Sequential mode (enable_sequential=true): 1-12, default 12. Directly affects cost
+
+Range: 1 to 12.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub n: ::std::option::Option<i64>,
+        /**Image description text, supports Chinese and English
+
+Length: 1 to 5000 characters.*/
+        pub prompt: ::std::string::String,
+        /**Random seed for reproducible results
+
+Range: 0 to 2147483647.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub seed: ::std::option::Option<i64>,
+        /**Output resolution. Preset: 1K, 2K. Or custom pixels (format: width*height, range [768*768, 2048*2048]). Does not support 4K
+
+Default: `"2K"`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub size: ::std::option::Option<::std::string::String>,
+        /**Enable thinking mode for enhanced reasoning and image quality. Only effective when enable_sequential=false. Increases generation time
+
+Default: `true`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub thinking_mode: ::std::option::Option<bool>,
     }
     /// Types for composing complex structures.
     pub mod builder {
@@ -498,6 +2739,667 @@ Default: `"720p"`.*/
                     data: Ok(value.data),
                     message: Ok(value.message),
                     extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct GptImage2Request {
+            prompt: ::std::result::Result<::std::string::String, ::std::string::String>,
+            quality: ::std::result::Result<
+                ::std::option::Option<super::GptImage2RequestQuality>,
+                ::std::string::String,
+            >,
+            size: ::std::result::Result<
+                ::std::option::Option<super::GptImage2RequestSize>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for GptImage2Request {
+            fn default() -> Self {
+                Self {
+                    prompt: Err("no value supplied for prompt".to_string()),
+                    quality: Ok(Default::default()),
+                    size: Ok(Default::default()),
+                }
+            }
+        }
+        impl GptImage2Request {
+            pub fn prompt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.prompt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for prompt: {e}")
+                    });
+                self
+            }
+            pub fn quality<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::GptImage2RequestQuality>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.quality = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for quality: {e}")
+                    });
+                self
+            }
+            pub fn size<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::GptImage2RequestSize>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.size = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for size: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<GptImage2Request> for super::GptImage2Request {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: GptImage2Request,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    prompt: value.prompt?,
+                    quality: value.quality?,
+                    size: value.size?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::GptImage2Request> for GptImage2Request {
+            fn from(value: super::GptImage2Request) -> Self {
+                Self {
+                    prompt: Ok(value.prompt),
+                    quality: Ok(value.quality),
+                    size: Ok(value.size),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Hailuo23T2vRequest {
+            duration: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            fast_pretreatment: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            prompt: ::std::result::Result<::std::string::String, ::std::string::String>,
+            prompt_optimizer: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            resolution: ::std::result::Result<
+                ::std::option::Option<super::Hailuo23T2vRequestResolution>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Hailuo23T2vRequest {
+            fn default() -> Self {
+                Self {
+                    duration: Ok(Default::default()),
+                    fast_pretreatment: Ok(Default::default()),
+                    prompt: Err("no value supplied for prompt".to_string()),
+                    prompt_optimizer: Ok(Default::default()),
+                    resolution: Ok(Default::default()),
+                }
+            }
+        }
+        impl Hailuo23T2vRequest {
+            pub fn duration<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.duration = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for duration: {e}")
+                    });
+                self
+            }
+            pub fn fast_pretreatment<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.fast_pretreatment = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for fast_pretreatment: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn prompt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.prompt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for prompt: {e}")
+                    });
+                self
+            }
+            pub fn prompt_optimizer<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.prompt_optimizer = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for prompt_optimizer: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn resolution<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::Hailuo23T2vRequestResolution>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resolution = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resolution: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Hailuo23T2vRequest> for super::Hailuo23T2vRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Hailuo23T2vRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    duration: value.duration?,
+                    fast_pretreatment: value.fast_pretreatment?,
+                    prompt: value.prompt?,
+                    prompt_optimizer: value.prompt_optimizer?,
+                    resolution: value.resolution?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Hailuo23T2vRequest> for Hailuo23T2vRequest {
+            fn from(value: super::Hailuo23T2vRequest) -> Self {
+                Self {
+                    duration: Ok(value.duration),
+                    fast_pretreatment: Ok(value.fast_pretreatment),
+                    prompt: Ok(value.prompt),
+                    prompt_optimizer: Ok(value.prompt_optimizer),
+                    resolution: Ok(value.resolution),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct KlingImageO1Request {
+            aspect_ratio: ::std::result::Result<
+                ::std::option::Option<super::KlingImageO1RequestAspectRatio>,
+                ::std::string::String,
+            >,
+            images: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            n: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            prompt: ::std::result::Result<::std::string::String, ::std::string::String>,
+            resolution: ::std::result::Result<
+                ::std::option::Option<super::KlingImageO1RequestResolution>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for KlingImageO1Request {
+            fn default() -> Self {
+                Self {
+                    aspect_ratio: Ok(Default::default()),
+                    images: Ok(Default::default()),
+                    n: Ok(Default::default()),
+                    prompt: Err("no value supplied for prompt".to_string()),
+                    resolution: Ok(Default::default()),
+                }
+            }
+        }
+        impl KlingImageO1Request {
+            pub fn aspect_ratio<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::KlingImageO1RequestAspectRatio>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.aspect_ratio = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for aspect_ratio: {e}")
+                    });
+                self
+            }
+            pub fn images<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.images = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for images: {e}")
+                    });
+                self
+            }
+            pub fn n<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.n = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for n: {e}"));
+                self
+            }
+            pub fn prompt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.prompt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for prompt: {e}")
+                    });
+                self
+            }
+            pub fn resolution<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::KlingImageO1RequestResolution>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resolution = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resolution: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<KlingImageO1Request>
+        for super::KlingImageO1Request {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: KlingImageO1Request,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    aspect_ratio: value.aspect_ratio?,
+                    images: value.images?,
+                    n: value.n?,
+                    prompt: value.prompt?,
+                    resolution: value.resolution?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::KlingImageO1Request> for KlingImageO1Request {
+            fn from(value: super::KlingImageO1Request) -> Self {
+                Self {
+                    aspect_ratio: Ok(value.aspect_ratio),
+                    images: Ok(value.images),
+                    n: Ok(value.n),
+                    prompt: Ok(value.prompt),
+                    resolution: Ok(value.resolution),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct KlingV1t2vRequest {
+            aspect_ratio: ::std::result::Result<
+                ::std::option::Option<super::KlingV1t2vRequestAspectRatio>,
+                ::std::string::String,
+            >,
+            camera_control: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            cfg_scale: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            duration: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            mode: ::std::result::Result<
+                ::std::option::Option<super::KlingV1t2vRequestMode>,
+                ::std::string::String,
+            >,
+            negative_prompt: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            prompt: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for KlingV1t2vRequest {
+            fn default() -> Self {
+                Self {
+                    aspect_ratio: Ok(Default::default()),
+                    camera_control: Ok(Default::default()),
+                    cfg_scale: Ok(Default::default()),
+                    duration: Ok(Default::default()),
+                    mode: Ok(Default::default()),
+                    negative_prompt: Ok(Default::default()),
+                    prompt: Err("no value supplied for prompt".to_string()),
+                }
+            }
+        }
+        impl KlingV1t2vRequest {
+            pub fn aspect_ratio<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::KlingV1t2vRequestAspectRatio>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.aspect_ratio = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for aspect_ratio: {e}")
+                    });
+                self
+            }
+            pub fn camera_control<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.camera_control = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for camera_control: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn cfg_scale<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cfg_scale = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for cfg_scale: {e}")
+                    });
+                self
+            }
+            pub fn duration<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.duration = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for duration: {e}")
+                    });
+                self
+            }
+            pub fn mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::KlingV1t2vRequestMode>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.mode = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for mode: {e}")
+                    });
+                self
+            }
+            pub fn negative_prompt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.negative_prompt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for negative_prompt: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn prompt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.prompt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for prompt: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<KlingV1t2vRequest> for super::KlingV1t2vRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: KlingV1t2vRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    aspect_ratio: value.aspect_ratio?,
+                    camera_control: value.camera_control?,
+                    cfg_scale: value.cfg_scale?,
+                    duration: value.duration?,
+                    mode: value.mode?,
+                    negative_prompt: value.negative_prompt?,
+                    prompt: value.prompt?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::KlingV1t2vRequest> for KlingV1t2vRequest {
+            fn from(value: super::KlingV1t2vRequest) -> Self {
+                Self {
+                    aspect_ratio: Ok(value.aspect_ratio),
+                    camera_control: Ok(value.camera_control),
+                    cfg_scale: Ok(value.cfg_scale),
+                    duration: Ok(value.duration),
+                    mode: Ok(value.mode),
+                    negative_prompt: Ok(value.negative_prompt),
+                    prompt: Ok(value.prompt),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct LipSyncRequest {
+            audio_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            reference_face_image_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            video_url: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for LipSyncRequest {
+            fn default() -> Self {
+                Self {
+                    audio_url: Ok(Default::default()),
+                    reference_face_image_url: Ok(Default::default()),
+                    video_url: Err("no value supplied for video_url".to_string()),
+                }
+            }
+        }
+        impl LipSyncRequest {
+            pub fn audio_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.audio_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for audio_url: {e}")
+                    });
+                self
+            }
+            pub fn reference_face_image_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reference_face_image_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for reference_face_image_url: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn video_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.video_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for video_url: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<LipSyncRequest> for super::LipSyncRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: LipSyncRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    audio_url: value.audio_url?,
+                    reference_face_image_url: value.reference_face_image_url?,
+                    video_url: value.video_url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::LipSyncRequest> for LipSyncRequest {
+            fn from(value: super::LipSyncRequest) -> Self {
+                Self {
+                    audio_url: Ok(value.audio_url),
+                    reference_face_image_url: Ok(value.reference_face_image_url),
+                    video_url: Ok(value.video_url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct NanoBanana2Request {
+            aspect_ratio: ::std::result::Result<
+                ::std::option::Option<super::NanoBanana2RequestAspectRatio>,
+                ::std::string::String,
+            >,
+            image_size: ::std::result::Result<
+                ::std::option::Option<super::NanoBanana2RequestImageSize>,
+                ::std::string::String,
+            >,
+            prompt: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for NanoBanana2Request {
+            fn default() -> Self {
+                Self {
+                    aspect_ratio: Ok(Default::default()),
+                    image_size: Ok(Default::default()),
+                    prompt: Err("no value supplied for prompt".to_string()),
+                }
+            }
+        }
+        impl NanoBanana2Request {
+            pub fn aspect_ratio<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::NanoBanana2RequestAspectRatio>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.aspect_ratio = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for aspect_ratio: {e}")
+                    });
+                self
+            }
+            pub fn image_size<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::NanoBanana2RequestImageSize>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.image_size = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for image_size: {e}")
+                    });
+                self
+            }
+            pub fn prompt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.prompt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for prompt: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<NanoBanana2Request> for super::NanoBanana2Request {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: NanoBanana2Request,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    aspect_ratio: value.aspect_ratio?,
+                    image_size: value.image_size?,
+                    prompt: value.prompt?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::NanoBanana2Request> for NanoBanana2Request {
+            fn from(value: super::NanoBanana2Request) -> Self {
+                Self {
+                    aspect_ratio: Ok(value.aspect_ratio),
+                    image_size: Ok(value.image_size),
+                    prompt: Ok(value.prompt),
                 }
             }
         }
@@ -653,6 +3555,521 @@ Default: `"720p"`.*/
                     url: Ok(value.url),
                     width: Ok(value.width),
                     extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Seedance15ProT2vRequest {
+            camera_fixed: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            duration: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            execution_expires_after: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            generate_audio: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            prompt: ::std::result::Result<::std::string::String, ::std::string::String>,
+            ratio: ::std::result::Result<
+                ::std::option::Option<super::Seedance15ProT2vRequestRatio>,
+                ::std::string::String,
+            >,
+            resolution: ::std::result::Result<
+                ::std::option::Option<super::Seedance15ProT2vRequestResolution>,
+                ::std::string::String,
+            >,
+            return_last_frame: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            seed: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            service_tier: ::std::result::Result<
+                ::std::option::Option<super::Seedance15ProT2vRequestServiceTier>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Seedance15ProT2vRequest {
+            fn default() -> Self {
+                Self {
+                    camera_fixed: Ok(Default::default()),
+                    duration: Ok(Default::default()),
+                    execution_expires_after: Ok(Default::default()),
+                    generate_audio: Ok(Default::default()),
+                    prompt: Err("no value supplied for prompt".to_string()),
+                    ratio: Ok(Default::default()),
+                    resolution: Ok(Default::default()),
+                    return_last_frame: Ok(Default::default()),
+                    seed: Ok(Default::default()),
+                    service_tier: Ok(Default::default()),
+                }
+            }
+        }
+        impl Seedance15ProT2vRequest {
+            pub fn camera_fixed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.camera_fixed = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for camera_fixed: {e}")
+                    });
+                self
+            }
+            pub fn duration<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.duration = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for duration: {e}")
+                    });
+                self
+            }
+            pub fn execution_expires_after<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.execution_expires_after = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for execution_expires_after: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn generate_audio<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.generate_audio = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for generate_audio: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn prompt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.prompt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for prompt: {e}")
+                    });
+                self
+            }
+            pub fn ratio<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::Seedance15ProT2vRequestRatio>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ratio = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ratio: {e}")
+                    });
+                self
+            }
+            pub fn resolution<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::Seedance15ProT2vRequestResolution>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resolution = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resolution: {e}")
+                    });
+                self
+            }
+            pub fn return_last_frame<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.return_last_frame = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for return_last_frame: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn seed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.seed = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for seed: {e}")
+                    });
+                self
+            }
+            pub fn service_tier<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::Seedance15ProT2vRequestServiceTier>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.service_tier = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for service_tier: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Seedance15ProT2vRequest>
+        for super::Seedance15ProT2vRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Seedance15ProT2vRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    camera_fixed: value.camera_fixed?,
+                    duration: value.duration?,
+                    execution_expires_after: value.execution_expires_after?,
+                    generate_audio: value.generate_audio?,
+                    prompt: value.prompt?,
+                    ratio: value.ratio?,
+                    resolution: value.resolution?,
+                    return_last_frame: value.return_last_frame?,
+                    seed: value.seed?,
+                    service_tier: value.service_tier?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Seedance15ProT2vRequest>
+        for Seedance15ProT2vRequest {
+            fn from(value: super::Seedance15ProT2vRequest) -> Self {
+                Self {
+                    camera_fixed: Ok(value.camera_fixed),
+                    duration: Ok(value.duration),
+                    execution_expires_after: Ok(value.execution_expires_after),
+                    generate_audio: Ok(value.generate_audio),
+                    prompt: Ok(value.prompt),
+                    ratio: Ok(value.ratio),
+                    resolution: Ok(value.resolution),
+                    return_last_frame: Ok(value.return_last_frame),
+                    seed: Ok(value.seed),
+                    service_tier: Ok(value.service_tier),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Seedance20FastI2vRequest {
+            audio_urls: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            camera_fixed: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            duration: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            execution_expires_after: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            first_frame_image: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            generate_audio: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            last_frame_image: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            prompt: ::std::result::Result<::std::string::String, ::std::string::String>,
+            ratio: ::std::result::Result<
+                ::std::option::Option<super::Seedance20FastI2vRequestRatio>,
+                ::std::string::String,
+            >,
+            reference_images: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            resolution: ::std::result::Result<
+                ::std::option::Option<super::Seedance20FastI2vRequestResolution>,
+                ::std::string::String,
+            >,
+            return_last_frame: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            seed: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Seedance20FastI2vRequest {
+            fn default() -> Self {
+                Self {
+                    audio_urls: Ok(Default::default()),
+                    camera_fixed: Ok(Default::default()),
+                    duration: Ok(Default::default()),
+                    execution_expires_after: Ok(Default::default()),
+                    first_frame_image: Ok(Default::default()),
+                    generate_audio: Ok(Default::default()),
+                    last_frame_image: Ok(Default::default()),
+                    prompt: Err("no value supplied for prompt".to_string()),
+                    ratio: Ok(Default::default()),
+                    reference_images: Ok(Default::default()),
+                    resolution: Ok(Default::default()),
+                    return_last_frame: Ok(Default::default()),
+                    seed: Ok(Default::default()),
+                }
+            }
+        }
+        impl Seedance20FastI2vRequest {
+            pub fn audio_urls<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.audio_urls = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for audio_urls: {e}")
+                    });
+                self
+            }
+            pub fn camera_fixed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.camera_fixed = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for camera_fixed: {e}")
+                    });
+                self
+            }
+            pub fn duration<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.duration = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for duration: {e}")
+                    });
+                self
+            }
+            pub fn execution_expires_after<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.execution_expires_after = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for execution_expires_after: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn first_frame_image<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.first_frame_image = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for first_frame_image: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn generate_audio<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.generate_audio = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for generate_audio: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn last_frame_image<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_frame_image = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for last_frame_image: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn prompt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.prompt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for prompt: {e}")
+                    });
+                self
+            }
+            pub fn ratio<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::Seedance20FastI2vRequestRatio>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ratio = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ratio: {e}")
+                    });
+                self
+            }
+            pub fn reference_images<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reference_images = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for reference_images: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn resolution<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::Seedance20FastI2vRequestResolution>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resolution = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resolution: {e}")
+                    });
+                self
+            }
+            pub fn return_last_frame<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.return_last_frame = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for return_last_frame: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn seed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.seed = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for seed: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Seedance20FastI2vRequest>
+        for super::Seedance20FastI2vRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Seedance20FastI2vRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    audio_urls: value.audio_urls?,
+                    camera_fixed: value.camera_fixed?,
+                    duration: value.duration?,
+                    execution_expires_after: value.execution_expires_after?,
+                    first_frame_image: value.first_frame_image?,
+                    generate_audio: value.generate_audio?,
+                    last_frame_image: value.last_frame_image?,
+                    prompt: value.prompt?,
+                    ratio: value.ratio?,
+                    reference_images: value.reference_images?,
+                    resolution: value.resolution?,
+                    return_last_frame: value.return_last_frame?,
+                    seed: value.seed?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Seedance20FastI2vRequest>
+        for Seedance20FastI2vRequest {
+            fn from(value: super::Seedance20FastI2vRequest) -> Self {
+                Self {
+                    audio_urls: Ok(value.audio_urls),
+                    camera_fixed: Ok(value.camera_fixed),
+                    duration: Ok(value.duration),
+                    execution_expires_after: Ok(value.execution_expires_after),
+                    first_frame_image: Ok(value.first_frame_image),
+                    generate_audio: Ok(value.generate_audio),
+                    last_frame_image: Ok(value.last_frame_image),
+                    prompt: Ok(value.prompt),
+                    ratio: Ok(value.ratio),
+                    reference_images: Ok(value.reference_images),
+                    resolution: Ok(value.resolution),
+                    return_last_frame: Ok(value.return_last_frame),
+                    seed: Ok(value.seed),
                 }
             }
         }
@@ -959,6 +4376,164 @@ Default: `"720p"`.*/
                     return_last_frame: Ok(value.return_last_frame),
                     seed: Ok(value.seed),
                     video_urls: Ok(value.video_urls),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Seedream50LiteRequest {
+            optimize_prompt_mode: ::std::result::Result<
+                ::std::option::Option<super::Seedream50LiteRequestOptimizePromptMode>,
+                ::std::string::String,
+            >,
+            output_format: ::std::result::Result<
+                ::std::option::Option<super::Seedream50LiteRequestOutputFormat>,
+                ::std::string::String,
+            >,
+            prompt: ::std::result::Result<::std::string::String, ::std::string::String>,
+            sequential_image_generation: ::std::result::Result<
+                ::std::option::Option<
+                    super::Seedream50LiteRequestSequentialImageGeneration,
+                >,
+                ::std::string::String,
+            >,
+            sequential_image_generation_max_images: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            size: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Seedream50LiteRequest {
+            fn default() -> Self {
+                Self {
+                    optimize_prompt_mode: Ok(Default::default()),
+                    output_format: Ok(Default::default()),
+                    prompt: Err("no value supplied for prompt".to_string()),
+                    sequential_image_generation: Ok(Default::default()),
+                    sequential_image_generation_max_images: Ok(Default::default()),
+                    size: Ok(Default::default()),
+                }
+            }
+        }
+        impl Seedream50LiteRequest {
+            pub fn optimize_prompt_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::Seedream50LiteRequestOptimizePromptMode>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.optimize_prompt_mode = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for optimize_prompt_mode: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn output_format<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::Seedream50LiteRequestOutputFormat>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.output_format = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for output_format: {e}")
+                    });
+                self
+            }
+            pub fn prompt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.prompt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for prompt: {e}")
+                    });
+                self
+            }
+            pub fn sequential_image_generation<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        super::Seedream50LiteRequestSequentialImageGeneration,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sequential_image_generation = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for sequential_image_generation: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn sequential_image_generation_max_images<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sequential_image_generation_max_images = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for sequential_image_generation_max_images: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn size<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.size = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for size: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Seedream50LiteRequest>
+        for super::Seedream50LiteRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Seedream50LiteRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    optimize_prompt_mode: value.optimize_prompt_mode?,
+                    output_format: value.output_format?,
+                    prompt: value.prompt?,
+                    sequential_image_generation: value.sequential_image_generation?,
+                    sequential_image_generation_max_images: value
+                        .sequential_image_generation_max_images?,
+                    size: value.size?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Seedream50LiteRequest>
+        for Seedream50LiteRequest {
+            fn from(value: super::Seedream50LiteRequest) -> Self {
+                Self {
+                    optimize_prompt_mode: Ok(value.optimize_prompt_mode),
+                    output_format: Ok(value.output_format),
+                    prompt: Ok(value.prompt),
+                    sequential_image_generation: Ok(value.sequential_image_generation),
+                    sequential_image_generation_max_images: Ok(
+                        value.sequential_image_generation_max_images,
+                    ),
+                    size: Ok(value.size),
                 }
             }
         }
@@ -1468,6 +5043,987 @@ Default: `"720p"`.*/
                 }
             }
         }
+        #[derive(Clone, Debug)]
+        pub struct Veo31LiteI2vRequest {
+            aspect_ratio: ::std::result::Result<
+                ::std::option::Option<super::Veo31LiteI2vRequestAspectRatio>,
+                ::std::string::String,
+            >,
+            duration_seconds: ::std::result::Result<
+                ::std::option::Option<super::Veo31LiteI2vRequestDurationSeconds>,
+                ::std::string::String,
+            >,
+            image: ::std::result::Result<::std::string::String, ::std::string::String>,
+            last_frame: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            negative_prompt: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            person_generation: ::std::result::Result<
+                ::std::option::Option<super::Veo31LiteI2vRequestPersonGeneration>,
+                ::std::string::String,
+            >,
+            prompt: ::std::result::Result<::std::string::String, ::std::string::String>,
+            resolution: ::std::result::Result<
+                ::std::option::Option<super::Veo31LiteI2vRequestResolution>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Veo31LiteI2vRequest {
+            fn default() -> Self {
+                Self {
+                    aspect_ratio: Ok(Default::default()),
+                    duration_seconds: Ok(Default::default()),
+                    image: Err("no value supplied for image".to_string()),
+                    last_frame: Ok(Default::default()),
+                    negative_prompt: Ok(Default::default()),
+                    person_generation: Ok(Default::default()),
+                    prompt: Err("no value supplied for prompt".to_string()),
+                    resolution: Ok(Default::default()),
+                }
+            }
+        }
+        impl Veo31LiteI2vRequest {
+            pub fn aspect_ratio<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::Veo31LiteI2vRequestAspectRatio>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.aspect_ratio = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for aspect_ratio: {e}")
+                    });
+                self
+            }
+            pub fn duration_seconds<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::Veo31LiteI2vRequestDurationSeconds>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.duration_seconds = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for duration_seconds: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn image<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.image = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for image: {e}")
+                    });
+                self
+            }
+            pub fn last_frame<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_frame = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_frame: {e}")
+                    });
+                self
+            }
+            pub fn negative_prompt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.negative_prompt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for negative_prompt: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn person_generation<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::Veo31LiteI2vRequestPersonGeneration>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.person_generation = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for person_generation: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn prompt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.prompt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for prompt: {e}")
+                    });
+                self
+            }
+            pub fn resolution<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::Veo31LiteI2vRequestResolution>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resolution = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resolution: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Veo31LiteI2vRequest>
+        for super::Veo31LiteI2vRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Veo31LiteI2vRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    aspect_ratio: value.aspect_ratio?,
+                    duration_seconds: value.duration_seconds?,
+                    image: value.image?,
+                    last_frame: value.last_frame?,
+                    negative_prompt: value.negative_prompt?,
+                    person_generation: value.person_generation?,
+                    prompt: value.prompt?,
+                    resolution: value.resolution?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Veo31LiteI2vRequest> for Veo31LiteI2vRequest {
+            fn from(value: super::Veo31LiteI2vRequest) -> Self {
+                Self {
+                    aspect_ratio: Ok(value.aspect_ratio),
+                    duration_seconds: Ok(value.duration_seconds),
+                    image: Ok(value.image),
+                    last_frame: Ok(value.last_frame),
+                    negative_prompt: Ok(value.negative_prompt),
+                    person_generation: Ok(value.person_generation),
+                    prompt: Ok(value.prompt),
+                    resolution: Ok(value.resolution),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Viduq2ProMultiFrameRequest {
+            key_images: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            resolution: ::std::result::Result<
+                ::std::option::Option<super::Viduq2ProMultiFrameRequestResolution>,
+                ::std::string::String,
+            >,
+            start_image: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Viduq2ProMultiFrameRequest {
+            fn default() -> Self {
+                Self {
+                    key_images: Err("no value supplied for key_images".to_string()),
+                    resolution: Ok(Default::default()),
+                    start_image: Err("no value supplied for start_image".to_string()),
+                }
+            }
+        }
+        impl Viduq2ProMultiFrameRequest {
+            pub fn key_images<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key_images = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for key_images: {e}")
+                    });
+                self
+            }
+            pub fn resolution<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::Viduq2ProMultiFrameRequestResolution>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resolution = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resolution: {e}")
+                    });
+                self
+            }
+            pub fn start_image<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.start_image = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for start_image: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Viduq2ProMultiFrameRequest>
+        for super::Viduq2ProMultiFrameRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Viduq2ProMultiFrameRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    key_images: value.key_images?,
+                    resolution: value.resolution?,
+                    start_image: value.start_image?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Viduq2ProMultiFrameRequest>
+        for Viduq2ProMultiFrameRequest {
+            fn from(value: super::Viduq2ProMultiFrameRequest) -> Self {
+                Self {
+                    key_images: Ok(value.key_images),
+                    resolution: Ok(value.resolution),
+                    start_image: Ok(value.start_image),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Viduq3TurboI2vRequest {
+            duration: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            first_frame_image: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            prompt: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            resolution: ::std::result::Result<
+                ::std::option::Option<super::Viduq3TurboI2vRequestResolution>,
+                ::std::string::String,
+            >,
+            seed: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Viduq3TurboI2vRequest {
+            fn default() -> Self {
+                Self {
+                    duration: Ok(Default::default()),
+                    first_frame_image: Err(
+                        "no value supplied for first_frame_image".to_string(),
+                    ),
+                    prompt: Ok(Default::default()),
+                    resolution: Ok(Default::default()),
+                    seed: Ok(Default::default()),
+                }
+            }
+        }
+        impl Viduq3TurboI2vRequest {
+            pub fn duration<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.duration = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for duration: {e}")
+                    });
+                self
+            }
+            pub fn first_frame_image<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.first_frame_image = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for first_frame_image: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn prompt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.prompt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for prompt: {e}")
+                    });
+                self
+            }
+            pub fn resolution<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::Viduq3TurboI2vRequestResolution>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resolution = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resolution: {e}")
+                    });
+                self
+            }
+            pub fn seed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.seed = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for seed: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Viduq3TurboI2vRequest>
+        for super::Viduq3TurboI2vRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Viduq3TurboI2vRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    duration: value.duration?,
+                    first_frame_image: value.first_frame_image?,
+                    prompt: value.prompt?,
+                    resolution: value.resolution?,
+                    seed: value.seed?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Viduq3TurboI2vRequest>
+        for Viduq3TurboI2vRequest {
+            fn from(value: super::Viduq3TurboI2vRequest) -> Self {
+                Self {
+                    duration: Ok(value.duration),
+                    first_frame_image: Ok(value.first_frame_image),
+                    prompt: Ok(value.prompt),
+                    resolution: Ok(value.resolution),
+                    seed: Ok(value.seed),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Wan27I2vRequestFirstClip {
+            driving_audio: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            duration: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            first_clip: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            first_frame: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            last_frame: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            negative_prompt: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            prompt: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            prompt_extend: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            resolution: ::std::result::Result<
+                ::std::option::Option<super::Wan27I2vRequestFirstClipResolution>,
+                ::std::string::String,
+            >,
+            seed: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Wan27I2vRequestFirstClip {
+            fn default() -> Self {
+                Self {
+                    driving_audio: Ok(Default::default()),
+                    duration: Ok(Default::default()),
+                    first_clip: Err("no value supplied for first_clip".to_string()),
+                    first_frame: Ok(Default::default()),
+                    last_frame: Ok(Default::default()),
+                    negative_prompt: Ok(Default::default()),
+                    prompt: Ok(Default::default()),
+                    prompt_extend: Ok(Default::default()),
+                    resolution: Ok(Default::default()),
+                    seed: Ok(Default::default()),
+                }
+            }
+        }
+        impl Wan27I2vRequestFirstClip {
+            pub fn driving_audio<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.driving_audio = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for driving_audio: {e}")
+                    });
+                self
+            }
+            pub fn duration<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.duration = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for duration: {e}")
+                    });
+                self
+            }
+            pub fn first_clip<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.first_clip = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for first_clip: {e}")
+                    });
+                self
+            }
+            pub fn first_frame<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.first_frame = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for first_frame: {e}")
+                    });
+                self
+            }
+            pub fn last_frame<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_frame = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_frame: {e}")
+                    });
+                self
+            }
+            pub fn negative_prompt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.negative_prompt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for negative_prompt: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn prompt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.prompt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for prompt: {e}")
+                    });
+                self
+            }
+            pub fn prompt_extend<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.prompt_extend = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for prompt_extend: {e}")
+                    });
+                self
+            }
+            pub fn resolution<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::Wan27I2vRequestFirstClipResolution>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resolution = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resolution: {e}")
+                    });
+                self
+            }
+            pub fn seed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.seed = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for seed: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Wan27I2vRequestFirstClip>
+        for super::Wan27I2vRequestFirstClip {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Wan27I2vRequestFirstClip,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    driving_audio: value.driving_audio?,
+                    duration: value.duration?,
+                    first_clip: value.first_clip?,
+                    first_frame: value.first_frame?,
+                    last_frame: value.last_frame?,
+                    negative_prompt: value.negative_prompt?,
+                    prompt: value.prompt?,
+                    prompt_extend: value.prompt_extend?,
+                    resolution: value.resolution?,
+                    seed: value.seed?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Wan27I2vRequestFirstClip>
+        for Wan27I2vRequestFirstClip {
+            fn from(value: super::Wan27I2vRequestFirstClip) -> Self {
+                Self {
+                    driving_audio: Ok(value.driving_audio),
+                    duration: Ok(value.duration),
+                    first_clip: Ok(value.first_clip),
+                    first_frame: Ok(value.first_frame),
+                    last_frame: Ok(value.last_frame),
+                    negative_prompt: Ok(value.negative_prompt),
+                    prompt: Ok(value.prompt),
+                    prompt_extend: Ok(value.prompt_extend),
+                    resolution: Ok(value.resolution),
+                    seed: Ok(value.seed),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Wan27I2vRequestFirstFrame {
+            driving_audio: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            duration: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            first_clip: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            first_frame: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            last_frame: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            negative_prompt: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            prompt: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            prompt_extend: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            resolution: ::std::result::Result<
+                ::std::option::Option<super::Wan27I2vRequestFirstFrameResolution>,
+                ::std::string::String,
+            >,
+            seed: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Wan27I2vRequestFirstFrame {
+            fn default() -> Self {
+                Self {
+                    driving_audio: Ok(Default::default()),
+                    duration: Ok(Default::default()),
+                    first_clip: Ok(Default::default()),
+                    first_frame: Err("no value supplied for first_frame".to_string()),
+                    last_frame: Ok(Default::default()),
+                    negative_prompt: Ok(Default::default()),
+                    prompt: Ok(Default::default()),
+                    prompt_extend: Ok(Default::default()),
+                    resolution: Ok(Default::default()),
+                    seed: Ok(Default::default()),
+                }
+            }
+        }
+        impl Wan27I2vRequestFirstFrame {
+            pub fn driving_audio<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.driving_audio = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for driving_audio: {e}")
+                    });
+                self
+            }
+            pub fn duration<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.duration = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for duration: {e}")
+                    });
+                self
+            }
+            pub fn first_clip<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.first_clip = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for first_clip: {e}")
+                    });
+                self
+            }
+            pub fn first_frame<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.first_frame = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for first_frame: {e}")
+                    });
+                self
+            }
+            pub fn last_frame<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_frame = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_frame: {e}")
+                    });
+                self
+            }
+            pub fn negative_prompt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.negative_prompt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for negative_prompt: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn prompt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.prompt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for prompt: {e}")
+                    });
+                self
+            }
+            pub fn prompt_extend<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.prompt_extend = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for prompt_extend: {e}")
+                    });
+                self
+            }
+            pub fn resolution<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::Wan27I2vRequestFirstFrameResolution>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resolution = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resolution: {e}")
+                    });
+                self
+            }
+            pub fn seed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.seed = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for seed: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Wan27I2vRequestFirstFrame>
+        for super::Wan27I2vRequestFirstFrame {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Wan27I2vRequestFirstFrame,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    driving_audio: value.driving_audio?,
+                    duration: value.duration?,
+                    first_clip: value.first_clip?,
+                    first_frame: value.first_frame?,
+                    last_frame: value.last_frame?,
+                    negative_prompt: value.negative_prompt?,
+                    prompt: value.prompt?,
+                    prompt_extend: value.prompt_extend?,
+                    resolution: value.resolution?,
+                    seed: value.seed?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Wan27I2vRequestFirstFrame>
+        for Wan27I2vRequestFirstFrame {
+            fn from(value: super::Wan27I2vRequestFirstFrame) -> Self {
+                Self {
+                    driving_audio: Ok(value.driving_audio),
+                    duration: Ok(value.duration),
+                    first_clip: Ok(value.first_clip),
+                    first_frame: Ok(value.first_frame),
+                    last_frame: Ok(value.last_frame),
+                    negative_prompt: Ok(value.negative_prompt),
+                    prompt: Ok(value.prompt),
+                    prompt_extend: Ok(value.prompt_extend),
+                    resolution: Ok(value.resolution),
+                    seed: Ok(value.seed),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Wan27ImageRequest {
+            enable_sequential: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            n: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            prompt: ::std::result::Result<::std::string::String, ::std::string::String>,
+            seed: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            size: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            thinking_mode: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Wan27ImageRequest {
+            fn default() -> Self {
+                Self {
+                    enable_sequential: Ok(Default::default()),
+                    n: Ok(Default::default()),
+                    prompt: Err("no value supplied for prompt".to_string()),
+                    seed: Ok(Default::default()),
+                    size: Ok(Default::default()),
+                    thinking_mode: Ok(Default::default()),
+                }
+            }
+        }
+        impl Wan27ImageRequest {
+            pub fn enable_sequential<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enable_sequential = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for enable_sequential: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn n<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.n = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for n: {e}"));
+                self
+            }
+            pub fn prompt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.prompt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for prompt: {e}")
+                    });
+                self
+            }
+            pub fn seed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.seed = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for seed: {e}")
+                    });
+                self
+            }
+            pub fn size<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.size = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for size: {e}")
+                    });
+                self
+            }
+            pub fn thinking_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.thinking_mode = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for thinking_mode: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Wan27ImageRequest> for super::Wan27ImageRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Wan27ImageRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    enable_sequential: value.enable_sequential?,
+                    n: value.n?,
+                    prompt: value.prompt?,
+                    seed: value.seed?,
+                    size: value.size?,
+                    thinking_mode: value.thinking_mode?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Wan27ImageRequest> for Wan27ImageRequest {
+            fn from(value: super::Wan27ImageRequest) -> Self {
+                Self {
+                    enable_sequential: Ok(value.enable_sequential),
+                    n: Ok(value.n),
+                    prompt: Ok(value.prompt),
+                    seed: Ok(value.seed),
+                    size: Ok(value.size),
+                    thinking_mode: Ok(value.thinking_mode),
+                }
+            }
+        }
     }
     /// Error types.
     pub mod error {
@@ -1499,6 +6055,1241 @@ Default: `"720p"`.*/
             fn from(value: String) -> Self {
                 Self(value.into())
             }
+        }
+    }
+    /// Builds a [`Wan27I2vRequestFirstFrame`] field by field. Start with [`Wan27I2vRequest::first_frame`]; finish with [`Wan27I2vRequestFirstFrameBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct Wan27I2vRequestFirstFrameBuilder {
+        fields: crate::builder_fields::BuilderFields,
+    }
+    impl Wan27I2vRequest {
+        /// Starts a request of the shape [`Wan27I2vRequestFirstFrame`] (one branch of the request's alternatives); `build()` returns the whole request.
+        pub fn first_frame() -> Wan27I2vRequestFirstFrameBuilder {
+            Wan27I2vRequestFirstFrameBuilder::default()
+        }
+    }
+    impl Wan27I2vRequestFirstFrameBuilder {
+        /** Optional driving audio URL (HTTP/HTTPS/OSS).
+
+ Optional; sent as `driving_audio` only when set. Pattern: `^(https?://|oss://)`.*/
+        pub fn driving_audio(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("driving_audio", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Video duration in seconds.
+
+ Optional; sent as `duration` only when set. Range: 2 to 15.*/
+        pub fn duration(mut self, value: i64) -> Self {
+            self.fields.set("duration", ::serde_json::Value::from(value));
+            self
+        }
+        /** Optional first clip URL for continuation mode (HTTP/HTTPS/OSS).
+
+ Optional; sent as `first_clip` only when set. Pattern: `^(https?://|oss://)`.*/
+        pub fn first_clip(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("first_clip", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** First frame image URL. Supports HTTP/HTTPS URL, OSS URL, or image base64 data URI.
+
+ Required; sent as `first_frame`. Pattern: `^(https?://|oss://|data:image/)`.*/
+        pub fn first_frame(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("first_frame", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Optional last frame image URL. Supports HTTP/HTTPS URL, OSS URL, or image base64 data URI.
+
+ Optional; sent as `last_frame` only when set. Pattern: `^(https?://|oss://|data:image/)`.*/
+        pub fn last_frame(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("last_frame", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Optional negative prompt, max 500 chars.
+
+ Optional; sent as `negative_prompt` only when set. Length: at most 500.*/
+        pub fn negative_prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields
+                .set("negative_prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Optional text prompt, max 5000 chars.
+
+ Optional; sent as `prompt` only when set. Length: at most 5000.*/
+        pub fn prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Enable prompt intelligent rewrite.
+
+ Optional; sent as `prompt_extend` only when set.*/
+        pub fn prompt_extend(mut self, value: bool) -> Self {
+            self.fields.set("prompt_extend", ::serde_json::Value::Bool(value));
+            self
+        }
+        /** Output resolution tier.
+
+ Optional; sent as `resolution` only when set. Default: `"1080P"`. Allowed: `"720P"`, `"1080P"`.*/
+        pub fn resolution(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields.set_choice("resolution", value.to_string(), &["720P", "1080P"]);
+            self
+        }
+        /** Random seed for reproducibility.
+
+ Optional; sent as `seed` only when set. Range: 0 to 2147483647.*/
+        pub fn seed(mut self, value: i64) -> Self {
+            self.fields.set("seed", ::serde_json::Value::from(value));
+            self
+        }
+        /// Finishes the [`Wan27I2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<Wan27I2vRequest, error::ConversionError> {
+            let value: Wan27I2vRequestFirstFrame = self
+                .fields
+                .finish(&[("first_frame", "first_frame")])?;
+            Ok(value.into())
+        }
+    }
+    /// Builds a [`Wan27I2vRequestFirstClip`] field by field. Start with [`Wan27I2vRequest::first_clip`]; finish with [`Wan27I2vRequestFirstClipBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct Wan27I2vRequestFirstClipBuilder {
+        fields: crate::builder_fields::BuilderFields,
+    }
+    impl Wan27I2vRequest {
+        /// Starts a request of the shape [`Wan27I2vRequestFirstClip`] (one branch of the request's alternatives); `build()` returns the whole request.
+        pub fn first_clip() -> Wan27I2vRequestFirstClipBuilder {
+            Wan27I2vRequestFirstClipBuilder::default()
+        }
+    }
+    impl Wan27I2vRequestFirstClipBuilder {
+        /** Optional driving audio URL (HTTP/HTTPS/OSS).
+
+ Optional; sent as `driving_audio` only when set. Pattern: `^(https?://|oss://)`.*/
+        pub fn driving_audio(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("driving_audio", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Video duration in seconds.
+
+ Optional; sent as `duration` only when set. Range: 2 to 15.*/
+        pub fn duration(mut self, value: i64) -> Self {
+            self.fields.set("duration", ::serde_json::Value::from(value));
+            self
+        }
+        /** Optional first clip URL for continuation mode (HTTP/HTTPS/OSS).
+
+ Required; sent as `first_clip`. Pattern: `^(https?://|oss://)`.*/
+        pub fn first_clip(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("first_clip", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** First frame image URL. Supports HTTP/HTTPS URL, OSS URL, or image base64 data URI.
+
+ Optional; sent as `first_frame` only when set. Pattern: `^(https?://|oss://|data:image/)`.*/
+        pub fn first_frame(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("first_frame", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Optional last frame image URL. Supports HTTP/HTTPS URL, OSS URL, or image base64 data URI.
+
+ Optional; sent as `last_frame` only when set. Pattern: `^(https?://|oss://|data:image/)`.*/
+        pub fn last_frame(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("last_frame", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Optional negative prompt, max 500 chars.
+
+ Optional; sent as `negative_prompt` only when set. Length: at most 500.*/
+        pub fn negative_prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields
+                .set("negative_prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Optional text prompt, max 5000 chars.
+
+ Optional; sent as `prompt` only when set. Length: at most 5000.*/
+        pub fn prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Enable prompt intelligent rewrite.
+
+ Optional; sent as `prompt_extend` only when set.*/
+        pub fn prompt_extend(mut self, value: bool) -> Self {
+            self.fields.set("prompt_extend", ::serde_json::Value::Bool(value));
+            self
+        }
+        /** Output resolution tier.
+
+ Optional; sent as `resolution` only when set. Default: `"1080P"`. Allowed: `"720P"`, `"1080P"`.*/
+        pub fn resolution(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields.set_choice("resolution", value.to_string(), &["720P", "1080P"]);
+            self
+        }
+        /** Random seed for reproducibility.
+
+ Optional; sent as `seed` only when set. Range: 0 to 2147483647.*/
+        pub fn seed(mut self, value: i64) -> Self {
+            self.fields.set("seed", ::serde_json::Value::from(value));
+            self
+        }
+        /// Finishes the [`Wan27I2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<Wan27I2vRequest, error::ConversionError> {
+            let value: Wan27I2vRequestFirstClip = self
+                .fields
+                .finish(&[("first_clip", "first_clip")])?;
+            Ok(value.into())
+        }
+    }
+    /// Builds a [`Wan27ImageRequest`] field by field. Start with [`Wan27ImageRequest::builder`]; finish with [`Wan27ImageRequestBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct Wan27ImageRequestBuilder {
+        fields: crate::builder_fields::BuilderFields,
+    }
+    impl Wan27ImageRequest {
+        /// Starts a [`Wan27ImageRequest`]; set the fields, then call `build()`.
+        pub fn builder() -> Wan27ImageRequestBuilder {
+            Wan27ImageRequestBuilder::default()
+        }
+    }
+    impl Wan27ImageRequestBuilder {
+        /** Enable sequential mode for generating multiple coherent images
+
+ Optional; sent as `enable_sequential` only when set. Default: `false`.*/
+        pub fn enable_sequential(mut self, value: bool) -> Self {
+            self.fields.set("enable_sequential", ::serde_json::Value::Bool(value));
+            self
+        }
+        /** Number of images. Default mode (enable_sequential=false): 1-4, default 4. Sequential mode (enable_sequential=true): 1-12, default 12. Directly affects cost
+
+ Optional; sent as `n` only when set. Range: 1 to 12.*/
+        pub fn n(mut self, value: i64) -> Self {
+            self.fields.set("n", ::serde_json::Value::from(value));
+            self
+        }
+        /** Image description text, supports Chinese and English
+
+ Required; sent as `prompt`. Length: 1 to 5000.*/
+        pub fn prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Random seed for reproducible results
+
+ Optional; sent as `seed` only when set. Range: 0 to 2147483647.*/
+        pub fn seed(mut self, value: i64) -> Self {
+            self.fields.set("seed", ::serde_json::Value::from(value));
+            self
+        }
+        /** Output resolution. Preset: 1K, 2K. Or custom pixels (format: width*height, range [768*768, 2048*2048]). Does not support 4K
+
+ Optional; sent as `size` only when set. Default: `"2K"`.*/
+        pub fn size(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("size", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Enable thinking mode for enhanced reasoning and image quality. Only effective when enable_sequential=false. Increases generation time
+
+ Optional; sent as `thinking_mode` only when set. Default: `true`.*/
+        pub fn thinking_mode(mut self, value: bool) -> Self {
+            self.fields.set("thinking_mode", ::serde_json::Value::Bool(value));
+            self
+        }
+        /// Finishes the [`Wan27ImageRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<Wan27ImageRequest, error::ConversionError> {
+            let value: Wan27ImageRequest = self.fields.finish(&[("prompt", "prompt")])?;
+            Ok(value.into())
+        }
+    }
+    /// Builds a [`Seedance15ProT2vRequest`] field by field. Start with [`Seedance15ProT2vRequest::builder`]; finish with [`Seedance15ProT2vRequestBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct Seedance15ProT2vRequestBuilder {
+        fields: crate::builder_fields::BuilderFields,
+    }
+    impl Seedance15ProT2vRequest {
+        /// Starts a [`Seedance15ProT2vRequest`]; set the fields, then call `build()`.
+        pub fn builder() -> Seedance15ProT2vRequestBuilder {
+            Seedance15ProT2vRequestBuilder::default()
+        }
+    }
+    impl Seedance15ProT2vRequestBuilder {
+        /** Whether to keep the camera fixed during generation.
+
+ Optional; sent as `camera_fixed` only when set. Default: `false`.*/
+        pub fn camera_fixed(mut self, value: bool) -> Self {
+            self.fields.set("camera_fixed", ::serde_json::Value::Bool(value));
+            self
+        }
+        /** Video duration in seconds (4-12 seconds).
+
+ Optional; sent as `duration` only when set. Default: `5`. Allowed: `4`, `5`, `6`, `7`, `8`, `9`, `10`, `11`, `12`.*/
+        pub fn duration(mut self, value: i64) -> Self {
+            self.fields.set("duration", ::serde_json::Value::from(value));
+            self
+        }
+        /** Task expiration time in seconds.
+
+ Optional; sent as `execution_expires_after` only when set. Default: `172800`. Range: 3600 to 259200.*/
+        pub fn execution_expires_after(mut self, value: i64) -> Self {
+            self.fields.set("execution_expires_after", ::serde_json::Value::from(value));
+            self
+        }
+        /** Whether to generate audio (speech/sound effects/background music). 1.5 Pro exclusive feature
+
+ Optional; sent as `generate_audio` only when set. Default: `true`.*/
+        pub fn generate_audio(mut self, value: bool) -> Self {
+            self.fields.set("generate_audio", ::serde_json::Value::Bool(value));
+            self
+        }
+        /** Video content description. Use double quotes for dialogue: "Hello world!" Recommended prompt length: under 1000 words. Lengthy text will lead to scattered information, and the model may ignore details and only focus on key points, resulting in missing elements in the generated video.
+
+ Required; sent as `prompt`. Length: 1 to 10000.*/
+        pub fn prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Aspect ratio of the generated video.
+
+ Optional; sent as `ratio` only when set. Default: `"adaptive"`. Allowed: `"16:9"`, `"4:3"`, `"1:1"`, `"3:4"`, `"9:16"`, `"21:9"`, `"adaptive"`.*/
+        pub fn ratio(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice(
+                    "ratio",
+                    value.to_string(),
+                    &["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"],
+                );
+            self
+        }
+        /** Output resolution of the video.
+
+ Optional; sent as `resolution` only when set. Default: `"720p"`. Allowed: `"480p"`, `"720p"`, `"1080p"`.*/
+        pub fn resolution(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice("resolution", value.to_string(), &["480p", "720p", "1080p"]);
+            self
+        }
+        /** Whether to return the last frame of the generated video.
+
+ Optional; sent as `return_last_frame` only when set. Default: `false`.*/
+        pub fn return_last_frame(mut self, value: bool) -> Self {
+            self.fields.set("return_last_frame", ::serde_json::Value::Bool(value));
+            self
+        }
+        /** Random seed for reproducible generation. Use -1 for random.
+
+ Optional; sent as `seed` only when set. Default: `-1`. Range: -1 to 2147483647.*/
+        pub fn seed(mut self, value: i64) -> Self {
+            self.fields.set("seed", ::serde_json::Value::from(value));
+            self
+        }
+        /** Service tier for generation (e.g., default or flex).
+
+ Optional; sent as `service_tier` only when set. Default: `"default"`. Allowed: `"default"`, `"flex"`.*/
+        pub fn service_tier(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice("service_tier", value.to_string(), &["default", "flex"]);
+            self
+        }
+        /// Finishes the [`Seedance15ProT2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<Seedance15ProT2vRequest, error::ConversionError> {
+            let value: Seedance15ProT2vRequest = self
+                .fields
+                .finish(&[("prompt", "prompt")])?;
+            Ok(value.into())
+        }
+    }
+    /// Builds a [`Seedance20FastI2vRequest`] field by field. Start with [`Seedance20FastI2vRequest::builder`]; finish with [`Seedance20FastI2vRequestBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct Seedance20FastI2vRequestBuilder {
+        fields: crate::builder_fields::BuilderFields,
+    }
+    impl Seedance20FastI2vRequest {
+        /// Starts a [`Seedance20FastI2vRequest`]; set the fields, then call `build()`.
+        pub fn builder() -> Seedance20FastI2vRequestBuilder {
+            Seedance20FastI2vRequestBuilder::default()
+        }
+    }
+    impl Seedance20FastI2vRequestBuilder {
+        /** Optional. Up to 3 reference audio URLs (e.g., for rhythm or voice style).
+
+ Optional; sent as `audio_urls` only when set. Items: 1 to 3.*/
+        pub fn audio_urls<I>(mut self, values: I) -> Self
+        where
+            I: IntoIterator,
+            I::Item: Into<String>,
+        {
+            let items = values
+                .into_iter()
+                .map(|v| ::serde_json::Value::String(v.into()))
+                .collect();
+            self.fields.set("audio_urls", ::serde_json::Value::Array(items));
+            self
+        }
+        /** Whether to keep the camera fixed during generation.
+
+ Optional; sent as `camera_fixed` only when set. Default: `false`.*/
+        pub fn camera_fixed(mut self, value: bool) -> Self {
+            self.fields.set("camera_fixed", ::serde_json::Value::Bool(value));
+            self
+        }
+        /** Video duration in seconds (4-15 seconds).
+
+ Optional; sent as `duration` only when set. Default: `5`. Allowed: `4`, `5`, `6`, `7`, `8`, `9`, `10`, `11`, `12`, `13`, `14`, `15`.*/
+        pub fn duration(mut self, value: i64) -> Self {
+            self.fields.set("duration", ::serde_json::Value::from(value));
+            self
+        }
+        /** Task expiration time in seconds.
+
+ Optional; sent as `execution_expires_after` only when set. Default: `172800`. Range: 3600 to 259200.*/
+        pub fn execution_expires_after(mut self, value: i64) -> Self {
+            self.fields.set("execution_expires_after", ::serde_json::Value::from(value));
+            self
+        }
+        /** Optional. URL or Base64 of the starting frame. Do not use together with `reference_images` in the same request.
+
+ Optional; sent as `first_frame_image` only when set. Length: at least 1.*/
+        pub fn first_frame_image(mut self, value: impl Into<String>) -> Self {
+            self.fields
+                .set("first_frame_image", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Whether to generate audio for the video.
+
+ Optional; sent as `generate_audio` only when set. Default: `true`.*/
+        pub fn generate_audio(mut self, value: bool) -> Self {
+            self.fields.set("generate_audio", ::serde_json::Value::Bool(value));
+            self
+        }
+        /** Optional. URL or Base64 of the ending frame. Do not use together with `reference_images` in the same request.
+
+ Optional; sent as `last_frame_image` only when set. Length: at least 1.*/
+        pub fn last_frame_image(mut self, value: impl Into<String>) -> Self {
+            self.fields
+                .set("last_frame_image", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Text describing the video to generate. Reference optional inputs with placeholders such as `[Image 1]` or `[Audio 1]` when applicable. Recommended prompt length: under 1000 words. Lengthy text will lead to scattered information, and the model may ignore details and only focus on key points, resulting in missing elements in the generated video.
+
+ Required; sent as `prompt`. Length: 1 to 10000.*/
+        pub fn prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Aspect ratio of the generated video.
+
+ Optional; sent as `ratio` only when set. Default: `"1:1"`. Allowed: `"21:9"`, `"16:9"`, `"4:3"`, `"1:1"`, `"3:4"`, `"9:16"`.*/
+        pub fn ratio(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice(
+                    "ratio",
+                    value.to_string(),
+                    &["21:9", "16:9", "4:3", "1:1", "3:4", "9:16"],
+                );
+            self
+        }
+        /** Optional. Up to 9 reference images for style or subject guidance. Do not use together with `first_frame_image` or `last_frame_image`.
+
+ Optional; sent as `reference_images` only when set. Items: 1 to 9.*/
+        pub fn reference_images<I>(mut self, values: I) -> Self
+        where
+            I: IntoIterator,
+            I::Item: Into<String>,
+        {
+            let items = values
+                .into_iter()
+                .map(|v| ::serde_json::Value::String(v.into()))
+                .collect();
+            self.fields.set("reference_images", ::serde_json::Value::Array(items));
+            self
+        }
+        /** Output resolution of the video.
+
+ Optional; sent as `resolution` only when set. Default: `"720p"`. Allowed: `"480p"`, `"720p"`.*/
+        pub fn resolution(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields.set_choice("resolution", value.to_string(), &["480p", "720p"]);
+            self
+        }
+        /** Whether to return the last frame of the generated video.
+
+ Optional; sent as `return_last_frame` only when set. Default: `false`.*/
+        pub fn return_last_frame(mut self, value: bool) -> Self {
+            self.fields.set("return_last_frame", ::serde_json::Value::Bool(value));
+            self
+        }
+        /** Random seed for reproducible generation. Use -1 for random.
+
+ Optional; sent as `seed` only when set. Default: `-1`. Range: -1 to 4294967295.*/
+        pub fn seed(mut self, value: i64) -> Self {
+            self.fields.set("seed", ::serde_json::Value::from(value));
+            self
+        }
+        /// Finishes the [`Seedance20FastI2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<Seedance20FastI2vRequest, error::ConversionError> {
+            let value: Seedance20FastI2vRequest = self
+                .fields
+                .finish(&[("prompt", "prompt")])?;
+            Ok(value.into())
+        }
+    }
+    /// Builds a [`Seedance20V2vRequest`] field by field. Start with [`Seedance20V2vRequest::builder`]; finish with [`Seedance20V2vRequestBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct Seedance20V2vRequestBuilder {
+        fields: crate::builder_fields::BuilderFields,
+    }
+    impl Seedance20V2vRequest {
+        /// Starts a [`Seedance20V2vRequest`]; set the fields, then call `build()`.
+        pub fn builder() -> Seedance20V2vRequestBuilder {
+            Seedance20V2vRequestBuilder::default()
+        }
+    }
+    impl Seedance20V2vRequestBuilder {
+        /** Optional. Up to 3 reference audio URLs.
+
+ Optional; sent as `audio_urls` only when set. Items: 1 to 3.*/
+        pub fn audio_urls<I>(mut self, values: I) -> Self
+        where
+            I: IntoIterator,
+            I::Item: Into<String>,
+        {
+            let items = values
+                .into_iter()
+                .map(|v| ::serde_json::Value::String(v.into()))
+                .collect();
+            self.fields.set("audio_urls", ::serde_json::Value::Array(items));
+            self
+        }
+        /** Whether to keep the camera fixed during generation.
+
+ Optional; sent as `camera_fixed` only when set. Default: `false`.*/
+        pub fn camera_fixed(mut self, value: bool) -> Self {
+            self.fields.set("camera_fixed", ::serde_json::Value::Bool(value));
+            self
+        }
+        /** Video duration in seconds (4-15 seconds).
+
+ Optional; sent as `duration` only when set. Default: `5`. Allowed: `4`, `5`, `6`, `7`, `8`, `9`, `10`, `11`, `12`, `13`, `14`, `15`.*/
+        pub fn duration(mut self, value: i64) -> Self {
+            self.fields.set("duration", ::serde_json::Value::from(value));
+            self
+        }
+        /** Task expiration time in seconds.
+
+ Optional; sent as `execution_expires_after` only when set. Default: `172800`. Range: 3600 to 259200.*/
+        pub fn execution_expires_after(mut self, value: i64) -> Self {
+            self.fields.set("execution_expires_after", ::serde_json::Value::from(value));
+            self
+        }
+        /** Optional. URL or Base64 of the starting frame. Do not use together with `reference_images` in the same request.
+
+ Optional; sent as `first_frame_image` only when set. Length: at least 1.*/
+        pub fn first_frame_image(mut self, value: impl Into<String>) -> Self {
+            self.fields
+                .set("first_frame_image", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Whether to generate audio for the video.
+
+ Optional; sent as `generate_audio` only when set. Default: `true`.*/
+        pub fn generate_audio(mut self, value: bool) -> Self {
+            self.fields.set("generate_audio", ::serde_json::Value::Bool(value));
+            self
+        }
+        /** Optional. URL or Base64 of the ending frame. Do not use together with `reference_images` in the same request.
+
+ Optional; sent as `last_frame_image` only when set. Length: at least 1.*/
+        pub fn last_frame_image(mut self, value: impl Into<String>) -> Self {
+            self.fields
+                .set("last_frame_image", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Text describing how to transform or extend the reference video(s). Use placeholders such as `[Video 1]`, `[Image 1]`, or `[Audio 1]` when referencing optional inputs. Recommended prompt length: under 1000 words. Lengthy text will lead to scattered information, and the model may ignore details and only focus on key points, resulting in missing elements in the generated video.
+
+ Required; sent as `prompt`. Length: 1 to 10000.*/
+        pub fn prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Aspect ratio of the generated video.
+
+ Optional; sent as `ratio` only when set. Default: `"1:1"`. Allowed: `"21:9"`, `"16:9"`, `"4:3"`, `"1:1"`, `"3:4"`, `"9:16"`.*/
+        pub fn ratio(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice(
+                    "ratio",
+                    value.to_string(),
+                    &["21:9", "16:9", "4:3", "1:1", "3:4", "9:16"],
+                );
+            self
+        }
+        /** Optional. Up to 9 reference images. Do not use together with `first_frame_image` or `last_frame_image`.
+
+ Optional; sent as `reference_images` only when set. Items: 1 to 9.*/
+        pub fn reference_images<I>(mut self, values: I) -> Self
+        where
+            I: IntoIterator,
+            I::Item: Into<String>,
+        {
+            let items = values
+                .into_iter()
+                .map(|v| ::serde_json::Value::String(v.into()))
+                .collect();
+            self.fields.set("reference_images", ::serde_json::Value::Array(items));
+            self
+        }
+        /** Output resolution of the video.
+
+ Optional; sent as `resolution` only when set. Default: `"720p"`. Allowed: `"480p"`, `"720p"`, `"1080p"`.*/
+        pub fn resolution(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice("resolution", value.to_string(), &["480p", "720p", "1080p"]);
+            self
+        }
+        /** Whether to return the last frame of the generated video.
+
+ Optional; sent as `return_last_frame` only when set. Default: `false`.*/
+        pub fn return_last_frame(mut self, value: bool) -> Self {
+            self.fields.set("return_last_frame", ::serde_json::Value::Bool(value));
+            self
+        }
+        /** Random seed for reproducible generation. Use -1 for random.
+
+ Optional; sent as `seed` only when set. Default: `-1`. Range: -1 to 4294967295.*/
+        pub fn seed(mut self, value: i64) -> Self {
+            self.fields.set("seed", ::serde_json::Value::from(value));
+            self
+        }
+        /** One to three reference video URLs that define the source motion or content to transform.
+
+ Required; sent as `video_urls`. Items: 1 to 3.*/
+        pub fn video_urls<I>(mut self, values: I) -> Self
+        where
+            I: IntoIterator,
+            I::Item: Into<String>,
+        {
+            let items = values
+                .into_iter()
+                .map(|v| ::serde_json::Value::String(v.into()))
+                .collect();
+            self.fields.set("video_urls", ::serde_json::Value::Array(items));
+            self
+        }
+        /// Finishes the [`Seedance20V2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<Seedance20V2vRequest, error::ConversionError> {
+            let value: Seedance20V2vRequest = self
+                .fields
+                .finish(&[("prompt", "prompt"), ("video_urls", "video_urls")])?;
+            Ok(value.into())
+        }
+    }
+    /// Builds a [`Seedream50LiteRequest`] field by field. Start with [`Seedream50LiteRequest::builder`]; finish with [`Seedream50LiteRequestBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct Seedream50LiteRequestBuilder {
+        fields: crate::builder_fields::BuilderFields,
+    }
+    impl Seedream50LiteRequest {
+        /// Starts a [`Seedream50LiteRequest`]; set the fields, then call `build()`.
+        pub fn builder() -> Seedream50LiteRequestBuilder {
+            Seedream50LiteRequestBuilder::default()
+        }
+    }
+    impl Seedream50LiteRequestBuilder {
+        /** Prompt optimization mode. Only 'standard' mode is supported.
+
+ Optional; sent as `optimize_prompt_mode` only when set. Default: `"standard"`. Allowed: `"standard"`.*/
+        pub fn optimize_prompt_mode(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice("optimize_prompt_mode", value.to_string(), &["standard"]);
+            self
+        }
+        /** Output image format. Supported values: 'jpeg' and 'png'.
+
+ Optional; sent as `output_format` only when set. Default: `"jpeg"`. Allowed: `"jpeg"`, `"png"`.*/
+        pub fn output_format(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields.set_choice("output_format", value.to_string(), &["jpeg", "png"]);
+            self
+        }
+        /** Image description text, supports Chinese and English
+
+ Required; sent as `prompt`. Length: 1 to 600.*/
+        pub fn prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Batch generation mode. 'auto': model-controlled batch generation, 'disabled': generate single image only.
+
+ Optional; sent as `sequential_image_generation` only when set. Default: `"disabled"`. Allowed: `"auto"`, `"disabled"`.*/
+        pub fn sequential_image_generation(
+            mut self,
+            value: impl ::std::fmt::Display,
+        ) -> Self {
+            self.fields
+                .set_choice(
+                    "sequential_image_generation",
+                    value.to_string(),
+                    &["auto", "disabled"],
+                );
+            self
+        }
+        /** Maximum number of images for batch generation. This value is an upper limit, actual generated count may be less.
+
+ Optional; sent as `sequential_image_generation_max_images` only when set. Default: `15`. Range: 1 to 15.*/
+        pub fn sequential_image_generation_max_images(mut self, value: i64) -> Self {
+            self.fields
+                .set(
+                    "sequential_image_generation_max_images",
+                    ::serde_json::Value::from(value),
+                );
+            self
+        }
+        /** Image size in format 'widthxheight'. Seedream 5.0 Lite supports custom 2K/3K resolutions.
+
+ Optional; sent as `size` only when set. Default: `"2048x2048"`.*/
+        pub fn size(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("size", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /// Finishes the [`Seedream50LiteRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<Seedream50LiteRequest, error::ConversionError> {
+            let value: Seedream50LiteRequest = self
+                .fields
+                .finish(&[("prompt", "prompt")])?;
+            Ok(value.into())
+        }
+    }
+    /// Builds a [`NanoBanana2Request`] field by field. Start with [`NanoBanana2Request::builder`]; finish with [`NanoBanana2RequestBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct NanoBanana2RequestBuilder {
+        fields: crate::builder_fields::BuilderFields,
+    }
+    impl NanoBanana2Request {
+        /// Starts a [`NanoBanana2Request`]; set the fields, then call `build()`.
+        pub fn builder() -> NanoBanana2RequestBuilder {
+            NanoBanana2RequestBuilder::default()
+        }
+    }
+    impl NanoBanana2RequestBuilder {
+        /** Image aspect ratio (14 options supported)
+
+ Optional; sent as `aspectRatio` only when set. Default: `"1:1"`. Allowed: `"1:1"`, `"1:4"`, `"1:8"`, `"2:3"`, `"3:2"`, `"3:4"`, `"4:1"`, `"4:3"`, `"4:5"`, `"5:4"`, `"8:1"`, `"9:16"`, `"16:9"`, `"21:9"`.*/
+        pub fn aspect_ratio(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice(
+                    "aspectRatio",
+                    value.to_string(),
+                    &[
+                        "1:1",
+                        "1:4",
+                        "1:8",
+                        "2:3",
+                        "3:2",
+                        "3:4",
+                        "4:1",
+                        "4:3",
+                        "4:5",
+                        "5:4",
+                        "8:1",
+                        "9:16",
+                        "16:9",
+                        "21:9",
+                    ],
+                );
+            self
+        }
+        /** Output image resolution
+
+ Optional; sent as `imageSize` only when set. Allowed: `"512"`, `"1K"`, `"2K"`, `"4K"`.*/
+        pub fn image_size(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice("imageSize", value.to_string(), &["512", "1K", "2K", "4K"]);
+            self
+        }
+        /** Image description text
+
+ Required; sent as `prompt`. Length: at least 1.*/
+        pub fn prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /// Finishes the [`NanoBanana2Request`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<NanoBanana2Request, error::ConversionError> {
+            let value: NanoBanana2Request = self.fields.finish(&[("prompt", "prompt")])?;
+            Ok(value.into())
+        }
+    }
+    /// Builds a [`Veo31LiteI2vRequest`] field by field. Start with [`Veo31LiteI2vRequest::builder`]; finish with [`Veo31LiteI2vRequestBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct Veo31LiteI2vRequestBuilder {
+        fields: crate::builder_fields::BuilderFields,
+    }
+    impl Veo31LiteI2vRequest {
+        /// Starts a [`Veo31LiteI2vRequest`]; set the fields, then call `build()`.
+        pub fn builder() -> Veo31LiteI2vRequestBuilder {
+            Veo31LiteI2vRequestBuilder::default()
+        }
+    }
+    impl Veo31LiteI2vRequestBuilder {
+        /** Video aspect ratio
+
+ Optional; sent as `aspectRatio` only when set. Default: `"16:9"`. Allowed: `"16:9"`, `"9:16"`.*/
+        pub fn aspect_ratio(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields.set_choice("aspectRatio", value.to_string(), &["16:9", "9:16"]);
+            self
+        }
+        /** Video duration in seconds (string type)
+
+ Optional; sent as `durationSeconds` only when set. Allowed: `"4"`, `"6"`, `"8"`.*/
+        pub fn duration_seconds(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice("durationSeconds", value.to_string(), &["4", "6", "8"]);
+            self
+        }
+        /** Starting frame. Accepts an image URL (e.g. `https://example.com/frame.jpg`).
+
+ Required; sent as `image`.*/
+        pub fn image(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("image", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** End frame. Accepts an image URL. Optional, guides the video to end at this frame.
+
+ Optional; sent as `lastFrame` only when set.*/
+        pub fn last_frame(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("lastFrame", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Text describing what to avoid in the generated video.
+
+ Optional; sent as `negativePrompt` only when set.*/
+        pub fn negative_prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("negativePrompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Person generation policy
+
+ Optional; sent as `personGeneration` only when set. Allowed: `"allow_adult"`.*/
+        pub fn person_generation(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice("personGeneration", value.to_string(), &["allow_adult"]);
+            self
+        }
+        /** Video description text guiding the animation
+
+ Required; sent as `prompt`. Length: at least 1.*/
+        pub fn prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Video resolution
+
+ Optional; sent as `resolution` only when set. Allowed: `"720p"`, `"1080p"`.*/
+        pub fn resolution(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields.set_choice("resolution", value.to_string(), &["720p", "1080p"]);
+            self
+        }
+        /// Finishes the [`Veo31LiteI2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<Veo31LiteI2vRequest, error::ConversionError> {
+            let value: Veo31LiteI2vRequest = self
+                .fields
+                .finish(&[("prompt", "prompt"), ("image", "image")])?;
+            Ok(value.into())
+        }
+    }
+    /// Builds a [`KlingImageO1Request`] field by field. Start with [`KlingImageO1Request::builder`]; finish with [`KlingImageO1RequestBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct KlingImageO1RequestBuilder {
+        fields: crate::builder_fields::BuilderFields,
+    }
+    impl KlingImageO1Request {
+        /// Starts a [`KlingImageO1Request`]; set the fields, then call `build()`.
+        pub fn builder() -> KlingImageO1RequestBuilder {
+            KlingImageO1RequestBuilder::default()
+        }
+    }
+    impl KlingImageO1RequestBuilder {
+        /** Image aspect ratio. Supports 'auto' for intelligent aspect ratio selection
+
+ Optional; sent as `aspect_ratio` only when set. Default: `"auto"`. Allowed: `"16:9"`, `"9:16"`, `"1:1"`, `"4:3"`, `"3:4"`, `"3:2"`, `"2:3"`, `"21:9"`, `"auto"`.*/
+        pub fn aspect_ratio(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice(
+                    "aspect_ratio",
+                    value.to_string(),
+                    &["16:9", "9:16", "1:1", "4:3", "3:4", "3:2", "2:3", "21:9", "auto"],
+                );
+            self
+        }
+        /** Reference image URLs or Base64 strings. Simplified flattened parameter. Maximum 10 items.
+
+ Optional; sent as `images` only when set. Items: at most 10.*/
+        pub fn images<I>(mut self, values: I) -> Self
+        where
+            I: IntoIterator,
+            I::Item: Into<String>,
+        {
+            let items = values
+                .into_iter()
+                .map(|v| ::serde_json::Value::String(v.into()))
+                .collect();
+            self.fields.set("images", ::serde_json::Value::Array(items));
+            self
+        }
+        /** Number of images to generate per request
+
+ Optional; sent as `n` only when set. Default: `1`. Range: 1 to 9.*/
+        pub fn n(mut self, value: i64) -> Self {
+            self.fields.set("n", ::serde_json::Value::from(value));
+            self
+        }
+        /** Image description text, supports Chinese and English. Can use <<<image_1>>>, <<<image_2>>> etc. to reference images from images array
+
+ Required; sent as `prompt`. Length: 1 to 2500.*/
+        pub fn prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Image resolution. Supports 1K and 2K
+
+ Optional; sent as `resolution` only when set. Default: `"1k"`. Allowed: `"1k"`, `"2k"`.*/
+        pub fn resolution(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields.set_choice("resolution", value.to_string(), &["1k", "2k"]);
+            self
+        }
+        /// Finishes the [`KlingImageO1Request`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<KlingImageO1Request, error::ConversionError> {
+            let value: KlingImageO1Request = self
+                .fields
+                .finish(&[("prompt", "prompt")])?;
+            Ok(value.into())
+        }
+    }
+    /// Builds a [`KlingV1t2vRequest`] field by field. Start with [`KlingV1t2vRequest::builder`]; finish with [`KlingV1t2vRequestBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct KlingV1t2vRequestBuilder {
+        fields: crate::builder_fields::BuilderFields,
+    }
+    impl KlingV1t2vRequest {
+        /// Starts a [`KlingV1t2vRequest`]; set the fields, then call `build()`.
+        pub fn builder() -> KlingV1t2vRequestBuilder {
+            KlingV1t2vRequestBuilder::default()
+        }
+    }
+    impl KlingV1t2vRequestBuilder {
+        /** Video aspect ratio
+
+ Optional; sent as `aspect_ratio` only when set. Default: `"16:9"`. Allowed: `"16:9"`, `"9:16"`, `"1:1"`.*/
+        pub fn aspect_ratio(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice("aspect_ratio", value.to_string(), &["16:9", "9:16", "1:1"]);
+            self
+        }
+        /** Camera motion control (only supported by V1). Contains type and config.
+
+ Optional; sent as `camera_control` only when set.*/
+        pub fn camera_control(mut self, value: impl ::serde::Serialize) -> Self {
+            self.fields.set_serialized("camera_control", value);
+            self
+        }
+        /** Prompt relevance, controls how closely the generated content matches the prompt (0.0-1.0). Only supported by V1 and V1.6.
+
+ Optional; sent as `cfg_scale` only when set. Default: `0.5`. Range: 0 to 1.*/
+        pub fn cfg_scale(mut self, value: f64) -> Self {
+            self.fields.set_serialized("cfg_scale", value);
+            self
+        }
+        /** Video duration in seconds
+
+ Optional; sent as `duration` only when set. Default: `5`. Allowed: `5`, `10`.*/
+        pub fn duration(mut self, value: i64) -> Self {
+            self.fields.set("duration", ::serde_json::Value::from(value));
+            self
+        }
+        /** Generation mode: std (standard, faster) or pro (professional, higher quality but longer processing)
+
+ Optional; sent as `mode` only when set. Default: `"std"`. Allowed: `"std"`, `"pro"`.*/
+        pub fn mode(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields.set_choice("mode", value.to_string(), &["std", "pro"]);
+            self
+        }
+        /** Negative prompt describing undesired elements
+
+ Optional; sent as `negative_prompt` only when set. Length: 1 to 2500.*/
+        pub fn negative_prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields
+                .set("negative_prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Video description text, supports Chinese and English
+
+ Required; sent as `prompt`. Length: 1 to 2500.*/
+        pub fn prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /// Finishes the [`KlingV1t2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<KlingV1t2vRequest, error::ConversionError> {
+            let value: KlingV1t2vRequest = self.fields.finish(&[("prompt", "prompt")])?;
+            Ok(value.into())
+        }
+    }
+    /// Builds a [`Hailuo23T2vRequest`] field by field. Start with [`Hailuo23T2vRequest::builder`]; finish with [`Hailuo23T2vRequestBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct Hailuo23T2vRequestBuilder {
+        fields: crate::builder_fields::BuilderFields,
+    }
+    impl Hailuo23T2vRequest {
+        /// Starts a [`Hailuo23T2vRequest`]; set the fields, then call `build()`.
+        pub fn builder() -> Hailuo23T2vRequestBuilder {
+            Hailuo23T2vRequestBuilder::default()
+        }
+    }
+    impl Hailuo23T2vRequestBuilder {
+        /** Video duration in seconds. Note: 10 seconds only supports 768P resolution
+
+ Optional; sent as `duration` only when set. Default: `6`. Allowed: `6`, `10`.*/
+        pub fn duration(mut self, value: i64) -> Self {
+            self.fields.set("duration", ::serde_json::Value::from(value));
+            self
+        }
+        /** Fast pretreatment mode (only effective when prompt_optimizer=true). Speeds up processing with slight quality trade-off
+
+ Optional; sent as `fast_pretreatment` only when set. Default: `false`.*/
+        pub fn fast_pretreatment(mut self, value: bool) -> Self {
+            self.fields.set("fast_pretreatment", ::serde_json::Value::Bool(value));
+            self
+        }
+        /** Video content description, supports Chinese and English, supports camera control instructions (e.g., 'close-up shot', 'tracking shot', 'pan left/right', 'zoom in/out', 'tilt up/down')
+
+ Required; sent as `prompt`. Length: 1 to 2000.*/
+        pub fn prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Enable automatic prompt optimization to improve video quality
+
+ Optional; sent as `prompt_optimizer` only when set. Default: `true`.*/
+        pub fn prompt_optimizer(mut self, value: bool) -> Self {
+            self.fields.set("prompt_optimizer", ::serde_json::Value::Bool(value));
+            self
+        }
+        /** Video resolution. Note: 10 seconds duration only supports 768P
+
+ Optional; sent as `resolution` only when set. Default: `"768P"`. Allowed: `"768P"`, `"1080P"`.*/
+        pub fn resolution(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields.set_choice("resolution", value.to_string(), &["768P", "1080P"]);
+            self
+        }
+        /// Finishes the [`Hailuo23T2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<Hailuo23T2vRequest, error::ConversionError> {
+            let value: Hailuo23T2vRequest = self.fields.finish(&[("prompt", "prompt")])?;
+            Ok(value.into())
+        }
+    }
+    /// Builds a [`GptImage2Request`] field by field. Start with [`GptImage2Request::builder`]; finish with [`GptImage2RequestBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct GptImage2RequestBuilder {
+        fields: crate::builder_fields::BuilderFields,
+    }
+    impl GptImage2Request {
+        /// Starts a [`GptImage2Request`]; set the fields, then call `build()`.
+        pub fn builder() -> GptImage2RequestBuilder {
+            GptImage2RequestBuilder::default()
+        }
+    }
+    impl GptImage2RequestBuilder {
+        /** Image description text, supports up to 32,000 characters
+
+ Required; sent as `prompt`. Length: 1 to 32000.*/
+        pub fn prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Image quality level. 'low': fast draft (default), 'medium': balanced, 'high': best quality
+
+ Optional; sent as `quality` only when set. Default: `"low"`. Allowed: `"low"`, `"medium"`, `"high"`.*/
+        pub fn quality(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice("quality", value.to_string(), &["low", "medium", "high"]);
+            self
+        }
+        /** Output image size in pixels (width x height). Includes standard and 2K/4K presets
+
+ Optional; sent as `size` only when set. Default: `"1024x1024"`. Allowed: `"1024x1024"`, `"1536x1024"`, `"1024x1536"`, `"2048x2048"`, `"2048x1152"`, `"3840x2160"`, `"2160x3840"`.*/
+        pub fn size(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice(
+                    "size",
+                    value.to_string(),
+                    &[
+                        "1024x1024",
+                        "1536x1024",
+                        "1024x1536",
+                        "2048x2048",
+                        "2048x1152",
+                        "3840x2160",
+                        "2160x3840",
+                    ],
+                );
+            self
+        }
+        /// Finishes the [`GptImage2Request`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<GptImage2Request, error::ConversionError> {
+            let value: GptImage2Request = self.fields.finish(&[("prompt", "prompt")])?;
+            Ok(value.into())
+        }
+    }
+    /// Builds a [`LipSyncRequest`] field by field. Start with [`LipSyncRequest::builder`]; finish with [`LipSyncRequestBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct LipSyncRequestBuilder {
+        fields: crate::builder_fields::BuilderFields,
+    }
+    impl LipSyncRequest {
+        /// Starts a [`LipSyncRequest`]; set the fields, then call `build()`.
+        pub fn builder() -> LipSyncRequestBuilder {
+            LipSyncRequestBuilder::default()
+        }
+    }
+    impl LipSyncRequestBuilder {
+        /** Replacement audio track URL. The model will reanimate the speaker's lips to match this audio.
+
+ Optional; sent as `audio_url` only when set. Length: at least 1.*/
+        pub fn audio_url(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("audio_url", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Reference face image URL. When provided, the model uses this face to preserve identity consistency throughout the video.
+
+ Optional; sent as `reference_face_image_url` only when set. Length: at least 1.*/
+        pub fn reference_face_image_url(mut self, value: impl Into<String>) -> Self {
+            self.fields
+                .set(
+                    "reference_face_image_url",
+                    ::serde_json::Value::String(value.into()),
+                );
+            self
+        }
+        /** Source video URL containing the face to reanimate.
+
+ Required; sent as `video_url`. Length: at least 1.*/
+        pub fn video_url(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("video_url", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /// Finishes the [`LipSyncRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<LipSyncRequest, error::ConversionError> {
+            let value: LipSyncRequest = self
+                .fields
+                .finish(&[("video_url", "video_url")])?;
+            Ok(value.into())
+        }
+    }
+    /// Builds a [`Viduq2ProMultiFrameRequest`] field by field. Start with [`Viduq2ProMultiFrameRequest::builder`]; finish with [`Viduq2ProMultiFrameRequestBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct Viduq2ProMultiFrameRequestBuilder {
+        fields: crate::builder_fields::BuilderFields,
+    }
+    impl Viduq2ProMultiFrameRequest {
+        /// Starts a [`Viduq2ProMultiFrameRequest`]; set the fields, then call `build()`.
+        pub fn builder() -> Viduq2ProMultiFrameRequestBuilder {
+            Viduq2ProMultiFrameRequestBuilder::default()
+        }
+    }
+    impl Viduq2ProMultiFrameRequestBuilder {
+        /** Subsequent frames to animate through (1-8 images). Combined with start_image, the total frame count must be 2-9. Accepts URLs or base64 data URIs.
+
+ Required; sent as `key_images`. Items: 1 to 8.*/
+        pub fn key_images<I>(mut self, values: I) -> Self
+        where
+            I: IntoIterator,
+            I::Item: Into<String>,
+        {
+            let items = values
+                .into_iter()
+                .map(|v| ::serde_json::Value::String(v.into()))
+                .collect();
+            self.fields.set("key_images", ::serde_json::Value::Array(items));
+            self
+        }
+        /** Video resolution
+
+ Optional; sent as `resolution` only when set. Default: `"720p"`. Allowed: `"540p"`, `"720p"`, `"1080p"`.*/
+        pub fn resolution(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice("resolution", value.to_string(), &["540p", "720p", "1080p"]);
+            self
+        }
+        /** First frame of the animation. Accepts a URL or base64 data URI.
+
+ Required; sent as `start_image`. Length: at least 1.*/
+        pub fn start_image(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("start_image", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /// Finishes the [`Viduq2ProMultiFrameRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(
+            self,
+        ) -> Result<Viduq2ProMultiFrameRequest, error::ConversionError> {
+            let value: Viduq2ProMultiFrameRequest = self
+                .fields
+                .finish(
+                    &[("start_image", "start_image"), ("key_images", "key_images")],
+                )?;
+            Ok(value.into())
+        }
+    }
+    /// Builds a [`Viduq3TurboI2vRequest`] field by field. Start with [`Viduq3TurboI2vRequest::builder`]; finish with [`Viduq3TurboI2vRequestBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct Viduq3TurboI2vRequestBuilder {
+        fields: crate::builder_fields::BuilderFields,
+    }
+    impl Viduq3TurboI2vRequest {
+        /// Starts a [`Viduq3TurboI2vRequest`]; set the fields, then call `build()`.
+        pub fn builder() -> Viduq3TurboI2vRequestBuilder {
+            Viduq3TurboI2vRequestBuilder::default()
+        }
+    }
+    impl Viduq3TurboI2vRequestBuilder {
+        /** Video duration in seconds
+
+ Optional; sent as `duration` only when set. Default: `5`. Range: 1 to 16.*/
+        pub fn duration(mut self, value: i64) -> Self {
+            self.fields.set("duration", ::serde_json::Value::from(value));
+            self
+        }
+        /** Starting frame image URL or base64 data URI
+
+ Required; sent as `first_frame_image`. Length: at least 1.*/
+        pub fn first_frame_image(mut self, value: impl Into<String>) -> Self {
+            self.fields
+                .set("first_frame_image", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Motion description for the generated video
+
+ Optional; sent as `prompt` only when set. Length: 1 to 5000.*/
+        pub fn prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Video resolution
+
+ Optional; sent as `resolution` only when set. Default: `"720p"`. Allowed: `"540p"`, `"720p"`, `"1080p"`.*/
+        pub fn resolution(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice("resolution", value.to_string(), &["540p", "720p", "1080p"]);
+            self
+        }
+        /** Random seed for reproducibility
+
+ Optional; sent as `seed` only when set.*/
+        pub fn seed(mut self, value: i64) -> Self {
+            self.fields.set("seed", ::serde_json::Value::from(value));
+            self
+        }
+        /// Finishes the [`Viduq3TurboI2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<Viduq3TurboI2vRequest, error::ConversionError> {
+            let value: Viduq3TurboI2vRequest = self
+                .fields
+                .finish(&[("first_frame_image", "first_frame_image")])?;
+            Ok(value.into())
         }
     }
 }
@@ -1569,6 +7360,62 @@ const _: () = {
     {}
 };
 impl Client {
+    /**Wan 2.7 I2V
+
+Wan 2.7 image-to-video model supports three task modes with flattened media parameters: first-frame generation, first-last-frame generation, and continuation. Parameter combination must conform to allowed mode combinations.
+
+Sends a `POST` request to `/api/v1/alibaba/wan2.7-i2v/async`
+
+```ignore
+let response = client.wan27_i2v_async()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn wan27_i2v_async(&self) -> builder::Wan27I2vAsync<'_> {
+        builder::Wan27I2vAsync::new(self)
+    }
+    /**Wan 2.7 Image
+
+Sends a `POST` request to `/api/v1/alibaba/wan2.7-image/async`
+
+```ignore
+let response = client.wan27_image_async()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn wan27_image_async(&self) -> builder::Wan27ImageAsync<'_> {
+        builder::Wan27ImageAsync::new(self)
+    }
+    /**Seedance 1.5 Pro T2V
+
+Sends a `POST` request to `/api/v1/bytedance/seedance-1.5-pro-t2v`
+
+```ignore
+let response = client.seedance15_pro_t2v_async()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn seedance15_pro_t2v_async(&self) -> builder::Seedance15ProT2vAsync<'_> {
+        builder::Seedance15ProT2vAsync::new(self)
+    }
+    /**Seedance 2.0 Fast I2V
+
+Faster variant of Dreamina Seedance 2.0 image-to-video. Accepts the same multimodal inputs as Seedance 2.0 I2V—text prompt plus optional reference images and audio—with lower latency. Resolution limited to 480p/720p.
+
+Sends a `POST` request to `/api/v1/bytedance/seedance-2.0-fast-i2v/async`
+
+```ignore
+let response = client.seedance20_fast_i2v_async()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn seedance20_fast_i2v_async(&self) -> builder::Seedance20FastI2vAsync<'_> {
+        builder::Seedance20FastI2vAsync::new(self)
+    }
     /**Seedance 2.0 V2V
 
 Dreamina Seedance 2.0 video-to-video model. Edit or extend one to three reference videos using a text prompt, with optional reference images, audio tracks, or frame images. Shares generation settings with Seedance 2.0 I2V.
@@ -1583,6 +7430,96 @@ let response = client.seedance20_v2v_async()
 ```*/
     pub fn seedance20_v2v_async(&self) -> builder::Seedance20V2vAsync<'_> {
         builder::Seedance20V2vAsync::new(self)
+    }
+    /**Seedream 5.0 Lite
+
+ByteDance Seedream 5.0 Lite text-to-image model with 2K/3K custom resolutions and configurable output format.
+
+Sends a `POST` request to `/api/v1/bytedance/seedream-5.0-lite/async`
+
+```ignore
+let response = client.seedream50_lite_async()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn seedream50_lite_async(&self) -> builder::Seedream50LiteAsync<'_> {
+        builder::Seedream50LiteAsync::new(self)
+    }
+    /**Nano Banana 2
+
+Nano Banana 2 text-to-image model. Supports 14 aspect ratios and 512-4K resolution.
+
+Sends a `POST` request to `/api/v1/google/nano-banana-2/async`
+
+```ignore
+let response = client.nano_banana2_async()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn nano_banana2_async(&self) -> builder::NanoBanana2Async<'_> {
+        builder::NanoBanana2Async::new(self)
+    }
+    /**Veo 3.1 Lite I2V
+
+Google Veo 3.1 Lite image-to-video model. Supports `prompt`, `negativePrompt`, `aspectRatio`, `durationSeconds`, `resolution` (up to 1080p), and `personGeneration`.
+
+Sends a `POST` request to `/api/v1/google/veo-3.1-lite-i2v/async`
+
+```ignore
+let response = client.veo31_lite_i2v_async()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn veo31_lite_i2v_async(&self) -> builder::Veo31LiteI2vAsync<'_> {
+        builder::Veo31LiteI2vAsync::new(self)
+    }
+    /**Kling Image O1
+
+Multimodal image model accepting text, up to 10 reference images, and element inputs to produce 1K/2K images with precise style control and feature extraction.
+
+Sends a `POST` request to `/api/v1/kling/kling-image-o1/async`
+
+```ignore
+let response = client.kling_image_o1_async()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn kling_image_o1_async(&self) -> builder::KlingImageO1Async<'_> {
+        builder::KlingImageO1Async::new(self)
+    }
+    /**Hailuo 2.3 T2V
+
+Hailuo 2.3 generates high-quality videos from text with exceptional instruction following and state-of-the-art extreme physics simulation.
+
+Sends a `POST` request to `/api/v1/minimax/hailuo-2.3-t2v/async`
+
+```ignore
+let response = client.hailuo23_t2v_async()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn hailuo23_t2v_async(&self) -> builder::Hailuo23T2vAsync<'_> {
+        builder::Hailuo23T2vAsync::new(self)
+    }
+    /**GPT Image 2
+
+GPT Image 2 is the state-of-the-art image generation model for fast, high-quality image generation. Uses the size parameter for output dimensions including 2K (2048x2048, 2048x1152) and 4K (3840x2160, 2160x3840). Default quality is low when omitted. Does not support transparent backgrounds.
+
+Sends a `POST` request to `/api/v1/openai/gpt-image-2/async`
+
+```ignore
+let response = client.gpt_image2_async()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn gpt_image2_async(&self) -> builder::GptImage2Async<'_> {
+        builder::GptImage2Async::new(self)
     }
     /**Query task result
 
@@ -1601,6 +7538,60 @@ let response = client.get_task()
     pub fn get_task(&self) -> builder::GetTask<'_> {
         builder::GetTask::new(self)
     }
+    /**Kling V1 T2V
+
+Sends a `POST` request to `/api/v1/text-to-video/kling/kling-v1-t2v/async`
+
+```ignore
+let response = client.kling_v1t2v_async()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn kling_v1t2v_async(&self) -> builder::KlingV1t2vAsync<'_> {
+        builder::KlingV1t2vAsync::new(self)
+    }
+    /**Vidu Lip Sync
+
+Vidu lip sync model. Reanimates the lip movements in a video to match a replacement audio track. `video_url` is required. Provide `audio_url` as the new audio to sync lips to. Use `reference_face_image_url` to preserve face identity consistency across the video.
+
+Sends a `POST` request to `/api/v1/vidu/lip-sync/async`
+
+```ignore
+let response = client.lip_sync_async()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn lip_sync_async(&self) -> builder::LipSyncAsync<'_> {
+        builder::LipSyncAsync::new(self)
+    }
+    /**Vidu Q2 Pro Multi-Frame
+
+Sends a `POST` request to `/api/v1/vidu/viduq2-pro-multi-frame/async`
+
+```ignore
+let response = client.viduq2_pro_multi_frame_async()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn viduq2_pro_multi_frame_async(&self) -> builder::Viduq2ProMultiFrameAsync<'_> {
+        builder::Viduq2ProMultiFrameAsync::new(self)
+    }
+    /**Vidu Q3 Turbo I2V
+
+Sends a `POST` request to `/api/v1/vidu/viduq3-turbo-i2v/async`
+
+```ignore
+let response = client.viduq3_turbo_i2v_async()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn viduq3_turbo_i2v_async(&self) -> builder::Viduq3TurboI2vAsync<'_> {
+        builder::Viduq3TurboI2vAsync::new(self)
+    }
 }
 /// Types for composing operation parameters.
 #[allow(clippy::all)]
@@ -1611,6 +7602,327 @@ pub mod builder {
         encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
         RequestBuilderExt, ResponseValue,
     };
+    /**Builder for [`Client::wan27_i2v_async`]
+
+[`Client::wan27_i2v_async`]: super::Client::wan27_i2v_async*/
+    #[derive(Debug, Clone)]
+    pub struct Wan27I2vAsync<'a> {
+        client: &'a super::Client,
+        body: Result<types::Wan27I2vRequest, String>,
+    }
+    impl<'a> Wan27I2vAsync<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Err("body was not initialized".to_string()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::Wan27I2vRequest>,
+        {
+            self.body = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `Wan27I2vRequest` for body failed".to_string()
+                });
+            self
+        }
+        ///Sends a `POST` request to `/api/v1/alibaba/wan2.7-i2v/async`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SubmitResponse>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/alibaba/wan2.7-i2v/async", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "wan27_i2v_async",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::wan27_image_async`]
+
+[`Client::wan27_image_async`]: super::Client::wan27_image_async*/
+    #[derive(Debug, Clone)]
+    pub struct Wan27ImageAsync<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::Wan27ImageRequest, String>,
+    }
+    impl<'a> Wan27ImageAsync<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::Wan27ImageRequest>,
+            <V as std::convert::TryInto<
+                types::Wan27ImageRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `Wan27ImageRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::Wan27ImageRequest,
+            ) -> types::builder::Wan27ImageRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v1/alibaba/wan2.7-image/async`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SubmitResponse>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::Wan27ImageRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/alibaba/wan2.7-image/async", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "wan27_image_async",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::seedance15_pro_t2v_async`]
+
+[`Client::seedance15_pro_t2v_async`]: super::Client::seedance15_pro_t2v_async*/
+    #[derive(Debug, Clone)]
+    pub struct Seedance15ProT2vAsync<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::Seedance15ProT2vRequest, String>,
+    }
+    impl<'a> Seedance15ProT2vAsync<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::Seedance15ProT2vRequest>,
+            <V as std::convert::TryInto<
+                types::Seedance15ProT2vRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `Seedance15ProT2vRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::Seedance15ProT2vRequest,
+            ) -> types::builder::Seedance15ProT2vRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v1/bytedance/seedance-1.5-pro-t2v`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SubmitResponse>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::Seedance15ProT2vRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/bytedance/seedance-1.5-pro-t2v", client.baseurl,
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "seedance15_pro_t2v_async",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::seedance20_fast_i2v_async`]
+
+[`Client::seedance20_fast_i2v_async`]: super::Client::seedance20_fast_i2v_async*/
+    #[derive(Debug, Clone)]
+    pub struct Seedance20FastI2vAsync<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::Seedance20FastI2vRequest, String>,
+    }
+    impl<'a> Seedance20FastI2vAsync<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::Seedance20FastI2vRequest>,
+            <V as std::convert::TryInto<
+                types::Seedance20FastI2vRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `Seedance20FastI2vRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::Seedance20FastI2vRequest,
+            ) -> types::builder::Seedance20FastI2vRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v1/bytedance/seedance-2.0-fast-i2v/async`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SubmitResponse>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::Seedance20FastI2vRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/bytedance/seedance-2.0-fast-i2v/async", client.baseurl,
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "seedance20_fast_i2v_async",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::seedance20_v2v_async`]
 
 [`Client::seedance20_v2v_async`]: super::Client::seedance20_v2v_async*/
@@ -1697,6 +8009,504 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::seedream50_lite_async`]
+
+[`Client::seedream50_lite_async`]: super::Client::seedream50_lite_async*/
+    #[derive(Debug, Clone)]
+    pub struct Seedream50LiteAsync<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::Seedream50LiteRequest, String>,
+    }
+    impl<'a> Seedream50LiteAsync<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::Seedream50LiteRequest>,
+            <V as std::convert::TryInto<
+                types::Seedream50LiteRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `Seedream50LiteRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::Seedream50LiteRequest,
+            ) -> types::builder::Seedream50LiteRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v1/bytedance/seedream-5.0-lite/async`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SubmitResponse>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::Seedream50LiteRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/bytedance/seedream-5.0-lite/async", client.baseurl,
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "seedream50_lite_async",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::nano_banana2_async`]
+
+[`Client::nano_banana2_async`]: super::Client::nano_banana2_async*/
+    #[derive(Debug, Clone)]
+    pub struct NanoBanana2Async<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::NanoBanana2Request, String>,
+    }
+    impl<'a> NanoBanana2Async<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::NanoBanana2Request>,
+            <V as std::convert::TryInto<
+                types::NanoBanana2Request,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `NanoBanana2Request` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::NanoBanana2Request,
+            ) -> types::builder::NanoBanana2Request,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v1/google/nano-banana-2/async`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SubmitResponse>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::NanoBanana2Request::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/google/nano-banana-2/async", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "nano_banana2_async",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::veo31_lite_i2v_async`]
+
+[`Client::veo31_lite_i2v_async`]: super::Client::veo31_lite_i2v_async*/
+    #[derive(Debug, Clone)]
+    pub struct Veo31LiteI2vAsync<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::Veo31LiteI2vRequest, String>,
+    }
+    impl<'a> Veo31LiteI2vAsync<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::Veo31LiteI2vRequest>,
+            <V as std::convert::TryInto<
+                types::Veo31LiteI2vRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `Veo31LiteI2vRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::Veo31LiteI2vRequest,
+            ) -> types::builder::Veo31LiteI2vRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v1/google/veo-3.1-lite-i2v/async`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SubmitResponse>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::Veo31LiteI2vRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/google/veo-3.1-lite-i2v/async", client.baseurl,
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "veo31_lite_i2v_async",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::kling_image_o1_async`]
+
+[`Client::kling_image_o1_async`]: super::Client::kling_image_o1_async*/
+    #[derive(Debug, Clone)]
+    pub struct KlingImageO1Async<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::KlingImageO1Request, String>,
+    }
+    impl<'a> KlingImageO1Async<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::KlingImageO1Request>,
+            <V as std::convert::TryInto<
+                types::KlingImageO1Request,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `KlingImageO1Request` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::KlingImageO1Request,
+            ) -> types::builder::KlingImageO1Request,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v1/kling/kling-image-o1/async`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SubmitResponse>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::KlingImageO1Request::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/kling/kling-image-o1/async", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "kling_image_o1_async",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::hailuo23_t2v_async`]
+
+[`Client::hailuo23_t2v_async`]: super::Client::hailuo23_t2v_async*/
+    #[derive(Debug, Clone)]
+    pub struct Hailuo23T2vAsync<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::Hailuo23T2vRequest, String>,
+    }
+    impl<'a> Hailuo23T2vAsync<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::Hailuo23T2vRequest>,
+            <V as std::convert::TryInto<
+                types::Hailuo23T2vRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `Hailuo23T2vRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::Hailuo23T2vRequest,
+            ) -> types::builder::Hailuo23T2vRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v1/minimax/hailuo-2.3-t2v/async`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SubmitResponse>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::Hailuo23T2vRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/minimax/hailuo-2.3-t2v/async", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "hailuo23_t2v_async",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::gpt_image2_async`]
+
+[`Client::gpt_image2_async`]: super::Client::gpt_image2_async*/
+    #[derive(Debug, Clone)]
+    pub struct GptImage2Async<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::GptImage2Request, String>,
+    }
+    impl<'a> GptImage2Async<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::GptImage2Request>,
+            <V as std::convert::TryInto<
+                types::GptImage2Request,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `GptImage2Request` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::GptImage2Request,
+            ) -> types::builder::GptImage2Request,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v1/openai/gpt-image-2/async`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SubmitResponse>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::GptImage2Request::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/openai/gpt-image-2/async", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "gpt_image2_async",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::get_task`]
 
 [`Client::get_task`]: super::Client::get_task*/
@@ -1763,6 +8573,344 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::kling_v1t2v_async`]
+
+[`Client::kling_v1t2v_async`]: super::Client::kling_v1t2v_async*/
+    #[derive(Debug, Clone)]
+    pub struct KlingV1t2vAsync<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::KlingV1t2vRequest, String>,
+    }
+    impl<'a> KlingV1t2vAsync<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::KlingV1t2vRequest>,
+            <V as std::convert::TryInto<
+                types::KlingV1t2vRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `KlingV1t2vRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::KlingV1t2vRequest,
+            ) -> types::builder::KlingV1t2vRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v1/text-to-video/kling/kling-v1-t2v/async`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SubmitResponse>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::KlingV1t2vRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/text-to-video/kling/kling-v1-t2v/async", client.baseurl,
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "kling_v1t2v_async",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::lip_sync_async`]
+
+[`Client::lip_sync_async`]: super::Client::lip_sync_async*/
+    #[derive(Debug, Clone)]
+    pub struct LipSyncAsync<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::LipSyncRequest, String>,
+    }
+    impl<'a> LipSyncAsync<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::LipSyncRequest>,
+            <V as std::convert::TryInto<
+                types::LipSyncRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `LipSyncRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::LipSyncRequest,
+            ) -> types::builder::LipSyncRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v1/vidu/lip-sync/async`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SubmitResponse>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::LipSyncRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/vidu/lip-sync/async", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "lip_sync_async",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::viduq2_pro_multi_frame_async`]
+
+[`Client::viduq2_pro_multi_frame_async`]: super::Client::viduq2_pro_multi_frame_async*/
+    #[derive(Debug, Clone)]
+    pub struct Viduq2ProMultiFrameAsync<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::Viduq2ProMultiFrameRequest, String>,
+    }
+    impl<'a> Viduq2ProMultiFrameAsync<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::Viduq2ProMultiFrameRequest>,
+            <V as std::convert::TryInto<
+                types::Viduq2ProMultiFrameRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `Viduq2ProMultiFrameRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::Viduq2ProMultiFrameRequest,
+            ) -> types::builder::Viduq2ProMultiFrameRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v1/vidu/viduq2-pro-multi-frame/async`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SubmitResponse>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::Viduq2ProMultiFrameRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/vidu/viduq2-pro-multi-frame/async", client.baseurl,
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "viduq2_pro_multi_frame_async",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::viduq3_turbo_i2v_async`]
+
+[`Client::viduq3_turbo_i2v_async`]: super::Client::viduq3_turbo_i2v_async*/
+    #[derive(Debug, Clone)]
+    pub struct Viduq3TurboI2vAsync<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::Viduq3TurboI2vRequest, String>,
+    }
+    impl<'a> Viduq3TurboI2vAsync<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::Viduq3TurboI2vRequest>,
+            <V as std::convert::TryInto<
+                types::Viduq3TurboI2vRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `Viduq3TurboI2vRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::Viduq3TurboI2vRequest,
+            ) -> types::builder::Viduq3TurboI2vRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v1/vidu/viduq3-turbo-i2v/async`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SubmitResponse>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::Viduq3TurboI2vRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/vidu/viduq3-turbo-i2v/async", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "viduq3_turbo_i2v_async",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
 }
 /// Items consumers will typically use such as the Client.
 pub mod prelude {
@@ -1770,6 +8918,88 @@ pub mod prelude {
 }
 /// Every operation generated from `spec/`, in file order.
 pub const OPERATIONS: &[crate::Operation] = &[
+    crate::Operation {
+        operation_id: "wan27I2vAsync",
+        method: "POST",
+        path: "/api/v1/alibaba/wan2.7-i2v/async",
+        file: "alibaba/wan2.7-i2v.json",
+        summary: "Wan 2.7 I2V",
+        model_id: Some("alibaba/wan2.7-i2v"),
+        request_type: Some("Wan27I2vRequest"),
+        validate_json: Some(types::Wan27I2vRequest::validate_json),
+        outputs: &[
+            crate::OutputFile {
+                kind: "video",
+                role: None,
+                when: None,
+            },
+        ],
+        runtime_fields: &["duration", "resolution"],
+    },
+    crate::Operation {
+        operation_id: "wan27ImageAsync",
+        method: "POST",
+        path: "/api/v1/alibaba/wan2.7-image/async",
+        file: "alibaba/wan2.7-image.json",
+        summary: "Wan 2.7 Image",
+        model_id: Some("alibaba/wan2.7-image"),
+        request_type: Some("Wan27ImageRequest"),
+        validate_json: Some(types::Wan27ImageRequest::validate_json),
+        outputs: &[
+            crate::OutputFile {
+                kind: "image",
+                role: None,
+                when: None,
+            },
+        ],
+        runtime_fields: &["n", "size", "enable_sequential", "thinking_mode"],
+    },
+    crate::Operation {
+        operation_id: "seedance15ProT2vAsync",
+        method: "POST",
+        path: "/api/v1/bytedance/seedance-1.5-pro-t2v",
+        file: "bytedance/seedance-1.5-pro-t2v.json",
+        summary: "Seedance 1.5 Pro T2V",
+        model_id: Some("bytedance/seedance-1.5-pro-t2v"),
+        request_type: Some("Seedance15ProT2vRequest"),
+        validate_json: Some(types::Seedance15ProT2vRequest::validate_json),
+        outputs: &[
+            crate::OutputFile {
+                kind: "video",
+                role: None,
+                when: None,
+            },
+            crate::OutputFile {
+                kind: "image",
+                role: Some("last_frame"),
+                when: Some("return_last_frame"),
+            },
+        ],
+        runtime_fields: &["duration", "resolution"],
+    },
+    crate::Operation {
+        operation_id: "seedance20FastI2vAsync",
+        method: "POST",
+        path: "/api/v1/bytedance/seedance-2.0-fast-i2v/async",
+        file: "bytedance/seedance-2.0-fast-i2v.json",
+        summary: "Seedance 2.0 Fast I2V",
+        model_id: Some("bytedance/seedance-2.0-fast-i2v"),
+        request_type: Some("Seedance20FastI2vRequest"),
+        validate_json: Some(types::Seedance20FastI2vRequest::validate_json),
+        outputs: &[
+            crate::OutputFile {
+                kind: "video",
+                role: None,
+                when: None,
+            },
+            crate::OutputFile {
+                kind: "image",
+                role: Some("last_frame"),
+                when: Some("return_last_frame"),
+            },
+        ],
+        runtime_fields: &["duration", "resolution"],
+    },
     crate::Operation {
         operation_id: "seedance20V2vAsync",
         method: "POST",
@@ -1779,6 +9009,136 @@ pub const OPERATIONS: &[crate::Operation] = &[
         model_id: Some("bytedance/seedance-2.0-v2v"),
         request_type: Some("Seedance20V2vRequest"),
         validate_json: Some(types::Seedance20V2vRequest::validate_json),
+        outputs: &[
+            crate::OutputFile {
+                kind: "video",
+                role: None,
+                when: None,
+            },
+            crate::OutputFile {
+                kind: "image",
+                role: Some("last_frame"),
+                when: Some("return_last_frame"),
+            },
+        ],
+        runtime_fields: &["duration", "resolution"],
+    },
+    crate::Operation {
+        operation_id: "seedream50LiteAsync",
+        method: "POST",
+        path: "/api/v1/bytedance/seedream-5.0-lite/async",
+        file: "bytedance/seedream-5.0-lite.json",
+        summary: "Seedream 5.0 Lite",
+        model_id: Some("bytedance/seedream-5.0-lite"),
+        request_type: Some("Seedream50LiteRequest"),
+        validate_json: Some(types::Seedream50LiteRequest::validate_json),
+        outputs: &[
+            crate::OutputFile {
+                kind: "image",
+                role: None,
+                when: None,
+            },
+        ],
+        runtime_fields: &[
+            "size",
+            "sequential_image_generation",
+            "sequential_image_generation_max_images",
+        ],
+    },
+    crate::Operation {
+        operation_id: "nanoBanana2Async",
+        method: "POST",
+        path: "/api/v1/google/nano-banana-2/async",
+        file: "google/nano-banana-2.json",
+        summary: "Nano Banana 2",
+        model_id: Some("google/nano-banana-2"),
+        request_type: Some("NanoBanana2Request"),
+        validate_json: Some(types::NanoBanana2Request::validate_json),
+        outputs: &[
+            crate::OutputFile {
+                kind: "image",
+                role: None,
+                when: None,
+            },
+        ],
+        runtime_fields: &["imageSize"],
+    },
+    crate::Operation {
+        operation_id: "veo31LiteI2vAsync",
+        method: "POST",
+        path: "/api/v1/google/veo-3.1-lite-i2v/async",
+        file: "google/veo-3.1-lite-i2v.json",
+        summary: "Veo 3.1 Lite I2V",
+        model_id: Some("google/veo-3.1-lite-i2v"),
+        request_type: Some("Veo31LiteI2vRequest"),
+        validate_json: Some(types::Veo31LiteI2vRequest::validate_json),
+        outputs: &[
+            crate::OutputFile {
+                kind: "video",
+                role: None,
+                when: None,
+            },
+        ],
+        runtime_fields: &["durationSeconds", "resolution"],
+    },
+    crate::Operation {
+        operation_id: "klingImageO1Async",
+        method: "POST",
+        path: "/api/v1/kling/kling-image-o1/async",
+        file: "kling/kling-image-o1.json",
+        summary: "Kling Image O1",
+        model_id: Some("kling/kling-image-o1"),
+        request_type: Some("KlingImageO1Request"),
+        validate_json: Some(types::KlingImageO1Request::validate_json),
+        outputs: &[
+            crate::OutputFile {
+                kind: "image",
+                role: None,
+                when: None,
+            },
+        ],
+        runtime_fields: &["n", "resolution"],
+    },
+    crate::Operation {
+        operation_id: "klingV1t2vAsync",
+        method: "POST",
+        path: "/api/v1/text-to-video/kling/kling-v1-t2v/async",
+        file: "kling/kling-v1-t2v.json",
+        summary: "Kling V1 T2V",
+        model_id: Some("kling/kling-v1-t2v"),
+        request_type: Some("KlingV1t2vRequest"),
+        validate_json: Some(types::KlingV1t2vRequest::validate_json),
+        outputs: &[
+            crate::OutputFile {
+                kind: "video",
+                role: None,
+                when: None,
+            },
+        ],
+        runtime_fields: &["duration", "mode"],
+    },
+    crate::Operation {
+        operation_id: "hailuo23T2vAsync",
+        method: "POST",
+        path: "/api/v1/minimax/hailuo-2.3-t2v/async",
+        file: "minimax/hailuo-2.3-t2v.json",
+        summary: "Hailuo 2.3 T2V",
+        model_id: Some("minimax/hailuo-2.3-t2v"),
+        request_type: Some("Hailuo23T2vRequest"),
+        validate_json: Some(types::Hailuo23T2vRequest::validate_json),
+        outputs: &[
+            crate::OutputFile {
+                kind: "video",
+                role: None,
+                when: None,
+            },
+        ],
+        runtime_fields: &[
+            "duration",
+            "resolution",
+            "prompt_optimizer",
+            "fast_pretreatment",
+        ],
     },
     crate::Operation {
         operation_id: "getTask",
@@ -1789,8 +9149,645 @@ pub const OPERATIONS: &[crate::Operation] = &[
         model_id: None,
         request_type: None,
         validate_json: None,
+        outputs: &[],
+        runtime_fields: &[],
+    },
+    crate::Operation {
+        operation_id: "gptImage2Async",
+        method: "POST",
+        path: "/api/v1/openai/gpt-image-2/async",
+        file: "openai/gpt-image-2.json",
+        summary: "GPT Image 2",
+        model_id: Some("openai/gpt-image-2"),
+        request_type: Some("GptImage2Request"),
+        validate_json: Some(types::GptImage2Request::validate_json),
+        outputs: &[
+            crate::OutputFile {
+                kind: "image",
+                role: None,
+                when: None,
+            },
+        ],
+        runtime_fields: &["quality", "size"],
+    },
+    crate::Operation {
+        operation_id: "lipSyncAsync",
+        method: "POST",
+        path: "/api/v1/vidu/lip-sync/async",
+        file: "vidu/lip-sync.json",
+        summary: "Vidu Lip Sync",
+        model_id: Some("vidu/lip-sync"),
+        request_type: Some("LipSyncRequest"),
+        validate_json: Some(types::LipSyncRequest::validate_json),
+        outputs: &[
+            crate::OutputFile {
+                kind: "video",
+                role: None,
+                when: None,
+            },
+        ],
+        runtime_fields: &[],
+    },
+    crate::Operation {
+        operation_id: "viduq2ProMultiFrameAsync",
+        method: "POST",
+        path: "/api/v1/vidu/viduq2-pro-multi-frame/async",
+        file: "vidu/viduq2-pro-multi-frame.json",
+        summary: "Vidu Q2 Pro Multi-Frame",
+        model_id: Some("vidu/viduq2-pro-multi-frame"),
+        request_type: Some("Viduq2ProMultiFrameRequest"),
+        validate_json: Some(types::Viduq2ProMultiFrameRequest::validate_json),
+        outputs: &[
+            crate::OutputFile {
+                kind: "video",
+                role: None,
+                when: None,
+            },
+        ],
+        runtime_fields: &["resolution", "key_images"],
+    },
+    crate::Operation {
+        operation_id: "viduq3TurboI2vAsync",
+        method: "POST",
+        path: "/api/v1/vidu/viduq3-turbo-i2v/async",
+        file: "vidu/viduq3-turbo-i2v.json",
+        summary: "Vidu Q3 Turbo I2V",
+        model_id: Some("vidu/viduq3-turbo-i2v"),
+        request_type: Some("Viduq3TurboI2vRequest"),
+        validate_json: Some(types::Viduq3TurboI2vRequest::validate_json),
+        outputs: &[
+            crate::OutputFile {
+                kind: "video",
+                role: None,
+                when: None,
+            },
+        ],
+        runtime_fields: &["duration", "resolution"],
     },
 ];
+impl types::Wan27I2vRequest {
+    /** Checks this request against every rule of the `alibaba/wan2.7-i2v` schema and its prose rules, without sending anything.
+
+ Returns every violation at once, each with its JSON pointer.*/
+    pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+        crate::validate::validate_serialized(self, Self::validate_json)
+    }
+    /// Checks a JSON request body for `alibaba/wan2.7-i2v` (as [`Self::validate`] does for a typed request).
+    pub fn validate_json(
+        value: &serde_json::Value,
+    ) -> Result<crate::Warnings, crate::ValidationError> {
+        let mut checker = crate::validate::Checker::default();
+        {
+            let mut branches = Vec::new();
+            {
+                let mut checker = crate::validate::Checker::default();
+                if let Some(object1) = checker.object(value, "", &["first_frame"]) {
+                    if let Some(field1) = object1.get("driving_audio") {
+                        checker.string(field1, "/driving_audio", None, None, None);
+                        {
+                            static PATTERN: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(||
+                            regex::Regex::new("^(https?://|oss://)").ok());
+                            checker
+                                .pattern(
+                                    field1,
+                                    "/driving_audio",
+                                    PATTERN.as_ref(),
+                                    "^(https?://|oss://)",
+                                );
+                        }
+                    }
+                    if let Some(field1) = object1.get("duration") {
+                        checker.integer(field1, "/duration", Some(2), Some(15), None);
+                    }
+                    if let Some(field1) = object1.get("first_clip") {
+                        checker.string(field1, "/first_clip", None, None, None);
+                        {
+                            static PATTERN: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(||
+                            regex::Regex::new("^(https?://|oss://)").ok());
+                            checker
+                                .pattern(
+                                    field1,
+                                    "/first_clip",
+                                    PATTERN.as_ref(),
+                                    "^(https?://|oss://)",
+                                );
+                        }
+                    }
+                    if let Some(field1) = object1.get("first_frame") {
+                        checker.string(field1, "/first_frame", None, None, None);
+                        {
+                            static PATTERN: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(||
+                            regex::Regex::new("^(https?://|oss://|data:image/)").ok());
+                            checker
+                                .pattern(
+                                    field1,
+                                    "/first_frame",
+                                    PATTERN.as_ref(),
+                                    "^(https?://|oss://|data:image/)",
+                                );
+                        }
+                    }
+                    if let Some(field1) = object1.get("last_frame") {
+                        checker.string(field1, "/last_frame", None, None, None);
+                        {
+                            static PATTERN: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(||
+                            regex::Regex::new("^(https?://|oss://|data:image/)").ok());
+                            checker
+                                .pattern(
+                                    field1,
+                                    "/last_frame",
+                                    PATTERN.as_ref(),
+                                    "^(https?://|oss://|data:image/)",
+                                );
+                        }
+                    }
+                    if let Some(field1) = object1.get("negative_prompt") {
+                        checker
+                            .string(
+                                field1,
+                                "/negative_prompt",
+                                None,
+                                Some(500u64),
+                                None,
+                            );
+                    }
+                    if let Some(field1) = object1.get("prompt") {
+                        checker.string(field1, "/prompt", None, Some(5000u64), None);
+                    }
+                    if let Some(field1) = object1.get("prompt_extend") {
+                        checker.boolean(field1, "/prompt_extend");
+                    }
+                    if let Some(field1) = object1.get("resolution") {
+                        checker
+                            .string(
+                                field1,
+                                "/resolution",
+                                None,
+                                None,
+                                Some((&["720P", "1080P"], "\"720P\", \"1080P\"")),
+                            );
+                    }
+                    if let Some(field1) = object1.get("seed") {
+                        checker
+                            .integer(field1, "/seed", Some(0), Some(2147483647), None);
+                    }
+                }
+                branches.push(checker);
+            }
+            {
+                let mut checker = crate::validate::Checker::default();
+                if let Some(object2) = checker.object(value, "", &["first_clip"]) {
+                    if let Some(field2) = object2.get("driving_audio") {
+                        checker.string(field2, "/driving_audio", None, None, None);
+                        {
+                            static PATTERN: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(||
+                            regex::Regex::new("^(https?://|oss://)").ok());
+                            checker
+                                .pattern(
+                                    field2,
+                                    "/driving_audio",
+                                    PATTERN.as_ref(),
+                                    "^(https?://|oss://)",
+                                );
+                        }
+                    }
+                    if let Some(field2) = object2.get("duration") {
+                        checker.integer(field2, "/duration", Some(2), Some(15), None);
+                    }
+                    if let Some(field2) = object2.get("first_clip") {
+                        checker.string(field2, "/first_clip", None, None, None);
+                        {
+                            static PATTERN: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(||
+                            regex::Regex::new("^(https?://|oss://)").ok());
+                            checker
+                                .pattern(
+                                    field2,
+                                    "/first_clip",
+                                    PATTERN.as_ref(),
+                                    "^(https?://|oss://)",
+                                );
+                        }
+                    }
+                    if let Some(field2) = object2.get("first_frame") {
+                        checker.string(field2, "/first_frame", None, None, None);
+                        {
+                            static PATTERN: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(||
+                            regex::Regex::new("^(https?://|oss://|data:image/)").ok());
+                            checker
+                                .pattern(
+                                    field2,
+                                    "/first_frame",
+                                    PATTERN.as_ref(),
+                                    "^(https?://|oss://|data:image/)",
+                                );
+                        }
+                    }
+                    if let Some(field2) = object2.get("last_frame") {
+                        checker.string(field2, "/last_frame", None, None, None);
+                        {
+                            static PATTERN: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(||
+                            regex::Regex::new("^(https?://|oss://|data:image/)").ok());
+                            checker
+                                .pattern(
+                                    field2,
+                                    "/last_frame",
+                                    PATTERN.as_ref(),
+                                    "^(https?://|oss://|data:image/)",
+                                );
+                        }
+                    }
+                    if let Some(field2) = object2.get("negative_prompt") {
+                        checker
+                            .string(
+                                field2,
+                                "/negative_prompt",
+                                None,
+                                Some(500u64),
+                                None,
+                            );
+                    }
+                    if let Some(field2) = object2.get("prompt") {
+                        checker.string(field2, "/prompt", None, Some(5000u64), None);
+                    }
+                    if let Some(field2) = object2.get("prompt_extend") {
+                        checker.boolean(field2, "/prompt_extend");
+                    }
+                    if let Some(field2) = object2.get("resolution") {
+                        checker
+                            .string(
+                                field2,
+                                "/resolution",
+                                None,
+                                None,
+                                Some((&["720P", "1080P"], "\"720P\", \"1080P\"")),
+                            );
+                    }
+                    if let Some(field2) = object2.get("seed") {
+                        checker
+                            .integer(field2, "/seed", Some(0), Some(2147483647), None);
+                    }
+                }
+                branches.push(checker);
+            }
+            checker.branches("", branches, true);
+        }
+        const PROSE_RULES: &[crate::rules::ProseRule] = &[
+            crate::rules::ProseRule::ExactlyOneOf(&["first_frame", "first_clip"]),
+            crate::rules::ProseRule::NotTogether {
+                fields: &["driving_audio"],
+                with: &["first_clip"],
+            },
+            crate::rules::ProseRule::Media {
+                fields: &["first_frame", "last_frame"],
+                kinds: &[
+                    crate::rules::MediaKind::Url,
+                    crate::rules::MediaKind::Oss,
+                    crate::rules::MediaKind::DataUri,
+                ],
+            },
+            crate::rules::ProseRule::Media {
+                fields: &["driving_audio", "first_clip"],
+                kinds: &[crate::rules::MediaKind::Url, crate::rules::MediaKind::Oss],
+            },
+        ];
+        crate::rules::apply(PROSE_RULES, value, &mut checker);
+        checker.finish()
+    }
+}
+impl crate::SubmitRequest for types::Wan27I2vRequest {
+    const OPERATION: &'static crate::Operation = &OPERATIONS[0usize];
+    fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+        types::Wan27I2vRequest::validate(self)
+    }
+}
+impl types::Wan27ImageRequest {
+    /** Checks this request against every rule of the `alibaba/wan2.7-image` schema and its prose rules, without sending anything.
+
+ Returns every violation at once, each with its JSON pointer.*/
+    pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+        crate::validate::validate_serialized(self, Self::validate_json)
+    }
+    /// Checks a JSON request body for `alibaba/wan2.7-image` (as [`Self::validate`] does for a typed request).
+    pub fn validate_json(
+        value: &serde_json::Value,
+    ) -> Result<crate::Warnings, crate::ValidationError> {
+        let mut checker = crate::validate::Checker::default();
+        if let Some(object1) = checker.object(value, "", &["prompt"]) {
+            if let Some(field1) = object1.get("enable_sequential") {
+                checker.boolean(field1, "/enable_sequential");
+            }
+            if let Some(field1) = object1.get("n") {
+                checker.integer(field1, "/n", Some(1), Some(12), None);
+            }
+            if let Some(field1) = object1.get("prompt") {
+                checker.string(field1, "/prompt", Some(1u64), Some(5000u64), None);
+            }
+            if let Some(field1) = object1.get("seed") {
+                checker.integer(field1, "/seed", Some(0), Some(2147483647), None);
+            }
+            if let Some(field1) = object1.get("size") {
+                checker.string(field1, "/size", None, None, None);
+            }
+            if let Some(field1) = object1.get("thinking_mode") {
+                checker.boolean(field1, "/thinking_mode");
+            }
+        }
+        const PROSE_RULES: &[crate::rules::ProseRule] = &[
+            crate::rules::ProseRule::Conditional {
+                if_field: "enable_sequential",
+                if_in: &["false"],
+                if_default: Some("false"),
+                then_field: "n",
+                limit: crate::rules::Limit::Maximum(4f64),
+                note: "default mode (enable_sequential=false) makes 1-4 images; set enable_sequential to true for up to 12",
+                severity: crate::rules::Severity::Error,
+            },
+            crate::rules::ProseRule::Conditional {
+                if_field: "enable_sequential",
+                if_in: &["true"],
+                if_default: Some("false"),
+                then_field: "thinking_mode",
+                limit: crate::rules::Limit::In(&["false"]),
+                note: "thinking mode is only effective when enable_sequential=false",
+                severity: crate::rules::Severity::Warning,
+            },
+            crate::rules::ProseRule::Dimensions {
+                field: "size",
+                presets: &["1K", "2K"],
+                separator: "*",
+                min_side: Some(768u64),
+                max_side: Some(2048u64),
+            },
+        ];
+        crate::rules::apply(PROSE_RULES, value, &mut checker);
+        checker.finish()
+    }
+}
+impl crate::SubmitRequest for types::Wan27ImageRequest {
+    const OPERATION: &'static crate::Operation = &OPERATIONS[1usize];
+    fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+        types::Wan27ImageRequest::validate(self)
+    }
+}
+impl types::Seedance15ProT2vRequest {
+    /** Checks this request against every rule of the `bytedance/seedance-1.5-pro-t2v` schema and its prose rules, without sending anything.
+
+ Returns every violation at once, each with its JSON pointer.*/
+    pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+        crate::validate::validate_serialized(self, Self::validate_json)
+    }
+    /// Checks a JSON request body for `bytedance/seedance-1.5-pro-t2v` (as [`Self::validate`] does for a typed request).
+    pub fn validate_json(
+        value: &serde_json::Value,
+    ) -> Result<crate::Warnings, crate::ValidationError> {
+        let mut checker = crate::validate::Checker::default();
+        if let Some(object1) = checker.object(value, "", &["prompt"]) {
+            if let Some(field1) = object1.get("camera_fixed") {
+                checker.boolean(field1, "/camera_fixed");
+            }
+            if let Some(field1) = object1.get("duration") {
+                checker
+                    .integer(
+                        field1,
+                        "/duration",
+                        None,
+                        None,
+                        Some((
+                            &[4i64, 5i64, 6i64, 7i64, 8i64, 9i64, 10i64, 11i64, 12i64],
+                            "4, 5, 6, 7, 8, 9, 10, 11, 12",
+                        )),
+                    );
+            }
+            if let Some(field1) = object1.get("execution_expires_after") {
+                checker
+                    .integer(
+                        field1,
+                        "/execution_expires_after",
+                        Some(3600),
+                        Some(259200),
+                        None,
+                    );
+            }
+            if let Some(field1) = object1.get("generate_audio") {
+                checker.boolean(field1, "/generate_audio");
+            }
+            if let Some(field1) = object1.get("prompt") {
+                checker.string(field1, "/prompt", Some(1u64), Some(10000u64), None);
+            }
+            if let Some(field1) = object1.get("ratio") {
+                checker
+                    .string(
+                        field1,
+                        "/ratio",
+                        None,
+                        None,
+                        Some((
+                            &["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"],
+                            "\"16:9\", \"4:3\", \"1:1\", \"3:4\", \"9:16\", \"21:9\", \"adaptive\"",
+                        )),
+                    );
+            }
+            if let Some(field1) = object1.get("resolution") {
+                checker
+                    .string(
+                        field1,
+                        "/resolution",
+                        None,
+                        None,
+                        Some((
+                            &["480p", "720p", "1080p"],
+                            "\"480p\", \"720p\", \"1080p\"",
+                        )),
+                    );
+            }
+            if let Some(field1) = object1.get("return_last_frame") {
+                checker.boolean(field1, "/return_last_frame");
+            }
+            if let Some(field1) = object1.get("seed") {
+                checker.integer(field1, "/seed", Some(-1), Some(2147483647), None);
+            }
+            if let Some(field1) = object1.get("service_tier") {
+                checker
+                    .string(
+                        field1,
+                        "/service_tier",
+                        None,
+                        None,
+                        Some((&["default", "flex"], "\"default\", \"flex\"")),
+                    );
+            }
+        }
+        const PROSE_RULES: &[crate::rules::ProseRule] = &[
+            crate::rules::ProseRule::MaxWords {
+                field: "prompt",
+                max: 1000usize,
+            },
+        ];
+        crate::rules::apply(PROSE_RULES, value, &mut checker);
+        checker.finish()
+    }
+}
+impl crate::SubmitRequest for types::Seedance15ProT2vRequest {
+    const OPERATION: &'static crate::Operation = &OPERATIONS[2usize];
+    fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+        types::Seedance15ProT2vRequest::validate(self)
+    }
+}
+impl types::Seedance20FastI2vRequest {
+    /** Checks this request against every rule of the `bytedance/seedance-2.0-fast-i2v` schema and its prose rules, without sending anything.
+
+ Returns every violation at once, each with its JSON pointer.*/
+    pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+        crate::validate::validate_serialized(self, Self::validate_json)
+    }
+    /// Checks a JSON request body for `bytedance/seedance-2.0-fast-i2v` (as [`Self::validate`] does for a typed request).
+    pub fn validate_json(
+        value: &serde_json::Value,
+    ) -> Result<crate::Warnings, crate::ValidationError> {
+        let mut checker = crate::validate::Checker::default();
+        if let Some(object1) = checker.object(value, "", &["prompt"]) {
+            if let Some(field1) = object1.get("audio_urls") {
+                if let Some(items) = checker
+                    .array(field1, "/audio_urls", Some(1u64), Some(3u64))
+                {
+                    for (i2, item2) in items.iter().enumerate() {
+                        checker
+                            .string(
+                                item2,
+                                &format!("/audio_urls/{}", i2),
+                                Some(1u64),
+                                None,
+                                None,
+                            );
+                    }
+                }
+            }
+            if let Some(field2) = object1.get("camera_fixed") {
+                checker.boolean(field2, "/camera_fixed");
+            }
+            if let Some(field2) = object1.get("duration") {
+                checker
+                    .integer(
+                        field2,
+                        "/duration",
+                        None,
+                        None,
+                        Some((
+                            &[
+                                4i64, 5i64, 6i64, 7i64, 8i64, 9i64, 10i64, 11i64, 12i64,
+                                13i64, 14i64, 15i64,
+                            ],
+                            "4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15",
+                        )),
+                    );
+            }
+            if let Some(field2) = object1.get("execution_expires_after") {
+                checker
+                    .integer(
+                        field2,
+                        "/execution_expires_after",
+                        Some(3600),
+                        Some(259200),
+                        None,
+                    );
+            }
+            if let Some(field2) = object1.get("first_frame_image") {
+                checker.string(field2, "/first_frame_image", Some(1u64), None, None);
+            }
+            if let Some(field2) = object1.get("generate_audio") {
+                checker.boolean(field2, "/generate_audio");
+            }
+            if let Some(field2) = object1.get("last_frame_image") {
+                checker.string(field2, "/last_frame_image", Some(1u64), None, None);
+            }
+            if let Some(field2) = object1.get("prompt") {
+                checker.string(field2, "/prompt", Some(1u64), Some(10000u64), None);
+            }
+            if let Some(field2) = object1.get("ratio") {
+                checker
+                    .string(
+                        field2,
+                        "/ratio",
+                        None,
+                        None,
+                        Some((
+                            &["21:9", "16:9", "4:3", "1:1", "3:4", "9:16"],
+                            "\"21:9\", \"16:9\", \"4:3\", \"1:1\", \"3:4\", \"9:16\"",
+                        )),
+                    );
+            }
+            if let Some(field2) = object1.get("reference_images") {
+                if let Some(items) = checker
+                    .array(field2, "/reference_images", Some(1u64), Some(9u64))
+                {
+                    for (i3, item3) in items.iter().enumerate() {
+                        checker
+                            .string(
+                                item3,
+                                &format!("/reference_images/{}", i3),
+                                Some(1u64),
+                                None,
+                                None,
+                            );
+                    }
+                }
+            }
+            if let Some(field3) = object1.get("resolution") {
+                checker
+                    .string(
+                        field3,
+                        "/resolution",
+                        None,
+                        None,
+                        Some((&["480p", "720p"], "\"480p\", \"720p\"")),
+                    );
+            }
+            if let Some(field3) = object1.get("return_last_frame") {
+                checker.boolean(field3, "/return_last_frame");
+            }
+            if let Some(field3) = object1.get("seed") {
+                checker.integer(field3, "/seed", Some(-1), Some(4294967295), None);
+            }
+        }
+        const PROSE_RULES: &[crate::rules::ProseRule] = &[
+            crate::rules::ProseRule::NotTogether {
+                fields: &["first_frame_image", "last_frame_image"],
+                with: &["reference_images"],
+            },
+            crate::rules::ProseRule::Placeholders {
+                field: "prompt",
+                prefix: "[",
+                infix: " ",
+                suffix: "]",
+                inputs: &[("Audio", "audio_urls"), ("Image", "reference_images")],
+            },
+            crate::rules::ProseRule::Media {
+                fields: &["audio_urls"],
+                kinds: &[crate::rules::MediaKind::Url],
+            },
+            crate::rules::ProseRule::Media {
+                fields: &["first_frame_image", "last_frame_image", "reference_images"],
+                kinds: &[
+                    crate::rules::MediaKind::Url,
+                    crate::rules::MediaKind::DataUri,
+                    crate::rules::MediaKind::Base64,
+                ],
+            },
+            crate::rules::ProseRule::MaxWords {
+                field: "prompt",
+                max: 1000usize,
+            },
+        ];
+        crate::rules::apply(PROSE_RULES, value, &mut checker);
+        checker.finish()
+    }
+}
+impl crate::SubmitRequest for types::Seedance20FastI2vRequest {
+    const OPERATION: &'static crate::Operation = &OPERATIONS[3usize];
+    fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+        types::Seedance20FastI2vRequest::validate(self)
+    }
+}
 impl types::Seedance20V2vRequest {
     /** Checks this request against every rule of the `bytedance/seedance-2.0-v2v` schema and its prose rules, without sending anything.
 
@@ -1926,23 +9923,758 @@ impl types::Seedance20V2vRequest {
                 }
             }
         }
-        crate::validate::prose_rules("bytedance/seedance-2.0-v2v", value, &mut checker);
+        const PROSE_RULES: &[crate::rules::ProseRule] = &[
+            crate::rules::ProseRule::NotTogether {
+                fields: &["first_frame_image", "last_frame_image"],
+                with: &["reference_images"],
+            },
+            crate::rules::ProseRule::Placeholders {
+                field: "prompt",
+                prefix: "[",
+                infix: " ",
+                suffix: "]",
+                inputs: &[
+                    ("Audio", "audio_urls"),
+                    ("Image", "reference_images"),
+                    ("Video", "video_urls"),
+                ],
+            },
+            crate::rules::ProseRule::Media {
+                fields: &["video_urls", "audio_urls"],
+                kinds: &[crate::rules::MediaKind::Url],
+            },
+            crate::rules::ProseRule::Media {
+                fields: &["first_frame_image", "last_frame_image", "reference_images"],
+                kinds: &[
+                    crate::rules::MediaKind::Url,
+                    crate::rules::MediaKind::DataUri,
+                    crate::rules::MediaKind::Base64,
+                ],
+            },
+            crate::rules::ProseRule::MaxWords {
+                field: "prompt",
+                max: 1000usize,
+            },
+        ];
+        crate::rules::apply(PROSE_RULES, value, &mut checker);
         checker.finish()
     }
 }
-impl types::builder::Seedance20V2vRequest {
-    /// Finishes the request; fails only when a required field was not set or
-    /// a value could not be converted. Schema rules are checked by
-    /// `validate()` (and by `submit`), which reports every violation at once.
-    pub fn build(
-        self,
-    ) -> Result<types::Seedance20V2vRequest, types::error::ConversionError> {
-        self.try_into()
-    }
-}
 impl crate::SubmitRequest for types::Seedance20V2vRequest {
-    const OPERATION: &'static crate::Operation = &OPERATIONS[0usize];
+    const OPERATION: &'static crate::Operation = &OPERATIONS[4usize];
     fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
         types::Seedance20V2vRequest::validate(self)
+    }
+}
+impl types::Seedream50LiteRequest {
+    /** Checks this request against every rule of the `bytedance/seedream-5.0-lite` schema and its prose rules, without sending anything.
+
+ Returns every violation at once, each with its JSON pointer.*/
+    pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+        crate::validate::validate_serialized(self, Self::validate_json)
+    }
+    /// Checks a JSON request body for `bytedance/seedream-5.0-lite` (as [`Self::validate`] does for a typed request).
+    pub fn validate_json(
+        value: &serde_json::Value,
+    ) -> Result<crate::Warnings, crate::ValidationError> {
+        let mut checker = crate::validate::Checker::default();
+        if let Some(object1) = checker.object(value, "", &["prompt"]) {
+            if let Some(field1) = object1.get("optimize_prompt_mode") {
+                checker
+                    .string(
+                        field1,
+                        "/optimize_prompt_mode",
+                        None,
+                        None,
+                        Some((&["standard"], "\"standard\"")),
+                    );
+            }
+            if let Some(field1) = object1.get("output_format") {
+                checker
+                    .string(
+                        field1,
+                        "/output_format",
+                        None,
+                        None,
+                        Some((&["jpeg", "png"], "\"jpeg\", \"png\"")),
+                    );
+            }
+            if let Some(field1) = object1.get("prompt") {
+                checker.string(field1, "/prompt", Some(1u64), Some(600u64), None);
+            }
+            if let Some(field1) = object1.get("sequential_image_generation") {
+                checker
+                    .string(
+                        field1,
+                        "/sequential_image_generation",
+                        None,
+                        None,
+                        Some((&["auto", "disabled"], "\"auto\", \"disabled\"")),
+                    );
+            }
+            if let Some(field1) = object1.get("sequential_image_generation_max_images") {
+                checker
+                    .integer(
+                        field1,
+                        "/sequential_image_generation_max_images",
+                        Some(1),
+                        Some(15),
+                        None,
+                    );
+            }
+            if let Some(field1) = object1.get("size") {
+                checker.string(field1, "/size", None, None, None);
+            }
+        }
+        const PROSE_RULES: &[crate::rules::ProseRule] = &[
+            crate::rules::ProseRule::Dimensions {
+                field: "size",
+                presets: &[],
+                separator: "x",
+                min_side: None,
+                max_side: None,
+            },
+            crate::rules::ProseRule::Conditional {
+                if_field: "sequential_image_generation",
+                if_in: &["\"disabled\""],
+                if_default: Some("\"disabled\""),
+                then_field: "sequential_image_generation_max_images",
+                limit: crate::rules::Limit::Absent,
+                note: "batch limits apply only when sequential_image_generation is 'auto'",
+                severity: crate::rules::Severity::Warning,
+            },
+        ];
+        crate::rules::apply(PROSE_RULES, value, &mut checker);
+        checker.finish()
+    }
+}
+impl crate::SubmitRequest for types::Seedream50LiteRequest {
+    const OPERATION: &'static crate::Operation = &OPERATIONS[5usize];
+    fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+        types::Seedream50LiteRequest::validate(self)
+    }
+}
+impl types::NanoBanana2Request {
+    /** Checks this request against every rule of the `google/nano-banana-2` schema and its prose rules, without sending anything.
+
+ Returns every violation at once, each with its JSON pointer.*/
+    pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+        crate::validate::validate_serialized(self, Self::validate_json)
+    }
+    /// Checks a JSON request body for `google/nano-banana-2` (as [`Self::validate`] does for a typed request).
+    pub fn validate_json(
+        value: &serde_json::Value,
+    ) -> Result<crate::Warnings, crate::ValidationError> {
+        let mut checker = crate::validate::Checker::default();
+        if let Some(object1) = checker.object(value, "", &["prompt"]) {
+            if let Some(field1) = object1.get("aspectRatio") {
+                checker
+                    .string(
+                        field1,
+                        "/aspectRatio",
+                        None,
+                        None,
+                        Some((
+                            &[
+                                "1:1",
+                                "1:4",
+                                "1:8",
+                                "2:3",
+                                "3:2",
+                                "3:4",
+                                "4:1",
+                                "4:3",
+                                "4:5",
+                                "5:4",
+                                "8:1",
+                                "9:16",
+                                "16:9",
+                                "21:9",
+                            ],
+                            "\"1:1\", \"1:4\", \"1:8\", \"2:3\", \"3:2\", \"3:4\", \"4:1\", \"4:3\", \"4:5\", \"5:4\", \"8:1\", \"9:16\", \"16:9\", \"21:9\"",
+                        )),
+                    );
+            }
+            if let Some(field1) = object1.get("imageSize") {
+                checker
+                    .string(
+                        field1,
+                        "/imageSize",
+                        None,
+                        None,
+                        Some((
+                            &["512", "1K", "2K", "4K"],
+                            "\"512\", \"1K\", \"2K\", \"4K\"",
+                        )),
+                    );
+            }
+            if let Some(field1) = object1.get("prompt") {
+                checker.string(field1, "/prompt", Some(1u64), None, None);
+            }
+        }
+        const PROSE_RULES: &[crate::rules::ProseRule] = &[];
+        crate::rules::apply(PROSE_RULES, value, &mut checker);
+        checker.finish()
+    }
+}
+impl crate::SubmitRequest for types::NanoBanana2Request {
+    const OPERATION: &'static crate::Operation = &OPERATIONS[6usize];
+    fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+        types::NanoBanana2Request::validate(self)
+    }
+}
+impl types::Veo31LiteI2vRequest {
+    /** Checks this request against every rule of the `google/veo-3.1-lite-i2v` schema and its prose rules, without sending anything.
+
+ Returns every violation at once, each with its JSON pointer.*/
+    pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+        crate::validate::validate_serialized(self, Self::validate_json)
+    }
+    /// Checks a JSON request body for `google/veo-3.1-lite-i2v` (as [`Self::validate`] does for a typed request).
+    pub fn validate_json(
+        value: &serde_json::Value,
+    ) -> Result<crate::Warnings, crate::ValidationError> {
+        let mut checker = crate::validate::Checker::default();
+        if let Some(object1) = checker.object(value, "", &["prompt", "image"]) {
+            if let Some(field1) = object1.get("aspectRatio") {
+                checker
+                    .string(
+                        field1,
+                        "/aspectRatio",
+                        None,
+                        None,
+                        Some((&["16:9", "9:16"], "\"16:9\", \"9:16\"")),
+                    );
+            }
+            if let Some(field1) = object1.get("durationSeconds") {
+                checker
+                    .string(
+                        field1,
+                        "/durationSeconds",
+                        None,
+                        None,
+                        Some((&["4", "6", "8"], "\"4\", \"6\", \"8\"")),
+                    );
+            }
+            if let Some(field1) = object1.get("image") {
+                checker.string(field1, "/image", None, None, None);
+            }
+            if let Some(field1) = object1.get("lastFrame") {
+                checker.string(field1, "/lastFrame", None, None, None);
+            }
+            if let Some(field1) = object1.get("negativePrompt") {
+                checker.string(field1, "/negativePrompt", None, None, None);
+            }
+            if let Some(field1) = object1.get("personGeneration") {
+                checker
+                    .string(
+                        field1,
+                        "/personGeneration",
+                        None,
+                        None,
+                        Some((&["allow_adult"], "\"allow_adult\"")),
+                    );
+            }
+            if let Some(field1) = object1.get("prompt") {
+                checker.string(field1, "/prompt", Some(1u64), None, None);
+            }
+            if let Some(field1) = object1.get("resolution") {
+                checker
+                    .string(
+                        field1,
+                        "/resolution",
+                        None,
+                        None,
+                        Some((&["720p", "1080p"], "\"720p\", \"1080p\"")),
+                    );
+            }
+        }
+        const PROSE_RULES: &[crate::rules::ProseRule] = &[
+            crate::rules::ProseRule::Media {
+                fields: &["image", "lastFrame"],
+                kinds: &[crate::rules::MediaKind::Url],
+            },
+        ];
+        crate::rules::apply(PROSE_RULES, value, &mut checker);
+        checker.finish()
+    }
+}
+impl crate::SubmitRequest for types::Veo31LiteI2vRequest {
+    const OPERATION: &'static crate::Operation = &OPERATIONS[7usize];
+    fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+        types::Veo31LiteI2vRequest::validate(self)
+    }
+}
+impl types::KlingImageO1Request {
+    /** Checks this request against every rule of the `kling/kling-image-o1` schema and its prose rules, without sending anything.
+
+ Returns every violation at once, each with its JSON pointer.*/
+    pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+        crate::validate::validate_serialized(self, Self::validate_json)
+    }
+    /// Checks a JSON request body for `kling/kling-image-o1` (as [`Self::validate`] does for a typed request).
+    pub fn validate_json(
+        value: &serde_json::Value,
+    ) -> Result<crate::Warnings, crate::ValidationError> {
+        let mut checker = crate::validate::Checker::default();
+        if let Some(object1) = checker.object(value, "", &["prompt"]) {
+            if let Some(field1) = object1.get("aspect_ratio") {
+                checker
+                    .string(
+                        field1,
+                        "/aspect_ratio",
+                        None,
+                        None,
+                        Some((
+                            &[
+                                "16:9",
+                                "9:16",
+                                "1:1",
+                                "4:3",
+                                "3:4",
+                                "3:2",
+                                "2:3",
+                                "21:9",
+                                "auto",
+                            ],
+                            "\"16:9\", \"9:16\", \"1:1\", \"4:3\", \"3:4\", \"3:2\", \"2:3\", \"21:9\", \"auto\"",
+                        )),
+                    );
+            }
+            if let Some(field1) = object1.get("images") {
+                if let Some(items) = checker.array(field1, "/images", None, Some(10u64))
+                {
+                    for (i2, item2) in items.iter().enumerate() {
+                        checker
+                            .string(
+                                item2,
+                                &format!("/images/{}", i2),
+                                Some(1u64),
+                                None,
+                                None,
+                            );
+                    }
+                }
+            }
+            if let Some(field2) = object1.get("n") {
+                checker.integer(field2, "/n", Some(1), Some(9), None);
+            }
+            if let Some(field2) = object1.get("prompt") {
+                checker.string(field2, "/prompt", Some(1u64), Some(2500u64), None);
+            }
+            if let Some(field2) = object1.get("resolution") {
+                checker
+                    .string(
+                        field2,
+                        "/resolution",
+                        None,
+                        None,
+                        Some((&["1k", "2k"], "\"1k\", \"2k\"")),
+                    );
+            }
+        }
+        const PROSE_RULES: &[crate::rules::ProseRule] = &[
+            crate::rules::ProseRule::Unsupported(
+                &[
+                    "negative_prompt",
+                    "image",
+                    "image_reference",
+                    "image_fidelity",
+                    "human_fidelity",
+                    "subject_image_list",
+                    "scene_image",
+                    "style_image",
+                ],
+            ),
+            crate::rules::ProseRule::Placeholders {
+                field: "prompt",
+                prefix: "<<<",
+                infix: "_",
+                suffix: ">>>",
+                inputs: &[("image", "images")],
+            },
+            crate::rules::ProseRule::Media {
+                fields: &["images"],
+                kinds: &[
+                    crate::rules::MediaKind::Url,
+                    crate::rules::MediaKind::DataUri,
+                    crate::rules::MediaKind::Base64,
+                ],
+            },
+        ];
+        crate::rules::apply(PROSE_RULES, value, &mut checker);
+        checker.finish()
+    }
+}
+impl crate::SubmitRequest for types::KlingImageO1Request {
+    const OPERATION: &'static crate::Operation = &OPERATIONS[8usize];
+    fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+        types::KlingImageO1Request::validate(self)
+    }
+}
+impl types::KlingV1t2vRequest {
+    /** Checks this request against every rule of the `kling/kling-v1-t2v` schema and its prose rules, without sending anything.
+
+ Returns every violation at once, each with its JSON pointer.*/
+    pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+        crate::validate::validate_serialized(self, Self::validate_json)
+    }
+    /// Checks a JSON request body for `kling/kling-v1-t2v` (as [`Self::validate`] does for a typed request).
+    pub fn validate_json(
+        value: &serde_json::Value,
+    ) -> Result<crate::Warnings, crate::ValidationError> {
+        let mut checker = crate::validate::Checker::default();
+        if let Some(object1) = checker.object(value, "", &["prompt"]) {
+            if let Some(field1) = object1.get("aspect_ratio") {
+                checker
+                    .string(
+                        field1,
+                        "/aspect_ratio",
+                        None,
+                        None,
+                        Some((&["16:9", "9:16", "1:1"], "\"16:9\", \"9:16\", \"1:1\"")),
+                    );
+            }
+            if let Some(field1) = object1.get("camera_control") {
+                checker.object(field1, "/camera_control", &[]);
+            }
+            if let Some(field2) = object1.get("cfg_scale") {
+                checker.number(field2, "/cfg_scale", Some(0f64), Some(1f64), None);
+            }
+            if let Some(field2) = object1.get("duration") {
+                checker
+                    .integer(
+                        field2,
+                        "/duration",
+                        None,
+                        None,
+                        Some((&[5i64, 10i64], "5, 10")),
+                    );
+            }
+            if let Some(field2) = object1.get("mode") {
+                checker
+                    .string(
+                        field2,
+                        "/mode",
+                        None,
+                        None,
+                        Some((&["std", "pro"], "\"std\", \"pro\"")),
+                    );
+            }
+            if let Some(field2) = object1.get("negative_prompt") {
+                checker
+                    .string(field2, "/negative_prompt", Some(1u64), Some(2500u64), None);
+            }
+            if let Some(field2) = object1.get("prompt") {
+                checker.string(field2, "/prompt", Some(1u64), Some(2500u64), None);
+            }
+        }
+        const PROSE_RULES: &[crate::rules::ProseRule] = &[];
+        crate::rules::apply(PROSE_RULES, value, &mut checker);
+        checker.finish()
+    }
+}
+impl crate::SubmitRequest for types::KlingV1t2vRequest {
+    const OPERATION: &'static crate::Operation = &OPERATIONS[9usize];
+    fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+        types::KlingV1t2vRequest::validate(self)
+    }
+}
+impl types::Hailuo23T2vRequest {
+    /** Checks this request against every rule of the `minimax/hailuo-2.3-t2v` schema and its prose rules, without sending anything.
+
+ Returns every violation at once, each with its JSON pointer.*/
+    pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+        crate::validate::validate_serialized(self, Self::validate_json)
+    }
+    /// Checks a JSON request body for `minimax/hailuo-2.3-t2v` (as [`Self::validate`] does for a typed request).
+    pub fn validate_json(
+        value: &serde_json::Value,
+    ) -> Result<crate::Warnings, crate::ValidationError> {
+        let mut checker = crate::validate::Checker::default();
+        if let Some(object1) = checker.object(value, "", &["prompt"]) {
+            if let Some(field1) = object1.get("duration") {
+                checker
+                    .integer(
+                        field1,
+                        "/duration",
+                        None,
+                        None,
+                        Some((&[6i64, 10i64], "6, 10")),
+                    );
+            }
+            if let Some(field1) = object1.get("fast_pretreatment") {
+                checker.boolean(field1, "/fast_pretreatment");
+            }
+            if let Some(field1) = object1.get("prompt") {
+                checker.string(field1, "/prompt", Some(1u64), Some(2000u64), None);
+            }
+            if let Some(field1) = object1.get("prompt_optimizer") {
+                checker.boolean(field1, "/prompt_optimizer");
+            }
+            if let Some(field1) = object1.get("resolution") {
+                checker
+                    .string(
+                        field1,
+                        "/resolution",
+                        None,
+                        None,
+                        Some((&["768P", "1080P"], "\"768P\", \"1080P\"")),
+                    );
+            }
+        }
+        const PROSE_RULES: &[crate::rules::ProseRule] = &[
+            crate::rules::ProseRule::Conditional {
+                if_field: "duration",
+                if_in: &["10"],
+                if_default: Some("6"),
+                then_field: "resolution",
+                limit: crate::rules::Limit::In(&["\"768P\""]),
+                note: "10-second videos only support 768P; use 6 seconds for 1080P",
+                severity: crate::rules::Severity::Error,
+            },
+            crate::rules::ProseRule::Conditional {
+                if_field: "prompt_optimizer",
+                if_in: &["false"],
+                if_default: Some("true"),
+                then_field: "fast_pretreatment",
+                limit: crate::rules::Limit::In(&["false"]),
+                note: "fast pretreatment is only effective when prompt_optimizer=true",
+                severity: crate::rules::Severity::Warning,
+            },
+        ];
+        crate::rules::apply(PROSE_RULES, value, &mut checker);
+        checker.finish()
+    }
+}
+impl crate::SubmitRequest for types::Hailuo23T2vRequest {
+    const OPERATION: &'static crate::Operation = &OPERATIONS[10usize];
+    fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+        types::Hailuo23T2vRequest::validate(self)
+    }
+}
+impl types::GptImage2Request {
+    /** Checks this request against every rule of the `openai/gpt-image-2` schema and its prose rules, without sending anything.
+
+ Returns every violation at once, each with its JSON pointer.*/
+    pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+        crate::validate::validate_serialized(self, Self::validate_json)
+    }
+    /// Checks a JSON request body for `openai/gpt-image-2` (as [`Self::validate`] does for a typed request).
+    pub fn validate_json(
+        value: &serde_json::Value,
+    ) -> Result<crate::Warnings, crate::ValidationError> {
+        let mut checker = crate::validate::Checker::default();
+        if let Some(object1) = checker.object(value, "", &["prompt"]) {
+            if let Some(field1) = object1.get("prompt") {
+                checker.string(field1, "/prompt", Some(1u64), Some(32000u64), None);
+            }
+            if let Some(field1) = object1.get("quality") {
+                checker
+                    .string(
+                        field1,
+                        "/quality",
+                        None,
+                        None,
+                        Some((
+                            &["low", "medium", "high"],
+                            "\"low\", \"medium\", \"high\"",
+                        )),
+                    );
+            }
+            if let Some(field1) = object1.get("size") {
+                checker
+                    .string(
+                        field1,
+                        "/size",
+                        None,
+                        None,
+                        Some((
+                            &[
+                                "1024x1024",
+                                "1536x1024",
+                                "1024x1536",
+                                "2048x2048",
+                                "2048x1152",
+                                "3840x2160",
+                                "2160x3840",
+                            ],
+                            "\"1024x1024\", \"1536x1024\", \"1024x1536\", \"2048x2048\", \"2048x1152\", \"3840x2160\", \"2160x3840\"",
+                        )),
+                    );
+            }
+        }
+        const PROSE_RULES: &[crate::rules::ProseRule] = &[];
+        crate::rules::apply(PROSE_RULES, value, &mut checker);
+        checker.finish()
+    }
+}
+impl crate::SubmitRequest for types::GptImage2Request {
+    const OPERATION: &'static crate::Operation = &OPERATIONS[12usize];
+    fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+        types::GptImage2Request::validate(self)
+    }
+}
+impl types::LipSyncRequest {
+    /** Checks this request against every rule of the `vidu/lip-sync` schema and its prose rules, without sending anything.
+
+ Returns every violation at once, each with its JSON pointer.*/
+    pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+        crate::validate::validate_serialized(self, Self::validate_json)
+    }
+    /// Checks a JSON request body for `vidu/lip-sync` (as [`Self::validate`] does for a typed request).
+    pub fn validate_json(
+        value: &serde_json::Value,
+    ) -> Result<crate::Warnings, crate::ValidationError> {
+        let mut checker = crate::validate::Checker::default();
+        if let Some(object1) = checker.object(value, "", &["video_url"]) {
+            if let Some(field1) = object1.get("audio_url") {
+                checker.string(field1, "/audio_url", Some(1u64), None, None);
+            }
+            if let Some(field1) = object1.get("reference_face_image_url") {
+                checker
+                    .string(field1, "/reference_face_image_url", Some(1u64), None, None);
+            }
+            if let Some(field1) = object1.get("video_url") {
+                checker.string(field1, "/video_url", Some(1u64), None, None);
+            }
+        }
+        const PROSE_RULES: &[crate::rules::ProseRule] = &[
+            crate::rules::ProseRule::Media {
+                fields: &["video_url", "audio_url", "reference_face_image_url"],
+                kinds: &[crate::rules::MediaKind::Url],
+            },
+        ];
+        crate::rules::apply(PROSE_RULES, value, &mut checker);
+        checker.finish()
+    }
+}
+impl crate::SubmitRequest for types::LipSyncRequest {
+    const OPERATION: &'static crate::Operation = &OPERATIONS[13usize];
+    fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+        types::LipSyncRequest::validate(self)
+    }
+}
+impl types::Viduq2ProMultiFrameRequest {
+    /** Checks this request against every rule of the `vidu/viduq2-pro-multi-frame` schema and its prose rules, without sending anything.
+
+ Returns every violation at once, each with its JSON pointer.*/
+    pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+        crate::validate::validate_serialized(self, Self::validate_json)
+    }
+    /// Checks a JSON request body for `vidu/viduq2-pro-multi-frame` (as [`Self::validate`] does for a typed request).
+    pub fn validate_json(
+        value: &serde_json::Value,
+    ) -> Result<crate::Warnings, crate::ValidationError> {
+        let mut checker = crate::validate::Checker::default();
+        if let Some(object1) = checker.object(value, "", &["start_image", "key_images"])
+        {
+            if let Some(field1) = object1.get("key_images") {
+                if let Some(items) = checker
+                    .array(field1, "/key_images", Some(1u64), Some(8u64))
+                {
+                    for (i2, item2) in items.iter().enumerate() {
+                        checker
+                            .string(
+                                item2,
+                                &format!("/key_images/{}", i2),
+                                Some(1u64),
+                                None,
+                                None,
+                            );
+                    }
+                }
+            }
+            if let Some(field2) = object1.get("resolution") {
+                checker
+                    .string(
+                        field2,
+                        "/resolution",
+                        None,
+                        None,
+                        Some((
+                            &["540p", "720p", "1080p"],
+                            "\"540p\", \"720p\", \"1080p\"",
+                        )),
+                    );
+            }
+            if let Some(field2) = object1.get("start_image") {
+                checker.string(field2, "/start_image", Some(1u64), None, None);
+            }
+        }
+        const PROSE_RULES: &[crate::rules::ProseRule] = &[
+            crate::rules::ProseRule::Total {
+                fields: &["start_image", "key_images"],
+                min: Some(2u64),
+                max: Some(9u64),
+            },
+            crate::rules::ProseRule::Media {
+                fields: &["start_image", "key_images"],
+                kinds: &[crate::rules::MediaKind::Url, crate::rules::MediaKind::DataUri],
+            },
+        ];
+        crate::rules::apply(PROSE_RULES, value, &mut checker);
+        checker.finish()
+    }
+}
+impl crate::SubmitRequest for types::Viduq2ProMultiFrameRequest {
+    const OPERATION: &'static crate::Operation = &OPERATIONS[14usize];
+    fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+        types::Viduq2ProMultiFrameRequest::validate(self)
+    }
+}
+impl types::Viduq3TurboI2vRequest {
+    /** Checks this request against every rule of the `vidu/viduq3-turbo-i2v` schema and its prose rules, without sending anything.
+
+ Returns every violation at once, each with its JSON pointer.*/
+    pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+        crate::validate::validate_serialized(self, Self::validate_json)
+    }
+    /// Checks a JSON request body for `vidu/viduq3-turbo-i2v` (as [`Self::validate`] does for a typed request).
+    pub fn validate_json(
+        value: &serde_json::Value,
+    ) -> Result<crate::Warnings, crate::ValidationError> {
+        let mut checker = crate::validate::Checker::default();
+        if let Some(object1) = checker.object(value, "", &["first_frame_image"]) {
+            if let Some(field1) = object1.get("duration") {
+                checker.integer(field1, "/duration", Some(1), Some(16), None);
+            }
+            if let Some(field1) = object1.get("first_frame_image") {
+                checker.string(field1, "/first_frame_image", Some(1u64), None, None);
+            }
+            if let Some(field1) = object1.get("prompt") {
+                checker.string(field1, "/prompt", Some(1u64), Some(5000u64), None);
+            }
+            if let Some(field1) = object1.get("resolution") {
+                checker
+                    .string(
+                        field1,
+                        "/resolution",
+                        None,
+                        None,
+                        Some((
+                            &["540p", "720p", "1080p"],
+                            "\"540p\", \"720p\", \"1080p\"",
+                        )),
+                    );
+            }
+            if let Some(field1) = object1.get("seed") {
+                checker.integer(field1, "/seed", None, None, None);
+            }
+        }
+        const PROSE_RULES: &[crate::rules::ProseRule] = &[
+            crate::rules::ProseRule::Media {
+                fields: &["first_frame_image"],
+                kinds: &[crate::rules::MediaKind::Url, crate::rules::MediaKind::DataUri],
+            },
+        ];
+        crate::rules::apply(PROSE_RULES, value, &mut checker);
+        checker.finish()
+    }
+}
+impl crate::SubmitRequest for types::Viduq3TurboI2vRequest {
+    const OPERATION: &'static crate::Operation = &OPERATIONS[15usize];
+    fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+        types::Viduq3TurboI2vRequest::validate(self)
     }
 }

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use modellix_codegen::{CODE_FILE, Fragment, OPENAPI_FILE, SpecError};
-use serde_json::Value;
 
 const USAGE: &str = "usage: cargo xtask <command>
 
@@ -170,7 +169,7 @@ fn add_endpoint(root: &Path, source: &Path) -> Result<(), String> {
     let fragment = modellix_codegen::parse_fragment(source, &text).map_err(|e| e.to_string())?;
     let model_id = fragment
         .model_id()
-        .ok_or("only submit fragments (POST /api/v1/{provider}/{model}/async) can be added")?;
+        .ok_or("only submit fragments (POST /api/v1/{provider}/{model}[/async]) can be added")?;
     let relative = format!("{model_id}.json");
     let dest = root.join("spec").join(&relative);
     if dest.exists() {
@@ -178,27 +177,43 @@ fn add_endpoint(root: &Path, source: &Path) -> Result<(), String> {
             "spec/{relative} exists already; edit it directly, or delete it first to replace it"
         ));
     }
-    // Same JSON, pretty-printed, so diffs of later refreshes are readable.
-    let value: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-    let pretty = serde_json::to_string_pretty(&value).expect("JSON values serialize") + "\n";
+    // Vendored as published, byte for byte: provenance is "the same file".
     std::fs::create_dir_all(dest.parent().expect("has a provider folder"))
         .map_err(|e| format!("{}: {e}", dest.display()))?;
-    std::fs::write(&dest, pretty).map_err(|e| format!("{}: {e}", dest.display()))?;
+    std::fs::write(&dest, &text).map_err(|e| format!("{}: {e}", dest.display()))?;
+    // A starter rules file: the output kind guessed from the id (edit it), no prose rules.
+    let rules = root.join("spec").join(format!("{model_id}.rules.json"));
+    let wrote_rules = !rules.exists();
+    if wrote_rules {
+        let kind = if model_id.contains("image") || model_id.contains("t2i") {
+            "image"
+        } else {
+            "video"
+        };
+        let starter =
+            format!("{{\n  \"outputs\": [{{\"kind\": \"{kind}\"}}],\n  \"rules\": []\n}}\n");
+        std::fs::write(&rules, starter).map_err(|e| format!("{}: {e}", rules.display()))?;
+    }
 
     let checked = spec_check(root).and_then(|()| codegen(root, false));
     if let Err(e) = checked {
         let _ = std::fs::remove_file(&dest);
+        if wrote_rules {
+            let _ = std::fs::remove_file(&rules);
+        }
         return Err(format!("{e}\nspec/{relative} was not added"));
     }
-    let id = fragment.operation_id();
-    let base = modellix_codegen::base_name(id);
+    let base = modellix_codegen::model_type_name(&model_id).unwrap_or_default();
     println!("added spec/{relative}");
     println!(
-        "  operation: client.api().{}()",
-        heck::ToSnakeCase::to_snake_case(id)
+        "  operation: client.api().{}_async()",
+        heck::ToSnakeCase::to_snake_case(base.as_str())
     );
     println!("  request:   modellix::types::{base}Request (with validate())");
     println!("  submit:    client.submit(request) works for it once built");
-    println!("update spec/README.md with where and when the fragment was taken");
+    println!(
+        "edit spec/{model_id}.rules.json (output kind, runtime_fields, the rules its \
+         descriptions state) and add a row to spec/README.md"
+    );
     Ok(())
 }

@@ -1,0 +1,248 @@
+//! Request builders a Rust user expects, generated from the published request schema:
+//! `Seedance20V2vRequest::builder()` returns a `Seedance20V2vRequestBuilder` whose setters
+//! take `&str`/`String` for text, any iterator of `Into<String>` for lists, the wire value
+//! for enums (`.resolution("720p")`, checked when built), plain numbers and booleans, and
+//! anything `Serialize` for objects. Every setter is documented from the schema.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use serde_json::{Map, Value};
+
+/// The builder type of a request struct.
+pub fn builder_name(ty: &str) -> String {
+    format!("{ty}Builder")
+}
+
+/// Emits `TyBuilder`, `Ty::builder()` (or, with `ctor`, a named constructor on
+/// `build_into`) and `build()` for the object schema `schema` of the struct `ty`.
+/// `build_into` is the type `build()` returns (the struct itself, or the oneOf enum it
+/// converts into).
+pub fn emit_builder(
+    ty: &str,
+    schema: &Value,
+    build_into: &str,
+    ctor: Option<&str>,
+) -> Result<TokenStream, String> {
+    let empty = Map::new();
+    let props = schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let ty_ident = format_ident!("{ty}");
+    let into_ident = format_ident!("{build_into}");
+    let builder = format_ident!("{}", builder_name(ty));
+    let mut setters = Vec::new();
+    for (wire, prop) in props {
+        setters.push(setter(wire, prop, required.contains(&wire.as_str()))?);
+    }
+    let required_pairs = required.iter().map(|wire| {
+        let rust = heck::ToSnakeCase::to_snake_case(*wire);
+        quote!((#wire, #rust))
+    });
+    let builder_doc = format!(
+        " Builds a [`{ty}`] field by field. Start with [`{build_into}::{}`]; finish with \
+         [`{}::build`].",
+        ctor.unwrap_or("builder"),
+        builder_name(ty)
+    );
+    let ctor_fn = match ctor {
+        None => {
+            let doc = format!(" Starts a [`{ty}`]; set the fields, then call `build()`.");
+            quote! {
+                impl #ty_ident {
+                    #[doc = #doc]
+                    pub fn builder() -> #builder {
+                        #builder::default()
+                    }
+                }
+            }
+        }
+        Some(name) => {
+            let name = format_ident!("{name}");
+            let doc = format!(
+                " Starts a request of the shape [`{ty}`] (one branch of the request's \
+                 alternatives); `build()` returns the whole request."
+            );
+            quote! {
+                impl #into_ident {
+                    #[doc = #doc]
+                    pub fn #name() -> #builder {
+                        #builder::default()
+                    }
+                }
+            }
+        }
+    };
+    let build_doc = format!(
+        " Finishes the [`{build_into}`]. Fails when a required field is missing or a value \
+         is not allowed, listing every problem at once; the other schema rules are checked \
+         by `validate()` (and by `submit`)."
+    );
+    Ok(quote! {
+        #[doc = #builder_doc]
+        #[derive(Debug, Clone, Default)]
+        pub struct #builder {
+            fields: crate::builder_fields::BuilderFields,
+        }
+
+        #ctor_fn
+
+        impl #builder {
+            #(#setters)*
+
+            #[doc = #build_doc]
+            pub fn build(self) -> Result<#into_ident, error::ConversionError> {
+                let value: #ty_ident = self.fields.finish(&[#(#required_pairs),*])?;
+                Ok(value.into())
+            }
+        }
+    })
+}
+
+/// One setter, documented with the field's description and limits.
+fn setter(wire: &str, prop: &Value, required: bool) -> Result<TokenStream, String> {
+    let rust = heck::ToSnakeCase::to_snake_case(wire);
+    let name = if syn::parse_str::<syn::Ident>(&rust).is_ok() {
+        format_ident!("{rust}")
+    } else {
+        format_ident!("r#{rust}")
+    };
+    let doc = setter_doc(wire, prop, required);
+    let ty = prop.get("type").and_then(Value::as_str);
+    let string_enum = ty == Some("string") && prop.get("enum").and_then(Value::as_array).is_some();
+    let item_ty = prop
+        .get("items")
+        .and_then(|i| i.get("type"))
+        .and_then(Value::as_str);
+    let body = if string_enum {
+        let allowed: Vec<&str> = prop["enum"]
+            .as_array()
+            .map(|v| v.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        quote! {
+            pub fn #name(mut self, value: impl ::std::fmt::Display) -> Self {
+                self.fields.set_choice(#wire, value.to_string(), &[#(#allowed),*]);
+                self
+            }
+        }
+    } else {
+        match (ty, item_ty) {
+            (Some("string"), _) => quote! {
+                pub fn #name(mut self, value: impl Into<String>) -> Self {
+                    self.fields.set(#wire, ::serde_json::Value::String(value.into()));
+                    self
+                }
+            },
+            (Some("integer"), _) => quote! {
+                pub fn #name(mut self, value: i64) -> Self {
+                    self.fields.set(#wire, ::serde_json::Value::from(value));
+                    self
+                }
+            },
+            (Some("number"), _) => quote! {
+                pub fn #name(mut self, value: f64) -> Self {
+                    self.fields.set_serialized(#wire, value);
+                    self
+                }
+            },
+            (Some("boolean"), _) => quote! {
+                pub fn #name(mut self, value: bool) -> Self {
+                    self.fields.set(#wire, ::serde_json::Value::Bool(value));
+                    self
+                }
+            },
+            (Some("array"), Some("string")) => quote! {
+                pub fn #name<I>(mut self, values: I) -> Self
+                where
+                    I: IntoIterator,
+                    I::Item: Into<String>,
+                {
+                    let items = values
+                        .into_iter()
+                        .map(|v| ::serde_json::Value::String(v.into()))
+                        .collect();
+                    self.fields.set(#wire, ::serde_json::Value::Array(items));
+                    self
+                }
+            },
+            (Some("array"), _) => quote! {
+                pub fn #name<I>(mut self, values: I) -> Self
+                where
+                    I: IntoIterator,
+                    I::Item: ::serde::Serialize,
+                {
+                    self.fields
+                        .set_serialized(#wire, values.into_iter().collect::<Vec<_>>());
+                    self
+                }
+            },
+            _ => quote! {
+                pub fn #name(mut self, value: impl ::serde::Serialize) -> Self {
+                    self.fields.set_serialized(#wire, value);
+                    self
+                }
+            },
+        }
+    };
+    Ok(quote! {
+        #[doc = #doc]
+        #body
+    })
+}
+
+fn setter_doc(wire: &str, prop: &Value, required: bool) -> String {
+    let mut lines = Vec::new();
+    let description = prop
+        .get("description")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .trim();
+    lines.push(if description.is_empty() {
+        format!("Sets `{wire}`.")
+    } else {
+        description.to_owned()
+    });
+    let mut facts = vec![if required {
+        format!("Required; sent as `{wire}`.")
+    } else {
+        format!("Optional; sent as `{wire}` only when set.")
+    }];
+    if let Some(d) = prop.get("default") {
+        facts.push(format!("Default: `{d}`."));
+    }
+    if let Some(Value::Array(values)) = prop.get("enum") {
+        let list: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
+        facts.push(format!("Allowed: {}.", list.join(", ")));
+    }
+    let pairs = [
+        ("minimum", "maximum", "Range"),
+        ("minLength", "maxLength", "Length"),
+        ("minItems", "maxItems", "Items"),
+    ];
+    for (lo, hi, label) in pairs {
+        match (prop.get(lo), prop.get(hi)) {
+            (Some(a), Some(b)) => facts.push(format!("{label}: {a} to {b}.")),
+            (Some(a), None) => facts.push(format!("{label}: at least {a}.")),
+            (None, Some(b)) => facts.push(format!("{label}: at most {b}.")),
+            _ => {}
+        }
+    }
+    if let Some(Value::String(p)) = prop.get("pattern") {
+        facts.push(format!("Pattern: `{p}`."));
+    }
+    if let Some(Value::String(f)) = prop.get("format") {
+        facts.push(format!("Format: {f}."));
+    }
+    lines.push(String::new());
+    lines.push(facts.join(" "));
+    lines
+        .iter()
+        .map(|l| format!(" {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
