@@ -55,12 +55,23 @@ fn main() {
         "\n| server | shared 429 state | submit s | wait s | submits | task queries sent | 429s | failed waits | client VmHWM MB | server VmHWM MB |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
+    // "shared 429 state": none (every request on its own), pause (a 429 pauses the
+    // client), paced (the limiter also paces from the server's X-RateLimit-* headers).
     let runs = [
-        ("no faults", "plain", true),
-        ("random 429 on 10% of task queries", "random429", true),
-        ("random 429 on 10% of task queries", "random429", false),
-        ("token bucket 5000 task queries/s", "limit", true),
-        ("token bucket 5000 task queries/s", "limit", false),
+        ("no faults", "plain", Pacing::Pause),
+        (
+            "random 429 on 10% of task queries",
+            "random429",
+            Pacing::Pause,
+        ),
+        (
+            "random 429 on 10% of task queries",
+            "random429",
+            Pacing::None,
+        ),
+        ("token bucket 5000 task queries/s", "limit", Pacing::Paced),
+        ("token bucket 5000 task queries/s", "limit", Pacing::Pause),
+        ("token bucket 5000 task queries/s", "limit", Pacing::None),
     ];
     for (label, spec, shared) in runs {
         let row = run(&runtime, spec, shared);
@@ -69,7 +80,7 @@ fn main() {
         let rejected = s["sandbox_429"] + s["limiter_429"];
         assert_eq!(s["upstream_errors"], 0, "the limiter lost requests");
         println!(
-            "| {label} | {shared} | {:.2} | {:.2} | {} | {} | {} | {} | {:.1} | {:.1} |",
+            "| {label} | {shared:?} | {:.2} | {:.2} | {} | {} | {} | {} | {:.1} | {:.1} |",
             row.submit_s,
             row.wait_s,
             s["submits"],
@@ -82,6 +93,17 @@ fn main() {
     }
 }
 
+/// How much of the client's rate-limit state is shared between its requests.
+#[derive(Debug, Clone, Copy)]
+enum Pacing {
+    /// Nothing: each request meets 429s on its own.
+    None,
+    /// A 429 pauses every request of the client (capped).
+    Pause,
+    /// The pause, and pacing from the server's `X-RateLimit-*` numbers.
+    Paced,
+}
+
 struct Row {
     submit_s: f64,
     wait_s: f64,
@@ -91,7 +113,7 @@ struct Row {
 }
 
 /// One scenario against a fresh server process and a fresh client.
-fn run(runtime: &tokio::runtime::Runtime, spec: &str, shared: bool) -> Row {
+fn run(runtime: &tokio::runtime::Runtime, spec: &str, pacing: Pacing) -> Row {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .env(SERVER_ENV, spec)
         .stdin(Stdio::piped())
@@ -105,10 +127,14 @@ fn run(runtime: &tokio::runtime::Runtime, spec: &str, shared: bool) -> Row {
     let client = Client::builder()
         .api_key(DEFAULT_API_KEY)
         .base_url(base_url.trim())
-        .requests_per_minute(None)
+        // Paced: a generous start, the server's headers narrow it.
+        .requests_per_minute(match pacing {
+            Pacing::Paced => Some(u32::MAX / 2),
+            _ => None,
+        })
         .poll_schedule(Backoff::fixed(Duration::from_millis(200)).jitter(0.2))
         .wait_options(WaitOptions::deadline(Duration::from_secs(120)).with_concurrency(TASKS))
-        .shared_rate_limit(shared)
+        .shared_rate_limit(!matches!(pacing, Pacing::None))
         .build()
         .unwrap();
     let request = common::request();
@@ -228,6 +254,23 @@ impl Limiter {
         url
     }
 
+    /// Modellix's headers for the bucket: the limit per minute, what is left now, and
+    /// when it is full again (Unix seconds).
+    fn rate_headers(&self, headers: &mut axum::http::HeaderMap) {
+        let tokens = self.bucket.lock().unwrap().0.max(0.0);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        for (name, value) in [
+            ("x-ratelimit-limit", (LIMIT_PER_SECOND * 60.0) as u64),
+            ("x-ratelimit-remaining", tokens as u64),
+            ("x-ratelimit-reset", now + 1),
+        ] {
+            headers.insert(name, HeaderValue::from(value));
+        }
+    }
+
     fn admit(&self) -> bool {
         let mut bucket = self.bucket.lock().unwrap();
         let (tokens, at) = &mut *bucket;
@@ -250,14 +293,17 @@ async fn forward(State(limiter): State<Arc<Limiter>>, request: Request) -> Respo
         .path_and_query()
         .map_or("/", |p| p.as_str())
         .to_owned();
-    if path.starts_with("/api/v1/tasks/") && !limiter.admit() {
+    let limited = path.starts_with("/api/v1/tasks/");
+    if limited && !limiter.admit() {
         limiter.rejected.fetch_add(1, Ordering::Relaxed);
-        return (
+        let mut answer = (
             StatusCode::TOO_MANY_REQUESTS,
             [(RETRY_AFTER, "1"), (CONTENT_TYPE, "application/json")],
             r#"{"code":429,"message":"Too many requests: rate limit exceeded","data":null}"#,
         )
             .into_response();
+        limiter.rate_headers(answer.headers_mut());
+        return answer;
     }
     let (parts, body) = request.into_parts();
     let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
@@ -285,7 +331,11 @@ async fn forward(State(limiter): State<Arc<Limiter>>, request: Request) -> Respo
     };
     match answer.await {
         Ok((status, content_type, bytes)) => {
-            (status, [(CONTENT_TYPE, content_type)], bytes).into_response()
+            let mut answer = (status, [(CONTENT_TYPE, content_type)], bytes).into_response();
+            if limited {
+                limiter.rate_headers(answer.headers_mut());
+            }
+            answer
         }
         Err(_) => {
             // Counted and reported: a figure that should stay 0.

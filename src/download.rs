@@ -88,6 +88,7 @@ pub struct DownloadOptions {
     allow_http: bool,
     allow_private_hosts: bool,
     overwrite: bool,
+    file_mode: u32,
     retries: u32,
     retry_backoff: Duration,
     pinned_hosts: Vec<(String, SocketAddr)>,
@@ -97,7 +98,8 @@ pub struct DownloadOptions {
 impl Default for DownloadOptions {
     /// 1 GiB per file, 2 GiB per task, 100 files per task, 5 redirects, 30 s inactivity
     /// and 1 h total timeout per file, https only, public hosts only, no overwriting,
-    /// 3 retries starting at 250 ms, no progress callback.
+    /// files private to the user (mode 0600 on Unix), 3 retries starting at 250 ms, no
+    /// progress callback.
     fn default() -> Self {
         DownloadOptions {
             max_file_bytes: GIB,
@@ -109,6 +111,7 @@ impl Default for DownloadOptions {
             allow_http: false,
             allow_private_hosts: false,
             overwrite: false,
+            file_mode: 0o600,
             retries: 3,
             retry_backoff: Duration::from_millis(250),
             pinned_hosts: Vec::new(),
@@ -129,6 +132,7 @@ impl fmt::Debug for DownloadOptions {
             .field("allow_http", &self.allow_http)
             .field("allow_private_hosts", &self.allow_private_hosts)
             .field("overwrite", &self.overwrite)
+            .field("file_mode", &format_args!("{:o}", self.file_mode))
             .field("retries", &self.retries)
             .field("retry_backoff", &self.retry_backoff)
             .field("pinned_hosts", &self.pinned_hosts)
@@ -186,6 +190,17 @@ impl DownloadOptions {
     /// `false`). Meant for the sandbox and tests; see [`is_public_address`].
     pub fn allow_private_hosts(mut self, allow: bool) -> Self {
         self.allow_private_hosts = allow;
+        self
+    }
+
+    /// Permission bits of saved files on Unix (default `0o600`: only the user can read
+    /// them, as results may be private); ignored elsewhere.
+    ///
+    /// ```
+    /// let options = modellix::DownloadOptions::default().file_mode(0o644);
+    /// ```
+    pub fn file_mode(mut self, mode: u32) -> Self {
+        self.file_mode = mode & 0o7777;
         self
     }
 
@@ -450,7 +465,7 @@ impl Downloader {
         if let Target::Path(path) = target {
             self.check_free(path, &job)?;
         }
-        let mut temp = TempFile::create(dir)
+        let mut temp = TempFile::create(dir, self.options.file_mode)
             .await
             .map_err(|source| job.io(dir, source))?;
 
@@ -877,12 +892,14 @@ struct TempFile {
 }
 
 impl TempFile {
-    async fn create(dir: &Path) -> io::Result<Self> {
+    async fn create(dir: &Path, mode: u32) -> io::Result<Self> {
         let path = dir.join(format!(".modellix-{:016x}.part", fastrand::u64(..)));
         let mut options = tokio::fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
-        options.mode(0o600);
+        options.mode(mode);
+        #[cfg(not(unix))]
+        let _ = mode;
         let file = options.open(&path).await?;
         Ok(TempFile {
             path,

@@ -1,28 +1,6 @@
-//! Typed async client for [Modellix](https://modellix.ai), the model-as-a-service API
-//! for image and video generation, starting with ByteDance's Seedance 2.0
-//! video-to-video model.
-//!
-//! The request and answer types and the raw operations are generated at build time from
-//! the vendored Modellix fragments in `spec/`; this crate adds configuration and auth,
-//! validation and the task workflow around them.
-//!
-//! ```
-//! use modellix::types::Seedance20V2vRequest;
-//!
-//! let request = Seedance20V2vRequest::builder()
-//!     .prompt("Extend motion from [Video 1] with a smooth camera push-in")
-//!     .video_urls(vec!["https://example.com/source.mp4".to_string()])
-//!     .duration(8)
-//!     .build()?;
-//! request.validate()?;
-//! // Unset optional fields are not sent: the server applies its own defaults.
-//! assert_eq!(
-//!     serde_json::to_string(&request)?,
-//!     r#"{"duration":8,"prompt":"Extend motion from [Video 1] with a smooth camera push-in","video_urls":["https://example.com/source.mp4"]}"#
-//! );
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
-
+// The crate's front page is the README: quickstart, resume, errors, local files, the
+// sandbox in tests. Its examples run as doctests.
+#![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
 mod account;
@@ -126,8 +104,3 @@ pub mod __fuzz {
 pub mod types {
     pub use crate::generated::types::*;
 }
-
-/// The README's examples, compiled as doctests so they stay true.
-#[cfg(doctest)]
-#[doc = include_str!("../README.md")]
-pub struct ReadmeDoctests;

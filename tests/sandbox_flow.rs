@@ -164,3 +164,38 @@ async fn transient_faults_on_queries_are_absorbed() {
     assert_eq!(output.task.id(), task.id());
     assert_eq!(sandbox.faults_injected().total(), 5);
 }
+
+/// Saved files are private by default (0600) and the mode is configurable; the
+/// sandbox's own client and downloader need no setup.
+#[cfg(unix)]
+#[tokio::test]
+async fn saved_files_have_the_configured_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::builder().start().await.unwrap();
+    let client = sandbox.client().unwrap();
+    let output = client
+        .submit(&request(false))
+        .await
+        .unwrap()
+        .wait(&client)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let private = output
+        .download_all(&sandbox.downloader().unwrap(), dir.path())
+        .await
+        .unwrap();
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&private[0].path), 0o600);
+    let shared = Downloader::new(
+        DownloadOptions::default()
+            .allow_http(true)
+            .allow_private_hosts(true)
+            .file_mode(0o640),
+    )
+    .unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let saved = output.download_all(&shared, other.path()).await.unwrap();
+    assert_eq!(mode(&saved[0].path) & 0o740, 0o640);
+}

@@ -39,11 +39,12 @@ async fn main() -> ExitCode {
         }
     };
     println!("{}", sandbox.base_url());
-    // The key itself is never printed, not even the sandbox's.
+    // The sandbox's default key is a public, fake one: printing it is the point. A key
+    // given with --key may be a real one reused by mistake, so that one stays hidden.
     let key = if key_given {
-        "the value of --key"
+        "the value of --key".to_owned()
     } else {
-        "modellix_sandbox::DEFAULT_API_KEY"
+        sandbox.api_key().to_owned()
     };
     eprintln!(
         "Modellix sandbox listening on {} (API key: {key}); Ctrl-C stops it",

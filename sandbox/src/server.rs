@@ -94,6 +94,51 @@ impl Sandbox {
         &self.shared.config.api_key
     }
 
+    /// A client set up for this sandbox, for your own tests: its key and URL, polls
+    /// every 20 ms (the default schedule waits about 2 s before the first query), no
+    /// pacing of its own (the sandbox enforces a rate limit only when configured with
+    /// one) and an in-memory ledger.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sandbox = modellix_sandbox::Sandbox::builder().start().await?;
+    /// let client = sandbox.client()?;
+    /// let request = modellix::types::Seedance20V2vRequest::builder()
+    ///     .prompt("Extend [Video 1]")
+    ///     .video_urls(["https://example.com/in.mp4"])
+    ///     .build()?;
+    /// let output = client.submit(&request).await?.wait(&client).await?;
+    /// let dir = std::env::temp_dir().join(format!("sandbox-doc-{}", std::process::id()));
+    /// let files = output.download_all(&sandbox.downloader()?, &dir).await?;
+    /// assert_eq!(files.len(), 1);
+    /// # std::fs::remove_dir_all(dir)?; Ok(()) }
+    /// ```
+    pub fn client(&self) -> Result<modellix::Client, modellix::ConfigError> {
+        self.client_builder().build()
+    }
+
+    /// [`Sandbox::client`]'s settings, to change some before building.
+    pub fn client_builder(&self) -> modellix::ClientBuilder {
+        modellix::Client::builder()
+            .api_key(self.api_key())
+            .base_url(self.base_url())
+            .poll_schedule(modellix::Backoff::fixed(std::time::Duration::from_millis(
+                20,
+            )))
+            .requests_per_minute(None)
+    }
+
+    /// A downloader allowed to fetch this sandbox's result files, which are served over
+    /// plain http from 127.0.0.1 (both refused by default, as they should be for real
+    /// result links).
+    pub fn downloader(&self) -> Result<modellix::Downloader, modellix::DownloadError> {
+        modellix::Downloader::new(
+            modellix::DownloadOptions::default()
+                .allow_http(true)
+                .allow_private_hosts(true),
+        )
+    }
+
     /// Requests received so far, by route.
     pub fn counts(&self) -> Counts {
         self.shared.counts()
