@@ -73,6 +73,7 @@ mod account;
 mod answer;
 mod auth;
 mod config;
+mod conn;
 mod faults;
 mod files;
 mod limits;

@@ -15,9 +15,9 @@ use serde_json::{Value, json};
 
 use crate::answer::Answer;
 use crate::auth::unauthorized;
+use crate::conn::ConnCtl;
 use crate::faults::{Fault, Route};
 use crate::files;
-use crate::server::ConnCtl;
 use crate::state::{Hit, Shared};
 
 /// The task query path, the same for every model.

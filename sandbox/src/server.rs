@@ -5,14 +5,12 @@
 //! after reading the request: the [`Fault::Reset`] case.
 
 use std::fmt;
-use std::future::pending;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
-use axum::response::Response;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
@@ -22,24 +20,12 @@ use tokio::task::{JoinHandle, JoinSet};
 use tower_service::Service;
 
 use crate::config::SandboxConfig;
+use crate::conn::ConnCtl;
 use crate::faults::{Fault, Route};
 use crate::limits::{LimitRejections, Limiter};
 use crate::records::{Counts, FaultLog, TaskRecord};
 use crate::routes::router;
 use crate::state::Shared;
-
-/// Lets a handler abort the connection its request came on.
-#[derive(Clone)]
-pub(crate) struct ConnCtl(Arc<Notify>);
-
-impl ConnCtl {
-    /// Drops the connection with a reset; the caller's future is dropped with it, so
-    /// this never returns.
-    pub(crate) async fn abort(&self) -> Response {
-        self.0.notify_one();
-        pending().await
-    }
-}
 
 /// A running local Modellix on 127.0.0.1. Stops when dropped or on
 /// [`shutdown`](Sandbox::shutdown).
