@@ -117,6 +117,12 @@ pub enum Cmd {
     /// Recent submissions from the ledger.
     #[command(after_help = "Examples:\n  modellix history\n  modellix history --limit 5 --json")]
     History(HistoryArgs),
+    /// Upload local files (image, video, audio; 16 MB each) for a model's URL fields.
+    #[command(after_help = "Examples:\n  modellix upload clip.mp4\n  \
+        modellix upload a.png b.png --json\n\n\
+        Each upload counts against the team's 10 files (kept about 7 days) and is never \
+        retried: after an unknown outcome, check the team's files before uploading again.")]
+    Upload(UploadArgs),
     /// Submissions not finished: ids to resume and unknown outcomes to check.
     #[command(after_help = "Examples:\n  modellix recover\n  modellix recover --json")]
     Recover,
@@ -298,6 +304,14 @@ pub struct ModelsArgs {
     /// Only models whose id or description contains this text.
     #[arg(long)]
     pub search: Option<String>,
+}
+
+/// `modellix upload`.
+#[derive(Args, Debug)]
+pub struct UploadArgs {
+    /// The files to upload.
+    #[arg(required = true)]
+    pub files: Vec<std::path::PathBuf>,
 }
 
 /// `modellix history`.

@@ -420,7 +420,7 @@ async fn doctor_checks_key_and_api() {
         .unwrap();
     assert_code(&output, 5);
     assert!(
-        text(&output).contains("refuses the key"),
+        text(&output).contains("key is invalid"),
         "{}",
         text(&output)
     );
@@ -429,7 +429,43 @@ async fn doctor_checks_key_and_api() {
         "the key is never printed"
     );
     assert_code(&run(&["doctor"]), 2);
-    assert_code(&run(&["--sandbox", "doctor"]), 0);
+    let output = run(&["--sandbox", "--json", "doctor"]);
+    assert_code(&output, 0);
+    let names: Vec<String> = json(&output)["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect();
+    for name in ["ledger", "api", "key", "balance", "clock"] {
+        assert!(names.iter().any(|n| n == name), "{name} in {names:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_sends_local_files_and_reports_their_urls() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("clip.mp4");
+    std::fs::write(&clip, modellix_sandbox::SAMPLE_MP4).unwrap();
+    let output = against(&sandbox, &["--json", "upload", clip.to_str().unwrap()]);
+    assert_code(&output, 0);
+    let files = json(&output)["files"].as_array().unwrap().clone();
+    assert_eq!(files.len(), 1);
+    assert!(
+        files[0]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1")
+    );
+    assert_eq!(files[0]["size"], modellix_sandbox::SAMPLE_MP4.len());
+    assert_eq!(sandbox.uploads().len(), 1);
+    // Not a media file: refused before anything is sent.
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "hello").unwrap();
+    let output = against(&sandbox, &["--json", "upload", notes.to_str().unwrap()]);
+    assert_code(&output, 2);
+    assert_eq!(sandbox.uploads().len(), 1);
 }
 
 #[test]

@@ -9,9 +9,6 @@ use crate::ledger_path;
 use crate::output::Out;
 use crate::session::Session;
 
-/// A task id that cannot exist: a 404 for it proves the API answers and takes the key.
-const PROBE_TASK: &str = "modellix-doctor-probe";
-
 struct Check {
     name: &'static str,
     ok: bool,
@@ -39,7 +36,7 @@ pub async fn run(global: &Global, out: &Out) -> Outcome {
                 },
                 kind: Kind::Other,
             });
-            checks.push(api_check(&session).await);
+            checks.extend(account_checks(&session).await);
         }
     }
     let list: Vec<Value> = checks
@@ -74,24 +71,64 @@ pub async fn run(global: &Global, out: &Out) -> Outcome {
     }
 }
 
-async fn api_check(session: &Session) -> Check {
+/// The API, the key, the balance and the clock, from the library's free account
+/// check (no task is created, nothing is billed).
+async fn account_checks(session: &Session) -> Vec<Check> {
     let base = session.client.base_url().to_owned();
-    let probe = match session.client.task(PROBE_TASK) {
-        Ok(task) => task.status(&session.client).await,
-        Err(e) => Err(e),
-    };
-    let (ok, detail) = match probe {
-        Err(e) if e.status() == Some(404) => (true, format!("{base} answers and accepts the key")),
-        Err(e) if e.status() == Some(401) => (false, format!("{base} refuses the key: {e}")),
-        Err(e) => (false, format!("{base}: {e}")),
-        Ok(_) => (true, format!("{base} answers")),
-    };
-    Check {
-        name: "api",
+    let account = session.client.check().await;
+    let problems = account.problems.join("; ");
+    let check = |name, ok, detail: String, kind| Check {
+        name,
         ok,
         detail,
-        kind: Kind::Other,
+        kind,
+    };
+    let mut checks = vec![check(
+        "api",
+        account.reachable,
+        if account.reachable {
+            format!("{base} answers")
+        } else {
+            format!("{base} cannot be reached: {problems}")
+        },
+        Kind::Other,
+    )];
+    if !account.reachable {
+        return checks;
     }
+    checks.push(match account.key_valid {
+        Some(true) => check("key", true, "valid".into(), Kind::Other),
+        Some(false) => check(
+            "key",
+            false,
+            "Modellix says the key is invalid or revoked; create one in the console".into(),
+            Kind::Other,
+        ),
+        None => check(
+            "key",
+            false,
+            format!("not confirmed: {problems}"),
+            Kind::Other,
+        ),
+    });
+    if let Some(balance) = account.balance_usd {
+        checks.push(check(
+            "balance",
+            balance > 0.0,
+            format!("{balance:.4} USD"),
+            Kind::Other,
+        ));
+    }
+    if let Some(offset) = account.clock_offset_secs {
+        // Signed result links and rate-limit resets assume a clock within seconds.
+        checks.push(check(
+            "clock",
+            offset.abs() <= 30.0,
+            format!("{offset:+.0} s from the server's clock"),
+            Kind::Other,
+        ));
+    }
+    checks
 }
 
 fn ledger_check(global: &Global) -> Check {

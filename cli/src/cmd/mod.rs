@@ -7,4 +7,5 @@ pub mod models;
 pub mod run;
 pub mod sandbox;
 pub mod task;
+pub mod upload;
 pub mod validate;
