@@ -1,5 +1,5 @@
 //! Issue 13: a paid task is sent once and never lost. One regression test per item,
-//! each against a server on 127.0.0.1 (each failed on the code before the ledger).
+//! each against a server on 127.0.0.1, written against the failure the item describes.
 
 mod support;
 
