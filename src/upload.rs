@@ -143,7 +143,14 @@ impl RawFile {
             media_type: self.media_type.and_then(|v| v.as_str().map(str::to_owned)),
             filename: self.filename.and_then(|v| v.as_str().map(str::to_owned)),
             created_at,
-            expires_at: created_at.unwrap_or_else(SystemTime::now) + FILE_LIFETIME,
+            // Checked: a creation time from the server near the end of time must not
+            // overflow, and stays printable as RFC 3339.
+            expires_at: crate::time::clamp_rfc3339(
+                created_at
+                    .unwrap_or_else(SystemTime::now)
+                    .checked_add(FILE_LIFETIME)
+                    .unwrap_or_else(|| UNIX_EPOCH + Duration::from_secs(1 << 40)),
+            ),
         })
     }
 }
