@@ -650,6 +650,7 @@ impl ClientBuilder {
                     .retry
                     .unwrap_or_else(|| Arc::new(ExponentialRetry::default())),
                 wait: self.wait,
+                query_slots: crate::query_slots::QuerySlots::new(self.wait.queries_in_flight),
                 ledger,
                 on_submitted: self.on_submitted,
                 marker: format!("{}-{:08x}", std::process::id(), fastrand::u32(..)),

@@ -19,6 +19,7 @@ mod operation;
 mod output;
 mod poll;
 mod query;
+mod query_slots;
 mod ratelimit;
 mod redact;
 mod rules;

@@ -61,15 +61,26 @@ pub(crate) async fn query(
         task_id: Some(task_id.to_owned()),
         reason,
     };
-    let sent = transport
-        .send(Outgoing {
-            method: Method::GET,
-            path: &path,
-            body: None,
-            attempt,
-            deadline,
-        })
-        .await;
+    let Some(_slot) = shared.query_slots.take(deadline).await else {
+        return Err(QueryFailure::Retryable {
+            error: Error::Transport {
+                task_id: task_id.to_owned(),
+                reason: "not sent: the deadline passed while waiting for a free query slot"
+                    .to_owned(),
+            },
+            hint: None,
+        });
+    };
+    // Boxed: only queries holding a slot pay for the request's state (kilobytes), so a
+    // wait between queries or in line for a slot stays small.
+    let sent = Box::pin(transport.send(Outgoing {
+        method: Method::GET,
+        path: &path,
+        body: None,
+        attempt,
+        deadline,
+    }))
+    .await;
     let answer = match sent {
         Ok(answer) => answer,
         // Retried like any unreadable answer: a proxy's glitch must not end a wait on
