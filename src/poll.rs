@@ -42,6 +42,12 @@ impl TaskKind {
     /// alone.
     pub fn of_request(model_id: &str, body: &serde_json::Value) -> TaskKind {
         let fields = crate::Operation::for_model(model_id).map_or(&[][..], |op| op.runtime_fields);
+        TaskKind::of_fields(model_id, fields, body)
+    }
+
+    /// The kind of a request body of `model_id` whose run-time fields are `fields`
+    /// (the operation already known: no search of the table).
+    pub(crate) fn of_fields(model_id: &str, fields: &[&str], body: &serde_json::Value) -> TaskKind {
         TaskKind {
             model_id: Some(model_id.to_owned()),
             params: fields
