@@ -84,12 +84,14 @@ fn main() {
     // The waits before the bound on queries in flight, beside the rows with it; last,
     // because the memory a run frees stays resident and would raise the next run's
     // high-water mark.
-    let unbounded = (
-        "no faults, queries in flight not bounded (before)",
-        "plain",
-        Pacing::Pause,
-        TASKS,
-    );
+    let unbounded = [
+        ("no faults, queries in flight not bounded (before)", "plain"),
+        (
+            "random 429 on 10% of task queries, queries in flight not bounded (before)",
+            "random429",
+        ),
+    ]
+    .map(|(label, spec)| (label, spec, Pacing::Pause, TASKS));
     let runs = runs.into_iter().map(|(label, spec, shared)| {
         (
             label,
@@ -98,9 +100,8 @@ fn main() {
             WaitOptions::default().queries_in_flight,
         )
     });
-    for (label, spec, shared, in_flight) in runs
-        .chain(std::iter::once(unbounded))
-        .filter(|(_, spec, ..)| wanted(spec))
+    for (label, spec, shared, in_flight) in
+        runs.chain(unbounded).filter(|(_, spec, ..)| wanted(spec))
     {
         let row = run(&runtime, spec, shared, in_flight);
         let s = &row.server;

@@ -208,7 +208,12 @@ impl Transport {
 
     /// Sends one request and reads its answer, never following a redirect.
     pub(crate) async fn send(&self, out: Outgoing<'_>) -> Result<Answer, Failure> {
-        self.send_with(out, None).await
+        self.send_with(out, None, false).await
+    }
+
+    /// [`Transport::send`] for a request the caller already let through the limiter.
+    pub(crate) async fn send_admitted(&self, out: Outgoing<'_>) -> Result<Answer, Failure> {
+        self.send_with(out, None, true).await
     }
 
     /// [`Transport::send`] with a streamed body instead of `out.body`: the same
@@ -218,13 +223,14 @@ impl Transport {
         out: Outgoing<'_>,
         body: Streamed,
     ) -> Result<Answer, Failure> {
-        self.send_with(out, Some(body)).await
+        self.send_with(out, Some(body), false).await
     }
 
     async fn send_with(
         &self,
         out: Outgoing<'_>,
         streamed: Option<Streamed>,
+        admitted: bool,
     ) -> Result<Answer, Failure> {
         use tracing::Instrument;
         let span = tracing::debug_span!(
@@ -239,7 +245,7 @@ impl Transport {
         );
         let started = Instant::now();
         let result = self
-            .send_inner(out, streamed)
+            .send_inner(out, streamed, admitted)
             .instrument(span.clone())
             .await;
         span.record("elapsed_ms", started.elapsed().as_millis() as u64);
@@ -270,6 +276,7 @@ impl Transport {
         &self,
         out: Outgoing<'_>,
         streamed: Option<Streamed>,
+        admitted: bool,
     ) -> Result<Answer, Failure> {
         let not_sent = |reason: String| Failure {
             stage: Stage::NotSent,
@@ -278,7 +285,7 @@ impl Transport {
             partial: Vec::new(),
             too_large: false,
         };
-        if !self.limiter.acquire(out.deadline).await {
+        if !admitted && !self.limiter.acquire(out.deadline).await {
             return Err(not_sent(
                 "the deadline passed while waiting for the rate limit".into(),
             ));
