@@ -19,8 +19,8 @@ use serde_json::Value;
 
 pub use checks::emit_checks;
 pub use fragment::{
-    API_ORIGIN, API_PREFIX, Fragment, PATH_KINDS, RULES_SUFFIX, SpecError, check_unique, load_dir,
-    parse_fragment, submit_model,
+    API_ORIGIN, API_PREFIX, Fragment, PATH_KINDS, RULES_SUFFIX, SpecError, TASK_KEY, check_unique,
+    load_dir, parse_fragment, parse_with_rules, submit_model,
 };
 pub use merge::{
     Merged, OperationMeta, SUBMIT_RESPONSE, SubmitMeta, TASK_STATUS, base_name, merge,
