@@ -63,6 +63,23 @@ pub struct OutputFile {
     pub when: Option<&'static str>,
 }
 
+impl OutputFile {
+    /// The main output of a model this build has no rules for: one file of `kind`
+    /// (`image`, `video` or `audio`), no role, always produced.
+    ///
+    /// ```
+    /// const VIDEO: modellix::OutputFile = modellix::OutputFile::of_kind("video");
+    /// assert_eq!((VIDEO.kind, VIDEO.role, VIDEO.when), ("video", None, None));
+    /// ```
+    pub const fn of_kind(kind: &'static str) -> OutputFile {
+        OutputFile {
+            kind,
+            role: None,
+            when: None,
+        }
+    }
+}
+
 /// Checks a raw JSON request body; see [`Operation::validate_json`].
 pub type ValidateJson = fn(&serde_json::Value) -> Result<Warnings, ValidationError>;
 
