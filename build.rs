@@ -27,6 +27,29 @@ fn main() {
         &out_dir.join(modellix_codegen::OPENAPI_FILE),
         &generated.openapi,
     );
+    write(
+        &out_dir.join(REQUEST_SCHEMAS_FILE),
+        &request_schemas(&generated.operations),
+    );
+}
+
+/// Read by `src/operation.rs`: each vendored model's request schema as published, so
+/// tools (the CLI's flags and help) need nothing but this crate, not `spec/`.
+const REQUEST_SCHEMAS_FILE: &str = "request_schemas.rs";
+
+/// A Rust expression `&[(model_id, schema_json), …]`; `{:?}` of a `str` is a valid
+/// Rust string literal.
+fn request_schemas(operations: &[modellix_codegen::OperationMeta]) -> String {
+    let mut table = String::from("&[\n");
+    for submit in operations.iter().filter_map(|op| op.submit.as_ref()) {
+        table.push_str(&format!(
+            "    ({:?}, {:?}),\n",
+            submit.model_id,
+            submit.request_schema.to_string()
+        ));
+    }
+    table.push_str("]\n");
+    table
 }
 
 fn write(path: &Path, contents: &str) {

@@ -83,7 +83,29 @@ impl OutputFile {
 /// Checks a raw JSON request body; see [`Operation::validate_json`].
 pub type ValidateJson = fn(&serde_json::Value) -> Result<Warnings, ValidationError>;
 
+/// `(model id, request schema as JSON)` of every vendored model, written by `build.rs`.
+const REQUEST_SCHEMAS: &[(&str, &str)] =
+    include!(concat!(env!("OUT_DIR"), "/request_schemas.rs"));
+
 impl Operation {
+    /// The JSON schema of a submit operation's request body, as its fragment publishes
+    /// it (with the defaults, ranges and descriptions the generated types moved into
+    /// `validate()` and rustdoc); `None` for operations that are not submits. Tools
+    /// derive flags and help from it without reading `spec/`.
+    ///
+    /// ```
+    /// let op = modellix::Operation::for_model("bytedance/seedance-2.0-v2v").unwrap();
+    /// let schema: serde_json::Value = serde_json::from_str(op.request_schema_json().unwrap()).unwrap();
+    /// assert!(schema["properties"]["video_urls"].is_object());
+    /// ```
+    pub fn request_schema_json(&self) -> Option<&'static str> {
+        let model_id = self.model_id?;
+        REQUEST_SCHEMAS
+            .iter()
+            .find(|(id, _)| *id == model_id)
+            .map(|(_, schema)| *schema)
+    }
+
     /// The submit operation of `model_id` (`provider/model`), if it is vendored.
     pub fn for_model(model_id: &str) -> Option<&'static Operation> {
         crate::OPERATIONS

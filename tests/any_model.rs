@@ -65,6 +65,7 @@ async fn an_upload_is_a_post_but_no_paid_submit() {
         .expect("the upload operation is generated");
     assert!(!upload.is_submit());
     assert_eq!((upload.model_id, upload.request_type), (None, None));
+    assert!(upload.request_schema_json().is_none());
 
     let sandbox = Sandbox::start().await.unwrap();
     let client = client(&sandbox);
