@@ -14,6 +14,7 @@ mod format;
 mod hooks;
 mod learning;
 pub mod ledger;
+mod lenient;
 mod media;
 mod operation;
 mod output;

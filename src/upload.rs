@@ -2,9 +2,10 @@
 //! multipart so its URL can go into a model's URL field; listing and deleting them.
 //!
 //! An upload uses the team's quota (10 files, kept about 7 days), so it is never
-//! retried: when its outcome is unknown the error says to list the files first. The
-//! answer types mirror the documented answer (`data{file_id, type, url, filename,
-//! size, created_at?}`) by hand; unknown fields are ignored.
+//! retried: when its outcome is unknown the error says to list the files first. Files
+//! are decoded with the type generated from `spec/modellix/media-files-*.json`
+//! (`data{file_id, type, url, filename, size, created_at?}`), leniently; unknown fields
+//! are ignored.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,15 +15,16 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use reqwest::Method;
 use reqwest::header::HeaderValue;
-use serde::Deserialize;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::Client;
 use crate::endpoint::{call, endpoint_name, envelope_data};
 use crate::error::{Error, api_error};
+use crate::lenient::{Slips, decode};
 use crate::sniff::{SNIFF_BYTES, sniff};
 use crate::transport::{Failure, Outgoing, Stage, Streamed};
+use crate::types::MediaFile;
 
 /// Largest file Modellix accepts (16 MB); checked before a byte is sent.
 pub const MAX_UPLOAD_BYTES: u64 = 16 * 1024 * 1024;
@@ -111,48 +113,32 @@ impl UploadOptions {
     }
 }
 
-/// One file as Modellix describes it; optional fields of the wrong type are dropped.
-#[derive(Deserialize)]
-struct RawFile {
-    file_id: Value,
-    url: String,
-    #[serde(rename = "type")]
-    media_type: Option<Value>,
-    filename: Option<Value>,
-    size: Option<Value>,
-    created_at: Option<Value>,
-}
-
-impl RawFile {
-    fn into_file(self, known_size: Option<u64>) -> Option<UploadedFile> {
-        let file_id = match self.file_id {
-            Value::String(s) if !s.trim().is_empty() => s,
-            Value::Number(n) => n.to_string(),
-            _ => return None,
-        };
-        let created_at = self.created_at.as_ref().and_then(timestamp);
-        Some(UploadedFile {
-            file_id,
-            url: self.url,
-            size: self
-                .size
-                .as_ref()
-                .and_then(Value::as_u64)
-                .or(known_size)
-                .unwrap_or(0),
-            media_type: self.media_type.and_then(|v| v.as_str().map(str::to_owned)),
-            filename: self.filename.and_then(|v| v.as_str().map(str::to_owned)),
-            created_at,
-            // Checked: a creation time from the server near the end of time must not
-            // overflow, and stays printable as RFC 3339.
-            expires_at: crate::time::clamp_rfc3339(
-                created_at
-                    .unwrap_or_else(SystemTime::now)
-                    .checked_add(FILE_LIFETIME)
-                    .unwrap_or_else(|| UNIX_EPOCH + Duration::from_secs(1 << 40)),
-            ),
-        })
+/// The file Modellix describes, with its expiry; `None` without a usable id.
+fn uploaded(raw: MediaFile, known_size: Option<u64>) -> Option<UploadedFile> {
+    if raw.file_id.trim().is_empty() {
+        return None;
     }
+    let created_at = raw.created_at.as_ref().and_then(timestamp);
+    Some(UploadedFile {
+        file_id: raw.file_id,
+        url: raw.url,
+        size: raw
+            .size
+            .and_then(|n| u64::try_from(n).ok())
+            .or(known_size)
+            .unwrap_or(0),
+        media_type: raw.type_,
+        filename: raw.filename,
+        created_at,
+        // Checked: a creation time from the server near the end of time must not
+        // overflow, and stays printable as RFC 3339.
+        expires_at: crate::time::clamp_rfc3339(
+            created_at
+                .unwrap_or_else(SystemTime::now)
+                .checked_add(FILE_LIFETIME)
+                .unwrap_or_else(|| UNIX_EPOCH + Duration::from_secs(1 << 40)),
+        ),
+    })
 }
 
 /// A time given as Unix seconds, Unix milliseconds or RFC 3339.
@@ -183,8 +169,8 @@ fn parse_list(data: Value) -> Vec<UploadedFile> {
     };
     items
         .into_iter()
-        .filter_map(|v| serde_json::from_value::<RawFile>(v).ok())
-        .filter_map(|raw| raw.into_file(None))
+        .filter_map(|v| decode::<MediaFile>(v, Slips::Convert))
+        .filter_map(|raw| uploaded(raw, None))
         .collect()
 }
 
@@ -434,9 +420,9 @@ impl Client {
             ));
         }
         if answer.is_success() {
-            let raw: RawFile = envelope_data(&endpoint, &answer.body)
+            let raw: MediaFile = envelope_data(&endpoint, &answer.body)
                 .map_err(|e| unknown(format!("HTTP {status}, but {e}"), Some(status)))?;
-            return raw.into_file(Some(size)).ok_or_else(|| {
+            return uploaded(raw, Some(size)).ok_or_else(|| {
                 unknown(
                     format!("HTTP {status}, but the answer has no usable file_id"),
                     Some(status),
