@@ -84,8 +84,7 @@ impl OutputFile {
 pub type ValidateJson = fn(&serde_json::Value) -> Result<Warnings, ValidationError>;
 
 /// `(model id, request schema as JSON)` of every vendored model, written by `build.rs`.
-const REQUEST_SCHEMAS: &[(&str, &str)] =
-    include!(concat!(env!("OUT_DIR"), "/request_schemas.rs"));
+const REQUEST_SCHEMAS: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/request_schemas.rs"));
 
 impl Operation {
     /// The JSON schema of a submit operation's request body, as its fragment publishes

@@ -523,7 +523,10 @@ mod tests {
     #[test]
     fn a_post_is_a_paid_submit_unless_the_data_beside_it_says_otherwise() {
         // `/api/v1/media/files` has the shape of a submit path: only the marker tells.
-        assert_eq!(submit_model("/api/v1/media/files"), Some(("media", "files")));
+        assert_eq!(
+            submit_model("/api/v1/media/files"),
+            Some(("media", "files"))
+        );
         let upload = parse_with_rules(
             Path::new("x.json"),
             UPLOAD,
@@ -534,7 +537,10 @@ mod tests {
         assert_eq!(upload.model_id(), None);
         // Unmarked, the same POST is checked as a paid submit and fails for its body.
         let unmarked = parse(UPLOAD).unwrap_err();
-        assert!(unmarked.contains("no application/json request body"), "{unmarked}");
+        assert!(
+            unmarked.contains("no application/json request body"),
+            "{unmarked}"
+        );
         // `"task": true`, or a rules file without the key, changes nothing.
         let marked_true = parse_with_rules(
             Path::new("x.json"),

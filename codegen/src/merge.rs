@@ -661,7 +661,10 @@ mod tests {
             "binary"
         );
         let code = crate::generate(&[upload]).unwrap().code;
-        assert!(!code.contains("SubmitRequest for"), "an upload is no paid submit");
+        assert!(
+            !code.contains("SubmitRequest for"),
+            "an upload is no paid submit"
+        );
         assert!(code.contains("model_id: None"));
     }
 

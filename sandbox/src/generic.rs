@@ -69,7 +69,10 @@ pub(crate) fn submit_target(path: &str, operations: &[Operation]) -> Option<Gene
 
 /// The files a task of this type answers with: the part after `-to-`.
 fn outputs_for(model_type: Option<&str>) -> &'static [OutputFile] {
-    match model_type.and_then(|t| t.rsplit_once("-to-")).map(|(_, out)| out) {
+    match model_type
+        .and_then(|t| t.rsplit_once("-to-"))
+        .map(|(_, out)| out)
+    {
         Some("video") => VIDEO,
         Some("speech" | "audio") => AUDIO,
         _ => IMAGE,
@@ -99,8 +102,7 @@ fn is_part(s: &str) -> bool {
 fn same_route(template: &str, path: &str) -> bool {
     let (a, b): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
     a.len() == b.len()
-        && a
-            .iter()
+        && a.iter()
             .zip(&b)
             .all(|(t, p)| t == p || (t.starts_with('{') && t.ends_with('}')))
 }
@@ -115,7 +117,10 @@ mod tests {
         let kind = |path: &str| submit_target(path, ops).map(|m| (m.model_id, m.outputs[0].kind));
         let cases = [
             ("/api/v1/acme/pixel-2", Some(("acme/pixel-2", "image"))),
-            ("/api/v1/acme/pixel-2/async", Some(("acme/pixel-2", "image"))),
+            (
+                "/api/v1/acme/pixel-2/async",
+                Some(("acme/pixel-2", "image")),
+            ),
             (
                 "/api/v1/text-to-video/acme/clip-1/async",
                 Some(("acme/clip-1", "video")),
