@@ -31,6 +31,29 @@ fn main() {
         &out_dir.join(REQUEST_SCHEMAS_FILE),
         &request_schemas(&generated.operations),
     );
+    write(
+        &out_dir.join(MEDIA_FIELDS_FILE),
+        &media_fields(&generated.operations),
+    );
+}
+
+/// Read by `src/upload.rs`: what each media field of each model accepts, so a local
+/// image goes inline only where the rules file says base64 is taken.
+const MEDIA_FIELDS_FILE: &str = "media_fields.rs";
+
+/// A Rust expression `&[(model_id, field, &[kind, …]), …]`.
+fn media_fields(operations: &[modellix_codegen::OperationMeta]) -> String {
+    let mut table = String::from("&[\n");
+    for submit in operations.iter().filter_map(|op| op.submit.as_ref()) {
+        for (field, kinds) in &submit.rules.media {
+            table.push_str(&format!(
+                "    ({:?}, {:?}, &{:?}),\n",
+                submit.model_id, field, kinds
+            ));
+        }
+    }
+    table.push_str("]\n");
+    table
 }
 
 /// Read by `src/operation.rs`: each vendored model's request schema as published, so

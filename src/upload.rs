@@ -7,7 +7,7 @@
 //! (`data{file_id, type, url, filename, size, created_at?}`), leniently; unknown fields
 //! are ignored.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -456,75 +456,6 @@ impl Client {
         Ok(self.upload(path).await?.url)
     }
 
-    /// Replaces every `file://` URL in a JSON request body by the URL of an upload of
-    /// that file (each file uploaded once), and returns the uploads so they can be
-    /// deleted once the task has ended ([`Client::delete_files`]). Only strings that
-    /// start with `file://` are touched; nothing is inlined as base64.
-    ///
-    /// On an error, uploads already made are deleted again (best effort).
-    ///
-    /// ```no_run
-    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
-    /// let mut body = serde_json::json!({
-    ///     "prompt": "Extend [Video 1]",
-    ///     "video_urls": ["file:///home/me/clip.mp4"],
-    /// });
-    /// let uploads = client.upload_local_files(&mut body).await?;
-    /// let output = client
-    ///     .submit_json("bytedance/seedance-2.0-v2v", &body)
-    ///     .await?
-    ///     .wait(&client)
-    ///     .await?;
-    /// client.delete_files(&uploads).await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn upload_local_files(&self, body: &mut Value) -> Result<Vec<UploadedFile>, Error> {
-        let mut slots = Vec::new();
-        collect_file_urls(body, &mut slots);
-        let mut uploads: Vec<(PathBuf, UploadedFile)> = Vec::new();
-        for slot in slots {
-            let Some(Value::String(text)) = body.pointer(&slot) else {
-                continue;
-            };
-            let path = match url::Url::parse(text)
-                .ok()
-                .and_then(|u| u.to_file_path().ok())
-            {
-                Some(path) => path,
-                None => {
-                    let _ = self.delete_files_of(&uploads).await;
-                    return Err(Error::LocalFile {
-                        path: PathBuf::from(text),
-                        reason: "is not a valid file:// URL of an absolute path".into(),
-                    });
-                }
-            };
-            let url = match uploads.iter().find(|(p, _)| *p == path) {
-                Some((_, done)) => done.url.clone(),
-                None => match self.upload(&path).await {
-                    Ok(upload) => {
-                        let url = upload.url.clone();
-                        uploads.push((path, upload));
-                        url
-                    }
-                    Err(e) => {
-                        let _ = self.delete_files_of(&uploads).await;
-                        return Err(e);
-                    }
-                },
-            };
-            if let Some(value) = body.pointer_mut(&slot) {
-                *value = Value::String(url);
-            }
-        }
-        Ok(uploads.into_iter().map(|(_, u)| u).collect())
-    }
-
-    async fn delete_files_of(&self, uploads: &[(PathBuf, UploadedFile)]) -> Result<(), Error> {
-        let files: Vec<UploadedFile> = uploads.iter().map(|(_, u)| u.clone()).collect();
-        self.delete_files(&files).await
-    }
-
     /// The team's unexpired files, newest first as Modellix orders them, at most
     /// `limit` (capped at [`MAX_LIST_LIMIT`]).
     ///
@@ -583,34 +514,6 @@ impl Client {
     }
 }
 
-/// JSON pointers of every string starting with `file://`.
-fn collect_file_urls(value: &Value, out: &mut Vec<String>) {
-    fn walk(value: &Value, at: &mut String, out: &mut Vec<String>) {
-        match value {
-            Value::String(s) if s.starts_with("file://") => out.push(at.clone()),
-            Value::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    let len = at.len();
-                    at.push_str(&format!("/{i}"));
-                    walk(item, at, out);
-                    at.truncate(len);
-                }
-            }
-            Value::Object(map) => {
-                for (key, item) in map {
-                    let len = at.len();
-                    at.push('/');
-                    at.push_str(&key.replace('~', "~0").replace('/', "~1"));
-                    walk(item, at, out);
-                    at.truncate(len);
-                }
-            }
-            _ => {}
-        }
-    }
-    walk(value, &mut String::new(), out);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -633,11 +536,5 @@ mod tests {
         assert_eq!(parse_list(serde_json::json!([])).len(), 0);
         assert_eq!(safe_filename(Path::new("/a/my clip\".mp4")), "my_clip_.mp4");
         assert_eq!(safe_filename(Path::new("/a/..")), "upload");
-        let mut found = Vec::new();
-        collect_file_urls(
-            &serde_json::json!({"a/b": ["x", "file:///tmp/a.mp4"], "c": "file:///tmp/b.png"}),
-            &mut found,
-        );
-        assert_eq!(found, vec!["/a~1b/1".to_owned(), "/c".to_owned()]);
     }
 }
