@@ -104,7 +104,7 @@ impl Client {
     /// let output = client
     ///     .submit_json("bytedance/seedance-2.0-v2v", &body)
     ///     .await?
-    ///     .wait(&client)
+    ///     .wait()
     ///     .await?;
     /// client.delete_files(&uploads).await?;
     /// # Ok(()) }
@@ -130,7 +130,7 @@ impl Client {
     ///     "reference_images": ["file:///home/me/style.png"],   // inline: takes base64
     /// });
     /// let uploads = client.fill_local_files(model, &mut body).await?;
-    /// let output = client.submit_json(model, &body).await?.wait(&client).await?;
+    /// let output = client.submit_json(model, &body).await?.wait().await?;
     /// client.delete_files(&uploads).await?;
     /// # Ok(()) }
     /// ```

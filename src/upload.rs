@@ -352,7 +352,7 @@ impl Client {
     ///     .prompt("Extend [Video 1] with a slow dolly zoom")
     ///     .video_urls(vec![upload.url.clone()])
     ///     .build()?;
-    /// let output = client.submit(&request).await?.wait(&client).await?;
+    /// let output = client.submit(&request).await?.wait().await?;
     /// client.delete_file(&upload.file_id).await?; // frees the quota
     /// # Ok(()) }
     /// ```

@@ -46,7 +46,7 @@ async fn an_unvendored_slug_is_submitted_once_waited_for_and_downloaded() {
         let record = sandbox.task(task.id()).unwrap();
         assert_eq!((record.model_id.as_str(), &record.body), (slug, &body));
 
-        let output = task.wait(&client).await.unwrap();
+        let output = task.wait().await.unwrap();
         let dir = out.path().join(slug.replace('/', "_"));
         std::fs::create_dir(&dir).unwrap();
         let saved = output.download_all(&downloader(), &dir).await.unwrap();

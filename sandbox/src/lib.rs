@@ -79,6 +79,7 @@ mod conn;
 mod faults;
 mod files;
 mod generic;
+mod injection;
 mod limits;
 mod media_files;
 mod records;
