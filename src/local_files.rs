@@ -79,9 +79,9 @@ fn collect_file_urls(value: &Value, out: &mut Vec<String>) {
     walk(value, &mut String::new(), out);
 }
 
-/// What became of one local file: its inline value, or its upload.
+/// What became of one local file: its inline value (in that form), or its upload.
 enum Filled {
-    Inlined(String),
+    Inlined(Inline, String),
     Uploaded(UploadedFile),
 }
 
@@ -183,8 +183,9 @@ impl Client {
         Ok(uploads(done))
     }
 
-    /// What one file becomes: its earlier form when it was seen before (and still
-    /// fits), inline when its field takes that and it fits, else an upload's URL.
+    /// What one file becomes: what it became before, when that suits this field (an
+    /// upload's URL always does, an inline value only in the same form) and fits;
+    /// inline when its field takes that and it fits; else an upload's URL.
     async fn fill_one(
         &self,
         path: PathBuf,
@@ -192,22 +193,21 @@ impl Client {
         done: &mut Vec<(PathBuf, Filled)>,
         fits: impl Fn(&str) -> bool,
     ) -> Result<String, Error> {
-        let seen: Vec<String> = done
-            .iter()
-            .filter(|(p, _)| *p == path)
-            .map(|(_, f)| match f {
-                Filled::Inlined(value) => value.clone(),
-                Filled::Uploaded(upload) => upload.url.clone(),
-            })
-            .collect();
-        if let Some(value) = seen.iter().find(|v| fits(v)) {
-            return Ok(value.clone());
+        let seen = done.iter().filter(|(p, _)| *p == path);
+        let suits = seen.clone().find_map(|(_, f)| match f {
+            Filled::Inlined(how, value) if Some(*how) == form && fits(value) => Some(value.clone()),
+            Filled::Uploaded(upload) => Some(upload.url.clone()),
+            Filled::Inlined(..) => None,
+        });
+        if let Some(value) = suits {
+            return Ok(value);
         }
-        if seen.is_empty()
+        // A file inlined before but not suitable here is not read again: it is uploaded.
+        if seen.count() == 0
             && let Some(form) = form
             && let Some(value) = inline(&path, form).await.filter(|v| fits(v))
         {
-            done.push((path, Filled::Inlined(value.clone())));
+            done.push((path, Filled::Inlined(form, value.clone())));
             return Ok(value);
         }
         let upload = self.upload(&path).await?;
@@ -222,7 +222,7 @@ impl Client {
             .iter()
             .filter_map(|(_, f)| match f {
                 Filled::Uploaded(u) => Some(u.clone()),
-                Filled::Inlined(_) => None,
+                Filled::Inlined(..) => None,
             })
             .collect();
         let _ = self.delete_files(&files).await;
@@ -234,7 +234,7 @@ fn uploads(done: Vec<(PathBuf, Filled)>) -> Vec<UploadedFile> {
     done.into_iter()
         .filter_map(|(_, f)| match f {
             Filled::Uploaded(u) => Some(u),
-            Filled::Inlined(_) => None,
+            Filled::Inlined(..) => None,
         })
         .collect()
 }

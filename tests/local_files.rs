@@ -112,4 +112,19 @@ async fn an_unknown_model_or_a_non_image_is_uploaded() {
         Some(uploads[0].url.as_str())
     );
     assert_eq!(sandbox.counts().uploads, 2);
+    // One image in a field that takes base64 and in one that takes URLs only: inline
+    // in the first, uploaded for the second.
+    let mut body = json!({"reference_images": [file_url(&png)], "video_urls": [file_url(&png)]});
+    let uploads = client.fill_local_files(MODEL, &mut body).await.unwrap();
+    assert_eq!(uploads.len(), 1);
+    assert!(
+        body["reference_images"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("data:image/png;base64,")
+    );
+    assert_eq!(
+        body["video_urls"][0].as_str(),
+        Some(uploads[0].url.as_str())
+    );
 }
