@@ -116,8 +116,66 @@ fn remove(value: &mut Value, path: &Path, any: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::{MediaFile, TeamBalance};
+    use crate::types::{CatalogModel, MediaFile, TeamBalance};
+    use proptest::prelude::*;
     use serde_json::json;
+
+    /// A field's value: absent, any scalar, or a structure where a scalar belongs.
+    fn slot() -> impl Strategy<Value = Option<Value>> {
+        prop_oneof![
+            Just(None),
+            Just(Some(Value::Null)),
+            any::<bool>().prop_map(|b| Some(json!(b))),
+            any::<i64>().prop_map(|n| Some(json!(n))),
+            any::<f64>().prop_map(|n| Some(json!(n))),
+            "[ -~]{0,12}".prop_map(|s| Some(json!(s))),
+            (-1e6f64..1e6).prop_map(|n| Some(json!(format!(" {n} ")))),
+            Just(Some(json!([1, "a"]))),
+            Just(Some(json!({"a": {"b": 1}}))),
+        ]
+    }
+
+    fn object(fields: &[(&str, Option<Value>)]) -> Value {
+        let map = fields
+            .iter()
+            .filter_map(|(k, v)| Some(((*k).to_owned(), v.clone()?)))
+            .collect();
+        Value::Object(map)
+    }
+
+    /// Never a panic; what decodes strictly decodes the same in every mode; and
+    /// `ConvertAny`, which may drop more, succeeds wherever `Convert` does.
+    fn holds<T: DeserializeOwned + PartialEq + std::fmt::Debug>(
+        value: &Value,
+    ) -> Result<(), TestCaseError> {
+        let strict = serde_json::from_value::<T>(value.clone()).ok();
+        let modes = [Slips::Drop, Slips::Convert, Slips::ConvertAny];
+        let decoded: Vec<Option<T>> = modes.iter().map(|m| decode(value.clone(), *m)).collect();
+        if let Some(strict) = &strict {
+            for d in &decoded {
+                prop_assert_eq!(d.as_ref(), Some(strict));
+            }
+        }
+        prop_assert!(decoded[1].is_none() || decoded[2].is_some());
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn any_field_values_decode_without_panic(
+            a in slot(), b in slot(), c in slot(), d in slot(), e in slot(), f in slot(),
+        ) {
+            holds::<MediaFile>(&object(&[
+                ("file_id", a.clone()), ("url", b.clone()), ("size", c.clone()),
+                ("type", d.clone()), ("created_at", e.clone()), ("filename", f.clone()),
+            ]))?;
+            holds::<CatalogModel>(&object(&[
+                ("slug", a.clone()), ("type", b), ("docs_url", c.clone()),
+                ("description", d), ("display_price", e), ("price", f),
+            ]))?;
+            holds::<TeamBalance>(&object(&[("balance", a), ("currency", c)]))?;
+        }
+    }
 
     #[test]
     fn slips_are_mended_or_dropped_and_structure_never() {
