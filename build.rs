@@ -37,7 +37,7 @@ fn main() {
     );
 }
 
-/// Read by `src/upload.rs`: what each media field of each model accepts, so a local
+/// Read by `src/operation.rs`: what each media field of each model accepts, so a local
 /// image goes inline only where the rules file says base64 is taken.
 const MEDIA_FIELDS_FILE: &str = "media_fields.rs";
 

@@ -8,15 +8,11 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::{Client, Image, MAX_REQUEST_BYTES, UploadedFile};
+use crate::{Client, Image, MAX_REQUEST_BYTES, Operation, UploadedFile};
 
 /// Largest image that goes inline; bigger ones are uploaded, which keeps the request
 /// small (an upload takes up to 16 MB).
 pub const MAX_INLINE_BYTES: u64 = 4 * 1024 * 1024;
-
-/// `(model id, field, kinds)` of every `media` rule in `spec/`, written by `build.rs`.
-const MEDIA_FIELDS: &[(&str, &str, &[&str])] =
-    include!(concat!(env!("OUT_DIR"), "/media_fields.rs"));
 
 /// How a field takes an image written out in the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,9 +25,7 @@ enum Inline {
 
 /// How `field` of `model_id` takes an inline image, if it does.
 fn inline_form(model_id: &str, field: &str) -> Option<Inline> {
-    let (_, _, kinds) = MEDIA_FIELDS
-        .iter()
-        .find(|(model, name, _)| *model == model_id && *name == field)?;
+    let kinds = Operation::for_model(model_id)?.media_kinds(field)?;
     if kinds.contains(&"data_uri") {
         Some(Inline::DataUri)
     } else if kinds.contains(&"base64") {

@@ -86,7 +86,30 @@ pub type ValidateJson = fn(&serde_json::Value) -> Result<Warnings, ValidationErr
 /// `(model id, request schema as JSON)` of every vendored model, written by `build.rs`.
 const REQUEST_SCHEMAS: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/request_schemas.rs"));
 
+/// `(model id, field, kinds)` of every `media` rule in `spec/`, written by `build.rs`.
+const MEDIA_FIELDS: &[(&str, &str, &[&str])] =
+    include!(concat!(env!("OUT_DIR"), "/media_fields.rs"));
+
 impl Operation {
+    /// What a media field of this model may hold, as its rules file says (`url`,
+    /// `oss`, `data_uri`, `base64`); `None` for a field without a media rule and for
+    /// operations that are not submits. Tools use it to decide whether a local image
+    /// may go inline ([`crate::Client::fill_local_files`] does).
+    ///
+    /// ```
+    /// let op = modellix::Operation::for_model("bytedance/seedance-2.0-v2v").unwrap();
+    /// assert_eq!(op.media_kinds("video_urls"), Some(&["url"][..]));
+    /// assert!(op.media_kinds("reference_images").unwrap().contains(&"base64"));
+    /// assert_eq!(op.media_kinds("prompt"), None);
+    /// ```
+    pub fn media_kinds(&self, field: &str) -> Option<&'static [&'static str]> {
+        let model_id = self.model_id?;
+        MEDIA_FIELDS
+            .iter()
+            .find(|(model, name, _)| *model == model_id && *name == field)
+            .map(|(_, _, kinds)| *kinds)
+    }
+
     /// The JSON schema of a submit operation's request body, as its fragment publishes
     /// it (with the defaults, ranges and descriptions the generated types moved into
     /// `validate()` and rustdoc); `None` for operations that are not submits. Tools
