@@ -146,7 +146,12 @@ fn rework_types(
     for op in operations {
         if let Some(submit) = &op.submit {
             owners.push((submit.request_type.clone(), &op.file));
-            owners.extend(submit.branches.iter().map(|b| (b.clone(), op.file.as_str())));
+            owners.extend(
+                submit
+                    .branches
+                    .iter()
+                    .map(|b| (b.clone(), op.file.as_str())),
+            );
         }
     }
     owners.sort_by_key(|(name, _)| std::cmp::Reverse(name.len()));
@@ -183,13 +188,13 @@ fn rework_types(
             && renames.contains_key(&ident.to_string())
         {
             let enum_name = ident.to_string();
-            let tokens = variant_names::rewrite_paths(
-                quote!(#imp),
-                &renames,
-                Some(enum_name.as_str()),
-            );
+            let tokens =
+                variant_names::rewrite_paths(quote!(#imp), &renames, Some(enum_name.as_str()));
             *item = syn::parse2(tokens).map_err(|e| {
-                SpecError::new("spec", format!("renamed impl of {enum_name} does not parse: {e}"))
+                SpecError::new(
+                    "spec",
+                    format!("renamed impl of {enum_name} does not parse: {e}"),
+                )
             })?;
         }
         if let syn::Item::Enum(e) = item {
@@ -207,7 +212,10 @@ fn rework_types(
     if !renames.is_empty() {
         let tokens = variant_names::rewrite_paths(quote!(#file), &renames, None);
         *file = syn::parse2(tokens).map_err(|e| {
-            SpecError::new("spec", format!("code with renamed variants does not parse: {e}"))
+            SpecError::new(
+                "spec",
+                format!("code with renamed variants does not parse: {e}"),
+            )
         })?;
     }
     Ok(())
@@ -223,14 +231,20 @@ fn rename_variants(
     for item in items {
         let syn::Item::Enum(e) = item else { continue };
         let name = e.ident.to_string();
-        let owner = owners.iter().find(|(ty, _)| {
-            name.len() > ty.len() && name.starts_with(ty.as_str())
-        });
+        let owner = owners
+            .iter()
+            .find(|(ty, _)| name.len() > ty.len() && name.starts_with(ty.as_str()));
         let property = match owner {
             Some((ty, _)) => &name[ty.len()..],
-            None => name.rsplit_once("Request").map_or(name.as_str(), |(_, p)| p),
+            None => name
+                .rsplit_once("Request")
+                .map_or(name.as_str(), |(_, p)| p),
         };
-        let property = if property.is_empty() { name.as_str() } else { property };
+        let property = if property.is_empty() {
+            name.as_str()
+        } else {
+            property
+        };
         let variants: Vec<variant_names::Variant> = e
             .variants
             .iter()

@@ -175,7 +175,10 @@ mod tests {
     fn a_collision_names_both_wire_values() {
         let cases = [
             (
-                [variant("X169", Some("16:9")), variant("X169x", Some("16x9"))],
+                [
+                    variant("X169", Some("16:9")),
+                    variant("X169x", Some("16x9")),
+                ],
                 "wire values \"16:9\" and \"16x9\" both become the variant `Ratio16x9`",
             ),
             (
