@@ -386,3 +386,55 @@ fn glue(operations: &[OperationMeta]) -> Result<TokenStream, SpecError> {
         #(#impls)*
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vendored() -> Vec<Fragment> {
+        load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec")).unwrap()
+    }
+
+    #[test]
+    fn digit_variants_get_readable_names_everywhere() {
+        let code = generate(&vendored()).unwrap().code;
+        for want in [
+            "Resolution720p,",
+            "Self::Resolution720p => f.write_str(\"720p\")",
+            "\"720p\" => Ok(Self::Resolution720p)",
+            "Ratio16x9,",
+            "ImageSize1K,",
+            "Size1024x1024,",
+            "DurationSeconds8,",
+            "/// Wire value `16:9`.",
+        ] {
+            assert!(code.contains(want), "{want}");
+        }
+        assert!(!regex::Regex::new(r"\bX[0-9]").unwrap().is_match(&code));
+    }
+
+    #[test]
+    fn a_variant_collision_stops_the_build_naming_fragment_enum_and_values() {
+        let mut fragments = vendored();
+        let v2v = fragments
+            .iter_mut()
+            .find(|f| f.model_id().as_deref() == Some("bytedance/seedance-2.0-v2v"))
+            .unwrap();
+        let values = v2v
+            .operation
+            .get_mut("requestBody")
+            .and_then(|b| {
+                b.pointer_mut("/content/application~1json/schema/properties/resolution/enum")
+            })
+            .and_then(Value::as_array_mut)
+            .unwrap();
+        values.push("720 p".into());
+        let e = generate(&fragments).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "bytedance/seedance-2.0-v2v.json: enum Seedance20V2vRequestResolution: wire values \
+             \"720p\" and \"720 p\" both become the variant `Resolution720p`: teach \
+             codegen/src/variant_names.rs to name them apart"
+        );
+    }
+}

@@ -53,8 +53,8 @@ pub fn plan_renames(
         let name = readable_variant(property, wire).unwrap_or_else(|| v.ident.clone());
         if let Some(other) = taken.insert(name.clone(), wire) {
             return Err(format!(
-                "wire values {other:?} and {wire:?} both become the variant `{name}`: rename \
-                 rules in codegen/src/variant_names.rs cannot tell them apart"
+                "wire values {other:?} and {wire:?} both become the variant `{name}`: teach \
+                 codegen/src/variant_names.rs to name them apart"
             ));
         }
         if name != v.ident {
