@@ -494,3 +494,36 @@ fn bad_command_lines_are_refused_before_any_request() {
     assert!(log.contains("only http:// and https://"), "{log}");
     assert!(server.requests.lock().unwrap().is_empty());
 }
+
+#[test]
+fn a_fetched_fragment_that_does_not_build_is_reported_by_spec_check() {
+    let (_tmp, spec) = spec_copy();
+    let id = "bytedance/seedance-9.9-v2v";
+    let text = std::fs::read_to_string(workspace_spec().join(format!("{V2V}.json")))
+        .unwrap()
+        .replace("seedance-2.0-v2v", "seedance-9.9-v2v");
+    let mut f: Value = serde_json::from_str(&text).unwrap();
+    f.pointer_mut(BODY).unwrap()["properties"]["duration"]["multipleOf"] = json!(2);
+    let broken = serde_json::to_string(&f).unwrap();
+    let server = serve(HashMap::from([(route(id), json_reply(broken.clone()))]));
+
+    let (out, log) = xtask(&["fetch", id], &server.origin, &spec);
+
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(
+        log.contains(&format!("error: spec/{id}.json: request schema:")),
+        "{log}"
+    );
+    assert!(log.contains("multipleOf"), "{log}");
+    assert!(
+        log.contains(
+            "spec-check failed: the fetched fragment is vendored as published but does not build"
+        ),
+        "{log}"
+    );
+    // Kept as published, to be looked at (git restores the old state).
+    assert_eq!(
+        std::fs::read_to_string(spec.join(format!("{id}.json"))).unwrap(),
+        broken
+    );
+}
