@@ -29,7 +29,6 @@ pub use merge::{
     model_type_name,
 };
 pub use rules::{ModelRules, OUTPUT_KINDS, OutputSpec, parse_rules, request_fields};
-pub use variant_names::readable_variant;
 
 /// Name of the generated Rust file in `OUT_DIR` and in the snapshot folder.
 pub const CODE_FILE: &str = "modellix_generated.rs";
