@@ -1,6 +1,6 @@
 //! Sending one request body, exactly once, recorded in the ledger.
 
-use modellix::{Client, SubmitOptions, Task};
+use modellix::{Client, SubmitOptions, TaskHandle};
 use serde_json::Value;
 
 use crate::failure::{Failure, Outcome};
@@ -12,7 +12,7 @@ pub async fn submit(
     model_id: &str,
     body: &Value,
     marker: Option<&str>,
-) -> Outcome<Task> {
+) -> Outcome<TaskHandle> {
     let mut options = SubmitOptions::new();
     if let Some(marker) = marker {
         options = options.marker(marker);
