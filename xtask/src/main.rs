@@ -84,7 +84,6 @@ fn parse_args(raw: Vec<String>) -> Result<Args, String> {
                 args.spec_dir = Some(raw.next().ok_or("--spec-dir needs a folder")?.into())
             }
             "--write" => args.write = true,
-            "-h" | "--help" => return Err(USAGE.to_owned()),
             _ => args.words.push(arg),
         }
     }
@@ -102,6 +101,10 @@ fn main() -> ExitCode {
 }
 
 fn run(raw: Vec<String>) -> Result<(), Failure> {
+    if raw.first().is_some_and(|a| a == "help") || raw.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{USAGE}");
+        return Ok(());
+    }
     let root = workspace_root();
     let args = parse_args(raw)?;
     let words: Vec<&str> = args.words.iter().map(String::as_str).collect();

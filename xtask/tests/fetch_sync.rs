@@ -527,3 +527,22 @@ fn a_fetched_fragment_that_does_not_build_is_reported_by_spec_check() {
         broken
     );
 }
+
+#[test]
+fn help_names_both_commands_and_their_exit_codes() {
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "fetch <provider/model>...",
+        "sync [--write]",
+        "--from <URL>",
+        "--spec-dir <DIR>",
+        "Exit 0: in",
+    ] {
+        assert!(text.contains(want), "{want} not in\n{text}");
+    }
+}
