@@ -546,3 +546,31 @@ fn help_names_both_commands_and_their_exit_codes() {
         assert!(text.contains(want), "{want} not in\n{text}");
     }
 }
+
+#[test]
+fn sync_exits_2_when_a_model_cannot_be_fetched() {
+    let (_tmp, spec) = spec_copy();
+    let mut routes = vendored_routes();
+    routes.insert(
+        route("openai/gpt-image-2"),
+        Reply {
+            status: 503,
+            ..json_reply("busy")
+        },
+    );
+    let server = serve(routes);
+    let before = snapshot(&spec);
+
+    for args in [&["sync"][..], &["sync", "--write"][..]] {
+        let (out, log) = xtask(args, &server.origin, &spec);
+        assert_eq!(out.status.code(), Some(2), "{log}");
+        assert!(log.contains("openai/gpt-image-2: error: GET"), "{log}");
+        assert!(log.contains("the server answered 503"), "{log}");
+        assert!(
+            log.contains("14 unchanged, 0 changed, 0 removed, 1 error(s)"),
+            "{log}"
+        );
+        assert!(log.contains("could not fetch: openai/gpt-image-2"), "{log}");
+    }
+    assert!(snapshot(&spec) == before);
+}
