@@ -112,7 +112,14 @@ pub fn report(looked: &Looked) {
         ..
     } = looked;
     match look {
-        Look::New { .. } => println!("{model_id}: new model -> spec/{}", file.display()),
+        Look::New { body, path } => {
+            println!("{model_id}: new model -> spec/{}", file.display());
+            println!("  + operation POST {path}");
+            let fragment: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+            for field in request_fields(&fragment) {
+                println!("  + field {field}");
+            }
+        }
         Look::Unchanged => println!("{model_id}: unchanged"),
         Look::Changed { changes, .. } if changes.is_empty() => {
             println!("{model_id}: same API, the file's bytes differ (layout or order)")
@@ -133,6 +140,34 @@ pub fn report(looked: &Looked) {
             file.display()
         ),
     }
+}
+
+/// `"name" (type)` of every top-level request field (of every branch of a oneOf/anyOf).
+fn request_fields(fragment: &Value) -> Vec<String> {
+    let Some(schema) = fragment.pointer("/post/requestBody/content/application~1json/schema")
+    else {
+        return Vec::new();
+    };
+    let branches: Vec<&Value> = ["oneOf", "anyOf"]
+        .iter()
+        .filter_map(|k| schema.get(*k)?.as_array())
+        .flatten()
+        .chain(std::iter::once(schema))
+        .collect();
+    let mut out: Vec<String> = branches
+        .iter()
+        .filter_map(|b| b.get("properties")?.as_object())
+        .flatten()
+        .map(
+            |(name, prop)| match prop.get("type").and_then(Value::as_str) {
+                Some(ty) => format!("{name:?} ({ty})"),
+                None => format!("{name:?}"),
+            },
+        )
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Writes a new or changed fragment (and, for a new one, a starter rules file) and its

@@ -207,6 +207,11 @@ fn fetch_vendors_a_new_model_with_rules_and_provenance() {
         log.contains(&format!("{id}: new model -> spec/{id}.json")),
         "{log}"
     );
+    assert!(
+        log.contains("  + operation POST /api/v1/bytedance/seedance-9.9-v2v/async"),
+        "{log}"
+    );
+    assert!(log.contains("  + field \"video_urls\" (array)"), "{log}");
     assert!(log.contains("0 error(s)"), "spec-check ran: {log}");
     assert_eq!(
         std::fs::read_to_string(spec.join(format!("{id}.json"))).unwrap(),
