@@ -42,19 +42,25 @@ pub fn client_for(origin: &str) -> Result<reqwest::blocking::Client, String> {
     client(&schema_url(origin, "provider/model")?)
 }
 
-/// A blocking client for one origin: same-host redirects only (at most 5), 10 s to
-/// connect, 30 s in all, no proxy for loopback hosts.
+/// A blocking client for one origin: same-host redirects only (at most 5, never from
+/// https to http), 10 s to connect, 30 s in all, no proxy for loopback hosts.
 pub fn client(url: &Url) -> Result<reqwest::blocking::Client, String> {
     // The ring provider: reqwest is built without one (see Cargo.toml).
     let _ = rustls::crypto::ring::default_provider().install_default();
     let host = url.host_str().unwrap_or_default().to_owned();
     let loopback = matches!(host.as_str(), "127.0.0.1" | "localhost" | "[::1]");
+    // http:// is accepted only where the origin is http:// (tests): no downgrade.
+    let schemes: &[&str] = if url.scheme() == "https" {
+        &["https"]
+    } else {
+        &["http", "https"]
+    };
     let policy = reqwest::redirect::Policy::custom(move |attempt| {
         let next = attempt.url();
         if attempt.previous().len() >= 5 {
             attempt.error("more than 5 redirects")
-        } else if !matches!(next.scheme(), "http" | "https") || next.host_str() != Some(&host) {
-            let refusal = format!("refused a redirect to {next}: not the host {host}");
+        } else if !schemes.contains(&next.scheme()) || next.host_str() != Some(&host) {
+            let refusal = format!("refused a redirect to {next}: not {host} over {schemes:?}");
             attempt.error(refusal)
         } else {
             attempt.follow()
