@@ -76,6 +76,7 @@ mod config;
 mod conn;
 mod faults;
 mod files;
+mod injection;
 mod limits;
 mod media_files;
 mod records;

@@ -41,6 +41,7 @@ impl Counts {
             Route::Submit => self.submits(),
             Route::Task => self.task,
             Route::Files => self.files,
+            Route::Upload => self.uploads,
         }
     }
 }
