@@ -305,36 +305,36 @@ Default: `"1024x1024"`.*/
     pub enum GptImage2RequestSize {
         /// Wire value `1024x1024`.
         #[serde(rename = "1024x1024")]
-        X1024x1024,
+        Size1024x1024,
         /// Wire value `1536x1024`.
         #[serde(rename = "1536x1024")]
-        X1536x1024,
+        Size1536x1024,
         /// Wire value `1024x1536`.
         #[serde(rename = "1024x1536")]
-        X1024x1536,
+        Size1024x1536,
         /// Wire value `2048x2048`.
         #[serde(rename = "2048x2048")]
-        X2048x2048,
+        Size2048x2048,
         /// Wire value `2048x1152`.
         #[serde(rename = "2048x1152")]
-        X2048x1152,
+        Size2048x1152,
         /// Wire value `3840x2160`.
         #[serde(rename = "3840x2160")]
-        X3840x2160,
+        Size3840x2160,
         /// Wire value `2160x3840`.
         #[serde(rename = "2160x3840")]
-        X2160x3840,
+        Size2160x3840,
     }
     impl ::std::fmt::Display for GptImage2RequestSize {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X1024x1024 => f.write_str("1024x1024"),
-                Self::X1536x1024 => f.write_str("1536x1024"),
-                Self::X1024x1536 => f.write_str("1024x1536"),
-                Self::X2048x2048 => f.write_str("2048x2048"),
-                Self::X2048x1152 => f.write_str("2048x1152"),
-                Self::X3840x2160 => f.write_str("3840x2160"),
-                Self::X2160x3840 => f.write_str("2160x3840"),
+                Self::Size1024x1024 => f.write_str("1024x1024"),
+                Self::Size1536x1024 => f.write_str("1536x1024"),
+                Self::Size1024x1536 => f.write_str("1024x1536"),
+                Self::Size2048x2048 => f.write_str("2048x2048"),
+                Self::Size2048x1152 => f.write_str("2048x1152"),
+                Self::Size3840x2160 => f.write_str("3840x2160"),
+                Self::Size2160x3840 => f.write_str("2160x3840"),
             }
         }
     }
@@ -344,13 +344,13 @@ Default: `"1024x1024"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "1024x1024" => Ok(Self::X1024x1024),
-                "1536x1024" => Ok(Self::X1536x1024),
-                "1024x1536" => Ok(Self::X1024x1536),
-                "2048x2048" => Ok(Self::X2048x2048),
-                "2048x1152" => Ok(Self::X2048x1152),
-                "3840x2160" => Ok(Self::X3840x2160),
-                "2160x3840" => Ok(Self::X2160x3840),
+                "1024x1024" => Ok(Self::Size1024x1024),
+                "1536x1024" => Ok(Self::Size1536x1024),
+                "1024x1536" => Ok(Self::Size1024x1536),
+                "2048x2048" => Ok(Self::Size2048x2048),
+                "2048x1152" => Ok(Self::Size2048x1152),
+                "3840x2160" => Ok(Self::Size3840x2160),
+                "2160x3840" => Ok(Self::Size2160x3840),
                 _ => Err("invalid value".into()),
             }
         }
@@ -417,16 +417,16 @@ Default: `"768P"`.*/
     pub enum Hailuo23T2vRequestResolution {
         /// Wire value `768P`.
         #[serde(rename = "768P")]
-        X768p,
+        Resolution768P,
         /// Wire value `1080P`.
         #[serde(rename = "1080P")]
-        X1080p,
+        Resolution1080P,
     }
     impl ::std::fmt::Display for Hailuo23T2vRequestResolution {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X768p => f.write_str("768P"),
-                Self::X1080p => f.write_str("1080P"),
+                Self::Resolution768P => f.write_str("768P"),
+                Self::Resolution1080P => f.write_str("1080P"),
             }
         }
     }
@@ -436,8 +436,8 @@ Default: `"768P"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "768P" => Ok(Self::X768p),
-                "1080P" => Ok(Self::X1080p),
+                "768P" => Ok(Self::Resolution768P),
+                "1080P" => Ok(Self::Resolution1080P),
                 _ => Err("invalid value".into()),
             }
         }
@@ -505,28 +505,28 @@ Default: `"auto"`.*/
     pub enum KlingImageO1RequestAspectRatio {
         /// Wire value `16:9`.
         #[serde(rename = "16:9")]
-        X169,
+        AspectRatio16x9,
         /// Wire value `9:16`.
         #[serde(rename = "9:16")]
-        X916,
+        AspectRatio9x16,
         /// Wire value `1:1`.
         #[serde(rename = "1:1")]
-        X11,
+        AspectRatio1x1,
         /// Wire value `4:3`.
         #[serde(rename = "4:3")]
-        X43,
+        AspectRatio4x3,
         /// Wire value `3:4`.
         #[serde(rename = "3:4")]
-        X34,
+        AspectRatio3x4,
         /// Wire value `3:2`.
         #[serde(rename = "3:2")]
-        X32,
+        AspectRatio3x2,
         /// Wire value `2:3`.
         #[serde(rename = "2:3")]
-        X23,
+        AspectRatio2x3,
         /// Wire value `21:9`.
         #[serde(rename = "21:9")]
-        X219,
+        AspectRatio21x9,
         /// Wire value `auto`.
         #[serde(rename = "auto")]
         Auto,
@@ -534,14 +534,14 @@ Default: `"auto"`.*/
     impl ::std::fmt::Display for KlingImageO1RequestAspectRatio {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X169 => f.write_str("16:9"),
-                Self::X916 => f.write_str("9:16"),
-                Self::X11 => f.write_str("1:1"),
-                Self::X43 => f.write_str("4:3"),
-                Self::X34 => f.write_str("3:4"),
-                Self::X32 => f.write_str("3:2"),
-                Self::X23 => f.write_str("2:3"),
-                Self::X219 => f.write_str("21:9"),
+                Self::AspectRatio16x9 => f.write_str("16:9"),
+                Self::AspectRatio9x16 => f.write_str("9:16"),
+                Self::AspectRatio1x1 => f.write_str("1:1"),
+                Self::AspectRatio4x3 => f.write_str("4:3"),
+                Self::AspectRatio3x4 => f.write_str("3:4"),
+                Self::AspectRatio3x2 => f.write_str("3:2"),
+                Self::AspectRatio2x3 => f.write_str("2:3"),
+                Self::AspectRatio21x9 => f.write_str("21:9"),
                 Self::Auto => f.write_str("auto"),
             }
         }
@@ -552,14 +552,14 @@ Default: `"auto"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "16:9" => Ok(Self::X169),
-                "9:16" => Ok(Self::X916),
-                "1:1" => Ok(Self::X11),
-                "4:3" => Ok(Self::X43),
-                "3:4" => Ok(Self::X34),
-                "3:2" => Ok(Self::X32),
-                "2:3" => Ok(Self::X23),
-                "21:9" => Ok(Self::X219),
+                "16:9" => Ok(Self::AspectRatio16x9),
+                "9:16" => Ok(Self::AspectRatio9x16),
+                "1:1" => Ok(Self::AspectRatio1x1),
+                "4:3" => Ok(Self::AspectRatio4x3),
+                "3:4" => Ok(Self::AspectRatio3x4),
+                "3:2" => Ok(Self::AspectRatio3x2),
+                "2:3" => Ok(Self::AspectRatio2x3),
+                "21:9" => Ok(Self::AspectRatio21x9),
                 "auto" => Ok(Self::Auto),
                 _ => Err("invalid value".into()),
             }
@@ -600,16 +600,16 @@ Default: `"1k"`.*/
     pub enum KlingImageO1RequestResolution {
         /// Wire value `1k`.
         #[serde(rename = "1k")]
-        X1k,
+        Resolution1k,
         /// Wire value `2k`.
         #[serde(rename = "2k")]
-        X2k,
+        Resolution2k,
     }
     impl ::std::fmt::Display for KlingImageO1RequestResolution {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X1k => f.write_str("1k"),
-                Self::X2k => f.write_str("2k"),
+                Self::Resolution1k => f.write_str("1k"),
+                Self::Resolution2k => f.write_str("2k"),
             }
         }
     }
@@ -619,8 +619,8 @@ Default: `"1k"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "1k" => Ok(Self::X1k),
-                "2k" => Ok(Self::X2k),
+                "1k" => Ok(Self::Resolution1k),
+                "2k" => Ok(Self::Resolution2k),
                 _ => Err("invalid value".into()),
             }
         }
@@ -699,20 +699,20 @@ Default: `"16:9"`.*/
     pub enum KlingV1t2vRequestAspectRatio {
         /// Wire value `16:9`.
         #[serde(rename = "16:9")]
-        X169,
+        AspectRatio16x9,
         /// Wire value `9:16`.
         #[serde(rename = "9:16")]
-        X916,
+        AspectRatio9x16,
         /// Wire value `1:1`.
         #[serde(rename = "1:1")]
-        X11,
+        AspectRatio1x1,
     }
     impl ::std::fmt::Display for KlingV1t2vRequestAspectRatio {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X169 => f.write_str("16:9"),
-                Self::X916 => f.write_str("9:16"),
-                Self::X11 => f.write_str("1:1"),
+                Self::AspectRatio16x9 => f.write_str("16:9"),
+                Self::AspectRatio9x16 => f.write_str("9:16"),
+                Self::AspectRatio1x1 => f.write_str("1:1"),
             }
         }
     }
@@ -722,9 +722,9 @@ Default: `"16:9"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "16:9" => Ok(Self::X169),
-                "9:16" => Ok(Self::X916),
-                "1:1" => Ok(Self::X11),
+                "16:9" => Ok(Self::AspectRatio16x9),
+                "9:16" => Ok(Self::AspectRatio9x16),
+                "1:1" => Ok(Self::AspectRatio1x1),
                 _ => Err("invalid value".into()),
             }
         }
@@ -936,64 +936,64 @@ Default: `"1:1"`.*/
     pub enum NanoBanana2RequestAspectRatio {
         /// Wire value `1:1`.
         #[serde(rename = "1:1")]
-        X11,
+        AspectRatio1x1,
         /// Wire value `1:4`.
         #[serde(rename = "1:4")]
-        X14,
+        AspectRatio1x4,
         /// Wire value `1:8`.
         #[serde(rename = "1:8")]
-        X18,
+        AspectRatio1x8,
         /// Wire value `2:3`.
         #[serde(rename = "2:3")]
-        X23,
+        AspectRatio2x3,
         /// Wire value `3:2`.
         #[serde(rename = "3:2")]
-        X32,
+        AspectRatio3x2,
         /// Wire value `3:4`.
         #[serde(rename = "3:4")]
-        X34,
+        AspectRatio3x4,
         /// Wire value `4:1`.
         #[serde(rename = "4:1")]
-        X41,
+        AspectRatio4x1,
         /// Wire value `4:3`.
         #[serde(rename = "4:3")]
-        X43,
+        AspectRatio4x3,
         /// Wire value `4:5`.
         #[serde(rename = "4:5")]
-        X45,
+        AspectRatio4x5,
         /// Wire value `5:4`.
         #[serde(rename = "5:4")]
-        X54,
+        AspectRatio5x4,
         /// Wire value `8:1`.
         #[serde(rename = "8:1")]
-        X81,
+        AspectRatio8x1,
         /// Wire value `9:16`.
         #[serde(rename = "9:16")]
-        X916,
+        AspectRatio9x16,
         /// Wire value `16:9`.
         #[serde(rename = "16:9")]
-        X169,
+        AspectRatio16x9,
         /// Wire value `21:9`.
         #[serde(rename = "21:9")]
-        X219,
+        AspectRatio21x9,
     }
     impl ::std::fmt::Display for NanoBanana2RequestAspectRatio {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X11 => f.write_str("1:1"),
-                Self::X14 => f.write_str("1:4"),
-                Self::X18 => f.write_str("1:8"),
-                Self::X23 => f.write_str("2:3"),
-                Self::X32 => f.write_str("3:2"),
-                Self::X34 => f.write_str("3:4"),
-                Self::X41 => f.write_str("4:1"),
-                Self::X43 => f.write_str("4:3"),
-                Self::X45 => f.write_str("4:5"),
-                Self::X54 => f.write_str("5:4"),
-                Self::X81 => f.write_str("8:1"),
-                Self::X916 => f.write_str("9:16"),
-                Self::X169 => f.write_str("16:9"),
-                Self::X219 => f.write_str("21:9"),
+                Self::AspectRatio1x1 => f.write_str("1:1"),
+                Self::AspectRatio1x4 => f.write_str("1:4"),
+                Self::AspectRatio1x8 => f.write_str("1:8"),
+                Self::AspectRatio2x3 => f.write_str("2:3"),
+                Self::AspectRatio3x2 => f.write_str("3:2"),
+                Self::AspectRatio3x4 => f.write_str("3:4"),
+                Self::AspectRatio4x1 => f.write_str("4:1"),
+                Self::AspectRatio4x3 => f.write_str("4:3"),
+                Self::AspectRatio4x5 => f.write_str("4:5"),
+                Self::AspectRatio5x4 => f.write_str("5:4"),
+                Self::AspectRatio8x1 => f.write_str("8:1"),
+                Self::AspectRatio9x16 => f.write_str("9:16"),
+                Self::AspectRatio16x9 => f.write_str("16:9"),
+                Self::AspectRatio21x9 => f.write_str("21:9"),
             }
         }
     }
@@ -1003,20 +1003,20 @@ Default: `"1:1"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "1:1" => Ok(Self::X11),
-                "1:4" => Ok(Self::X14),
-                "1:8" => Ok(Self::X18),
-                "2:3" => Ok(Self::X23),
-                "3:2" => Ok(Self::X32),
-                "3:4" => Ok(Self::X34),
-                "4:1" => Ok(Self::X41),
-                "4:3" => Ok(Self::X43),
-                "4:5" => Ok(Self::X45),
-                "5:4" => Ok(Self::X54),
-                "8:1" => Ok(Self::X81),
-                "9:16" => Ok(Self::X916),
-                "16:9" => Ok(Self::X169),
-                "21:9" => Ok(Self::X219),
+                "1:1" => Ok(Self::AspectRatio1x1),
+                "1:4" => Ok(Self::AspectRatio1x4),
+                "1:8" => Ok(Self::AspectRatio1x8),
+                "2:3" => Ok(Self::AspectRatio2x3),
+                "3:2" => Ok(Self::AspectRatio3x2),
+                "3:4" => Ok(Self::AspectRatio3x4),
+                "4:1" => Ok(Self::AspectRatio4x1),
+                "4:3" => Ok(Self::AspectRatio4x3),
+                "4:5" => Ok(Self::AspectRatio4x5),
+                "5:4" => Ok(Self::AspectRatio5x4),
+                "8:1" => Ok(Self::AspectRatio8x1),
+                "9:16" => Ok(Self::AspectRatio9x16),
+                "16:9" => Ok(Self::AspectRatio16x9),
+                "21:9" => Ok(Self::AspectRatio21x9),
                 _ => Err("invalid value".into()),
             }
         }
@@ -1054,24 +1054,24 @@ Default: `"1:1"`.*/
     pub enum NanoBanana2RequestImageSize {
         /// Wire value `512`.
         #[serde(rename = "512")]
-        X512,
+        ImageSize512,
         /// Wire value `1K`.
         #[serde(rename = "1K")]
-        X1k,
+        ImageSize1K,
         /// Wire value `2K`.
         #[serde(rename = "2K")]
-        X2k,
+        ImageSize2K,
         /// Wire value `4K`.
         #[serde(rename = "4K")]
-        X4k,
+        ImageSize4K,
     }
     impl ::std::fmt::Display for NanoBanana2RequestImageSize {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X512 => f.write_str("512"),
-                Self::X1k => f.write_str("1K"),
-                Self::X2k => f.write_str("2K"),
-                Self::X4k => f.write_str("4K"),
+                Self::ImageSize512 => f.write_str("512"),
+                Self::ImageSize1K => f.write_str("1K"),
+                Self::ImageSize2K => f.write_str("2K"),
+                Self::ImageSize4K => f.write_str("4K"),
             }
         }
     }
@@ -1081,10 +1081,10 @@ Default: `"1:1"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "512" => Ok(Self::X512),
-                "1K" => Ok(Self::X1k),
-                "2K" => Ok(Self::X2k),
-                "4K" => Ok(Self::X4k),
+                "512" => Ok(Self::ImageSize512),
+                "1K" => Ok(Self::ImageSize1K),
+                "2K" => Ok(Self::ImageSize2K),
+                "4K" => Ok(Self::ImageSize4K),
                 _ => Err("invalid value".into()),
             }
         }
@@ -1204,22 +1204,22 @@ Default: `"adaptive"`.*/
     pub enum Seedance15ProT2vRequestRatio {
         /// Wire value `16:9`.
         #[serde(rename = "16:9")]
-        X169,
+        Ratio16x9,
         /// Wire value `4:3`.
         #[serde(rename = "4:3")]
-        X43,
+        Ratio4x3,
         /// Wire value `1:1`.
         #[serde(rename = "1:1")]
-        X11,
+        Ratio1x1,
         /// Wire value `3:4`.
         #[serde(rename = "3:4")]
-        X34,
+        Ratio3x4,
         /// Wire value `9:16`.
         #[serde(rename = "9:16")]
-        X916,
+        Ratio9x16,
         /// Wire value `21:9`.
         #[serde(rename = "21:9")]
-        X219,
+        Ratio21x9,
         /// Wire value `adaptive`.
         #[serde(rename = "adaptive")]
         Adaptive,
@@ -1227,12 +1227,12 @@ Default: `"adaptive"`.*/
     impl ::std::fmt::Display for Seedance15ProT2vRequestRatio {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X169 => f.write_str("16:9"),
-                Self::X43 => f.write_str("4:3"),
-                Self::X11 => f.write_str("1:1"),
-                Self::X34 => f.write_str("3:4"),
-                Self::X916 => f.write_str("9:16"),
-                Self::X219 => f.write_str("21:9"),
+                Self::Ratio16x9 => f.write_str("16:9"),
+                Self::Ratio4x3 => f.write_str("4:3"),
+                Self::Ratio1x1 => f.write_str("1:1"),
+                Self::Ratio3x4 => f.write_str("3:4"),
+                Self::Ratio9x16 => f.write_str("9:16"),
+                Self::Ratio21x9 => f.write_str("21:9"),
                 Self::Adaptive => f.write_str("adaptive"),
             }
         }
@@ -1243,12 +1243,12 @@ Default: `"adaptive"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "16:9" => Ok(Self::X169),
-                "4:3" => Ok(Self::X43),
-                "1:1" => Ok(Self::X11),
-                "3:4" => Ok(Self::X34),
-                "9:16" => Ok(Self::X916),
-                "21:9" => Ok(Self::X219),
+                "16:9" => Ok(Self::Ratio16x9),
+                "4:3" => Ok(Self::Ratio4x3),
+                "1:1" => Ok(Self::Ratio1x1),
+                "3:4" => Ok(Self::Ratio3x4),
+                "9:16" => Ok(Self::Ratio9x16),
+                "21:9" => Ok(Self::Ratio21x9),
                 "adaptive" => Ok(Self::Adaptive),
                 _ => Err("invalid value".into()),
             }
@@ -1289,20 +1289,20 @@ Default: `"720p"`.*/
     pub enum Seedance15ProT2vRequestResolution {
         /// Wire value `480p`.
         #[serde(rename = "480p")]
-        X480p,
+        Resolution480p,
         /// Wire value `720p`.
         #[serde(rename = "720p")]
-        X720p,
+        Resolution720p,
         /// Wire value `1080p`.
         #[serde(rename = "1080p")]
-        X1080p,
+        Resolution1080p,
     }
     impl ::std::fmt::Display for Seedance15ProT2vRequestResolution {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X480p => f.write_str("480p"),
-                Self::X720p => f.write_str("720p"),
-                Self::X1080p => f.write_str("1080p"),
+                Self::Resolution480p => f.write_str("480p"),
+                Self::Resolution720p => f.write_str("720p"),
+                Self::Resolution1080p => f.write_str("1080p"),
             }
         }
     }
@@ -1312,9 +1312,9 @@ Default: `"720p"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "480p" => Ok(Self::X480p),
-                "720p" => Ok(Self::X720p),
-                "1080p" => Ok(Self::X1080p),
+                "480p" => Ok(Self::Resolution480p),
+                "720p" => Ok(Self::Resolution720p),
+                "1080p" => Ok(Self::Resolution1080p),
                 _ => Err("invalid value".into()),
             }
         }
@@ -1482,32 +1482,32 @@ Default: `"1:1"`.*/
     pub enum Seedance20FastI2vRequestRatio {
         /// Wire value `21:9`.
         #[serde(rename = "21:9")]
-        X219,
+        Ratio21x9,
         /// Wire value `16:9`.
         #[serde(rename = "16:9")]
-        X169,
+        Ratio16x9,
         /// Wire value `4:3`.
         #[serde(rename = "4:3")]
-        X43,
+        Ratio4x3,
         /// Wire value `1:1`.
         #[serde(rename = "1:1")]
-        X11,
+        Ratio1x1,
         /// Wire value `3:4`.
         #[serde(rename = "3:4")]
-        X34,
+        Ratio3x4,
         /// Wire value `9:16`.
         #[serde(rename = "9:16")]
-        X916,
+        Ratio9x16,
     }
     impl ::std::fmt::Display for Seedance20FastI2vRequestRatio {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X219 => f.write_str("21:9"),
-                Self::X169 => f.write_str("16:9"),
-                Self::X43 => f.write_str("4:3"),
-                Self::X11 => f.write_str("1:1"),
-                Self::X34 => f.write_str("3:4"),
-                Self::X916 => f.write_str("9:16"),
+                Self::Ratio21x9 => f.write_str("21:9"),
+                Self::Ratio16x9 => f.write_str("16:9"),
+                Self::Ratio4x3 => f.write_str("4:3"),
+                Self::Ratio1x1 => f.write_str("1:1"),
+                Self::Ratio3x4 => f.write_str("3:4"),
+                Self::Ratio9x16 => f.write_str("9:16"),
             }
         }
     }
@@ -1517,12 +1517,12 @@ Default: `"1:1"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "21:9" => Ok(Self::X219),
-                "16:9" => Ok(Self::X169),
-                "4:3" => Ok(Self::X43),
-                "1:1" => Ok(Self::X11),
-                "3:4" => Ok(Self::X34),
-                "9:16" => Ok(Self::X916),
+                "21:9" => Ok(Self::Ratio21x9),
+                "16:9" => Ok(Self::Ratio16x9),
+                "4:3" => Ok(Self::Ratio4x3),
+                "1:1" => Ok(Self::Ratio1x1),
+                "3:4" => Ok(Self::Ratio3x4),
+                "9:16" => Ok(Self::Ratio9x16),
                 _ => Err("invalid value".into()),
             }
         }
@@ -1562,16 +1562,16 @@ Default: `"720p"`.*/
     pub enum Seedance20FastI2vRequestResolution {
         /// Wire value `480p`.
         #[serde(rename = "480p")]
-        X480p,
+        Resolution480p,
         /// Wire value `720p`.
         #[serde(rename = "720p")]
-        X720p,
+        Resolution720p,
     }
     impl ::std::fmt::Display for Seedance20FastI2vRequestResolution {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X480p => f.write_str("480p"),
-                Self::X720p => f.write_str("720p"),
+                Self::Resolution480p => f.write_str("480p"),
+                Self::Resolution720p => f.write_str("720p"),
             }
         }
     }
@@ -1581,8 +1581,8 @@ Default: `"720p"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "480p" => Ok(Self::X480p),
-                "720p" => Ok(Self::X720p),
+                "480p" => Ok(Self::Resolution480p),
+                "720p" => Ok(Self::Resolution720p),
                 _ => Err("invalid value".into()),
             }
         }
@@ -1694,32 +1694,32 @@ Default: `"1:1"`.*/
     pub enum Seedance20V2vRequestRatio {
         /// Wire value `21:9`.
         #[serde(rename = "21:9")]
-        X219,
+        Ratio21x9,
         /// Wire value `16:9`.
         #[serde(rename = "16:9")]
-        X169,
+        Ratio16x9,
         /// Wire value `4:3`.
         #[serde(rename = "4:3")]
-        X43,
+        Ratio4x3,
         /// Wire value `1:1`.
         #[serde(rename = "1:1")]
-        X11,
+        Ratio1x1,
         /// Wire value `3:4`.
         #[serde(rename = "3:4")]
-        X34,
+        Ratio3x4,
         /// Wire value `9:16`.
         #[serde(rename = "9:16")]
-        X916,
+        Ratio9x16,
     }
     impl ::std::fmt::Display for Seedance20V2vRequestRatio {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X219 => f.write_str("21:9"),
-                Self::X169 => f.write_str("16:9"),
-                Self::X43 => f.write_str("4:3"),
-                Self::X11 => f.write_str("1:1"),
-                Self::X34 => f.write_str("3:4"),
-                Self::X916 => f.write_str("9:16"),
+                Self::Ratio21x9 => f.write_str("21:9"),
+                Self::Ratio16x9 => f.write_str("16:9"),
+                Self::Ratio4x3 => f.write_str("4:3"),
+                Self::Ratio1x1 => f.write_str("1:1"),
+                Self::Ratio3x4 => f.write_str("3:4"),
+                Self::Ratio9x16 => f.write_str("9:16"),
             }
         }
     }
@@ -1729,12 +1729,12 @@ Default: `"1:1"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "21:9" => Ok(Self::X219),
-                "16:9" => Ok(Self::X169),
-                "4:3" => Ok(Self::X43),
-                "1:1" => Ok(Self::X11),
-                "3:4" => Ok(Self::X34),
-                "9:16" => Ok(Self::X916),
+                "21:9" => Ok(Self::Ratio21x9),
+                "16:9" => Ok(Self::Ratio16x9),
+                "4:3" => Ok(Self::Ratio4x3),
+                "1:1" => Ok(Self::Ratio1x1),
+                "3:4" => Ok(Self::Ratio3x4),
+                "9:16" => Ok(Self::Ratio9x16),
                 _ => Err("invalid value".into()),
             }
         }
@@ -1773,20 +1773,20 @@ Default: `"720p"`.*/
     pub enum Seedance20V2vRequestResolution {
         /// Wire value `480p`.
         #[serde(rename = "480p")]
-        X480p,
+        Resolution480p,
         /// Wire value `720p`.
         #[serde(rename = "720p")]
-        X720p,
+        Resolution720p,
         /// Wire value `1080p`.
         #[serde(rename = "1080p")]
-        X1080p,
+        Resolution1080p,
     }
     impl ::std::fmt::Display for Seedance20V2vRequestResolution {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X480p => f.write_str("480p"),
-                Self::X720p => f.write_str("720p"),
-                Self::X1080p => f.write_str("1080p"),
+                Self::Resolution480p => f.write_str("480p"),
+                Self::Resolution720p => f.write_str("720p"),
+                Self::Resolution1080p => f.write_str("1080p"),
             }
         }
     }
@@ -1796,9 +1796,9 @@ Default: `"720p"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "480p" => Ok(Self::X480p),
-                "720p" => Ok(Self::X720p),
-                "1080p" => Ok(Self::X1080p),
+                "480p" => Ok(Self::Resolution480p),
+                "720p" => Ok(Self::Resolution720p),
+                "1080p" => Ok(Self::Resolution1080p),
                 _ => Err("invalid value".into()),
             }
         }
@@ -2230,16 +2230,16 @@ Default: `"16:9"`.*/
     pub enum Veo31LiteI2vRequestAspectRatio {
         /// Wire value `16:9`.
         #[serde(rename = "16:9")]
-        X169,
+        AspectRatio16x9,
         /// Wire value `9:16`.
         #[serde(rename = "9:16")]
-        X916,
+        AspectRatio9x16,
     }
     impl ::std::fmt::Display for Veo31LiteI2vRequestAspectRatio {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X169 => f.write_str("16:9"),
-                Self::X916 => f.write_str("9:16"),
+                Self::AspectRatio16x9 => f.write_str("16:9"),
+                Self::AspectRatio9x16 => f.write_str("9:16"),
             }
         }
     }
@@ -2249,8 +2249,8 @@ Default: `"16:9"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "16:9" => Ok(Self::X169),
-                "9:16" => Ok(Self::X916),
+                "16:9" => Ok(Self::AspectRatio16x9),
+                "9:16" => Ok(Self::AspectRatio9x16),
                 _ => Err("invalid value".into()),
             }
         }
@@ -2288,20 +2288,20 @@ Default: `"16:9"`.*/
     pub enum Veo31LiteI2vRequestDurationSeconds {
         /// Wire value `4`.
         #[serde(rename = "4")]
-        X4,
+        DurationSeconds4,
         /// Wire value `6`.
         #[serde(rename = "6")]
-        X6,
+        DurationSeconds6,
         /// Wire value `8`.
         #[serde(rename = "8")]
-        X8,
+        DurationSeconds8,
     }
     impl ::std::fmt::Display for Veo31LiteI2vRequestDurationSeconds {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X4 => f.write_str("4"),
-                Self::X6 => f.write_str("6"),
-                Self::X8 => f.write_str("8"),
+                Self::DurationSeconds4 => f.write_str("4"),
+                Self::DurationSeconds6 => f.write_str("6"),
+                Self::DurationSeconds8 => f.write_str("8"),
             }
         }
     }
@@ -2311,9 +2311,9 @@ Default: `"16:9"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "4" => Ok(Self::X4),
-                "6" => Ok(Self::X6),
-                "8" => Ok(Self::X8),
+                "4" => Ok(Self::DurationSeconds4),
+                "6" => Ok(Self::DurationSeconds6),
+                "8" => Ok(Self::DurationSeconds8),
                 _ => Err("invalid value".into()),
             }
         }
@@ -2404,16 +2404,16 @@ Default: `"16:9"`.*/
     pub enum Veo31LiteI2vRequestResolution {
         /// Wire value `720p`.
         #[serde(rename = "720p")]
-        X720p,
+        Resolution720p,
         /// Wire value `1080p`.
         #[serde(rename = "1080p")]
-        X1080p,
+        Resolution1080p,
     }
     impl ::std::fmt::Display for Veo31LiteI2vRequestResolution {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X720p => f.write_str("720p"),
-                Self::X1080p => f.write_str("1080p"),
+                Self::Resolution720p => f.write_str("720p"),
+                Self::Resolution1080p => f.write_str("1080p"),
             }
         }
     }
@@ -2423,8 +2423,8 @@ Default: `"16:9"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "720p" => Ok(Self::X720p),
-                "1080p" => Ok(Self::X1080p),
+                "720p" => Ok(Self::Resolution720p),
+                "1080p" => Ok(Self::Resolution1080p),
                 _ => Err("invalid value".into()),
             }
         }
@@ -2481,20 +2481,20 @@ Default: `"720p"`.*/
     pub enum Viduq2ProMultiFrameRequestResolution {
         /// Wire value `540p`.
         #[serde(rename = "540p")]
-        X540p,
+        Resolution540p,
         /// Wire value `720p`.
         #[serde(rename = "720p")]
-        X720p,
+        Resolution720p,
         /// Wire value `1080p`.
         #[serde(rename = "1080p")]
-        X1080p,
+        Resolution1080p,
     }
     impl ::std::fmt::Display for Viduq2ProMultiFrameRequestResolution {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X540p => f.write_str("540p"),
-                Self::X720p => f.write_str("720p"),
-                Self::X1080p => f.write_str("1080p"),
+                Self::Resolution540p => f.write_str("540p"),
+                Self::Resolution720p => f.write_str("720p"),
+                Self::Resolution1080p => f.write_str("1080p"),
             }
         }
     }
@@ -2504,9 +2504,9 @@ Default: `"720p"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "540p" => Ok(Self::X540p),
-                "720p" => Ok(Self::X720p),
-                "1080p" => Ok(Self::X1080p),
+                "540p" => Ok(Self::Resolution540p),
+                "720p" => Ok(Self::Resolution720p),
+                "1080p" => Ok(Self::Resolution1080p),
                 _ => Err("invalid value".into()),
             }
         }
@@ -2572,20 +2572,20 @@ Default: `"720p"`.*/
     pub enum Viduq3TurboI2vRequestResolution {
         /// Wire value `540p`.
         #[serde(rename = "540p")]
-        X540p,
+        Resolution540p,
         /// Wire value `720p`.
         #[serde(rename = "720p")]
-        X720p,
+        Resolution720p,
         /// Wire value `1080p`.
         #[serde(rename = "1080p")]
-        X1080p,
+        Resolution1080p,
     }
     impl ::std::fmt::Display for Viduq3TurboI2vRequestResolution {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X540p => f.write_str("540p"),
-                Self::X720p => f.write_str("720p"),
-                Self::X1080p => f.write_str("1080p"),
+                Self::Resolution540p => f.write_str("540p"),
+                Self::Resolution720p => f.write_str("720p"),
+                Self::Resolution1080p => f.write_str("1080p"),
             }
         }
     }
@@ -2595,9 +2595,9 @@ Default: `"720p"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "540p" => Ok(Self::X540p),
-                "720p" => Ok(Self::X720p),
-                "1080p" => Ok(Self::X1080p),
+                "540p" => Ok(Self::Resolution540p),
+                "720p" => Ok(Self::Resolution720p),
+                "1080p" => Ok(Self::Resolution1080p),
                 _ => Err("invalid value".into()),
             }
         }
@@ -2705,16 +2705,16 @@ Default: `"1080P"`.*/
     pub enum Wan27I2vRequestFirstClipResolution {
         /// Wire value `720P`.
         #[serde(rename = "720P")]
-        X720p,
+        Resolution720P,
         /// Wire value `1080P`.
         #[serde(rename = "1080P")]
-        X1080p,
+        Resolution1080P,
     }
     impl ::std::fmt::Display for Wan27I2vRequestFirstClipResolution {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X720p => f.write_str("720P"),
-                Self::X1080p => f.write_str("1080P"),
+                Self::Resolution720P => f.write_str("720P"),
+                Self::Resolution1080P => f.write_str("1080P"),
             }
         }
     }
@@ -2724,8 +2724,8 @@ Default: `"1080P"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "720P" => Ok(Self::X720p),
-                "1080P" => Ok(Self::X1080p),
+                "720P" => Ok(Self::Resolution720P),
+                "1080P" => Ok(Self::Resolution1080P),
                 _ => Err("invalid value".into()),
             }
         }
@@ -2816,16 +2816,16 @@ Default: `"1080P"`.*/
     pub enum Wan27I2vRequestFirstFrameResolution {
         /// Wire value `720P`.
         #[serde(rename = "720P")]
-        X720p,
+        Resolution720P,
         /// Wire value `1080P`.
         #[serde(rename = "1080P")]
-        X1080p,
+        Resolution1080P,
     }
     impl ::std::fmt::Display for Wan27I2vRequestFirstFrameResolution {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X720p => f.write_str("720P"),
-                Self::X1080p => f.write_str("1080P"),
+                Self::Resolution720P => f.write_str("720P"),
+                Self::Resolution1080P => f.write_str("1080P"),
             }
         }
     }
@@ -2835,8 +2835,8 @@ Default: `"1080P"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "720P" => Ok(Self::X720p),
-                "1080P" => Ok(Self::X1080p),
+                "720P" => Ok(Self::Resolution720P),
+                "1080P" => Ok(Self::Resolution1080P),
                 _ => Err("invalid value".into()),
             }
         }
