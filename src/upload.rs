@@ -2,11 +2,12 @@
 //! multipart so its URL can go into a model's URL field; listing and deleting them.
 //!
 //! An upload uses the team's quota (10 files, kept about 7 days), so it is never
-//! retried: when its outcome is unknown the error says to list the files first. The
-//! answer types mirror the documented answer (`data{file_id, type, url, filename,
-//! size, created_at?}`) by hand; unknown fields are ignored.
+//! retried: when its outcome is unknown the error says to list the files first. Files
+//! are decoded with the type generated from `spec/modellix/media-files-*.json`
+//! (`data{file_id, type, url, filename, size, created_at?}`), leniently; unknown fields
+//! are ignored.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -14,15 +15,16 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use reqwest::Method;
 use reqwest::header::HeaderValue;
-use serde::Deserialize;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use crate::Client;
 use crate::endpoint::{call, endpoint_name, envelope_data};
 use crate::error::{Error, api_error};
+use crate::lenient::{Slips, decode};
+use crate::shared::Shared;
 use crate::sniff::{SNIFF_BYTES, sniff};
 use crate::transport::{Failure, Outgoing, Stage, Streamed};
+use crate::types::MediaFile;
 
 /// Largest file Modellix accepts (16 MB); checked before a byte is sent.
 pub const MAX_UPLOAD_BYTES: u64 = 16 * 1024 * 1024;
@@ -43,7 +45,7 @@ static UPLOADS_AT_ONCE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_n
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct UploadedFile {
-    /// Its id, for [`Client::delete_file`].
+    /// Its id, for [`Client::delete_file`](crate::Client::delete_file).
     pub file_id: String,
     /// The URL to put into a model's URL field (`video_urls`, `image_url`, …).
     pub url: String,
@@ -111,48 +113,32 @@ impl UploadOptions {
     }
 }
 
-/// One file as Modellix describes it; optional fields of the wrong type are dropped.
-#[derive(Deserialize)]
-struct RawFile {
-    file_id: Value,
-    url: String,
-    #[serde(rename = "type")]
-    media_type: Option<Value>,
-    filename: Option<Value>,
-    size: Option<Value>,
-    created_at: Option<Value>,
-}
-
-impl RawFile {
-    fn into_file(self, known_size: Option<u64>) -> Option<UploadedFile> {
-        let file_id = match self.file_id {
-            Value::String(s) if !s.trim().is_empty() => s,
-            Value::Number(n) => n.to_string(),
-            _ => return None,
-        };
-        let created_at = self.created_at.as_ref().and_then(timestamp);
-        Some(UploadedFile {
-            file_id,
-            url: self.url,
-            size: self
-                .size
-                .as_ref()
-                .and_then(Value::as_u64)
-                .or(known_size)
-                .unwrap_or(0),
-            media_type: self.media_type.and_then(|v| v.as_str().map(str::to_owned)),
-            filename: self.filename.and_then(|v| v.as_str().map(str::to_owned)),
-            created_at,
-            // Checked: a creation time from the server near the end of time must not
-            // overflow, and stays printable as RFC 3339.
-            expires_at: crate::time::clamp_rfc3339(
-                created_at
-                    .unwrap_or_else(SystemTime::now)
-                    .checked_add(FILE_LIFETIME)
-                    .unwrap_or_else(|| UNIX_EPOCH + Duration::from_secs(1 << 40)),
-            ),
-        })
+/// The file Modellix describes, with its expiry; `None` without a usable id.
+fn uploaded(raw: MediaFile, known_size: Option<u64>) -> Option<UploadedFile> {
+    if raw.file_id.trim().is_empty() {
+        return None;
     }
+    let created_at = raw.created_at.as_ref().and_then(timestamp);
+    Some(UploadedFile {
+        file_id: raw.file_id,
+        url: raw.url,
+        size: raw
+            .size
+            .and_then(|n| u64::try_from(n).ok())
+            .or(known_size)
+            .unwrap_or(0),
+        media_type: raw.type_,
+        filename: raw.filename,
+        created_at,
+        // Checked: a creation time from the server near the end of time must not
+        // overflow, and stays printable as RFC 3339.
+        expires_at: crate::time::clamp_rfc3339(
+            created_at
+                .unwrap_or_else(SystemTime::now)
+                .checked_add(FILE_LIFETIME)
+                .unwrap_or_else(|| UNIX_EPOCH + Duration::from_secs(1 << 40)),
+        ),
+    })
 }
 
 /// A time given as Unix seconds, Unix milliseconds or RFC 3339.
@@ -183,8 +169,8 @@ fn parse_list(data: Value) -> Vec<UploadedFile> {
     };
     items
         .into_iter()
-        .filter_map(|v| serde_json::from_value::<RawFile>(v).ok())
-        .filter_map(|raw| raw.into_file(None))
+        .filter_map(|v| decode::<MediaFile>(v, Slips::Convert))
+        .filter_map(|raw| uploaded(raw, None))
         .collect()
 }
 
@@ -346,283 +332,124 @@ fn multipart(local: LocalFile, progress: Option<ProgressFn>) -> Streamed {
     }
 }
 
-impl Client {
-    /// Uploads a local image, video or audio file and returns where Modellix keeps it;
-    /// put [`UploadedFile::url`] into a model's URL field.
-    ///
-    /// The file is streamed (constant memory), its type judged from its content. It is
-    /// refused before anything is sent when it is over [`MAX_UPLOAD_BYTES`], empty, or
-    /// not a known format ([`Error::LocalFile`]). A full quota is
-    /// [`Error::UploadQuota`]. The upload is never retried: on
-    /// [`Error::UploadUnknown`] the file may be stored, so check with
-    /// [`Client::list_files`] first.
-    ///
-    /// ```no_run
-    /// # async fn run(client: modellix::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// use modellix::types::Seedance20V2vRequest;
-    ///
-    /// let upload = client.upload("clip.mp4").await?;
-    /// let request = Seedance20V2vRequest::builder()
-    ///     .prompt("Extend [Video 1] with a slow dolly zoom")
-    ///     .video_urls(vec![upload.url.clone()])
-    ///     .build()?;
-    /// let output = client.submit(&request).await?.wait().await?;
-    /// client.delete_file(&upload.file_id).await?; // frees the quota
-    /// # Ok(()) }
-    /// ```
-    pub async fn upload(&self, path: impl AsRef<Path>) -> Result<UploadedFile, Error> {
-        self.upload_with(path, UploadOptions::default()).await
-    }
+/// [`Client::upload`](crate::Client::upload).
+pub(crate) async fn upload(shared: &Shared, path: impl AsRef<Path>) -> Result<UploadedFile, Error> {
+    upload_with(shared, path, UploadOptions::default()).await
+}
 
-    /// [`Client::upload`] with options (a progress callback).
-    ///
-    /// ```no_run
-    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
-    /// let options = modellix::UploadOptions::new()
-    ///     .on_progress(|p| eprint!("\r{} / {} bytes", p.sent, p.total));
-    /// let upload = client.upload_with("photo.png", options).await?;
-    /// println!("\n{} expires {:?}", upload.url, upload.expires_at);
-    /// # Ok(()) }
-    /// ```
-    pub async fn upload_with(
-        &self,
-        path: impl AsRef<Path>,
-        options: UploadOptions,
-    ) -> Result<UploadedFile, Error> {
-        let local = open_local(path.as_ref()).await?;
-        let size = local.size;
-        let endpoint = endpoint_name(&Method::POST, FILES_PATH);
-        let unknown = |reason: String, status: Option<u16>| Error::UploadUnknown { reason, status };
-        // The semaphore is never closed; a failure would only mean "no wait".
-        let _permit = UPLOADS_AT_ONCE.acquire().await.ok();
-        let transport = &self.shared().transport;
-        let sent = transport
-            .send_streamed(
-                Outgoing {
-                    method: Method::POST,
-                    path: FILES_PATH,
-                    body: None,
-                    attempt: 1,
-                    deadline: None,
-                },
-                multipart(local, options.progress),
-            )
-            .await;
-        let answer = match sent {
-            Ok(answer) => answer,
-            Err(Failure {
-                stage: Stage::NotSent,
+/// [`Client::upload_with`](crate::Client::upload_with).
+pub(crate) async fn upload_with(
+    shared: &Shared,
+    path: impl AsRef<Path>,
+    options: UploadOptions,
+) -> Result<UploadedFile, Error> {
+    let local = open_local(path.as_ref()).await?;
+    let size = local.size;
+    let endpoint = endpoint_name(&Method::POST, FILES_PATH);
+    let unknown = |reason: String, status: Option<u16>| Error::UploadUnknown { reason, status };
+    // The semaphore is never closed; a failure would only mean "no wait".
+    let _permit = UPLOADS_AT_ONCE.acquire().await.ok();
+    let transport = &shared.transport;
+    let sent = transport
+        .send_streamed(
+            Outgoing {
+                method: Method::POST,
+                path: FILES_PATH,
+                body: None,
+                attempt: 1,
+                deadline: None,
+            },
+            multipart(local, options.progress),
+        )
+        .await;
+    let answer = match sent {
+        Ok(answer) => answer,
+        Err(Failure {
+            stage: Stage::NotSent,
+            reason,
+            ..
+        }) => {
+            return Err(Error::NotSent {
+                task_id: None,
                 reason,
-                ..
-            }) => {
-                return Err(Error::NotSent {
-                    task_id: None,
-                    reason,
-                });
-            }
-            Err(failure) => return Err(unknown(failure.reason, failure.status)),
-        };
-        let status = answer.status;
-        if answer.is_redirect() {
-            return Err(unknown(
-                format!(
-                    "HTTP {status} redirect to {}; an upload is never sent twice, so it was not \
-                     followed",
-                    answer.location()
-                ),
+            });
+        }
+        Err(failure) => return Err(unknown(failure.reason, failure.status)),
+    };
+    let status = answer.status;
+    if answer.is_redirect() {
+        return Err(unknown(
+            format!(
+                "HTTP {status} redirect to {}; an upload is never sent twice, so it was not \
+                 followed",
+                answer.location()
+            ),
+            Some(status),
+        ));
+    }
+    if answer.is_success() {
+        let raw: MediaFile = envelope_data(&endpoint, &answer.body)
+            .map_err(|e| unknown(format!("HTTP {status}, but {e}"), Some(status)))?;
+        return uploaded(raw, Some(size)).ok_or_else(|| {
+            unknown(
+                format!("HTTP {status}, but the answer has no usable file_id"),
                 Some(status),
-            ));
-        }
-        if answer.is_success() {
-            let raw: RawFile = envelope_data(&endpoint, &answer.body)
-                .map_err(|e| unknown(format!("HTTP {status}, but {e}"), Some(status)))?;
-            return raw.into_file(Some(size)).ok_or_else(|| {
-                unknown(
-                    format!("HTTP {status}, but the answer has no usable file_id"),
-                    Some(status),
-                )
-            });
-        }
-        let mut api = api_error(status, &answer.headers, &answer.body, &transport.redactor);
-        api.request_id = answer.request_id.clone();
-        if REJECTING.contains(&status) && is_quota(&api) {
-            return Err(Error::UploadQuota { api: Box::new(api) });
-        }
-        if REJECTING.contains(&status) {
-            return Err(Error::Endpoint {
-                endpoint,
-                api: Box::new(api),
-            });
-        }
-        Err(unknown(api.to_string(), Some(status)))
+            )
+        });
     }
-
-    /// Uploads a local file and returns its URL, for a request's URL field.
-    ///
-    /// ```no_run
-    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
-    /// let url = client.upload_for("clip.mp4").await?;
-    /// let body = serde_json::json!({"prompt": "Extend [Video 1]", "video_urls": [url]});
-    /// let task = client.submit_json("bytedance/seedance-2.0-v2v", &body).await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn upload_for(&self, path: impl AsRef<Path>) -> Result<String, Error> {
-        Ok(self.upload(path).await?.url)
+    let mut api = api_error(status, &answer.headers, &answer.body, &transport.redactor);
+    api.request_id = answer.request_id.clone();
+    if REJECTING.contains(&status) && is_quota(&api) {
+        return Err(Error::UploadQuota { api: Box::new(api) });
     }
-
-    /// Replaces every `file://` URL in a JSON request body by the URL of an upload of
-    /// that file (each file uploaded once), and returns the uploads so they can be
-    /// deleted once the task has ended ([`Client::delete_files`]). Only strings that
-    /// start with `file://` are touched; nothing is inlined as base64.
-    ///
-    /// On an error, uploads already made are deleted again (best effort).
-    ///
-    /// ```no_run
-    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
-    /// let mut body = serde_json::json!({
-    ///     "prompt": "Extend [Video 1]",
-    ///     "video_urls": ["file:///home/me/clip.mp4"],
-    /// });
-    /// let uploads = client.upload_local_files(&mut body).await?;
-    /// let output = client
-    ///     .submit_json("bytedance/seedance-2.0-v2v", &body)
-    ///     .await?
-    ///     .wait()
-    ///     .await?;
-    /// client.delete_files(&uploads).await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn upload_local_files(&self, body: &mut Value) -> Result<Vec<UploadedFile>, Error> {
-        let mut slots = Vec::new();
-        collect_file_urls(body, &mut slots);
-        let mut uploads: Vec<(PathBuf, UploadedFile)> = Vec::new();
-        for slot in slots {
-            let Some(Value::String(text)) = body.pointer(&slot) else {
-                continue;
-            };
-            let path = match url::Url::parse(text)
-                .ok()
-                .and_then(|u| u.to_file_path().ok())
-            {
-                Some(path) => path,
-                None => {
-                    let _ = self.delete_files_of(&uploads).await;
-                    return Err(Error::LocalFile {
-                        path: PathBuf::from(text),
-                        reason: "is not a valid file:// URL of an absolute path".into(),
-                    });
-                }
-            };
-            let url = match uploads.iter().find(|(p, _)| *p == path) {
-                Some((_, done)) => done.url.clone(),
-                None => match self.upload(&path).await {
-                    Ok(upload) => {
-                        let url = upload.url.clone();
-                        uploads.push((path, upload));
-                        url
-                    }
-                    Err(e) => {
-                        let _ = self.delete_files_of(&uploads).await;
-                        return Err(e);
-                    }
-                },
-            };
-            if let Some(value) = body.pointer_mut(&slot) {
-                *value = Value::String(url);
-            }
-        }
-        Ok(uploads.into_iter().map(|(_, u)| u).collect())
+    if REJECTING.contains(&status) {
+        return Err(Error::Endpoint {
+            endpoint,
+            api: Box::new(api),
+        });
     }
+    Err(unknown(api.to_string(), Some(status)))
+}
 
-    async fn delete_files_of(&self, uploads: &[(PathBuf, UploadedFile)]) -> Result<(), Error> {
-        let files: Vec<UploadedFile> = uploads.iter().map(|(_, u)| u.clone()).collect();
-        self.delete_files(&files).await
-    }
+/// [`Client::upload_for`](crate::Client::upload_for).
+pub(crate) async fn upload_for(shared: &Shared, path: impl AsRef<Path>) -> Result<String, Error> {
+    Ok(upload(shared, path).await?.url)
+}
 
-    /// The team's unexpired files, newest first as Modellix orders them, at most
-    /// `limit` (capped at [`MAX_LIST_LIMIT`]).
-    ///
-    /// ```no_run
-    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
-    /// for file in client.list_files(100).await? {
-    ///     println!("{} {} bytes, expires {:?}", file.file_id, file.size, file.expires_at);
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub async fn list_files(&self, limit: u32) -> Result<Vec<UploadedFile>, Error> {
-        let limit = limit.clamp(1, MAX_LIST_LIMIT);
-        let path = format!("{FILES_PATH}?limit={limit}");
-        let answer = call(self, Method::GET, &path).await?;
-        let data: Value = envelope_data(&endpoint_name(&Method::GET, FILES_PATH), &answer.body)?;
-        Ok(parse_list(data))
-    }
+/// [`Client::list_files`](crate::Client::list_files).
+pub(crate) async fn list_files(shared: &Shared, limit: u32) -> Result<Vec<UploadedFile>, Error> {
+    let limit = limit.clamp(1, MAX_LIST_LIMIT);
+    let path = format!("{FILES_PATH}?limit={limit}");
+    let answer = call(shared, Method::GET, &path).await?;
+    let data: Value = envelope_data(&endpoint_name(&Method::GET, FILES_PATH), &answer.body)?;
+    Ok(parse_list(data))
+}
 
-    /// Deletes an uploaded file, freeing its quota; [`Error::FileNotFound`] when no
-    /// file has this id.
-    ///
-    /// ```no_run
-    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
-    /// match client.delete_file("file-123").await {
-    ///     Ok(()) => println!("deleted"),
-    ///     Err(e) if e.is_not_found() => println!("already gone"),
-    ///     Err(e) => return Err(e),
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub async fn delete_file(&self, file_id: &str) -> Result<(), Error> {
-        let id = percent_encoding::utf8_percent_encode(file_id, percent_encoding::NON_ALPHANUMERIC);
-        let path = format!("{FILES_PATH}/{id}");
-        match call(self, Method::DELETE, &path).await {
-            Ok(_) => Ok(()),
-            Err(Error::Endpoint { api, .. }) if api.status == 404 => Err(Error::FileNotFound {
-                file_id: file_id.to_owned(),
-            }),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Deletes every file of `uploads`; files already gone are fine. Returns the first
-    /// other error after trying them all.
-    pub async fn delete_files(&self, uploads: &[UploadedFile]) -> Result<(), Error> {
-        let mut first = None;
-        for upload in uploads {
-            match self.delete_file(&upload.file_id).await {
-                Ok(()) | Err(Error::FileNotFound { .. }) => {}
-                Err(e) => {
-                    first.get_or_insert(e);
-                }
-            }
-        }
-        first.map_or(Ok(()), Err)
+/// [`Client::delete_file`](crate::Client::delete_file).
+pub(crate) async fn delete_file(shared: &Shared, file_id: &str) -> Result<(), Error> {
+    let id = percent_encoding::utf8_percent_encode(file_id, percent_encoding::NON_ALPHANUMERIC);
+    let path = format!("{FILES_PATH}/{id}");
+    match call(shared, Method::DELETE, &path).await {
+        Ok(_) => Ok(()),
+        Err(Error::Endpoint { api, .. }) if api.status == 404 => Err(Error::FileNotFound {
+            file_id: file_id.to_owned(),
+        }),
+        Err(e) => Err(e),
     }
 }
 
-/// JSON pointers of every string starting with `file://`.
-fn collect_file_urls(value: &Value, out: &mut Vec<String>) {
-    fn walk(value: &Value, at: &mut String, out: &mut Vec<String>) {
-        match value {
-            Value::String(s) if s.starts_with("file://") => out.push(at.clone()),
-            Value::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    let len = at.len();
-                    at.push_str(&format!("/{i}"));
-                    walk(item, at, out);
-                    at.truncate(len);
-                }
+/// [`Client::delete_files`](crate::Client::delete_files).
+pub(crate) async fn delete_files(shared: &Shared, uploads: &[UploadedFile]) -> Result<(), Error> {
+    let mut first = None;
+    for upload in uploads {
+        match delete_file(shared, &upload.file_id).await {
+            Ok(()) | Err(Error::FileNotFound { .. }) => {}
+            Err(e) => {
+                first.get_or_insert(e);
             }
-            Value::Object(map) => {
-                for (key, item) in map {
-                    let len = at.len();
-                    at.push('/');
-                    at.push_str(&key.replace('~', "~0").replace('/', "~1"));
-                    walk(item, at, out);
-                    at.truncate(len);
-                }
-            }
-            _ => {}
         }
     }
-    walk(value, &mut String::new(), out);
+    first.map_or(Ok(()), Err)
 }
 
 #[cfg(test)]
@@ -647,11 +474,5 @@ mod tests {
         assert_eq!(parse_list(serde_json::json!([])).len(), 0);
         assert_eq!(safe_filename(Path::new("/a/my clip\".mp4")), "my_clip_.mp4");
         assert_eq!(safe_filename(Path::new("/a/..")), "upload");
-        let mut found = Vec::new();
-        collect_file_urls(
-            &serde_json::json!({"a/b": ["x", "file:///tmp/a.mp4"], "c": "file:///tmp/b.png"}),
-            &mut found,
-        );
-        assert_eq!(found, vec!["/a~1b/1".to_owned(), "/c".to_owned()]);
     }
 }

@@ -17,8 +17,9 @@ use crate::auth::unauthorized;
 use crate::conn::ConnCtl;
 use crate::faults::Route;
 use crate::files;
+use crate::generic::submit_target;
 use crate::injection::with_fault;
-use crate::state::{Hit, Shared};
+use crate::state::{Hit, Shared, SubmitTarget};
 
 /// The task query path, the same for every model.
 const TASK_PATH: &str = "/api/v1/tasks/{task_id}";
@@ -32,15 +33,18 @@ pub(crate) fn router(shared: Arc<Shared>, operations: &'static [Operation]) -> R
         .route(TASK_PATH, get(query_task))
         .route("/files/{task_id}/{name}", get(file));
     for op in operations.iter().filter(|op| op.is_submit()) {
+        let target = SubmitTarget::vendored(op);
         router = router.route(
             op.path,
-            post(move |state, conn, headers, body| submit(state, conn, op, headers, body)),
+            post(move |state, conn, headers, body| submit(state, conn, target, headers, body)),
         );
     }
     router = crate::media_files::routes(router);
     router = crate::account::routes(router);
     router
-        .fallback(unknown_route)
+        .fallback(move |state, conn, method, uri, headers, body| {
+            unknown_route(state, conn, operations, method, uri, headers, body)
+        })
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .with_state(shared)
@@ -49,12 +53,12 @@ pub(crate) fn router(shared: Arc<Shared>, operations: &'static [Operation]) -> R
 async fn submit(
     State(shared): State<Arc<Shared>>,
     Extension(conn): Extension<ConnCtl>,
-    op: &'static Operation,
+    target: SubmitTarget,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    shared.count(Hit::Submit(op.operation_id));
-    let model_id = op.model_id.unwrap_or_default();
+    shared.count(Hit::Submit(&target.operation_id));
+    let model_id = target.model_id.as_str();
     with_fault(&shared, conn, Route::Submit, |fault| {
         if let Some(denied) = unauthorized(&shared, &headers) {
             return denied;
@@ -68,11 +72,14 @@ async fn submit(
                 );
             }
         };
-        if let Some(Err(invalid)) = op.validate_json.map(|validate| validate(&body)) {
+        if !body.is_object() {
+            return Answer::error(StatusCode::BAD_REQUEST, "the body must be a JSON object");
+        }
+        if let Some(Err(invalid)) = target.validate.map(|validate| validate(&body)) {
             let details: Vec<String> = invalid.violations().iter().map(|v| v.to_string()).collect();
             return Answer::error(StatusCode::BAD_REQUEST, details.join("; "));
         }
-        let task_id = shared.create_task(op, body, fault.cloned());
+        let task_id = shared.create_task(&target, body, fault.cloned());
         Answer::success(json!({
             "status": "pending",
             "task_id": task_id,
@@ -129,7 +136,30 @@ async fn file(
     .await
 }
 
-async fn unknown_route(State(shared): State<Arc<Shared>>, method: Method, uri: Uri) -> Response {
+/// A `POST` on a submit path of a model without a fragment runs as a generic task (see
+/// generic.rs); anything else is answered 404.
+async fn unknown_route(
+    state: State<Arc<Shared>>,
+    conn: Extension<ConnCtl>,
+    operations: &'static [Operation],
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let generic = submit_target(uri.path(), operations)
+        .filter(|_| method == Method::POST)
+        .filter(|model| !model.is_missing());
+    if let Some(model) = generic {
+        let target = SubmitTarget {
+            operation_id: model.model_id.clone(),
+            model_id: model.model_id,
+            validate: None,
+            outputs: model.outputs,
+        };
+        return submit(state, conn, target, headers, body).await;
+    }
+    let State(shared) = state;
     shared.count(Hit::Other);
     Answer::error(
         StatusCode::NOT_FOUND,
