@@ -278,11 +278,11 @@ impl Transport {
             partial: Vec::new(),
             too_large: false,
         };
-        if !self.limiter.acquire(out.deadline).await {
+        let Some(permit) = self.limiter.acquire(out.deadline).await else {
             return Err(not_sent(
                 "the deadline passed while waiting for the rate limit".into(),
             ));
-        }
+        };
         let url = format!("{}{}", self.base_url, out.path);
         let mut request = self.http.request(out.method.clone(), url);
         request = request.header(USER_AGENT, self.user_agent.clone());
@@ -362,7 +362,7 @@ impl Transport {
         };
 
         let status = response.status().as_u16();
-        self.limiter.observe(status, response.headers());
+        self.limiter.observe(permit, status, response.headers());
         let request_id = response
             .headers()
             .get("x-request-id")

@@ -287,9 +287,11 @@ pub struct BatchArgs {
     /// Send without the client-side rate limiter (to measure what it prevents).
     #[arg(long, hide = true)]
     pub no_rate_limiter: bool,
-    /// The length of a minute for the rate limiter, in seconds (tests).
-    #[arg(long, default_value_t = 60.0, hide = true)]
-    pub rate_window: f64,
+    /// The length of the server's minute for the rate limiter, in seconds (tests
+    /// against a time-scaled sandbox; default: a real minute, or the in-process
+    /// sandbox's scaled one).
+    #[arg(long, hide = true, value_name = "SECS")]
+    pub rate_window: Option<f64>,
 }
 
 /// `modellix models`.

@@ -4,12 +4,12 @@
 //! to what is running on "Concurrent limit exceeded" and climbs back by one per ended
 //! task), polls each running task once per poll interval, and submits the next job as
 //! soon as a poll finds a task ended, so the team's slots stay busy. Every request
-//! waits for the client-side token bucket. Results download in the background as each
-//! task ends. Jobs carry ledger markers (see `prior.rs`), so a rerun continues.
+//! waits for the library client's limiter (`--rpm`, or the server's `X-RateLimit-*`
+//! numbers). Results download in the background as each task ends. Jobs carry ledger
+//! markers (see `prior.rs`), so a rerun continues.
 
 mod events;
 mod jobs;
-mod limiter;
 mod prior;
 
 use std::collections::VecDeque;
@@ -26,12 +26,11 @@ use crate::args::{BatchArgs, Global};
 use crate::failure::{Failure, Kind, Outcome};
 use crate::output::Out;
 use crate::results;
-use crate::session::Session;
+use crate::session::{Pacing, Session};
 use crate::submit;
 
 use events::Events;
 use jobs::Job;
-use limiter::Limiter;
 use prior::Prior;
 
 /// Requests in a row without an answer before the batch stops (rerun to continue).
@@ -63,10 +62,18 @@ struct Running {
 
 pub async fn run(global: &Global, args: &BatchArgs, out: &Out) -> Outcome {
     let interval = seconds(args.poll_interval, "--poll-interval")?;
-    let window = seconds(args.rate_window, "--rate-window")?;
+    let window = args
+        .rate_window
+        .map(|w| seconds(w, "--rate-window"))
+        .transpose()?;
     let jobs = jobs::load(&args.jobs)?;
-    // The batch paces every request itself (below), so the library does not.
-    let session = Session::open_paced(global, WaitOptions::default(), None).await?;
+    // The library's limiter paces every request of the client (polls, submits); the
+    // batch decides only how many tasks run at once.
+    let pacing = Pacing {
+        per_minute: (!args.no_rate_limiter).then_some(args.rpm),
+        window,
+    };
+    let session = Session::open_paced(global, WaitOptions::default(), pacing).await?;
     let mut batch = Batch {
         states: vec![State::Queued; jobs.len()],
         events: Events::new(out, jobs.len()),
@@ -76,7 +83,6 @@ pub async fn run(global: &Global, args: &BatchArgs, out: &Out) -> Outcome {
         queue: VecDeque::new(),
         running: Vec::new(),
         limit: args.max_tasks,
-        limiter: (!args.no_rate_limiter).then(|| Limiter::new(args.rpm, window)),
         interval,
         downloads: FuturesUnordered::new(),
         finished: FuturesUnordered::new(),
@@ -113,7 +119,6 @@ struct Batch<'a> {
     running: Vec<Running>,
     /// K: tasks allowed to run at once now.
     limit: u32,
-    limiter: Option<Limiter>,
     interval: Duration,
     /// Result downloads in progress; they advance whenever the loop waits.
     downloads: FuturesUnordered<BoxFuture<'a, (usize, Outcome<Value>)>>,
@@ -206,12 +211,6 @@ impl<'a> Batch<'a> {
         }
     }
 
-    async fn acquire(&mut self) {
-        if let Some(limiter) = &mut self.limiter {
-            limiter.acquire().await;
-        }
-    }
-
     /// Submits queued jobs while slots are free.
     async fn admit(&mut self) {
         while !self.stop_admitting
@@ -222,7 +221,6 @@ impl<'a> Batch<'a> {
                 return;
             };
             self.refused_until = None;
-            self.acquire().await;
             let job = &self.jobs[index];
             let sent = submit::submit(
                 &self.session.client,
@@ -299,7 +297,6 @@ impl<'a> Batch<'a> {
                 at += 1;
                 continue;
             }
-            self.acquire().await;
             let answer = self.running[at].task.status(&self.session.client).await;
             let job = self.running[at].job;
             if answer.is_ok() {
