@@ -73,7 +73,12 @@ fn main() {
         ("token bucket 5000 task queries/s", "limit", Pacing::Pause),
         ("token bucket 5000 task queries/s", "limit", Pacing::None),
     ];
+    // SCALE_ONLY=limit (or plain, random429) runs that server's rows alone.
+    let only = std::env::var("SCALE_ONLY").ok();
     for (label, spec, shared) in runs {
+        if only.as_deref().is_some_and(|only| only != spec) {
+            continue;
+        }
         let row = run(&runtime, spec, shared);
         let s = &row.server;
         // Queries the limiter refused never reached the sandbox's counters.

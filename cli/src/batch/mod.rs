@@ -52,6 +52,9 @@ enum State {
     Unknown,
     /// Ended well but its results could not be saved.
     SaveFailed,
+    /// Being sent by another process on the same ledger (its marker is held by an
+    /// open entry): not sent here; a rerun resumes or skips it.
+    Elsewhere,
 }
 
 struct Running {
@@ -143,35 +146,72 @@ impl<'a> Batch<'a> {
     async fn sort_out_prior(&mut self) -> Outcome {
         for index in 0..self.jobs.len() {
             let prior = prior::lookup(self.session, &self.jobs[index]).await?;
-            let job = &self.jobs[index];
-            match prior {
-                Prior::New => self.queue.push_back(index),
-                Prior::Ended { task_id, status } => {
-                    self.states[index] = State::DoneBefore;
-                    let detail = json!({"task_id": task_id, "status": status});
-                    self.events.job("done_before", job, detail);
-                }
-                Prior::Running { task_id } => {
-                    let task = self.session.client.task(task_id.clone())?;
-                    self.states[index] = State::Running;
-                    self.events.job("resumed", job, json!({"task_id": task_id}));
-                    self.running.push(Running {
-                        job: index,
-                        task,
-                        next_poll: Instant::now(),
-                    });
-                }
-                Prior::Unknown { task_id, reason } => {
-                    self.states[index] = State::Unknown;
-                    self.events.job(
-                        "unknown",
-                        job,
-                        json!({"task_id": task_id, "reason": reason}),
-                    );
-                }
+            if prior == Prior::New {
+                self.queue.push_back(index);
+            } else {
+                self.take_prior(index, prior)?;
             }
         }
         Ok(())
+    }
+
+    /// A job the ledger already knows: skipped when it ended, resumed when it runs,
+    /// listed when its outcome is unknown.
+    fn take_prior(&mut self, index: usize, prior: Prior) -> Outcome {
+        let job = &self.jobs[index];
+        match prior {
+            Prior::New => {}
+            Prior::Ended { task_id, status } => {
+                self.states[index] = State::DoneBefore;
+                let detail = json!({"task_id": task_id, "status": status});
+                self.events.job("done_before", job, detail);
+            }
+            Prior::Running { task_id } => {
+                let task = self.session.client.task(task_id.clone())?;
+                self.states[index] = State::Running;
+                self.events.job("resumed", job, json!({"task_id": task_id}));
+                self.running.push(Running {
+                    job: index,
+                    task,
+                    next_poll: Instant::now(),
+                });
+            }
+            Prior::Unknown { task_id, reason } => {
+                self.states[index] = State::Unknown;
+                self.events.job(
+                    "unknown",
+                    job,
+                    json!({"task_id": task_id, "reason": reason}),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Looks the job up again right before its POST: another process on the same
+    /// ledger may have sent it since this run started. With the ledger's refusal of a
+    /// marker held by an open entry, no job is POSTed twice: a job the other process
+    /// records after this look-up is refused at this one's intent.
+    async fn still_new(&mut self, index: usize) -> bool {
+        match prior::lookup(self.session, &self.jobs[index]).await {
+            Ok(Prior::New) => true,
+            Ok(prior) => {
+                if let Err(f) = self.take_prior(index, prior) {
+                    self.states[index] = State::Unknown;
+                    let detail = json!({"reason": f.message});
+                    self.events.job("unknown", &self.jobs[index], detail);
+                }
+                false
+            }
+            Err(f) => {
+                // Without the ledger nothing can be sent safely: stop admitting.
+                self.stop_admitting = true;
+                self.queue.push_front(index);
+                let detail = json!({"message": f.message});
+                self.events.job("not_sent", &self.jobs[index], detail);
+                false
+            }
+        }
     }
 
     /// Runs until every job has ended, the deadline passes or Ctrl-C; true when cut
@@ -221,6 +261,9 @@ impl<'a> Batch<'a> {
                 return;
             };
             self.refused_until = None;
+            if !self.still_new(index).await {
+                continue;
+            }
             let job = &self.jobs[index];
             let sent = submit::submit(
                 &self.session.client,
@@ -229,6 +272,15 @@ impl<'a> Batch<'a> {
                 Some(&job.marker),
             )
             .await;
+            let sent = match sent {
+                Err(modellix::Error::Ledger(e)) if e.open_entry().is_some() => {
+                    self.states[index] = State::Elsewhere;
+                    self.events
+                        .job("elsewhere", job, json!({"entry": e.open_entry()}));
+                    continue;
+                }
+                other => other.map_err(Failure::from),
+            };
             match sent {
                 Ok(task) => {
                     self.silent_in_a_row = 0;
@@ -414,7 +466,10 @@ impl<'a> Batch<'a> {
             .filter(|(_, s)| **s == State::Unknown)
             .map(|(j, _)| j.name.as_str())
             .collect();
-        let unfinished = count(State::Queued) + count(State::Running);
+        let elsewhere = count(State::Elsewhere);
+        // Jobs another process was sending count as not finished here: a rerun
+        // resumes or skips them.
+        let unfinished = count(State::Queued) + count(State::Running) + elsewhere;
         let mean_gap_ms = (!self.gaps.is_empty()).then(|| {
             self.gaps.iter().map(Duration::as_secs_f64).sum::<f64>() * 1000.0
                 / self.gaps.len() as f64
@@ -429,6 +484,7 @@ impl<'a> Batch<'a> {
             "unknown": unknown,
             "save_failed": count(State::SaveFailed),
             "unfinished": unfinished,
+            "elsewhere": elsewhere,
             "concurrency_refusals": self.concurrency_refusals,
             "mean_slot_gap_ms": mean_gap_ms,
             "resume": (unfinished > 0).then_some(resume.as_str()),
