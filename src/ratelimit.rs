@@ -177,7 +177,8 @@ impl RateLimiter {
                             return Some(state.permit(self));
                         }
                         let missing = 1.0 - state.tokens;
-                        let wait = (missing / state.per_sec).min(self.settings.window.as_secs_f64());
+                        let wait =
+                            (missing / state.per_sec).min(self.settings.window.as_secs_f64());
                         now + Duration::from_secs_f64(wait)
                     }
                 }

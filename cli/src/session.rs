@@ -46,7 +46,11 @@ impl Session {
     }
 
     /// [`Session::open`] with the library's pacing set.
-    pub async fn open_paced(global: &Global, wait: WaitOptions, pacing: Pacing) -> Outcome<Session> {
+    pub async fn open_paced(
+        global: &Global,
+        wait: WaitOptions,
+        pacing: Pacing,
+    ) -> Outcome<Session> {
         let sandbox = if global.sandbox {
             Some(start_sandbox(global).await?)
         } else {

@@ -134,7 +134,10 @@ async fn an_answer_can_raise_a_low_guess() {
     limiter.observe(
         permit,
         200,
-        &headers(&[("x-ratelimit-limit", "600"), ("x-ratelimit-remaining", "40")]),
+        &headers(&[
+            ("x-ratelimit-limit", "600"),
+            ("x-ratelimit-remaining", "40"),
+        ]),
     );
     let start = Instant::now();
     take(&limiter, 40).await;
