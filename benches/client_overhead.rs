@@ -101,7 +101,7 @@ async fn through_client(
     let start = Instant::now();
     let task = client.submit(request).await.unwrap();
     let submitted = Instant::now();
-    let info = task.status(client).await.unwrap();
+    let info = task.status().await.unwrap();
     assert_eq!(info.status, TaskStatus::Success);
     split(start, submitted)
 }

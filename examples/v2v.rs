@@ -37,7 +37,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "submitted {} (keep this id: it is what you pay for)",
         task.id()
     );
-    let output = task.wait(&client).await?;
+    let output = task.wait().await?;
 
     // The sandbox serves its files over plain http on loopback.
     let local = sandbox.is_some();

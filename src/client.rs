@@ -14,6 +14,7 @@ use futures_util::{Stream, StreamExt};
 use serde_json::Value;
 
 use crate::error::{ConfigError, Error};
+use crate::handle::TaskHandle;
 use crate::learning::LearningSchedule;
 use crate::ledger::{EntryQuery, LedgerEntry, MemoryLedger, SqliteLedger, TaskLedger};
 use crate::poll::{ExponentialRetry, PollSchedule, RetryPolicy, WaitOptions};
@@ -23,8 +24,6 @@ use crate::shared::{Shared, SubmittedHook};
 use crate::submit::SubmitOptions;
 use crate::task::{Task, is_usable_task_id};
 use crate::transport::{Timeouts, Transport};
-use crate::types::TaskInfo;
-use crate::wait::TaskUpdates;
 use crate::{SubmitRequest, TaskOutput};
 
 /// Modellix's API origin.
@@ -116,7 +115,7 @@ impl Client {
     /// for entry in client.recover().await? {
     ///     match entry.task_id() {
     ///         Some(id) => {
-    ///             let output = client.task(id)?.wait(&client).await?;
+    ///             let output = client.task(id)?.wait().await?;
     ///             println!("{id}: {} files", output.resources().len());
     ///         }
     ///         None => eprintln!("check by hand: {}", entry.next_step()),
@@ -163,13 +162,13 @@ impl Client {
     ///     .build()?;
     /// let task = client.submit(&request).await?;
     /// println!("submitted {}", task.id()); // also in the ledger
-    /// let output = task.wait(&client).await?;
+    /// let output = task.wait().await?;
     /// for resource in output.resources() {
     ///     println!("{} {}", resource.type_, resource.url);
     /// }
     /// # Ok(()) }
     /// ```
-    pub async fn submit<R: SubmitRequest>(&self, request: &R) -> Result<Task, Error> {
+    pub async fn submit<R: SubmitRequest>(&self, request: &R) -> Result<TaskHandle, Error> {
         self.submit_with(request, SubmitOptions::default()).await
     }
 
@@ -178,8 +177,9 @@ impl Client {
         &self,
         request: &R,
         options: SubmitOptions,
-    ) -> Result<Task, Error> {
-        crate::submit::submit_typed(&self.shared, request, options).await
+    ) -> Result<TaskHandle, Error> {
+        let task = crate::submit::submit_typed(&self.shared, request, options).await?;
+        Ok(self.resume(task))
     }
 
     /// Submits a JSON body to any model by its id (`provider/model`), with the same
@@ -194,10 +194,10 @@ impl Client {
     /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
     /// let body = serde_json::json!({"prompt": "a lighthouse at dawn"});
     /// let task = client.submit_json("alibaba/qwen-image-plus", &body).await?;
-    /// let output = task.wait(&client).await?;
+    /// let output = task.wait().await?;
     /// # Ok(()) }
     /// ```
-    pub async fn submit_json(&self, model_id: &str, body: &Value) -> Result<Task, Error> {
+    pub async fn submit_json(&self, model_id: &str, body: &Value) -> Result<TaskHandle, Error> {
         self.submit_json_with(model_id, body, SubmitOptions::default())
             .await
     }
@@ -208,8 +208,9 @@ impl Client {
         model_id: &str,
         body: &Value,
         options: SubmitOptions,
-    ) -> Result<Task, Error> {
-        crate::submit::submit_json(&self.shared, model_id, body, options).await
+    ) -> Result<TaskHandle, Error> {
+        let task = crate::submit::submit_json(&self.shared, model_id, body, options).await?;
+        Ok(self.resume(task))
     }
 
     /// Submits and waits for the result with the client's wait options.
@@ -219,8 +220,7 @@ impl Client {
         &self,
         request: &R,
     ) -> Result<crate::TaskOutput, Error> {
-        let task = self.submit(request).await?;
-        task.wait(self).await
+        self.submit(request).await?.wait().await
     }
 
     /// A task handle from an id alone, to query or resume a task submitted earlier
@@ -236,7 +236,7 @@ impl Client {
     /// assert!(client.task("..").unwrap_err().is_invalid_input());
     /// # Ok(()) }
     /// ```
-    pub fn task(&self, task_id: impl Into<String>) -> Result<Task, Error> {
+    pub fn task(&self, task_id: impl Into<String>) -> Result<TaskHandle, Error> {
         let id = task_id.into();
         if !is_usable_task_id(&id) {
             return Err(Error::Config(ConfigError {
@@ -248,7 +248,22 @@ impl Client {
                 ),
             }));
         }
-        Ok(Task::from_id(id))
+        Ok(self.resume(Task::from_id(id)))
+    }
+
+    /// Binds a stored task record (from [`TaskHandle::task`], the ledger, or another
+    /// process) to this client, to query or wait for it. Nothing is sent.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = modellix::Client::builder().api_key("sk-example").build()?;
+    /// let saved = serde_json::to_string(client.task("task-abc123")?.task())?;
+    /// let task = client.resume(serde_json::from_str(&saved)?);
+    /// assert_eq!(task.id(), "task-abc123");
+    /// # Ok(()) }
+    /// ```
+    pub fn resume(&self, task: Task) -> TaskHandle {
+        TaskHandle::new(Arc::clone(&self.shared), task)
     }
 
     /// Waits for many tasks at once (at most `concurrency` of the client's
@@ -257,7 +272,7 @@ impl Client {
     /// [`Error::TimedOut`], so finished results are never lost to the others.
     ///
     /// ```no_run
-    /// # async fn run(client: modellix::Client, tasks: Vec<modellix::Task>) {
+    /// # async fn run(client: modellix::Client, tasks: Vec<modellix::TaskHandle>) {
     /// for (task, result) in tasks.iter().zip(client.wait_all(&tasks).await) {
     ///     match result {
     ///         Ok(output) => println!("{} done: {} files", task.id(), output.resources().len()),
@@ -266,18 +281,19 @@ impl Client {
     /// }
     /// # }
     /// ```
-    pub async fn wait_all(&self, tasks: &[Task]) -> Vec<Result<TaskOutput, Error>> {
+    pub async fn wait_all<T: AsRef<Task>>(&self, tasks: &[T]) -> Vec<Result<TaskOutput, Error>> {
         self.wait_all_with(tasks, self.shared.wait).await
     }
 
     /// [`Client::wait_all`] with other options.
-    pub async fn wait_all_with(
+    pub async fn wait_all_with<T: AsRef<Task>>(
         &self,
-        tasks: &[Task],
+        tasks: &[T],
         options: WaitOptions,
     ) -> Vec<Result<TaskOutput, Error>> {
+        let tasks = tasks.iter().map(|t| t.as_ref().clone()).collect();
         let mut results: Vec<(usize, Result<TaskOutput, Error>)> =
-            crate::wait::wait_each_indexed(&self.shared, tasks.to_vec(), options)
+            crate::wait::wait_each_indexed(&self.shared, tasks, options)
                 .collect()
                 .await;
         results.sort_by_key(|(i, _)| *i);
@@ -289,7 +305,7 @@ impl Client {
     /// `options.concurrency` waits at a time under one shared deadline.
     ///
     /// ```no_run
-    /// # async fn run(client: modellix::Client, tasks: Vec<modellix::Task>) {
+    /// # async fn run(client: modellix::Client, tasks: Vec<modellix::TaskHandle>) {
     /// use futures_util::StreamExt;
     ///
     /// let options = modellix::WaitOptions::default();
@@ -299,98 +315,15 @@ impl Client {
     /// }
     /// # }
     /// ```
-    pub fn wait_each(
+    pub fn wait_each<T: Into<Task>>(
         &self,
-        tasks: Vec<Task>,
+        tasks: impl IntoIterator<Item = T>,
         options: WaitOptions,
     ) -> impl Stream<Item = (Task, Result<TaskOutput, Error>)> + Send + 'static {
+        let tasks: Vec<Task> = tasks.into_iter().map(Into::into).collect();
         let by_index = tasks.clone();
         crate::wait::wait_each_indexed(&self.shared, tasks, options)
             .map(move |(i, result)| (by_index[i].clone(), result))
-    }
-}
-
-/// What a task record can do with a client: query, wait, watch.
-impl Task {
-    /// One status query (a single GET, not retried).
-    ///
-    /// ```no_run
-    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
-    /// let task = client.task("task-abc123")?;
-    /// let info = task.status(&client).await?;
-    /// println!("{} is {}", task.id(), info.status);
-    /// # Ok(()) }
-    /// ```
-    pub async fn status(&self, client: &Client) -> Result<TaskInfo, Error> {
-        crate::query::query(&client.shared, self.id(), 1, None, false)
-            .await
-            .map_err(crate::query::QueryFailure::into_error)
-    }
-
-    /// Polls until the task succeeds or fails, with the client's schedule, retry
-    /// policy and deadline (10 minutes by default).
-    ///
-    /// A timeout does not mean the task failed: [`Error::TimedOut`] carries the id to
-    /// resume with. Dropping the future stops polling only.
-    ///
-    /// ```no_run
-    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
-    /// let task = client.task("task-abc123")?; // e.g. after a restart
-    /// let output = task.wait(&client).await?;
-    /// println!("{} resources", output.resources().len());
-    /// # Ok(()) }
-    /// ```
-    pub async fn wait(&self, client: &Client) -> Result<TaskOutput, Error> {
-        self.wait_with(client, client.shared.wait).await
-    }
-
-    /// [`Task::wait`] with other options (deadline, or [`WaitOptions::forever`]).
-    ///
-    /// ```no_run
-    /// # async fn run(client: modellix::Client, task: modellix::Task) -> Result<(), modellix::Error> {
-    /// use std::time::Duration;
-    /// let output = task
-    ///     .wait_with(&client, modellix::WaitOptions::deadline(Duration::from_secs(1800)))
-    ///     .await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn wait_with(
-        &self,
-        client: &Client,
-        options: WaitOptions,
-    ) -> Result<TaskOutput, Error> {
-        crate::wait::wait(&client.shared, self, options).await
-    }
-
-    /// A stream of status changes until the task finishes, for progress bars and
-    /// logs. The first item is the first status seen; unknown statuses come through
-    /// as [`TaskStatus::Other`](crate::TaskStatus::Other). The last item of a successful task carries its
-    /// [`TaskOutput`] (`update.output`), so no further query is needed; the stream
-    /// ends with one `Err` when the task failed, the wait timed out or a query failed
-    /// for good. Driven by its reader: dropping it stops polling, and nothing is
-    /// buffered ahead.
-    ///
-    /// ```no_run
-    /// # async fn run(client: modellix::Client, task: modellix::Task) -> Result<(), modellix::Error> {
-    /// use futures_util::StreamExt;
-    ///
-    /// let mut updates = task.updates(&client);
-    /// while let Some(update) = updates.next().await {
-    ///     let update = update?;
-    ///     println!("{:>5.1} s  {}", update.elapsed.as_secs_f64(), update.status);
-    ///     if let Some(output) = &update.output {
-    ///         println!("{} files", output.resources().len());
-    ///     }
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub fn updates(&self, client: &Client) -> TaskUpdates {
-        self.updates_with(client, client.shared.wait)
-    }
-
-    /// [`Task::updates`] with other options.
-    pub fn updates_with(&self, client: &Client, options: WaitOptions) -> TaskUpdates {
-        crate::wait::updates(&client.shared, self, options)
     }
 }
 

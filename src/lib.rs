@@ -11,6 +11,7 @@ pub mod download;
 mod endpoint;
 mod error;
 mod format;
+mod handle;
 mod hooks;
 mod learning;
 pub mod ledger;
@@ -53,6 +54,7 @@ pub use client::{API_KEY_ENV, BASE_URL_ENV, Client, ClientBuilder, DEFAULT_BASE_
 pub use download::{DownloadContext, DownloadError, DownloadOptions, Downloader, SavedFile};
 pub use error::{ApiError, ConfigError, Error, ErrorKind, TaskFailure};
 pub use generated::OPERATIONS;
+pub use handle::TaskHandle;
 pub use learning::LearningSchedule;
 pub use ledger::{
     EntryQuery, Intent, LedgerEntry, LedgerError, LedgerFuture, MemoryLedger, Outcome,

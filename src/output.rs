@@ -9,8 +9,8 @@ use crate::{DownloadContext, DownloadError, Downloader, SavedFile};
 /// A finished task's result.
 ///
 /// ```no_run
-/// # async fn run(client: modellix::Client, task: modellix::Task) -> Result<(), modellix::Error> {
-/// let output = task.wait(&client).await?;
+/// # async fn run(task: modellix::TaskHandle) -> Result<(), modellix::Error> {
+/// let output = task.wait().await?;
 /// for resource in output.resources() {
 ///     // `type_` is "video" or "image"; width, height, format and role when given.
 ///     println!("{} {} {:?}", resource.type_, resource.url, resource.role);
@@ -56,11 +56,11 @@ impl TaskOutput {
     /// downloader has its own HTTP client: the API key never reaches the file host.
     ///
     /// ```no_run
-    /// # async fn run(client: modellix::Client, task: modellix::Task) -> Result<(), Box<dyn std::error::Error>> {
+    /// # async fn run(task: modellix::TaskHandle) -> Result<(), Box<dyn std::error::Error>> {
     /// use modellix::{DownloadOptions, Downloader};
     ///
     /// let downloader = Downloader::new(DownloadOptions::default())?;
-    /// let output = task.wait(&client).await?;
+    /// let output = task.wait().await?;
     /// for file in output.download_all(&downloader, "out".as_ref()).await? {
     ///     println!("saved {} ({} bytes)", file.path.display(), file.bytes);
     /// }

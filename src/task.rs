@@ -9,7 +9,8 @@ use crate::poll::TaskKind;
 /// A submitted Modellix task: its id, model and submit time.
 ///
 /// Plain data: it serializes (store it, send it to another process; times are
-/// RFC 3339) and is rebuilt from the id alone with [`Client::task`](crate::Client::task); waiting on a
+/// RFC 3339); [`Client::resume`](crate::Client::resume) binds it to a client again, and
+/// [`Client::task`](crate::Client::task) rebuilds one from the id alone. Waiting on a
 /// rebuilt task works exactly like waiting on the original. Modellix has no cancel
 /// endpoint: dropping a wait stops polling only, the task keeps running (and is billed).
 ///
@@ -17,7 +18,7 @@ use crate::poll::TaskKind;
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let client = modellix::Client::builder().api_key("sk-example").build()?;
 /// let task = client.task("task-abc123")?;
-/// let saved = serde_json::to_string(&task)?;
+/// let saved = serde_json::to_string(task.task())?;
 /// let again: modellix::Task = serde_json::from_str(&saved)?;
 /// assert_eq!(again.id(), "task-abc123");
 /// # Ok(()) }
@@ -88,5 +89,11 @@ impl Task {
             submitted_at: None,
             kind: TaskKind::default(),
         }
+    }
+}
+
+impl AsRef<Task> for Task {
+    fn as_ref(&self) -> &Task {
+        self
     }
 }

@@ -366,7 +366,7 @@ impl Client {
     ///     .prompt("Extend [Video 1] with a slow dolly zoom")
     ///     .video_urls(vec![upload.url.clone()])
     ///     .build()?;
-    /// let output = client.submit(&request).await?.wait(&client).await?;
+    /// let output = client.submit(&request).await?.wait().await?;
     /// client.delete_file(&upload.file_id).await?; // frees the quota
     /// # Ok(()) }
     /// ```
@@ -487,7 +487,7 @@ impl Client {
     /// let output = client
     ///     .submit_json("bytedance/seedance-2.0-v2v", &body)
     ///     .await?
-    ///     .wait(&client)
+    ///     .wait()
     ///     .await?;
     /// client.delete_files(&uploads).await?;
     /// # Ok(()) }

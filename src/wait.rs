@@ -26,7 +26,7 @@ const YOUNG_TASK: Duration = Duration::from_secs(60);
 /// Run times read back from the ledger when a client first waits.
 const PRIMING_RUNS: usize = 500;
 
-/// `Task::wait_with`: polls to the end.
+/// `TaskHandle::wait_with`: polls to the end.
 pub(crate) async fn wait(
     shared: &Arc<Shared>,
     task: &Task,
@@ -37,7 +37,7 @@ pub(crate) async fn wait(
         .await
 }
 
-/// `Task::updates_with`: a stream driven by its reader.
+/// `TaskHandle::updates_with`: a stream driven by its reader.
 pub(crate) fn updates(shared: &Arc<Shared>, task: &Task, options: WaitOptions) -> TaskUpdates {
     let waiter = Waiter::new(task.clone(), Arc::clone(shared), options);
     let stream = futures_util::stream::unfold(Some(waiter), |waiter| async move {
@@ -75,10 +75,10 @@ pub(crate) fn wait_each_indexed(
 /// One observed status change of a task.
 ///
 /// ```no_run
-/// # async fn run(client: modellix::Client, task: modellix::Task) -> Result<(), modellix::Error> {
+/// # async fn run(task: modellix::TaskHandle) -> Result<(), modellix::Error> {
 /// use futures_util::StreamExt;
 ///
-/// let mut updates = task.updates(&client);
+/// let mut updates = task.updates();
 /// while let Some(update) = updates.next().await {
 ///     let update = update?;
 ///     if let modellix::TaskStatus::Other(raw) = &update.status {
@@ -102,14 +102,14 @@ pub struct TaskUpdate {
     pub output: Option<TaskOutput>,
 }
 
-/// The stream returned by [`Task::updates`]; dropping it stops the polling.
+/// The stream returned by [`TaskHandle::updates`](crate::TaskHandle::updates); dropping it stops the polling.
 ///
 /// ```no_run
-/// # async fn run(client: modellix::Client, task: modellix::Task) {
+/// # async fn run(task: modellix::TaskHandle) {
 /// use futures_util::StreamExt;
 ///
 /// // Show the first status, then stop watching (the task keeps running).
-/// let mut updates = task.updates(&client);
+/// let mut updates = task.updates();
 /// if let Some(Ok(first)) = updates.next().await {
 ///     println!("{} after {} queries", first.status, first.polls);
 /// }

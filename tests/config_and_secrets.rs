@@ -131,7 +131,7 @@ async fn the_key_is_absent_from_debug_errors_and_logs() {
         texts.push(format!("{err}"));
         texts.push(format!("{err:?}"));
     }
-    let err = task.wait(&client).await.unwrap_err();
+    let err = task.wait().await.unwrap_err();
     assert!(err.is_timeout());
     texts.push(format!("{err}"));
     texts.push(format!("{err:?}"));

@@ -74,7 +74,7 @@ fn crash_child() {
             .unwrap();
         for entry in client.recover().await.unwrap() {
             if let Some(id) = entry.task_id() {
-                client.task(id).unwrap().wait(&client).await.unwrap();
+                client.task(id).unwrap().wait().await.unwrap();
             }
         }
         let client = &client;
@@ -97,7 +97,7 @@ fn crash_child() {
                     .await
                 {
                     Ok(task) => {
-                        task.wait(client).await.unwrap();
+                        task.wait().await.unwrap();
                     }
                     Err(e) => assert!(e.is_outcome_unknown(), "{e}"),
                 }

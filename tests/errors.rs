@@ -17,7 +17,7 @@ async fn flow(client: &modellix::Client, dir: &std::path::Path) -> Result<usize,
         .video_urls(vec!["https://example.com/source.mp4".to_owned()])
         .build()?;
     let task = client.submit(&request).await?;
-    let output = task.wait(client).await?;
+    let output = task.wait().await?;
     let downloader = Downloader::new(
         DownloadOptions::default()
             .allow_http(true)

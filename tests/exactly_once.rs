@@ -176,12 +176,7 @@ async fn a_huge_retry_after_on_a_query_does_not_block_submits_for_an_hour() {
     );
     server.script("POST", SUBMIT, [submitted("task-next")]);
     let client = client(&server);
-    let err = client
-        .task("task-q")
-        .unwrap()
-        .status(&client)
-        .await
-        .unwrap_err();
+    let err = client.task("task-q").unwrap().status().await.unwrap_err();
     assert_eq!(err.status(), Some(429));
     let start = tokio::time::Instant::now();
     client.submit(&request()).await.unwrap();
@@ -206,7 +201,7 @@ async fn a_huge_retry_after_on_a_query_does_not_block_submits_for_an_hour() {
         .max_rate_limit_pause(Duration::from_secs(5))
         .build()
         .unwrap();
-    let _ = client.task("task-q").unwrap().status(&client).await;
+    let _ = client.task("task-q").unwrap().status().await;
     let start = tokio::time::Instant::now();
     client.submit(&request()).await.unwrap();
     assert!(
@@ -344,12 +339,7 @@ async fn keys_in_urls_and_in_server_text_are_redacted() {
     let err = client.submit(&request()).await.unwrap_err();
     assert!(err.is_rejected());
     assert!(!format!("{err} {err:?}").contains(KEY), "{err}");
-    let err = client
-        .task("task-e")
-        .unwrap()
-        .status(&client)
-        .await
-        .unwrap_err();
+    let err = client.task("task-e").unwrap().status().await.unwrap_err();
     assert!(!format!("{err} {err:?}").contains(KEY), "{err}");
     for entry in client.history(0).await.unwrap() {
         assert!(!format!("{entry:?}").contains(KEY));
@@ -367,7 +357,7 @@ async fn an_unread_update_stream_sends_no_queries() {
         .build()
         .unwrap();
     let task = client.task("task-u").unwrap();
-    let updates = task.updates(&client);
+    let updates = task.updates();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(server.count("GET", &path), 0);
     drop(updates);
@@ -439,7 +429,7 @@ async fn the_sqlite_ledger_is_durable_and_shared() {
         .poll_schedule(Backoff::fixed(Duration::from_millis(10)))
         .build()
         .unwrap();
-    fast.task(task.id()).unwrap().wait(&fast).await.unwrap();
+    fast.task(task.id()).unwrap().wait().await.unwrap();
     assert!(other.recover().await.unwrap().is_empty());
     let runs = ledger.runs(10).await.unwrap();
     assert_eq!(runs.len(), 1);

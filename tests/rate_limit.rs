@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use modellix::types::Seedance20V2vRequest;
-use modellix::{Client, Task};
+use modellix::{Client, TaskHandle};
 use modellix_sandbox::{LimitRejections, Sandbox, Timing};
 
 /// The sandbox's minute lasts 1.2 s: 100 requests per 1.2 s.
@@ -40,7 +40,7 @@ fn request(i: usize) -> Seedance20V2vRequest {
 /// sandbox's refusals and how many calls failed.
 async fn load(client: &Client, sandbox: &Sandbox) -> (LimitRejections, usize) {
     let mut failed = 0;
-    let mut tasks: Vec<Task> = Vec::new();
+    let mut tasks: Vec<TaskHandle> = Vec::new();
     for i in 0..5 {
         match client.submit(&request(i)).await {
             Ok(task) => tasks.push(task),
@@ -51,7 +51,7 @@ async fn load(client: &Client, sandbox: &Sandbox) -> (LimitRejections, usize) {
     let answers: Vec<bool> = futures_util::stream::iter(0..QUERIES)
         .map(|i| {
             let task = tasks[i % tasks.len()].clone();
-            async move { task.status(client).await.is_ok() }
+            async move { task.status().await.is_ok() }
         })
         .buffer_unordered(CONCURRENCY)
         .collect()

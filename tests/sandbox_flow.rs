@@ -48,11 +48,7 @@ async fn submit_watch_wait_and_download_a_playable_video() {
     let client = client(&sandbox);
     let task = client.submit(&request(true)).await.unwrap();
 
-    let statuses: Vec<TaskStatus> = task
-        .updates(&client)
-        .map(|u| u.unwrap().status)
-        .collect()
-        .await;
+    let statuses: Vec<TaskStatus> = task.updates().map(|u| u.unwrap().status).collect().await;
     assert_eq!(
         statuses,
         [
@@ -62,7 +58,7 @@ async fn submit_watch_wait_and_download_a_playable_video() {
         ]
     );
 
-    let output = task.wait(&client).await.unwrap();
+    let output = task.wait().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let saved = output
         .download_all(&downloader(), dir.path())
@@ -134,7 +130,7 @@ async fn a_reset_after_the_submit_was_read_is_outcome_unknown_and_the_task_exist
     let output = client
         .task(&created[0].task_id)
         .unwrap()
-        .wait(&client)
+        .wait()
         .await
         .unwrap();
     assert_eq!(output.resources().len(), 1);
@@ -160,7 +156,7 @@ async fn transient_faults_on_queries_are_absorbed() {
         .unwrap();
     let client = client(&sandbox);
     let task = client.submit(&request(false)).await.unwrap();
-    let output = task.wait(&client).await.unwrap();
+    let output = task.wait().await.unwrap();
     assert_eq!(output.task.id(), task.id());
     assert_eq!(sandbox.faults_injected().total(), 5);
 }
@@ -177,7 +173,7 @@ async fn saved_files_have_the_configured_mode() {
         .submit(&request(false))
         .await
         .unwrap()
-        .wait(&client)
+        .wait()
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();

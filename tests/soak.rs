@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use modellix::types::Seedance20V2vRequest;
 use modellix::{
-    Backoff, Client, DownloadOptions, Downloader, Error, RetryPolicy, Task, WaitOptions,
+    Backoff, Client, DownloadOptions, Downloader, Error, RetryPolicy, TaskHandle, WaitOptions,
 };
 use modellix_sandbox::{
     Failures, Fault, FaultKind, FaultPlan, Outcome, Route, SAMPLE_MP4, SAMPLE_PNG, Sandbox, Timing,
@@ -278,7 +278,7 @@ async fn one_task(
     };
     let check_error = |e: &Error| texts.lock().unwrap().error(e, e.to_string());
 
-    let task: Task = match client.submit(&request).await {
+    let task: TaskHandle = match client.submit(&request).await {
         Ok(task) => task,
         Err(e) => {
             check_error(&e);
@@ -303,7 +303,7 @@ async fn one_task(
 
     // One wait, never resumed by the harness: the client must ride out every fault
     // the plan injects on its own.
-    let output = match task.wait(client).await {
+    let output = match task.wait().await {
         Ok(output) => output,
         Err(e) => {
             check_error(&e);

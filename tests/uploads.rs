@@ -76,7 +76,7 @@ async fn local_mp4_upload_v2v_submit_wait_download() {
         .build()
         .unwrap();
     let task = client.submit(&request).await.unwrap();
-    let output = task.wait(&client).await.unwrap();
+    let output = task.wait().await.unwrap();
     let record = sandbox.task(task.id()).unwrap();
     assert_eq!(record.body["video_urls"][0], upload.url.as_str());
 
@@ -260,7 +260,7 @@ async fn local_file_urls_in_a_json_body_become_uploads() {
         .submit_json("bytedance/seedance-2.0-v2v", &body)
         .await
         .unwrap();
-    task.wait(&client).await.unwrap();
+    task.wait().await.unwrap();
     client.delete_files(&uploads).await.unwrap();
     assert!(sandbox.uploads().is_empty());
 

@@ -38,7 +38,7 @@ async fn the_happy_path_reports_every_status_and_keeps_unknown_fields() {
     let task = client.submit(&request()).await.unwrap();
 
     let start = Instant::now();
-    let updates: Vec<_> = task.updates(&client).collect().await;
+    let updates: Vec<_> = task.updates().collect().await;
     let statuses: Vec<TaskStatus> = updates
         .iter()
         .map(|u| u.as_ref().unwrap().status.clone())
@@ -89,11 +89,7 @@ async fn an_unknown_status_is_surfaced_and_a_later_success_ends_the_wait() {
     );
     let client = fast_client(&server);
     let task = client.task("task-q").unwrap();
-    let statuses: Vec<TaskStatus> = task
-        .updates(&client)
-        .map(|u| u.unwrap().status)
-        .collect()
-        .await;
+    let statuses: Vec<TaskStatus> = task.updates().map(|u| u.unwrap().status).collect().await;
     assert_eq!(
         statuses,
         [
@@ -113,12 +109,7 @@ async fn a_failed_task_ends_the_wait_with_its_error_payload() {
         "data": {"status": "failed", "task_id": "task-f", "error": {"code": "content_policy", "message": "refused"}}
     }))]);
     let client = fast_client(&server);
-    let err = client
-        .task("task-f")
-        .unwrap()
-        .wait(&client)
-        .await
-        .unwrap_err();
+    let err = client.task("task-f").unwrap().wait().await.unwrap_err();
     let Error::TaskFailed { task_id, failure } = &err else {
         panic!("{err:?}")
     };
@@ -160,7 +151,7 @@ async fn transient_errors_inside_the_deadline_are_retried() {
     );
     server.default_reply("GET", &path, succeeded("task-t"));
     let client = fast_client(&server);
-    let output = client.task("task-t").unwrap().wait(&client).await.unwrap();
+    let output = client.task("task-t").unwrap().wait().await.unwrap();
     assert_eq!(output.polls, 8);
     assert_eq!(server.count("GET", &path), 8);
 }
@@ -186,7 +177,7 @@ async fn retry_after_is_honoured_and_slows_the_whole_client() {
     let client = fast_client(&server);
 
     let start = Instant::now();
-    client.task("task-r").unwrap().wait(&client).await.unwrap();
+    client.task("task-r").unwrap().wait().await.unwrap();
     let waited = start.elapsed();
     assert!(waited >= Duration::from_secs(32), "{waited:?}"); // 2 s schedule + 30 s hint
     assert!(waited < Duration::from_secs(40), "{waited:?}");
@@ -205,9 +196,9 @@ async fn retry_after_is_honoured_and_slows_the_whole_client() {
     let first = client.task("task-r2").unwrap();
     let second = client.task("task-other").unwrap();
     let start = Instant::now();
-    let (a, b) = tokio::join!(first.wait(&client), async {
+    let (a, b) = tokio::join!(first.wait(), async {
         tokio::time::sleep(Duration::from_secs(3)).await; // poll after the 429 was seen
-        second.wait(&client).await
+        second.wait().await
     });
     a.unwrap();
     b.unwrap();
@@ -233,12 +224,7 @@ async fn the_deadline_ends_a_wait_on_a_running_task_with_a_resumable_error() {
         .build()
         .unwrap();
     let start = Instant::now();
-    let err = client
-        .task("task-slow")
-        .unwrap()
-        .wait(&client)
-        .await
-        .unwrap_err();
+    let err = client.task("task-slow").unwrap().wait().await.unwrap_err();
     let elapsed = start.elapsed();
     // The last sleep is cut to the deadline and one last query happens there.
     assert!(
@@ -281,12 +267,7 @@ async fn the_deadline_also_bounds_failing_queries() {
         .build()
         .unwrap();
     let start = Instant::now();
-    let err = client
-        .task("task-down")
-        .unwrap()
-        .wait(&client)
-        .await
-        .unwrap_err();
+    let err = client.task("task-down").unwrap().wait().await.unwrap_err();
     assert!(
         start.elapsed() <= Duration::from_secs(46),
         "{:?}",
@@ -347,12 +328,7 @@ async fn fatal_answers_end_the_wait_at_once() {
         server.script("GET", &path, [reply]);
         server.default_reply("GET", &path, succeeded("task-x"));
         let client = fast_client(&server);
-        let err = client
-            .task("task-x")
-            .unwrap()
-            .wait(&client)
-            .await
-            .unwrap_err();
+        let err = client.task("task-x").unwrap().wait().await.unwrap_err();
         assert_eq!(err.task_id(), Some("task-x"), "{name}: {err:?}");
         assert!(
             matches!(err, Error::Api { .. } | Error::Malformed { .. }),
@@ -372,17 +348,17 @@ async fn a_task_rebuilt_from_its_id_or_from_json_resumes_like_the_original() {
     let client = fast_client(&server);
     let original = client.submit(&request()).await.unwrap();
 
-    let saved = serde_json::to_string(&original).unwrap();
+    let saved = serde_json::to_string(original.task()).unwrap();
     let restored: modellix::Task = serde_json::from_str(&saved).unwrap();
-    assert_eq!(restored, original);
+    assert_eq!(&restored, original.task());
     let from_id = client.task("task-resume").unwrap();
     assert_eq!(from_id.id(), original.id());
 
-    let a = restored.wait(&client).await.unwrap();
-    let b = from_id.wait(&client).await.unwrap();
+    let a = client.resume(restored).wait().await.unwrap();
+    let b = from_id.wait().await.unwrap();
     assert_eq!(a.resources(), b.resources());
     assert_eq!(server.count("POST", SUBMIT), 1);
-    let status = from_id.status(&client).await.unwrap();
+    let status = from_id.status().await.unwrap();
     assert_eq!(status.status, TaskStatus::Success);
 
     for bad in ["", ".", "..", "task\u{7}1", "line\nbreak"] {
@@ -409,7 +385,7 @@ async fn unusual_task_ids_are_accepted_and_percent_encoded() {
         let client = fast_client(&server);
         let task = client.submit(&request()).await.unwrap();
         assert_eq!(task.id(), id);
-        let output = task.wait(&client).await;
+        let output = task.wait().await;
         assert!(output.is_ok(), "{id}: {output:?}");
         assert_eq!(server.count("GET", &path), 1, "{id}");
     }
@@ -476,7 +452,7 @@ async fn dropping_the_update_stream_stops_polling() {
     server.default_reply("GET", &path, status("task-d", "processing"));
     let client = fast_client(&server);
     let task = client.task("task-d").unwrap();
-    let mut updates = task.updates(&client);
+    let mut updates = task.updates();
     assert_eq!(
         updates.next().await.unwrap().unwrap().status,
         TaskStatus::Processing
@@ -498,7 +474,7 @@ async fn a_mistyped_optional_field_does_not_lose_the_result() {
         ]}}
     })));
     let client = fast_client(&server);
-    let output = client.task("task-w").unwrap().wait(&client).await.unwrap();
+    let output = client.task("task-w").unwrap().wait().await.unwrap();
     let resource = &output.resources()[0];
     assert_eq!(resource.url, "https://cdn.example.com/w.mp4");
     assert_eq!((resource.width, resource.role.as_deref()), (None, None));
@@ -537,7 +513,7 @@ async fn unreadable_answers_are_retried_not_fatal() {
         server.script("GET", &path, [reply]);
         server.default_reply("GET", &path, succeeded("task-x"));
         let client = fast_client(&server);
-        let output = client.task("task-x").unwrap().wait(&client).await;
+        let output = client.task("task-x").unwrap().wait().await;
         assert!(output.is_ok(), "{name}: {output:?}");
         assert_eq!(server.count("GET", &path), 2, "{name}");
     }
@@ -555,7 +531,7 @@ async fn a_404_just_after_submit_is_retried() {
     server.default_reply("GET", &path, succeeded("task-new"));
     let client = fast_client(&server);
     let task = client.submit(&request()).await.unwrap();
-    let output = task.wait(&client).await;
+    let output = task.wait().await;
     assert!(output.is_ok(), "{output:?}");
     assert_eq!(server.count("GET", &path), 3);
 }

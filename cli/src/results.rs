@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use futures_util::StreamExt;
 use modellix::types::TaskInfo;
-use modellix::{DownloadContext, DownloadOptions, Task, TaskOutput};
+use modellix::{DownloadContext, DownloadOptions, Task, TaskHandle, TaskOutput};
 use serde_json::{Value, json};
 
 use crate::args::SaveArgs;
@@ -17,12 +17,12 @@ use crate::session::Session;
 /// resume, with the exact command.
 pub async fn wait_with_progress(
     session: &Session,
-    task: &Task,
+    task: &TaskHandle,
     save: &SaveArgs,
     out: &Out,
 ) -> Outcome<TaskOutput> {
     let bar = out.spinner(format!("{} waiting for the first status", task.id()));
-    let mut updates = task.updates(&session.client);
+    let mut updates = task.updates();
     let mut last = None;
     while let Some(update) = updates.next().await {
         match update {

@@ -1,6 +1,6 @@
 //! Sending one request body, exactly once, recorded in the ledger.
 
-use modellix::{Client, SubmitOptions, Task};
+use modellix::{Client, SubmitOptions, TaskHandle};
 use serde_json::Value;
 
 /// Submits `body` (already validated) to `model_id`, recorded under `marker` when
@@ -11,7 +11,7 @@ pub async fn submit(
     model_id: &str,
     body: &Value,
     marker: Option<&str>,
-) -> Result<Task, modellix::Error> {
+) -> Result<TaskHandle, modellix::Error> {
     let mut options = SubmitOptions::new();
     if let Some(marker) = marker {
         options = options.marker(marker);

@@ -93,7 +93,7 @@ impl Sandbox {
     ///     .prompt("Extend [Video 1]")
     ///     .video_urls(["https://example.com/in.mp4"])
     ///     .build()?;
-    /// let output = client.submit(&request).await?.wait(&client).await?;
+    /// let output = client.submit(&request).await?.wait().await?;
     /// let dir = std::env::temp_dir().join(format!("sandbox-doc-{}", std::process::id()));
     /// let files = output.download_all(&sandbox.downloader()?, &dir).await?;
     /// assert_eq!(files.len(), 1);

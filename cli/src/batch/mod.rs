@@ -18,7 +18,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
-use modellix::{Task, TaskStatus, WaitOptions};
+use modellix::{TaskHandle, TaskStatus, WaitOptions};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -59,7 +59,7 @@ enum State {
 
 struct Running {
     job: usize,
-    task: Task,
+    task: TaskHandle,
     next_poll: Instant,
 }
 
@@ -349,7 +349,7 @@ impl<'a> Batch<'a> {
                 at += 1;
                 continue;
             }
-            let answer = self.running[at].task.status(&self.session.client).await;
+            let answer = self.running[at].task.status().await;
             let job = self.running[at].job;
             if answer.is_ok() {
                 self.silent_in_a_row = 0;
@@ -425,7 +425,7 @@ impl<'a> Batch<'a> {
         let index = ended.job;
         self.downloads.push(
             async move {
-                let saved = results::save(session, &ended.task, &info, &save, &quiet).await;
+                let saved = results::save(session, ended.task.task(), &info, &save, &quiet).await;
                 if saved.is_ok() {
                     // Only once the results are saved: a rerun after a crash before
                     // this point downloads them again instead of skipping the job.

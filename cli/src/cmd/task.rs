@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use modellix::types::TaskInfo;
-use modellix::{Task, TaskStatus, WaitOptions};
+use modellix::{TaskHandle, TaskStatus, WaitOptions};
 use serde_json::{Value, json};
 
 use crate::args::{Global, SaveArgs, TaskCmd, TaskIds};
@@ -18,8 +18,8 @@ pub async fn run(global: &Global, command: &TaskCmd, out: &Out) -> Outcome {
     match command {
         TaskCmd::Get(ids) => {
             let session = Session::open(global, WaitOptions::default()).await?;
-            each(&session, ids, out, None, |session, task| async move {
-                let info = task.status(&session.client).await?;
+            each(&session, ids, out, None, |_session, task| async move {
+                let info = task.status().await?;
                 Ok(serde_json::to_value(&info).unwrap_or_default())
             })
             .await
@@ -35,9 +35,7 @@ pub async fn run(global: &Global, command: &TaskCmd, out: &Out) -> Outcome {
                 Some(save),
                 |session, task| async move {
                     let left = deadline.saturating_duration_since(Instant::now());
-                    let output = task
-                        .wait_with(&session.client, WaitOptions::deadline(left))
-                        .await?;
+                    let output = task.wait_with(WaitOptions::deadline(left)).await?;
                     results::save(session, &output.task, &output.info, save, out).await
                 },
             )
@@ -56,8 +54,8 @@ pub async fn run(global: &Global, command: &TaskCmd, out: &Out) -> Outcome {
                 out,
                 None,
                 |session, task| async move {
-                    let info = finished(session, &task).await?;
-                    results::save(session, &task, &info, save, out).await
+                    let info = finished(&task).await?;
+                    results::save(session, task.task(), &info, save, out).await
                 },
             )
             .await
@@ -66,8 +64,8 @@ pub async fn run(global: &Global, command: &TaskCmd, out: &Out) -> Outcome {
 }
 
 /// The task's answer if it succeeded; its failure, or "still running", otherwise.
-async fn finished(session: &Session, task: &Task) -> Outcome<TaskInfo> {
-    let info = task.status(&session.client).await?;
+async fn finished(task: &TaskHandle) -> Outcome<TaskInfo> {
+    let info = task.status().await?;
     match &info.status {
         TaskStatus::Success => Ok(info),
         status if status.is_terminal() => Err(Failure::new(
@@ -98,7 +96,7 @@ async fn each<'a, F, Fut>(
     work: F,
 ) -> Outcome
 where
-    F: Fn(&'a Session, Task) -> Fut,
+    F: Fn(&'a Session, TaskHandle) -> Fut,
     Fut: Future<Output = Outcome<Value>> + 'a,
 {
     let jobs = ids.ids.iter().map(|id| {

@@ -1,0 +1,185 @@
+//! The task handle: a task record bound to the client that submitted or resumed it, so
+//! querying, waiting and watching need no client argument.
+//!
+//! It holds the client's shared state rather than a `Client`, so that `client.rs`
+//! can return it without the two files importing each other.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::error::Error;
+use crate::poll::WaitOptions;
+use crate::shared::Shared;
+use crate::task::Task;
+use crate::types::TaskInfo;
+use crate::wait::TaskUpdates;
+use crate::{TaskKind, TaskOutput};
+
+/// A submitted task and the client it belongs to: what [`Client::submit`],
+/// [`Client::submit_json`] and [`Client::task`] return.
+///
+/// Cheap to clone. [`TaskHandle::task`] is the plain record (serializable, RFC 3339
+/// times) to store and resume from later with [`Client::resume`]. Modellix has no
+/// cancel endpoint: dropping a wait stops polling only; the task keeps running (and is
+/// billed).
+///
+/// ```no_run
+/// use modellix::types::Seedance20V2vRequest;
+///
+/// # async fn run() -> Result<(), modellix::Error> {
+/// let client = modellix::Client::from_env()?;
+/// let request = Seedance20V2vRequest::builder()
+///     .prompt("Extend [Video 1] with a slow dolly zoom")
+///     .video_urls(["https://example.com/in.mp4"])
+///     .build()?;
+/// let task = client.submit(&request).await?;
+/// println!("{} is {}", task.id(), task.status().await?.status);
+/// let output = task.wait().await?;
+/// # Ok(()) }
+/// ```
+///
+/// [`Client::submit`]: crate::Client::submit
+/// [`Client::submit_json`]: crate::Client::submit_json
+/// [`Client::task`]: crate::Client::task
+/// [`Client::resume`]: crate::Client::resume
+#[derive(Clone)]
+pub struct TaskHandle {
+    shared: Arc<Shared>,
+    task: Task,
+}
+
+impl fmt::Debug for TaskHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The client's settings are its own Debug's business; the task is what matters.
+        f.debug_struct("TaskHandle")
+            .field("task", &self.task)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TaskHandle {
+    pub(crate) fn new(shared: Arc<Shared>, task: Task) -> TaskHandle {
+        TaskHandle { shared, task }
+    }
+
+    /// The task id Modellix issued.
+    pub fn id(&self) -> &str {
+        self.task.id()
+    }
+
+    /// `provider/model`, when known (not for a task resumed from its id alone).
+    pub fn model_id(&self) -> Option<&str> {
+        self.task.model_id()
+    }
+
+    /// When the submission was sent, when known.
+    pub fn submitted_at(&self) -> Option<std::time::SystemTime> {
+        self.task.submitted_at()
+    }
+
+    /// The model and run-time parameters, as polling schedules see them.
+    pub fn kind(&self) -> &TaskKind {
+        self.task.kind()
+    }
+
+    /// The plain record: store it (it serializes) and resume with
+    /// [`Client::resume`](crate::Client::resume).
+    pub fn task(&self) -> &Task {
+        &self.task
+    }
+
+    /// The record, without the client.
+    pub fn into_task(self) -> Task {
+        self.task
+    }
+
+    /// One status query (a single GET, not retried).
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
+    /// let task = client.task("task-abc123")?;
+    /// let info = task.status().await?;
+    /// println!("{} is {}", task.id(), info.status);
+    /// # Ok(()) }
+    /// ```
+    pub async fn status(&self) -> Result<TaskInfo, Error> {
+        crate::query::query(&self.shared, self.task.id(), 1, None, false)
+            .await
+            .map_err(crate::query::QueryFailure::into_error)
+    }
+
+    /// Polls until the task succeeds or fails, with the client's schedule, retry
+    /// policy and deadline (10 minutes by default).
+    ///
+    /// A timeout does not mean the task failed: [`Error::TimedOut`] carries the id to
+    /// resume with. Dropping the future stops polling only.
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
+    /// let task = client.task("task-abc123")?; // e.g. after a restart
+    /// let output = task.wait().await?;
+    /// println!("{} resources", output.resources().len());
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait(&self) -> Result<TaskOutput, Error> {
+        self.wait_with(self.shared.wait).await
+    }
+
+    /// [`TaskHandle::wait`] with this call's options (deadline, or
+    /// [`WaitOptions::forever`]).
+    ///
+    /// ```no_run
+    /// # async fn run(task: modellix::TaskHandle) -> Result<(), modellix::Error> {
+    /// use std::time::Duration;
+    /// let output = task
+    ///     .wait_with(modellix::WaitOptions::deadline(Duration::from_secs(1800)))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait_with(&self, options: WaitOptions) -> Result<TaskOutput, Error> {
+        crate::wait::wait(&self.shared, &self.task, options).await
+    }
+
+    /// A stream of status changes until the task finishes, for progress bars and
+    /// logs. The first item is the first status seen; unknown statuses come through
+    /// as [`TaskStatus::Other`](crate::TaskStatus::Other). The last item of a
+    /// successful task carries its [`TaskOutput`] (`update.output`), so no further
+    /// query is needed; the stream ends with one `Err` when the task failed, the wait
+    /// timed out or a query failed for good. Driven by its reader: dropping it stops
+    /// polling, and nothing is buffered ahead.
+    ///
+    /// ```no_run
+    /// # async fn run(task: modellix::TaskHandle) -> Result<(), modellix::Error> {
+    /// use futures_util::StreamExt;
+    ///
+    /// let mut updates = task.updates();
+    /// while let Some(update) = updates.next().await {
+    ///     let update = update?;
+    ///     println!("{:>5.1} s  {}", update.elapsed.as_secs_f64(), update.status);
+    ///     if let Some(output) = &update.output {
+    ///         println!("{} files", output.resources().len());
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn updates(&self) -> TaskUpdates {
+        self.updates_with(self.shared.wait)
+    }
+
+    /// [`TaskHandle::updates`] with this call's options.
+    pub fn updates_with(&self, options: WaitOptions) -> TaskUpdates {
+        crate::wait::updates(&self.shared, &self.task, options)
+    }
+}
+
+impl AsRef<Task> for TaskHandle {
+    fn as_ref(&self) -> &Task {
+        &self.task
+    }
+}
+
+impl From<TaskHandle> for Task {
+    fn from(handle: TaskHandle) -> Task {
+        handle.task
+    }
+}
