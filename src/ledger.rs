@@ -37,8 +37,8 @@ pub type LedgerFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, LedgerError
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerError {
     message: String,
-    /// The open entry holding the marker of a refused intent.
-    open_entry: Option<i64>,
+    /// The entry holding the marker of a refused intent.
+    held_by: Option<i64>,
 }
 
 impl LedgerError {
@@ -46,33 +46,33 @@ impl LedgerError {
     pub fn new(message: impl Into<String>) -> Self {
         LedgerError {
             message: message.into(),
-            open_entry: None,
+            held_by: None,
         }
     }
 
-    /// An intent refused because open entry `entry` already holds its `marker`: the
-    /// same job is being (or was) sent by another client or process, and sending it
-    /// again could create a second billed task.
+    /// An intent refused because entry `entry` already holds its `marker` (see
+    /// [`TaskLedger::record_intent`]): the same job is being (or was) sent by another
+    /// client or process, and sending it again could create a second billed task.
     ///
     /// ```
     /// let e = modellix::LedgerError::marker_in_use("batch:job-7", 42);
-    /// assert_eq!(e.open_entry(), Some(42));
+    /// assert_eq!(e.held_by(), Some(42));
     /// assert!(e.message().contains("batch:job-7"));
     /// ```
     pub fn marker_in_use(marker: &str, entry: i64) -> Self {
         LedgerError {
             message: format!(
-                "marker {marker:?} is held by open entry {entry} (the same request is being \
-                 sent, or was sent, elsewhere); not sent again"
+                "marker {marker:?} is held by entry {entry} (the same request is being sent, \
+                 or was sent, elsewhere); not sent again"
             ),
-            open_entry: Some(entry),
+            held_by: Some(entry),
         }
     }
 
-    /// The open entry holding the marker, when this error refused an intent whose
-    /// marker was in use ([`LedgerError::marker_in_use`]); `None` for any other error.
-    pub fn open_entry(&self) -> Option<i64> {
-        self.open_entry
+    /// The entry holding the marker, when this error refused an intent whose marker
+    /// was in use ([`LedgerError::marker_in_use`]); `None` for any other error.
+    pub fn held_by(&self) -> Option<i64> {
+        self.held_by
     }
 
     /// What failed.
@@ -204,6 +204,13 @@ impl Outcome {
             self,
             Outcome::InFlight | Outcome::Accepted { .. } | Outcome::Unknown { .. }
         )
+    }
+
+    /// Whether an entry with this outcome keeps its marker from a new intent: while
+    /// open, and once its task ended (the job is done). A rejection, a request never
+    /// sent and a dismissed entry free it: the job may be sent again.
+    pub fn holds_marker(&self) -> bool {
+        self.is_open() || matches!(self, Outcome::Finished { .. })
     }
 }
 
@@ -361,10 +368,11 @@ pub trait TaskLedger: Send + Sync + fmt::Debug {
     /// Records what is about to be sent; returns the entry's id.
     ///
     /// An intent with a marker is refused with [`LedgerError::marker_in_use`] while an
-    /// open entry ([`Outcome::is_open`]) holds the same marker, checked and written
-    /// atomically: of two clients (or processes) racing to send the same job, one
-    /// records its intent and the other sends nothing. The ledgers of this crate do;
-    /// your own should too.
+    /// entry with the same marker holds it ([`Outcome::holds_marker`]: open, or
+    /// finished), checked and written atomically: of two clients (or processes) racing
+    /// to send the same job, one records its intent and the other sends nothing, even
+    /// when the first one's task has already ended. The ledgers of this crate do; your
+    /// own should too.
     fn record_intent<'a>(&'a self, intent: &'a Intent) -> LedgerFuture<'a, i64>;
 
     /// Records what became of entry `id`.
@@ -425,7 +433,7 @@ impl TaskLedger for MemoryLedger {
                 let holder = state
                     .entries
                     .values()
-                    .find(|e| e.outcome.is_open() && e.intent.marker.as_ref() == Some(marker));
+                    .find(|e| e.outcome.holds_marker() && e.intent.marker.as_ref() == Some(marker));
                 if let Some(holder) = holder {
                     return Err(LedgerError::marker_in_use(marker, holder.id));
                 }

@@ -1,6 +1,6 @@
 //! A marker names one job: two clients on one ledger file (two connections, as two
 //! processes would have) racing to submit the same markers POST each exactly once;
-//! the loser gets a typed refusal naming the winner's open entry and sends nothing.
+//! the loser gets a typed refusal naming the winner's entry and sends nothing.
 
 use std::sync::Arc;
 
@@ -70,7 +70,7 @@ async fn two_clients_racing_on_one_ledger_post_each_marker_once() {
         let Error::Ledger(refusal) = refused else {
             panic!("job-{i}: {refused:?}")
         };
-        let holder = refusal.open_entry().expect("names the open entry");
+        let holder = refusal.held_by().expect("names the entry");
         let entries = clients[0]
             .ledger()
             .entries(&EntryQuery::marker(format!("job-{i}")))
@@ -97,7 +97,7 @@ async fn a_closed_entry_frees_its_marker() {
         Intent::new("bytedance/seedance-2.0-v2v", b"{}", "a").with_marker(Some("m".into()));
     let first = a.record_intent(&intent).await.unwrap();
     let refusal = b.record_intent(&intent).await.unwrap_err();
-    assert_eq!(refusal.open_entry(), Some(first));
+    assert_eq!(refusal.held_by(), Some(first));
     // Refused for good with nothing created: the job may be sent again.
     let rejected = Outcome::Rejected {
         status: 400,
@@ -112,9 +112,19 @@ async fn a_closed_entry_frees_its_marker() {
     };
     b.record_outcome(second, &accepted).await.unwrap();
     assert_eq!(
-        a.record_intent(&intent).await.unwrap_err().open_entry(),
+        a.record_intent(&intent).await.unwrap_err().held_by(),
         Some(second)
     );
+    // A finished task keeps it: the job is done (a race with a task that ended
+    // between another process's look-up and its intent still sends nothing).
+    a.record_finished("task-1", "success").await.unwrap();
+    assert_eq!(
+        b.record_intent(&intent).await.unwrap_err().held_by(),
+        Some(second)
+    );
+    // A dismissed entry frees it.
+    a.dismiss(second).await.unwrap();
+    b.record_intent(&intent).await.unwrap();
     // Intents without a marker are never refused.
     let plain = Intent::new("bytedance/seedance-2.0-v2v", b"{}", "a");
     a.record_intent(&plain).await.unwrap();
@@ -128,11 +138,7 @@ async fn the_memory_ledger_refuses_a_held_marker_too() {
         Intent::new("bytedance/seedance-2.0-v2v", b"{}", "a").with_marker(Some("m".into()));
     let first = ledger.record_intent(&intent).await.unwrap();
     assert_eq!(
-        ledger
-            .record_intent(&intent)
-            .await
-            .unwrap_err()
-            .open_entry(),
+        ledger.record_intent(&intent).await.unwrap_err().held_by(),
         Some(first)
     );
     ledger

@@ -71,6 +71,26 @@ fn from_millis(ms: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
 }
 
+/// Switches to WAL mode. Two processes creating the file at once race for the lock
+/// this needs, and SQLite answers "locked" at once instead of waiting: try again
+/// until the busy timeout.
+fn wal_mode(conn: &Connection) -> rusqlite::Result<()> {
+    let start = std::time::Instant::now();
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && start.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
+}
+
 impl SqliteLedger {
     /// Opens (or creates) the ledger at `path`.
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteLedger, LedgerError> {
@@ -84,8 +104,7 @@ impl SqliteLedger {
             .map_err(|e| failed("cannot configure", &path, e))?;
         // WAL lets readers and one writer of several processes work at once; FULL
         // syncs the log on every commit, so a recorded intent survives a power cut.
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| failed("cannot switch to WAL mode", &path, e))?;
+        wal_mode(&conn).map_err(|e| failed("cannot switch to WAL mode", &path, e))?;
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(|e| failed("cannot configure", &path, e))?;
         conn.execute_batch(SCHEMA)
@@ -164,13 +183,16 @@ impl TaskLedger for SqliteLedger {
         let recorded = self.run("cannot record an intent in", move |conn| {
             // IMMEDIATE takes the write lock before the check, so another process
             // cannot insert the same marker between the check and the insert (old
-            // files with duplicate open markers still open: nothing in the schema
-            // forbids them).
+            // files with duplicate markers still open: nothing in the schema forbids
+            // them).
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             if let Some(marker) = &intent.marker {
                 let holder: Option<i64> = tx
                     .query_row(
-                        "SELECT id FROM entries WHERE marker = ?1 AND open = 1 ORDER BY id LIMIT 1",
+                        // Open, or finished: see `Outcome::holds_marker`.
+                        "SELECT id FROM entries WHERE marker = ?1
+                         AND (open = 1 OR outcome LIKE '{\"state\":\"finished\"%')
+                         ORDER BY id LIMIT 1",
                         [marker],
                         |row| row.get(0),
                     )
@@ -350,7 +372,7 @@ mod tests {
         assert_eq!(held.len(), 2);
         let intent = Intent::new("a/b", b"{}", "new").with_marker(Some("job-1".into()));
         let refusal = ledger.record_intent(&intent).await.unwrap_err();
-        assert_eq!(refusal.open_entry(), Some(held[1].id), "the oldest holder");
+        assert_eq!(refusal.held_by(), Some(held[1].id), "the oldest holder");
         let other = Intent::new("a/b", b"{}", "new").with_marker(Some("job-2".into()));
         assert!(ledger.record_intent(&other).await.is_ok());
     }

@@ -52,8 +52,8 @@ enum State {
     Unknown,
     /// Ended well but its results could not be saved.
     SaveFailed,
-    /// Being sent by another process on the same ledger (its marker is held by an
-    /// open entry): not sent here; a rerun resumes or skips it.
+    /// Taken by another process on the same ledger (its marker is held by that
+    /// process's entry): not sent here; a rerun resumes or skips it.
     Elsewhere,
 }
 
@@ -189,18 +189,24 @@ impl<'a> Batch<'a> {
     }
 
     /// Looks the job up again right before its POST: another process on the same
-    /// ledger may have sent it since this run started. With the ledger's refusal of a
-    /// marker held by an open entry, no job is POSTed twice: a job the other process
-    /// records after this look-up is refused at this one's intent.
+    /// ledger may have taken it since this run started. The ledger's refusal of a
+    /// marker held by another entry closes the rest of the race: a job the other
+    /// process records after this look-up is refused at this one's intent.
     async fn still_new(&mut self, index: usize) -> bool {
         match prior::lookup(self.session, &self.jobs[index]).await {
             Ok(Prior::New) => true,
-            Ok(prior) => {
-                if let Err(f) = self.take_prior(index, prior) {
-                    self.states[index] = State::Unknown;
-                    let detail = json!({"reason": f.message});
-                    self.events.job("unknown", &self.jobs[index], detail);
-                }
+            Ok(Prior::Ended { task_id, status }) => {
+                self.take_prior(index, Prior::Ended { task_id, status })
+                    .unwrap_or_default();
+                false
+            }
+            // New when this run started: the entry is another process's, live.
+            Ok(Prior::Running { task_id }) => {
+                self.elsewhere(index, json!({"task_id": task_id}));
+                false
+            }
+            Ok(Prior::Unknown { task_id, .. }) => {
+                self.elsewhere(index, json!({"task_id": task_id}));
                 false
             }
             Err(f) => {
@@ -212,6 +218,12 @@ impl<'a> Batch<'a> {
                 false
             }
         }
+    }
+
+    /// Another process on the same ledger is sending (or sent) this job.
+    fn elsewhere(&mut self, index: usize, detail: Value) {
+        self.states[index] = State::Elsewhere;
+        self.events.job("elsewhere", &self.jobs[index], detail);
     }
 
     /// Runs until every job has ended, the deadline passes or Ctrl-C; true when cut
@@ -273,10 +285,8 @@ impl<'a> Batch<'a> {
             )
             .await;
             let sent = match sent {
-                Err(modellix::Error::Ledger(e)) if e.open_entry().is_some() => {
-                    self.states[index] = State::Elsewhere;
-                    self.events
-                        .job("elsewhere", job, json!({"entry": e.open_entry()}));
+                Err(modellix::Error::Ledger(e)) if e.held_by().is_some() => {
+                    self.elsewhere(index, json!({"entry": e.held_by()}));
                     continue;
                 }
                 other => other.map_err(Failure::from),
