@@ -284,7 +284,8 @@ pub struct BatchArgs {
     /// Give up after this many seconds; rerun the command to continue.
     #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..), value_name = "SECS")]
     pub timeout: u64,
-    /// Send without the client-side rate limiter (to measure what it prevents).
+    /// Send without the client-side rate limiter: no pacing, no client-wide pause
+    /// after a 429 (to measure what the limiter prevents).
     #[arg(long, hide = true)]
     pub no_rate_limiter: bool,
     /// The length of the server's minute for the rate limiter, in seconds (tests

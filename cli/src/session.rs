@@ -19,6 +19,9 @@ pub struct Pacing {
     /// The length of the server's minute (`None`: a real one, or the in-process
     /// sandbox's scaled one).
     pub window: Option<Duration>,
+    /// Whether a 429 or an exhausted budget pauses every request of the client
+    /// (false only to measure what the limiter prevents).
+    pub shared: bool,
 }
 
 impl Default for Pacing {
@@ -26,6 +29,7 @@ impl Default for Pacing {
         Pacing {
             per_minute: Some(modellix::DEFAULT_REQUESTS_PER_MINUTE),
             window: None,
+            shared: true,
         }
     }
 }
@@ -59,7 +63,8 @@ impl Session {
         let mut builder = Client::builder()
             .user_agent_suffix(concat!("modellix-cli/", env!("CARGO_PKG_VERSION")))
             .wait_options(wait)
-            .requests_per_minute(pacing.per_minute);
+            .requests_per_minute(pacing.per_minute)
+            .shared_rate_limit(pacing.shared);
         // The in-process sandbox's minute is scaled: so is the window its headers
         // speak of, unless the caller says otherwise.
         let scale = global.sandbox_options.sandbox_time_scale;

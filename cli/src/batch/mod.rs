@@ -75,6 +75,7 @@ pub async fn run(global: &Global, args: &BatchArgs, out: &Out) -> Outcome {
     let pacing = Pacing {
         per_minute: (!args.no_rate_limiter).then_some(args.rpm),
         window,
+        shared: !args.no_rate_limiter,
     };
     let session = Session::open_paced(global, WaitOptions::default(), pacing).await?;
     let mut batch = Batch {
