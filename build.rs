@@ -27,6 +27,52 @@ fn main() {
         &out_dir.join(modellix_codegen::OPENAPI_FILE),
         &generated.openapi,
     );
+    write(
+        &out_dir.join(REQUEST_SCHEMAS_FILE),
+        &request_schemas(&generated.operations),
+    );
+    write(
+        &out_dir.join(MEDIA_FIELDS_FILE),
+        &media_fields(&generated.operations),
+    );
+}
+
+/// Read by `src/operation.rs`: what each media field of each model accepts, so a local
+/// image goes inline only where the rules file says base64 is taken.
+const MEDIA_FIELDS_FILE: &str = "media_fields.rs";
+
+/// A Rust expression `&[(model_id, field, &[kind, …]), …]`.
+fn media_fields(operations: &[modellix_codegen::OperationMeta]) -> String {
+    let mut table = String::from("&[\n");
+    for submit in operations.iter().filter_map(|op| op.submit.as_ref()) {
+        for (field, kinds) in &submit.rules.media {
+            table.push_str(&format!(
+                "    ({:?}, {:?}, &{:?}),\n",
+                submit.model_id, field, kinds
+            ));
+        }
+    }
+    table.push_str("]\n");
+    table
+}
+
+/// Read by `src/operation.rs`: each vendored model's request schema as published, so
+/// tools (the CLI's flags and help) need nothing but this crate, not `spec/`.
+const REQUEST_SCHEMAS_FILE: &str = "request_schemas.rs";
+
+/// A Rust expression `&[(model_id, schema_json), …]`; `{:?}` of a `str` is a valid
+/// Rust string literal.
+fn request_schemas(operations: &[modellix_codegen::OperationMeta]) -> String {
+    let mut table = String::from("&[\n");
+    for submit in operations.iter().filter_map(|op| op.submit.as_ref()) {
+        table.push_str(&format!(
+            "    ({:?}, {:?}),\n",
+            submit.model_id,
+            submit.request_schema.to_string()
+        ));
+    }
+    table.push_str("]\n");
+    table
 }
 
 fn write(path: &Path, contents: &str) {

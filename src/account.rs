@@ -1,18 +1,19 @@
 //! `client.check()`: is the API reachable, is the key valid, what is the balance, and
 //! how far is the local clock from the server's.
 //!
-//! The answer types mirror the documented answers by hand:
+//! The answers are decoded with the types generated from `spec/modellix/`:
 //! `GET /api/v1/apikey/validate` → `data.is_valid` (an invalid key gets HTTP 200 with
-//! `false`), `GET /api/v1/team/balance` → `data.balance` (USD).
+//! `false`), `GET /api/v1/team/balance` → `data.balance` (USD; a decimal text is read
+//! too).
 
 use std::time::{Duration, SystemTime};
 
 use reqwest::Method;
-use serde::Deserialize;
 
 use crate::Client;
 use crate::endpoint::{call, endpoint_name, envelope_data};
 use crate::error::Error;
+use crate::types::{ApiKeyValidity, TeamBalance};
 
 const VALIDATE_PATH: &str = "/api/v1/apikey/validate";
 const BALANCE_PATH: &str = "/api/v1/team/balance";
@@ -43,26 +44,6 @@ impl AccountCheck {
     pub fn is_ready(&self) -> bool {
         self.reachable && self.key_valid == Some(true) && self.balance_usd.is_some_and(|b| b > 0.0)
     }
-}
-
-#[derive(Deserialize)]
-struct Validity {
-    is_valid: bool,
-}
-
-#[derive(Deserialize)]
-struct Balance {
-    balance: serde_json::Value,
-}
-
-/// A balance given as a number or a decimal string.
-fn balance_value(value: &serde_json::Value) -> Option<f64> {
-    match value {
-        serde_json::Value::Number(n) => n.as_f64(),
-        serde_json::Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-    .filter(|b: &f64| b.is_finite())
 }
 
 /// Server time minus the middle of the request, from an HTTP `Date` value.
@@ -113,7 +94,7 @@ impl Client {
                     .get(reqwest::header::DATE)
                     .and_then(|v| v.to_str().ok())
                     .and_then(|date| clock_offset(date, sent, received));
-                match envelope_data::<Validity>(&validate, &answer.body) {
+                match envelope_data::<ApiKeyValidity>(&validate, &answer.body) {
                     Ok(validity) => check.key_valid = Some(validity.is_valid),
                     Err(e) => check.problems.push(e.to_string()),
                 }
@@ -149,11 +130,8 @@ impl Client {
     pub async fn balance(&self) -> Result<f64, Error> {
         let endpoint = endpoint_name(&Method::GET, BALANCE_PATH);
         let answer = call(self, Method::GET, BALANCE_PATH).await?;
-        let data: Balance = envelope_data(&endpoint, &answer.body)?;
-        balance_value(&data.balance).ok_or_else(|| Error::Malformed {
-            task_id: None,
-            reason: format!("the balance of {endpoint} is not a number"),
-        })
+        let data: TeamBalance = envelope_data(&endpoint, &answer.body)?;
+        Ok(data.balance)
     }
 }
 
@@ -163,9 +141,18 @@ mod tests {
 
     #[test]
     fn balances_and_clock_offsets() {
-        assert_eq!(balance_value(&serde_json::json!(12.3456)), Some(12.3456));
-        assert_eq!(balance_value(&serde_json::json!("0.5000")), Some(0.5));
-        assert_eq!(balance_value(&serde_json::json!(null)), None);
+        let balance = |data: &str| {
+            let body = format!(r#"{{"code":0,"message":"success","data":{data}}}"#);
+            envelope_data::<TeamBalance>("GET /b", body.as_bytes()).map(|b| b.balance)
+        };
+        assert_eq!(balance(r#"{"balance":12.3456}"#).unwrap(), 12.3456);
+        assert_eq!(
+            balance(r#"{"balance":"0.5000","currency":"USD"}"#).unwrap(),
+            0.5
+        );
+        for bad in [r#"{"balance":null}"#, r#"{"balance":"much"}"#, "[]", "7"] {
+            assert!(balance(bad).is_err(), "{bad}");
+        }
         let sent = httpdate::parse_http_date("Fri, 27 Nov 2026 20:00:00 GMT").unwrap();
         let received = sent + Duration::from_secs(2);
         let offset = clock_offset("Fri, 27 Nov 2026 20:00:11 GMT", sent, received).unwrap();

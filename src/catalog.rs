@@ -1,16 +1,18 @@
 //! The model catalog (`GET /api/v1/models`): which models Modellix offers now, and
 //! which of them this build has a typed request for.
 //!
-//! The answer types are written by hand as mirrors of the documented answer
+//! Entries are decoded with the type generated from `spec/modellix/models.json`
 //! (`{"models":[{"slug","type","docs_url","description", …}]}`, with no
-//! `code/message/data` envelope); every field but `slug` is optional and unknown
-//! fields are ignored, since the catalog changes often.
+//! `code/message/data` envelope) one by one and leniently: every field but `slug` is
+//! optional, a mistyped one is mended or dropped, unknown fields are ignored, and an
+//! entry that cannot be read is skipped, since the catalog changes often.
 
 use reqwest::Method;
-use serde::Deserialize;
 
 use crate::endpoint::{call, endpoint_name};
 use crate::error::Error;
+use crate::lenient::{Slips, decode};
+use crate::types::CatalogModel;
 use crate::{Client, OPERATIONS};
 
 /// The catalog path.
@@ -143,23 +145,29 @@ impl ModelFilter {
     }
 }
 
-/// One entry as sent; mistyped optional fields are dropped, not fatal.
-#[derive(Deserialize)]
-struct RawEntry {
-    slug: String,
-    #[serde(rename = "type")]
-    model_type: Option<serde_json::Value>,
-    docs_url: Option<serde_json::Value>,
-    description: Option<serde_json::Value>,
-    price: Option<serde_json::Value>,
-    display_price: Option<serde_json::Value>,
+/// A text worth showing: not blank.
+fn text(value: Option<String>) -> Option<String> {
+    value.filter(|s| !s.trim().is_empty())
 }
 
-fn text(value: Option<serde_json::Value>) -> Option<String> {
-    match value? {
-        serde_json::Value::String(s) if !s.trim().is_empty() => Some(s),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        _ => None,
+impl From<CatalogModel> for ModelEntry {
+    fn from(raw: CatalogModel) -> Self {
+        let typed = OPERATIONS
+            .iter()
+            .any(|op| op.is_submit() && op.model_id == Some(raw.slug.as_str()));
+        let price = match raw.price {
+            Some(serde_json::Value::String(s)) => Some(s),
+            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        ModelEntry {
+            typed,
+            model_type: text(raw.type_),
+            docs_url: text(raw.docs_url),
+            description: text(raw.description),
+            price: text(raw.display_price).or_else(|| text(price)),
+            slug: raw.slug,
+        }
     }
 }
 
@@ -182,21 +190,9 @@ pub(crate) fn parse_catalog(body: &[u8]) -> Result<Vec<ModelEntry>, Error> {
         .ok_or_else(|| malformed("no \"models\" list".into()))?;
     Ok(models
         .iter()
-        .filter_map(|v| RawEntry::deserialize(v).ok())
+        .filter_map(|v| decode::<CatalogModel>(v.clone(), Slips::ConvertAny))
         .filter(|raw| !raw.slug.trim().is_empty())
-        .map(|raw| {
-            let typed = OPERATIONS
-                .iter()
-                .any(|op| op.is_submit() && op.model_id == Some(raw.slug.as_str()));
-            ModelEntry {
-                typed,
-                model_type: text(raw.model_type),
-                docs_url: text(raw.docs_url),
-                description: text(raw.description),
-                price: text(raw.display_price).or_else(|| text(raw.price)),
-                slug: raw.slug,
-            }
-        })
+        .map(ModelEntry::from)
         .collect())
 }
 
@@ -229,7 +225,7 @@ mod tests {
     fn catalog_entries_tolerate_missing_and_mistyped_fields() {
         let body = br#"{"models":[
             {"slug":"bytedance/seedance-2.0-v2v","type":"video-to-video","docs_url":"https://x/d","description":"V2V","display_price":"$0.10/s"},
-            {"slug":"alibaba/qwen-image-plus","type":7,"extra":{"a":1}},
+            {"slug":"alibaba/qwen-image-plus","type":7,"extra":{"a":1},"description":{"en":"Qwen"},"price":0.02},
             {"type":"text-to-image"},
             {"slug":""}
         ]}"#;
@@ -240,6 +236,8 @@ mod tests {
         assert_eq!(entries[1].provider(), "alibaba");
         assert!(!entries[1].typed);
         assert_eq!(entries[1].model_type.as_deref(), Some("7"));
+        assert_eq!(entries[1].description, None);
+        assert_eq!(entries[1].price.as_deref(), Some("0.02"));
         let filter = ModelFilter::new().provider("ALIBABA");
         assert_eq!(filter.apply(&entries).len(), 1);
         assert_eq!(ModelFilter::new().text("v2v").apply(&entries).len(), 1);

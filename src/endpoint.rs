@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 
 use crate::Client;
 use crate::error::{Error, api_error};
+use crate::lenient::{Slips, decode};
 use crate::transport::{Answer, Failure, Outgoing, Stage};
 
 /// Attempts of a read before its error is returned.
@@ -83,17 +84,22 @@ pub(crate) async fn call(client: &Client, method: Method, path: &str) -> Result<
     }
 }
 
-/// The envelope's `data`, as `T`; an answer that is not an envelope with a `data` of
-/// that shape is [`Error::Malformed`].
+/// The envelope's `data`, as `T` (a generated answer type), decoded leniently (see
+/// [`crate::lenient`]); an answer that is not an envelope with a `data` of that shape
+/// is [`Error::Malformed`].
 pub(crate) fn envelope_data<T: DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<T, Error> {
-    #[derive(serde::Deserialize)]
-    struct Envelope<T> {
-        data: T,
-    }
-    serde_json::from_slice::<Envelope<T>>(body)
-        .map(|e| e.data)
-        .map_err(|e| Error::Malformed {
-            task_id: None,
-            reason: format!("the answer of {endpoint} is not the documented shape: {e}"),
-        })
+    let malformed = |why: String| Error::Malformed {
+        task_id: None,
+        reason: format!("the answer of {endpoint} is not the documented shape: {why}"),
+    };
+    let mut answer: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| malformed(e.to_string()))?;
+    let data = answer
+        .get_mut("data")
+        .map(serde_json::Value::take)
+        .ok_or_else(|| malformed("no \"data\"".into()))?;
+    // The data itself is not quoted: server text stays out of error messages.
+    decode(data, Slips::Convert).ok_or_else(|| {
+        malformed("its \"data\" lacks a documented field or has one of another type".into())
+    })
 }

@@ -15,6 +15,8 @@ mod handle;
 mod hooks;
 mod learning;
 pub mod ledger;
+mod lenient;
+mod local_files;
 mod media;
 mod operation;
 mod output;
@@ -60,6 +62,7 @@ pub use ledger::{
     EntryQuery, Intent, LedgerEntry, LedgerError, LedgerFuture, MemoryLedger, Outcome,
     SqliteLedger, TaskLedger,
 };
+pub use local_files::MAX_INLINE_BYTES;
 pub use media::{Image, ImageLoader, MediaError};
 pub use operation::{Operation, OutputFile, SubmitRequest, ValidateJson};
 pub use output::TaskOutput;

@@ -63,10 +63,71 @@ pub struct OutputFile {
     pub when: Option<&'static str>,
 }
 
+impl OutputFile {
+    /// The main output of a model this build has no rules for: one file of `kind`
+    /// (`image`, `video` or `audio`), no role, always produced.
+    ///
+    /// ```
+    /// const VIDEO: modellix::OutputFile = modellix::OutputFile::of_kind("video");
+    /// assert_eq!((VIDEO.kind, VIDEO.role, VIDEO.when), ("video", None, None));
+    /// ```
+    pub const fn of_kind(kind: &'static str) -> OutputFile {
+        OutputFile {
+            kind,
+            role: None,
+            when: None,
+        }
+    }
+}
+
 /// Checks a raw JSON request body; see [`Operation::validate_json`].
 pub type ValidateJson = fn(&serde_json::Value) -> Result<Warnings, ValidationError>;
 
+/// `(model id, request schema as JSON)` of every vendored model, written by `build.rs`.
+const REQUEST_SCHEMAS: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/request_schemas.rs"));
+
+/// `(model id, field, kinds)` of every `media` rule in `spec/`, written by `build.rs`.
+const MEDIA_FIELDS: &[(&str, &str, &[&str])] =
+    include!(concat!(env!("OUT_DIR"), "/media_fields.rs"));
+
 impl Operation {
+    /// What a media field of this model may hold, as its rules file says (`url`,
+    /// `oss`, `data_uri`, `base64`); `None` for a field without a media rule and for
+    /// operations that are not submits. Tools use it to decide whether a local image
+    /// may go inline ([`crate::Client::fill_local_files`] does).
+    ///
+    /// ```
+    /// let op = modellix::Operation::for_model("bytedance/seedance-2.0-v2v").unwrap();
+    /// assert_eq!(op.media_kinds("video_urls"), Some(&["url"][..]));
+    /// assert!(op.media_kinds("reference_images").unwrap().contains(&"base64"));
+    /// assert_eq!(op.media_kinds("prompt"), None);
+    /// ```
+    pub fn media_kinds(&self, field: &str) -> Option<&'static [&'static str]> {
+        let model_id = self.model_id?;
+        MEDIA_FIELDS
+            .iter()
+            .find(|(model, name, _)| *model == model_id && *name == field)
+            .map(|(_, _, kinds)| *kinds)
+    }
+
+    /// The JSON schema of a submit operation's request body, as its fragment publishes
+    /// it (with the defaults, ranges and descriptions the generated types moved into
+    /// `validate()` and rustdoc); `None` for operations that are not submits. Tools
+    /// derive flags and help from it without reading `spec/`.
+    ///
+    /// ```
+    /// let op = modellix::Operation::for_model("bytedance/seedance-2.0-v2v").unwrap();
+    /// let schema: serde_json::Value = serde_json::from_str(op.request_schema_json().unwrap()).unwrap();
+    /// assert!(schema["properties"]["video_urls"].is_object());
+    /// ```
+    pub fn request_schema_json(&self) -> Option<&'static str> {
+        let model_id = self.model_id?;
+        REQUEST_SCHEMAS
+            .iter()
+            .find(|(id, _)| *id == model_id)
+            .map(|(_, schema)| *schema)
+    }
+
     /// The submit operation of `model_id` (`provider/model`), if it is vendored.
     pub fn for_model(model_id: &str) -> Option<&'static Operation> {
         crate::OPERATIONS

@@ -335,7 +335,8 @@ const MAX_HINT: Duration = Duration::from_secs(3600);
 
 /// The server's wait hint: `Retry-After` (seconds or an HTTP date), else
 /// `X-RateLimit-Reset` (a Unix time in seconds, or seconds from now when small).
-/// Capped at one hour.
+/// Capped at one hour. Takes `http::HeaderMap` (http 1.x), the header type reqwest,
+/// hyper and axum share, so any of their answers can be read.
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};

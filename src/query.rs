@@ -166,66 +166,13 @@ fn check_answer(task_id: &str, answer: GetTaskResponse) -> Result<TaskInfo, Stri
     }
 }
 
-/// Fields whose wrong type this decoder drops before giving up: enough for a few slips
-/// (`"width": 1280.0`), bounded so a hostile answer cannot loop long.
-const MAX_DROPPED_FIELDS: usize = 8;
-
 /// Decodes an answer that failed typed decoding by dropping, one at a time, the fields
 /// whose value has the wrong type. A paid result must not be lost because an optional
 /// field (a width, a format) came in another type; a required field that is dropped
 /// still fails, so only optional information is lost, and each drop is logged.
 pub(crate) fn decode_leniently(bytes: &[u8]) -> Option<GetTaskResponse> {
-    let mut value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
-    for _ in 0..MAX_DROPPED_FIELDS {
-        let error = match serde_path_to_error::deserialize::<_, GetTaskResponse>(&value) {
-            Ok(answer) => return Some(answer),
-            Err(error) => error,
-        };
-        let path = error.path().to_string();
-        // Missing required fields, or a mistyped whole envelope: nothing to drop.
-        if !remove_path(&mut value, error.path()) {
-            return None;
-        }
-        tracing::warn!(field = %path, "dropped a task answer field of an unexpected type");
-    }
-    None
-}
-
-/// Removes the scalar at `path` from `value`; false if there is none there (the error
-/// was about a missing field, the root, an array item or a whole object).
-fn remove_path(value: &mut serde_json::Value, path: &serde_path_to_error::Path) -> bool {
-    use serde_path_to_error::Segment;
-    let segments: Vec<&Segment> = path.iter().collect();
-    let Some((last, parents)) = segments.split_last() else {
-        return false;
-    };
-    let mut node = value;
-    for segment in parents {
-        node = match (segment, node) {
-            (Segment::Map { key }, serde_json::Value::Object(map)) => match map.get_mut(key) {
-                Some(next) => next,
-                None => return false,
-            },
-            (Segment::Seq { index }, serde_json::Value::Array(items)) => {
-                match items.get_mut(*index) {
-                    Some(next) => next,
-                    None => return false,
-                }
-            }
-            _ => return false,
-        };
-    }
-    // Only scalars: dropping an object or array could silently drop result files.
-    match (last, node) {
-        (Segment::Map { key }, serde_json::Value::Object(map))
-            if map
-                .get(key)
-                .is_some_and(|v| !v.is_object() && !v.is_array()) =>
-        {
-            map.remove(key).is_some()
-        }
-        _ => false,
-    }
+    let value = serde_json::from_slice(bytes).ok()?;
+    crate::lenient::decode(value, crate::lenient::Slips::Drop)
 }
 
 #[cfg(test)]

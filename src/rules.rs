@@ -594,7 +594,7 @@ fn excerpt(value: &str) -> String {
 }
 
 /// Serialized size of `value`, counted without building the JSON text.
-fn serialized_len(value: &Value) -> u64 {
+pub(crate) fn serialized_len(value: &Value) -> u64 {
     struct Count(u64);
     impl io::Write for Count {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {

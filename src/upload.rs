@@ -2,11 +2,12 @@
 //! multipart so its URL can go into a model's URL field; listing and deleting them.
 //!
 //! An upload uses the team's quota (10 files, kept about 7 days), so it is never
-//! retried: when its outcome is unknown the error says to list the files first. The
-//! answer types mirror the documented answer (`data{file_id, type, url, filename,
-//! size, created_at?}`) by hand; unknown fields are ignored.
+//! retried: when its outcome is unknown the error says to list the files first. Files
+//! are decoded with the type generated from `spec/modellix/media-files-*.json`
+//! (`data{file_id, type, url, filename, size, created_at?}`), leniently; unknown fields
+//! are ignored.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -14,15 +15,16 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use reqwest::Method;
 use reqwest::header::HeaderValue;
-use serde::Deserialize;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::Client;
 use crate::endpoint::{call, endpoint_name, envelope_data};
 use crate::error::{Error, api_error};
+use crate::lenient::{Slips, decode};
 use crate::sniff::{SNIFF_BYTES, sniff};
 use crate::transport::{Failure, Outgoing, Stage, Streamed};
+use crate::types::MediaFile;
 
 /// Largest file Modellix accepts (16 MB); checked before a byte is sent.
 pub const MAX_UPLOAD_BYTES: u64 = 16 * 1024 * 1024;
@@ -111,48 +113,32 @@ impl UploadOptions {
     }
 }
 
-/// One file as Modellix describes it; optional fields of the wrong type are dropped.
-#[derive(Deserialize)]
-struct RawFile {
-    file_id: Value,
-    url: String,
-    #[serde(rename = "type")]
-    media_type: Option<Value>,
-    filename: Option<Value>,
-    size: Option<Value>,
-    created_at: Option<Value>,
-}
-
-impl RawFile {
-    fn into_file(self, known_size: Option<u64>) -> Option<UploadedFile> {
-        let file_id = match self.file_id {
-            Value::String(s) if !s.trim().is_empty() => s,
-            Value::Number(n) => n.to_string(),
-            _ => return None,
-        };
-        let created_at = self.created_at.as_ref().and_then(timestamp);
-        Some(UploadedFile {
-            file_id,
-            url: self.url,
-            size: self
-                .size
-                .as_ref()
-                .and_then(Value::as_u64)
-                .or(known_size)
-                .unwrap_or(0),
-            media_type: self.media_type.and_then(|v| v.as_str().map(str::to_owned)),
-            filename: self.filename.and_then(|v| v.as_str().map(str::to_owned)),
-            created_at,
-            // Checked: a creation time from the server near the end of time must not
-            // overflow, and stays printable as RFC 3339.
-            expires_at: crate::time::clamp_rfc3339(
-                created_at
-                    .unwrap_or_else(SystemTime::now)
-                    .checked_add(FILE_LIFETIME)
-                    .unwrap_or_else(|| UNIX_EPOCH + Duration::from_secs(1 << 40)),
-            ),
-        })
+/// The file Modellix describes, with its expiry; `None` without a usable id.
+fn uploaded(raw: MediaFile, known_size: Option<u64>) -> Option<UploadedFile> {
+    if raw.file_id.trim().is_empty() {
+        return None;
     }
+    let created_at = raw.created_at.as_ref().and_then(timestamp);
+    Some(UploadedFile {
+        file_id: raw.file_id,
+        url: raw.url,
+        size: raw
+            .size
+            .and_then(|n| u64::try_from(n).ok())
+            .or(known_size)
+            .unwrap_or(0),
+        media_type: raw.type_,
+        filename: raw.filename,
+        created_at,
+        // Checked: a creation time from the server near the end of time must not
+        // overflow, and stays printable as RFC 3339.
+        expires_at: crate::time::clamp_rfc3339(
+            created_at
+                .unwrap_or_else(SystemTime::now)
+                .checked_add(FILE_LIFETIME)
+                .unwrap_or_else(|| UNIX_EPOCH + Duration::from_secs(1 << 40)),
+        ),
+    })
 }
 
 /// A time given as Unix seconds, Unix milliseconds or RFC 3339.
@@ -183,8 +169,8 @@ fn parse_list(data: Value) -> Vec<UploadedFile> {
     };
     items
         .into_iter()
-        .filter_map(|v| serde_json::from_value::<RawFile>(v).ok())
-        .filter_map(|raw| raw.into_file(None))
+        .filter_map(|v| decode::<MediaFile>(v, Slips::Convert))
+        .filter_map(|raw| uploaded(raw, None))
         .collect()
 }
 
@@ -434,9 +420,9 @@ impl Client {
             ));
         }
         if answer.is_success() {
-            let raw: RawFile = envelope_data(&endpoint, &answer.body)
+            let raw: MediaFile = envelope_data(&endpoint, &answer.body)
                 .map_err(|e| unknown(format!("HTTP {status}, but {e}"), Some(status)))?;
-            return raw.into_file(Some(size)).ok_or_else(|| {
+            return uploaded(raw, Some(size)).ok_or_else(|| {
                 unknown(
                     format!("HTTP {status}, but the answer has no usable file_id"),
                     Some(status),
@@ -468,75 +454,6 @@ impl Client {
     /// ```
     pub async fn upload_for(&self, path: impl AsRef<Path>) -> Result<String, Error> {
         Ok(self.upload(path).await?.url)
-    }
-
-    /// Replaces every `file://` URL in a JSON request body by the URL of an upload of
-    /// that file (each file uploaded once), and returns the uploads so they can be
-    /// deleted once the task has ended ([`Client::delete_files`]). Only strings that
-    /// start with `file://` are touched; nothing is inlined as base64.
-    ///
-    /// On an error, uploads already made are deleted again (best effort).
-    ///
-    /// ```no_run
-    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
-    /// let mut body = serde_json::json!({
-    ///     "prompt": "Extend [Video 1]",
-    ///     "video_urls": ["file:///home/me/clip.mp4"],
-    /// });
-    /// let uploads = client.upload_local_files(&mut body).await?;
-    /// let output = client
-    ///     .submit_json("bytedance/seedance-2.0-v2v", &body)
-    ///     .await?
-    ///     .wait()
-    ///     .await?;
-    /// client.delete_files(&uploads).await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn upload_local_files(&self, body: &mut Value) -> Result<Vec<UploadedFile>, Error> {
-        let mut slots = Vec::new();
-        collect_file_urls(body, &mut slots);
-        let mut uploads: Vec<(PathBuf, UploadedFile)> = Vec::new();
-        for slot in slots {
-            let Some(Value::String(text)) = body.pointer(&slot) else {
-                continue;
-            };
-            let path = match url::Url::parse(text)
-                .ok()
-                .and_then(|u| u.to_file_path().ok())
-            {
-                Some(path) => path,
-                None => {
-                    let _ = self.delete_files_of(&uploads).await;
-                    return Err(Error::LocalFile {
-                        path: PathBuf::from(text),
-                        reason: "is not a valid file:// URL of an absolute path".into(),
-                    });
-                }
-            };
-            let url = match uploads.iter().find(|(p, _)| *p == path) {
-                Some((_, done)) => done.url.clone(),
-                None => match self.upload(&path).await {
-                    Ok(upload) => {
-                        let url = upload.url.clone();
-                        uploads.push((path, upload));
-                        url
-                    }
-                    Err(e) => {
-                        let _ = self.delete_files_of(&uploads).await;
-                        return Err(e);
-                    }
-                },
-            };
-            if let Some(value) = body.pointer_mut(&slot) {
-                *value = Value::String(url);
-            }
-        }
-        Ok(uploads.into_iter().map(|(_, u)| u).collect())
-    }
-
-    async fn delete_files_of(&self, uploads: &[(PathBuf, UploadedFile)]) -> Result<(), Error> {
-        let files: Vec<UploadedFile> = uploads.iter().map(|(_, u)| u.clone()).collect();
-        self.delete_files(&files).await
     }
 
     /// The team's unexpired files, newest first as Modellix orders them, at most
@@ -597,34 +514,6 @@ impl Client {
     }
 }
 
-/// JSON pointers of every string starting with `file://`.
-fn collect_file_urls(value: &Value, out: &mut Vec<String>) {
-    fn walk(value: &Value, at: &mut String, out: &mut Vec<String>) {
-        match value {
-            Value::String(s) if s.starts_with("file://") => out.push(at.clone()),
-            Value::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    let len = at.len();
-                    at.push_str(&format!("/{i}"));
-                    walk(item, at, out);
-                    at.truncate(len);
-                }
-            }
-            Value::Object(map) => {
-                for (key, item) in map {
-                    let len = at.len();
-                    at.push('/');
-                    at.push_str(&key.replace('~', "~0").replace('/', "~1"));
-                    walk(item, at, out);
-                    at.truncate(len);
-                }
-            }
-            _ => {}
-        }
-    }
-    walk(value, &mut String::new(), out);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -647,11 +536,5 @@ mod tests {
         assert_eq!(parse_list(serde_json::json!([])).len(), 0);
         assert_eq!(safe_filename(Path::new("/a/my clip\".mp4")), "my_clip_.mp4");
         assert_eq!(safe_filename(Path::new("/a/..")), "upload");
-        let mut found = Vec::new();
-        collect_file_urls(
-            &serde_json::json!({"a/b": ["x", "file:///tmp/a.mp4"], "c": "file:///tmp/b.png"}),
-            &mut found,
-        );
-        assert_eq!(found, vec!["/a~1b/1".to_owned(), "/c".to_owned()]);
     }
 }

@@ -110,15 +110,20 @@ async fn submit_json_refuses_a_malformed_slug_and_sends_an_unvendored_one_once()
     }
     assert_eq!(sandbox.counts().total, 0);
 
-    // The sandbox serves no unvendored model: the one POST is answered 404, a
-    // rejection, and is not repeated.
-    let err = client
+    // The catalog's unvendored model runs as a generic task: one POST.
+    let task = client
         .submit_json("alibaba/qwen-image-plus", &body)
         .await
-        .unwrap_err();
+        .unwrap();
+    assert_eq!(sandbox.counts().submits(), 1);
+    assert_eq!(sandbox.task(task.id()).unwrap().body, body);
+
+    // A model Modellix removed is answered 404: a rejection, not repeated.
+    let gone = format!("{}/old-model", modellix_sandbox::MISSING_PROVIDER);
+    let err = client.submit_json(&gone, &body).await.unwrap_err();
     assert!(err.is_rejected(), "{err:?}");
-    assert_eq!(sandbox.counts().total, 1);
+    assert_eq!(sandbox.counts().total, 2);
     assert_eq!(sandbox.counts().other, 1);
     let entries = client.history(0).await.unwrap();
-    assert_eq!(entries.len(), 1);
+    assert_eq!(entries.len(), 2);
 }

@@ -168,7 +168,7 @@ fn the_boundaries_themselves_pass() {
     r.prompt = "é".repeat(10_000); // 20 000 bytes, 10 000 characters
     r.reference_images = urls(9, "i");
     r.audio_urls = urls(3, "a");
-    r.resolution = Some(Seedance20V2vRequestResolution::X1080p);
+    r.resolution = Some(Seedance20V2vRequestResolution::Resolution1080p);
     r.validate().unwrap();
     r.seed = Some(-1);
     r.duration = Some(4);

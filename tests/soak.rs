@@ -1,7 +1,10 @@
 //! Soak: many tasks through one client against a sandbox that injects every fault at
 //! once, then the promises checked from the sandbox's own records: no submit sent
 //! twice, no task the server created lost to the caller, no partial file, no key in
-//! any error, `Debug` output or log line.
+//! any error, `Debug` output or log line. A third of the tasks go in as JSON
+//! (`submit_json`), and every fifth feeds its video through an upload under faults of
+//! its own: no upload sent twice, every stored file found by its caller (listing after
+//! an unknown outcome) and deleted, the sandbox holding exactly the bytes sent.
 //!
 //! ```text
 //! cargo test --test soak -- --nocapture                               # CI: 200 tasks
@@ -15,13 +18,15 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use modellix::types::Seedance20V2vRequest;
 use modellix::{
-    Backoff, Client, DownloadOptions, Downloader, Error, RetryPolicy, TaskHandle, WaitOptions,
+    Backoff, Client, DownloadOptions, Downloader, Error, MAX_LIST_LIMIT, RetryPolicy, TaskHandle,
+    WaitOptions,
 };
 use modellix_sandbox::{
     Failures, Fault, FaultKind, FaultPlan, Outcome, Route, SAMPLE_MP4, SAMPLE_PNG, Sandbox, Timing,
@@ -61,7 +66,7 @@ fn fault_plan() -> FaultPlan {
     };
     let unknown = Fault::UnknownStatus("queued".into());
     let mut plan = FaultPlan::new();
-    let routes: [(Route, &[(f64, Fault)]); 3] = [
+    let routes: [(Route, &[(f64, Fault)]); 4] = [
         (
             Route::Submit,
             &[
@@ -97,7 +102,21 @@ fn fault_plan() -> FaultPlan {
                 (0.05, Fault::Reset),
                 (0.02, error(503, false)),
                 (0.02, Fault::Html502),
-                (0.03, slow),
+                (0.03, slow.clone()),
+            ],
+        ),
+        (
+            // Stored then lost (unknown outcome), refused in front, or merely slow.
+            Route::Upload,
+            &[
+                (0.06, Fault::Reset),
+                (0.06, error(503, true)),
+                (0.04, error(500, false)),
+                (0.04, Fault::Html502),
+                (0.06, Fault::Truncated),
+                (0.04, Fault::RetryAfter(1)),
+                (0.04, Fault::ExtraFields),
+                (0.04, slow),
             ],
         ),
     ];
@@ -256,16 +275,127 @@ fn index_of(body: &serde_json::Value) -> usize {
     tail.trim_end_matches(')').parse().expect("an index")
 }
 
+/// A public source video, for tasks that upload nothing or whose upload was refused.
+const SOURCE_URL: &str = "https://example.com/source.mp4";
+
+/// The uploads of one soak run, and what became of them.
+struct Uploads<'a> {
+    sandbox: &'a Sandbox,
+    dir: PathBuf,
+    /// Holders of a stored file, kept under the team's quota of 10.
+    slots: tokio::sync::Semaphore,
+    calls: AtomicU64,
+    stored: AtomicU64,
+    /// Unknown outcome, then found by listing.
+    found_by_listing: AtomicU64,
+    /// Unknown outcome, and listing shows nothing was stored.
+    not_stored: AtomicU64,
+    refused: AtomicU64,
+}
+
+/// Uploads `soak-{index}.mp4` the way a careful caller does: never retried, and after
+/// an unknown outcome, listed to find out. Returns the URL to use and the file to
+/// delete once the task has ended.
+async fn upload_source(
+    client: &Client,
+    uploads: &Uploads<'_>,
+    index: usize,
+    texts: &Mutex<Texts>,
+) -> (String, Option<String>) {
+    let name = format!("soak-{index}.mp4");
+    let path = uploads.dir.join(&name);
+    std::fs::write(&path, SAMPLE_MP4).unwrap();
+    let held_by = |name: &str| -> Vec<modellix_sandbox::UploadRecord> {
+        let files = uploads.sandbox.uploads();
+        files.into_iter().filter(|f| f.filename == name).collect()
+    };
+    uploads.calls.fetch_add(1, Ordering::Relaxed);
+    match client.upload(&path).await {
+        Ok(file) => {
+            texts.lock().unwrap().check(format!("{file:?}"));
+            let stored = held_by(&name);
+            assert_eq!(
+                stored.len(),
+                1,
+                "upload {index} stored {} files",
+                stored.len()
+            );
+            assert_eq!(stored[0].file_id, file.file_id, "upload {index}");
+            assert!(
+                stored[0].bytes == SAMPLE_MP4,
+                "upload {index}: other bytes stored"
+            );
+            uploads.stored.fetch_add(1, Ordering::Relaxed);
+            (file.url, Some(file.file_id))
+        }
+        Err(e) => {
+            texts.lock().unwrap().error(&e, e.to_string());
+            if matches!(e, Error::UploadUnknown { .. }) {
+                let listed = client.list_files(MAX_LIST_LIMIT).await.unwrap();
+                let mine: Vec<_> = listed
+                    .into_iter()
+                    .filter(|f| f.filename.as_deref() == Some(name.as_str()))
+                    .collect();
+                assert_eq!(mine.len(), held_by(&name).len(), "listing upload {index}");
+                match mine.into_iter().next() {
+                    Some(file) => {
+                        uploads.found_by_listing.fetch_add(1, Ordering::Relaxed);
+                        (file.url, Some(file.file_id))
+                    }
+                    None => {
+                        uploads.not_stored.fetch_add(1, Ordering::Relaxed);
+                        (SOURCE_URL.to_owned(), None)
+                    }
+                }
+            } else {
+                // A refusal (429 in front of the API): nothing may have been stored.
+                assert!(e.status().is_some(), "upload {index}: {e}");
+                assert!(
+                    held_by(&name).is_empty(),
+                    "refused upload {index} stored a file"
+                );
+                uploads.refused.fetch_add(1, Ordering::Relaxed);
+                (SOURCE_URL.to_owned(), None)
+            }
+        }
+    }
+}
+
 async fn one_task(
     client: &Client,
     downloader: &Downloader,
     dir: &Path,
     index: usize,
     texts: &Mutex<Texts>,
+    uploads: &Uploads<'_>,
+) -> Record {
+    // Every fifth task feeds its video through an upload, deleted once the task ended.
+    let _slot;
+    let (source, uploaded) = if index % 5 == 2 {
+        _slot = uploads.slots.acquire().await.unwrap();
+        upload_source(client, uploads, index, texts).await
+    } else {
+        (SOURCE_URL.to_owned(), None)
+    };
+    let record = submit_wait_download(client, downloader, dir, index, texts, source).await;
+    if let Some(file_id) = uploaded {
+        // Listing and deleting meet no faults here; the quota must come back.
+        client.delete_file(&file_id).await.unwrap();
+    }
+    record
+}
+
+async fn submit_wait_download(
+    client: &Client,
+    downloader: &Downloader,
+    dir: &Path,
+    index: usize,
+    texts: &Mutex<Texts>,
+    source: String,
 ) -> Record {
     let request = Seedance20V2vRequest::builder()
         .prompt(format!("Extend motion from [Video 1] ({})", marker(index)))
-        .video_urls(vec!["https://example.com/source.mp4".to_owned()])
+        .video_urls([source])
         .return_last_frame(index.is_multiple_of(2))
         .build()
         .unwrap();
@@ -278,7 +408,16 @@ async fn one_task(
     };
     let check_error = |e: &Error| texts.lock().unwrap().error(e, e.to_string());
 
-    let task: TaskHandle = match client.submit(&request).await {
+    // A third go in as JSON, by slug: the same contract as a typed submit.
+    let submitted = if index % 3 == 1 {
+        let body = serde_json::to_value(&request).unwrap();
+        client
+            .submit_json("bytedance/seedance-2.0-v2v", &body)
+            .await
+    } else {
+        client.submit(&request).await
+    };
+    let task: TaskHandle = match submitted {
         Ok(task) => task,
         Err(e) => {
             check_error(&e);
@@ -375,15 +514,26 @@ async fn run(tasks: usize) {
     )
     .unwrap();
     let out = tempfile::tempdir().unwrap();
+    let sources = tempfile::tempdir().unwrap();
+    let uploads = Uploads {
+        sandbox: &sandbox,
+        dir: sources.path().to_owned(),
+        slots: tokio::sync::Semaphore::new(6),
+        calls: AtomicU64::new(0),
+        stored: AtomicU64::new(0),
+        found_by_listing: AtomicU64::new(0),
+        not_stored: AtomicU64::new(0),
+        refused: AtomicU64::new(0),
+    };
 
     let records: Vec<(usize, Record)> = futures_util::stream::iter(0..tasks)
         .map(|index| {
             storms(&sandbox, index);
-            let (client, downloader, texts) = (&client, &downloader, &texts);
+            let (client, downloader, texts, uploads) = (&client, &downloader, &texts, &uploads);
             let dir = out.path();
             async move {
                 let started = Instant::now();
-                let mut record = one_task(client, downloader, dir, index, texts).await;
+                let mut record = one_task(client, downloader, dir, index, texts, uploads).await;
                 record.took = started.elapsed();
                 (index, record)
             }
@@ -428,6 +578,28 @@ async fn run(tasks: usize) {
         "soak: {} submits with unknown outcome followed by their id",
         records.values().filter(|r| r.via_unknown_id).count(),
     );
+
+    // ---- Every upload reached the server once; every stored file was found by its
+    // caller and deleted.
+    let load = |n: &AtomicU64| n.load(Ordering::Relaxed);
+    println!(
+        "soak: {} uploads: {} stored, {} unknown then found by listing, {} unknown and not stored, {} refused",
+        load(&uploads.calls),
+        load(&uploads.stored),
+        load(&uploads.found_by_listing),
+        load(&uploads.not_stored),
+        load(&uploads.refused),
+    );
+    assert_eq!(
+        counts.uploads,
+        load(&uploads.calls),
+        "one request per upload call"
+    );
+    let left: Vec<String> = sandbox.uploads().into_iter().map(|f| f.filename).collect();
+    assert!(left.is_empty(), "uploads nobody knew about: {left:?}");
+    if tasks >= 200 {
+        assert!(load(&uploads.stored) > 0 && load(&uploads.found_by_listing) > 0);
+    }
 
     // ---- Every submit reached the server at most once (loopback: exactly once).
     assert_eq!(

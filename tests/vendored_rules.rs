@@ -400,7 +400,7 @@ fn builders_take_plain_rust_values() {
     let from_iter = Seedance20V2vRequest::builder()
         .prompt(String::from("Cut [Video 1]"))
         .video_urls(["a", "b"].iter().map(|n| format!("https://e.com/{n}.mp4")))
-        .resolution(Seedance20V2vRequestResolution::X1080p)
+        .resolution(Seedance20V2vRequestResolution::Resolution1080p)
         .duration(8)
         .build()
         .unwrap();

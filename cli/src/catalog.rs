@@ -1,14 +1,14 @@
-//! The models this build knows: each with its request schema (written by `build.rs`
-//! from `spec/`) and its operation in `modellix::OPERATIONS`.
+//! The models this build knows: each submit operation of `modellix::OPERATIONS`, with
+//! the request schema the library's build kept from `spec/` (so this crate builds from
+//! its package alone).
 
 use std::sync::LazyLock;
 
 use modellix::{Operation, ValidationError, Warnings};
-use serde::Deserialize;
 use serde_json::Value;
 
 /// One model with a typed request in this build.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct Model {
     pub model_id: String,
     pub summary: String,
@@ -16,8 +16,17 @@ pub struct Model {
 }
 
 static MODELS: LazyLock<Vec<Model>> = LazyLock::new(|| {
-    // Written by build.rs from the same fragments as the library: it always parses.
-    serde_json::from_str(include_str!(concat!(env!("OUT_DIR"), "/models.json"))).unwrap_or_default()
+    modellix::OPERATIONS
+        .iter()
+        .filter_map(|op| {
+            Some(Model {
+                model_id: op.model_id?.to_owned(),
+                summary: op.summary.to_owned(),
+                // Written by the library's build from the fragments: it always parses.
+                schema: serde_json::from_str(op.request_schema_json()?).unwrap_or_default(),
+            })
+        })
+        .collect()
 });
 
 pub fn all() -> &'static [Model] {

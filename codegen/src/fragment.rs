@@ -14,6 +14,11 @@ pub const API_PREFIX: &str = "/api/v1/";
 /// Files ending in this hold a model's prose rules, not a fragment.
 pub const RULES_SUFFIX: &str = ".rules.json";
 
+/// The key of a rules file that says its `POST` fragment starts no task:
+/// `{"task": false}` beside an upload. The fact lives beside the fragment, so vendored
+/// fragments stay as published.
+pub const TASK_KEY: &str = "task";
+
 const METHODS: &[&str] = &["get", "put", "post", "delete", "patch"];
 
 /// A fragment that could not be used, with the file it came from.
@@ -97,9 +102,21 @@ impl Fragment {
         self.operation.get("operationId").and_then(Value::as_str)
     }
 
-    /// True for paid task submissions: a `POST` with a JSON request body.
+    /// True for paid task submissions. Decided by data, not by the method alone: a
+    /// `POST` is a paid submit unless the rules file beside it says `{"task": false}`
+    /// (an upload is a `POST` and starts no task). The default is the safe side: an
+    /// unmarked `POST` is treated as paid (recorded, never retried) and must pass the
+    /// submit checks (JSON body, a submit path form, a rules file with outputs).
     pub fn is_submit(&self) -> bool {
-        self.method == "post"
+        self.method == "post" && !self.declared_not_a_task()
+    }
+
+    /// True when the rules file beside the fragment says `{"task": false}`.
+    pub fn declared_not_a_task(&self) -> bool {
+        self.rules
+            .as_ref()
+            .and_then(|r| r.get(TASK_KEY))
+            .is_some_and(|v| v == &Value::Bool(false))
     }
 
     /// The model id as Modellix names it (`bytedance/seedance-2.0-v2v`), from any of the
@@ -153,8 +170,19 @@ fn json_schema_of(body_or_response: &Value) -> Option<&Value> {
         .get("schema")
 }
 
-/// Parses and checks one fragment. `file` is only used in error messages.
+/// Parses and checks one fragment. `file` is only used in error messages. Without its
+/// rules file a `POST` is checked as a paid submit (see [`Fragment::is_submit`]).
 pub fn parse_fragment(file: &Path, text: &str) -> Result<Fragment, SpecError> {
+    parse_with_rules(file, text, None)
+}
+
+/// [`parse_fragment`] with the rules file beside the fragment, which may say that a
+/// `POST` starts no task.
+pub fn parse_with_rules(
+    file: &Path,
+    text: &str,
+    rules: Option<Value>,
+) -> Result<Fragment, SpecError> {
     let err = |problem: String| SpecError::new(file, problem);
     let value: Value =
         serde_json::from_str(text).map_err(|e| err(format!("not valid JSON: {e}")))?;
@@ -230,7 +258,7 @@ pub fn parse_fragment(file: &Path, text: &str) -> Result<Fragment, SpecError> {
         method,
         path: path.to_owned(),
         operation,
-        rules: None,
+        rules,
     };
     check_operation(&fragment).map_err(err)?;
     Ok(fragment)
@@ -252,6 +280,22 @@ fn check_operation(f: &Fragment) -> Result<(), String> {
             ));
         }
     };
+    if f.rules.is_some() && f.method != "post" {
+        return Err(format!(
+            "{name} is not a POST, so it has no rules: delete the rules file beside it"
+        ));
+    }
+    if let Some(Value::Object(rules)) = &f.rules
+        && f.declared_not_a_task()
+        && let Some(key) = rules
+            .keys()
+            .find(|k| !["$comment", TASK_KEY].contains(&k.as_str()))
+    {
+        return Err(format!(
+            "the rules file of {name} says {{\"{TASK_KEY}\": false}} (no task), so its /{key} \
+             has nothing to apply to: remove it"
+        ));
+    }
     if f.response_schema().is_none() {
         return Err(format!(
             "operation {name} has no \"200\" answer with an application/json schema"
@@ -269,7 +313,7 @@ fn check_operation(f: &Fragment) -> Result<(), String> {
                  object schemas"
             ));
         }
-        (false, Some(_)) => {
+        (false, Some(_)) if f.method != "post" => {
             return Err(format!(
                 "only POST operations may carry a request body ({name})"
             ));
@@ -311,18 +355,16 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Fragment>, SpecError> {
     for rel in files {
         let text = std::fs::read_to_string(dir.join(&rel))
             .map_err(|e| SpecError::new(&rel, format!("cannot read: {e}")))?;
-        let mut fragment = parse_fragment(&rel, &text)?;
         let rules = rules_path(&rel);
-        match std::fs::read_to_string(dir.join(&rules)) {
-            Ok(text) => {
-                let value = serde_json::from_str(&text)
-                    .map_err(|e| SpecError::new(&rules, format!("not valid JSON: {e}")))?;
-                fragment.rules = Some(value);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        let rules = match std::fs::read_to_string(dir.join(&rules)) {
+            Ok(text) => Some(
+                serde_json::from_str(&text)
+                    .map_err(|e| SpecError::new(&rules, format!("not valid JSON: {e}")))?,
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(SpecError::new(&rules, format!("cannot read: {e}"))),
-        }
-        fragments.push(fragment);
+        };
+        fragments.push(parse_with_rules(&rel, &text, rules)?);
     }
     let mut orphans = Vec::new();
     collect_rules(dir, dir, &mut orphans)?;
@@ -473,6 +515,55 @@ mod tests {
         ];
         for (path, want) in cases {
             assert_eq!(submit_model(path), want, "{path}");
+        }
+    }
+
+    const UPLOAD: &str = r#"{"servers":[{"url":"https://api.modellix.ai/api/v1/media/files"}],"post":{"operationId":"uploadFile","requestBody":{"content":{"multipart/form-data":{"schema":{"type":"object"}}}},"responses":{"200":{"description":"ok","content":{"application/json":{"schema":{"type":"object"}}}}}}}"#;
+
+    #[test]
+    fn a_post_is_a_paid_submit_unless_the_data_beside_it_says_otherwise() {
+        // `/api/v1/media/files` has the shape of a submit path: only the marker tells.
+        assert_eq!(
+            submit_model("/api/v1/media/files"),
+            Some(("media", "files"))
+        );
+        let upload = parse_with_rules(
+            Path::new("x.json"),
+            UPLOAD,
+            Some(serde_json::json!({"task": false})),
+        )
+        .unwrap();
+        assert!(!upload.is_submit() && upload.declared_not_a_task());
+        assert_eq!(upload.model_id(), None);
+        // Unmarked, the same POST is checked as a paid submit and fails for its body.
+        let unmarked = parse(UPLOAD).unwrap_err();
+        assert!(
+            unmarked.contains("no application/json request body"),
+            "{unmarked}"
+        );
+        // `"task": true`, or a rules file without the key, changes nothing.
+        let marked_true = parse_with_rules(
+            Path::new("x.json"),
+            UPLOAD,
+            Some(serde_json::json!({"task": true})),
+        );
+        assert!(marked_true.is_err());
+        let cases = [
+            (
+                serde_json::json!({"task": false, "outputs": []}),
+                "/outputs has nothing to apply to",
+            ),
+            (serde_json::json!({"task": false}), "not a POST"),
+        ];
+        let get = UPLOAD.replace("\"post\"", "\"get\"").replace(
+            r#""requestBody":{"content":{"multipart/form-data":{"schema":{"type":"object"}}}},"#,
+            "",
+        );
+        for ((rules, want), text) in cases.into_iter().zip([UPLOAD, get.as_str()]) {
+            let got = parse_with_rules(Path::new("x.json"), text, Some(rules))
+                .unwrap_err()
+                .to_string();
+            assert!(got.contains(want), "{got} lacks {want}");
         }
     }
 

@@ -9,7 +9,9 @@ mod checks;
 mod fragment;
 mod merge;
 mod rules;
+mod variant_names;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use proc_macro2::TokenStream;
@@ -19,8 +21,8 @@ use serde_json::Value;
 
 pub use checks::emit_checks;
 pub use fragment::{
-    API_ORIGIN, API_PREFIX, Fragment, PATH_KINDS, RULES_SUFFIX, SpecError, check_unique, load_dir,
-    parse_fragment, submit_model,
+    API_ORIGIN, API_PREFIX, Fragment, PATH_KINDS, RULES_SUFFIX, SpecError, TASK_KEY, check_unique,
+    load_dir, parse_fragment, parse_with_rules, submit_model,
 };
 pub use merge::{
     Merged, OperationMeta, SUBMIT_RESPONSE, SubmitMeta, TASK_STATUS, base_name, merge,
@@ -137,13 +139,22 @@ fn rework_types(
     operations: &[OperationMeta],
     builders: Vec<syn::Item>,
 ) -> Result<(), SpecError> {
-    let mut requests: Vec<String> = Vec::new();
+    // Request (and branch) type names with their fragment, longest first, so an enum
+    // finds the type it belongs to by prefix.
+    let mut owners: Vec<(String, &str)> = Vec::new();
     for op in operations {
         if let Some(submit) = &op.submit {
-            requests.push(submit.request_type.clone());
-            requests.extend(submit.branches.iter().cloned());
+            owners.push((submit.request_type.clone(), &op.file));
+            owners.extend(
+                submit
+                    .branches
+                    .iter()
+                    .map(|b| (b.clone(), op.file.as_str())),
+            );
         }
     }
+    owners.sort_by_key(|(name, _)| std::cmp::Reverse(name.len()));
+    let requests: Vec<String> = owners.iter().map(|(name, _)| name.clone()).collect();
     let types = file
         .items
         .iter_mut()
@@ -168,7 +179,23 @@ fn rework_types(
             && matches!(&imp.items[0], syn::ImplItem::Fn(f) if f.sig.ident == "builder");
         !(is_request && only_builder)
     });
+    let renames = rename_variants(&mut types.1, &owners)?;
     for item in types.1.iter_mut() {
+        if let syn::Item::Impl(imp) = item
+            && let syn::Type::Path(path) = &*imp.self_ty
+            && let Some(ident) = path.path.get_ident()
+            && renames.contains_key(&ident.to_string())
+        {
+            let enum_name = ident.to_string();
+            let tokens =
+                variant_names::rewrite_paths(quote!(#imp), &renames, Some(enum_name.as_str()));
+            *item = syn::parse2(tokens).map_err(|e| {
+                SpecError::new(
+                    "spec",
+                    format!("renamed impl of {enum_name} does not parse: {e}"),
+                )
+            })?;
+        }
         if let syn::Item::Enum(e) = item {
             for variant in &mut e.variants {
                 let has_doc = variant.attrs.iter().any(|a| a.path().is_ident("doc"));
@@ -180,7 +207,66 @@ fn rework_types(
         }
     }
     types.1.extend(builders);
+    // Any `Enum::X…` left elsewhere in the file (defaults, other modules).
+    if !renames.is_empty() {
+        let tokens = variant_names::rewrite_paths(quote!(#file), &renames, None);
+        *file = syn::parse2(tokens).map_err(|e| {
+            SpecError::new(
+                "spec",
+                format!("code with renamed variants does not parse: {e}"),
+            )
+        })?;
+    }
     Ok(())
+}
+
+/// Gives every variant whose wire value starts with a digit a readable name (see
+/// [`variant_names`]) and returns the renames, enum name → old → new.
+fn rename_variants(
+    items: &mut [syn::Item],
+    owners: &[(String, &str)],
+) -> Result<BTreeMap<String, BTreeMap<String, String>>, SpecError> {
+    let mut all = BTreeMap::new();
+    for item in items {
+        let syn::Item::Enum(e) = item else { continue };
+        let name = e.ident.to_string();
+        let owner = owners
+            .iter()
+            .find(|(ty, _)| name.len() > ty.len() && name.starts_with(ty.as_str()));
+        let property = match owner {
+            Some((ty, _)) => &name[ty.len()..],
+            None => name
+                .rsplit_once("Request")
+                .map_or(name.as_str(), |(_, p)| p),
+        };
+        let property = if property.is_empty() {
+            name.as_str()
+        } else {
+            property
+        };
+        let variants: Vec<variant_names::Variant> = e
+            .variants
+            .iter()
+            .map(|v| variant_names::Variant {
+                ident: v.ident.to_string(),
+                wire: serde_rename(&v.attrs),
+            })
+            .collect();
+        let plan = variant_names::plan_renames(property, &variants).map_err(|problem| {
+            let file = owner.map_or("spec", |(_, file)| file);
+            SpecError::new(file, format!("enum {name}: {problem}"))
+        })?;
+        if plan.is_empty() {
+            continue;
+        }
+        for variant in &mut e.variants {
+            if let Some(new) = plan.get(&variant.ident.to_string()) {
+                variant.ident = format_ident!("{new}");
+            }
+        }
+        all.insert(name, plan);
+    }
+    Ok(all)
 }
 
 /// The `rename` of a `#[serde(rename = "…")]` attribute.
@@ -298,4 +384,56 @@ fn glue(operations: &[OperationMeta]) -> Result<TokenStream, SpecError> {
 
         #(#impls)*
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vendored() -> Vec<Fragment> {
+        load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec")).unwrap()
+    }
+
+    #[test]
+    fn digit_variants_get_readable_names_everywhere() {
+        let code = generate(&vendored()).unwrap().code;
+        for want in [
+            "Resolution720p,",
+            "Self::Resolution720p => f.write_str(\"720p\")",
+            "\"720p\" => Ok(Self::Resolution720p)",
+            "Ratio16x9,",
+            "ImageSize1K,",
+            "Size1024x1024,",
+            "DurationSeconds8,",
+            "/// Wire value `16:9`.",
+        ] {
+            assert!(code.contains(want), "{want}");
+        }
+        assert!(!regex::Regex::new(r"\bX[0-9]").unwrap().is_match(&code));
+    }
+
+    #[test]
+    fn a_variant_collision_stops_the_build_naming_fragment_enum_and_values() {
+        let mut fragments = vendored();
+        let v2v = fragments
+            .iter_mut()
+            .find(|f| f.model_id().as_deref() == Some("bytedance/seedance-2.0-v2v"))
+            .unwrap();
+        let values = v2v
+            .operation
+            .get_mut("requestBody")
+            .and_then(|b| {
+                b.pointer_mut("/content/application~1json/schema/properties/resolution/enum")
+            })
+            .and_then(Value::as_array_mut)
+            .unwrap();
+        values.push("720 p".into());
+        let e = generate(&fragments).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "bytedance/seedance-2.0-v2v.json: enum Seedance20V2vRequestResolution: wire values \
+             \"720p\" and \"720 p\" both become the variant `Resolution720p`: teach \
+             codegen/src/variant_names.rs to name them apart"
+        );
+    }
 }

@@ -142,6 +142,11 @@ pub fn merge(fragments: &[Fragment]) -> Result<Merged, SpecError> {
         let id = generated_id.clone();
         let mut op = f.operation.clone();
         op.insert("operationId".into(), Value::String(generated_id));
+        if !f.is_submit()
+            && let Some(body) = op.get_mut("requestBody")
+        {
+            raw_body(body);
+        }
 
         // Answers: only 200, opened up for unknown values, hoisted into a component.
         let mut answer = f.response_schema().cloned().unwrap_or_default();
@@ -258,6 +263,31 @@ pub fn merge(fragments: &[Fragment]) -> Result<Merged, SpecError> {
         document,
         operations,
     })
+}
+
+/// A request body the type generator cannot build (`multipart/form-data`, an upload)
+/// becomes an opaque byte stream for it; the handwritten layer builds and streams the
+/// real body. The fragment, as written, still documents the fields.
+fn raw_body(body: &mut Value) {
+    let Some(Value::Object(content)) = body.get_mut("content") else {
+        return;
+    };
+    if content.keys().all(|k| k == "application/json") {
+        return;
+    }
+    let kinds: Vec<String> = content.keys().cloned().collect();
+    *content = Map::new();
+    content.insert(
+        "application/octet-stream".into(),
+        json!({"schema": {
+            "type": "string",
+            "format": "binary",
+            "description": format!(
+                "A {} body, built and streamed by the handwritten layer.",
+                kinds.join(" or ")
+            ),
+        }}),
+    );
 }
 
 fn schema_ref(name: &str) -> String {
@@ -605,6 +635,37 @@ mod tests {
         assert_eq!(d["description"], "Seconds.\n\nDefault: `5`. Allowed: 4, 5.");
         assert!(s["properties"]["u"].get("minItems").is_none());
         assert!(s["properties"]["u"]["items"].get("minLength").is_none());
+    }
+
+    #[test]
+    fn a_post_that_starts_no_task_gets_no_request_type() {
+        let upload = crate::parse_with_rules(
+            std::path::Path::new("modellix/upload.json"),
+            r#"{"servers":[{"url":"https://api.modellix.ai/api/v1/media/files"}],"post":{"operationId":"uploadFile",
+              "requestBody":{"content":{"multipart/form-data":{"schema":{"type":"object","properties":{"file":{"type":"string","format":"binary"}}}}}},
+              "responses":{"200":{"description":"ok","content":{"application/json":{"schema":{"type":"object"}}}}}}}"#,
+            Some(json!({"task": false})),
+        )
+        .unwrap();
+        let merged = merge(std::slice::from_ref(&upload)).unwrap();
+        let op = &merged.operations[0];
+        assert!(op.submit.is_none());
+        assert_eq!(op.operation_id, "uploadFile");
+        let components = &merged.document["components"]["schemas"];
+        assert!(components.get(SUBMIT_RESPONSE).is_none());
+        assert!(components.get("UploadFileResponse").is_some());
+        // The type generator gets an opaque body it can handle.
+        let body = &merged.document["paths"]["/api/v1/media/files"]["post"]["requestBody"];
+        assert_eq!(
+            body["content"]["application/octet-stream"]["schema"]["format"],
+            "binary"
+        );
+        let code = crate::generate(&[upload]).unwrap().code;
+        assert!(
+            !code.contains("SubmitRequest for"),
+            "an upload is no paid submit"
+        );
+        assert!(code.contains("model_id: None"));
     }
 
     #[test]

@@ -44,6 +44,9 @@ pub struct ModelRules {
     pub rules: Vec<TokenStream>,
     /// How many rules of each kind, for reports.
     pub kinds: BTreeMap<String, usize>,
+    /// What each field of a `media` rule may hold, as spelled in the rules file
+    /// (`url`, `oss`, `data_uri`, `base64`): whether a local image may go inline.
+    pub media: Vec<(String, Vec<String>)>,
 }
 
 /// Top-level properties of a request schema (the union over oneOf/anyOf branches).
@@ -85,6 +88,7 @@ pub fn parse_rules(rules: &Value, request_schema: &Value) -> Result<ModelRules, 
     };
     let mut out = Vec::new();
     let mut kinds = BTreeMap::new();
+    let mut media = Vec::new();
     let empty = Vec::new();
     let list = match top.get("rules") {
         None => &empty,
@@ -94,6 +98,22 @@ pub fn parse_rules(rules: &Value, request_schema: &Value) -> Result<ModelRules, 
     for (i, rule) in list.iter().enumerate() {
         let here = format!("/rules/{i}");
         let (kind, tokens) = parse_rule(rule, &here, &fields)?;
+        if kind == "media" {
+            // Checked by parse_rule: both are lists of strings.
+            let strings = |key: &str| -> Vec<String> {
+                rule["media"][key]
+                    .as_array()
+                    .map(|l| {
+                        l.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            let accepted = strings("kinds");
+            media.extend(strings("fields").into_iter().map(|f| (f, accepted.clone())));
+        }
         *kinds.entry(kind).or_default() += 1;
         out.push(tokens);
     }
@@ -102,6 +122,7 @@ pub fn parse_rules(rules: &Value, request_schema: &Value) -> Result<ModelRules, 
         runtime_fields,
         rules: out,
         kinds,
+        media,
     })
 }
 

@@ -19,8 +19,8 @@ use crate::state::{Hit, Shared};
 /// The balance the sandbox's team has, in USD.
 pub const SANDBOX_BALANCE_USD: f64 = 100.0;
 
-/// A model the sandbox lists without serving a fragment for it, so catalogs show both
-/// kinds of entry.
+/// A model the sandbox lists without a fragment for it, so catalogs show both kinds of
+/// entry; it runs as a generic task.
 const UNVENDORED: (&str, &str, &str) = (
     "alibaba/qwen-image-plus",
     "text-to-image",
@@ -55,10 +55,14 @@ async fn balance(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respo
     answer.into_response(false)
 }
 
-/// The model type, from the id's conventional suffix (`-v2v`, `-t2i`, …).
-fn model_type(model_id: &str) -> &'static str {
+/// The model type, from the catalog entry of an unvendored model or the id's
+/// conventional suffix (`-v2v`, `-t2i`, …); `None` when neither says.
+pub(crate) fn type_hint(model_id: &str) -> Option<&'static str> {
+    if model_id == UNVENDORED.0 {
+        return Some(UNVENDORED.1);
+    }
     let suffix = model_id.rsplit('-').next().unwrap_or_default();
-    match suffix {
+    Some(match suffix {
         "t2i" => "text-to-image",
         "i2i" => "image-to-image",
         "t2v" => "text-to-video",
@@ -66,8 +70,8 @@ fn model_type(model_id: &str) -> &'static str {
         "v2v" => "video-to-video",
         "tts" => "text-to-speech",
         "stt" | "asr" => "speech-to-text",
-        _ => "video-to-video",
-    }
+        _ => return None,
+    })
 }
 
 async fn models(State(shared): State<Arc<Shared>>) -> Response {
@@ -78,7 +82,7 @@ async fn models(State(shared): State<Arc<Shared>>) -> Response {
         .map(|(id, summary)| {
             json!({
                 "slug": id,
-                "type": model_type(id),
+                "type": type_hint(id).unwrap_or("video-to-video"),
                 "docs_url": format!("https://modellix.ai/models/{id}"),
                 "description": summary,
                 "display_price": "$0.10 / s",

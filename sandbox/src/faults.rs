@@ -18,6 +18,9 @@ pub enum Route {
     Task,
     /// Result files, `GET /files/{task_id}/{name}`.
     Files,
+    /// Uploads, `POST /api/v1/media/files`. `ServerError { task_created: true }` stores
+    /// the file before answering the error: an upload with an unknown outcome.
+    Upload,
 }
 
 /// One thing that can go wrong with a request.

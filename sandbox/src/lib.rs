@@ -2,7 +2,9 @@
 //! benchmarks: no key, no money, no network.
 //!
 //! It serves every submit operation of `modellix::OPERATIONS` (so a fragment added to
-//! `spec/` is served with no sandbox code) and `GET /api/v1/tasks/{task_id}`, with
+//! `spec/` is served with no sandbox code), any other well-formed model slug as a
+//! generic task (as Modellix serves models this build has no fragment for; slugs of
+//! [`MISSING_PROVIDER`] answer 404 like a removed model), and `GET /api/v1/tasks/{task_id}`, with
 //! Modellix's envelope `{"code","message","data"}`, its statuses and its
 //! `"<Category>: <detail>"` errors. It checks the Bearer key, validates bodies with the
 //! same schema and prose rules as the client (400 with the JSON pointer), simulates the
@@ -76,6 +78,8 @@ mod config;
 mod conn;
 mod faults;
 mod files;
+mod generic;
+mod injection;
 mod limits;
 mod media_files;
 mod records;
@@ -88,6 +92,7 @@ pub use account::SANDBOX_BALANCE_USD;
 pub use config::{DEFAULT_API_KEY, Failures, SandboxConfig, Timing};
 pub use faults::{Fault, FaultKind, FaultPlan, Route};
 pub use files::{SAMPLE_MP4, SAMPLE_PNG, sample_wav};
+pub use generic::MISSING_PROVIDER;
 pub use limits::LimitRejections;
 pub use media_files::{MAX_FILES, MAX_UPLOAD_BYTES};
 pub use records::{

@@ -93,6 +93,8 @@ pub(crate) struct Limiter {
     limits: Limits,
     shared: Arc<Shared>,
     submit_paths: HashSet<&'static str>,
+    /// Every operation, to tell a generic submit from another operation's path.
+    operations: &'static [Operation],
     inner: Mutex<Inner>,
 }
 
@@ -127,6 +129,7 @@ impl Limiter {
                 .filter(|op| op.is_submit())
                 .map(|op| op.path)
                 .collect(),
+            operations,
             shared,
             inner: Mutex::new(Inner::default()),
         })
@@ -233,8 +236,11 @@ async fn enforce(State(limiter): State<Arc<Limiter>>, request: Request, next: Ne
         let detail = format!("{} requests per minute per API key", q.limit);
         return refuse("Rate limit exceeded", &detail, quota.as_ref());
     }
-    let is_submit =
-        request.method() == Method::POST && limiter.submit_paths.contains(request.uri().path());
+    let path = request.uri().path();
+    let is_submit = request.method() == Method::POST
+        && (limiter.submit_paths.contains(path)
+            || crate::generic::submit_target(path, limiter.operations)
+                .is_some_and(|model| !model.is_missing()));
     let slot = if is_submit {
         match limiter.reserve() {
             Ok(slot) => slot,

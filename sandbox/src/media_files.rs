@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{delete, get, post};
@@ -17,6 +17,9 @@ use serde_json::{Value, json};
 
 use crate::answer::Answer;
 use crate::auth::unauthorized;
+use crate::conn::ConnCtl;
+use crate::faults::Route;
+use crate::injection::with_fault;
 use crate::records::{FILE_LIFETIME, UploadRecord};
 use crate::state::{Hit, Shared};
 
@@ -32,9 +35,17 @@ pub(crate) fn routes(router: Router<Arc<Shared>>) -> Router<Arc<Shared>> {
         .route("/media/{file_id}/{name}", get(serve))
 }
 
-async fn upload(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn upload(
+    State(shared): State<Arc<Shared>>,
+    Extension(conn): Extension<ConnCtl>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     shared.count(Hit::Upload);
-    upload_answer(&shared, &headers, &body).into_response(false)
+    with_fault(&shared, conn, Route::Upload, |_| {
+        upload_answer(&shared, &headers, &body)
+    })
+    .await
 }
 
 fn upload_answer(shared: &Shared, headers: &HeaderMap, body: &Bytes) -> Answer {

@@ -13,7 +13,8 @@ use crate::faults::{Fault, FaultKind, Route};
 pub struct Counts {
     /// Every request, including unknown routes.
     pub total: u64,
-    /// Submit requests by `operationId` (`seedance20V2vAsync`).
+    /// Submit requests by `operationId` (`seedance20V2vAsync`), or by model id
+    /// (`acme/pixel-2`) for a model without a fragment.
     pub submit: BTreeMap<String, u64>,
     /// `GET /api/v1/tasks/{task_id}` requests.
     pub task: u64,
@@ -41,6 +42,7 @@ impl Counts {
             Route::Submit => self.submits(),
             Route::Task => self.task,
             Route::Files => self.files,
+            Route::Upload => self.uploads,
         }
     }
 }
@@ -61,7 +63,8 @@ pub enum Outcome {
 pub struct TaskRecord {
     /// `task-<hex>`.
     pub task_id: String,
-    /// The submit operation's `operationId`.
+    /// The submit operation's `operationId`, or the model id for a model without a
+    /// fragment.
     pub operation_id: String,
     /// `provider/model`.
     pub model_id: String,

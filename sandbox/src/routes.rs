@@ -2,7 +2,6 @@
 //! request meets its fault.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -16,9 +15,11 @@ use serde_json::{Value, json};
 use crate::answer::Answer;
 use crate::auth::unauthorized;
 use crate::conn::ConnCtl;
-use crate::faults::{Fault, Route};
+use crate::faults::Route;
 use crate::files;
-use crate::state::{Hit, Shared};
+use crate::generic::submit_target;
+use crate::injection::with_fault;
+use crate::state::{Hit, Shared, SubmitTarget};
 
 /// The task query path, the same for every model.
 const TASK_PATH: &str = "/api/v1/tasks/{task_id}";
@@ -32,15 +33,18 @@ pub(crate) fn router(shared: Arc<Shared>, operations: &'static [Operation]) -> R
         .route(TASK_PATH, get(query_task))
         .route("/files/{task_id}/{name}", get(file));
     for op in operations.iter().filter(|op| op.is_submit()) {
+        let target = SubmitTarget::vendored(op);
         router = router.route(
             op.path,
-            post(move |state, conn, headers, body| submit(state, conn, op, headers, body)),
+            post(move |state, conn, headers, body| submit(state, conn, target, headers, body)),
         );
     }
     router = crate::media_files::routes(router);
     router = crate::account::routes(router);
     router
-        .fallback(unknown_route)
+        .fallback(move |state, conn, method, uri, headers, body| {
+            unknown_route(state, conn, operations, method, uri, headers, body)
+        })
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .with_state(shared)
@@ -49,12 +53,12 @@ pub(crate) fn router(shared: Arc<Shared>, operations: &'static [Operation]) -> R
 async fn submit(
     State(shared): State<Arc<Shared>>,
     Extension(conn): Extension<ConnCtl>,
-    op: &'static Operation,
+    target: SubmitTarget,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    shared.count(Hit::Submit(op.operation_id));
-    let model_id = op.model_id.unwrap_or_default();
+    shared.count(Hit::Submit(&target.operation_id));
+    let model_id = target.model_id.as_str();
     with_fault(&shared, conn, Route::Submit, |fault| {
         if let Some(denied) = unauthorized(&shared, &headers) {
             return denied;
@@ -68,11 +72,14 @@ async fn submit(
                 );
             }
         };
-        if let Some(Err(invalid)) = op.validate_json.map(|validate| validate(&body)) {
+        if !body.is_object() {
+            return Answer::error(StatusCode::BAD_REQUEST, "the body must be a JSON object");
+        }
+        if let Some(Err(invalid)) = target.validate.map(|validate| validate(&body)) {
             let details: Vec<String> = invalid.violations().iter().map(|v| v.to_string()).collect();
             return Answer::error(StatusCode::BAD_REQUEST, details.join("; "));
         }
-        let task_id = shared.create_task(op, body, fault.cloned());
+        let task_id = shared.create_task(&target, body, fault.cloned());
         Answer::success(json!({
             "status": "pending",
             "task_id": task_id,
@@ -129,7 +136,30 @@ async fn file(
     .await
 }
 
-async fn unknown_route(State(shared): State<Arc<Shared>>, method: Method, uri: Uri) -> Response {
+/// A `POST` on a submit path of a model without a fragment runs as a generic task (see
+/// generic.rs); anything else is answered 404.
+async fn unknown_route(
+    state: State<Arc<Shared>>,
+    conn: Extension<ConnCtl>,
+    operations: &'static [Operation],
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let generic = submit_target(uri.path(), operations)
+        .filter(|_| method == Method::POST)
+        .filter(|model| !model.is_missing());
+    if let Some(model) = generic {
+        let target = SubmitTarget {
+            operation_id: model.model_id.clone(),
+            model_id: model.model_id,
+            validate: None,
+            outputs: model.outputs,
+        };
+        return submit(state, conn, target, headers, body).await;
+    }
+    let State(shared) = state;
     shared.count(Hit::Other);
     Answer::error(
         StatusCode::NOT_FOUND,
@@ -145,94 +175,4 @@ async fn wrong_method(State(shared): State<Arc<Shared>>, method: Method, uri: Ur
         format!("{method} is not allowed on {}", uri.path()),
     )
     .into_response(false)
-}
-
-/// Runs `handle` under the route's next fault. Faults of the layers in front of the
-/// API (rate limiter, proxy, a failure that creates nothing) answer before the request
-/// is looked at; the others let it be handled, then reshape or drop the answer.
-/// `handle` gets the fault so that a created task can record it.
-async fn with_fault(
-    shared: &Shared,
-    conn: ConnCtl,
-    route: Route,
-    handle: impl FnOnce(Option<&Fault>) -> Answer,
-) -> Response {
-    let fault = shared.next_fault(route);
-    if let Some(fault) = &fault {
-        if let Fault::Slow(delay) = fault {
-            shared.record_fault(route, fault);
-            tokio::time::sleep(*delay).await;
-        }
-        if let Some(answer) = front_answer(fault) {
-            shared.record_fault(route, fault);
-            return answer.into_response(false);
-        }
-    }
-    let mut answer = handle(fault.as_ref());
-    let Some(fault) = fault else {
-        return answer.into_response(false);
-    };
-    let applied = match &fault {
-        Fault::ServerError { status, .. } => {
-            answer = server_error(*status);
-            true
-        }
-        Fault::Reset => {
-            shared.record_fault(route, &fault);
-            return conn.abort().await;
-        }
-        Fault::Truncated => true,
-        Fault::Oversized if answer.is_json() && answer.status.is_success() => {
-            answer.pad_past_limit();
-            true
-        }
-        Fault::UnknownStatus(status) => answer.set_status_field(status),
-        Fault::ExtraFields if answer.is_json() => {
-            answer.add_unknown_fields();
-            true
-        }
-        _ => false,
-    };
-    if applied {
-        shared.record_fault(route, &fault);
-    }
-    answer.into_response(applied && fault == Fault::Truncated)
-}
-
-/// The answer of a fault that comes before the API handles anything.
-fn front_answer(fault: &Fault) -> Option<Answer> {
-    let too_many = || Answer::error(StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded");
-    match fault {
-        Fault::RetryAfter(seconds) => Some(too_many().with_header("retry-after", seconds)),
-        Fault::RateLimitReset(seconds) => {
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            Some(too_many().with_header("x-ratelimit-reset", now + seconds))
-        }
-        Fault::Html502 => Some(Answer::raw(
-            StatusCode::BAD_GATEWAY,
-            "text/html; charset=utf-8",
-            Bytes::from_static(
-                b"<html><head><title>502 Bad Gateway</title></head>\
-                  <body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>\n",
-            ),
-        )),
-        Fault::ServerError {
-            status,
-            task_created: false,
-        } => Some(server_error(*status)),
-        _ => None,
-    }
-}
-
-fn server_error(status: u16) -> Answer {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let detail = match status.as_u16() {
-        502 => "upstream model provider did not answer",
-        503 => "the service is temporarily unavailable",
-        504 => "upstream model provider timed out",
-        _ => "an internal error occurred",
-    };
-    Answer::error(status, detail)
 }

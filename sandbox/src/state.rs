@@ -4,13 +4,39 @@
 use std::sync::{Mutex, MutexGuard};
 use std::time::SystemTime;
 
-use modellix::Operation;
+use modellix::{Operation, OutputFile, ValidateJson};
 use serde_json::Value;
 
 use crate::config::{Failures, SandboxConfig};
 use crate::faults::{Fault, FaultPlan, Route};
 use crate::records::{Counts, FaultLog, InjectedFault, Outcome, TaskRecord};
 use crate::tasks::{Tasks, simulated_duration};
+
+/// What a submit creates a task of: a vendored operation or a model without a fragment.
+#[derive(Debug, Clone)]
+pub(crate) struct SubmitTarget {
+    /// The key of [`Counts::submit`](crate::Counts::submit): the operationId, or the
+    /// model id of a model without a fragment.
+    pub(crate) operation_id: String,
+    /// `provider/model`.
+    pub(crate) model_id: String,
+    /// The body check of a vendored operation.
+    pub(crate) validate: Option<ValidateJson>,
+    /// What its task answers with.
+    pub(crate) outputs: &'static [OutputFile],
+}
+
+impl SubmitTarget {
+    /// A vendored submit operation.
+    pub(crate) fn vendored(op: &'static Operation) -> Self {
+        SubmitTarget {
+            operation_id: op.operation_id.to_owned(),
+            model_id: op.model_id.unwrap_or_default().to_owned(),
+            validate: op.validate_json,
+            outputs: op.outputs,
+        }
+    }
+}
 
 /// What a request was aimed at, for counting.
 #[derive(Debug, Clone, Copy)]
@@ -98,14 +124,14 @@ impl Shared {
         });
     }
 
-    /// Creates a task and returns its id.
+    /// Creates a task of `target` and returns its id.
     pub(crate) fn create_task(
         &self,
-        op: &'static Operation,
+        target: &SubmitTarget,
         body: Value,
         submit_fault: Option<Fault>,
     ) -> String {
-        let (operation_id, model_id) = (op.operation_id, op.model_id.unwrap_or_default());
+        let (operation_id, model_id) = (target.operation_id.as_str(), target.model_id.as_str());
         let config = &self.config;
         let inner = &mut *self.lock();
         let rng = &mut inner.task_rng;
@@ -128,7 +154,7 @@ impl Shared {
             submit_fault,
             queries: 0,
         };
-        inner.tasks.insert(record, duration, op.outputs);
+        inner.tasks.insert(record, duration, target.outputs);
         task_id
     }
 

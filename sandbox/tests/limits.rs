@@ -182,3 +182,35 @@ async fn without_limits_answers_carry_no_rate_headers() {
     assert_eq!(response.status(), 200);
     assert!(response.headers().get("x-ratelimit-limit").is_none());
 }
+
+#[tokio::test]
+async fn generic_submits_take_a_running_slot_and_uploads_do_not() {
+    let sandbox = Sandbox::builder()
+        .concurrency_limit(1)
+        .timing(Timing::Polls {
+            pending: 5,
+            processing: 0,
+        })
+        .start()
+        .await
+        .unwrap();
+    let post = |path: &str| {
+        http()
+            .post(format!("{}{path}", sandbox.base_url()))
+            .bearer_auth(sandbox.api_key())
+            .json(&serde_json::json!({"prompt": "p"}))
+            .send()
+    };
+    let (status, _) = message(post("/api/v1/acme/pixel-2").await.unwrap()).await;
+    assert_eq!(status, 200, "a model without a fragment runs");
+    let (status, answer) =
+        message(post("/api/v1/text-to-video/acme/clip/async").await.unwrap()).await;
+    assert_eq!(status, 429, "{answer}");
+    // An upload is no task: refused for its body, never for the running-task limit.
+    let (status, _) = message(post("/api/v1/media/files").await.unwrap()).await;
+    assert_eq!(status, 415);
+    let (status, _) = message(post("/api/v1/nobody/gone").await.unwrap()).await;
+    assert_eq!(status, 404, "a removed model");
+    assert_eq!(sandbox.limit_rejections().concurrency, 1);
+    assert_eq!(sandbox.tasks().len(), 1);
+}

@@ -7,6 +7,118 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
+    ///The verdict on the key.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ApiKeyValidity {
+        ///True when the key is valid; false (with HTTP 200) for a wrong or revoked key.
+        pub is_valid: bool,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl ApiKeyValidity {
+        pub fn builder() -> builder::ApiKeyValidity {
+            Default::default()
+        }
+    }
+    ///One model of the catalog.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CatalogModel {
+        ///A short description.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///The display price, when the catalog gives one.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub display_price: ::std::option::Option<::std::string::String>,
+        ///The model's documentation page.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub docs_url: ::std::option::Option<::std::string::String>,
+        ///A price under this name, when given (a string or a number).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub price: ::std::option::Option<::serde_json::Value>,
+        ///The model id, `provider/model` (`bytedance/seedance-2.0-v2v`).
+        pub slug: ::std::string::String,
+        ///The task type, an open set: `text-to-image`, `image-to-image`, `text-to-video`, `image-to-video`, `video-to-video`, `text-to-speech`, `speech-to-text`, `speech-to-speech`, ...
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<::std::string::String>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl CatalogModel {
+        pub fn builder() -> builder::CatalogModel {
+            Default::default()
+        }
+    }
+    ///`DeleteFileFileId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct DeleteFileFileId(::std::string::String);
+    impl ::std::ops::Deref for DeleteFileFileId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<DeleteFileFileId> for ::std::string::String {
+        fn from(value: DeleteFileFileId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for DeleteFileFileId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for DeleteFileFileId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for DeleteFileFileId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeleteFileFileId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`DeleteFileResponse`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct DeleteFileResponse {
+        ///Response code, 0 indicates success
+        pub code: i64,
+        ///What the server says about the deleted file, if anything.
+        pub data: ::serde_json::Value,
+        ///Response message
+        pub message: ::std::string::String,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl DeleteFileResponse {
+        pub fn builder() -> builder::DeleteFileResponse {
+            Default::default()
+        }
+    }
     ///`GetTaskResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct GetTaskResponse {
@@ -75,6 +187,22 @@ pub mod types {
                 .map_err(|e: self::error::ConversionError| {
                     <D::Error as ::serde::de::Error>::custom(e.to_string())
                 })
+        }
+    }
+    ///`GetTeamBalanceResponse`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct GetTeamBalanceResponse {
+        ///Response code, 0 indicates success
+        pub code: i64,
+        pub data: TeamBalance,
+        ///Response message
+        pub message: ::std::string::String,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl GetTeamBalanceResponse {
+        pub fn builder() -> builder::GetTeamBalanceResponse {
+            Default::default()
         }
     }
     ///Request payload for GPT Image 2 generation model.
@@ -177,36 +305,36 @@ Default: `"1024x1024"`.*/
     pub enum GptImage2RequestSize {
         /// Wire value `1024x1024`.
         #[serde(rename = "1024x1024")]
-        X1024x1024,
+        Size1024x1024,
         /// Wire value `1536x1024`.
         #[serde(rename = "1536x1024")]
-        X1536x1024,
+        Size1536x1024,
         /// Wire value `1024x1536`.
         #[serde(rename = "1024x1536")]
-        X1024x1536,
+        Size1024x1536,
         /// Wire value `2048x2048`.
         #[serde(rename = "2048x2048")]
-        X2048x2048,
+        Size2048x2048,
         /// Wire value `2048x1152`.
         #[serde(rename = "2048x1152")]
-        X2048x1152,
+        Size2048x1152,
         /// Wire value `3840x2160`.
         #[serde(rename = "3840x2160")]
-        X3840x2160,
+        Size3840x2160,
         /// Wire value `2160x3840`.
         #[serde(rename = "2160x3840")]
-        X2160x3840,
+        Size2160x3840,
     }
     impl ::std::fmt::Display for GptImage2RequestSize {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X1024x1024 => f.write_str("1024x1024"),
-                Self::X1536x1024 => f.write_str("1536x1024"),
-                Self::X1024x1536 => f.write_str("1024x1536"),
-                Self::X2048x2048 => f.write_str("2048x2048"),
-                Self::X2048x1152 => f.write_str("2048x1152"),
-                Self::X3840x2160 => f.write_str("3840x2160"),
-                Self::X2160x3840 => f.write_str("2160x3840"),
+                Self::Size1024x1024 => f.write_str("1024x1024"),
+                Self::Size1536x1024 => f.write_str("1536x1024"),
+                Self::Size1024x1536 => f.write_str("1024x1536"),
+                Self::Size2048x2048 => f.write_str("2048x2048"),
+                Self::Size2048x1152 => f.write_str("2048x1152"),
+                Self::Size3840x2160 => f.write_str("3840x2160"),
+                Self::Size2160x3840 => f.write_str("2160x3840"),
             }
         }
     }
@@ -216,13 +344,13 @@ Default: `"1024x1024"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "1024x1024" => Ok(Self::X1024x1024),
-                "1536x1024" => Ok(Self::X1536x1024),
-                "1024x1536" => Ok(Self::X1024x1536),
-                "2048x2048" => Ok(Self::X2048x2048),
-                "2048x1152" => Ok(Self::X2048x1152),
-                "3840x2160" => Ok(Self::X3840x2160),
-                "2160x3840" => Ok(Self::X2160x3840),
+                "1024x1024" => Ok(Self::Size1024x1024),
+                "1536x1024" => Ok(Self::Size1536x1024),
+                "1024x1536" => Ok(Self::Size1024x1536),
+                "2048x2048" => Ok(Self::Size2048x2048),
+                "2048x1152" => Ok(Self::Size2048x1152),
+                "3840x2160" => Ok(Self::Size3840x2160),
+                "2160x3840" => Ok(Self::Size2160x3840),
                 _ => Err("invalid value".into()),
             }
         }
@@ -289,16 +417,16 @@ Default: `"768P"`.*/
     pub enum Hailuo23T2vRequestResolution {
         /// Wire value `768P`.
         #[serde(rename = "768P")]
-        X768p,
+        Resolution768P,
         /// Wire value `1080P`.
         #[serde(rename = "1080P")]
-        X1080p,
+        Resolution1080P,
     }
     impl ::std::fmt::Display for Hailuo23T2vRequestResolution {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X768p => f.write_str("768P"),
-                Self::X1080p => f.write_str("1080P"),
+                Self::Resolution768P => f.write_str("768P"),
+                Self::Resolution1080P => f.write_str("1080P"),
             }
         }
     }
@@ -308,8 +436,8 @@ Default: `"768P"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "768P" => Ok(Self::X768p),
-                "1080P" => Ok(Self::X1080p),
+                "768P" => Ok(Self::Resolution768P),
+                "1080P" => Ok(Self::Resolution1080P),
                 _ => Err("invalid value".into()),
             }
         }
@@ -377,28 +505,28 @@ Default: `"auto"`.*/
     pub enum KlingImageO1RequestAspectRatio {
         /// Wire value `16:9`.
         #[serde(rename = "16:9")]
-        X169,
+        AspectRatio16x9,
         /// Wire value `9:16`.
         #[serde(rename = "9:16")]
-        X916,
+        AspectRatio9x16,
         /// Wire value `1:1`.
         #[serde(rename = "1:1")]
-        X11,
+        AspectRatio1x1,
         /// Wire value `4:3`.
         #[serde(rename = "4:3")]
-        X43,
+        AspectRatio4x3,
         /// Wire value `3:4`.
         #[serde(rename = "3:4")]
-        X34,
+        AspectRatio3x4,
         /// Wire value `3:2`.
         #[serde(rename = "3:2")]
-        X32,
+        AspectRatio3x2,
         /// Wire value `2:3`.
         #[serde(rename = "2:3")]
-        X23,
+        AspectRatio2x3,
         /// Wire value `21:9`.
         #[serde(rename = "21:9")]
-        X219,
+        AspectRatio21x9,
         /// Wire value `auto`.
         #[serde(rename = "auto")]
         Auto,
@@ -406,14 +534,14 @@ Default: `"auto"`.*/
     impl ::std::fmt::Display for KlingImageO1RequestAspectRatio {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X169 => f.write_str("16:9"),
-                Self::X916 => f.write_str("9:16"),
-                Self::X11 => f.write_str("1:1"),
-                Self::X43 => f.write_str("4:3"),
-                Self::X34 => f.write_str("3:4"),
-                Self::X32 => f.write_str("3:2"),
-                Self::X23 => f.write_str("2:3"),
-                Self::X219 => f.write_str("21:9"),
+                Self::AspectRatio16x9 => f.write_str("16:9"),
+                Self::AspectRatio9x16 => f.write_str("9:16"),
+                Self::AspectRatio1x1 => f.write_str("1:1"),
+                Self::AspectRatio4x3 => f.write_str("4:3"),
+                Self::AspectRatio3x4 => f.write_str("3:4"),
+                Self::AspectRatio3x2 => f.write_str("3:2"),
+                Self::AspectRatio2x3 => f.write_str("2:3"),
+                Self::AspectRatio21x9 => f.write_str("21:9"),
                 Self::Auto => f.write_str("auto"),
             }
         }
@@ -424,14 +552,14 @@ Default: `"auto"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "16:9" => Ok(Self::X169),
-                "9:16" => Ok(Self::X916),
-                "1:1" => Ok(Self::X11),
-                "4:3" => Ok(Self::X43),
-                "3:4" => Ok(Self::X34),
-                "3:2" => Ok(Self::X32),
-                "2:3" => Ok(Self::X23),
-                "21:9" => Ok(Self::X219),
+                "16:9" => Ok(Self::AspectRatio16x9),
+                "9:16" => Ok(Self::AspectRatio9x16),
+                "1:1" => Ok(Self::AspectRatio1x1),
+                "4:3" => Ok(Self::AspectRatio4x3),
+                "3:4" => Ok(Self::AspectRatio3x4),
+                "3:2" => Ok(Self::AspectRatio3x2),
+                "2:3" => Ok(Self::AspectRatio2x3),
+                "21:9" => Ok(Self::AspectRatio21x9),
                 "auto" => Ok(Self::Auto),
                 _ => Err("invalid value".into()),
             }
@@ -472,16 +600,16 @@ Default: `"1k"`.*/
     pub enum KlingImageO1RequestResolution {
         /// Wire value `1k`.
         #[serde(rename = "1k")]
-        X1k,
+        Resolution1k,
         /// Wire value `2k`.
         #[serde(rename = "2k")]
-        X2k,
+        Resolution2k,
     }
     impl ::std::fmt::Display for KlingImageO1RequestResolution {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X1k => f.write_str("1k"),
-                Self::X2k => f.write_str("2k"),
+                Self::Resolution1k => f.write_str("1k"),
+                Self::Resolution2k => f.write_str("2k"),
             }
         }
     }
@@ -491,8 +619,8 @@ Default: `"1k"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "1k" => Ok(Self::X1k),
-                "2k" => Ok(Self::X2k),
+                "1k" => Ok(Self::Resolution1k),
+                "2k" => Ok(Self::Resolution2k),
                 _ => Err("invalid value".into()),
             }
         }
@@ -571,20 +699,20 @@ Default: `"16:9"`.*/
     pub enum KlingV1t2vRequestAspectRatio {
         /// Wire value `16:9`.
         #[serde(rename = "16:9")]
-        X169,
+        AspectRatio16x9,
         /// Wire value `9:16`.
         #[serde(rename = "9:16")]
-        X916,
+        AspectRatio9x16,
         /// Wire value `1:1`.
         #[serde(rename = "1:1")]
-        X11,
+        AspectRatio1x1,
     }
     impl ::std::fmt::Display for KlingV1t2vRequestAspectRatio {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X169 => f.write_str("16:9"),
-                Self::X916 => f.write_str("9:16"),
-                Self::X11 => f.write_str("1:1"),
+                Self::AspectRatio16x9 => f.write_str("16:9"),
+                Self::AspectRatio9x16 => f.write_str("9:16"),
+                Self::AspectRatio1x1 => f.write_str("1:1"),
             }
         }
     }
@@ -594,9 +722,9 @@ Default: `"16:9"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "16:9" => Ok(Self::X169),
-                "9:16" => Ok(Self::X916),
-                "1:1" => Ok(Self::X11),
+                "16:9" => Ok(Self::AspectRatio16x9),
+                "9:16" => Ok(Self::AspectRatio9x16),
+                "1:1" => Ok(Self::AspectRatio1x1),
                 _ => Err("invalid value".into()),
             }
         }
@@ -695,6 +823,79 @@ Length: at least 1 characters.*/
 Length: at least 1 characters.*/
         pub video_url: ::std::string::String,
     }
+    ///`ListFilesResponse`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ListFilesResponse {
+        ///Response code, 0 indicates success
+        pub code: i64,
+        pub data: MediaFileList,
+        ///Response message
+        pub message: ::std::string::String,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl ListFilesResponse {
+        pub fn builder() -> builder::ListFilesResponse {
+            Default::default()
+        }
+    }
+    ///`ListModelsResponse`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ListModelsResponse {
+        ///The models, in catalog order.
+        pub models: ::std::vec::Vec<CatalogModel>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl ListModelsResponse {
+        pub fn builder() -> builder::ListModelsResponse {
+            Default::default()
+        }
+    }
+    ///A file kept in the team's media store (about 7 days).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct MediaFile {
+        ///When the file was stored, when given (Unix seconds or an RFC 3339 time).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub created_at: ::std::option::Option<::serde_json::Value>,
+        ///The file's id, for `DELETE /api/v1/media/files/{file_id}`.
+        pub file_id: ::std::string::String,
+        ///The name the file was uploaded under.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub filename: ::std::option::Option<::std::string::String>,
+        ///Size in bytes.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub size: ::std::option::Option<i64>,
+        ///Media kind, for example `image`, `video` or `audio`.
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<::std::string::String>,
+        ///The URL to put into a model's URL field (`video_urls`, `image_url`, ...).
+        pub url: ::std::string::String,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl MediaFile {
+        pub fn builder() -> builder::MediaFile {
+            Default::default()
+        }
+    }
+    ///One page of files. The documentation does not show the list's key: `files` is what is seen.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct MediaFileList {
+        ///The files, newest first.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub files: ::std::vec::Vec<MediaFile>,
+        ///How many files the page holds.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub total: ::std::option::Option<i64>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl MediaFileList {
+        pub fn builder() -> builder::MediaFileList {
+            Default::default()
+        }
+    }
     ///`NanoBanana2Request`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct NanoBanana2Request {
@@ -735,64 +936,64 @@ Default: `"1:1"`.*/
     pub enum NanoBanana2RequestAspectRatio {
         /// Wire value `1:1`.
         #[serde(rename = "1:1")]
-        X11,
+        AspectRatio1x1,
         /// Wire value `1:4`.
         #[serde(rename = "1:4")]
-        X14,
+        AspectRatio1x4,
         /// Wire value `1:8`.
         #[serde(rename = "1:8")]
-        X18,
+        AspectRatio1x8,
         /// Wire value `2:3`.
         #[serde(rename = "2:3")]
-        X23,
+        AspectRatio2x3,
         /// Wire value `3:2`.
         #[serde(rename = "3:2")]
-        X32,
+        AspectRatio3x2,
         /// Wire value `3:4`.
         #[serde(rename = "3:4")]
-        X34,
+        AspectRatio3x4,
         /// Wire value `4:1`.
         #[serde(rename = "4:1")]
-        X41,
+        AspectRatio4x1,
         /// Wire value `4:3`.
         #[serde(rename = "4:3")]
-        X43,
+        AspectRatio4x3,
         /// Wire value `4:5`.
         #[serde(rename = "4:5")]
-        X45,
+        AspectRatio4x5,
         /// Wire value `5:4`.
         #[serde(rename = "5:4")]
-        X54,
+        AspectRatio5x4,
         /// Wire value `8:1`.
         #[serde(rename = "8:1")]
-        X81,
+        AspectRatio8x1,
         /// Wire value `9:16`.
         #[serde(rename = "9:16")]
-        X916,
+        AspectRatio9x16,
         /// Wire value `16:9`.
         #[serde(rename = "16:9")]
-        X169,
+        AspectRatio16x9,
         /// Wire value `21:9`.
         #[serde(rename = "21:9")]
-        X219,
+        AspectRatio21x9,
     }
     impl ::std::fmt::Display for NanoBanana2RequestAspectRatio {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X11 => f.write_str("1:1"),
-                Self::X14 => f.write_str("1:4"),
-                Self::X18 => f.write_str("1:8"),
-                Self::X23 => f.write_str("2:3"),
-                Self::X32 => f.write_str("3:2"),
-                Self::X34 => f.write_str("3:4"),
-                Self::X41 => f.write_str("4:1"),
-                Self::X43 => f.write_str("4:3"),
-                Self::X45 => f.write_str("4:5"),
-                Self::X54 => f.write_str("5:4"),
-                Self::X81 => f.write_str("8:1"),
-                Self::X916 => f.write_str("9:16"),
-                Self::X169 => f.write_str("16:9"),
-                Self::X219 => f.write_str("21:9"),
+                Self::AspectRatio1x1 => f.write_str("1:1"),
+                Self::AspectRatio1x4 => f.write_str("1:4"),
+                Self::AspectRatio1x8 => f.write_str("1:8"),
+                Self::AspectRatio2x3 => f.write_str("2:3"),
+                Self::AspectRatio3x2 => f.write_str("3:2"),
+                Self::AspectRatio3x4 => f.write_str("3:4"),
+                Self::AspectRatio4x1 => f.write_str("4:1"),
+                Self::AspectRatio4x3 => f.write_str("4:3"),
+                Self::AspectRatio4x5 => f.write_str("4:5"),
+                Self::AspectRatio5x4 => f.write_str("5:4"),
+                Self::AspectRatio8x1 => f.write_str("8:1"),
+                Self::AspectRatio9x16 => f.write_str("9:16"),
+                Self::AspectRatio16x9 => f.write_str("16:9"),
+                Self::AspectRatio21x9 => f.write_str("21:9"),
             }
         }
     }
@@ -802,20 +1003,20 @@ Default: `"1:1"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "1:1" => Ok(Self::X11),
-                "1:4" => Ok(Self::X14),
-                "1:8" => Ok(Self::X18),
-                "2:3" => Ok(Self::X23),
-                "3:2" => Ok(Self::X32),
-                "3:4" => Ok(Self::X34),
-                "4:1" => Ok(Self::X41),
-                "4:3" => Ok(Self::X43),
-                "4:5" => Ok(Self::X45),
-                "5:4" => Ok(Self::X54),
-                "8:1" => Ok(Self::X81),
-                "9:16" => Ok(Self::X916),
-                "16:9" => Ok(Self::X169),
-                "21:9" => Ok(Self::X219),
+                "1:1" => Ok(Self::AspectRatio1x1),
+                "1:4" => Ok(Self::AspectRatio1x4),
+                "1:8" => Ok(Self::AspectRatio1x8),
+                "2:3" => Ok(Self::AspectRatio2x3),
+                "3:2" => Ok(Self::AspectRatio3x2),
+                "3:4" => Ok(Self::AspectRatio3x4),
+                "4:1" => Ok(Self::AspectRatio4x1),
+                "4:3" => Ok(Self::AspectRatio4x3),
+                "4:5" => Ok(Self::AspectRatio4x5),
+                "5:4" => Ok(Self::AspectRatio5x4),
+                "8:1" => Ok(Self::AspectRatio8x1),
+                "9:16" => Ok(Self::AspectRatio9x16),
+                "16:9" => Ok(Self::AspectRatio16x9),
+                "21:9" => Ok(Self::AspectRatio21x9),
                 _ => Err("invalid value".into()),
             }
         }
@@ -853,24 +1054,24 @@ Default: `"1:1"`.*/
     pub enum NanoBanana2RequestImageSize {
         /// Wire value `512`.
         #[serde(rename = "512")]
-        X512,
+        ImageSize512,
         /// Wire value `1K`.
         #[serde(rename = "1K")]
-        X1k,
+        ImageSize1K,
         /// Wire value `2K`.
         #[serde(rename = "2K")]
-        X2k,
+        ImageSize2K,
         /// Wire value `4K`.
         #[serde(rename = "4K")]
-        X4k,
+        ImageSize4K,
     }
     impl ::std::fmt::Display for NanoBanana2RequestImageSize {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X512 => f.write_str("512"),
-                Self::X1k => f.write_str("1K"),
-                Self::X2k => f.write_str("2K"),
-                Self::X4k => f.write_str("4K"),
+                Self::ImageSize512 => f.write_str("512"),
+                Self::ImageSize1K => f.write_str("1K"),
+                Self::ImageSize2K => f.write_str("2K"),
+                Self::ImageSize4K => f.write_str("4K"),
             }
         }
     }
@@ -880,10 +1081,10 @@ Default: `"1:1"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "512" => Ok(Self::X512),
-                "1K" => Ok(Self::X1k),
-                "2K" => Ok(Self::X2k),
-                "4K" => Ok(Self::X4k),
+                "512" => Ok(Self::ImageSize512),
+                "1K" => Ok(Self::ImageSize1K),
+                "2K" => Ok(Self::ImageSize2K),
+                "4K" => Ok(Self::ImageSize4K),
                 _ => Err("invalid value".into()),
             }
         }
@@ -1003,22 +1204,22 @@ Default: `"adaptive"`.*/
     pub enum Seedance15ProT2vRequestRatio {
         /// Wire value `16:9`.
         #[serde(rename = "16:9")]
-        X169,
+        Ratio16x9,
         /// Wire value `4:3`.
         #[serde(rename = "4:3")]
-        X43,
+        Ratio4x3,
         /// Wire value `1:1`.
         #[serde(rename = "1:1")]
-        X11,
+        Ratio1x1,
         /// Wire value `3:4`.
         #[serde(rename = "3:4")]
-        X34,
+        Ratio3x4,
         /// Wire value `9:16`.
         #[serde(rename = "9:16")]
-        X916,
+        Ratio9x16,
         /// Wire value `21:9`.
         #[serde(rename = "21:9")]
-        X219,
+        Ratio21x9,
         /// Wire value `adaptive`.
         #[serde(rename = "adaptive")]
         Adaptive,
@@ -1026,12 +1227,12 @@ Default: `"adaptive"`.*/
     impl ::std::fmt::Display for Seedance15ProT2vRequestRatio {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X169 => f.write_str("16:9"),
-                Self::X43 => f.write_str("4:3"),
-                Self::X11 => f.write_str("1:1"),
-                Self::X34 => f.write_str("3:4"),
-                Self::X916 => f.write_str("9:16"),
-                Self::X219 => f.write_str("21:9"),
+                Self::Ratio16x9 => f.write_str("16:9"),
+                Self::Ratio4x3 => f.write_str("4:3"),
+                Self::Ratio1x1 => f.write_str("1:1"),
+                Self::Ratio3x4 => f.write_str("3:4"),
+                Self::Ratio9x16 => f.write_str("9:16"),
+                Self::Ratio21x9 => f.write_str("21:9"),
                 Self::Adaptive => f.write_str("adaptive"),
             }
         }
@@ -1042,12 +1243,12 @@ Default: `"adaptive"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "16:9" => Ok(Self::X169),
-                "4:3" => Ok(Self::X43),
-                "1:1" => Ok(Self::X11),
-                "3:4" => Ok(Self::X34),
-                "9:16" => Ok(Self::X916),
-                "21:9" => Ok(Self::X219),
+                "16:9" => Ok(Self::Ratio16x9),
+                "4:3" => Ok(Self::Ratio4x3),
+                "1:1" => Ok(Self::Ratio1x1),
+                "3:4" => Ok(Self::Ratio3x4),
+                "9:16" => Ok(Self::Ratio9x16),
+                "21:9" => Ok(Self::Ratio21x9),
                 "adaptive" => Ok(Self::Adaptive),
                 _ => Err("invalid value".into()),
             }
@@ -1088,20 +1289,20 @@ Default: `"720p"`.*/
     pub enum Seedance15ProT2vRequestResolution {
         /// Wire value `480p`.
         #[serde(rename = "480p")]
-        X480p,
+        Resolution480p,
         /// Wire value `720p`.
         #[serde(rename = "720p")]
-        X720p,
+        Resolution720p,
         /// Wire value `1080p`.
         #[serde(rename = "1080p")]
-        X1080p,
+        Resolution1080p,
     }
     impl ::std::fmt::Display for Seedance15ProT2vRequestResolution {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X480p => f.write_str("480p"),
-                Self::X720p => f.write_str("720p"),
-                Self::X1080p => f.write_str("1080p"),
+                Self::Resolution480p => f.write_str("480p"),
+                Self::Resolution720p => f.write_str("720p"),
+                Self::Resolution1080p => f.write_str("1080p"),
             }
         }
     }
@@ -1111,9 +1312,9 @@ Default: `"720p"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "480p" => Ok(Self::X480p),
-                "720p" => Ok(Self::X720p),
-                "1080p" => Ok(Self::X1080p),
+                "480p" => Ok(Self::Resolution480p),
+                "720p" => Ok(Self::Resolution720p),
+                "1080p" => Ok(Self::Resolution1080p),
                 _ => Err("invalid value".into()),
             }
         }
@@ -1281,32 +1482,32 @@ Default: `"1:1"`.*/
     pub enum Seedance20FastI2vRequestRatio {
         /// Wire value `21:9`.
         #[serde(rename = "21:9")]
-        X219,
+        Ratio21x9,
         /// Wire value `16:9`.
         #[serde(rename = "16:9")]
-        X169,
+        Ratio16x9,
         /// Wire value `4:3`.
         #[serde(rename = "4:3")]
-        X43,
+        Ratio4x3,
         /// Wire value `1:1`.
         #[serde(rename = "1:1")]
-        X11,
+        Ratio1x1,
         /// Wire value `3:4`.
         #[serde(rename = "3:4")]
-        X34,
+        Ratio3x4,
         /// Wire value `9:16`.
         #[serde(rename = "9:16")]
-        X916,
+        Ratio9x16,
     }
     impl ::std::fmt::Display for Seedance20FastI2vRequestRatio {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X219 => f.write_str("21:9"),
-                Self::X169 => f.write_str("16:9"),
-                Self::X43 => f.write_str("4:3"),
-                Self::X11 => f.write_str("1:1"),
-                Self::X34 => f.write_str("3:4"),
-                Self::X916 => f.write_str("9:16"),
+                Self::Ratio21x9 => f.write_str("21:9"),
+                Self::Ratio16x9 => f.write_str("16:9"),
+                Self::Ratio4x3 => f.write_str("4:3"),
+                Self::Ratio1x1 => f.write_str("1:1"),
+                Self::Ratio3x4 => f.write_str("3:4"),
+                Self::Ratio9x16 => f.write_str("9:16"),
             }
         }
     }
@@ -1316,12 +1517,12 @@ Default: `"1:1"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "21:9" => Ok(Self::X219),
-                "16:9" => Ok(Self::X169),
-                "4:3" => Ok(Self::X43),
-                "1:1" => Ok(Self::X11),
-                "3:4" => Ok(Self::X34),
-                "9:16" => Ok(Self::X916),
+                "21:9" => Ok(Self::Ratio21x9),
+                "16:9" => Ok(Self::Ratio16x9),
+                "4:3" => Ok(Self::Ratio4x3),
+                "1:1" => Ok(Self::Ratio1x1),
+                "3:4" => Ok(Self::Ratio3x4),
+                "9:16" => Ok(Self::Ratio9x16),
                 _ => Err("invalid value".into()),
             }
         }
@@ -1361,16 +1562,16 @@ Default: `"720p"`.*/
     pub enum Seedance20FastI2vRequestResolution {
         /// Wire value `480p`.
         #[serde(rename = "480p")]
-        X480p,
+        Resolution480p,
         /// Wire value `720p`.
         #[serde(rename = "720p")]
-        X720p,
+        Resolution720p,
     }
     impl ::std::fmt::Display for Seedance20FastI2vRequestResolution {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X480p => f.write_str("480p"),
-                Self::X720p => f.write_str("720p"),
+                Self::Resolution480p => f.write_str("480p"),
+                Self::Resolution720p => f.write_str("720p"),
             }
         }
     }
@@ -1380,8 +1581,8 @@ Default: `"720p"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "480p" => Ok(Self::X480p),
-                "720p" => Ok(Self::X720p),
+                "480p" => Ok(Self::Resolution480p),
+                "720p" => Ok(Self::Resolution720p),
                 _ => Err("invalid value".into()),
             }
         }
@@ -1493,32 +1694,32 @@ Default: `"1:1"`.*/
     pub enum Seedance20V2vRequestRatio {
         /// Wire value `21:9`.
         #[serde(rename = "21:9")]
-        X219,
+        Ratio21x9,
         /// Wire value `16:9`.
         #[serde(rename = "16:9")]
-        X169,
+        Ratio16x9,
         /// Wire value `4:3`.
         #[serde(rename = "4:3")]
-        X43,
+        Ratio4x3,
         /// Wire value `1:1`.
         #[serde(rename = "1:1")]
-        X11,
+        Ratio1x1,
         /// Wire value `3:4`.
         #[serde(rename = "3:4")]
-        X34,
+        Ratio3x4,
         /// Wire value `9:16`.
         #[serde(rename = "9:16")]
-        X916,
+        Ratio9x16,
     }
     impl ::std::fmt::Display for Seedance20V2vRequestRatio {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X219 => f.write_str("21:9"),
-                Self::X169 => f.write_str("16:9"),
-                Self::X43 => f.write_str("4:3"),
-                Self::X11 => f.write_str("1:1"),
-                Self::X34 => f.write_str("3:4"),
-                Self::X916 => f.write_str("9:16"),
+                Self::Ratio21x9 => f.write_str("21:9"),
+                Self::Ratio16x9 => f.write_str("16:9"),
+                Self::Ratio4x3 => f.write_str("4:3"),
+                Self::Ratio1x1 => f.write_str("1:1"),
+                Self::Ratio3x4 => f.write_str("3:4"),
+                Self::Ratio9x16 => f.write_str("9:16"),
             }
         }
     }
@@ -1528,12 +1729,12 @@ Default: `"1:1"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "21:9" => Ok(Self::X219),
-                "16:9" => Ok(Self::X169),
-                "4:3" => Ok(Self::X43),
-                "1:1" => Ok(Self::X11),
-                "3:4" => Ok(Self::X34),
-                "9:16" => Ok(Self::X916),
+                "21:9" => Ok(Self::Ratio21x9),
+                "16:9" => Ok(Self::Ratio16x9),
+                "4:3" => Ok(Self::Ratio4x3),
+                "1:1" => Ok(Self::Ratio1x1),
+                "3:4" => Ok(Self::Ratio3x4),
+                "9:16" => Ok(Self::Ratio9x16),
                 _ => Err("invalid value".into()),
             }
         }
@@ -1572,20 +1773,20 @@ Default: `"720p"`.*/
     pub enum Seedance20V2vRequestResolution {
         /// Wire value `480p`.
         #[serde(rename = "480p")]
-        X480p,
+        Resolution480p,
         /// Wire value `720p`.
         #[serde(rename = "720p")]
-        X720p,
+        Resolution720p,
         /// Wire value `1080p`.
         #[serde(rename = "1080p")]
-        X1080p,
+        Resolution1080p,
     }
     impl ::std::fmt::Display for Seedance20V2vRequestResolution {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X480p => f.write_str("480p"),
-                Self::X720p => f.write_str("720p"),
-                Self::X1080p => f.write_str("1080p"),
+                Self::Resolution480p => f.write_str("480p"),
+                Self::Resolution720p => f.write_str("720p"),
+                Self::Resolution1080p => f.write_str("1080p"),
             }
         }
     }
@@ -1595,9 +1796,9 @@ Default: `"720p"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "480p" => Ok(Self::X480p),
-                "720p" => Ok(Self::X720p),
-                "1080p" => Ok(Self::X1080p),
+                "480p" => Ok(Self::Resolution480p),
+                "720p" => Ok(Self::Resolution720p),
+                "1080p" => Ok(Self::Resolution1080p),
                 _ => Err("invalid value".into()),
             }
         }
@@ -1919,6 +2120,51 @@ Default: `"disabled"`.*/
             Default::default()
         }
     }
+    ///The team's balance.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct TeamBalance {
+        ///Balance in USD, with 4 decimals.
+        pub balance: f64,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl TeamBalance {
+        pub fn builder() -> builder::TeamBalance {
+            Default::default()
+        }
+    }
+    ///`UploadFileResponse`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct UploadFileResponse {
+        ///Response code, 0 indicates success
+        pub code: i64,
+        pub data: MediaFile,
+        ///Response message
+        pub message: ::std::string::String,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl UploadFileResponse {
+        pub fn builder() -> builder::UploadFileResponse {
+            Default::default()
+        }
+    }
+    ///`ValidateApiKeyResponse`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ValidateApiKeyResponse {
+        ///Response code, 0 indicates success
+        pub code: i64,
+        pub data: ApiKeyValidity,
+        ///Response message
+        pub message: ::std::string::String,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl ValidateApiKeyResponse {
+        pub fn builder() -> builder::ValidateApiKeyResponse {
+            Default::default()
+        }
+    }
     ///Veo 3.1 Lite image-to-video request. Supports `prompt`, `image`, `lastFrame`, `negativePrompt`, `aspectRatio`, `durationSeconds`, `resolution` (up to 1080p), and `personGeneration`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Veo31LiteI2vRequest {
@@ -1984,16 +2230,16 @@ Default: `"16:9"`.*/
     pub enum Veo31LiteI2vRequestAspectRatio {
         /// Wire value `16:9`.
         #[serde(rename = "16:9")]
-        X169,
+        AspectRatio16x9,
         /// Wire value `9:16`.
         #[serde(rename = "9:16")]
-        X916,
+        AspectRatio9x16,
     }
     impl ::std::fmt::Display for Veo31LiteI2vRequestAspectRatio {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X169 => f.write_str("16:9"),
-                Self::X916 => f.write_str("9:16"),
+                Self::AspectRatio16x9 => f.write_str("16:9"),
+                Self::AspectRatio9x16 => f.write_str("9:16"),
             }
         }
     }
@@ -2003,8 +2249,8 @@ Default: `"16:9"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "16:9" => Ok(Self::X169),
-                "9:16" => Ok(Self::X916),
+                "16:9" => Ok(Self::AspectRatio16x9),
+                "9:16" => Ok(Self::AspectRatio9x16),
                 _ => Err("invalid value".into()),
             }
         }
@@ -2042,20 +2288,20 @@ Default: `"16:9"`.*/
     pub enum Veo31LiteI2vRequestDurationSeconds {
         /// Wire value `4`.
         #[serde(rename = "4")]
-        X4,
+        DurationSeconds4,
         /// Wire value `6`.
         #[serde(rename = "6")]
-        X6,
+        DurationSeconds6,
         /// Wire value `8`.
         #[serde(rename = "8")]
-        X8,
+        DurationSeconds8,
     }
     impl ::std::fmt::Display for Veo31LiteI2vRequestDurationSeconds {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X4 => f.write_str("4"),
-                Self::X6 => f.write_str("6"),
-                Self::X8 => f.write_str("8"),
+                Self::DurationSeconds4 => f.write_str("4"),
+                Self::DurationSeconds6 => f.write_str("6"),
+                Self::DurationSeconds8 => f.write_str("8"),
             }
         }
     }
@@ -2065,9 +2311,9 @@ Default: `"16:9"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "4" => Ok(Self::X4),
-                "6" => Ok(Self::X6),
-                "8" => Ok(Self::X8),
+                "4" => Ok(Self::DurationSeconds4),
+                "6" => Ok(Self::DurationSeconds6),
+                "8" => Ok(Self::DurationSeconds8),
                 _ => Err("invalid value".into()),
             }
         }
@@ -2158,16 +2404,16 @@ Default: `"16:9"`.*/
     pub enum Veo31LiteI2vRequestResolution {
         /// Wire value `720p`.
         #[serde(rename = "720p")]
-        X720p,
+        Resolution720p,
         /// Wire value `1080p`.
         #[serde(rename = "1080p")]
-        X1080p,
+        Resolution1080p,
     }
     impl ::std::fmt::Display for Veo31LiteI2vRequestResolution {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X720p => f.write_str("720p"),
-                Self::X1080p => f.write_str("1080p"),
+                Self::Resolution720p => f.write_str("720p"),
+                Self::Resolution1080p => f.write_str("1080p"),
             }
         }
     }
@@ -2177,8 +2423,8 @@ Default: `"16:9"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "720p" => Ok(Self::X720p),
-                "1080p" => Ok(Self::X1080p),
+                "720p" => Ok(Self::Resolution720p),
+                "1080p" => Ok(Self::Resolution1080p),
                 _ => Err("invalid value".into()),
             }
         }
@@ -2235,20 +2481,20 @@ Default: `"720p"`.*/
     pub enum Viduq2ProMultiFrameRequestResolution {
         /// Wire value `540p`.
         #[serde(rename = "540p")]
-        X540p,
+        Resolution540p,
         /// Wire value `720p`.
         #[serde(rename = "720p")]
-        X720p,
+        Resolution720p,
         /// Wire value `1080p`.
         #[serde(rename = "1080p")]
-        X1080p,
+        Resolution1080p,
     }
     impl ::std::fmt::Display for Viduq2ProMultiFrameRequestResolution {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X540p => f.write_str("540p"),
-                Self::X720p => f.write_str("720p"),
-                Self::X1080p => f.write_str("1080p"),
+                Self::Resolution540p => f.write_str("540p"),
+                Self::Resolution720p => f.write_str("720p"),
+                Self::Resolution1080p => f.write_str("1080p"),
             }
         }
     }
@@ -2258,9 +2504,9 @@ Default: `"720p"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "540p" => Ok(Self::X540p),
-                "720p" => Ok(Self::X720p),
-                "1080p" => Ok(Self::X1080p),
+                "540p" => Ok(Self::Resolution540p),
+                "720p" => Ok(Self::Resolution720p),
+                "1080p" => Ok(Self::Resolution1080p),
                 _ => Err("invalid value".into()),
             }
         }
@@ -2326,20 +2572,20 @@ Default: `"720p"`.*/
     pub enum Viduq3TurboI2vRequestResolution {
         /// Wire value `540p`.
         #[serde(rename = "540p")]
-        X540p,
+        Resolution540p,
         /// Wire value `720p`.
         #[serde(rename = "720p")]
-        X720p,
+        Resolution720p,
         /// Wire value `1080p`.
         #[serde(rename = "1080p")]
-        X1080p,
+        Resolution1080p,
     }
     impl ::std::fmt::Display for Viduq3TurboI2vRequestResolution {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X540p => f.write_str("540p"),
-                Self::X720p => f.write_str("720p"),
-                Self::X1080p => f.write_str("1080p"),
+                Self::Resolution540p => f.write_str("540p"),
+                Self::Resolution720p => f.write_str("720p"),
+                Self::Resolution1080p => f.write_str("1080p"),
             }
         }
     }
@@ -2349,9 +2595,9 @@ Default: `"720p"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "540p" => Ok(Self::X540p),
-                "720p" => Ok(Self::X720p),
-                "1080p" => Ok(Self::X1080p),
+                "540p" => Ok(Self::Resolution540p),
+                "720p" => Ok(Self::Resolution720p),
+                "1080p" => Ok(Self::Resolution1080p),
                 _ => Err("invalid value".into()),
             }
         }
@@ -2459,16 +2705,16 @@ Default: `"1080P"`.*/
     pub enum Wan27I2vRequestFirstClipResolution {
         /// Wire value `720P`.
         #[serde(rename = "720P")]
-        X720p,
+        Resolution720P,
         /// Wire value `1080P`.
         #[serde(rename = "1080P")]
-        X1080p,
+        Resolution1080P,
     }
     impl ::std::fmt::Display for Wan27I2vRequestFirstClipResolution {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X720p => f.write_str("720P"),
-                Self::X1080p => f.write_str("1080P"),
+                Self::Resolution720P => f.write_str("720P"),
+                Self::Resolution1080P => f.write_str("1080P"),
             }
         }
     }
@@ -2478,8 +2724,8 @@ Default: `"1080P"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "720P" => Ok(Self::X720p),
-                "1080P" => Ok(Self::X1080p),
+                "720P" => Ok(Self::Resolution720P),
+                "1080P" => Ok(Self::Resolution1080P),
                 _ => Err("invalid value".into()),
             }
         }
@@ -2570,16 +2816,16 @@ Default: `"1080P"`.*/
     pub enum Wan27I2vRequestFirstFrameResolution {
         /// Wire value `720P`.
         #[serde(rename = "720P")]
-        X720p,
+        Resolution720P,
         /// Wire value `1080P`.
         #[serde(rename = "1080P")]
-        X1080p,
+        Resolution1080P,
     }
     impl ::std::fmt::Display for Wan27I2vRequestFirstFrameResolution {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::X720p => f.write_str("720P"),
-                Self::X1080p => f.write_str("1080P"),
+                Self::Resolution720P => f.write_str("720P"),
+                Self::Resolution1080P => f.write_str("1080P"),
             }
         }
     }
@@ -2589,8 +2835,8 @@ Default: `"1080P"`.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "720P" => Ok(Self::X720p),
-                "1080P" => Ok(Self::X1080p),
+                "720P" => Ok(Self::Resolution720P),
+                "1080P" => Ok(Self::Resolution1080P),
                 _ => Err("invalid value".into()),
             }
         }
@@ -2647,6 +2893,322 @@ Default: `true`.*/
     }
     /// Types for composing complex structures.
     pub mod builder {
+        #[derive(Clone, Debug)]
+        pub struct ApiKeyValidity {
+            is_valid: ::std::result::Result<bool, ::std::string::String>,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ApiKeyValidity {
+            fn default() -> Self {
+                Self {
+                    is_valid: Err("no value supplied for is_valid".to_string()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl ApiKeyValidity {
+            pub fn is_valid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_valid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_valid: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ApiKeyValidity> for super::ApiKeyValidity {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ApiKeyValidity,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    is_valid: value.is_valid?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ApiKeyValidity> for ApiKeyValidity {
+            fn from(value: super::ApiKeyValidity) -> Self {
+                Self {
+                    is_valid: Ok(value.is_valid),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CatalogModel {
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            display_price: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            docs_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            price: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            slug: ::std::result::Result<::std::string::String, ::std::string::String>,
+            type_: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CatalogModel {
+            fn default() -> Self {
+                Self {
+                    description: Ok(Default::default()),
+                    display_price: Ok(Default::default()),
+                    docs_url: Ok(Default::default()),
+                    price: Ok(Default::default()),
+                    slug: Err("no value supplied for slug".to_string()),
+                    type_: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl CatalogModel {
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn display_price<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.display_price = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for display_price: {e}")
+                    });
+                self
+            }
+            pub fn docs_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.docs_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for docs_url: {e}")
+                    });
+                self
+            }
+            pub fn price<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.price = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for price: {e}")
+                    });
+                self
+            }
+            pub fn slug<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.slug = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for slug: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CatalogModel> for super::CatalogModel {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CatalogModel,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    description: value.description?,
+                    display_price: value.display_price?,
+                    docs_url: value.docs_url?,
+                    price: value.price?,
+                    slug: value.slug?,
+                    type_: value.type_?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CatalogModel> for CatalogModel {
+            fn from(value: super::CatalogModel) -> Self {
+                Self {
+                    description: Ok(value.description),
+                    display_price: Ok(value.display_price),
+                    docs_url: Ok(value.docs_url),
+                    price: Ok(value.price),
+                    slug: Ok(value.slug),
+                    type_: Ok(value.type_),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct DeleteFileResponse {
+            code: ::std::result::Result<i64, ::std::string::String>,
+            data: ::std::result::Result<::serde_json::Value, ::std::string::String>,
+            message: ::std::result::Result<::std::string::String, ::std::string::String>,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for DeleteFileResponse {
+            fn default() -> Self {
+                Self {
+                    code: Err("no value supplied for code".to_string()),
+                    data: Err("no value supplied for data".to_string()),
+                    message: Err("no value supplied for message".to_string()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl DeleteFileResponse {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::serde_json::Value>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for message: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DeleteFileResponse> for super::DeleteFileResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DeleteFileResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    data: value.data?,
+                    message: value.message?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DeleteFileResponse> for DeleteFileResponse {
+            fn from(value: super::DeleteFileResponse) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    data: Ok(value.data),
+                    message: Ok(value.message),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
         #[derive(Clone, Debug)]
         pub struct GetTaskResponse {
             code: ::std::result::Result<i64, ::std::string::String>,
@@ -2734,6 +3296,103 @@ Default: `true`.*/
         }
         impl ::std::convert::From<super::GetTaskResponse> for GetTaskResponse {
             fn from(value: super::GetTaskResponse) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    data: Ok(value.data),
+                    message: Ok(value.message),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct GetTeamBalanceResponse {
+            code: ::std::result::Result<i64, ::std::string::String>,
+            data: ::std::result::Result<super::TeamBalance, ::std::string::String>,
+            message: ::std::result::Result<::std::string::String, ::std::string::String>,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for GetTeamBalanceResponse {
+            fn default() -> Self {
+                Self {
+                    code: Err("no value supplied for code".to_string()),
+                    data: Err("no value supplied for data".to_string()),
+                    message: Err("no value supplied for message".to_string()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl GetTeamBalanceResponse {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::TeamBalance>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for message: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<GetTeamBalanceResponse>
+        for super::GetTeamBalanceResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: GetTeamBalanceResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    data: value.data?,
+                    message: value.message?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::GetTeamBalanceResponse>
+        for GetTeamBalanceResponse {
+            fn from(value: super::GetTeamBalanceResponse) -> Self {
                 Self {
                     code: Ok(value.code),
                     data: Ok(value.data),
@@ -3316,6 +3975,407 @@ Default: `true`.*/
                     audio_url: Ok(value.audio_url),
                     reference_face_image_url: Ok(value.reference_face_image_url),
                     video_url: Ok(value.video_url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ListFilesResponse {
+            code: ::std::result::Result<i64, ::std::string::String>,
+            data: ::std::result::Result<super::MediaFileList, ::std::string::String>,
+            message: ::std::result::Result<::std::string::String, ::std::string::String>,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ListFilesResponse {
+            fn default() -> Self {
+                Self {
+                    code: Err("no value supplied for code".to_string()),
+                    data: Err("no value supplied for data".to_string()),
+                    message: Err("no value supplied for message".to_string()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl ListFilesResponse {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MediaFileList>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for message: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ListFilesResponse> for super::ListFilesResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ListFilesResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    data: value.data?,
+                    message: value.message?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ListFilesResponse> for ListFilesResponse {
+            fn from(value: super::ListFilesResponse) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    data: Ok(value.data),
+                    message: Ok(value.message),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ListModelsResponse {
+            models: ::std::result::Result<
+                ::std::vec::Vec<super::CatalogModel>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ListModelsResponse {
+            fn default() -> Self {
+                Self {
+                    models: Err("no value supplied for models".to_string()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl ListModelsResponse {
+            pub fn models<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::CatalogModel>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.models = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for models: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ListModelsResponse> for super::ListModelsResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ListModelsResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    models: value.models?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ListModelsResponse> for ListModelsResponse {
+            fn from(value: super::ListModelsResponse) -> Self {
+                Self {
+                    models: Ok(value.models),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MediaFile {
+            created_at: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            file_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            filename: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            size: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            type_: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            url: ::std::result::Result<::std::string::String, ::std::string::String>,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for MediaFile {
+            fn default() -> Self {
+                Self {
+                    created_at: Ok(Default::default()),
+                    file_id: Err("no value supplied for file_id".to_string()),
+                    filename: Ok(Default::default()),
+                    size: Ok(Default::default()),
+                    type_: Ok(Default::default()),
+                    url: Err("no value supplied for url".to_string()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl MediaFile {
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn file_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.file_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for file_id: {e}")
+                    });
+                self
+            }
+            pub fn filename<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.filename = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for filename: {e}")
+                    });
+                self
+            }
+            pub fn size<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.size = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for size: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for url: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MediaFile> for super::MediaFile {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MediaFile,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_at: value.created_at?,
+                    file_id: value.file_id?,
+                    filename: value.filename?,
+                    size: value.size?,
+                    type_: value.type_?,
+                    url: value.url?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MediaFile> for MediaFile {
+            fn from(value: super::MediaFile) -> Self {
+                Self {
+                    created_at: Ok(value.created_at),
+                    file_id: Ok(value.file_id),
+                    filename: Ok(value.filename),
+                    size: Ok(value.size),
+                    type_: Ok(value.type_),
+                    url: Ok(value.url),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MediaFileList {
+            files: ::std::result::Result<
+                ::std::vec::Vec<super::MediaFile>,
+                ::std::string::String,
+            >,
+            total: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for MediaFileList {
+            fn default() -> Self {
+                Self {
+                    files: Ok(Default::default()),
+                    total: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl MediaFileList {
+            pub fn files<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::MediaFile>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.files = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for files: {e}")
+                    });
+                self
+            }
+            pub fn total<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.total = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for total: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MediaFileList> for super::MediaFileList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MediaFileList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    files: value.files?,
+                    total: value.total?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MediaFileList> for MediaFileList {
+            fn from(value: super::MediaFileList) -> Self {
+                Self {
+                    files: Ok(value.files),
+                    total: Ok(value.total),
+                    extra: Ok(value.extra),
                 }
             }
         }
@@ -5039,6 +6099,261 @@ Default: `true`.*/
             fn from(value: super::TaskResult) -> Self {
                 Self {
                     resources: Ok(value.resources),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TeamBalance {
+            balance: ::std::result::Result<f64, ::std::string::String>,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TeamBalance {
+            fn default() -> Self {
+                Self {
+                    balance: Err("no value supplied for balance".to_string()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl TeamBalance {
+            pub fn balance<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<f64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.balance = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for balance: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TeamBalance> for super::TeamBalance {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TeamBalance,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    balance: value.balance?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TeamBalance> for TeamBalance {
+            fn from(value: super::TeamBalance) -> Self {
+                Self {
+                    balance: Ok(value.balance),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UploadFileResponse {
+            code: ::std::result::Result<i64, ::std::string::String>,
+            data: ::std::result::Result<super::MediaFile, ::std::string::String>,
+            message: ::std::result::Result<::std::string::String, ::std::string::String>,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for UploadFileResponse {
+            fn default() -> Self {
+                Self {
+                    code: Err("no value supplied for code".to_string()),
+                    data: Err("no value supplied for data".to_string()),
+                    message: Err("no value supplied for message".to_string()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl UploadFileResponse {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MediaFile>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for message: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UploadFileResponse> for super::UploadFileResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UploadFileResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    data: value.data?,
+                    message: value.message?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::UploadFileResponse> for UploadFileResponse {
+            fn from(value: super::UploadFileResponse) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    data: Ok(value.data),
+                    message: Ok(value.message),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ValidateApiKeyResponse {
+            code: ::std::result::Result<i64, ::std::string::String>,
+            data: ::std::result::Result<super::ApiKeyValidity, ::std::string::String>,
+            message: ::std::result::Result<::std::string::String, ::std::string::String>,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ValidateApiKeyResponse {
+            fn default() -> Self {
+                Self {
+                    code: Err("no value supplied for code".to_string()),
+                    data: Err("no value supplied for data".to_string()),
+                    message: Err("no value supplied for message".to_string()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl ValidateApiKeyResponse {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ApiKeyValidity>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for message: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ValidateApiKeyResponse>
+        for super::ValidateApiKeyResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ValidateApiKeyResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    data: value.data?,
+                    message: value.message?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ValidateApiKeyResponse>
+        for ValidateApiKeyResponse {
+            fn from(value: super::ValidateApiKeyResponse) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    data: Ok(value.data),
+                    message: Ok(value.message),
                     extra: Ok(value.extra),
                 }
             }
@@ -7388,6 +8703,20 @@ let response = client.wan27_image_async()
     pub fn wan27_image_async(&self) -> builder::Wan27ImageAsync<'_> {
         builder::Wan27ImageAsync::new(self)
     }
+    /**Check the API key
+
+Free check of the key the request carries. An invalid key still gets HTTP 200, with `is_valid: false`. Written by the modellix-rust maintainers from Modellix's documentation (API key validation); Modellix publishes no fragment for it.
+
+Sends a `GET` request to `/api/v1/apikey/validate`
+
+```ignore
+let response = client.validate_api_key()
+    .send()
+    .await;
+```*/
+    pub fn validate_api_key(&self) -> builder::ValidateApiKey<'_> {
+        builder::ValidateApiKey::new(self)
+    }
     /**Seedance 1.5 Pro T2V
 
 Sends a `POST` request to `/api/v1/bytedance/seedance-1.5-pro-t2v`
@@ -7491,6 +8820,55 @@ let response = client.kling_image_o1_async()
     pub fn kling_image_o1_async(&self) -> builder::KlingImageO1Async<'_> {
         builder::KlingImageO1Async::new(self)
     }
+    /**List the team's media files
+
+The team's unexpired uploaded files, one page of at most 100. Written by the modellix-rust maintainers from Modellix's documentation (media files); Modellix publishes no fragment for it.
+
+Sends a `GET` request to `/api/v1/media/files`
+
+Arguments:
+- `limit`: Most files in the page, 1 to 100 (default 100).
+```ignore
+let response = client.list_files()
+    .limit(limit)
+    .send()
+    .await;
+```*/
+    pub fn list_files(&self) -> builder::ListFiles<'_> {
+        builder::ListFiles::new(self)
+    }
+    /**Upload a media file
+
+Stores a local image, video or audio file for the team so that its URL can go into a model's URL field. At most 16 MB per file, 10 unexpired files per team (one more is refused: `Quota exceeded`), 2 uploads at a time, kept about 7 days. Not a task: nothing runs and nothing is charged, but it uses the team's quota, so it is never retried blindly. Written by the modellix-rust maintainers from Modellix's documentation (media files); Modellix publishes no fragment for it.
+
+Sends a `POST` request to `/api/v1/media/files`
+
+```ignore
+let response = client.upload_file()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn upload_file(&self) -> builder::UploadFile<'_> {
+        builder::UploadFile::new(self)
+    }
+    /**Delete a media file
+
+Deletes an uploaded file and frees its quota; 404 when no file has this id. Written by the modellix-rust maintainers from Modellix's documentation (media files); Modellix publishes no fragment for it.
+
+Sends a `DELETE` request to `/api/v1/media/files/{file_id}`
+
+Arguments:
+- `file_id`: The id an upload answered with.
+```ignore
+let response = client.delete_file()
+    .file_id(file_id)
+    .send()
+    .await;
+```*/
+    pub fn delete_file(&self) -> builder::DeleteFile<'_> {
+        builder::DeleteFile::new(self)
+    }
     /**Hailuo 2.3 T2V
 
 Hailuo 2.3 generates high-quality videos from text with exceptional instruction following and state-of-the-art extreme physics simulation.
@@ -7505,6 +8883,23 @@ let response = client.hailuo23_t2v_async()
 ```*/
     pub fn hailuo23_t2v_async(&self) -> builder::Hailuo23T2vAsync<'_> {
         builder::Hailuo23T2vAsync::new(self)
+    }
+    /**List the active model catalog
+
+Every model Modellix offers now, in its order. Unlike every other answer it has no `code/message/data` envelope. Entries appear and disappear; `type` is an open set. Written by the modellix-rust maintainers from Modellix's documentation (the catalog endpoint, as the official CLI reads it); Modellix publishes no fragment for it.
+
+Sends a `GET` request to `/api/v1/models`
+
+Arguments:
+- `featured`: Only the featured subset.
+```ignore
+let response = client.list_models()
+    .featured(featured)
+    .send()
+    .await;
+```*/
+    pub fn list_models(&self) -> builder::ListModels<'_> {
+        builder::ListModels::new(self)
     }
     /**GPT Image 2
 
@@ -7537,6 +8932,20 @@ let response = client.get_task()
 ```*/
     pub fn get_task(&self) -> builder::GetTask<'_> {
         builder::GetTask::new(self)
+    }
+    /**Read the team's balance
+
+The balance of the team the key belongs to. Written by the modellix-rust maintainers from Modellix's documentation (team balance); Modellix publishes no fragment for it.
+
+Sends a `GET` request to `/api/v1/team/balance`
+
+```ignore
+let response = client.get_team_balance()
+    .send()
+    .await;
+```*/
+    pub fn get_team_balance(&self) -> builder::GetTeamBalance<'_> {
+        builder::GetTeamBalance::new(self)
     }
     /**Kling V1 T2V
 
@@ -7738,6 +9147,54 @@ pub mod builder {
                 .build()?;
             let info = OperationInfo {
                 operation_id: "wan27_image_async",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::validate_api_key`]
+
+[`Client::validate_api_key`]: super::Client::validate_api_key*/
+    #[derive(Debug, Clone)]
+    pub struct ValidateApiKey<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> ValidateApiKey<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/v1/apikey/validate`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ValidateApiKeyResponse>, Error<()>> {
+            let Self { client } = self;
+            let url = format!("{}/api/v1/apikey/validate", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "validate_api_key",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -8343,6 +9800,211 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::list_files`]
+
+[`Client::list_files`]: super::Client::list_files*/
+    #[derive(Debug, Clone)]
+    pub struct ListFiles<'a> {
+        client: &'a super::Client,
+        limit: Result<Option<::std::num::NonZeroU64>, String>,
+    }
+    impl<'a> ListFiles<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                limit: Ok(None),
+            }
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for limit failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/media/files`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ListFilesResponse>, Error<()>> {
+            let Self { client, limit } = self;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/media/files", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_files",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::upload_file`]
+
+[`Client::upload_file`]: super::Client::upload_file*/
+    #[derive(Debug)]
+    pub struct UploadFile<'a> {
+        client: &'a super::Client,
+        body: Result<reqwest::Body, String>,
+    }
+    impl<'a> UploadFile<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Err("body was not initialized".to_string()),
+            }
+        }
+        pub fn body<B>(mut self, value: B) -> Self
+        where
+            B: std::convert::TryInto<reqwest::Body>,
+        {
+            self.body = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `reqwest::Body` for body failed".to_string()
+                });
+            self
+        }
+        ///Sends a `POST` request to `/api/v1/media/files`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::UploadFileResponse>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/media/files", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .header(
+                    ::reqwest::header::CONTENT_TYPE,
+                    ::reqwest::header::HeaderValue::from_static(
+                        "application/octet-stream",
+                    ),
+                )
+                .body(body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "upload_file",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::delete_file`]
+
+[`Client::delete_file`]: super::Client::delete_file*/
+    #[derive(Debug, Clone)]
+    pub struct DeleteFile<'a> {
+        client: &'a super::Client,
+        file_id: Result<types::DeleteFileFileId, String>,
+    }
+    impl<'a> DeleteFile<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                file_id: Err("file_id was not initialized".to_string()),
+            }
+        }
+        pub fn file_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::DeleteFileFileId>,
+        {
+            self.file_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `DeleteFileFileId` for file_id failed".to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/v1/media/files/{file_id}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::DeleteFileResponse>, Error<()>> {
+            let Self { client, file_id } = self;
+            let file_id = file_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/media/files/{}", client.baseurl, encode_path(& file_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "delete_file",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::hailuo23_t2v_async`]
 
 [`Client::hailuo23_t2v_async`]: super::Client::hailuo23_t2v_async*/
@@ -8414,6 +10076,70 @@ pub mod builder {
                 .build()?;
             let info = OperationInfo {
                 operation_id: "hailuo23_t2v_async",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::list_models`]
+
+[`Client::list_models`]: super::Client::list_models*/
+    #[derive(Debug, Clone)]
+    pub struct ListModels<'a> {
+        client: &'a super::Client,
+        featured: Result<Option<bool>, String>,
+    }
+    impl<'a> ListModels<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                featured: Ok(None),
+            }
+        }
+        pub fn featured<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.featured = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for featured failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/models`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ListModelsResponse>, Error<()>> {
+            let Self { client, featured } = self;
+            let featured = featured.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/models", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("featured", &featured))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_models",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -8562,6 +10288,54 @@ pub mod builder {
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_task",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_team_balance`]
+
+[`Client::get_team_balance`]: super::Client::get_team_balance*/
+    #[derive(Debug, Clone)]
+    pub struct GetTeamBalance<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> GetTeamBalance<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/v1/team/balance`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::GetTeamBalanceResponse>, Error<()>> {
+            let Self { client } = self;
+            let url = format!("{}/api/v1/team/balance", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_team_balance",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -9141,11 +10915,83 @@ pub const OPERATIONS: &[crate::Operation] = &[
         ],
     },
     crate::Operation {
+        operation_id: "validateApiKey",
+        method: "GET",
+        path: "/api/v1/apikey/validate",
+        file: "modellix/apikey-validate.json",
+        summary: "Check the API key",
+        model_id: None,
+        request_type: None,
+        validate_json: None,
+        outputs: &[],
+        runtime_fields: &[],
+    },
+    crate::Operation {
+        operation_id: "deleteFile",
+        method: "DELETE",
+        path: "/api/v1/media/files/{file_id}",
+        file: "modellix/media-files-delete.json",
+        summary: "Delete a media file",
+        model_id: None,
+        request_type: None,
+        validate_json: None,
+        outputs: &[],
+        runtime_fields: &[],
+    },
+    crate::Operation {
+        operation_id: "listFiles",
+        method: "GET",
+        path: "/api/v1/media/files",
+        file: "modellix/media-files-list.json",
+        summary: "List the team's media files",
+        model_id: None,
+        request_type: None,
+        validate_json: None,
+        outputs: &[],
+        runtime_fields: &[],
+    },
+    crate::Operation {
+        operation_id: "uploadFile",
+        method: "POST",
+        path: "/api/v1/media/files",
+        file: "modellix/media-files-upload.json",
+        summary: "Upload a media file",
+        model_id: None,
+        request_type: None,
+        validate_json: None,
+        outputs: &[],
+        runtime_fields: &[],
+    },
+    crate::Operation {
+        operation_id: "listModels",
+        method: "GET",
+        path: "/api/v1/models",
+        file: "modellix/models.json",
+        summary: "List the active model catalog",
+        model_id: None,
+        request_type: None,
+        validate_json: None,
+        outputs: &[],
+        runtime_fields: &[],
+    },
+    crate::Operation {
         operation_id: "getTask",
         method: "GET",
         path: "/api/v1/tasks/{task_id}",
         file: "modellix/tasks.json",
         summary: "Query task result",
+        model_id: None,
+        request_type: None,
+        validate_json: None,
+        outputs: &[],
+        runtime_fields: &[],
+    },
+    crate::Operation {
+        operation_id: "getTeamBalance",
+        method: "GET",
+        path: "/api/v1/team/balance",
+        file: "modellix/team-balance.json",
+        summary: "Read the team's balance",
         model_id: None,
         request_type: None,
         validate_json: None,
@@ -10510,7 +12356,7 @@ impl types::GptImage2Request {
     }
 }
 impl crate::SubmitRequest for types::GptImage2Request {
-    const OPERATION: &'static crate::Operation = &OPERATIONS[12usize];
+    const OPERATION: &'static crate::Operation = &OPERATIONS[18usize];
     fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
         types::GptImage2Request::validate(self)
     }
@@ -10550,7 +12396,7 @@ impl types::LipSyncRequest {
     }
 }
 impl crate::SubmitRequest for types::LipSyncRequest {
-    const OPERATION: &'static crate::Operation = &OPERATIONS[13usize];
+    const OPERATION: &'static crate::Operation = &OPERATIONS[19usize];
     fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
         types::LipSyncRequest::validate(self)
     }
@@ -10618,7 +12464,7 @@ impl types::Viduq2ProMultiFrameRequest {
     }
 }
 impl crate::SubmitRequest for types::Viduq2ProMultiFrameRequest {
-    const OPERATION: &'static crate::Operation = &OPERATIONS[14usize];
+    const OPERATION: &'static crate::Operation = &OPERATIONS[20usize];
     fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
         types::Viduq2ProMultiFrameRequest::validate(self)
     }
@@ -10673,7 +12519,7 @@ impl types::Viduq3TurboI2vRequest {
     }
 }
 impl crate::SubmitRequest for types::Viduq3TurboI2vRequest {
-    const OPERATION: &'static crate::Operation = &OPERATIONS[15usize];
+    const OPERATION: &'static crate::Operation = &OPERATIONS[21usize];
     fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
         types::Viduq3TurboI2vRequest::validate(self)
     }

@@ -4,41 +4,147 @@
 //!   merged OpenAPI document under `tests/snapshots/`.
 //! - `spec-check`: lint every fragment under `spec/`.
 //! - `add-endpoint <fragment.json>`: vendor a Modellix fragment into `spec/`.
+//! - `fetch <provider/model>…`: download live fragments, vendor them, print what changed.
+//! - `sync [--write]`: compare every vendored fragment with the live one (drift report).
+
+mod api_diff;
+mod download;
+mod fetch;
+mod provenance;
+mod spec_check;
+mod sync;
+mod vendor;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use modellix_codegen::{CODE_FILE, Fragment, OPENAPI_FILE, SpecError};
+use modellix_codegen::{CODE_FILE, OPENAPI_FILE};
+
+use crate::fetch::Source;
+use crate::spec_check::{spec_check, spec_error};
 
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   codegen [--check]            refresh tests/snapshots/ from spec/ (--check: fail if stale)
   spec-check                   lint every fragment under spec/
-  add-endpoint <fragment.json> vendor a Modellix fragment as spec/<provider>/<model>.json";
+  add-endpoint <fragment.json> vendor a Modellix fragment as spec/<provider>/<model>.json
+  fetch <provider/model>...    download each model's live fragment from
+                               https://www.modellix.ai/models/<provider>/<model>/api_schema
+                               (no key is sent), vendor it unchanged as
+                               spec/<provider>/<model>.json (a new model also gets a starter
+                               rules file and a provenance row in spec/README.md), print what
+                               changed in the API (operations, fields, enum values, bounds,
+                               required; + added, - removed, ~ changed, with JSON pointers),
+                               then run spec-check. Exit 1 if a model is gone (404/410), could
+                               not be fetched, or the spec no longer checks.
+  sync [--write]               fetch every vendored model and report drift (changed fields, a
+                               moved submit URL, a removed model) without writing anything;
+                               --write vendors the changes and runs spec-check. Exit 0: in
+                               sync (or all written); 1: drift left (without --write, or a
+                               removed model); 2: a model could not be fetched or the written
+                               spec does not check.
 
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let root = workspace_root();
-    let result = match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        ["codegen"] => codegen(&root, false),
-        ["codegen", "--check"] => codegen(&root, true),
-        ["spec-check"] => spec_check(&root),
-        ["add-endpoint", file] => add_endpoint(&root, Path::new(file)),
-        _ => Err(USAGE.to_owned()),
+options (spec-check, fetch, sync):
+  --from <URL>                 fetch from this origin instead of https://www.modellix.ai
+  --spec-dir <DIR>             use this spec folder instead of the workspace's spec/";
+
+/// A command's failure: the message and the exit code.
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure { code: 1, message }
+    }
+}
+
+/// The command line split into words and the options every command may take.
+struct Args {
+    words: Vec<String>,
+    from: Option<String>,
+    spec_dir: Option<PathBuf>,
+    write: bool,
+}
+
+fn parse_args(raw: Vec<String>) -> Result<Args, String> {
+    let mut args = Args {
+        words: Vec::new(),
+        from: None,
+        spec_dir: None,
+        write: false,
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("{message}");
-            ExitCode::FAILURE
+    let mut raw = raw.into_iter();
+    while let Some(arg) = raw.next() {
+        match arg.as_str() {
+            "--from" => args.from = Some(raw.next().ok_or("--from needs a URL")?),
+            "--spec-dir" => {
+                args.spec_dir = Some(raw.next().ok_or("--spec-dir needs a folder")?.into())
+            }
+            "--write" => args.write = true,
+            _ => args.words.push(arg),
         }
     }
+    Ok(args)
+}
+
+fn main() -> ExitCode {
+    match run(std::env::args().skip(1).collect()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure { code, message }) => {
+            eprintln!("{message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn run(raw: Vec<String>) -> Result<(), Failure> {
+    if raw.first().is_some_and(|a| a == "help") || raw.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{USAGE}");
+        return Ok(());
+    }
+    let root = workspace_root();
+    let args = parse_args(raw)?;
+    let words: Vec<&str> = args.words.iter().map(String::as_str).collect();
+    let source = Source {
+        origin: args
+            .from
+            .clone()
+            .unwrap_or_else(|| download::PUBLIC_ORIGIN.to_owned()),
+        spec_dir: args.spec_dir.clone().unwrap_or_else(|| root.join("spec")),
+    };
+    // Options only where they mean something: codegen always reads the workspace's spec/.
+    let fetching = matches!(words.first(), Some(&"fetch" | &"sync"));
+    let options_ok = (args.from.is_none() || fetching)
+        && (!args.write || words.first() == Some(&"sync"))
+        && (args.spec_dir.is_none() || fetching || words.first() == Some(&"spec-check"));
+    if !options_ok {
+        return Err(USAGE.to_owned().into());
+    }
+    match words.as_slice() {
+        ["codegen"] => codegen(&root, false)?,
+        ["codegen", "--check"] => codegen(&root, true)?,
+        ["spec-check"] => spec_check(&source.spec_dir)?,
+        ["add-endpoint", file] => add_endpoint(&root, Path::new(file))?,
+        ["fetch", models @ ..] if !models.is_empty() => {
+            let models: Vec<String> = models.iter().map(|m| (*m).to_owned()).collect();
+            fetch::fetch(&source, &models)?
+        }
+        ["sync"] => match sync::sync(&source, args.write) {
+            sync::Outcome::InSync => {}
+            sync::Outcome::Drift => {
+                return Err(Failure {
+                    code: 1,
+                    message: "sync: drift found".into(),
+                });
+            }
+            sync::Outcome::Failed(message) => return Err(Failure { code: 2, message }),
+        },
+        _ => return Err(USAGE.to_owned().into()),
+    }
+    Ok(())
 }
 
 fn workspace_root() -> PathBuf {
@@ -47,10 +153,6 @@ fn workspace_root() -> PathBuf {
         .parent()
         .expect("xtask lives in the workspace")
         .to_owned()
-}
-
-fn spec_error(e: SpecError) -> String {
-    format!("spec/{e}")
 }
 
 /// Regenerates and compares or writes the snapshot files.
@@ -99,69 +201,6 @@ fn first_difference(a: &str, b: &str) -> usize {
         + 1
 }
 
-/// Every finding about the fragments: errors stop CI, warnings are printed.
-fn spec_check(root: &Path) -> Result<(), String> {
-    let fragments = modellix_codegen::load_dir(&root.join("spec")).map_err(spec_error)?;
-    let mut errors = Vec::new();
-    let mut warnings = Vec::new();
-    for f in &fragments {
-        lint_fragment(f, &mut errors, &mut warnings);
-    }
-    if errors.is_empty()
-        && let Err(e) = modellix_codegen::generate(&fragments)
-    {
-        errors.push(spec_error(e));
-    }
-    for w in &warnings {
-        println!("warning: {w}");
-    }
-    for e in &errors {
-        println!("error: {e}");
-    }
-    println!(
-        "{} fragment(s), {} error(s), {} warning(s)",
-        fragments.len(),
-        errors.len(),
-        warnings.len()
-    );
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err("spec-check failed".into())
-    }
-}
-
-/// Checks what the loader does not: constructs the generator cannot check and examples
-/// that break their own schema (judged by an independent JSON Schema validator).
-fn lint_fragment(f: &Fragment, errors: &mut Vec<String>, warnings: &mut Vec<String>) {
-    let file = format!("spec/{}", f.file.display());
-    let Some(schema) = f.request_schema() else {
-        return;
-    };
-    if let Err(e) = modellix_codegen::emit_checks(schema) {
-        errors.push(format!("{file}: request schema: {e}"));
-    }
-    let validator = match jsonschema::draft4::new(schema) {
-        Ok(v) => v,
-        Err(e) => {
-            errors.push(format!(
-                "{file}: request schema is not valid JSON Schema: {e}"
-            ));
-            return;
-        }
-    };
-    for (name, example) in f.request_examples() {
-        for e in validator.iter_errors(&example) {
-            // Published examples are not always valid; vendoring them is fine, trusting
-            // them as test data is not.
-            warnings.push(format!(
-                "{file}: example {name:?} breaks its own schema at {:?}: {e}",
-                e.instance_path().as_str()
-            ));
-        }
-    }
-}
-
 /// Vendors a fragment as `spec/<provider>/<model>.json`, checks the whole spec with it
 /// and refreshes the snapshot.
 fn add_endpoint(root: &Path, source: &Path) -> Result<(), String> {
@@ -178,24 +217,12 @@ fn add_endpoint(root: &Path, source: &Path) -> Result<(), String> {
         ));
     }
     // Vendored as published, byte for byte: provenance is "the same file".
-    std::fs::create_dir_all(dest.parent().expect("has a provider folder"))
-        .map_err(|e| format!("{}: {e}", dest.display()))?;
-    std::fs::write(&dest, &text).map_err(|e| format!("{}: {e}", dest.display()))?;
+    vendor::write(&root.join("spec"), Path::new(&relative), text.as_bytes())?;
     // A starter rules file: the output kind guessed from the id (edit it), no prose rules.
+    let wrote_rules = vendor::write_starter_rules(&root.join("spec"), &model_id)?;
     let rules = root.join("spec").join(format!("{model_id}.rules.json"));
-    let wrote_rules = !rules.exists();
-    if wrote_rules {
-        let kind = if model_id.contains("image") || model_id.contains("t2i") {
-            "image"
-        } else {
-            "video"
-        };
-        let starter =
-            format!("{{\n  \"outputs\": [{{\"kind\": \"{kind}\"}}],\n  \"rules\": []\n}}\n");
-        std::fs::write(&rules, starter).map_err(|e| format!("{}: {e}", rules.display()))?;
-    }
 
-    let checked = spec_check(root).and_then(|()| codegen(root, false));
+    let checked = spec_check(&root.join("spec")).and_then(|()| codegen(root, false));
     if let Err(e) = checked {
         let _ = std::fs::remove_file(&dest);
         if wrote_rules {
