@@ -298,7 +298,8 @@ pub struct BatchArgs {
 /// `modellix models`.
 #[derive(Args, Debug)]
 pub struct ModelsArgs {
-    /// Only this type (text-to-video, video-to-video, …).
+    /// Only this type (text-to-video, video-to-video, …), as Modellix's catalog gives
+    /// it when a key is set (without one, matched in this build's descriptions).
     #[arg(long = "type", value_name = "TYPE")]
     pub kind: Option<String>,
     /// Only this provider.
