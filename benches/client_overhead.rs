@@ -34,10 +34,8 @@ struct Bare {
 
 impl Bare {
     fn new(http: reqwest::Client, sandbox: &Sandbox) -> Bare {
-        let op = modellix::OPERATIONS
-            .iter()
-            .find(|op| op.is_submit())
-            .expect("a submit operation");
+        // The request's own operation (not the table's first submit: the table grows).
+        let op = <modellix::types::Seedance20V2vRequest as modellix::SubmitRequest>::OPERATION;
         // The same bytes `Client::submit` sends: the request as a JSON value, serialized.
         let value = serde_json::to_value(common::request()).expect("serializable");
         let body = Bytes::from(serde_json::to_vec(&value).expect("serializable"));
@@ -200,11 +198,12 @@ fn main() {
     }
     let ratio = |i: usize| ours[i] / theirs[i];
     println!(
-        "  {:<22} | {:7.3} | {:7.3} | {:7.3}   (goal for the total <= 1.10)",
+        "  {:<22} | {:7.3} | {:7.3} | {:7.3} | {:7.3}   (goal: client-thread CPU <= 1.05)",
         "ratio",
         ratio(0),
         ratio(1),
-        ratio(2)
+        ratio(2),
+        cpu[0] / cpu[1]
     );
     println!("  request.validate() alone: {validate_us:.1} µs per call (no I/O)");
     println!(

@@ -61,7 +61,9 @@ fn main() {
     println!("# command: cargo bench --bench scale");
     println!(
         "# tasks: Timing::Polls {{ pending: 1, processing: 2 }}; schedule Backoff::fixed(200 ms) ±20%; \
-         submits {SUBMIT_CONCURRENCY} at a time; wait_all concurrency {TASKS}"
+         submits {SUBMIT_CONCURRENCY} at a time; wait_all concurrency {TASKS}; \
+         queries in flight {} (the default) unless the row says otherwise",
+        WaitOptions::default().queries_in_flight
     );
     println!(
         "\n| server | shared 429 state | submit s | wait s | submits | task queries sent | 429s | failed waits | client VmHWM MB | server VmHWM MB |"
@@ -86,13 +88,35 @@ fn main() {
         (bucket, "limit", Pacing::Pause),
         (bucket, "limit", Pacing::None),
     ];
-    // SCALE_ONLY=limit (or plain, random429) runs that server's rows alone.
-    let only = std::env::var("SCALE_ONLY").ok();
-    for (label, spec, shared) in runs {
-        if only.as_deref().is_some_and(|only| only != spec) {
-            continue;
-        }
-        let row = run(&runtime, spec, shared);
+    // `SCALE_ROWS=plain` (a comma-separated list of specs) runs only those rows.
+    let only = std::env::var("SCALE_ROWS").ok();
+    let wanted = |spec: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|s| s == spec))
+    };
+    // The waits before the bound on queries in flight, beside the rows with it; last,
+    // because the memory a run frees stays resident and would raise the next run's
+    // high-water mark.
+    let unbounded = [
+        ("no faults, queries in flight not bounded (before)", "plain"),
+        (
+            "random 429 on 10% of task queries, queries in flight not bounded (before)",
+            "random429",
+        ),
+    ]
+    .map(|(label, spec)| (label, spec, Pacing::Pause, TASKS));
+    let runs = runs.into_iter().map(|(label, spec, shared)| {
+        (
+            label,
+            spec,
+            shared,
+            WaitOptions::default().queries_in_flight,
+        )
+    });
+    for (label, spec, shared, in_flight) in
+        runs.chain(unbounded).filter(|(_, spec, ..)| wanted(spec))
+    {
+        let row = run(&runtime, spec, shared, in_flight);
         let s = &row.server;
         // Queries the limiter refused never reached the sandbox's counters.
         let rejected = s["sandbox_429"] + s["limiter_429"];
@@ -130,8 +154,14 @@ struct Row {
     server: BTreeMap<String, u64>,
 }
 
-/// One scenario against a fresh server process and a fresh client.
-fn run(runtime: &tokio::runtime::Runtime, spec: &str, pacing: Pacing) -> Row {
+/// One scenario against a fresh server process and a fresh client, whose waits keep
+/// at most `queries_in_flight` status queries in flight.
+fn run(
+    runtime: &tokio::runtime::Runtime,
+    spec: &str,
+    pacing: Pacing,
+    queries_in_flight: usize,
+) -> Row {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .env(SERVER_ENV, spec)
         .stdin(Stdio::piped())
@@ -152,7 +182,11 @@ fn run(runtime: &tokio::runtime::Runtime, spec: &str, pacing: Pacing) -> Row {
             _ => None,
         })
         .poll_schedule(Backoff::fixed(Duration::from_millis(200)).jitter(0.2))
-        .wait_options(WaitOptions::deadline(Duration::from_secs(120)).with_concurrency(TASKS))
+        .wait_options(
+            WaitOptions::deadline(Duration::from_secs(120))
+                .with_concurrency(TASKS)
+                .with_queries_in_flight(queries_in_flight),
+        )
         .shared_rate_limit(!matches!(pacing, Pacing::None))
         .build()
         .unwrap();

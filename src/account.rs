@@ -10,15 +10,15 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::Method;
 
-use crate::Client;
 use crate::endpoint::{call, endpoint_name, envelope_data};
 use crate::error::Error;
+use crate::shared::Shared;
 use crate::types::{ApiKeyValidity, TeamBalance};
 
 const VALIDATE_PATH: &str = "/api/v1/apikey/validate";
 const BALANCE_PATH: &str = "/api/v1/team/balance";
 
-/// What [`Client::check`] found. Nothing here is an error: each question has its own
+/// What [`Client::check`](crate::Client::check) found. Nothing here is an error: each question has its own
 /// answer, and `problems` says why one could not be answered.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -57,82 +57,62 @@ fn clock_offset(date: &str, sent: SystemTime, received: SystemTime) -> Option<f6
     })
 }
 
-impl Client {
-    /// Checks the account before paying for anything; costs nothing. A bad key is an
-    /// answer (`key_valid: Some(false)`), not an error, and so is an unreachable API
-    /// (`reachable: false`).
-    ///
-    /// ```no_run
-    /// # async fn run(client: modellix::Client) {
-    /// let check = client.check().await;
-    /// if !check.is_ready() {
-    ///     eprintln!("not ready: {:?} {:?}", check.key_valid, check.problems);
-    /// }
-    /// println!("balance: {:?} USD, clock offset {:?} s", check.balance_usd, check.clock_offset_secs);
-    /// # }
-    /// ```
-    pub async fn check(&self) -> AccountCheck {
-        let mut check = AccountCheck {
-            reachable: false,
-            key_valid: None,
-            balance_usd: None,
-            clock_offset_secs: None,
-            round_trip: None,
-            problems: Vec::new(),
-        };
-        let validate = endpoint_name(&Method::GET, VALIDATE_PATH);
-        let sent = SystemTime::now();
-        let started = tokio::time::Instant::now();
-        let answer = call(self, Method::GET, VALIDATE_PATH).await;
-        check.round_trip = Some(started.elapsed());
-        let received = SystemTime::now();
-        match answer {
-            Ok(answer) => {
-                check.reachable = true;
-                check.clock_offset_secs = answer
-                    .headers
-                    .get(reqwest::header::DATE)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|date| clock_offset(date, sent, received));
-                match envelope_data::<ApiKeyValidity>(&validate, &answer.body) {
-                    Ok(validity) => check.key_valid = Some(validity.is_valid),
-                    Err(e) => check.problems.push(e.to_string()),
-                }
+/// [`Client::check`](crate::Client::check)(crate::Client::check).
+pub(crate) async fn check(shared: &Shared) -> AccountCheck {
+    let mut check = AccountCheck {
+        reachable: false,
+        key_valid: None,
+        balance_usd: None,
+        clock_offset_secs: None,
+        round_trip: None,
+        problems: Vec::new(),
+    };
+    let validate = endpoint_name(&Method::GET, VALIDATE_PATH);
+    let sent = SystemTime::now();
+    let started = tokio::time::Instant::now();
+    let answer = call(shared, Method::GET, VALIDATE_PATH).await;
+    check.round_trip = Some(started.elapsed());
+    let received = SystemTime::now();
+    match answer {
+        Ok(answer) => {
+            check.reachable = true;
+            check.clock_offset_secs = answer
+                .headers
+                .get(reqwest::header::DATE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|date| clock_offset(date, sent, received));
+            match envelope_data::<ApiKeyValidity>(&validate, &answer.body) {
+                Ok(validity) => check.key_valid = Some(validity.is_valid),
+                Err(e) => check.problems.push(e.to_string()),
             }
-            // Modellix answers a malformed or revoked key with 401 too.
-            Err(Error::Endpoint { api, .. }) if api.status == 401 || api.status == 403 => {
-                check.reachable = true;
-                check.key_valid = Some(false);
-            }
-            Err(e @ Error::Endpoint { .. }) => {
-                check.reachable = true;
-                check.problems.push(e.to_string());
-            }
-            Err(e) => check.problems.push(e.to_string()),
         }
-        if check.key_valid != Some(true) {
-            return check;
+        // Modellix answers a malformed or revoked key with 401 too.
+        Err(Error::Endpoint { api, .. }) if api.status == 401 || api.status == 403 => {
+            check.reachable = true;
+            check.key_valid = Some(false);
         }
-        match self.balance().await {
-            Ok(balance) => check.balance_usd = Some(balance),
-            Err(e) => check.problems.push(e.to_string()),
+        Err(e @ Error::Endpoint { .. }) => {
+            check.reachable = true;
+            check.problems.push(e.to_string());
         }
-        check
+        Err(e) => check.problems.push(e.to_string()),
     }
+    if check.key_valid != Some(true) {
+        return check;
+    }
+    match balance(shared).await {
+        Ok(balance) => check.balance_usd = Some(balance),
+        Err(e) => check.problems.push(e.to_string()),
+    }
+    check
+}
 
-    /// The team's balance in USD (`GET /api/v1/team/balance`).
-    ///
-    /// ```no_run
-    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
-    /// println!("{:.4} USD", client.balance().await?);
-    /// # Ok(()) }
-    /// ```
-    pub async fn balance(&self) -> Result<f64, Error> {
-        let endpoint = endpoint_name(&Method::GET, BALANCE_PATH);
-        let answer = call(self, Method::GET, BALANCE_PATH).await?;
-        let data: TeamBalance = envelope_data(&endpoint, &answer.body)?;
-        Ok(data.balance)
-    }
+/// [`Client::balance`](crate::Client::balance).
+pub(crate) async fn balance(shared: &Shared) -> Result<f64, Error> {
+    let endpoint = endpoint_name(&Method::GET, BALANCE_PATH);
+    let answer = call(shared, Method::GET, BALANCE_PATH).await?;
+    let data: TeamBalance = envelope_data(&endpoint, &answer.body)?;
+    Ok(data.balance)
 }
 
 #[cfg(test)]

@@ -9,11 +9,12 @@
 
 use reqwest::Method;
 
+use crate::OPERATIONS;
 use crate::endpoint::{call, endpoint_name};
 use crate::error::Error;
 use crate::lenient::{Slips, decode};
+use crate::shared::Shared;
 use crate::types::CatalogModel;
-use crate::{Client, OPERATIONS};
 
 /// The catalog path.
 const MODELS_PATH: &str = "/api/v1/models";
@@ -23,7 +24,7 @@ const MODELS_PATH: &str = "/api/v1/models";
 #[non_exhaustive]
 pub struct ModelEntry {
     /// The model id, `provider/model` (`bytedance/seedance-2.0-v2v`): what
-    /// [`Client::submit_json`] takes.
+    /// [`Client::submit_json`](crate::Client::submit_json) takes.
     pub slug: String,
     /// `text-to-video`, `video-to-video`, `text-to-speech`, …: an open set, kept as
     /// given.
@@ -35,7 +36,7 @@ pub struct ModelEntry {
     /// The display price, as Modellix shows it, when the catalog gives one.
     pub price: Option<String>,
     /// True when this build has a typed request for the model (in [`crate::types`],
-    /// validated by its fragment); otherwise use [`Client::submit_json`].
+    /// validated by its fragment); otherwise use [`Client::submit_json`](crate::Client::submit_json).
     pub typed: bool,
 }
 
@@ -196,25 +197,10 @@ pub(crate) fn parse_catalog(body: &[u8]) -> Result<Vec<ModelEntry>, Error> {
         .collect())
 }
 
-impl Client {
-    /// The active catalog: every model Modellix offers now, in its order. Filter it
-    /// with [`ModelFilter`]; [`ModelEntry::typed`] says whether this build has a typed
-    /// request for a model (else use [`Client::submit_json`]).
-    ///
-    /// ```no_run
-    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
-    /// use modellix::ModelFilter;
-    ///
-    /// let catalog = client.models().await?;
-    /// for model in ModelFilter::new().model_type("video-to-video").apply(&catalog) {
-    ///     println!("{} typed={} {:?}", model.slug, model.typed, model.price);
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub async fn models(&self) -> Result<Vec<ModelEntry>, Error> {
-        let answer = call(self, Method::GET, MODELS_PATH).await?;
-        parse_catalog(&answer.body)
-    }
+/// [`Client::models`](crate::Client::models).
+pub(crate) async fn models(shared: &Shared) -> Result<Vec<ModelEntry>, Error> {
+    let answer = call(shared, Method::GET, MODELS_PATH).await?;
+    parse_catalog(&answer.body)
 }
 
 #[cfg(test)]

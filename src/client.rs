@@ -1,9 +1,11 @@
 //! The client: configuration, auth, and every entry point, each delegating to the file
-//! that holds its concept (`submit`, `query`, `wait`, `ledger`).
+//! that holds its concept (`submit`, `query`, `wait`, `ledger`, `catalog`, `account`,
+//! `upload`, `local_files`). Those files work on the shared state and never name `Client`,
+//! so nothing imports this file back.
 
 use std::fmt;
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +15,8 @@ use reqwest::header::HeaderValue;
 use futures_util::{Stream, StreamExt};
 use serde_json::Value;
 
+use crate::account::AccountCheck;
+use crate::catalog::ModelEntry;
 use crate::error::{ConfigError, Error};
 use crate::handle::TaskHandle;
 use crate::learning::LearningSchedule;
@@ -24,6 +28,7 @@ use crate::shared::{Shared, SubmittedHook};
 use crate::submit::SubmitOptions;
 use crate::task::{Task, is_usable_task_id};
 use crate::transport::{Timeouts, Transport};
+use crate::upload::{UploadOptions, UploadedFile};
 use crate::{SubmitRequest, TaskOutput};
 
 /// Modellix's API origin.
@@ -93,12 +98,6 @@ impl Client {
     /// The base URL requests go to, without a trailing slash.
     pub fn base_url(&self) -> &str {
         self.shared.transport.base_url()
-    }
-
-    /// For the entry points still defined beside their concept (catalog, account,
-    /// uploads).
-    pub(crate) fn shared(&self) -> &Arc<Shared> {
-        &self.shared
     }
 
     /// The ledger this client records paid requests in.
@@ -324,6 +323,206 @@ impl Client {
         let by_index = tasks.clone();
         crate::wait::wait_each_indexed(&self.shared, tasks, options)
             .map(move |(i, result)| (by_index[i].clone(), result))
+    }
+}
+
+/// Catalog, account and media files: each delegates to the file of its concept
+/// (`catalog`, `account`, `upload`, `local_files`).
+impl Client {
+    /// The active catalog: every model Modellix offers now, in its order. Filter it
+    /// with [`ModelFilter`](crate::ModelFilter); [`ModelEntry::typed`] says whether this build has a typed
+    /// request for a model (else use [`Client::submit_json`]).
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
+    /// use modellix::ModelFilter;
+    ///
+    /// let catalog = client.models().await?;
+    /// for model in ModelFilter::new().model_type("video-to-video").apply(&catalog) {
+    ///     println!("{} typed={} {:?}", model.slug, model.typed, model.price);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn models(&self) -> Result<Vec<ModelEntry>, Error> {
+        crate::catalog::models(&self.shared).await
+    }
+
+    /// Checks the account before paying for anything; costs nothing. A bad key is an
+    /// answer (`key_valid: Some(false)`), not an error, and so is an unreachable API
+    /// (`reachable: false`).
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client) {
+    /// let check = client.check().await;
+    /// if !check.is_ready() {
+    ///     eprintln!("not ready: {:?} {:?}", check.key_valid, check.problems);
+    /// }
+    /// println!("balance: {:?} USD, clock offset {:?} s", check.balance_usd, check.clock_offset_secs);
+    /// # }
+    /// ```
+    pub async fn check(&self) -> AccountCheck {
+        crate::account::check(&self.shared).await
+    }
+
+    /// The team's balance in USD (`GET /api/v1/team/balance`).
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
+    /// println!("{:.4} USD", client.balance().await?);
+    /// # Ok(()) }
+    /// ```
+    pub async fn balance(&self) -> Result<f64, Error> {
+        crate::account::balance(&self.shared).await
+    }
+
+    /// Uploads a local image, video or audio file and returns where Modellix keeps it;
+    /// put [`UploadedFile::url`] into a model's URL field.
+    ///
+    /// The file is streamed (constant memory), its type judged from its content. It is
+    /// refused before anything is sent when it is over [`MAX_UPLOAD_BYTES`](crate::MAX_UPLOAD_BYTES), empty, or
+    /// not a known format ([`Error::LocalFile`]). A full quota is
+    /// [`Error::UploadQuota`]. The upload is never retried: on
+    /// [`Error::UploadUnknown`] the file may be stored, so check with
+    /// [`Client::list_files`] first.
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use modellix::types::Seedance20V2vRequest;
+    ///
+    /// let upload = client.upload("clip.mp4").await?;
+    /// let request = Seedance20V2vRequest::builder()
+    ///     .prompt("Extend [Video 1] with a slow dolly zoom")
+    ///     .video_urls(vec![upload.url.clone()])
+    ///     .build()?;
+    /// let output = client.submit(&request).await?.wait().await?;
+    /// client.delete_file(&upload.file_id).await?; // frees the quota
+    /// # Ok(()) }
+    /// ```
+    pub async fn upload(&self, path: impl AsRef<Path>) -> Result<UploadedFile, Error> {
+        crate::upload::upload(&self.shared, path).await
+    }
+
+    /// [`Client::upload`] with options (a progress callback).
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
+    /// let options = modellix::UploadOptions::new()
+    ///     .on_progress(|p| eprint!("\r{} / {} bytes", p.sent, p.total));
+    /// let upload = client.upload_with("photo.png", options).await?;
+    /// println!("\n{} expires {:?}", upload.url, upload.expires_at);
+    /// # Ok(()) }
+    /// ```
+    pub async fn upload_with(
+        &self,
+        path: impl AsRef<Path>,
+        options: UploadOptions,
+    ) -> Result<UploadedFile, Error> {
+        crate::upload::upload_with(&self.shared, path, options).await
+    }
+
+    /// Uploads a local file and returns its URL, for a request's URL field.
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
+    /// let url = client.upload_for("clip.mp4").await?;
+    /// let body = serde_json::json!({"prompt": "Extend [Video 1]", "video_urls": [url]});
+    /// let task = client.submit_json("bytedance/seedance-2.0-v2v", &body).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn upload_for(&self, path: impl AsRef<Path>) -> Result<String, Error> {
+        crate::upload::upload_for(&self.shared, path).await
+    }
+
+    /// The team's unexpired files, newest first as Modellix orders them, at most
+    /// `limit` (capped at [`MAX_LIST_LIMIT`](crate::MAX_LIST_LIMIT)).
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
+    /// for file in client.list_files(100).await? {
+    ///     println!("{} {} bytes, expires {:?}", file.file_id, file.size, file.expires_at);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn list_files(&self, limit: u32) -> Result<Vec<UploadedFile>, Error> {
+        crate::upload::list_files(&self.shared, limit).await
+    }
+
+    /// Deletes an uploaded file, freeing its quota; [`Error::FileNotFound`] when no
+    /// file has this id.
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
+    /// match client.delete_file("file-123").await {
+    ///     Ok(()) => println!("deleted"),
+    ///     Err(e) if e.is_not_found() => println!("already gone"),
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn delete_file(&self, file_id: &str) -> Result<(), Error> {
+        crate::upload::delete_file(&self.shared, file_id).await
+    }
+
+    /// Deletes every file of `uploads`; files already gone are fine. Returns the first
+    /// other error after trying them all.
+    pub async fn delete_files(&self, uploads: &[UploadedFile]) -> Result<(), Error> {
+        crate::upload::delete_files(&self.shared, uploads).await
+    }
+
+    /// Replaces every `file://` URL in a JSON request body by the URL of an upload of
+    /// that file (each file uploaded once), and returns the uploads so they can be
+    /// deleted once the task has ended ([`Client::delete_files`]). Only strings that
+    /// start with `file://` are touched; nothing is inlined as base64 (see
+    /// [`Client::fill_local_files`] for that).
+    ///
+    /// On an error, uploads already made are deleted again (best effort).
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
+    /// let mut body = serde_json::json!({
+    ///     "prompt": "Extend [Video 1]",
+    ///     "video_urls": ["file:///home/me/clip.mp4"],
+    /// });
+    /// let uploads = client.upload_local_files(&mut body).await?;
+    /// let output = client
+    ///     .submit_json("bytedance/seedance-2.0-v2v", &body)
+    ///     .await?
+    ///     .wait()
+    ///     .await?;
+    /// client.delete_files(&uploads).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn upload_local_files(&self, body: &mut Value) -> Result<Vec<UploadedFile>, Error> {
+        crate::local_files::upload_local_files(&self.shared, body).await
+    }
+
+    /// Replaces every `file://` URL in a JSON request body for `model_id`: an image of
+    /// at most [`MAX_INLINE_BYTES`](crate::MAX_INLINE_BYTES) goes inline where the model's field takes base64
+    /// (as a `data:` URI, or bare base64 where only that is taken) and the body stays
+    /// within [`MAX_REQUEST_BYTES`](crate::MAX_REQUEST_BYTES); every other file is uploaded and its URL put in its
+    /// place (each file once). Returns the uploads, to delete once the task has ended
+    /// ([`Client::delete_files`]); on an error, uploads already made are deleted again
+    /// (best effort).
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
+    /// let model = "bytedance/seedance-2.0-v2v";
+    /// let mut body = serde_json::json!({
+    ///     "prompt": "Extend [Video 1] in the style of [Image 1]",
+    ///     "video_urls": ["file:///home/me/clip.mp4"],          // uploaded: URLs only
+    ///     "reference_images": ["file:///home/me/style.png"],   // inline: takes base64
+    /// });
+    /// let uploads = client.fill_local_files(model, &mut body).await?;
+    /// let output = client.submit_json(model, &body).await?.wait().await?;
+    /// client.delete_files(&uploads).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn fill_local_files(
+        &self,
+        model_id: &str,
+        body: &mut Value,
+    ) -> Result<Vec<UploadedFile>, Error> {
+        crate::local_files::fill_local_files(&self.shared, model_id, body).await
     }
 }
 
@@ -623,6 +822,7 @@ impl ClientBuilder {
                     .retry
                     .unwrap_or_else(|| Arc::new(ExponentialRetry::default())),
                 wait: self.wait,
+                query_slots: crate::query_slots::QuerySlots::new(self.wait.queries_in_flight),
                 ledger,
                 on_submitted: self.on_submitted,
                 marker: format!("{}-{:08x}", std::process::id(), fastrand::u32(..)),

@@ -7,9 +7,9 @@ use std::time::Duration;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 
-use crate::Client;
 use crate::error::{Error, api_error};
 use crate::lenient::{Slips, decode};
+use crate::shared::Shared;
 use crate::transport::{Answer, Failure, Outgoing, Stage};
 
 /// Attempts of a read before its error is returned.
@@ -25,8 +25,8 @@ pub(crate) fn endpoint_name(method: &Method, path: &str) -> String {
 /// Sends `method path` (no body) and returns a 2xx answer. GETs are retried on
 /// network failures, 429 and 5xx; other methods are sent once. A non-2xx answer
 /// becomes [`Error::Endpoint`].
-pub(crate) async fn call(client: &Client, method: Method, path: &str) -> Result<Answer, Error> {
-    let transport = &client.shared().transport;
+pub(crate) async fn call(shared: &Shared, method: Method, path: &str) -> Result<Answer, Error> {
+    let transport = &shared.transport;
     let endpoint = endpoint_name(&method, path);
     let attempts = if method == Method::GET {
         READ_ATTEMPTS

@@ -22,6 +22,7 @@ mod operation;
 mod output;
 mod poll;
 mod query;
+mod query_slots;
 mod ratelimit;
 mod redact;
 mod rules;

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::{Client, Image, MAX_REQUEST_BYTES, Operation, UploadedFile};
+use crate::shared::Shared;
+use crate::{Image, MAX_REQUEST_BYTES, Operation, UploadedFile};
 
 /// Largest image that goes inline; bigger ones are uploaded, which keeps the request
 /// small (an upload takes up to 16 MB).
@@ -79,149 +80,107 @@ enum Filled {
     Uploaded(UploadedFile),
 }
 
-impl Client {
-    /// Replaces every `file://` URL in a JSON request body by the URL of an upload of
-    /// that file (each file uploaded once), and returns the uploads so they can be
-    /// deleted once the task has ended ([`Client::delete_files`]). Only strings that
-    /// start with `file://` are touched; nothing is inlined as base64 (see
-    /// [`Client::fill_local_files`] for that).
-    ///
-    /// On an error, uploads already made are deleted again (best effort).
-    ///
-    /// ```no_run
-    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
-    /// let mut body = serde_json::json!({
-    ///     "prompt": "Extend [Video 1]",
-    ///     "video_urls": ["file:///home/me/clip.mp4"],
-    /// });
-    /// let uploads = client.upload_local_files(&mut body).await?;
-    /// let output = client
-    ///     .submit_json("bytedance/seedance-2.0-v2v", &body)
-    ///     .await?
-    ///     .wait()
-    ///     .await?;
-    /// client.delete_files(&uploads).await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn upload_local_files(&self, body: &mut Value) -> Result<Vec<UploadedFile>, Error> {
-        self.fill(None, body).await
-    }
+/// [`Client::upload_local_files`](crate::Client::upload_local_files).
+pub(crate) async fn upload_local_files(
+    shared: &Shared,
+    body: &mut Value,
+) -> Result<Vec<UploadedFile>, Error> {
+    fill(shared, None, body).await
+}
 
-    /// Replaces every `file://` URL in a JSON request body for `model_id`: an image of
-    /// at most [`MAX_INLINE_BYTES`] goes inline where the model's field takes base64
-    /// (as a `data:` URI, or bare base64 where only that is taken) and the body stays
-    /// within [`MAX_REQUEST_BYTES`]; every other file is uploaded and its URL put in its
-    /// place (each file once). Returns the uploads, to delete once the task has ended
-    /// ([`Client::delete_files`]); on an error, uploads already made are deleted again
-    /// (best effort).
-    ///
-    /// ```no_run
-    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
-    /// let model = "bytedance/seedance-2.0-v2v";
-    /// let mut body = serde_json::json!({
-    ///     "prompt": "Extend [Video 1] in the style of [Image 1]",
-    ///     "video_urls": ["file:///home/me/clip.mp4"],          // uploaded: URLs only
-    ///     "reference_images": ["file:///home/me/style.png"],   // inline: takes base64
-    /// });
-    /// let uploads = client.fill_local_files(model, &mut body).await?;
-    /// let output = client.submit_json(model, &body).await?.wait().await?;
-    /// client.delete_files(&uploads).await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn fill_local_files(
-        &self,
-        model_id: &str,
-        body: &mut Value,
-    ) -> Result<Vec<UploadedFile>, Error> {
-        self.fill(Some(model_id), body).await
-    }
+/// [`Client::fill_local_files`](crate::Client::fill_local_files).
+pub(crate) async fn fill_local_files(
+    shared: &Shared,
+    model_id: &str,
+    body: &mut Value,
+) -> Result<Vec<UploadedFile>, Error> {
+    fill(shared, Some(model_id), body).await
+}
 
-    async fn fill(
-        &self,
-        model_id: Option<&str>,
-        body: &mut Value,
-    ) -> Result<Vec<UploadedFile>, Error> {
-        let mut slots = Vec::new();
-        collect_file_urls(body, &mut slots);
-        let mut size = crate::rules::serialized_len(body);
-        let mut done: Vec<(PathBuf, Filled)> = Vec::new();
-        for slot in slots {
-            let Some(Value::String(text)) = body.pointer(&slot) else {
-                continue;
+async fn fill(
+    shared: &Shared,
+    model_id: Option<&str>,
+    body: &mut Value,
+) -> Result<Vec<UploadedFile>, Error> {
+    let mut slots = Vec::new();
+    collect_file_urls(body, &mut slots);
+    let mut size = crate::rules::serialized_len(body);
+    let mut done: Vec<(PathBuf, Filled)> = Vec::new();
+    for slot in slots {
+        let Some(Value::String(text)) = body.pointer(&slot) else {
+            continue;
+        };
+        let Some(path) = url::Url::parse(text)
+            .ok()
+            .and_then(|u| u.to_file_path().ok())
+        else {
+            let error = Error::LocalFile {
+                path: PathBuf::from(text),
+                reason: "is not a valid file:// URL of an absolute path".into(),
             };
-            let Some(path) = url::Url::parse(text)
-                .ok()
-                .and_then(|u| u.to_file_path().ok())
-            else {
-                let error = Error::LocalFile {
-                    path: PathBuf::from(text),
-                    reason: "is not a valid file:// URL of an absolute path".into(),
-                };
-                return Err(self.undo(&done, error).await);
-            };
-            let old_len = text.len() as u64;
-            let form = model_id.and_then(|m| inline_form(m, &top_field(&slot)));
-            // The replacement is a JSON string; escaping never grows base64 or a URL.
-            let fits = |value: &str| {
-                size.saturating_sub(old_len) + value.len() as u64 <= MAX_REQUEST_BYTES
-            };
-            let value = match self.fill_one(path, form, &mut done, fits).await {
-                Ok(value) => value,
-                Err(e) => return Err(self.undo(&done, e).await),
-            };
-            size = size.saturating_sub(old_len) + value.len() as u64;
-            if let Some(slot) = body.pointer_mut(&slot) {
-                *slot = Value::String(value);
-            }
+            return Err(undo(shared, &done, error).await);
+        };
+        let old_len = text.len() as u64;
+        let form = model_id.and_then(|m| inline_form(m, &top_field(&slot)));
+        // The replacement is a JSON string; escaping never grows base64 or a URL.
+        let fits =
+            |value: &str| size.saturating_sub(old_len) + value.len() as u64 <= MAX_REQUEST_BYTES;
+        let value = match fill_one(shared, path, form, &mut done, fits).await {
+            Ok(value) => value,
+            Err(e) => return Err(undo(shared, &done, e).await),
+        };
+        size = size.saturating_sub(old_len) + value.len() as u64;
+        if let Some(slot) = body.pointer_mut(&slot) {
+            *slot = Value::String(value);
         }
-        Ok(uploads(done))
     }
+    Ok(uploads(done))
+}
 
-    /// What one file becomes: what it became before, when that suits this field (an
-    /// upload's URL always does, an inline value only in the same form) and fits;
-    /// inline when its field takes that and it fits; else an upload's URL.
-    async fn fill_one(
-        &self,
-        path: PathBuf,
-        form: Option<Inline>,
-        done: &mut Vec<(PathBuf, Filled)>,
-        fits: impl Fn(&str) -> bool,
-    ) -> Result<String, Error> {
-        let seen = done.iter().filter(|(p, _)| *p == path);
-        let suits = seen.clone().find_map(|(_, f)| match f {
-            Filled::Inlined(how, value) if Some(*how) == form && fits(value) => Some(value.clone()),
-            Filled::Uploaded(upload) => Some(upload.url.clone()),
+/// What one file becomes: what it became before, when that suits this field (an
+/// upload's URL always does, an inline value only in the same form) and fits;
+/// inline when its field takes that and it fits; else an upload's URL.
+async fn fill_one(
+    shared: &Shared,
+    path: PathBuf,
+    form: Option<Inline>,
+    done: &mut Vec<(PathBuf, Filled)>,
+    fits: impl Fn(&str) -> bool,
+) -> Result<String, Error> {
+    let seen = done.iter().filter(|(p, _)| *p == path);
+    let suits = seen.clone().find_map(|(_, f)| match f {
+        Filled::Inlined(how, value) if Some(*how) == form && fits(value) => Some(value.clone()),
+        Filled::Uploaded(upload) => Some(upload.url.clone()),
+        Filled::Inlined(..) => None,
+    });
+    if let Some(value) = suits {
+        return Ok(value);
+    }
+    // A file inlined before but not suitable here is not read again: it is uploaded.
+    if seen.count() == 0
+        && let Some(form) = form
+        && let Some(value) = inline(&path, form).await.filter(|v| fits(v))
+    {
+        done.push((path, Filled::Inlined(form, value.clone())));
+        return Ok(value);
+    }
+    let upload = crate::upload::upload(shared, &path).await?;
+    let url = upload.url.clone();
+    done.push((path, Filled::Uploaded(upload)));
+    Ok(url)
+}
+
+/// Deletes the uploads made so far (best effort) and returns `error`.
+async fn undo(shared: &Shared, done: &[(PathBuf, Filled)], error: Error) -> Error {
+    let files: Vec<UploadedFile> = done
+        .iter()
+        .filter_map(|(_, f)| match f {
+            Filled::Uploaded(u) => Some(u.clone()),
             Filled::Inlined(..) => None,
-        });
-        if let Some(value) = suits {
-            return Ok(value);
-        }
-        // A file inlined before but not suitable here is not read again: it is uploaded.
-        if seen.count() == 0
-            && let Some(form) = form
-            && let Some(value) = inline(&path, form).await.filter(|v| fits(v))
-        {
-            done.push((path, Filled::Inlined(form, value.clone())));
-            return Ok(value);
-        }
-        let upload = self.upload(&path).await?;
-        let url = upload.url.clone();
-        done.push((path, Filled::Uploaded(upload)));
-        Ok(url)
-    }
-
-    /// Deletes the uploads made so far (best effort) and returns `error`.
-    async fn undo(&self, done: &[(PathBuf, Filled)], error: Error) -> Error {
-        let files: Vec<UploadedFile> = done
-            .iter()
-            .filter_map(|(_, f)| match f {
-                Filled::Uploaded(u) => Some(u.clone()),
-                Filled::Inlined(..) => None,
-            })
-            .collect();
-        let _ = self.delete_files(&files).await;
-        error
-    }
+        })
+        .collect();
+    let _ = crate::upload::delete_files(shared, &files).await;
+    error
 }
 
 fn uploads(done: Vec<(PathBuf, Filled)>) -> Vec<UploadedFile> {

@@ -61,15 +61,36 @@ pub(crate) async fn query(
         task_id: Some(task_id.to_owned()),
         reason,
     };
-    let sent = transport
-        .send(Outgoing {
+    let not_sent = |waiting_for: &str| QueryFailure::Retryable {
+        error: Error::Transport {
+            task_id: task_id.to_owned(),
+            reason: format!("not sent: the deadline passed while waiting for {waiting_for}"),
+        },
+        hint: None,
+    };
+    // The limiter first, then a slot: a query waits out a 429 pause or the pacing
+    // without holding a slot, and the queries the limiter lets through together go out
+    // as slots free up, even if a 429 pauses the client meanwhile (as they would have
+    // had they all been sent at once).
+    let Some(permit) = transport.limiter.acquire(deadline).await else {
+        return Err(not_sent("the rate limit"));
+    };
+    let Some(_slot) = shared.query_slots.take(deadline).await else {
+        return Err(not_sent("a free query slot"));
+    };
+    // Boxed: only queries holding a slot pay for the request's state (kilobytes), so a
+    // wait between queries or in line for a slot stays small.
+    let sent = Box::pin(transport.send_admitted(
+        Outgoing {
             method: Method::GET,
             path: &path,
             body: None,
             attempt,
             deadline,
-        })
-        .await;
+        },
+        permit,
+    ))
+    .await;
     let answer = match sent {
         Ok(answer) => answer,
         // Retried like any unreadable answer: a proxy's glitch must not end a wait on

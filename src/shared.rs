@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::ledger::LedgerEntry;
 use crate::ledger::TaskLedger;
 use crate::poll::{PollSchedule, RetryPolicy, WaitOptions};
+use crate::query_slots::QuerySlots;
 use crate::transport::Transport;
 
 /// Runs for every submit outcome that carries a task id (accepted, or unknown with an
@@ -22,6 +23,8 @@ pub(crate) struct Shared {
     pub(crate) schedule: Arc<dyn PollSchedule>,
     pub(crate) retry: Arc<dyn RetryPolicy>,
     pub(crate) wait: WaitOptions,
+    /// Bounds the status queries of all waits in flight at once.
+    pub(crate) query_slots: QuerySlots,
     pub(crate) ledger: Arc<dyn TaskLedger>,
     pub(crate) on_submitted: Option<SubmittedHook>,
     /// Written into every intent: which client instance sent it.

@@ -2,7 +2,8 @@
 //!
 //! Order of events, each step finishing before the next starts:
 //! 1. the body is checked (schema and prose rules, or the generic limits for a model
-//!    this build has no fragment for) and serialized once;
+//!    this build has no fragment for) and serialized once (a typed request into the
+//!    JSON value the checks read, written out as the bytes sent);
 //! 2. on a task of its own, so that dropping the caller's future changes nothing:
 //!    the ledger records the intent; one POST goes out, never retried and never
 //!    redirected; the answer is classified by what it proves (not sent, rejected,
@@ -60,20 +61,48 @@ impl SubmitOptions {
     }
 }
 
-/// A typed request checked by its schema and prose rules; its body as JSON.
-fn checked_body<R: SubmitRequest>(request: &R) -> Result<Value, Error> {
-    let body = serde_json::to_value(request).map_err(|e| Error::Malformed {
+/// A request body ready to send: its bytes and the kind of task it asks for.
+struct Body {
+    bytes: Vec<u8>,
+    kind: TaskKind,
+}
+
+impl Body {
+    /// Writes out a checked JSON body and reads the task's kind from it. The value is
+    /// only borrowed: a typed request's value is dropped once this returns, so the
+    /// request is not held as struct, value and bytes while it is sent.
+    fn of_value(model_id: &str, runtime_fields: &[&str], value: &Value) -> Result<Body, Error> {
+        let bytes = serde_json::to_vec(value).map_err(|e| Error::Malformed {
+            task_id: None,
+            reason: format!("the request cannot be serialized: {e}"),
+        })?;
+        if bytes.len() as u64 > MAX_REQUEST_BYTES {
+            return Err(too_large(bytes.len()));
+        }
+        Ok(Body {
+            bytes,
+            kind: TaskKind::of_fields(model_id, runtime_fields, value),
+        })
+    }
+}
+
+/// A typed request checked by its schema and prose rules, serialized once.
+///
+/// Once, into a JSON value: the generated checks read a value, and writing the value
+/// out is cheaper than serializing the struct to bytes and parsing those back.
+fn checked_body<R: SubmitRequest>(request: &R) -> Result<Body, Error> {
+    let value = serde_json::to_value(request).map_err(|e| Error::Malformed {
         task_id: None,
         reason: format!("the request cannot be serialized: {e}"),
     })?;
     let warnings = match R::OPERATION.validate_json {
-        Some(check) => check(&body)?,
+        Some(check) => check(&value)?,
         None => R::validate(request)?,
     };
     for w in warnings.iter() {
         tracing::warn!(model = R::model_id(), pointer = %w.pointer, "request warning: {}", w.message);
     }
-    Ok(body)
+    Body::of_value(R::model_id(), R::OPERATION.runtime_fields, &value)
 }
 
 /// `Client::submit_with`: validate, then send through the ledger.
@@ -83,7 +112,7 @@ pub(crate) async fn submit_typed<R: SubmitRequest>(
     options: SubmitOptions,
 ) -> Result<Task, Error> {
     let body = checked_body(request)?;
-    send_paid(shared, R::OPERATION.path, R::model_id(), &body, options).await
+    send_paid(shared, R::OPERATION.path, R::model_id(), body, options).await
 }
 
 /// `Client::submit_json_with`: a vendored model's body is checked by its fragment,
@@ -104,39 +133,40 @@ pub(crate) async fn submit_json(
                     tracing::warn!(model = model_id, pointer = %w.pointer, "request warning: {}", w.message);
                 }
             }
+            let body = Body::of_value(model_id, op.runtime_fields, body)?;
             send_paid(shared, op.path, model_id, body, options).await
         }
         None => {
             check_model_id(model_id)?;
             check_generic_limits(body)?;
             let path = format!("/api/v1/{model_id}");
-            send_paid(shared, &path, model_id, body, options).await
+            send_paid(
+                shared,
+                &path,
+                model_id,
+                Body::of_value(model_id, &[], body)?,
+                options,
+            )
+            .await
         }
     }
 }
 
-/// Serializes once, then hands everything to a task of its own.
+/// Hands everything to a task of its own.
 async fn send_paid(
     shared: &Arc<Shared>,
     path: &str,
     model_id: &str,
-    body: &Value,
+    body: Body,
     options: SubmitOptions,
 ) -> Result<Task, Error> {
-    let bytes = serde_json::to_vec(body).map_err(|e| Error::Malformed {
-        task_id: None,
-        reason: format!("the request cannot be serialized: {e}"),
-    })?;
-    if bytes.len() as u64 > MAX_REQUEST_BYTES {
-        return Err(too_large(bytes.len()));
-    }
     let paid = Paid {
         shared: Arc::clone(shared),
         path: path.to_owned(),
         model_id: model_id.to_owned(),
-        kind: TaskKind::of_request(model_id, body),
-        intent: Intent::new(model_id, &bytes, &shared.marker).with_marker(options.marker),
-        body: Bytes::from(bytes),
+        kind: body.kind,
+        intent: Intent::new(model_id, &body.bytes, &shared.marker).with_marker(options.marker),
+        body: Bytes::from(body.bytes),
     };
     // Spawned, not awaited in place: if the caller's future is dropped (a timeout,
     // `select!`), the POST and both ledger writes still run to completion.

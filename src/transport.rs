@@ -17,7 +17,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, USER_
 use reqwest::{Method, Url};
 use tokio::time::Instant;
 
-use crate::ratelimit::RateLimiter;
+use crate::ratelimit::{Permit, RateLimiter};
 use crate::time::{after, later};
 
 use crate::redact::Redactor;
@@ -208,7 +208,17 @@ impl Transport {
 
     /// Sends one request and reads its answer, never following a redirect.
     pub(crate) async fn send(&self, out: Outgoing<'_>) -> Result<Answer, Failure> {
-        self.send_with(out, None).await
+        self.send_with(out, None, None).await
+    }
+
+    /// [`Transport::send`] for a request the caller already let through the limiter:
+    /// `permit` is its claim, held until the answer is in.
+    pub(crate) async fn send_admitted(
+        &self,
+        out: Outgoing<'_>,
+        permit: Permit<'_>,
+    ) -> Result<Answer, Failure> {
+        self.send_with(out, None, Some(permit)).await
     }
 
     /// [`Transport::send`] with a streamed body instead of `out.body`: the same
@@ -218,13 +228,14 @@ impl Transport {
         out: Outgoing<'_>,
         body: Streamed,
     ) -> Result<Answer, Failure> {
-        self.send_with(out, Some(body)).await
+        self.send_with(out, Some(body), None).await
     }
 
     async fn send_with(
         &self,
         out: Outgoing<'_>,
         streamed: Option<Streamed>,
+        admitted: Option<Permit<'_>>,
     ) -> Result<Answer, Failure> {
         use tracing::Instrument;
         let span = tracing::debug_span!(
@@ -239,7 +250,7 @@ impl Transport {
         );
         let started = Instant::now();
         let result = self
-            .send_inner(out, streamed)
+            .send_inner(out, streamed, admitted)
             .instrument(span.clone())
             .await;
         span.record("elapsed_ms", started.elapsed().as_millis() as u64);
@@ -270,6 +281,7 @@ impl Transport {
         &self,
         out: Outgoing<'_>,
         streamed: Option<Streamed>,
+        admitted: Option<Permit<'_>>,
     ) -> Result<Answer, Failure> {
         let not_sent = |reason: String| Failure {
             stage: Stage::NotSent,
@@ -278,7 +290,11 @@ impl Transport {
             partial: Vec::new(),
             too_large: false,
         };
-        let Some(permit) = self.limiter.acquire(out.deadline).await else {
+        let permit = match admitted {
+            Some(permit) => Some(permit),
+            None => self.limiter.acquire(out.deadline).await,
+        };
+        let Some(permit) = permit else {
             return Err(not_sent(
                 "the deadline passed while waiting for the rate limit".into(),
             ));

@@ -18,10 +18,10 @@ use reqwest::header::HeaderValue;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use crate::Client;
 use crate::endpoint::{call, endpoint_name, envelope_data};
 use crate::error::{Error, api_error};
 use crate::lenient::{Slips, decode};
+use crate::shared::Shared;
 use crate::sniff::{SNIFF_BYTES, sniff};
 use crate::transport::{Failure, Outgoing, Stage, Streamed};
 use crate::types::MediaFile;
@@ -45,7 +45,7 @@ static UPLOADS_AT_ONCE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_n
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct UploadedFile {
-    /// Its id, for [`Client::delete_file`].
+    /// Its id, for [`Client::delete_file`](crate::Client::delete_file).
     pub file_id: String,
     /// The URL to put into a model's URL field (`video_urls`, `image_url`, …).
     pub url: String,
@@ -332,186 +332,124 @@ fn multipart(local: LocalFile, progress: Option<ProgressFn>) -> Streamed {
     }
 }
 
-impl Client {
-    /// Uploads a local image, video or audio file and returns where Modellix keeps it;
-    /// put [`UploadedFile::url`] into a model's URL field.
-    ///
-    /// The file is streamed (constant memory), its type judged from its content. It is
-    /// refused before anything is sent when it is over [`MAX_UPLOAD_BYTES`], empty, or
-    /// not a known format ([`Error::LocalFile`]). A full quota is
-    /// [`Error::UploadQuota`]. The upload is never retried: on
-    /// [`Error::UploadUnknown`] the file may be stored, so check with
-    /// [`Client::list_files`] first.
-    ///
-    /// ```no_run
-    /// # async fn run(client: modellix::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// use modellix::types::Seedance20V2vRequest;
-    ///
-    /// let upload = client.upload("clip.mp4").await?;
-    /// let request = Seedance20V2vRequest::builder()
-    ///     .prompt("Extend [Video 1] with a slow dolly zoom")
-    ///     .video_urls(vec![upload.url.clone()])
-    ///     .build()?;
-    /// let output = client.submit(&request).await?.wait().await?;
-    /// client.delete_file(&upload.file_id).await?; // frees the quota
-    /// # Ok(()) }
-    /// ```
-    pub async fn upload(&self, path: impl AsRef<Path>) -> Result<UploadedFile, Error> {
-        self.upload_with(path, UploadOptions::default()).await
-    }
+/// [`Client::upload`](crate::Client::upload).
+pub(crate) async fn upload(shared: &Shared, path: impl AsRef<Path>) -> Result<UploadedFile, Error> {
+    upload_with(shared, path, UploadOptions::default()).await
+}
 
-    /// [`Client::upload`] with options (a progress callback).
-    ///
-    /// ```no_run
-    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
-    /// let options = modellix::UploadOptions::new()
-    ///     .on_progress(|p| eprint!("\r{} / {} bytes", p.sent, p.total));
-    /// let upload = client.upload_with("photo.png", options).await?;
-    /// println!("\n{} expires {:?}", upload.url, upload.expires_at);
-    /// # Ok(()) }
-    /// ```
-    pub async fn upload_with(
-        &self,
-        path: impl AsRef<Path>,
-        options: UploadOptions,
-    ) -> Result<UploadedFile, Error> {
-        let local = open_local(path.as_ref()).await?;
-        let size = local.size;
-        let endpoint = endpoint_name(&Method::POST, FILES_PATH);
-        let unknown = |reason: String, status: Option<u16>| Error::UploadUnknown { reason, status };
-        // The semaphore is never closed; a failure would only mean "no wait".
-        let _permit = UPLOADS_AT_ONCE.acquire().await.ok();
-        let transport = &self.shared().transport;
-        let sent = transport
-            .send_streamed(
-                Outgoing {
-                    method: Method::POST,
-                    path: FILES_PATH,
-                    body: None,
-                    attempt: 1,
-                    deadline: None,
-                },
-                multipart(local, options.progress),
-            )
-            .await;
-        let answer = match sent {
-            Ok(answer) => answer,
-            Err(Failure {
-                stage: Stage::NotSent,
+/// [`Client::upload_with`](crate::Client::upload_with).
+pub(crate) async fn upload_with(
+    shared: &Shared,
+    path: impl AsRef<Path>,
+    options: UploadOptions,
+) -> Result<UploadedFile, Error> {
+    let local = open_local(path.as_ref()).await?;
+    let size = local.size;
+    let endpoint = endpoint_name(&Method::POST, FILES_PATH);
+    let unknown = |reason: String, status: Option<u16>| Error::UploadUnknown { reason, status };
+    // The semaphore is never closed; a failure would only mean "no wait".
+    let _permit = UPLOADS_AT_ONCE.acquire().await.ok();
+    let transport = &shared.transport;
+    let sent = transport
+        .send_streamed(
+            Outgoing {
+                method: Method::POST,
+                path: FILES_PATH,
+                body: None,
+                attempt: 1,
+                deadline: None,
+            },
+            multipart(local, options.progress),
+        )
+        .await;
+    let answer = match sent {
+        Ok(answer) => answer,
+        Err(Failure {
+            stage: Stage::NotSent,
+            reason,
+            ..
+        }) => {
+            return Err(Error::NotSent {
+                task_id: None,
                 reason,
-                ..
-            }) => {
-                return Err(Error::NotSent {
-                    task_id: None,
-                    reason,
-                });
-            }
-            Err(failure) => return Err(unknown(failure.reason, failure.status)),
-        };
-        let status = answer.status;
-        if answer.is_redirect() {
-            return Err(unknown(
-                format!(
-                    "HTTP {status} redirect to {}; an upload is never sent twice, so it was not \
-                     followed",
-                    answer.location()
-                ),
+            });
+        }
+        Err(failure) => return Err(unknown(failure.reason, failure.status)),
+    };
+    let status = answer.status;
+    if answer.is_redirect() {
+        return Err(unknown(
+            format!(
+                "HTTP {status} redirect to {}; an upload is never sent twice, so it was not \
+                 followed",
+                answer.location()
+            ),
+            Some(status),
+        ));
+    }
+    if answer.is_success() {
+        let raw: MediaFile = envelope_data(&endpoint, &answer.body)
+            .map_err(|e| unknown(format!("HTTP {status}, but {e}"), Some(status)))?;
+        return uploaded(raw, Some(size)).ok_or_else(|| {
+            unknown(
+                format!("HTTP {status}, but the answer has no usable file_id"),
                 Some(status),
-            ));
-        }
-        if answer.is_success() {
-            let raw: MediaFile = envelope_data(&endpoint, &answer.body)
-                .map_err(|e| unknown(format!("HTTP {status}, but {e}"), Some(status)))?;
-            return uploaded(raw, Some(size)).ok_or_else(|| {
-                unknown(
-                    format!("HTTP {status}, but the answer has no usable file_id"),
-                    Some(status),
-                )
-            });
-        }
-        let mut api = api_error(status, &answer.headers, &answer.body, &transport.redactor);
-        api.request_id = answer.request_id.clone();
-        if REJECTING.contains(&status) && is_quota(&api) {
-            return Err(Error::UploadQuota { api: Box::new(api) });
-        }
-        if REJECTING.contains(&status) {
-            return Err(Error::Endpoint {
-                endpoint,
-                api: Box::new(api),
-            });
-        }
-        Err(unknown(api.to_string(), Some(status)))
+            )
+        });
     }
-
-    /// Uploads a local file and returns its URL, for a request's URL field.
-    ///
-    /// ```no_run
-    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
-    /// let url = client.upload_for("clip.mp4").await?;
-    /// let body = serde_json::json!({"prompt": "Extend [Video 1]", "video_urls": [url]});
-    /// let task = client.submit_json("bytedance/seedance-2.0-v2v", &body).await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn upload_for(&self, path: impl AsRef<Path>) -> Result<String, Error> {
-        Ok(self.upload(path).await?.url)
+    let mut api = api_error(status, &answer.headers, &answer.body, &transport.redactor);
+    api.request_id = answer.request_id.clone();
+    if REJECTING.contains(&status) && is_quota(&api) {
+        return Err(Error::UploadQuota { api: Box::new(api) });
     }
-
-    /// The team's unexpired files, newest first as Modellix orders them, at most
-    /// `limit` (capped at [`MAX_LIST_LIMIT`]).
-    ///
-    /// ```no_run
-    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
-    /// for file in client.list_files(100).await? {
-    ///     println!("{} {} bytes, expires {:?}", file.file_id, file.size, file.expires_at);
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub async fn list_files(&self, limit: u32) -> Result<Vec<UploadedFile>, Error> {
-        let limit = limit.clamp(1, MAX_LIST_LIMIT);
-        let path = format!("{FILES_PATH}?limit={limit}");
-        let answer = call(self, Method::GET, &path).await?;
-        let data: Value = envelope_data(&endpoint_name(&Method::GET, FILES_PATH), &answer.body)?;
-        Ok(parse_list(data))
+    if REJECTING.contains(&status) {
+        return Err(Error::Endpoint {
+            endpoint,
+            api: Box::new(api),
+        });
     }
+    Err(unknown(api.to_string(), Some(status)))
+}
 
-    /// Deletes an uploaded file, freeing its quota; [`Error::FileNotFound`] when no
-    /// file has this id.
-    ///
-    /// ```no_run
-    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
-    /// match client.delete_file("file-123").await {
-    ///     Ok(()) => println!("deleted"),
-    ///     Err(e) if e.is_not_found() => println!("already gone"),
-    ///     Err(e) => return Err(e),
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub async fn delete_file(&self, file_id: &str) -> Result<(), Error> {
-        let id = percent_encoding::utf8_percent_encode(file_id, percent_encoding::NON_ALPHANUMERIC);
-        let path = format!("{FILES_PATH}/{id}");
-        match call(self, Method::DELETE, &path).await {
-            Ok(_) => Ok(()),
-            Err(Error::Endpoint { api, .. }) if api.status == 404 => Err(Error::FileNotFound {
-                file_id: file_id.to_owned(),
-            }),
-            Err(e) => Err(e),
-        }
+/// [`Client::upload_for`](crate::Client::upload_for).
+pub(crate) async fn upload_for(shared: &Shared, path: impl AsRef<Path>) -> Result<String, Error> {
+    Ok(upload(shared, path).await?.url)
+}
+
+/// [`Client::list_files`](crate::Client::list_files).
+pub(crate) async fn list_files(shared: &Shared, limit: u32) -> Result<Vec<UploadedFile>, Error> {
+    let limit = limit.clamp(1, MAX_LIST_LIMIT);
+    let path = format!("{FILES_PATH}?limit={limit}");
+    let answer = call(shared, Method::GET, &path).await?;
+    let data: Value = envelope_data(&endpoint_name(&Method::GET, FILES_PATH), &answer.body)?;
+    Ok(parse_list(data))
+}
+
+/// [`Client::delete_file`](crate::Client::delete_file).
+pub(crate) async fn delete_file(shared: &Shared, file_id: &str) -> Result<(), Error> {
+    let id = percent_encoding::utf8_percent_encode(file_id, percent_encoding::NON_ALPHANUMERIC);
+    let path = format!("{FILES_PATH}/{id}");
+    match call(shared, Method::DELETE, &path).await {
+        Ok(_) => Ok(()),
+        Err(Error::Endpoint { api, .. }) if api.status == 404 => Err(Error::FileNotFound {
+            file_id: file_id.to_owned(),
+        }),
+        Err(e) => Err(e),
     }
+}
 
-    /// Deletes every file of `uploads`; files already gone are fine. Returns the first
-    /// other error after trying them all.
-    pub async fn delete_files(&self, uploads: &[UploadedFile]) -> Result<(), Error> {
-        let mut first = None;
-        for upload in uploads {
-            match self.delete_file(&upload.file_id).await {
-                Ok(()) | Err(Error::FileNotFound { .. }) => {}
-                Err(e) => {
-                    first.get_or_insert(e);
-                }
+/// [`Client::delete_files`](crate::Client::delete_files).
+pub(crate) async fn delete_files(shared: &Shared, uploads: &[UploadedFile]) -> Result<(), Error> {
+    let mut first = None;
+    for upload in uploads {
+        match delete_file(shared, &upload.file_id).await {
+            Ok(()) | Err(Error::FileNotFound { .. }) => {}
+            Err(e) => {
+                first.get_or_insert(e);
             }
         }
-        first.map_or(Ok(()), Err)
     }
+    first.map_or(Ok(()), Err)
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
 //! Waiting for tasks: the polling loop behind `wait`, `updates` and `wait_all`.
 //!
 //! A wait is a plain future (or stream) driven by its caller: nothing is spawned, so a
-//! dropped wait stops at once and memory stays bounded by the waits in flight. Each
-//! terminal status is written to the ledger, with the run time the schedule learns
-//! from.
+//! dropped wait stops at once. Between queries a wait holds only its small state; the
+//! connections and buffers of queries are bounded by the client's query slots
+//! ([`WaitOptions::queries_in_flight`]), however many waits there are. Each terminal
+//! status is written to the ledger, with the run time the schedule learns from.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -206,7 +207,9 @@ impl Waiter {
         if let Some(done) = self.done.take() {
             return Event::Done(done);
         }
-        self.prime().await;
+        // Rare steps are boxed so they do not size the state every wait keeps
+        // between queries.
+        Box::pin(self.prime()).await;
         loop {
             let ctx = PollContext::new(self.polls, self.since_submit(), self.task.kind());
             let delay = self.shared.schedule.delay(&ctx);
@@ -227,7 +230,7 @@ impl Waiter {
                 Err(error) => return Event::Done(Err(error)),
                 Ok(Some(info)) => {
                     self.last_error = None;
-                    if let Some(event) = self.seen(info).await {
+                    if let Some(event) = Box::pin(self.seen(info)).await {
                         return event;
                     }
                 }
