@@ -82,6 +82,10 @@ pub(crate) struct RateLimiter {
     max_pause: Duration,
     settings: RateSettings,
     state: Mutex<State>,
+    /// Requests short of a token wait here in turn (tokio's mutex is first come, first
+    /// served), so only the first sleeps on the bucket instead of all of them waking
+    /// and retrying together.
+    line: tokio::sync::Mutex<()>,
 }
 
 #[derive(Debug)]
@@ -139,6 +143,7 @@ impl RateLimiter {
             shared_pause,
             max_pause,
             settings,
+            line: tokio::sync::Mutex::new(()),
             state: Mutex::new(State {
                 paused_until: None,
                 tokens: capacity,
@@ -159,6 +164,18 @@ impl RateLimiter {
     /// Waits for a request slot; `None` when `deadline` came first (no slot taken).
     /// Hold the permit until the answer is in, then pass it to [`RateLimiter::observe`].
     pub(crate) async fn acquire(&self, deadline: Option<Instant>) -> Option<Permit<'_>> {
+        // Nobody in line (else first come, first served): take a token at once.
+        if let Ok(_alone) = self.line.try_lock()
+            && let Some(permit) = self.try_take()
+        {
+            return Some(permit);
+        }
+        let _turn = match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline, self.line.lock())
+                .await
+                .ok()?,
+            None => self.line.lock().await,
+        };
         loop {
             let wake = {
                 let mut state = self.lock();
@@ -191,6 +208,23 @@ impl RateLimiter {
                 _ => tokio::time::sleep_until(wake).await,
             }
         }
+    }
+
+    /// A permit at once when no pause holds and a token is there.
+    fn try_take(&self) -> Option<Permit<'_>> {
+        let mut state = self.lock();
+        let now = Instant::now();
+        if state.paused_until.is_some_and(|until| until > now) {
+            return None;
+        }
+        if self.pacing {
+            state.refill(now);
+            if state.tokens < 1.0 {
+                return None;
+            }
+            state.tokens -= 1.0;
+        }
+        Some(state.permit(self))
     }
 
     /// Learns from the answer to `permit`'s request; a 429 pauses the client.
