@@ -22,7 +22,7 @@ use crate::handle::TaskHandle;
 use crate::learning::LearningSchedule;
 use crate::ledger::{EntryQuery, LedgerEntry, MemoryLedger, SqliteLedger, TaskLedger};
 use crate::poll::{ExponentialRetry, PollSchedule, RetryPolicy, WaitOptions};
-use crate::ratelimit::{DEFAULT_MAX_PAUSE, DEFAULT_REQUESTS_PER_MINUTE, RateLimiter};
+use crate::ratelimit::{DEFAULT_MAX_PAUSE, DEFAULT_REQUESTS_PER_MINUTE, RateLimiter, RateSettings};
 use crate::redact::{Redactor, raw_url_for_display};
 use crate::shared::{Shared, SubmittedHook};
 use crate::submit::SubmitOptions;
@@ -539,6 +539,7 @@ pub struct ClientBuilder {
     shared_rate_limit: bool,
     requests_per_minute: Option<u32>,
     max_rate_limit_pause: Duration,
+    rate_settings: RateSettings,
     on_submitted: Option<SubmittedHook>,
     ledger: Option<Arc<dyn TaskLedger>>,
     ledger_path: Option<PathBuf>,
@@ -558,6 +559,7 @@ impl Default for ClientBuilder {
             shared_rate_limit: true,
             requests_per_minute: Some(DEFAULT_REQUESTS_PER_MINUTE),
             max_rate_limit_pause: DEFAULT_MAX_PAUSE,
+            rate_settings: RateSettings::default(),
             on_submitted: None,
             ledger: None,
             ledger_path: None,
@@ -689,6 +691,43 @@ impl ClientBuilder {
         self
     }
 
+    /// The length of the window the server's per-minute numbers refer to (default
+    /// 60 s). Only a time-scaled server needs another: against a sandbox whose minute
+    /// lasts 6 s (`time_scale(0.1)`), pass 6 s, and 100 requests a minute become 100
+    /// every 6 s. A zero window counts as 1 ms.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), modellix::ConfigError> {
+    /// use std::time::Duration;
+    /// let client = modellix::Client::builder()
+    ///     .api_key("sk-example")
+    ///     .base_url("http://127.0.0.1:8080")
+    ///     .rate_limit_window(Duration::from_secs(6))
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn rate_limit_window(mut self, window: Duration) -> Self {
+        self.rate_settings.window = window;
+        self
+    }
+
+    /// The share of the key's rate this client leaves unused (default 0.05: it paces
+    /// at 95 of 100 requests a minute), so that requests arriving at the server
+    /// closer together than they were sent still find the server's tokens. Clamped
+    /// to `0.0..=0.9`; not a number counts as the default.
+    pub fn rate_limit_margin(mut self, share: f64) -> Self {
+        self.rate_settings.margin = share;
+        self
+    }
+
+    /// Requests of the server's budget (`X-RateLimit-Remaining`) this client never
+    /// plans to take (default 2), on top of
+    /// [`rate_limit_margin`](ClientBuilder::rate_limit_margin).
+    pub fn rate_limit_reserve(mut self, requests: u32) -> Self {
+        self.rate_settings.reserve = requests;
+        self
+    }
+
     /// Where paid requests are recorded (default: a [`MemoryLedger`], which does not
     /// survive the process; see [`ClientBuilder::ledger_path`]).
     pub fn ledger(mut self, ledger: impl TaskLedger + 'static) -> Self {
@@ -758,6 +797,7 @@ impl ClientBuilder {
             self.requests_per_minute,
             self.shared_rate_limit,
             self.max_rate_limit_pause,
+            self.rate_settings,
         );
         let transport = Transport::new(
             &base,

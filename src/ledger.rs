@@ -33,10 +33,12 @@ pub use sqlite::SqliteLedger;
 /// The future a [`TaskLedger`] method returns.
 pub type LedgerFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, LedgerError>> + Send + 'a>>;
 
-/// A ledger that could not read or write; says what and where.
+/// A ledger that could not read or write, or refused an intent; says what and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerError {
     message: String,
+    /// The entry holding the marker of a refused intent.
+    held_by: Option<i64>,
 }
 
 impl LedgerError {
@@ -44,7 +46,33 @@ impl LedgerError {
     pub fn new(message: impl Into<String>) -> Self {
         LedgerError {
             message: message.into(),
+            held_by: None,
         }
+    }
+
+    /// An intent refused because entry `entry` already holds its `marker` (see
+    /// [`TaskLedger::record_intent`]): the same job is being (or was) sent by another
+    /// client or process, and sending it again could create a second billed task.
+    ///
+    /// ```
+    /// let e = modellix::LedgerError::marker_in_use("batch:job-7", 42);
+    /// assert_eq!(e.held_by(), Some(42));
+    /// assert!(e.message().contains("batch:job-7"));
+    /// ```
+    pub fn marker_in_use(marker: &str, entry: i64) -> Self {
+        LedgerError {
+            message: format!(
+                "marker {marker:?} is held by entry {entry} (the same request is being sent, \
+                 or was sent, elsewhere); not sent again"
+            ),
+            held_by: Some(entry),
+        }
+    }
+
+    /// The entry holding the marker, when this error refused an intent whose marker
+    /// was in use ([`LedgerError::marker_in_use`]); `None` for any other error.
+    pub fn held_by(&self) -> Option<i64> {
+        self.held_by
     }
 
     /// What failed.
@@ -176,6 +204,13 @@ impl Outcome {
             self,
             Outcome::InFlight | Outcome::Accepted { .. } | Outcome::Unknown { .. }
         )
+    }
+
+    /// Whether an entry with this outcome keeps its marker from a new intent: while
+    /// open, and once its task ended (the job is done). A rejection, a request never
+    /// sent and a dismissed entry free it: the job may be sent again.
+    pub fn holds_marker(&self) -> bool {
+        self.is_open() || matches!(self, Outcome::Finished { .. })
     }
 }
 
@@ -331,6 +366,13 @@ impl EntryQuery {
 /// ```
 pub trait TaskLedger: Send + Sync + fmt::Debug {
     /// Records what is about to be sent; returns the entry's id.
+    ///
+    /// An intent with a marker is refused with [`LedgerError::marker_in_use`] while an
+    /// entry with the same marker holds it ([`Outcome::holds_marker`]: open, or
+    /// finished), checked and written atomically: of two clients (or processes) racing
+    /// to send the same job, one records its intent and the other sends nothing, even
+    /// when the first one's task has already ended. The ledgers of this crate do; your
+    /// own should too.
     fn record_intent<'a>(&'a self, intent: &'a Intent) -> LedgerFuture<'a, i64>;
 
     /// Records what became of entry `id`.
@@ -386,7 +428,16 @@ fn ready<'a, T: Send + 'a>(value: Result<T, LedgerError>) -> LedgerFuture<'a, T>
 
 impl TaskLedger for MemoryLedger {
     fn record_intent<'a>(&'a self, intent: &'a Intent) -> LedgerFuture<'a, i64> {
-        ready(Ok(self.with(|state| {
+        ready(self.with(|state| {
+            if let Some(marker) = &intent.marker {
+                let holder = state
+                    .entries
+                    .values()
+                    .find(|e| e.outcome.holds_marker() && e.intent.marker.as_ref() == Some(marker));
+                if let Some(holder) = holder {
+                    return Err(LedgerError::marker_in_use(marker, holder.id));
+                }
+            }
             let id = state.entries.keys().next_back().map_or(1, |last| last + 1);
             state.entries.insert(
                 id,
@@ -397,8 +448,8 @@ impl TaskLedger for MemoryLedger {
                     updated_at: SystemTime::now(),
                 },
             );
-            id
-        })))
+            Ok(id)
+        }))
     }
 
     fn record_outcome<'a>(&'a self, id: i64, outcome: &'a Outcome) -> LedgerFuture<'a, ()> {

@@ -72,21 +72,24 @@ pub(crate) async fn query(
     // without holding a slot, and the queries the limiter lets through together go out
     // as slots free up, even if a 429 pauses the client meanwhile (as they would have
     // had they all been sent at once).
-    if !transport.limiter.acquire(deadline).await {
+    let Some(permit) = transport.limiter.acquire(deadline).await else {
         return Err(not_sent("the rate limit"));
-    }
+    };
     let Some(_slot) = shared.query_slots.take(deadline).await else {
         return Err(not_sent("a free query slot"));
     };
     // Boxed: only queries holding a slot pay for the request's state (kilobytes), so a
     // wait between queries or in line for a slot stays small.
-    let sent = Box::pin(transport.send_admitted(Outgoing {
-        method: Method::GET,
-        path: &path,
-        body: None,
-        attempt,
-        deadline,
-    }))
+    let sent = Box::pin(transport.send_admitted(
+        Outgoing {
+            method: Method::GET,
+            path: &path,
+            body: None,
+            attempt,
+            deadline,
+        },
+        permit,
+    ))
     .await;
     let answer = match sent {
         Ok(answer) => answer,

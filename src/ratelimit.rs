@@ -2,8 +2,15 @@
 //! Modellix's limit of requests per minute instead of discovering it through 429s.
 //!
 //! A token bucket sized from the server's own numbers (`X-RateLimit-Limit`,
-//! `-Remaining`, `-Reset`) once an answer carried them, 100 a minute before that. A 429
-//! or an exhausted budget pauses every request of the client, for at most
+//! `-Remaining`) once an answer carried them, 100 a minute before that. Every request
+//! holds a [`Permit`] from the moment it takes a token until its answer, so the
+//! requests in flight count against the budget: an answer's `Remaining` is corrected
+//! by every request that may have reached the server after it (sent after it, or still
+//! unanswered when it was sent), which is what keeps a burst from overshooting before
+//! the headers arrive. A margin (a share of the rate and a few requests) stays unused,
+//! so requests that arrive closer together than they were sent still find tokens.
+//!
+//! A 429 or an exhausted budget pauses every request of the client, for at most
 //! `max_pause`; every sleep is followed by a fresh look at the state, so a pause that
 //! was shortened or lifted is honoured at once.
 
@@ -16,6 +23,55 @@ use tokio::time::Instant;
 pub const DEFAULT_REQUESTS_PER_MINUTE: u32 = 100;
 /// Longest client-wide pause a server hint can cause by default.
 pub const DEFAULT_MAX_PAUSE: Duration = Duration::from_secs(60);
+/// The window the server's per-minute numbers refer to: a real minute.
+pub(crate) const DEFAULT_RATE_WINDOW: Duration = Duration::from_secs(60);
+/// Share of the key's rate the client leaves unused by default.
+pub(crate) const DEFAULT_RATE_MARGIN: f64 = 0.05;
+/// Requests of the server's budget the client never plans to take, by default.
+pub(crate) const DEFAULT_RATE_RESERVE: u32 = 2;
+
+/// How the limiter reads the server's numbers and how much of them it leaves unused.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct RateSettings {
+    /// The length of the server's "minute" (shorter against a time-scaled sandbox).
+    pub(crate) window: Duration,
+    /// Share of the rate left unused, in `[0, 0.9]`.
+    pub(crate) margin: f64,
+    /// Requests of the server's bucket never planned for.
+    pub(crate) reserve: u32,
+}
+
+impl Default for RateSettings {
+    fn default() -> Self {
+        RateSettings {
+            window: DEFAULT_RATE_WINDOW,
+            margin: DEFAULT_RATE_MARGIN,
+            reserve: DEFAULT_RATE_RESERVE,
+        }
+    }
+}
+
+impl RateSettings {
+    /// Out-of-range values are brought into range rather than refused: a limiter
+    /// must never be the reason a client cannot be built.
+    fn sane(self) -> RateSettings {
+        let window = if self.window.is_zero() {
+            Duration::from_millis(1)
+        } else {
+            self.window
+        };
+        let margin = if self.margin.is_finite() {
+            self.margin.clamp(0.0, 0.9)
+        } else {
+            DEFAULT_RATE_MARGIN
+        };
+        RateSettings {
+            window,
+            margin,
+            reserve: self.reserve,
+        }
+    }
+}
 
 #[derive(Debug)]
 pub(crate) struct RateLimiter {
@@ -24,32 +80,79 @@ pub(crate) struct RateLimiter {
     /// Whether one request's 429 pauses the others.
     shared_pause: bool,
     max_pause: Duration,
+    settings: RateSettings,
     state: Mutex<State>,
+    /// Requests short of a token wait here in turn (tokio's mutex is first come, first
+    /// served), so only the first sleeps on the bucket instead of all of them waking
+    /// and retrying together.
+    line: tokio::sync::Mutex<()>,
 }
 
 #[derive(Debug)]
 struct State {
     paused_until: Option<Instant>,
+    /// Requests that may be sent now: the server's tokens as best known, less the
+    /// reserve and less every request sent since that was not yet counted there.
     tokens: f64,
     capacity: f64,
     per_sec: f64,
     refilled_at: Instant,
+    /// Permits handed out so far (the next permit's sequence number).
+    issued: u64,
+    /// Permits alive: requests sent (or about to be) without an answer yet.
+    in_flight: u64,
+    /// The newest permit whose answer set `tokens` (0: none yet).
+    newest_applied: u64,
+}
+
+/// One request's claim on the budget, from its token until its answer.
+#[derive(Debug)]
+pub(crate) struct Permit<'a> {
+    limiter: &'a RateLimiter,
+    /// 1-based order in which permits were handed out.
+    seq: u64,
+    /// Requests without an answer when this one was sent: they may reach the server
+    /// after it, so its answer's `Remaining` may not count them yet.
+    unanswered_before: u64,
+    /// Set once [`RateLimiter::observe`] has counted the answer.
+    answered: bool,
+}
+
+impl Drop for Permit<'_> {
+    // A request that ends without an answer (no connection, cancelled) stops counting.
+    fn drop(&mut self) {
+        if !self.answered {
+            self.limiter.lock().in_flight -= 1;
+        }
+    }
 }
 
 impl RateLimiter {
     /// `per_minute`: `None` turns pacing off (429 pauses still apply when shared).
-    pub(crate) fn new(per_minute: Option<u32>, shared_pause: bool, max_pause: Duration) -> Self {
+    pub(crate) fn new(
+        per_minute: Option<u32>,
+        shared_pause: bool,
+        max_pause: Duration,
+        settings: RateSettings,
+    ) -> Self {
+        let settings = settings.sane();
         let rate = f64::from(per_minute.unwrap_or(DEFAULT_REQUESTS_PER_MINUTE).max(1));
+        let (capacity, per_sec) = settings.bucket(rate);
         RateLimiter {
             pacing: per_minute.is_some(),
             shared_pause,
             max_pause,
+            settings,
+            line: tokio::sync::Mutex::new(()),
             state: Mutex::new(State {
                 paused_until: None,
-                tokens: rate,
-                capacity: rate,
-                per_sec: rate / 60.0,
+                tokens: capacity,
+                capacity,
+                per_sec,
                 refilled_at: Instant::now(),
+                issued: 0,
+                in_flight: 0,
+                newest_applied: 0,
             }),
         }
     }
@@ -58,42 +161,74 @@ impl RateLimiter {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Waits for a request slot; false when `deadline` came first (no slot taken).
-    pub(crate) async fn acquire(&self, deadline: Option<Instant>) -> bool {
+    /// Waits for a request slot; `None` when `deadline` came first (no slot taken).
+    /// Hold the permit until the answer is in, then pass it to [`RateLimiter::observe`].
+    pub(crate) async fn acquire(&self, deadline: Option<Instant>) -> Option<Permit<'_>> {
+        // Nobody in line (else first come, first served): take a token at once.
+        if let Ok(_alone) = self.line.try_lock()
+            && let Some(permit) = self.try_take()
+        {
+            return Some(permit);
+        }
+        let _turn = match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline, self.line.lock())
+                .await
+                .ok()?,
+            None => self.line.lock().await,
+        };
         loop {
             let wake = {
                 let mut state = self.lock();
                 let now = Instant::now();
                 match state.paused_until {
-                    Some(until) if until > now => Some(until),
+                    Some(until) if until > now => until,
                     _ => {
                         state.paused_until = None;
-                        if !self.pacing {
-                            return true;
+                        if self.pacing {
+                            state.refill(now);
                         }
-                        state.refill(now);
-                        if state.tokens >= 1.0 {
-                            state.tokens -= 1.0;
-                            return true;
+                        if !self.pacing || state.tokens >= 1.0 {
+                            if self.pacing {
+                                state.tokens -= 1.0;
+                            }
+                            return Some(state.permit(self));
                         }
                         let missing = 1.0 - state.tokens;
-                        Some(now + Duration::from_secs_f64((missing / state.per_sec).min(60.0)))
+                        let wait =
+                            (missing / state.per_sec).min(self.settings.window.as_secs_f64());
+                        now + Duration::from_secs_f64(wait)
                     }
                 }
             };
-            let Some(wake) = wake else { return true };
             match deadline {
                 Some(deadline) if deadline <= wake => {
                     tokio::time::sleep_until(deadline).await;
-                    return false;
+                    return None;
                 }
                 _ => tokio::time::sleep_until(wake).await,
             }
         }
     }
 
-    /// Learns from an answer's headers; a 429 pauses the client.
-    pub(crate) fn observe(&self, status: u16, headers: &http::HeaderMap) {
+    /// A permit at once when no pause holds and a token is there.
+    fn try_take(&self) -> Option<Permit<'_>> {
+        let mut state = self.lock();
+        let now = Instant::now();
+        if state.paused_until.is_some_and(|until| until > now) {
+            return None;
+        }
+        if self.pacing {
+            state.refill(now);
+            if state.tokens < 1.0 {
+                return None;
+            }
+            state.tokens -= 1.0;
+        }
+        Some(state.permit(self))
+    }
+
+    /// Learns from the answer to `permit`'s request; a 429 pauses the client.
+    pub(crate) fn observe(&self, mut permit: Permit<'_>, status: u16, headers: &http::HeaderMap) {
         let number = |name: &str| {
             headers
                 .get(name)
@@ -106,16 +241,29 @@ impl RateLimiter {
         let hint = crate::poll::retry_after(headers, SystemTime::now());
         let now = Instant::now();
         let mut state = self.lock();
+        permit.answered = true;
+        state.in_flight -= 1;
+        state.refill(now);
         if let Some(limit) = limit {
-            state.refill(now);
-            state.capacity = limit;
-            state.per_sec = limit / 60.0;
-            state.tokens = state.tokens.min(limit);
+            let (capacity, per_sec) = self.settings.bucket(limit);
+            state.capacity = capacity;
+            state.per_sec = per_sec;
+            state.tokens = state.tokens.min(state.cap());
         }
         if let Some(remaining) = remaining {
-            state.refill(now);
-            state.tokens = state.tokens.min(remaining);
-            if remaining < 1.0
+            // Every request that may have reached the server after this one.
+            let later = state.issued - permit.seq + permit.unanswered_before;
+            let estimate = remaining.floor() - later as f64 - f64::from(self.settings.reserve);
+            if permit.seq > state.newest_applied {
+                // The freshest news of the server's bucket: it corrects a wrong guess
+                // either way.
+                state.newest_applied = permit.seq;
+                state.tokens = estimate.min(state.cap());
+            } else if status == 429 {
+                state.tokens = state.tokens.min(estimate);
+            }
+            if !self.pacing
+                && remaining < 1.0
                 && let Some(hint) = hint
             {
                 self.pause(&mut state, now, hint);
@@ -124,6 +272,8 @@ impl RateLimiter {
         if status == 429 && self.shared_pause {
             self.pause(&mut state, now, hint.unwrap_or(Duration::from_secs(1)));
         }
+        drop(state);
+        drop(permit);
     }
 
     fn pause(&self, state: &mut State, now: Instant, pause: Duration) {
@@ -140,66 +290,44 @@ impl RateLimiter {
     }
 }
 
+impl RateSettings {
+    /// The client's bucket for a server allowing `per_window` requests a window:
+    /// its capacity and refill per second, both less the margin.
+    fn bucket(&self, per_window: f64) -> (f64, f64) {
+        let usable = per_window * (1.0 - self.margin);
+        let capacity = (usable - f64::from(self.reserve)).floor().max(1.0);
+        (capacity, usable / self.window.as_secs_f64())
+    }
+}
+
 impl State {
     fn refill(&mut self, now: Instant) {
         let elapsed = now
             .saturating_duration_since(self.refilled_at)
             .as_secs_f64();
-        self.tokens = (self.tokens + elapsed * self.per_sec).min(self.capacity);
+        self.tokens = (self.tokens + elapsed * self.per_sec).min(self.cap());
         self.refilled_at = now;
+    }
+
+    /// The most the client may hold: its bucket less the requests in flight, which
+    /// the server may not have counted yet (so that a long wait for answers does not
+    /// refill tokens the server will not have).
+    fn cap(&self) -> f64 {
+        self.capacity - self.in_flight as f64
+    }
+
+    fn permit<'a>(&mut self, limiter: &'a RateLimiter) -> Permit<'a> {
+        self.issued += 1;
+        let unanswered_before = self.in_flight;
+        self.in_flight += 1;
+        Permit {
+            limiter,
+            seq: self.issued,
+            unanswered_before,
+            answered: false,
+        }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn headers(pairs: &[(&'static str, &str)]) -> http::HeaderMap {
-        let mut h = http::HeaderMap::new();
-        for (k, v) in pairs {
-            h.insert(*k, v.parse().unwrap());
-        }
-        h
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_huge_retry_after_is_capped_and_rechecked() {
-        let limiter = RateLimiter::new(None, true, Duration::from_secs(60));
-        limiter.observe(429, &headers(&[("retry-after", "3600")]));
-        let start = Instant::now();
-        assert!(limiter.acquire(None).await);
-        assert_eq!(start.elapsed().as_secs(), 60);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn pacing_follows_the_servers_numbers() {
-        let limiter = RateLimiter::new(Some(100), true, Duration::from_secs(60));
-        limiter.observe(
-            200,
-            &headers(&[("x-ratelimit-limit", "60"), ("x-ratelimit-remaining", "2")]),
-        );
-        let start = Instant::now();
-        for _ in 0..4 {
-            assert!(limiter.acquire(None).await);
-        }
-        // Two immediately, then one a second.
-        assert_eq!(start.elapsed().as_secs(), 2);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_deadline_ends_the_wait_without_a_slot() {
-        let limiter = RateLimiter::new(None, true, Duration::from_secs(60));
-        limiter.observe(429, &headers(&[("retry-after", "30")]));
-        let deadline = Instant::now() + Duration::from_secs(5);
-        assert!(!limiter.acquire(Some(deadline)).await);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn unshared_limiters_never_pause() {
-        let limiter = RateLimiter::new(None, false, Duration::from_secs(60));
-        limiter.observe(429, &headers(&[("retry-after", "30")]));
-        let start = Instant::now();
-        assert!(limiter.acquire(None).await);
-        assert_eq!(start.elapsed(), Duration::ZERO);
-    }
-}
+mod tests;

@@ -17,7 +17,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, USER_
 use reqwest::{Method, Url};
 use tokio::time::Instant;
 
-use crate::ratelimit::RateLimiter;
+use crate::ratelimit::{Permit, RateLimiter};
 use crate::time::{after, later};
 
 use crate::redact::Redactor;
@@ -208,12 +208,17 @@ impl Transport {
 
     /// Sends one request and reads its answer, never following a redirect.
     pub(crate) async fn send(&self, out: Outgoing<'_>) -> Result<Answer, Failure> {
-        self.send_with(out, None, false).await
+        self.send_with(out, None, None).await
     }
 
-    /// [`Transport::send`] for a request the caller already let through the limiter.
-    pub(crate) async fn send_admitted(&self, out: Outgoing<'_>) -> Result<Answer, Failure> {
-        self.send_with(out, None, true).await
+    /// [`Transport::send`] for a request the caller already let through the limiter:
+    /// `permit` is its claim, held until the answer is in.
+    pub(crate) async fn send_admitted(
+        &self,
+        out: Outgoing<'_>,
+        permit: Permit<'_>,
+    ) -> Result<Answer, Failure> {
+        self.send_with(out, None, Some(permit)).await
     }
 
     /// [`Transport::send`] with a streamed body instead of `out.body`: the same
@@ -223,14 +228,14 @@ impl Transport {
         out: Outgoing<'_>,
         body: Streamed,
     ) -> Result<Answer, Failure> {
-        self.send_with(out, Some(body), false).await
+        self.send_with(out, Some(body), None).await
     }
 
     async fn send_with(
         &self,
         out: Outgoing<'_>,
         streamed: Option<Streamed>,
-        admitted: bool,
+        admitted: Option<Permit<'_>>,
     ) -> Result<Answer, Failure> {
         use tracing::Instrument;
         let span = tracing::debug_span!(
@@ -276,7 +281,7 @@ impl Transport {
         &self,
         out: Outgoing<'_>,
         streamed: Option<Streamed>,
-        admitted: bool,
+        admitted: Option<Permit<'_>>,
     ) -> Result<Answer, Failure> {
         let not_sent = |reason: String| Failure {
             stage: Stage::NotSent,
@@ -285,11 +290,15 @@ impl Transport {
             partial: Vec::new(),
             too_large: false,
         };
-        if !admitted && !self.limiter.acquire(out.deadline).await {
+        let permit = match admitted {
+            Some(permit) => Some(permit),
+            None => self.limiter.acquire(out.deadline).await,
+        };
+        let Some(permit) = permit else {
             return Err(not_sent(
                 "the deadline passed while waiting for the rate limit".into(),
             ));
-        }
+        };
         let url = format!("{}{}", self.base_url, out.path);
         let mut request = self.http.request(out.method.clone(), url);
         request = request.header(USER_AGENT, self.user_agent.clone());
@@ -369,7 +378,7 @@ impl Transport {
         };
 
         let status = response.status().as_u16();
-        self.limiter.observe(status, response.headers());
+        self.limiter.observe(permit, status, response.headers());
         let request_id = response
             .headers()
             .get("x-request-id")

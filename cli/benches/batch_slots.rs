@@ -41,8 +41,12 @@ async fn batch(jobs: usize, time_scale: f64, poll: &str, window: &str, extra: &[
         .expect("sandbox");
     let dir = tempfile::tempdir().expect("temporary directory");
     let file = jobs_file(dir.path(), (0..jobs).map(|i| format!("job-{i}")));
+    // A ledger per run: the job names repeat from run to run.
+    let ledger = dir.path().join("ledger.sqlite");
     let mut args = vec![
         "--json",
+        "--ledger",
+        ledger.to_str().unwrap_or_default(),
         "batch",
         file.to_str().unwrap_or_default(),
         "--max-tasks",

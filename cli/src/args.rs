@@ -284,18 +284,22 @@ pub struct BatchArgs {
     /// Give up after this many seconds; rerun the command to continue.
     #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..), value_name = "SECS")]
     pub timeout: u64,
-    /// Send without the client-side rate limiter (to measure what it prevents).
+    /// Send without the client-side rate limiter: no pacing, no client-wide pause
+    /// after a 429 (to measure what the limiter prevents).
     #[arg(long, hide = true)]
     pub no_rate_limiter: bool,
-    /// The length of a minute for the rate limiter, in seconds (tests).
-    #[arg(long, default_value_t = 60.0, hide = true)]
-    pub rate_window: f64,
+    /// The length of the server's minute for the rate limiter, in seconds (tests
+    /// against a time-scaled sandbox; default: a real minute, or the in-process
+    /// sandbox's scaled one).
+    #[arg(long, hide = true, value_name = "SECS")]
+    pub rate_window: Option<f64>,
 }
 
 /// `modellix models`.
 #[derive(Args, Debug)]
 pub struct ModelsArgs {
-    /// Only this type (text-to-video, video-to-video, …).
+    /// Only this type (text-to-video, video-to-video, …), as Modellix's catalog gives
+    /// it when a key is set (without one, matched in this build's descriptions).
     #[arg(long = "type", value_name = "TYPE")]
     pub kind: Option<String>,
     /// Only this provider.

@@ -60,10 +60,7 @@ async fn dispatch(cli: &Cli, matches: &clap::ArgMatches, out: &Out) -> Outcome {
         Cmd::Validate(args) => cmd::validate::run(args, out),
         Cmd::Task(command) => cmd::task::run(global, command, out).await,
         Cmd::Batch(args) => cmd::batch::run(global, args, out).await,
-        Cmd::Models(args) => {
-            cmd::models::run(args, out);
-            Ok(())
-        }
+        Cmd::Models(args) => cmd::models::run(global, args, out).await,
         Cmd::Doctor => cmd::doctor::run(global, out).await,
         Cmd::History(args) => cmd::ledger::history(global, args, out).await,
         Cmd::Recover => cmd::ledger::recover(global, out).await,

@@ -9,6 +9,31 @@ use modellix_sandbox::{Failures, Fault, FaultPlan, Route, Sandbox, Timing};
 use crate::args::Global;
 use crate::failure::{Failure, Outcome};
 
+/// How the library paces a session's requests (every request of the client: submits,
+/// polls, downloads of the API's answers).
+#[derive(Debug, Clone, Copy)]
+pub struct Pacing {
+    /// Requests a minute assumed until the server's headers say (`None`: no pacing,
+    /// only the client-wide pause after a 429).
+    pub per_minute: Option<u32>,
+    /// The length of the server's minute (`None`: a real one, or the in-process
+    /// sandbox's scaled one).
+    pub window: Option<Duration>,
+    /// Whether a 429 or an exhausted budget pauses every request of the client
+    /// (false only to measure what the limiter prevents).
+    pub shared: bool,
+}
+
+impl Default for Pacing {
+    fn default() -> Self {
+        Pacing {
+            per_minute: Some(modellix::DEFAULT_REQUESTS_PER_MINUTE),
+            window: None,
+            shared: true,
+        }
+    }
+}
+
 /// A connected client; keeps the in-process sandbox alive as long as it lives.
 pub struct Session {
     pub client: Client,
@@ -21,14 +46,14 @@ impl Session {
     /// Starts the sandbox when asked, then builds the client; the library paces its
     /// requests at Modellix's 100 a minute (adjusted by the server's headers).
     pub async fn open(global: &Global, wait: WaitOptions) -> Outcome<Session> {
-        Self::open_paced(global, wait, Some(100)).await
+        Self::open_paced(global, wait, Pacing::default()).await
     }
 
-    /// [`Session::open`] with the library's pacing set (`None`: the caller paces).
+    /// [`Session::open`] with the library's pacing set.
     pub async fn open_paced(
         global: &Global,
         wait: WaitOptions,
-        requests_per_minute: Option<u32>,
+        pacing: Pacing,
     ) -> Outcome<Session> {
         let sandbox = if global.sandbox {
             Some(start_sandbox(global).await?)
@@ -38,7 +63,16 @@ impl Session {
         let mut builder = Client::builder()
             .user_agent_suffix(concat!("modellix-cli/", env!("CARGO_PKG_VERSION")))
             .wait_options(wait)
-            .requests_per_minute(requests_per_minute);
+            .requests_per_minute(pacing.per_minute)
+            .shared_rate_limit(pacing.shared);
+        // The in-process sandbox's minute is scaled: so is the window its headers
+        // speak of, unless the caller says otherwise.
+        let scale = global.sandbox_options.sandbox_time_scale;
+        let sandbox_window = (global.sandbox && scale.is_finite() && scale > 0.0)
+            .then(|| Duration::from_secs_f64((60.0 * scale).min(86_400.0)));
+        if let Some(window) = pacing.window.or(sandbox_window) {
+            builder = builder.rate_limit_window(window);
+        }
         if let Some(path) = crate::ledger_path(global) {
             builder = builder.ledger_path(path);
         }

@@ -496,6 +496,27 @@ fn models_lists_and_filters_the_table() {
     assert!(String::from_utf8_lossy(&run(&["models"]).stdout).contains(MODEL));
 }
 
+/// With a key, `--type` filters Modellix's catalog by its entries' own type.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn models_with_a_key_filter_the_catalog_by_type() {
+    let sandbox = Sandbox::builder().start().await.unwrap();
+    let of_type = |kind: &str| {
+        let output = against(&sandbox, &["--json", "models", "--type", kind]);
+        assert_code(&output, 0);
+        let answer = json(&output);
+        assert_eq!(answer["source"], "catalog", "{answer}");
+        let models = answer["models"].as_array().unwrap().clone();
+        assert!(models.iter().all(|m| m["type"] == kind), "{answer}");
+        models
+            .iter()
+            .map(|m| m["slug"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert!(of_type("video-to-video").contains(&MODEL.to_owned()));
+    assert!(!of_type("text-to-image").contains(&MODEL.to_owned()));
+    assert!(of_type("no-such-type").is_empty());
+}
+
 #[test]
 fn the_sandbox_command_prints_its_url_and_actual_key() {
     use std::io::BufRead;

@@ -162,6 +162,67 @@ async fn a_batch_that_timed_out_continues_without_resending() {
     assert_eq!(sandbox.counts().submits(), 5);
 }
 
+/// Two batch processes started at once on the same jobs and the same ledger file:
+/// each job is POSTed exactly once (the ledger refuses an intent whose marker the
+/// other process holds), and a third run finds every job done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_batches_racing_on_one_ledger_post_each_job_once() {
+    let sandbox = Sandbox::builder()
+        .timing(Timing::Fixed(Duration::from_millis(100)))
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger.sqlite");
+    let jobs = jobs_file(dir.path(), (0..30).map(|i| format!("j{i}")));
+    let jobs = jobs.to_str().unwrap();
+    let args = [
+        "--json",
+        "batch",
+        jobs,
+        "--max-tasks",
+        "6",
+        "--poll-interval",
+        "0.05",
+        "--no-download",
+    ];
+    let racers: Vec<_> = (0..2)
+        .map(|_| {
+            command(&sandbox, &ledger, &args)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut held_elsewhere = 0;
+    let mut logs = String::new();
+    for racer in racers {
+        let output = racer.wait_with_output().unwrap();
+        logs.push_str(&text(&output));
+        logs.push_str("\n----\n");
+        // 3 when some job was being sent by the other process; 4 when, at the start,
+        // the other's intent was in flight (indistinguishable from a crash's).
+        assert!(
+            matches!(output.status.code(), Some(0 | 3 | 4)),
+            "{}",
+            text(&output)
+        );
+        let events = json_lines(&output);
+        held_elsewhere += events.iter().filter(|e| e["event"] == "elsewhere").count();
+    }
+    let per_job = submits_per_job(&sandbox);
+    assert!(per_job.values().all(|&n| n == 1), "{per_job:?}\n{logs}");
+    assert_eq!(sandbox.counts().submits(), 30);
+    eprintln!("two racing batches: 30 POSTs, {held_elsewhere} jobs left to the other process");
+
+    let output = with_ledger(&sandbox, &ledger, &args);
+    assert_code(&output, 0);
+    let summary = json_lines(&output).pop().unwrap();
+    assert_eq!(summary["done_before"], 30, "{summary}");
+    assert_eq!(sandbox.counts().submits(), 30);
+}
+
 /// `kill -9` of a batch at random moments, each followed by a rerun, then a last run
 /// to the end: no job is POSTed twice, and every job is done exactly once or listed as
 /// unknown. `KILLS=20` for the figure in BENCHMARKS.md (default 6).

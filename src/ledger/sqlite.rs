@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{EntryQuery, Intent, LedgerEntry, LedgerError, LedgerFuture, Outcome, TaskLedger};
 use crate::TaskKind;
@@ -71,6 +71,26 @@ fn from_millis(ms: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
 }
 
+/// Switches to WAL mode. Two processes creating the file at once race for the lock
+/// this needs, and SQLite answers "locked" at once instead of waiting: try again
+/// until the busy timeout.
+fn wal_mode(conn: &Connection) -> rusqlite::Result<()> {
+    let start = std::time::Instant::now();
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && start.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
+}
+
 impl SqliteLedger {
     /// Opens (or creates) the ledger at `path`.
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteLedger, LedgerError> {
@@ -84,8 +104,7 @@ impl SqliteLedger {
             .map_err(|e| failed("cannot configure", &path, e))?;
         // WAL lets readers and one writer of several processes work at once; FULL
         // syncs the log on every commit, so a recorded intent survives a power cut.
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| failed("cannot switch to WAL mode", &path, e))?;
+        wal_mode(&conn).map_err(|e| failed("cannot switch to WAL mode", &path, e))?;
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(|e| failed("cannot configure", &path, e))?;
         conn.execute_batch(SCHEMA)
@@ -105,14 +124,14 @@ impl SqliteLedger {
     fn run<'a, T: Send + 'static>(
         &'a self,
         what: &'static str,
-        f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> LedgerFuture<'a, T> {
         let conn = Arc::clone(&self.conn);
         let path = self.path.clone();
         Box::pin(async move {
             let work = move || {
-                let conn = conn.lock().unwrap_or_else(|e| e.into_inner());
-                f(&conn).map_err(|e| failed(what, &path, e))
+                let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
+                f(&mut conn).map_err(|e| failed(what, &path, e))
             };
             // Outside a multi-threaded runtime (or in a current-thread one) the work
             // still runs, on a blocking thread when one is available.
@@ -159,10 +178,31 @@ fn read_entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<LedgerEntry> {
 
 impl TaskLedger for SqliteLedger {
     fn record_intent<'a>(&'a self, intent: &'a Intent) -> LedgerFuture<'a, i64> {
+        let marker = intent.marker.clone();
         let intent = intent.clone();
-        self.run("cannot record an intent in", move |conn| {
+        let recorded = self.run("cannot record an intent in", move |conn| {
+            // IMMEDIATE takes the write lock before the check, so another process
+            // cannot insert the same marker between the check and the insert (old
+            // files with duplicate markers still open: nothing in the schema forbids
+            // them).
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if let Some(marker) = &intent.marker {
+                let holder: Option<i64> = tx
+                    .query_row(
+                        // Open, or finished: see `Outcome::holds_marker`.
+                        "SELECT id FROM entries WHERE marker = ?1
+                         AND (open = 1 OR outcome LIKE '{\"state\":\"finished\"%')
+                         ORDER BY id LIMIT 1",
+                        [marker],
+                        |row| row.get(0),
+                    )
+                    .optional()?;
+                if let Some(holder) = holder {
+                    return Ok(Err(holder));
+                }
+            }
             let (outcome, task_id, open) = outcome_columns(&Outcome::InFlight);
-            conn.execute(
+            tx.execute(
                 "INSERT INTO entries (model_id, body_digest, body_bytes, marker, client,
                  created_ms, updated_ms, outcome, task_id, open)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9)",
@@ -178,7 +218,14 @@ impl TaskLedger for SqliteLedger {
                     open,
                 ],
             )?;
-            Ok(conn.last_insert_rowid())
+            let id = tx.last_insert_rowid();
+            tx.commit()?;
+            Ok(Ok(id))
+        });
+        Box::pin(async move {
+            recorded.await?.map_err(|holder| {
+                LedgerError::marker_in_use(marker.as_deref().unwrap_or_default(), holder)
+            })
         })
     }
 
@@ -293,5 +340,40 @@ impl TaskLedger for SqliteLedger {
             }
             Ok(runs)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file written before markers were held (two open entries with one marker, as
+    /// two racing batches could leave) still opens and reads; the marker stays held.
+    #[tokio::test]
+    async fn an_old_file_with_duplicate_open_markers_still_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite3");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA).unwrap();
+            for _ in 0..2 {
+                conn.execute(
+                    "INSERT INTO entries (model_id, body_digest, body_bytes, marker, client,
+                     created_ms, updated_ms, outcome, task_id, open)
+                     VALUES ('a/b', 'sha256:00', 2, 'job-1', 'old', 0, 0,
+                             '{\"state\":\"in_flight\"}', NULL, 1)",
+                    [],
+                )
+                .unwrap();
+            }
+        }
+        let ledger = SqliteLedger::open(&path).unwrap();
+        let held = ledger.entries(&EntryQuery::marker("job-1")).await.unwrap();
+        assert_eq!(held.len(), 2);
+        let intent = Intent::new("a/b", b"{}", "new").with_marker(Some("job-1".into()));
+        let refusal = ledger.record_intent(&intent).await.unwrap_err();
+        assert_eq!(refusal.held_by(), Some(held[1].id), "the oldest holder");
+        let other = Intent::new("a/b", b"{}", "new").with_marker(Some("job-2".into()));
+        assert!(ledger.record_intent(&other).await.is_ok());
     }
 }

@@ -4,12 +4,12 @@
 //! to what is running on "Concurrent limit exceeded" and climbs back by one per ended
 //! task), polls each running task once per poll interval, and submits the next job as
 //! soon as a poll finds a task ended, so the team's slots stay busy. Every request
-//! waits for the client-side token bucket. Results download in the background as each
-//! task ends. Jobs carry ledger markers (see `prior.rs`), so a rerun continues.
+//! waits for the library client's limiter (`--rpm`, or the server's `X-RateLimit-*`
+//! numbers). Results download in the background as each task ends. Jobs carry ledger
+//! markers (see `prior.rs`), so a rerun continues.
 
 mod events;
 mod jobs;
-mod limiter;
 mod prior;
 
 use std::collections::VecDeque;
@@ -26,12 +26,11 @@ use crate::args::{BatchArgs, Global};
 use crate::failure::{Failure, Kind, Outcome};
 use crate::output::Out;
 use crate::results;
-use crate::session::Session;
+use crate::session::{Pacing, Session};
 use crate::submit;
 
 use events::Events;
 use jobs::Job;
-use limiter::Limiter;
 use prior::Prior;
 
 /// Requests in a row without an answer before the batch stops (rerun to continue).
@@ -53,6 +52,9 @@ enum State {
     Unknown,
     /// Ended well but its results could not be saved.
     SaveFailed,
+    /// Taken by another process on the same ledger (its marker is held by that
+    /// process's entry): not sent here; a rerun resumes or skips it.
+    Elsewhere,
 }
 
 struct Running {
@@ -63,10 +65,19 @@ struct Running {
 
 pub async fn run(global: &Global, args: &BatchArgs, out: &Out) -> Outcome {
     let interval = seconds(args.poll_interval, "--poll-interval")?;
-    let window = seconds(args.rate_window, "--rate-window")?;
+    let window = args
+        .rate_window
+        .map(|w| seconds(w, "--rate-window"))
+        .transpose()?;
     let jobs = jobs::load(&args.jobs)?;
-    // The batch paces every request itself (below), so the library does not.
-    let session = Session::open_paced(global, WaitOptions::default(), None).await?;
+    // The library's limiter paces every request of the client (polls, submits); the
+    // batch decides only how many tasks run at once.
+    let pacing = Pacing {
+        per_minute: (!args.no_rate_limiter).then_some(args.rpm),
+        window,
+        shared: !args.no_rate_limiter,
+    };
+    let session = Session::open_paced(global, WaitOptions::default(), pacing).await?;
     let mut batch = Batch {
         states: vec![State::Queued; jobs.len()],
         events: Events::new(out, jobs.len()),
@@ -76,7 +87,6 @@ pub async fn run(global: &Global, args: &BatchArgs, out: &Out) -> Outcome {
         queue: VecDeque::new(),
         running: Vec::new(),
         limit: args.max_tasks,
-        limiter: (!args.no_rate_limiter).then(|| Limiter::new(args.rpm, window)),
         interval,
         downloads: FuturesUnordered::new(),
         finished: FuturesUnordered::new(),
@@ -113,7 +123,6 @@ struct Batch<'a> {
     running: Vec<Running>,
     /// K: tasks allowed to run at once now.
     limit: u32,
-    limiter: Option<Limiter>,
     interval: Duration,
     /// Result downloads in progress; they advance whenever the loop waits.
     downloads: FuturesUnordered<BoxFuture<'a, (usize, Outcome<Value>)>>,
@@ -138,35 +147,84 @@ impl<'a> Batch<'a> {
     async fn sort_out_prior(&mut self) -> Outcome {
         for index in 0..self.jobs.len() {
             let prior = prior::lookup(self.session, &self.jobs[index]).await?;
-            let job = &self.jobs[index];
-            match prior {
-                Prior::New => self.queue.push_back(index),
-                Prior::Ended { task_id, status } => {
-                    self.states[index] = State::DoneBefore;
-                    let detail = json!({"task_id": task_id, "status": status});
-                    self.events.job("done_before", job, detail);
-                }
-                Prior::Running { task_id } => {
-                    let task = self.session.client.task(task_id.clone())?;
-                    self.states[index] = State::Running;
-                    self.events.job("resumed", job, json!({"task_id": task_id}));
-                    self.running.push(Running {
-                        job: index,
-                        task,
-                        next_poll: Instant::now(),
-                    });
-                }
-                Prior::Unknown { task_id, reason } => {
-                    self.states[index] = State::Unknown;
-                    self.events.job(
-                        "unknown",
-                        job,
-                        json!({"task_id": task_id, "reason": reason}),
-                    );
-                }
+            if prior == Prior::New {
+                self.queue.push_back(index);
+            } else {
+                self.take_prior(index, prior)?;
             }
         }
         Ok(())
+    }
+
+    /// A job the ledger already knows: skipped when it ended, resumed when it runs,
+    /// listed when its outcome is unknown.
+    fn take_prior(&mut self, index: usize, prior: Prior) -> Outcome {
+        let job = &self.jobs[index];
+        match prior {
+            Prior::New => {}
+            Prior::Ended { task_id, status } => {
+                self.states[index] = State::DoneBefore;
+                let detail = json!({"task_id": task_id, "status": status});
+                self.events.job("done_before", job, detail);
+            }
+            Prior::Running { task_id } => {
+                let task = self.session.client.task(task_id.clone())?;
+                self.states[index] = State::Running;
+                self.events.job("resumed", job, json!({"task_id": task_id}));
+                self.running.push(Running {
+                    job: index,
+                    task,
+                    next_poll: Instant::now(),
+                });
+            }
+            Prior::Unknown { task_id, reason } => {
+                self.states[index] = State::Unknown;
+                self.events.job(
+                    "unknown",
+                    job,
+                    json!({"task_id": task_id, "reason": reason}),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Looks the job up again right before its POST: another process on the same
+    /// ledger may have taken it since this run started. The ledger's refusal of a
+    /// marker held by another entry closes the rest of the race: a job the other
+    /// process records after this look-up is refused at this one's intent.
+    async fn still_new(&mut self, index: usize) -> bool {
+        match prior::lookup(self.session, &self.jobs[index]).await {
+            Ok(Prior::New) => true,
+            Ok(Prior::Ended { task_id, status }) => {
+                self.take_prior(index, Prior::Ended { task_id, status })
+                    .unwrap_or_default();
+                false
+            }
+            // New when this run started: the entry is another process's, live.
+            Ok(Prior::Running { task_id }) => {
+                self.elsewhere(index, json!({"task_id": task_id}));
+                false
+            }
+            Ok(Prior::Unknown { task_id, .. }) => {
+                self.elsewhere(index, json!({"task_id": task_id}));
+                false
+            }
+            Err(f) => {
+                // Without the ledger nothing can be sent safely: stop admitting.
+                self.stop_admitting = true;
+                self.queue.push_front(index);
+                let detail = json!({"message": f.message});
+                self.events.job("not_sent", &self.jobs[index], detail);
+                false
+            }
+        }
+    }
+
+    /// Another process on the same ledger is sending (or sent) this job.
+    fn elsewhere(&mut self, index: usize, detail: Value) {
+        self.states[index] = State::Elsewhere;
+        self.events.job("elsewhere", &self.jobs[index], detail);
     }
 
     /// Runs until every job has ended, the deadline passes or Ctrl-C; true when cut
@@ -206,12 +264,6 @@ impl<'a> Batch<'a> {
         }
     }
 
-    async fn acquire(&mut self) {
-        if let Some(limiter) = &mut self.limiter {
-            limiter.acquire().await;
-        }
-    }
-
     /// Submits queued jobs while slots are free.
     async fn admit(&mut self) {
         while !self.stop_admitting
@@ -222,7 +274,9 @@ impl<'a> Batch<'a> {
                 return;
             };
             self.refused_until = None;
-            self.acquire().await;
+            if !self.still_new(index).await {
+                continue;
+            }
             let job = &self.jobs[index];
             let sent = submit::submit(
                 &self.session.client,
@@ -231,6 +285,13 @@ impl<'a> Batch<'a> {
                 Some(&job.marker),
             )
             .await;
+            let sent = match sent {
+                Err(modellix::Error::Ledger(e)) if e.held_by().is_some() => {
+                    self.elsewhere(index, json!({"entry": e.held_by()}));
+                    continue;
+                }
+                other => other.map_err(Failure::from),
+            };
             match sent {
                 Ok(task) => {
                     self.silent_in_a_row = 0;
@@ -299,7 +360,6 @@ impl<'a> Batch<'a> {
                 at += 1;
                 continue;
             }
-            self.acquire().await;
             let answer = self.running[at].task.status().await;
             let job = self.running[at].job;
             if answer.is_ok() {
@@ -417,7 +477,10 @@ impl<'a> Batch<'a> {
             .filter(|(_, s)| **s == State::Unknown)
             .map(|(j, _)| j.name.as_str())
             .collect();
-        let unfinished = count(State::Queued) + count(State::Running);
+        let elsewhere = count(State::Elsewhere);
+        // Jobs another process was sending count as not finished here: a rerun
+        // resumes or skips them.
+        let unfinished = count(State::Queued) + count(State::Running) + elsewhere;
         let mean_gap_ms = (!self.gaps.is_empty()).then(|| {
             self.gaps.iter().map(Duration::as_secs_f64).sum::<f64>() * 1000.0
                 / self.gaps.len() as f64
@@ -432,6 +495,7 @@ impl<'a> Batch<'a> {
             "unknown": unknown,
             "save_failed": count(State::SaveFailed),
             "unfinished": unfinished,
+            "elsewhere": elsewhere,
             "concurrency_refusals": self.concurrency_refusals,
             "mean_slot_gap_ms": mean_gap_ms,
             "resume": (unfinished > 0).then_some(resume.as_str()),

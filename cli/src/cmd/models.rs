@@ -1,16 +1,77 @@
-//! `modellix models`: the models this build can run, from the operation table.
-//!
-//! Modellix's catalog (`GET /api/v1/models`) lists many more; until the library reads
-//! it, this lists what `spec/` vendors. The type is not in a fragment, so `--type`
-//! matches the model's description.
+//! `modellix models`: Modellix's catalog (`GET /api/v1/models`, through
+//! `client.models()`), filtered by its entries' own type, provider and text, whenever
+//! a key (or `--sandbox`) is at hand. Without one, the models this build can run, from
+//! the operation table: a fragment has no type, so `--type` then matches the model's
+//! description.
 
+use modellix::{ModelFilter, WaitOptions};
 use serde_json::{Value, json};
 
-use crate::args::ModelsArgs;
+use crate::args::{Global, ModelsArgs};
 use crate::catalog;
+use crate::failure::Outcome;
 use crate::output::Out;
+use crate::session::Session;
 
-pub fn run(args: &ModelsArgs, out: &Out) {
+pub async fn run(global: &Global, args: &ModelsArgs, out: &Out) -> Outcome {
+    let online = global.sandbox || std::env::var_os(modellix::API_KEY_ENV).is_some();
+    if !online {
+        offline(args, out);
+        return Ok(());
+    }
+    let session = Session::open(global, WaitOptions::default()).await?;
+    let entries = session.client.models().await?;
+    let mut filter = ModelFilter::new();
+    if let Some(kind) = &args.kind {
+        filter = filter.model_type(kind);
+    }
+    if let Some(provider) = &args.provider {
+        filter = filter.provider(provider);
+    }
+    if let Some(search) = &args.search {
+        filter = filter.text(search);
+    }
+    let models: Vec<Value> = filter
+        .apply(&entries)
+        .into_iter()
+        .map(|m| {
+            json!({
+                "slug": m.slug,
+                "type": m.model_type,
+                "description": m.description,
+                "price": m.price,
+                "docs_url": m.docs_url,
+                "typed": m.typed,
+            })
+        })
+        .collect();
+    print(
+        out,
+        &json!({ "models": models, "source": "catalog" }),
+        "description",
+    );
+    Ok(())
+}
+
+/// The listing, or "no model matches"; `text` names the field shown beside a slug.
+fn print(out: &Out, answer: &Value, text: &str) {
+    let models = answer["models"].as_array().cloned().unwrap_or_default();
+    out.data(answer, || {
+        for m in &models {
+            println!(
+                "{:<40} {}",
+                m["slug"].as_str().unwrap_or_default(),
+                m[text].as_str().unwrap_or_default()
+            );
+        }
+        if models.is_empty() {
+            eprintln!("no model matches");
+        }
+    });
+}
+
+/// The build's operation table, when no key says which catalog to read.
+fn offline(args: &ModelsArgs, out: &Out) {
     let lower = |s: &str| s.to_lowercase();
     let models: Vec<Value> = catalog::all()
         .iter()
@@ -36,16 +97,9 @@ pub fn run(args: &ModelsArgs, out: &Out) {
             })
         })
         .collect();
-    out.data(&json!({ "models": models }), || {
-        for m in &models {
-            println!(
-                "{:<40} {}",
-                m["slug"].as_str().unwrap_or_default(),
-                m["summary"].as_str().unwrap_or_default()
-            );
-        }
-        if models.is_empty() {
-            eprintln!("no model matches");
-        }
-    });
+    print(
+        out,
+        &json!({ "models": models, "source": "build" }),
+        "summary",
+    );
 }
