@@ -104,7 +104,10 @@ async fn main() {
     print("limiter off (baseline), poll 50 ms", &without);
     // The default 2 s poll interval at this time scale (a minute = 6 s): the rate binds.
     let default_poll = batch(jobs, 0.1, "0.2", "6", &[]).await;
-    print("limiter on, poll 200 ms (2 s at this time scale)", &default_poll);
+    print(
+        "limiter on, poll 200 ms (2 s at this time scale)",
+        &default_poll,
+    );
     // The rate limit far away (a minute = 0.6 s): only the poll interval decides.
     for poll in ["0.05", "0.1", "0.2"] {
         let run = batch(jobs, 0.01, poll, "0.6", &[]).await;
