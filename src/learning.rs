@@ -20,9 +20,9 @@ const MIN_SAMPLES: usize = 3;
 /// Grid resolution of the density estimate and of the planned query times.
 const GRID: usize = 256;
 /// Seconds of mean detection latency one query is worth: the plan minimises
-/// `mean latency + QUERY_COST × mean queries`. At 0.16 s a two-minute task with a ±20%
-/// spread gets about 1.6 s of latency for about 8 queries (benches/polling.rs).
-const QUERY_COST: f64 = 0.16;
+/// `mean latency + QUERY_COST × mean queries`. At 0.19 s a two-minute task with a ±20%
+/// spread gets about 1.5 s of latency for about 8 queries (benches/polling.rs).
+const QUERY_COST: f64 = 0.19;
 /// A query whose answer arrives later than this after its planned time was not one
 /// of the plan's (the task ran past it, or the plan changed meanwhile).
 const ON_PLAN: f64 = 1.0;
@@ -32,7 +32,7 @@ const ON_PLAN: f64 = 1.0;
 ///
 /// From the run times seen (outliers removed) it estimates where tasks of the kind end
 /// (a kernel density), then picks the query times that minimise the mean detection
-/// latency plus 0.16 s per expected query, by dynamic programming over a grid: gaps are
+/// latency plus 0.19 s per expected query, by dynamic programming over a grid: gaps are
 /// short where ends are likely, long where they are not, and the number of queries
 /// grows with the width of the window (about √width). A task that runs past the plan is
 /// polled with growing gaps, as by the fallback. Queries are never closer than
@@ -344,16 +344,19 @@ struct Window {
 
 impl Window {
     /// A kernel density of the samples (sorted by middle). Each is a Gaussian as wide
-    /// as the mean spacing of the samples (at least 0.5% of the median: a few samples
-    /// give a smooth estimate, many a sharp one) widened by the sample's own
-    /// uncertainty. The window reaches three kernel widths past the extreme samples,
+    /// as the mean spacing of the samples, times up to 4 as they grow in number (at
+    /// least 0.5% of the median), widened by the sample's own uncertainty. The window reaches three kernel widths past the extreme samples,
     /// plus the gap a further sample would be expected to open there.
     fn around(sorted: &[Sample]) -> Window {
         let (first, last) = (sorted[0].mid, sorted[sorted.len() - 1].mid);
         let n = sorted.len() as f64;
         let spacing = (last - first) / (n - 1.0);
         let median = sorted[sorted.len() / 2].mid;
-        let bandwidth = spacing.max(0.005 * median).max(1e-3);
+        // A kernel should narrow more slowly than the samples' spacing as they
+        // accumulate (Silverman: width ∝ n^-1/5, spacing ∝ 1/n), so it is widened with
+        // n; capped at 4 spacings, where the plan stops gaining (benches/polling.rs).
+        let smoothing = (n / 10.0).powf(0.8).clamp(1.0, 4.0);
+        let bandwidth = (spacing * smoothing).max(0.005 * median).max(1e-3);
         // A uniform spread over ±half has the variance half²/3.
         let widths: Vec<f64> = sorted
             .iter()
