@@ -64,7 +64,7 @@ pub use ledger::{
     SqliteLedger, TaskLedger,
 };
 pub use local_files::MAX_INLINE_BYTES;
-pub use media::{Image, ImageLoader, MediaError};
+pub use media::{Image, ImageLoader, InlineForm, MediaError};
 pub use operation::{Operation, OutputFile, SubmitRequest, ValidateJson};
 pub use output::TaskOutput;
 pub use poll::{

@@ -9,31 +9,15 @@ use serde_json::Value;
 
 use crate::error::Error;
 use crate::shared::Shared;
-use crate::{Image, MAX_REQUEST_BYTES, Operation, UploadedFile};
+use crate::{Image, InlineForm, MAX_REQUEST_BYTES, Operation, UploadedFile};
 
 /// Largest image that goes inline; bigger ones are uploaded, which keeps the request
 /// small (an upload takes up to 16 MB).
 pub const MAX_INLINE_BYTES: u64 = 4 * 1024 * 1024;
 
-/// How a field takes an image written out in the request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Inline {
-    /// `data:image/png;base64,…`.
-    DataUri,
-    /// The base64 payload alone.
-    Base64,
-}
-
 /// How `field` of `model_id` takes an inline image, if it does.
-fn inline_form(model_id: &str, field: &str) -> Option<Inline> {
-    let kinds = Operation::for_model(model_id)?.media_kinds(field)?;
-    if kinds.contains(&"data_uri") {
-        Some(Inline::DataUri)
-    } else if kinds.contains(&"base64") {
-        Some(Inline::Base64)
-    } else {
-        None
-    }
+fn inline_form(model_id: &str, field: &str) -> Option<InlineForm> {
+    Operation::for_model(model_id)?.inline_form(field)
 }
 
 /// The top-level field of a JSON pointer (`/reference_images/0` → `reference_images`).
@@ -76,7 +60,7 @@ fn collect_file_urls(value: &Value, out: &mut Vec<String>) {
 
 /// What became of one local file: its inline value (in that form), or its upload.
 enum Filled {
-    Inlined(Inline, String),
+    Inlined(InlineForm, String),
     Uploaded(UploadedFile),
 }
 
@@ -143,7 +127,7 @@ async fn fill(
 async fn fill_one(
     shared: &Shared,
     path: PathBuf,
-    form: Option<Inline>,
+    form: Option<InlineForm>,
     done: &mut Vec<(PathBuf, Filled)>,
     fits: impl Fn(&str) -> bool,
 ) -> Result<String, Error> {
@@ -194,7 +178,7 @@ fn uploads(done: Vec<(PathBuf, Filled)>) -> Vec<UploadedFile> {
 
 /// The file as an inline image, or `None` when it is not a small image (it is then
 /// uploaded, which judges and refuses it on its own terms).
-async fn inline(path: &std::path::Path, form: Inline) -> Option<String> {
+async fn inline(path: &std::path::Path, form: InlineForm) -> Option<String> {
     let meta = tokio::fs::metadata(path).await.ok()?;
     if !meta.is_file() || meta.len() > MAX_INLINE_BYTES {
         return None;
@@ -204,11 +188,7 @@ async fn inline(path: &std::path::Path, form: Inline) -> Option<String> {
         .from_path(path)
         .await
         .ok()?;
-    let uri = image.into_data_uri();
-    match form {
-        Inline::DataUri => Some(uri),
-        Inline::Base64 => uri.split_once(',').map(|(_, b64)| b64.to_owned()),
-    }
+    Some(form.write(image))
 }
 
 #[cfg(test)]
@@ -226,7 +206,10 @@ mod tests {
         assert_eq!(top_field("/a~1b/1"), "a/b");
         assert_eq!(top_field("/c"), "c");
         let v2v = "bytedance/seedance-2.0-v2v";
-        assert_eq!(inline_form(v2v, "reference_images"), Some(Inline::DataUri));
+        assert_eq!(
+            inline_form(v2v, "reference_images"),
+            Some(InlineForm::DataUri)
+        );
         assert_eq!(inline_form(v2v, "video_urls"), None);
         assert_eq!(inline_form(v2v, "prompt"), None);
         assert_eq!(inline_form("acme/unknown", "image"), None);

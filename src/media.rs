@@ -208,6 +208,41 @@ impl Image {
     }
 }
 
+/// How a request field takes an image written out in the request, as the model's
+/// rules file says ([`crate::Operation::inline_form`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InlineForm {
+    /// `data:image/png;base64,…` (the field lists `data_uri`).
+    DataUri,
+    /// The base64 payload alone (the field lists `base64` but not `data_uri`).
+    Base64,
+}
+
+impl InlineForm {
+    /// `image` written in this form.
+    ///
+    /// ```
+    /// use modellix::{Image, InlineForm};
+    /// let png = Image::from_bytes(b"\x89PNG\r\n\x1a\n")?;
+    /// assert_eq!(InlineForm::Base64.write(png.clone()), "iVBORw0KGgo=");
+    /// assert_eq!(InlineForm::DataUri.write(png), "data:image/png;base64,iVBORw0KGgo=");
+    /// # Ok::<(), modellix::MediaError>(())
+    /// ```
+    pub fn write(self, image: Image) -> String {
+        let mut uri = image.into_data_uri();
+        match self {
+            InlineForm::DataUri => uri,
+            InlineForm::Base64 => {
+                // Drop the `data:…;base64,` prefix in place: no second copy of the payload.
+                let start = uri.find(',').map_or(0, |comma| comma + 1);
+                uri.drain(..start);
+                uri
+            }
+        }
+    }
+}
+
 // Not derived: the URI can be tens of megabytes.
 impl fmt::Debug for Image {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -110,6 +110,27 @@ impl Operation {
             .map(|(_, _, kinds)| *kinds)
     }
 
+    /// How `field` of this model takes an image written out in the request, from the
+    /// field's media rule: a data URI where it lists `data_uri`, the bare payload where
+    /// it lists only `base64`; `None` where an image must go by URL (upload it).
+    ///
+    /// ```
+    /// use modellix::{InlineForm, Operation};
+    /// let op = Operation::for_model("bytedance/seedance-2.0-v2v").unwrap();
+    /// assert_eq!(op.inline_form("reference_images"), Some(InlineForm::DataUri));
+    /// assert_eq!(op.inline_form("video_urls"), None);
+    /// ```
+    pub fn inline_form(&self, field: &str) -> Option<crate::InlineForm> {
+        let kinds = self.media_kinds(field)?;
+        if kinds.contains(&"data_uri") {
+            Some(crate::InlineForm::DataUri)
+        } else if kinds.contains(&"base64") {
+            Some(crate::InlineForm::Base64)
+        } else {
+            None
+        }
+    }
+
     /// The JSON schema of a submit operation's request body, as its fragment publishes
     /// it (with the defaults, ranges and descriptions the generated types moved into
     /// `validate()` and rustdoc); `None` for operations that are not submits. Tools

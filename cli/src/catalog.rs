@@ -185,15 +185,4 @@ impl<'a> Field<'a> {
         parts.retain(|p| !p.is_empty());
         parts.join(" ")
     }
-
-    /// True when the field (or its items) takes a base64 image, so a local file can be
-    /// inlined.
-    pub fn accepts_base64(&self) -> bool {
-        let mentions = |s: &Value| {
-            s.get("description")
-                .and_then(Value::as_str)
-                .is_some_and(|d| d.to_ascii_lowercase().contains("base64"))
-        };
-        mentions(self.schema) || self.items().is_some_and(mentions)
-    }
 }

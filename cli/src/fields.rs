@@ -215,10 +215,17 @@ fn convert(schema: &Value, raw: &str) -> Result<Value, String> {
     }
 }
 
-/// Local image files given in fields that take base64, read into data URIs; URLs and
-/// anything that is not an existing file are left for validation to judge.
+/// Local image files given in fields whose media rule lets an image go inline, written
+/// in the form the rule names (data URI or bare base64); URLs and anything that is not
+/// an existing file are left for validation to judge.
 pub async fn inline_local_images(body: &mut Value, model: &Model) -> Outcome {
-    for field in model.fields().into_iter().filter(Field::accepts_base64) {
+    let Some(op) = modellix::Operation::for_model(&model.model_id) else {
+        return Ok(()); // not vendored: no media rules to go by
+    };
+    for field in model.fields() {
+        let Some(form) = op.inline_form(field.name) else {
+            continue;
+        };
         let Some(value) = body.get_mut(field.name) else {
             continue;
         };
@@ -237,7 +244,7 @@ pub async fn inline_local_images(body: &mut Value, model: &Model) -> Outcome {
             let image = modellix::Image::from_path(text)
                 .await
                 .map_err(|e| Failure::bad_input(format!("--{}: {e}", flag_name(field.name))))?;
-            *slot = Value::from(String::from(image));
+            *slot = Value::from(form.write(image));
         }
     }
     Ok(())

@@ -468,6 +468,53 @@ async fn upload_sends_local_files_and_reports_their_urls() {
     assert_eq!(sandbox.uploads().len(), 1);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_image_goes_inline_only_where_its_media_rule_allows() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("style.png");
+    std::fs::write(&png, b"\x89PNG\r\n\x1a\n").unwrap();
+    let png = png.to_str().unwrap();
+    // reference_images lists data_uri: the file goes as a data URI.
+    let output = against(
+        &sandbox,
+        &[
+            "--json",
+            "run",
+            MODEL,
+            PROMPT,
+            VIDEO,
+            "--reference-images",
+            png,
+            "--no-wait",
+        ],
+    );
+    assert_code(&output, 0);
+    let tasks = sandbox.tasks();
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(
+        tasks[0].body["reference_images"],
+        serde_json::json!(["data:image/png;base64,iVBORw0KGgo="])
+    );
+    // video_urls takes URLs only: the path is not read, and validation refuses it
+    // before anything is sent.
+    let output = against(
+        &sandbox,
+        &[
+            "--json",
+            "run",
+            MODEL,
+            PROMPT,
+            "--video-urls",
+            png,
+            "--no-wait",
+        ],
+    );
+    assert_code(&output, 2);
+    assert!(!text(&output).contains("iVBORw0KGgo"), "{}", text(&output));
+    assert_eq!(sandbox.tasks().len(), 1);
+}
+
 #[test]
 fn models_lists_and_filters_the_table() {
     let output = run(&["--json", "models"]);
