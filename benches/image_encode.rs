@@ -9,23 +9,36 @@
 mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::io::{Read, Write};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::time::Instant;
 
 use modellix::Image;
 
 /// Counts live heap bytes and their peak, so the encoder's own footprint is exact.
+/// While `ONLY_CLIENT` is set, only threads marked as the client's count (the upload
+/// section: the sandbox in the same process keeps every uploaded byte).
 struct Counting;
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+static PEAK: AtomicIsize = AtomicIsize::new(0);
+static ONLY_CLIENT: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    static CLIENT_THREAD: Cell<bool> = const { Cell::new(false) };
+}
+
+fn counted() -> bool {
+    !ONLY_CLIENT.load(Ordering::Relaxed) || CLIENT_THREAD.try_with(Cell::get).unwrap_or(false)
+}
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        if !ptr.is_null() && counted() {
+            let size = layout.size() as isize;
+            let live = LIVE.fetch_add(size, Ordering::Relaxed) + size;
             PEAK.fetch_max(live, Ordering::Relaxed);
         }
         ptr
@@ -33,7 +46,9 @@ unsafe impl GlobalAlloc for Counting {
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        if counted() {
+            LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        }
     }
 }
 
@@ -128,7 +143,56 @@ fn main() {
         hwm_after as f64 / 1e3,
         rss_before as f64 / 1e3
     );
+    uploads(&dir);
     println!("reproduce: cargo bench --bench image_encode");
+}
+
+/// Peak client heap while `Client::upload` sends files of growing size to a sandbox
+/// served by its own runtime in this process (its threads not counted): a streamed
+/// upload holds the same few buffers whatever the file's size.
+fn uploads(dir: &tempfile::TempDir) {
+    let server = common::SandboxThread::start(modellix_sandbox::Sandbox::builder());
+    CLIENT_THREAD.set(true);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .on_thread_start(|| CLIENT_THREAD.set(true))
+        .build()
+        .unwrap();
+    let client = server.sandbox.client().unwrap();
+    println!(
+        "\nClient::upload to a sandbox in this process (its threads not counted), 3 runs each"
+    );
+    println!("| file MB | peak client heap MB (max of runs) | peak / file size | median ms |");
+    println!("|---|---|---|---|");
+    ONLY_CLIENT.store(true, Ordering::Relaxed);
+    for size in [1usize << 20, 4 << 20, 16 << 20] {
+        let path = dir.path().join(format!("upload-{size}.png"));
+        let mut bytes = vec![0u8; size];
+        fastrand::fill(&mut bytes);
+        bytes[..8].copy_from_slice(b"\x89PNG\r\n\x1a\n");
+        std::fs::write(&path, &bytes).unwrap();
+        drop(bytes);
+        let (mut peak, mut times) = (0isize, Vec::new());
+        for _ in 0..3 {
+            let before = LIVE.load(Ordering::Relaxed);
+            PEAK.store(before, Ordering::Relaxed);
+            let start = Instant::now();
+            let file = runtime.block_on(client.upload(&path)).expect("the upload");
+            times.push(start.elapsed().as_secs_f64());
+            peak = peak.max(PEAK.load(Ordering::Relaxed) - before);
+            runtime
+                .block_on(client.delete_file(&file.file_id))
+                .expect("the delete");
+        }
+        println!(
+            "| {:.1} | {:.2} | {:.3} | {:.1} |",
+            mb(size),
+            mb(peak.max(0) as usize),
+            peak as f64 / size as f64,
+            common::median(&mut times) * 1e3
+        );
+    }
+    ONLY_CLIENT.store(false, Ordering::Relaxed);
 }
 
 /// Times and peak heap of one implementation.
@@ -146,9 +210,8 @@ impl Figures {
         let start = Instant::now();
         let uri = encode();
         self.times.push(start.elapsed().as_secs_f64());
-        self.peak_heap = self
-            .peak_heap
-            .max(PEAK.load(Ordering::Relaxed) - live_before);
+        let peak = PEAK.load(Ordering::Relaxed) - live_before;
+        self.peak_heap = self.peak_heap.max(peak.max(0) as usize);
         self.encoded = uri.len();
     }
 }

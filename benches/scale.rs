@@ -33,7 +33,7 @@ const TASKS: usize = 10_000;
 const SUBMIT_CONCURRENCY: usize = 256;
 /// Share of task queries the sandbox answers 429 at random.
 const RANDOM_429: f64 = 0.10;
-/// The token bucket of the rate-limited runs: refills this many task queries per
+/// The token bucket of the rate-limited runs: refills this many requests per
 /// second, holds as many. `SCALE_LIMIT_PER_SECOND` sets another (a busy machine may
 /// not reach 5,000 a second, and then the bucket never binds).
 const LIMIT_PER_SECOND: f64 = 5000.0;
@@ -71,7 +71,7 @@ fn main() {
     println!("|---|---|---|---|---|---|---|---|---|---|");
     // "shared 429 state": none (every request on its own), pause (a 429 pauses the
     // client), paced (the limiter also paces from the server's X-RateLimit-* headers).
-    let bucket = &format!("token bucket {} task queries/s", limit_per_second());
+    let bucket = &format!("token bucket {} requests/s", limit_per_second());
     let runs = [
         ("no faults", "plain", Pacing::Pause),
         (
@@ -197,13 +197,25 @@ fn run(
     let start = Instant::now();
     let (tasks, submitted_at, failed) = runtime.block_on(async {
         let tasks: Vec<_> = futures_util::stream::iter(0..TASKS)
-            .map(|_| client.submit(&request))
+            .map(|_| async {
+                // The bucket limits submits too: a 429 created nothing, so the caller
+                // may send again once the server says (unpaced rows meet them).
+                loop {
+                    match client.submit(&request).await {
+                        Err(e) if e.is_rejected() && e.status() == Some(429) => {
+                            tokio::time::sleep(e.retry_after().unwrap_or(Duration::from_secs(1)))
+                                .await
+                        }
+                        other => return other,
+                    }
+                }
+            })
             .buffer_unordered(SUBMIT_CONCURRENCY)
             .collect()
             .await;
         let tasks: Vec<_> = tasks
             .into_iter()
-            .map(|t| t.expect("submits are not rate limited"))
+            .map(|t| t.expect("a submit succeeds once the bucket allows it"))
             .collect();
         let submitted_at = start.elapsed();
         let results = client.wait_all(&tasks).await;
@@ -281,9 +293,10 @@ fn serve(spec: &str) {
 }
 
 /// A token bucket in front of the sandbox: a real rate limit (the sandbox's own 429s
-/// are drawn per request, whatever the rate). Only task queries are limited; those
-/// admitted are forwarded and counted by the sandbox. Every answer carries the
-/// bucket's `X-RateLimit-*` numbers.
+/// are drawn per request, whatever the rate). Every API request is limited, submits
+/// included, as Modellix counts every request of a key; those admitted are forwarded
+/// and counted by the sandbox. Every answer carries the bucket's `X-RateLimit-*`
+/// numbers.
 struct Limiter {
     http: reqwest::Client,
     upstream: String,
@@ -347,7 +360,7 @@ async fn forward(State(limiter): State<Arc<Limiter>>, request: Request) -> Respo
         .path_and_query()
         .map_or("/", |p| p.as_str())
         .to_owned();
-    let limited = path.starts_with("/api/v1/tasks/");
+    let limited = path.starts_with("/api/");
     if limited && !limiter.admit() {
         limiter.rejected.fetch_add(1, Ordering::Relaxed);
         let mut answer = (
