@@ -345,8 +345,9 @@ struct Window {
 impl Window {
     /// A kernel density of the samples (sorted by middle). Each is a Gaussian as wide
     /// as the mean spacing of the samples, times up to 4 as they grow in number (at
-    /// least 0.5% of the median), widened by the sample's own uncertainty. The window reaches three kernel widths past the extreme samples,
-    /// plus the gap a further sample would be expected to open there.
+    /// least 0.5% of the median), widened by the sample's own uncertainty. The window
+    /// reaches three kernel widths past the extreme samples, plus the gap a further
+    /// sample would be expected to open there.
     fn around(sorted: &[Sample]) -> Window {
         let (first, last) = (sorted[0].mid, sorted[sorted.len() - 1].mid);
         let n = sorted.len() as f64;
