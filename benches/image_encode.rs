@@ -37,11 +37,29 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let ptr = unsafe { System.alloc(layout) };
         if !ptr.is_null() && counted() {
-            let size = layout.size() as isize;
-            let live = LIVE.fetch_add(size, Ordering::Relaxed) + size;
-            PEAK.fetch_max(live, Ordering::Relaxed);
+            grew(layout.size() as isize);
         }
         ptr
+    }
+
+    // Forwarded, not left to the trait's default: that one allocates and then writes
+    // the zeros itself, touching every page of a large buffer on the calling thread,
+    // where the system allocator hands out pages the kernel zeroes when first written.
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let ptr = unsafe { System.alloc_zeroed(layout) };
+        if !ptr.is_null() && counted() {
+            grew(layout.size() as isize);
+        }
+        ptr
+    }
+
+    // Forwarded too (the default copies into a new block): counts the change of size.
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let new = unsafe { System.realloc(ptr, layout, new_size) };
+        if !new.is_null() && counted() {
+            grew(new_size as isize - layout.size() as isize);
+        }
+        new
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
@@ -50,6 +68,12 @@ unsafe impl GlobalAlloc for Counting {
             LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
         }
     }
+}
+
+/// Adds `size` bytes (negative: fewer) to the live count and its peak.
+fn grew(size: isize) {
+    let live = LIVE.fetch_add(size, Ordering::Relaxed) + size;
+    PEAK.fetch_max(live, Ordering::Relaxed);
 }
 
 #[global_allocator]
