@@ -103,6 +103,25 @@ struct State {
     in_flight: u64,
     /// The newest permit whose answer set `tokens` (0: none yet).
     newest_applied: u64,
+    /// Requests in line for a token.
+    waiting: usize,
+}
+
+/// A request's place in line, counted from joining until it leaves (served,
+/// deadline passed or cancelled).
+struct Waiting<'a>(&'a RateLimiter);
+
+impl<'a> Waiting<'a> {
+    fn join(limiter: &'a RateLimiter) -> Self {
+        limiter.lock().waiting += 1;
+        Waiting(limiter)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.lock().waiting -= 1;
+    }
 }
 
 /// One request's claim on the budget, from its token until its answer.
@@ -153,6 +172,7 @@ impl RateLimiter {
                 issued: 0,
                 in_flight: 0,
                 newest_applied: 0,
+                waiting: 0,
             }),
         }
     }
@@ -164,12 +184,14 @@ impl RateLimiter {
     /// Waits for a request slot; `None` when `deadline` came first (no slot taken).
     /// Hold the permit until the answer is in, then pass it to [`RateLimiter::observe`].
     pub(crate) async fn acquire(&self, deadline: Option<Instant>) -> Option<Permit<'_>> {
-        // Nobody in line (else first come, first served): take a token at once.
-        if let Ok(_alone) = self.line.try_lock()
-            && let Some(permit) = self.try_take()
-        {
+        // A token at once if there are enough for everyone in line too: the line keeps
+        // its turn, and a request arriving while others wait for the bucket does not
+        // queue behind them (a handoff per permit through a busy runtime would pace
+        // the client below the bucket).
+        if let Some(permit) = self.try_take() {
             return Some(permit);
         }
+        let _waiting = Waiting::join(self);
         let _turn = match deadline {
             Some(deadline) => tokio::time::timeout_at(deadline, self.line.lock())
                 .await
@@ -210,7 +232,8 @@ impl RateLimiter {
         }
     }
 
-    /// A permit at once when no pause holds and a token is there.
+    /// A permit at once when no pause holds and a token is there beyond those the
+    /// requests in line will take.
     fn try_take(&self) -> Option<Permit<'_>> {
         let mut state = self.lock();
         let now = Instant::now();
@@ -219,10 +242,12 @@ impl RateLimiter {
         }
         if self.pacing {
             state.refill(now);
-            if state.tokens < 1.0 {
+            if state.tokens < 1.0 + state.waiting as f64 {
                 return None;
             }
             state.tokens -= 1.0;
+        } else if state.waiting > 0 {
+            return None; // a pause just ended: the line goes first
         }
         Some(state.permit(self))
     }
