@@ -82,10 +82,9 @@ pub(crate) struct RateLimiter {
     max_pause: Duration,
     settings: RateSettings,
     state: Mutex<State>,
-    /// Requests short of a token wait here in turn (tokio's mutex is first come, first
-    /// served), so only the first sleeps on the bucket instead of all of them waking
-    /// and retrying together.
-    line: tokio::sync::Mutex<()>,
+    /// Wakes the requests in line when the bucket's size or rate changes (rare: the
+    /// first answer, a new limit), so that none sleeps on a stale refill time.
+    changed: tokio::sync::Notify,
 }
 
 #[derive(Debug)]
@@ -104,23 +103,35 @@ struct State {
     /// The newest permit whose answer set `tokens` (0: none yet).
     newest_applied: u64,
     /// Requests in line for a token.
-    waiting: usize,
+    waiting: u64,
+    /// Places in line handed out so far (the next one's ticket).
+    tickets: u64,
+    /// Places in line given up so far (served, timed out or cancelled).
+    left: u64,
 }
 
-/// A request's place in line, counted from joining until it leaves (served,
-/// deadline passed or cancelled).
-struct Waiting<'a>(&'a RateLimiter);
+/// A request's place in line, from joining until it leaves (served, deadline passed
+/// or cancelled).
+struct Place<'a> {
+    limiter: &'a RateLimiter,
+    /// Order of joining: requests with a smaller ticket are ahead.
+    ticket: u64,
+}
 
-impl<'a> Waiting<'a> {
-    fn join(limiter: &'a RateLimiter) -> Self {
-        limiter.lock().waiting += 1;
-        Waiting(limiter)
+impl<'a> Place<'a> {
+    fn join(limiter: &'a RateLimiter, state: &mut State) -> Self {
+        let ticket = state.tickets;
+        state.tickets += 1;
+        state.waiting += 1;
+        Place { limiter, ticket }
     }
 }
 
-impl Drop for Waiting<'_> {
+impl Drop for Place<'_> {
     fn drop(&mut self) {
-        self.0.lock().waiting -= 1;
+        let mut state = self.limiter.lock();
+        state.waiting -= 1;
+        state.left += 1;
     }
 }
 
@@ -162,7 +173,7 @@ impl RateLimiter {
             shared_pause,
             max_pause,
             settings,
-            line: tokio::sync::Mutex::new(()),
+            changed: tokio::sync::Notify::new(),
             state: Mutex::new(State {
                 paused_until: None,
                 tokens: capacity,
@@ -173,6 +184,8 @@ impl RateLimiter {
                 in_flight: 0,
                 newest_applied: 0,
                 waiting: 0,
+                tickets: 0,
+                left: 0,
             }),
         }
     }
@@ -183,71 +196,83 @@ impl RateLimiter {
 
     /// Waits for a request slot; `None` when `deadline` came first (no slot taken).
     /// Hold the permit until the answer is in, then pass it to [`RateLimiter::observe`].
+    ///
+    /// Requests short of a token take a place in line and each sleeps until the bucket
+    /// should hold a token for it and for everyone ahead of it, so they wake spread out
+    /// in their order instead of all together, and none waits for another to be woken
+    /// first (a handoff per request through a busy runtime paced the client well below
+    /// the bucket).
     pub(crate) async fn acquire(&self, deadline: Option<Instant>) -> Option<Permit<'_>> {
-        // A token at once if there are enough for everyone in line too: the line keeps
-        // its turn, and a request arriving while others wait for the bucket does not
-        // queue behind them (a handoff per permit through a busy runtime would pace
-        // the client below the bucket).
-        if let Some(permit) = self.try_take() {
-            return Some(permit);
-        }
-        let _waiting = Waiting::join(self);
-        let _turn = match deadline {
-            Some(deadline) => tokio::time::timeout_at(deadline, self.line.lock())
-                .await
-                .ok()?,
-            None => self.line.lock().await,
+        let place = {
+            let mut state = self.lock();
+            let now = Instant::now();
+            // At once when there are tokens for everyone in line too.
+            let everyone = state.waiting;
+            if let Some(permit) = self.try_take(&mut state, now, everyone) {
+                return Some(permit);
+            }
+            Place::join(self, &mut state)
         };
         loop {
+            // Registered before the state is read, so a change made after it is not
+            // missed.
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
             let wake = {
                 let mut state = self.lock();
                 let now = Instant::now();
+                let ahead = state.ahead_of(place.ticket);
+                if let Some(permit) = self.try_take(&mut state, now, ahead) {
+                    return Some(permit);
+                }
                 match state.paused_until {
                     Some(until) if until > now => until,
                     _ => {
-                        state.paused_until = None;
-                        if self.pacing {
-                            state.refill(now);
-                        }
-                        if !self.pacing || state.tokens >= 1.0 {
-                            if self.pacing {
-                                state.tokens -= 1.0;
-                            }
-                            return Some(state.permit(self));
-                        }
-                        let missing = 1.0 - state.tokens;
+                        // When the refill covers this request and those ahead of it;
+                        // far back in line, half that, then a fresh look: some ahead
+                        // may give up their place meanwhile.
+                        let missing = 1.0 + ahead as f64 - state.tokens;
+                        let missing = if missing > 1.0 {
+                            missing / 2.0
+                        } else {
+                            missing
+                        };
                         let wait =
                             (missing / state.per_sec).min(self.settings.window.as_secs_f64());
-                        now + Duration::from_secs_f64(wait)
+                        now + Duration::from_secs_f64(wait.max(0.0))
                     }
                 }
             };
-            match deadline {
-                Some(deadline) if deadline <= wake => {
-                    tokio::time::sleep_until(deadline).await;
-                    return None;
+            let (wake, gives_up) = match deadline {
+                Some(deadline) if deadline <= wake => (deadline, true),
+                _ => (wake, false),
+            };
+            tokio::select! {
+                () = tokio::time::sleep_until(wake) => {
+                    if gives_up {
+                        return None;
+                    }
                 }
-                _ => tokio::time::sleep_until(wake).await,
+                // The bucket was resized: every sleeper's time is wrong.
+                () = &mut changed => {}
             }
         }
     }
 
-    /// A permit at once when no pause holds and a token is there beyond those the
-    /// requests in line will take.
-    fn try_take(&self) -> Option<Permit<'_>> {
-        let mut state = self.lock();
-        let now = Instant::now();
+    /// A permit now when no pause holds and the bucket has a token beyond the `ahead`
+    /// that requests before this one will take.
+    fn try_take(&self, state: &mut State, now: Instant, ahead: u64) -> Option<Permit<'_>> {
         if state.paused_until.is_some_and(|until| until > now) {
             return None;
         }
+        state.paused_until = None;
         if self.pacing {
             state.refill(now);
-            if state.tokens < 1.0 + state.waiting as f64 {
+            if state.tokens < 1.0 + ahead as f64 {
                 return None;
             }
             state.tokens -= 1.0;
-        } else if state.waiting > 0 {
-            return None; // a pause just ended: the line goes first
         }
         Some(state.permit(self))
     }
@@ -269,8 +294,10 @@ impl RateLimiter {
         permit.answered = true;
         state.in_flight -= 1;
         state.refill(now);
+        let mut resized = false;
         if let Some(limit) = limit {
             let (capacity, per_sec) = self.settings.bucket(limit);
+            resized = (capacity, per_sec) != (state.capacity, state.per_sec);
             state.capacity = capacity;
             state.per_sec = per_sec;
             state.tokens = state.tokens.min(state.cap());
@@ -299,6 +326,9 @@ impl RateLimiter {
         }
         drop(state);
         drop(permit);
+        if resized {
+            self.changed.notify_waiters();
+        }
     }
 
     fn pause(&self, state: &mut State, now: Instant, pause: Duration) {
@@ -339,6 +369,13 @@ impl State {
     /// refill tokens the server will not have).
     fn cap(&self) -> f64 {
         self.capacity - self.in_flight as f64
+    }
+
+    /// How many in line are ahead of `ticket`: those who joined before it, less as
+    /// many as have left the line (leaving is mostly in order; where it is not, a
+    /// request may go a little early, never late).
+    fn ahead_of(&self, ticket: u64) -> u64 {
+        ticket.saturating_sub(self.left)
     }
 
     fn permit<'a>(&mut self, limiter: &'a RateLimiter) -> Permit<'a> {

@@ -153,6 +153,73 @@ async fn a_deadline_ends_the_wait_without_a_slot() {
     assert!(limiter.acquire(Some(deadline)).await.is_none());
 }
 
+/// Seconds after `start` at which each of `n` requests, joining the line in order, got
+/// its permit (permits dropped at once: unanswered).
+async fn served_at(
+    limiter: &RateLimiter,
+    start: Instant,
+    deadlines: &[Option<Instant>],
+) -> Vec<Option<f64>> {
+    let waits = deadlines.iter().map(|deadline| async move {
+        limiter
+            .acquire(*deadline)
+            .await
+            .map(|_| start.elapsed().as_secs_f64())
+    });
+    futures_util::future::join_all(waits).await
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_line_is_served_in_order_one_refill_apart() {
+    // 60 a minute, all spent: one token a second from now on.
+    let limiter = RateLimiter::new(Some(60), true, MINUTE, exact(MINUTE));
+    take(&limiter, 60).await;
+    let start = Instant::now();
+    let served = served_at(&limiter, start, &[None; 5]).await;
+    assert_eq!(
+        served,
+        [1.0, 2.0, 3.0, 4.0, 5.0].map(Some),
+        "each request is served as the refill reaches it, in the order they came"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_that_gives_up_its_place_does_not_hold_back_the_others() {
+    let limiter = RateLimiter::new(Some(60), true, MINUTE, exact(MINUTE));
+    take(&limiter, 60).await;
+    let start = Instant::now();
+    let gives_up = Some(start + Duration::from_millis(500));
+    let served = served_at(&limiter, start, &[gives_up, None, None]).await;
+    assert_eq!(served, [None, Some(1.0), Some(2.0)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_larger_bucket_wakes_the_line_at_once() {
+    // The guess (60 a minute) is spent; 20 requests would wait up to 20 s for it.
+    let limiter = RateLimiter::new(Some(60), true, MINUTE, exact(MINUTE));
+    take(&limiter, 59).await;
+    let first = limiter.acquire(None).await.unwrap();
+    let start = Instant::now();
+    let line = served_at(&limiter, start, &[None; 20]);
+    let answer = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // The server allows 6,000 a minute and has most of them left.
+        limiter.observe(
+            first,
+            200,
+            &headers(&[
+                ("x-ratelimit-limit", "6000"),
+                ("x-ratelimit-remaining", "5900"),
+            ]),
+        );
+    };
+    let (served, ()) = tokio::join!(line, answer);
+    assert!(
+        served.iter().all(|s| *s == Some(0.1)),
+        "all served when the answer came: {served:?}"
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn unshared_limiters_never_pause() {
     let limiter = RateLimiter::new(None, false, MINUTE, RateSettings::default());
