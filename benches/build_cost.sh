@@ -12,6 +12,10 @@
 #     cold once per TLS crypto provider (default features = ring; then
 #     `default-features = false, features = ["aws-lc-rs"]`), each in a fresh target
 #     directory, with the crates compiled and the machine's load average.
+#     BASELINE=<git revision> first builds the same program against that revision of
+#     the crate (a git worktree, its own lock, its default features), so the figure
+#     has its baseline from the same run (first, unless PROVIDERS names `baseline`
+#     where it should go).
 # Run: several minutes per cold build on 2 cores.
 set -euo pipefail
 
@@ -50,19 +54,30 @@ fi
 if [[ "${1:-}" == providers ]]; then
     echo "# Cold build of a program depending only on modellix ($(rustc --version), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ))"
     echo "# command: benches/build_cost.sh providers"
-    for provider in ${PROVIDERS:-ring aws-lc-rs}; do
+    builds=${PROVIDERS:-ring aws-lc-rs}
+    if [[ -n "${BASELINE:-}" ]]; then
+        baseline_tree=$scratch/baseline
+        git worktree add --detach "$baseline_tree" "$BASELINE" >/dev/null 2>&1
+        trap 'git -C "$root" worktree remove --force "$baseline_tree" 2>/dev/null; rm -rf "$target" "$scratch"' EXIT
+        # First unless PROVIDERS places it ("ring baseline").
+        [[ " $builds " == *" baseline "* ]] || builds="baseline $builds"
+    fi
+    for provider in $builds; do
         app=$scratch/app-$provider
         mkdir -p "$app/src"
-        if [[ $provider == ring ]]; then
-            dep="modellix = { path = \"$root\" }"
-        else
-            dep="modellix = { path = \"$root\", default-features = false, features = [\"aws-lc-rs\"] }"
-        fi
+        crate=$root
+        case $provider in
+            baseline)
+                crate=$baseline_tree
+                dep="modellix = { path = \"$crate\" }" ;;
+            ring) dep="modellix = { path = \"$root\" }" ;;
+            *) dep="modellix = { path = \"$root\", default-features = false, features = [\"aws-lc-rs\"] }" ;;
+        esac
         printf '[package]\nname = "app"\nversion = "0.0.0"\nedition = "2024"\n\n[dependencies]\n%s\n' \
             "$dep" >"$app/Cargo.toml"
         echo 'fn main() { let _ = modellix::Client::builder(); }' >"$app/src/main.rs"
-        # The workspace's lock, so both builds use the same versions and nothing is fetched.
-        cp Cargo.lock "$app/Cargo.lock"
+        # The crate's own lock, so the builds use its versions and nothing is fetched.
+        cp "$crate/Cargo.lock" "$app/Cargo.lock"
         rm -rf "$target"/*
         load_before=$(cut -d' ' -f1-3 /proc/loadavg)
         start=$(now)
@@ -70,7 +85,9 @@ if [[ "${1:-}" == providers ]]; then
         took=$(since "$start")
         crates=$(grep -c '^ *Compiling ' "$scratch/log" || true)
         providers=$(grep -oE 'Compiling (ring|aws-lc-[a-z]+) ' "$scratch/log" | cut -d' ' -f2 | tr '\n' ' ')
-        echo "$provider: cold cargo build ${took} s, ${crates} crates compiled (crypto: ${providers}), load average before ${load_before}, after $(cut -d' ' -f1-3 /proc/loadavg)"
+        label=$provider
+        [[ $provider == baseline ]] && label="baseline ($BASELINE, its default features)"
+        echo "$label: cold cargo build ${took} s, ${crates} crates compiled (crypto: ${providers}), load average before ${load_before}, after $(cut -d' ' -f1-3 /proc/loadavg)"
     done
     exit 0
 fi
