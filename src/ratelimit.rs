@@ -10,6 +10,9 @@
 //! the headers arrive. A margin (a share of the rate and a few requests) stays unused,
 //! so requests that arrive closer together than they were sent still find tokens.
 //!
+//! Requests short of a token wait in line, each sleeping until the refill should reach
+//! its place, so they go in order and spread out without waking one another.
+//!
 //! A 429 or an exhausted budget pauses every request of the client, for at most
 //! `max_pause`; every sleep is followed by a fresh look at the state, so a pause that
 //! was shortened or lifted is honoured at once.
@@ -102,8 +105,6 @@ struct State {
     in_flight: u64,
     /// The newest permit whose answer set `tokens` (0: none yet).
     newest_applied: u64,
-    /// Requests in line for a token.
-    waiting: u64,
     /// Places in line handed out so far (the next one's ticket).
     tickets: u64,
     /// Places in line given up so far (served, timed out or cancelled).
@@ -122,16 +123,13 @@ impl<'a> Place<'a> {
     fn join(limiter: &'a RateLimiter, state: &mut State) -> Self {
         let ticket = state.tickets;
         state.tickets += 1;
-        state.waiting += 1;
         Place { limiter, ticket }
     }
 }
 
 impl Drop for Place<'_> {
     fn drop(&mut self) {
-        let mut state = self.limiter.lock();
-        state.waiting -= 1;
-        state.left += 1;
+        self.limiter.lock().left += 1;
     }
 }
 
@@ -183,7 +181,6 @@ impl RateLimiter {
                 issued: 0,
                 in_flight: 0,
                 newest_applied: 0,
-                waiting: 0,
                 tickets: 0,
                 left: 0,
             }),
@@ -207,7 +204,7 @@ impl RateLimiter {
             let mut state = self.lock();
             let now = Instant::now();
             // At once when there are tokens for everyone in line too.
-            let everyone = state.waiting;
+            let everyone = state.ahead_of(state.tickets);
             if let Some(permit) = self.try_take(&mut state, now, everyone) {
                 return Some(permit);
             }
