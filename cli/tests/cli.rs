@@ -475,20 +475,14 @@ async fn a_local_image_goes_inline_only_where_its_media_rule_allows() {
     let png = dir.path().join("style.png");
     std::fs::write(&png, b"\x89PNG\r\n\x1a\n").unwrap();
     let png = png.to_str().unwrap();
+    let submit = |fields: &[&str]| {
+        let mut args = vec!["--json", "run", MODEL, PROMPT];
+        args.extend_from_slice(fields);
+        args.push("--no-wait");
+        against(&sandbox, &args)
+    };
     // reference_images lists data_uri: the file goes as a data URI.
-    let output = against(
-        &sandbox,
-        &[
-            "--json",
-            "run",
-            MODEL,
-            PROMPT,
-            VIDEO,
-            "--reference-images",
-            png,
-            "--no-wait",
-        ],
-    );
+    let output = submit(&[VIDEO, "--reference-images", png]);
     assert_code(&output, 0);
     let tasks = sandbox.tasks();
     assert_eq!(tasks.len(), 1);
@@ -498,18 +492,7 @@ async fn a_local_image_goes_inline_only_where_its_media_rule_allows() {
     );
     // video_urls takes URLs only: the path is not read, and validation refuses it
     // before anything is sent.
-    let output = against(
-        &sandbox,
-        &[
-            "--json",
-            "run",
-            MODEL,
-            PROMPT,
-            "--video-urls",
-            png,
-            "--no-wait",
-        ],
-    );
+    let output = submit(&["--video-urls", png]);
     assert_code(&output, 2);
     assert!(!text(&output).contains("iVBORw0KGgo"), "{}", text(&output));
     assert_eq!(sandbox.tasks().len(), 1);
