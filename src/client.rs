@@ -15,20 +15,22 @@ use reqwest::header::HeaderValue;
 use futures_util::{Stream, StreamExt};
 use serde_json::Value;
 
-use crate::account::AccountCheck;
-use crate::catalog::ModelEntry;
 use crate::error::{ConfigError, Error};
-use crate::handle::TaskHandle;
-use crate::learning::LearningSchedule;
 use crate::ledger::{EntryQuery, LedgerEntry, MemoryLedger, SqliteLedger, TaskLedger};
-use crate::poll::{ExponentialRetry, PollSchedule, RetryPolicy, WaitOptions};
-use crate::ratelimit::{DEFAULT_MAX_PAUSE, DEFAULT_REQUESTS_PER_MINUTE, RateLimiter, RateSettings};
+use crate::platform::account::AccountCheck;
+use crate::platform::catalog::ModelEntry;
+use crate::platform::upload::{UploadOptions, UploadedFile};
 use crate::redact::{Redactor, raw_url_for_display};
 use crate::shared::{Shared, SubmittedHook};
-use crate::submit::SubmitOptions;
-use crate::task::{Task, is_usable_task_id};
-use crate::transport::{Timeouts, Transport};
-use crate::upload::{UploadOptions, UploadedFile};
+use crate::task::handle::TaskHandle;
+use crate::task::record::{Task, is_usable_task_id};
+use crate::task::submit::SubmitOptions;
+use crate::transport::ratelimit::{
+    DEFAULT_MAX_PAUSE, DEFAULT_REQUESTS_PER_MINUTE, RateLimiter, RateSettings,
+};
+use crate::transport::request::{Timeouts, Transport};
+use crate::wait::learning::LearningSchedule;
+use crate::wait::policy::{ExponentialRetry, PollSchedule, RetryPolicy, WaitOptions};
 use crate::{SubmitRequest, TaskOutput};
 
 /// Modellix's API origin.
@@ -177,7 +179,7 @@ impl Client {
         request: &R,
         options: SubmitOptions,
     ) -> Result<TaskHandle, Error> {
-        let task = crate::submit::submit_typed(&self.shared, request, options).await?;
+        let task = crate::task::submit::submit_typed(&self.shared, request, options).await?;
         Ok(self.resume(task))
     }
 
@@ -208,7 +210,7 @@ impl Client {
         body: &Value,
         options: SubmitOptions,
     ) -> Result<TaskHandle, Error> {
-        let task = crate::submit::submit_json(&self.shared, model_id, body, options).await?;
+        let task = crate::task::submit::submit_json(&self.shared, model_id, body, options).await?;
         Ok(self.resume(task))
     }
 
@@ -292,7 +294,7 @@ impl Client {
     ) -> Vec<Result<TaskOutput, Error>> {
         let tasks = tasks.iter().map(|t| t.as_ref().clone()).collect();
         let mut results: Vec<(usize, Result<TaskOutput, Error>)> =
-            crate::wait::wait_each_indexed(&self.shared, tasks, options)
+            crate::wait::poll_loop::wait_each_indexed(&self.shared, tasks, options)
                 .collect()
                 .await;
         results.sort_by_key(|(i, _)| *i);
@@ -321,7 +323,7 @@ impl Client {
     ) -> impl Stream<Item = (Task, Result<TaskOutput, Error>)> + Send + 'static {
         let tasks: Vec<Task> = tasks.into_iter().map(Into::into).collect();
         let by_index = tasks.clone();
-        crate::wait::wait_each_indexed(&self.shared, tasks, options)
+        crate::wait::poll_loop::wait_each_indexed(&self.shared, tasks, options)
             .map(move |(i, result)| (by_index[i].clone(), result))
     }
 }
@@ -344,7 +346,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn models(&self) -> Result<Vec<ModelEntry>, Error> {
-        crate::catalog::models(&self.shared).await
+        crate::platform::catalog::models(&self.shared).await
     }
 
     /// Checks the account before paying for anything; costs nothing. A bad key is an
@@ -361,7 +363,7 @@ impl Client {
     /// # }
     /// ```
     pub async fn check(&self) -> AccountCheck {
-        crate::account::check(&self.shared).await
+        crate::platform::account::check(&self.shared).await
     }
 
     /// The team's balance in USD (`GET /api/v1/team/balance`).
@@ -372,7 +374,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn balance(&self) -> Result<f64, Error> {
-        crate::account::balance(&self.shared).await
+        crate::platform::account::balance(&self.shared).await
     }
 
     /// Uploads a local image, video or audio file and returns where Modellix keeps it;
@@ -399,7 +401,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn upload(&self, path: impl AsRef<Path>) -> Result<UploadedFile, Error> {
-        crate::upload::upload(&self.shared, path).await
+        crate::platform::upload::upload(&self.shared, path).await
     }
 
     /// [`Client::upload`] with options (a progress callback).
@@ -417,7 +419,7 @@ impl Client {
         path: impl AsRef<Path>,
         options: UploadOptions,
     ) -> Result<UploadedFile, Error> {
-        crate::upload::upload_with(&self.shared, path, options).await
+        crate::platform::upload::upload_with(&self.shared, path, options).await
     }
 
     /// Uploads a local file and returns its URL, for a request's URL field.
@@ -430,7 +432,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn upload_for(&self, path: impl AsRef<Path>) -> Result<String, Error> {
-        crate::upload::upload_for(&self.shared, path).await
+        crate::platform::upload::upload_for(&self.shared, path).await
     }
 
     /// The team's unexpired files, newest first as Modellix orders them, at most
@@ -444,7 +446,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn list_files(&self, limit: u32) -> Result<Vec<UploadedFile>, Error> {
-        crate::upload::list_files(&self.shared, limit).await
+        crate::platform::upload::list_files(&self.shared, limit).await
     }
 
     /// Deletes an uploaded file, freeing its quota; [`Error::FileNotFound`] when no
@@ -460,13 +462,13 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn delete_file(&self, file_id: &str) -> Result<(), Error> {
-        crate::upload::delete_file(&self.shared, file_id).await
+        crate::platform::upload::delete_file(&self.shared, file_id).await
     }
 
     /// Deletes every file of `uploads`; files already gone are fine. Returns the first
     /// other error after trying them all.
     pub async fn delete_files(&self, uploads: &[UploadedFile]) -> Result<(), Error> {
-        crate::upload::delete_files(&self.shared, uploads).await
+        crate::platform::upload::delete_files(&self.shared, uploads).await
     }
 
     /// Replaces every `file://` URL in a JSON request body by the URL of an upload of
@@ -493,7 +495,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn upload_local_files(&self, body: &mut Value) -> Result<Vec<UploadedFile>, Error> {
-        crate::local_files::upload_local_files(&self.shared, body).await
+        crate::platform::local_files::upload_local_files(&self.shared, body).await
     }
 
     /// Replaces every `file://` URL in a JSON request body for `model_id`: an image of
@@ -522,7 +524,7 @@ impl Client {
         model_id: &str,
         body: &mut Value,
     ) -> Result<Vec<UploadedFile>, Error> {
-        crate::local_files::fill_local_files(&self.shared, model_id, body).await
+        crate::platform::local_files::fill_local_files(&self.shared, model_id, body).await
     }
 }
 
@@ -822,7 +824,7 @@ impl ClientBuilder {
                     .retry
                     .unwrap_or_else(|| Arc::new(ExponentialRetry::default())),
                 wait: self.wait,
-                query_slots: crate::query_slots::QuerySlots::new(self.wait.queries_in_flight),
+                query_slots: crate::wait::query_slots::QuerySlots::new(self.wait.queries_in_flight),
                 ledger,
                 on_submitted: self.on_submitted,
                 marker: format!("{}-{:08x}", std::process::id(), fastrand::u32(..)),

@@ -3,39 +3,18 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
-mod account;
-mod builder_fields;
-mod catalog;
 mod client;
 pub mod download;
-mod endpoint;
 mod error;
-mod format;
-mod handle;
-mod hooks;
-mod learning;
 pub mod ledger;
-mod lenient;
-mod local_files;
 mod media;
-mod operation;
-mod output;
-mod poll;
-mod query;
-mod query_slots;
-mod ratelimit;
+mod platform;
 mod redact;
-mod rules;
+mod schema;
 mod shared;
-mod sniff;
-mod status;
-mod submit;
 mod task;
 mod time;
-mod tls;
 mod transport;
-mod upload;
-mod validate;
 mod wait;
 
 /// The code generated from `spec/` by `build.rs`; see `tests/snapshots/` for a copy.
@@ -51,39 +30,39 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/modellix_generated.rs"));
 }
 
-pub use account::AccountCheck;
-pub use catalog::{ModelEntry, ModelFilter};
 pub use client::{API_KEY_ENV, BASE_URL_ENV, Client, ClientBuilder, DEFAULT_BASE_URL, LEDGER_ENV};
 pub use download::{DownloadContext, DownloadError, DownloadOptions, Downloader, SavedFile};
 pub use error::{ApiError, ConfigError, Error, ErrorKind, TaskFailure};
 pub use generated::OPERATIONS;
-pub use handle::TaskHandle;
-pub use learning::LearningSchedule;
 pub use ledger::{
     EntryQuery, Intent, LedgerEntry, LedgerError, LedgerFuture, MemoryLedger, Outcome,
     SqliteLedger, TaskLedger,
 };
-pub use local_files::MAX_INLINE_BYTES;
-pub use media::{Image, ImageLoader, InlineForm, MediaError};
-pub use operation::{Operation, OutputFile, SubmitRequest, ValidateJson};
-pub use output::TaskOutput;
-pub use poll::{
-    Backoff, ExponentialRetry, PollContext, PollSchedule, RetryPolicy, TaskKind, WaitOptions,
-    retry_after,
-};
-pub use ratelimit::{DEFAULT_MAX_PAUSE, DEFAULT_REQUESTS_PER_MINUTE};
-pub use rules::MAX_REQUEST_BYTES;
-pub use shared::SubmittedHook;
-pub use status::TaskStatus;
-pub use submit::{MAX_JSON_DEPTH, MAX_JSON_NODES, SubmitOptions};
-pub use task::Task;
-pub use transport::MAX_ANSWER_BYTES;
-pub use upload::{
+pub use media::image::{Image, ImageLoader, InlineForm, MediaError};
+pub use platform::account::AccountCheck;
+pub use platform::catalog::{ModelEntry, ModelFilter};
+pub use platform::local_files::MAX_INLINE_BYTES;
+pub use platform::upload::{
     FILE_LIFETIME, MAX_LIST_LIMIT, MAX_UPLOAD_BYTES, ProgressFn, UploadOptions, UploadProgress,
     UploadedFile,
 };
-pub use validate::{Rule, ValidationError, Violation, Warning, Warnings};
-pub use wait::{TaskUpdate, TaskUpdates};
+pub use schema::operation::{Operation, OutputFile, SubmitRequest, ValidateJson};
+pub use schema::rules::MAX_REQUEST_BYTES;
+pub use schema::validate::{Rule, ValidationError, Violation, Warning, Warnings};
+pub use shared::SubmittedHook;
+pub use task::handle::TaskHandle;
+pub use task::output::TaskOutput;
+pub use task::record::Task;
+pub use task::status::TaskStatus;
+pub use task::submit::{MAX_JSON_DEPTH, MAX_JSON_NODES, SubmitOptions};
+pub use transport::ratelimit::{DEFAULT_MAX_PAUSE, DEFAULT_REQUESTS_PER_MINUTE};
+pub use transport::request::MAX_ANSWER_BYTES;
+pub use wait::learning::LearningSchedule;
+pub use wait::policy::{
+    Backoff, ExponentialRetry, PollContext, PollSchedule, RetryPolicy, TaskKind, WaitOptions,
+    retry_after,
+};
+pub use wait::poll_loop::{TaskUpdate, TaskUpdates};
 
 /// Private parsers, reachable from `tests/fuzz.rs` only; not part of the API and not
 /// covered by semver.
@@ -94,14 +73,14 @@ pub mod __fuzz {
         crate::error::api_error(status, headers, body, &crate::redact::Redactor::default())
     }
 
-    /// `crate::submit::scan_task_id`: the task id in a broken submit answer.
+    /// `crate::task::submit::scan_task_id`: the task id in a broken submit answer.
     pub fn scan_task_id(body: &[u8]) -> Option<String> {
-        crate::submit::scan_task_id(body)
+        crate::task::submit::scan_task_id(body)
     }
 
-    /// `crate::task::decode_leniently`: a task answer with mistyped scalars dropped.
+    /// `crate::task::record::decode_leniently`: a task answer with mistyped scalars dropped.
     pub fn decode_task_answer_leniently(body: &[u8]) -> Option<crate::types::GetTaskResponse> {
-        crate::query::decode_leniently(body)
+        crate::task::query::decode_leniently(body)
     }
 }
 

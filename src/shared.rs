@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use crate::ledger::LedgerEntry;
 use crate::ledger::TaskLedger;
-use crate::poll::{PollSchedule, RetryPolicy, WaitOptions};
-use crate::query_slots::QuerySlots;
-use crate::transport::Transport;
+use crate::transport::request::Transport;
+use crate::wait::policy::{PollSchedule, RetryPolicy, WaitOptions};
+use crate::wait::query_slots::QuerySlots;
 
 /// Runs for every submit outcome that carries a task id (accepted, or unknown with an
 /// id seen), after the ledger recorded it; see [`ClientBuilder::on_submitted`](crate::ClientBuilder::on_submitted).

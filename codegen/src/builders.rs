@@ -87,7 +87,7 @@ pub fn emit_builder(
         #[doc = #builder_doc]
         #[derive(Debug, Clone, Default)]
         pub struct #builder {
-            fields: crate::builder_fields::BuilderFields,
+            fields: crate::schema::builder_fields::BuilderFields,
         }
 
         #ctor_fn

@@ -1,7 +1,7 @@
 //! Emits the schema checks progenitor does not enforce, as straight-line Rust.
 //!
 //! The emitted code walks a `serde_json::Value` and calls the small rule helpers of
-//! `crate::validate::Checker` in the runtime crate, so the rule semantics live in one
+//! `crate::schema::validate::Checker` in the runtime crate, so the rule semantics live in one
 //! hand-written place and the structure of each schema lives in generated code.
 
 use proc_macro2::{Literal, TokenStream};
@@ -14,7 +14,7 @@ const ANNOTATIONS: &[&str] = &["description", "example", "examples", "default", 
 /// Keywords that combine sub-schemas.
 const COMBINATORS: &[&str] = &["oneOf", "anyOf"];
 
-/// String `format`s the runtime checks (`crate::validate::Checker::format`).
+/// String `format`s the runtime checks (`crate::schema::validate::Checker::format`).
 pub const STRING_FORMATS: &[&str] = &["uri", "email", "uuid", "date-time", "date"];
 
 /// Where a value sits, as a JSON pointer: known at build time, or built at run time
@@ -224,7 +224,7 @@ fn emit_combinators(
                 emit(branch, ptr, value, depth).map_err(|e| format!("{e} (in {key}/{n})"))?;
             each.push(quote! {
                 {
-                    let mut checker = crate::validate::Checker::default();
+                    let mut checker = crate::schema::validate::Checker::default();
                     #checks
                     branches.push(checker);
                 }

@@ -61,7 +61,7 @@ pub fn generate(fragments: &[Fragment]) -> Result<Generated, SpecError> {
     let mut settings = GenerationSettings::default();
     settings
         .with_interface(InterfaceStyle::Builder)
-        .with_inner_type(quote!(crate::hooks::HookState))
+        .with_inner_type(quote!(crate::schema::hooks::HookState))
         .with_hooks(HooksMode::Expected)
         .with_derive("PartialEq")
         .with_replacement(TASK_STATUS, "crate::TaskStatus", std::iter::empty());
@@ -353,17 +353,17 @@ fn glue(operations: &[OperationMeta]) -> Result<TokenStream, SpecError> {
             impl types::#ty {
                 #[doc = #validate_doc]
                 pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
-                    crate::validate::validate_serialized(self, Self::validate_json)
+                    crate::schema::validate::validate_serialized(self, Self::validate_json)
                 }
 
                 #[doc = #validate_json_doc]
                 pub fn validate_json(
                     value: &serde_json::Value,
                 ) -> Result<crate::Warnings, crate::ValidationError> {
-                    let mut checker = crate::validate::Checker::default();
+                    let mut checker = crate::schema::validate::Checker::default();
                     #checks
-                    const PROSE_RULES: &[crate::rules::ProseRule] = &[#(#prose),*];
-                    crate::rules::apply(PROSE_RULES, value, &mut checker);
+                    const PROSE_RULES: &[crate::schema::rules::ProseRule] = &[#(#prose),*];
+                    crate::schema::rules::apply(PROSE_RULES, value, &mut checker);
                     checker.finish()
                 }
             }

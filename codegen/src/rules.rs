@@ -1,6 +1,6 @@
 //! Prose rules as data: reads a model's `<model>.rules.json`, checks it against the
 //! model's fragment and emits the static rule list the runtime interprets
-//! (`crate::rules::ProseRule` in the `modellix` crate).
+//! (`crate::schema::rules::ProseRule` in the `modellix` crate).
 //!
 //! A rules file names fields; a field the fragment does not have is a build error, so a
 //! re-vendored fragment that renamed a field cannot silently drop a rule.
@@ -40,7 +40,7 @@ pub struct ModelRules {
     pub outputs: Vec<OutputSpec>,
     /// Request fields that drive the run time (for the learning poll schedule).
     pub runtime_fields: Vec<String>,
-    /// `crate::rules::ProseRule` constructors, one per rule.
+    /// `crate::schema::rules::ProseRule` constructors, one per rule.
     pub rules: Vec<TokenStream>,
     /// How many rules of each kind, for reports.
     pub kinds: BTreeMap<String, usize>,
@@ -290,7 +290,7 @@ fn parse_rule(
                 &format!("{at}/with"),
                 fields,
             )?;
-            quote!(crate::rules::ProseRule::NotTogether { fields: &[#(#a),*], with: &[#(#b),*] })
+            quote!(crate::schema::rules::ProseRule::NotTogether { fields: &[#(#a),*], with: &[#(#b),*] })
         }
         "at_least_one_of" | "exactly_one_of" => {
             let list = field_list(body, &at, fields)?;
@@ -298,9 +298,9 @@ fn parse_rule(
                 return Err(format!("{at}: name at least two fields"));
             }
             if kind.as_str() == "at_least_one_of" {
-                quote!(crate::rules::ProseRule::AtLeastOneOf(&[#(#list),*]))
+                quote!(crate::schema::rules::ProseRule::AtLeastOneOf(&[#(#list),*]))
             } else {
-                quote!(crate::rules::ProseRule::ExactlyOneOf(&[#(#list),*]))
+                quote!(crate::schema::rules::ProseRule::ExactlyOneOf(&[#(#list),*]))
             }
         }
         "unsupported" => {
@@ -319,7 +319,7 @@ fn parse_rule(
                 }
                 names.push(name);
             }
-            quote!(crate::rules::ProseRule::Unsupported(&[#(#names),*]))
+            quote!(crate::schema::rules::ProseRule::Unsupported(&[#(#names),*]))
         }
         "placeholders" => {
             let o = as_obj(&["field", "syntax", "inputs"])?;
@@ -355,7 +355,7 @@ fn parse_rule(
                 }
                 pairs.push(quote!((#label, #name)));
             }
-            quote!(crate::rules::ProseRule::Placeholders {
+            quote!(crate::schema::rules::ProseRule::Placeholders {
                 field: #field, prefix: #prefix, infix: #infix, suffix: #suffix,
                 inputs: &[#(#pairs),*],
             })
@@ -398,20 +398,20 @@ fn parse_rule(
                         .iter()
                         .map(Value::to_string)
                         .collect();
-                    quote!(crate::rules::Limit::In(&[#(#values),*]))
+                    quote!(crate::schema::rules::Limit::In(&[#(#values),*]))
                 }
                 [k] if k.as_str() == "maximum" || k.as_str() == "minimum" => {
                     let n = then[k.as_str()]
                         .as_f64()
                         .ok_or(format!("{then_at}/{k}: must be a number"))?;
                     if k.as_str() == "maximum" {
-                        quote!(crate::rules::Limit::Maximum(#n))
+                        quote!(crate::schema::rules::Limit::Maximum(#n))
                     } else {
-                        quote!(crate::rules::Limit::Minimum(#n))
+                        quote!(crate::schema::rules::Limit::Minimum(#n))
                     }
                 }
                 [k] if k.as_str() == "absent" && then[k.as_str()] == Value::Bool(true) => {
-                    quote!(crate::rules::Limit::Absent)
+                    quote!(crate::schema::rules::Limit::Absent)
                 }
                 _ => {
                     return Err(format!(
@@ -423,14 +423,14 @@ fn parse_rule(
                 "{at}/note: must say, in words, what the fragment states"
             ))?;
             let severity = match obj.get("severity").map(|v| v.as_str()) {
-                None | Some(Some("error")) => quote!(crate::rules::Severity::Error),
-                Some(Some("warning")) => quote!(crate::rules::Severity::Warning),
+                None | Some(Some("error")) => quote!(crate::schema::rules::Severity::Error),
+                Some(Some("warning")) => quote!(crate::schema::rules::Severity::Warning),
                 Some(_) => {
                     return Err(format!("{here}/severity: must be \"error\" or \"warning\""));
                 }
             };
             let if_default = opt_tokens(if_default);
-            quote!(crate::rules::ProseRule::Conditional {
+            quote!(crate::schema::rules::ProseRule::Conditional {
                 if_field: #if_field, if_in: &[#(#if_in),*], if_default: #if_default,
                 then_field: #then_field, limit: #limit, note: #note, severity: #severity,
             })
@@ -447,7 +447,7 @@ fn parse_rule(
                 return Err(format!("{at}: give min, max or both"));
             }
             let (min, max) = (opt_tokens(min), opt_tokens(max));
-            quote!(crate::rules::ProseRule::Total { fields: &[#(#list),*], min: #min, max: #max })
+            quote!(crate::schema::rules::ProseRule::Total { fields: &[#(#list),*], min: #min, max: #max })
         }
         "media" => {
             let o = as_obj(&["fields", "kinds"])?;
@@ -488,9 +488,9 @@ fn parse_rule(
                             .join(", ")
                     ))?;
                 let ident = quote::format_ident!("{}", name.1);
-                variants.push(quote!(crate::rules::MediaKind::#ident));
+                variants.push(quote!(crate::schema::rules::MediaKind::#ident));
             }
-            quote!(crate::rules::ProseRule::Media { fields: &[#(#list),*], kinds: &[#(#variants),*] })
+            quote!(crate::schema::rules::ProseRule::Media { fields: &[#(#list),*], kinds: &[#(#variants),*] })
         }
         "dimensions" => {
             let o = as_obj(&["field", "presets", "separator", "min_side", "max_side"])?;
@@ -514,7 +514,7 @@ fn parse_rule(
                 opt_tokens(u64_of(o, "min_side", &at)?),
                 opt_tokens(u64_of(o, "max_side", &at)?),
             );
-            quote!(crate::rules::ProseRule::Dimensions {
+            quote!(crate::schema::rules::ProseRule::Dimensions {
                 field: #field, presets: &[#(#presets),*], separator: #separator,
                 min_side: #lo, max_side: #hi,
             })
@@ -523,7 +523,7 @@ fn parse_rule(
             let o = as_obj(&["field", "max"])?;
             let field = str_field(o, "field", &at, fields)?;
             let max = u64_of(o, "max", &at)?.ok_or(format!("{at}/max: required"))? as usize;
-            quote!(crate::rules::ProseRule::MaxWords { field: #field, max: #max })
+            quote!(crate::schema::rules::ProseRule::MaxWords { field: #field, max: #max })
         }
         other => return Err(format!("{here}/{other}: unknown rule kind")),
     };

@@ -7375,7 +7375,7 @@ Default: `true`.*/
     /// Builds a [`Wan27I2vRequestFirstFrame`] field by field. Start with [`Wan27I2vRequest::first_frame`]; finish with [`Wan27I2vRequestFirstFrameBuilder::build`].
     #[derive(Debug, Clone, Default)]
     pub struct Wan27I2vRequestFirstFrameBuilder {
-        fields: crate::builder_fields::BuilderFields,
+        fields: crate::schema::builder_fields::BuilderFields,
     }
     impl Wan27I2vRequest {
         /// Starts a request of the shape [`Wan27I2vRequestFirstFrame`] (one branch of the request's alternatives); `build()` returns the whole request.
@@ -7466,7 +7466,7 @@ Default: `true`.*/
     /// Builds a [`Wan27I2vRequestFirstClip`] field by field. Start with [`Wan27I2vRequest::first_clip`]; finish with [`Wan27I2vRequestFirstClipBuilder::build`].
     #[derive(Debug, Clone, Default)]
     pub struct Wan27I2vRequestFirstClipBuilder {
-        fields: crate::builder_fields::BuilderFields,
+        fields: crate::schema::builder_fields::BuilderFields,
     }
     impl Wan27I2vRequest {
         /// Starts a request of the shape [`Wan27I2vRequestFirstClip`] (one branch of the request's alternatives); `build()` returns the whole request.
@@ -7557,7 +7557,7 @@ Default: `true`.*/
     /// Builds a [`Wan27ImageRequest`] field by field. Start with [`Wan27ImageRequest::builder`]; finish with [`Wan27ImageRequestBuilder::build`].
     #[derive(Debug, Clone, Default)]
     pub struct Wan27ImageRequestBuilder {
-        fields: crate::builder_fields::BuilderFields,
+        fields: crate::schema::builder_fields::BuilderFields,
     }
     impl Wan27ImageRequest {
         /// Starts a [`Wan27ImageRequest`]; set the fields, then call `build()`.
@@ -7617,7 +7617,7 @@ Default: `true`.*/
     /// Builds a [`Seedance15ProT2vRequest`] field by field. Start with [`Seedance15ProT2vRequest::builder`]; finish with [`Seedance15ProT2vRequestBuilder::build`].
     #[derive(Debug, Clone, Default)]
     pub struct Seedance15ProT2vRequestBuilder {
-        fields: crate::builder_fields::BuilderFields,
+        fields: crate::schema::builder_fields::BuilderFields,
     }
     impl Seedance15ProT2vRequest {
         /// Starts a [`Seedance15ProT2vRequest`]; set the fields, then call `build()`.
@@ -7714,7 +7714,7 @@ Default: `true`.*/
     /// Builds a [`Seedance20FastI2vRequest`] field by field. Start with [`Seedance20FastI2vRequest::builder`]; finish with [`Seedance20FastI2vRequestBuilder::build`].
     #[derive(Debug, Clone, Default)]
     pub struct Seedance20FastI2vRequestBuilder {
-        fields: crate::builder_fields::BuilderFields,
+        fields: crate::schema::builder_fields::BuilderFields,
     }
     impl Seedance20FastI2vRequest {
         /// Starts a [`Seedance20FastI2vRequest`]; set the fields, then call `build()`.
@@ -7848,7 +7848,7 @@ Default: `true`.*/
     /// Builds a [`Seedance20V2vRequest`] field by field. Start with [`Seedance20V2vRequest::builder`]; finish with [`Seedance20V2vRequestBuilder::build`].
     #[derive(Debug, Clone, Default)]
     pub struct Seedance20V2vRequestBuilder {
-        fields: crate::builder_fields::BuilderFields,
+        fields: crate::schema::builder_fields::BuilderFields,
     }
     impl Seedance20V2vRequest {
         /// Starts a [`Seedance20V2vRequest`]; set the fields, then call `build()`.
@@ -7998,7 +7998,7 @@ Default: `true`.*/
     /// Builds a [`Seedream50LiteRequest`] field by field. Start with [`Seedream50LiteRequest::builder`]; finish with [`Seedream50LiteRequestBuilder::build`].
     #[derive(Debug, Clone, Default)]
     pub struct Seedream50LiteRequestBuilder {
-        fields: crate::builder_fields::BuilderFields,
+        fields: crate::schema::builder_fields::BuilderFields,
     }
     impl Seedream50LiteRequest {
         /// Starts a [`Seedream50LiteRequest`]; set the fields, then call `build()`.
@@ -8073,7 +8073,7 @@ Default: `true`.*/
     /// Builds a [`NanoBanana2Request`] field by field. Start with [`NanoBanana2Request::builder`]; finish with [`NanoBanana2RequestBuilder::build`].
     #[derive(Debug, Clone, Default)]
     pub struct NanoBanana2RequestBuilder {
-        fields: crate::builder_fields::BuilderFields,
+        fields: crate::schema::builder_fields::BuilderFields,
     }
     impl NanoBanana2Request {
         /// Starts a [`NanoBanana2Request`]; set the fields, then call `build()`.
@@ -8133,7 +8133,7 @@ Default: `true`.*/
     /// Builds a [`Veo31LiteI2vRequest`] field by field. Start with [`Veo31LiteI2vRequest::builder`]; finish with [`Veo31LiteI2vRequestBuilder::build`].
     #[derive(Debug, Clone, Default)]
     pub struct Veo31LiteI2vRequestBuilder {
-        fields: crate::builder_fields::BuilderFields,
+        fields: crate::schema::builder_fields::BuilderFields,
     }
     impl Veo31LiteI2vRequest {
         /// Starts a [`Veo31LiteI2vRequest`]; set the fields, then call `build()`.
@@ -8211,7 +8211,7 @@ Default: `true`.*/
     /// Builds a [`KlingImageO1Request`] field by field. Start with [`KlingImageO1Request::builder`]; finish with [`KlingImageO1RequestBuilder::build`].
     #[derive(Debug, Clone, Default)]
     pub struct KlingImageO1RequestBuilder {
-        fields: crate::builder_fields::BuilderFields,
+        fields: crate::schema::builder_fields::BuilderFields,
     }
     impl KlingImageO1Request {
         /// Starts a [`KlingImageO1Request`]; set the fields, then call `build()`.
@@ -8279,7 +8279,7 @@ Default: `true`.*/
     /// Builds a [`KlingV1t2vRequest`] field by field. Start with [`KlingV1t2vRequest::builder`]; finish with [`KlingV1t2vRequestBuilder::build`].
     #[derive(Debug, Clone, Default)]
     pub struct KlingV1t2vRequestBuilder {
-        fields: crate::builder_fields::BuilderFields,
+        fields: crate::schema::builder_fields::BuilderFields,
     }
     impl KlingV1t2vRequest {
         /// Starts a [`KlingV1t2vRequest`]; set the fields, then call `build()`.
@@ -8348,7 +8348,7 @@ Default: `true`.*/
     /// Builds a [`Hailuo23T2vRequest`] field by field. Start with [`Hailuo23T2vRequest::builder`]; finish with [`Hailuo23T2vRequestBuilder::build`].
     #[derive(Debug, Clone, Default)]
     pub struct Hailuo23T2vRequestBuilder {
-        fields: crate::builder_fields::BuilderFields,
+        fields: crate::schema::builder_fields::BuilderFields,
     }
     impl Hailuo23T2vRequest {
         /// Starts a [`Hailuo23T2vRequest`]; set the fields, then call `build()`.
@@ -8401,7 +8401,7 @@ Default: `true`.*/
     /// Builds a [`GptImage2Request`] field by field. Start with [`GptImage2Request::builder`]; finish with [`GptImage2RequestBuilder::build`].
     #[derive(Debug, Clone, Default)]
     pub struct GptImage2RequestBuilder {
-        fields: crate::builder_fields::BuilderFields,
+        fields: crate::schema::builder_fields::BuilderFields,
     }
     impl GptImage2Request {
         /// Starts a [`GptImage2Request`]; set the fields, then call `build()`.
@@ -8454,7 +8454,7 @@ Default: `true`.*/
     /// Builds a [`LipSyncRequest`] field by field. Start with [`LipSyncRequest::builder`]; finish with [`LipSyncRequestBuilder::build`].
     #[derive(Debug, Clone, Default)]
     pub struct LipSyncRequestBuilder {
-        fields: crate::builder_fields::BuilderFields,
+        fields: crate::schema::builder_fields::BuilderFields,
     }
     impl LipSyncRequest {
         /// Starts a [`LipSyncRequest`]; set the fields, then call `build()`.
@@ -8499,7 +8499,7 @@ Default: `true`.*/
     /// Builds a [`Viduq2ProMultiFrameRequest`] field by field. Start with [`Viduq2ProMultiFrameRequest::builder`]; finish with [`Viduq2ProMultiFrameRequestBuilder::build`].
     #[derive(Debug, Clone, Default)]
     pub struct Viduq2ProMultiFrameRequestBuilder {
-        fields: crate::builder_fields::BuilderFields,
+        fields: crate::schema::builder_fields::BuilderFields,
     }
     impl Viduq2ProMultiFrameRequest {
         /// Starts a [`Viduq2ProMultiFrameRequest`]; set the fields, then call `build()`.
@@ -8553,7 +8553,7 @@ Default: `true`.*/
     /// Builds a [`Viduq3TurboI2vRequest`] field by field. Start with [`Viduq3TurboI2vRequest::builder`]; finish with [`Viduq3TurboI2vRequestBuilder::build`].
     #[derive(Debug, Clone, Default)]
     pub struct Viduq3TurboI2vRequestBuilder {
-        fields: crate::builder_fields::BuilderFields,
+        fields: crate::schema::builder_fields::BuilderFields,
     }
     impl Viduq3TurboI2vRequest {
         /// Starts a [`Viduq3TurboI2vRequest`]; set the fields, then call `build()`.
@@ -8617,7 +8617,7 @@ Version: 1*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
-    pub(crate) inner: crate::hooks::HookState,
+    pub(crate) inner: crate::schema::hooks::HookState,
 }
 impl Client {
     /// Create a new client.
@@ -8625,7 +8625,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: crate::hooks::HookState) -> Self {
+    pub fn new(baseurl: &str, inner: crate::schema::hooks::HookState) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
@@ -8644,7 +8644,7 @@ impl Client {
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
-        inner: crate::hooks::HookState,
+        inner: crate::schema::hooks::HookState,
     ) -> Self {
         Self {
             baseurl: baseurl.to_string(),
@@ -8653,7 +8653,7 @@ impl Client {
         }
     }
 }
-impl ClientInfo<crate::hooks::HookState> for Client {
+impl ClientInfo<crate::schema::hooks::HookState> for Client {
     fn api_version() -> &'static str {
         "1"
     }
@@ -8663,7 +8663,7 @@ impl ClientInfo<crate::hooks::HookState> for Client {
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
-    fn inner(&self) -> &crate::hooks::HookState {
+    fn inner(&self) -> &crate::schema::hooks::HookState {
         &self.inner
     }
 }
@@ -8671,7 +8671,7 @@ const _: () = {
     #[allow(dead_code)]
     fn assert_client_hooks()
     where
-        Client: ClientHooks<crate::hooks::HookState>,
+        Client: ClientHooks<crate::schema::hooks::HookState>,
     {}
 };
 impl Client {
@@ -11076,17 +11076,17 @@ impl types::Wan27I2vRequest {
 
  Returns every violation at once, each with its JSON pointer.*/
     pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
-        crate::validate::validate_serialized(self, Self::validate_json)
+        crate::schema::validate::validate_serialized(self, Self::validate_json)
     }
     /// Checks a JSON request body for `alibaba/wan2.7-i2v` (as [`Self::validate`] does for a typed request).
     pub fn validate_json(
         value: &serde_json::Value,
     ) -> Result<crate::Warnings, crate::ValidationError> {
-        let mut checker = crate::validate::Checker::default();
+        let mut checker = crate::schema::validate::Checker::default();
         {
             let mut branches = Vec::new();
             {
-                let mut checker = crate::validate::Checker::default();
+                let mut checker = crate::schema::validate::Checker::default();
                 if let Some(object1) = checker.object(value, "", &["first_frame"]) {
                     if let Some(field1) = object1.get("driving_audio") {
                         checker.string(field1, "/driving_audio", None, None, None);
@@ -11181,7 +11181,7 @@ impl types::Wan27I2vRequest {
                 branches.push(checker);
             }
             {
-                let mut checker = crate::validate::Checker::default();
+                let mut checker = crate::schema::validate::Checker::default();
                 if let Some(object2) = checker.object(value, "", &["first_clip"]) {
                     if let Some(field2) = object2.get("driving_audio") {
                         checker.string(field2, "/driving_audio", None, None, None);
@@ -11277,26 +11277,31 @@ impl types::Wan27I2vRequest {
             }
             checker.branches("", branches, true);
         }
-        const PROSE_RULES: &[crate::rules::ProseRule] = &[
-            crate::rules::ProseRule::ExactlyOneOf(&["first_frame", "first_clip"]),
-            crate::rules::ProseRule::NotTogether {
+        const PROSE_RULES: &[crate::schema::rules::ProseRule] = &[
+            crate::schema::rules::ProseRule::ExactlyOneOf(
+                &["first_frame", "first_clip"],
+            ),
+            crate::schema::rules::ProseRule::NotTogether {
                 fields: &["driving_audio"],
                 with: &["first_clip"],
             },
-            crate::rules::ProseRule::Media {
+            crate::schema::rules::ProseRule::Media {
                 fields: &["first_frame", "last_frame"],
                 kinds: &[
-                    crate::rules::MediaKind::Url,
-                    crate::rules::MediaKind::Oss,
-                    crate::rules::MediaKind::DataUri,
+                    crate::schema::rules::MediaKind::Url,
+                    crate::schema::rules::MediaKind::Oss,
+                    crate::schema::rules::MediaKind::DataUri,
                 ],
             },
-            crate::rules::ProseRule::Media {
+            crate::schema::rules::ProseRule::Media {
                 fields: &["driving_audio", "first_clip"],
-                kinds: &[crate::rules::MediaKind::Url, crate::rules::MediaKind::Oss],
+                kinds: &[
+                    crate::schema::rules::MediaKind::Url,
+                    crate::schema::rules::MediaKind::Oss,
+                ],
             },
         ];
-        crate::rules::apply(PROSE_RULES, value, &mut checker);
+        crate::schema::rules::apply(PROSE_RULES, value, &mut checker);
         checker.finish()
     }
 }
@@ -11311,13 +11316,13 @@ impl types::Wan27ImageRequest {
 
  Returns every violation at once, each with its JSON pointer.*/
     pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
-        crate::validate::validate_serialized(self, Self::validate_json)
+        crate::schema::validate::validate_serialized(self, Self::validate_json)
     }
     /// Checks a JSON request body for `alibaba/wan2.7-image` (as [`Self::validate`] does for a typed request).
     pub fn validate_json(
         value: &serde_json::Value,
     ) -> Result<crate::Warnings, crate::ValidationError> {
-        let mut checker = crate::validate::Checker::default();
+        let mut checker = crate::schema::validate::Checker::default();
         if let Some(object1) = checker.object(value, "", &["prompt"]) {
             if let Some(field1) = object1.get("enable_sequential") {
                 checker.boolean(field1, "/enable_sequential");
@@ -11338,26 +11343,26 @@ impl types::Wan27ImageRequest {
                 checker.boolean(field1, "/thinking_mode");
             }
         }
-        const PROSE_RULES: &[crate::rules::ProseRule] = &[
-            crate::rules::ProseRule::Conditional {
+        const PROSE_RULES: &[crate::schema::rules::ProseRule] = &[
+            crate::schema::rules::ProseRule::Conditional {
                 if_field: "enable_sequential",
                 if_in: &["false"],
                 if_default: Some("false"),
                 then_field: "n",
-                limit: crate::rules::Limit::Maximum(4f64),
+                limit: crate::schema::rules::Limit::Maximum(4f64),
                 note: "default mode (enable_sequential=false) makes 1-4 images; set enable_sequential to true for up to 12",
-                severity: crate::rules::Severity::Error,
+                severity: crate::schema::rules::Severity::Error,
             },
-            crate::rules::ProseRule::Conditional {
+            crate::schema::rules::ProseRule::Conditional {
                 if_field: "enable_sequential",
                 if_in: &["true"],
                 if_default: Some("false"),
                 then_field: "thinking_mode",
-                limit: crate::rules::Limit::In(&["false"]),
+                limit: crate::schema::rules::Limit::In(&["false"]),
                 note: "thinking mode is only effective when enable_sequential=false",
-                severity: crate::rules::Severity::Warning,
+                severity: crate::schema::rules::Severity::Warning,
             },
-            crate::rules::ProseRule::Dimensions {
+            crate::schema::rules::ProseRule::Dimensions {
                 field: "size",
                 presets: &["1K", "2K"],
                 separator: "*",
@@ -11365,7 +11370,7 @@ impl types::Wan27ImageRequest {
                 max_side: Some(2048u64),
             },
         ];
-        crate::rules::apply(PROSE_RULES, value, &mut checker);
+        crate::schema::rules::apply(PROSE_RULES, value, &mut checker);
         checker.finish()
     }
 }
@@ -11380,13 +11385,13 @@ impl types::Seedance15ProT2vRequest {
 
  Returns every violation at once, each with its JSON pointer.*/
     pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
-        crate::validate::validate_serialized(self, Self::validate_json)
+        crate::schema::validate::validate_serialized(self, Self::validate_json)
     }
     /// Checks a JSON request body for `bytedance/seedance-1.5-pro-t2v` (as [`Self::validate`] does for a typed request).
     pub fn validate_json(
         value: &serde_json::Value,
     ) -> Result<crate::Warnings, crate::ValidationError> {
-        let mut checker = crate::validate::Checker::default();
+        let mut checker = crate::schema::validate::Checker::default();
         if let Some(object1) = checker.object(value, "", &["prompt"]) {
             if let Some(field1) = object1.get("camera_fixed") {
                 checker.boolean(field1, "/camera_fixed");
@@ -11463,13 +11468,13 @@ impl types::Seedance15ProT2vRequest {
                     );
             }
         }
-        const PROSE_RULES: &[crate::rules::ProseRule] = &[
-            crate::rules::ProseRule::MaxWords {
+        const PROSE_RULES: &[crate::schema::rules::ProseRule] = &[
+            crate::schema::rules::ProseRule::MaxWords {
                 field: "prompt",
                 max: 1000usize,
             },
         ];
-        crate::rules::apply(PROSE_RULES, value, &mut checker);
+        crate::schema::rules::apply(PROSE_RULES, value, &mut checker);
         checker.finish()
     }
 }
@@ -11484,13 +11489,13 @@ impl types::Seedance20FastI2vRequest {
 
  Returns every violation at once, each with its JSON pointer.*/
     pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
-        crate::validate::validate_serialized(self, Self::validate_json)
+        crate::schema::validate::validate_serialized(self, Self::validate_json)
     }
     /// Checks a JSON request body for `bytedance/seedance-2.0-fast-i2v` (as [`Self::validate`] does for a typed request).
     pub fn validate_json(
         value: &serde_json::Value,
     ) -> Result<crate::Warnings, crate::ValidationError> {
-        let mut checker = crate::validate::Checker::default();
+        let mut checker = crate::schema::validate::Checker::default();
         if let Some(object1) = checker.object(value, "", &["prompt"]) {
             if let Some(field1) = object1.get("audio_urls") {
                 if let Some(items) = checker
@@ -11595,36 +11600,36 @@ impl types::Seedance20FastI2vRequest {
                 checker.integer(field3, "/seed", Some(-1), Some(4294967295), None);
             }
         }
-        const PROSE_RULES: &[crate::rules::ProseRule] = &[
-            crate::rules::ProseRule::NotTogether {
+        const PROSE_RULES: &[crate::schema::rules::ProseRule] = &[
+            crate::schema::rules::ProseRule::NotTogether {
                 fields: &["first_frame_image", "last_frame_image"],
                 with: &["reference_images"],
             },
-            crate::rules::ProseRule::Placeholders {
+            crate::schema::rules::ProseRule::Placeholders {
                 field: "prompt",
                 prefix: "[",
                 infix: " ",
                 suffix: "]",
                 inputs: &[("Audio", "audio_urls"), ("Image", "reference_images")],
             },
-            crate::rules::ProseRule::Media {
+            crate::schema::rules::ProseRule::Media {
                 fields: &["audio_urls"],
-                kinds: &[crate::rules::MediaKind::Url],
+                kinds: &[crate::schema::rules::MediaKind::Url],
             },
-            crate::rules::ProseRule::Media {
+            crate::schema::rules::ProseRule::Media {
                 fields: &["first_frame_image", "last_frame_image", "reference_images"],
                 kinds: &[
-                    crate::rules::MediaKind::Url,
-                    crate::rules::MediaKind::DataUri,
-                    crate::rules::MediaKind::Base64,
+                    crate::schema::rules::MediaKind::Url,
+                    crate::schema::rules::MediaKind::DataUri,
+                    crate::schema::rules::MediaKind::Base64,
                 ],
             },
-            crate::rules::ProseRule::MaxWords {
+            crate::schema::rules::ProseRule::MaxWords {
                 field: "prompt",
                 max: 1000usize,
             },
         ];
-        crate::rules::apply(PROSE_RULES, value, &mut checker);
+        crate::schema::rules::apply(PROSE_RULES, value, &mut checker);
         checker.finish()
     }
 }
@@ -11639,13 +11644,13 @@ impl types::Seedance20V2vRequest {
 
  Returns every violation at once, each with its JSON pointer.*/
     pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
-        crate::validate::validate_serialized(self, Self::validate_json)
+        crate::schema::validate::validate_serialized(self, Self::validate_json)
     }
     /// Checks a JSON request body for `bytedance/seedance-2.0-v2v` (as [`Self::validate`] does for a typed request).
     pub fn validate_json(
         value: &serde_json::Value,
     ) -> Result<crate::Warnings, crate::ValidationError> {
-        let mut checker = crate::validate::Checker::default();
+        let mut checker = crate::schema::validate::Checker::default();
         if let Some(object1) = checker.object(value, "", &["prompt", "video_urls"]) {
             if let Some(field1) = object1.get("audio_urls") {
                 if let Some(items) = checker
@@ -11769,12 +11774,12 @@ impl types::Seedance20V2vRequest {
                 }
             }
         }
-        const PROSE_RULES: &[crate::rules::ProseRule] = &[
-            crate::rules::ProseRule::NotTogether {
+        const PROSE_RULES: &[crate::schema::rules::ProseRule] = &[
+            crate::schema::rules::ProseRule::NotTogether {
                 fields: &["first_frame_image", "last_frame_image"],
                 with: &["reference_images"],
             },
-            crate::rules::ProseRule::Placeholders {
+            crate::schema::rules::ProseRule::Placeholders {
                 field: "prompt",
                 prefix: "[",
                 infix: " ",
@@ -11785,24 +11790,24 @@ impl types::Seedance20V2vRequest {
                     ("Video", "video_urls"),
                 ],
             },
-            crate::rules::ProseRule::Media {
+            crate::schema::rules::ProseRule::Media {
                 fields: &["video_urls", "audio_urls"],
-                kinds: &[crate::rules::MediaKind::Url],
+                kinds: &[crate::schema::rules::MediaKind::Url],
             },
-            crate::rules::ProseRule::Media {
+            crate::schema::rules::ProseRule::Media {
                 fields: &["first_frame_image", "last_frame_image", "reference_images"],
                 kinds: &[
-                    crate::rules::MediaKind::Url,
-                    crate::rules::MediaKind::DataUri,
-                    crate::rules::MediaKind::Base64,
+                    crate::schema::rules::MediaKind::Url,
+                    crate::schema::rules::MediaKind::DataUri,
+                    crate::schema::rules::MediaKind::Base64,
                 ],
             },
-            crate::rules::ProseRule::MaxWords {
+            crate::schema::rules::ProseRule::MaxWords {
                 field: "prompt",
                 max: 1000usize,
             },
         ];
-        crate::rules::apply(PROSE_RULES, value, &mut checker);
+        crate::schema::rules::apply(PROSE_RULES, value, &mut checker);
         checker.finish()
     }
 }
@@ -11817,13 +11822,13 @@ impl types::Seedream50LiteRequest {
 
  Returns every violation at once, each with its JSON pointer.*/
     pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
-        crate::validate::validate_serialized(self, Self::validate_json)
+        crate::schema::validate::validate_serialized(self, Self::validate_json)
     }
     /// Checks a JSON request body for `bytedance/seedream-5.0-lite` (as [`Self::validate`] does for a typed request).
     pub fn validate_json(
         value: &serde_json::Value,
     ) -> Result<crate::Warnings, crate::ValidationError> {
-        let mut checker = crate::validate::Checker::default();
+        let mut checker = crate::schema::validate::Checker::default();
         if let Some(object1) = checker.object(value, "", &["prompt"]) {
             if let Some(field1) = object1.get("optimize_prompt_mode") {
                 checker
@@ -11872,25 +11877,25 @@ impl types::Seedream50LiteRequest {
                 checker.string(field1, "/size", None, None, None);
             }
         }
-        const PROSE_RULES: &[crate::rules::ProseRule] = &[
-            crate::rules::ProseRule::Dimensions {
+        const PROSE_RULES: &[crate::schema::rules::ProseRule] = &[
+            crate::schema::rules::ProseRule::Dimensions {
                 field: "size",
                 presets: &[],
                 separator: "x",
                 min_side: None,
                 max_side: None,
             },
-            crate::rules::ProseRule::Conditional {
+            crate::schema::rules::ProseRule::Conditional {
                 if_field: "sequential_image_generation",
                 if_in: &["\"disabled\""],
                 if_default: Some("\"disabled\""),
                 then_field: "sequential_image_generation_max_images",
-                limit: crate::rules::Limit::Absent,
+                limit: crate::schema::rules::Limit::Absent,
                 note: "batch limits apply only when sequential_image_generation is 'auto'",
-                severity: crate::rules::Severity::Warning,
+                severity: crate::schema::rules::Severity::Warning,
             },
         ];
-        crate::rules::apply(PROSE_RULES, value, &mut checker);
+        crate::schema::rules::apply(PROSE_RULES, value, &mut checker);
         checker.finish()
     }
 }
@@ -11905,13 +11910,13 @@ impl types::NanoBanana2Request {
 
  Returns every violation at once, each with its JSON pointer.*/
     pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
-        crate::validate::validate_serialized(self, Self::validate_json)
+        crate::schema::validate::validate_serialized(self, Self::validate_json)
     }
     /// Checks a JSON request body for `google/nano-banana-2` (as [`Self::validate`] does for a typed request).
     pub fn validate_json(
         value: &serde_json::Value,
     ) -> Result<crate::Warnings, crate::ValidationError> {
-        let mut checker = crate::validate::Checker::default();
+        let mut checker = crate::schema::validate::Checker::default();
         if let Some(object1) = checker.object(value, "", &["prompt"]) {
             if let Some(field1) = object1.get("aspectRatio") {
                 checker
@@ -11958,8 +11963,8 @@ impl types::NanoBanana2Request {
                 checker.string(field1, "/prompt", Some(1u64), None, None);
             }
         }
-        const PROSE_RULES: &[crate::rules::ProseRule] = &[];
-        crate::rules::apply(PROSE_RULES, value, &mut checker);
+        const PROSE_RULES: &[crate::schema::rules::ProseRule] = &[];
+        crate::schema::rules::apply(PROSE_RULES, value, &mut checker);
         checker.finish()
     }
 }
@@ -11974,13 +11979,13 @@ impl types::Veo31LiteI2vRequest {
 
  Returns every violation at once, each with its JSON pointer.*/
     pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
-        crate::validate::validate_serialized(self, Self::validate_json)
+        crate::schema::validate::validate_serialized(self, Self::validate_json)
     }
     /// Checks a JSON request body for `google/veo-3.1-lite-i2v` (as [`Self::validate`] does for a typed request).
     pub fn validate_json(
         value: &serde_json::Value,
     ) -> Result<crate::Warnings, crate::ValidationError> {
-        let mut checker = crate::validate::Checker::default();
+        let mut checker = crate::schema::validate::Checker::default();
         if let Some(object1) = checker.object(value, "", &["prompt", "image"]) {
             if let Some(field1) = object1.get("aspectRatio") {
                 checker
@@ -12035,13 +12040,13 @@ impl types::Veo31LiteI2vRequest {
                     );
             }
         }
-        const PROSE_RULES: &[crate::rules::ProseRule] = &[
-            crate::rules::ProseRule::Media {
+        const PROSE_RULES: &[crate::schema::rules::ProseRule] = &[
+            crate::schema::rules::ProseRule::Media {
                 fields: &["image", "lastFrame"],
-                kinds: &[crate::rules::MediaKind::Url],
+                kinds: &[crate::schema::rules::MediaKind::Url],
             },
         ];
-        crate::rules::apply(PROSE_RULES, value, &mut checker);
+        crate::schema::rules::apply(PROSE_RULES, value, &mut checker);
         checker.finish()
     }
 }
@@ -12056,13 +12061,13 @@ impl types::KlingImageO1Request {
 
  Returns every violation at once, each with its JSON pointer.*/
     pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
-        crate::validate::validate_serialized(self, Self::validate_json)
+        crate::schema::validate::validate_serialized(self, Self::validate_json)
     }
     /// Checks a JSON request body for `kling/kling-image-o1` (as [`Self::validate`] does for a typed request).
     pub fn validate_json(
         value: &serde_json::Value,
     ) -> Result<crate::Warnings, crate::ValidationError> {
-        let mut checker = crate::validate::Checker::default();
+        let mut checker = crate::schema::validate::Checker::default();
         if let Some(object1) = checker.object(value, "", &["prompt"]) {
             if let Some(field1) = object1.get("aspect_ratio") {
                 checker
@@ -12119,8 +12124,8 @@ impl types::KlingImageO1Request {
                     );
             }
         }
-        const PROSE_RULES: &[crate::rules::ProseRule] = &[
-            crate::rules::ProseRule::Unsupported(
+        const PROSE_RULES: &[crate::schema::rules::ProseRule] = &[
+            crate::schema::rules::ProseRule::Unsupported(
                 &[
                     "negative_prompt",
                     "image",
@@ -12132,23 +12137,23 @@ impl types::KlingImageO1Request {
                     "style_image",
                 ],
             ),
-            crate::rules::ProseRule::Placeholders {
+            crate::schema::rules::ProseRule::Placeholders {
                 field: "prompt",
                 prefix: "<<<",
                 infix: "_",
                 suffix: ">>>",
                 inputs: &[("image", "images")],
             },
-            crate::rules::ProseRule::Media {
+            crate::schema::rules::ProseRule::Media {
                 fields: &["images"],
                 kinds: &[
-                    crate::rules::MediaKind::Url,
-                    crate::rules::MediaKind::DataUri,
-                    crate::rules::MediaKind::Base64,
+                    crate::schema::rules::MediaKind::Url,
+                    crate::schema::rules::MediaKind::DataUri,
+                    crate::schema::rules::MediaKind::Base64,
                 ],
             },
         ];
-        crate::rules::apply(PROSE_RULES, value, &mut checker);
+        crate::schema::rules::apply(PROSE_RULES, value, &mut checker);
         checker.finish()
     }
 }
@@ -12163,13 +12168,13 @@ impl types::KlingV1t2vRequest {
 
  Returns every violation at once, each with its JSON pointer.*/
     pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
-        crate::validate::validate_serialized(self, Self::validate_json)
+        crate::schema::validate::validate_serialized(self, Self::validate_json)
     }
     /// Checks a JSON request body for `kling/kling-v1-t2v` (as [`Self::validate`] does for a typed request).
     pub fn validate_json(
         value: &serde_json::Value,
     ) -> Result<crate::Warnings, crate::ValidationError> {
-        let mut checker = crate::validate::Checker::default();
+        let mut checker = crate::schema::validate::Checker::default();
         if let Some(object1) = checker.object(value, "", &["prompt"]) {
             if let Some(field1) = object1.get("aspect_ratio") {
                 checker
@@ -12215,8 +12220,8 @@ impl types::KlingV1t2vRequest {
                 checker.string(field2, "/prompt", Some(1u64), Some(2500u64), None);
             }
         }
-        const PROSE_RULES: &[crate::rules::ProseRule] = &[];
-        crate::rules::apply(PROSE_RULES, value, &mut checker);
+        const PROSE_RULES: &[crate::schema::rules::ProseRule] = &[];
+        crate::schema::rules::apply(PROSE_RULES, value, &mut checker);
         checker.finish()
     }
 }
@@ -12231,13 +12236,13 @@ impl types::Hailuo23T2vRequest {
 
  Returns every violation at once, each with its JSON pointer.*/
     pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
-        crate::validate::validate_serialized(self, Self::validate_json)
+        crate::schema::validate::validate_serialized(self, Self::validate_json)
     }
     /// Checks a JSON request body for `minimax/hailuo-2.3-t2v` (as [`Self::validate`] does for a typed request).
     pub fn validate_json(
         value: &serde_json::Value,
     ) -> Result<crate::Warnings, crate::ValidationError> {
-        let mut checker = crate::validate::Checker::default();
+        let mut checker = crate::schema::validate::Checker::default();
         if let Some(object1) = checker.object(value, "", &["prompt"]) {
             if let Some(field1) = object1.get("duration") {
                 checker
@@ -12269,27 +12274,27 @@ impl types::Hailuo23T2vRequest {
                     );
             }
         }
-        const PROSE_RULES: &[crate::rules::ProseRule] = &[
-            crate::rules::ProseRule::Conditional {
+        const PROSE_RULES: &[crate::schema::rules::ProseRule] = &[
+            crate::schema::rules::ProseRule::Conditional {
                 if_field: "duration",
                 if_in: &["10"],
                 if_default: Some("6"),
                 then_field: "resolution",
-                limit: crate::rules::Limit::In(&["\"768P\""]),
+                limit: crate::schema::rules::Limit::In(&["\"768P\""]),
                 note: "10-second videos only support 768P; use 6 seconds for 1080P",
-                severity: crate::rules::Severity::Error,
+                severity: crate::schema::rules::Severity::Error,
             },
-            crate::rules::ProseRule::Conditional {
+            crate::schema::rules::ProseRule::Conditional {
                 if_field: "prompt_optimizer",
                 if_in: &["false"],
                 if_default: Some("true"),
                 then_field: "fast_pretreatment",
-                limit: crate::rules::Limit::In(&["false"]),
+                limit: crate::schema::rules::Limit::In(&["false"]),
                 note: "fast pretreatment is only effective when prompt_optimizer=true",
-                severity: crate::rules::Severity::Warning,
+                severity: crate::schema::rules::Severity::Warning,
             },
         ];
-        crate::rules::apply(PROSE_RULES, value, &mut checker);
+        crate::schema::rules::apply(PROSE_RULES, value, &mut checker);
         checker.finish()
     }
 }
@@ -12304,13 +12309,13 @@ impl types::GptImage2Request {
 
  Returns every violation at once, each with its JSON pointer.*/
     pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
-        crate::validate::validate_serialized(self, Self::validate_json)
+        crate::schema::validate::validate_serialized(self, Self::validate_json)
     }
     /// Checks a JSON request body for `openai/gpt-image-2` (as [`Self::validate`] does for a typed request).
     pub fn validate_json(
         value: &serde_json::Value,
     ) -> Result<crate::Warnings, crate::ValidationError> {
-        let mut checker = crate::validate::Checker::default();
+        let mut checker = crate::schema::validate::Checker::default();
         if let Some(object1) = checker.object(value, "", &["prompt"]) {
             if let Some(field1) = object1.get("prompt") {
                 checker.string(field1, "/prompt", Some(1u64), Some(32000u64), None);
@@ -12350,8 +12355,8 @@ impl types::GptImage2Request {
                     );
             }
         }
-        const PROSE_RULES: &[crate::rules::ProseRule] = &[];
-        crate::rules::apply(PROSE_RULES, value, &mut checker);
+        const PROSE_RULES: &[crate::schema::rules::ProseRule] = &[];
+        crate::schema::rules::apply(PROSE_RULES, value, &mut checker);
         checker.finish()
     }
 }
@@ -12366,13 +12371,13 @@ impl types::LipSyncRequest {
 
  Returns every violation at once, each with its JSON pointer.*/
     pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
-        crate::validate::validate_serialized(self, Self::validate_json)
+        crate::schema::validate::validate_serialized(self, Self::validate_json)
     }
     /// Checks a JSON request body for `vidu/lip-sync` (as [`Self::validate`] does for a typed request).
     pub fn validate_json(
         value: &serde_json::Value,
     ) -> Result<crate::Warnings, crate::ValidationError> {
-        let mut checker = crate::validate::Checker::default();
+        let mut checker = crate::schema::validate::Checker::default();
         if let Some(object1) = checker.object(value, "", &["video_url"]) {
             if let Some(field1) = object1.get("audio_url") {
                 checker.string(field1, "/audio_url", Some(1u64), None, None);
@@ -12385,13 +12390,13 @@ impl types::LipSyncRequest {
                 checker.string(field1, "/video_url", Some(1u64), None, None);
             }
         }
-        const PROSE_RULES: &[crate::rules::ProseRule] = &[
-            crate::rules::ProseRule::Media {
+        const PROSE_RULES: &[crate::schema::rules::ProseRule] = &[
+            crate::schema::rules::ProseRule::Media {
                 fields: &["video_url", "audio_url", "reference_face_image_url"],
-                kinds: &[crate::rules::MediaKind::Url],
+                kinds: &[crate::schema::rules::MediaKind::Url],
             },
         ];
-        crate::rules::apply(PROSE_RULES, value, &mut checker);
+        crate::schema::rules::apply(PROSE_RULES, value, &mut checker);
         checker.finish()
     }
 }
@@ -12406,13 +12411,13 @@ impl types::Viduq2ProMultiFrameRequest {
 
  Returns every violation at once, each with its JSON pointer.*/
     pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
-        crate::validate::validate_serialized(self, Self::validate_json)
+        crate::schema::validate::validate_serialized(self, Self::validate_json)
     }
     /// Checks a JSON request body for `vidu/viduq2-pro-multi-frame` (as [`Self::validate`] does for a typed request).
     pub fn validate_json(
         value: &serde_json::Value,
     ) -> Result<crate::Warnings, crate::ValidationError> {
-        let mut checker = crate::validate::Checker::default();
+        let mut checker = crate::schema::validate::Checker::default();
         if let Some(object1) = checker.object(value, "", &["start_image", "key_images"])
         {
             if let Some(field1) = object1.get("key_images") {
@@ -12448,18 +12453,21 @@ impl types::Viduq2ProMultiFrameRequest {
                 checker.string(field2, "/start_image", Some(1u64), None, None);
             }
         }
-        const PROSE_RULES: &[crate::rules::ProseRule] = &[
-            crate::rules::ProseRule::Total {
+        const PROSE_RULES: &[crate::schema::rules::ProseRule] = &[
+            crate::schema::rules::ProseRule::Total {
                 fields: &["start_image", "key_images"],
                 min: Some(2u64),
                 max: Some(9u64),
             },
-            crate::rules::ProseRule::Media {
+            crate::schema::rules::ProseRule::Media {
                 fields: &["start_image", "key_images"],
-                kinds: &[crate::rules::MediaKind::Url, crate::rules::MediaKind::DataUri],
+                kinds: &[
+                    crate::schema::rules::MediaKind::Url,
+                    crate::schema::rules::MediaKind::DataUri,
+                ],
             },
         ];
-        crate::rules::apply(PROSE_RULES, value, &mut checker);
+        crate::schema::rules::apply(PROSE_RULES, value, &mut checker);
         checker.finish()
     }
 }
@@ -12474,13 +12482,13 @@ impl types::Viduq3TurboI2vRequest {
 
  Returns every violation at once, each with its JSON pointer.*/
     pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
-        crate::validate::validate_serialized(self, Self::validate_json)
+        crate::schema::validate::validate_serialized(self, Self::validate_json)
     }
     /// Checks a JSON request body for `vidu/viduq3-turbo-i2v` (as [`Self::validate`] does for a typed request).
     pub fn validate_json(
         value: &serde_json::Value,
     ) -> Result<crate::Warnings, crate::ValidationError> {
-        let mut checker = crate::validate::Checker::default();
+        let mut checker = crate::schema::validate::Checker::default();
         if let Some(object1) = checker.object(value, "", &["first_frame_image"]) {
             if let Some(field1) = object1.get("duration") {
                 checker.integer(field1, "/duration", Some(1), Some(16), None);
@@ -12508,13 +12516,16 @@ impl types::Viduq3TurboI2vRequest {
                 checker.integer(field1, "/seed", None, None, None);
             }
         }
-        const PROSE_RULES: &[crate::rules::ProseRule] = &[
-            crate::rules::ProseRule::Media {
+        const PROSE_RULES: &[crate::schema::rules::ProseRule] = &[
+            crate::schema::rules::ProseRule::Media {
                 fields: &["first_frame_image"],
-                kinds: &[crate::rules::MediaKind::Url, crate::rules::MediaKind::DataUri],
+                kinds: &[
+                    crate::schema::rules::MediaKind::Url,
+                    crate::schema::rules::MediaKind::DataUri,
+                ],
             },
         ];
-        crate::rules::apply(PROSE_RULES, value, &mut checker);
+        crate::schema::rules::apply(PROSE_RULES, value, &mut checker);
         checker.finish()
     }
 }

@@ -4,7 +4,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::poll::TaskKind;
+use crate::wait::policy::TaskKind;
 
 /// A submitted Modellix task: its id, model and submit time.
 ///

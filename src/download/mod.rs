@@ -336,7 +336,7 @@ impl Downloader {
     ///
     /// Fails only if the HTTP client cannot be built (TLS setup).
     pub fn new(options: DownloadOptions) -> Result<Self, DownloadError> {
-        crate::tls::install_default_provider();
+        crate::transport::tls::install_default_provider();
         let policy = options.net_policy();
         let mut builder = reqwest::Client::builder()
             .no_proxy()

@@ -10,10 +10,10 @@
 use reqwest::Method;
 
 use crate::OPERATIONS;
-use crate::endpoint::{call, endpoint_name};
 use crate::error::Error;
-use crate::lenient::{Slips, decode};
+use crate::platform::endpoint::{call, endpoint_name};
 use crate::shared::Shared;
+use crate::transport::lenient::{Slips, decode};
 use crate::types::CatalogModel;
 
 /// The catalog path.

@@ -88,7 +88,7 @@ async fn fill(
 ) -> Result<Vec<UploadedFile>, Error> {
     let mut slots = Vec::new();
     collect_file_urls(body, &mut slots);
-    let mut size = crate::rules::serialized_len(body);
+    let mut size = crate::schema::rules::serialized_len(body);
     let mut done: Vec<(PathBuf, Filled)> = Vec::new();
     for slot in slots {
         let Some(Value::String(text)) = body.pointer(&slot) else {
@@ -148,7 +148,7 @@ async fn fill_one(
         done.push((path, Filled::Inlined(form, value.clone())));
         return Ok(value);
     }
-    let upload = crate::upload::upload(shared, &path).await?;
+    let upload = crate::platform::upload::upload(shared, &path).await?;
     let url = upload.url.clone();
     done.push((path, Filled::Uploaded(upload)));
     Ok(url)
@@ -163,7 +163,7 @@ async fn undo(shared: &Shared, done: &[(PathBuf, Filled)], error: Error) -> Erro
             Filled::Inlined(..) => None,
         })
         .collect();
-    let _ = crate::upload::delete_files(shared, &files).await;
+    let _ = crate::platform::upload::delete_files(shared, &files).await;
     error
 }
 

@@ -21,11 +21,11 @@ use serde_json::Value;
 
 use crate::error::{ConfigError, Error, api_error};
 use crate::ledger::{Intent, LedgerEntry, Outcome};
-use crate::poll::TaskKind;
+use crate::schema::validate::{Checker, Rule};
 use crate::shared::Shared;
-use crate::task::{Task, is_usable_task_id};
-use crate::transport::{Answer, Failure, Outgoing, Stage};
-use crate::validate::{Checker, Rule};
+use crate::task::record::{Task, is_usable_task_id};
+use crate::transport::request::{Answer, Failure, Outgoing, Stage};
+use crate::wait::policy::TaskKind;
 use crate::{MAX_REQUEST_BYTES, OPERATIONS, SubmitRequest};
 
 /// Answers that prove the server created nothing.

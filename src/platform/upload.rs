@@ -18,12 +18,12 @@ use reqwest::header::HeaderValue;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use crate::endpoint::{call, endpoint_name, envelope_data};
 use crate::error::{Error, api_error};
-use crate::lenient::{Slips, decode};
+use crate::media::sniff::{SNIFF_BYTES, sniff};
+use crate::platform::endpoint::{call, endpoint_name, envelope_data};
 use crate::shared::Shared;
-use crate::sniff::{SNIFF_BYTES, sniff};
-use crate::transport::{Failure, Outgoing, Stage, Streamed};
+use crate::transport::lenient::{Slips, decode};
+use crate::transport::request::{Failure, Outgoing, Stage, Streamed};
 use crate::types::MediaFile;
 
 /// Largest file Modellix accepts (16 MB); checked before a byte is sent.

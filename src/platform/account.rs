@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::Method;
 
-use crate::endpoint::{call, endpoint_name, envelope_data};
 use crate::error::Error;
+use crate::platform::endpoint::{call, endpoint_name, envelope_data};
 use crate::shared::Shared;
 use crate::types::{ApiKeyValidity, TeamBalance};
 

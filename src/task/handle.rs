@@ -8,11 +8,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::error::Error;
-use crate::poll::WaitOptions;
 use crate::shared::Shared;
-use crate::task::Task;
+use crate::task::record::Task;
 use crate::types::TaskInfo;
-use crate::wait::TaskUpdates;
+use crate::wait::policy::WaitOptions;
+use crate::wait::poll_loop::TaskUpdates;
 use crate::{TaskKind, TaskOutput};
 
 /// A submitted task and the client it belongs to: what [`Client::submit`],
@@ -103,9 +103,9 @@ impl TaskHandle {
     /// # Ok(()) }
     /// ```
     pub async fn status(&self) -> Result<TaskInfo, Error> {
-        crate::query::query(&self.shared, self.task.id(), 1, None, false)
+        crate::task::query::query(&self.shared, self.task.id(), 1, None, false)
             .await
-            .map_err(crate::query::QueryFailure::into_error)
+            .map_err(crate::task::query::QueryFailure::into_error)
     }
 
     /// Polls until the task succeeds or fails, with the client's schedule, retry
@@ -137,7 +137,7 @@ impl TaskHandle {
     /// # Ok(()) }
     /// ```
     pub async fn wait_with(&self, options: WaitOptions) -> Result<TaskOutput, Error> {
-        crate::wait::wait(&self.shared, &self.task, options).await
+        crate::wait::poll_loop::wait(&self.shared, &self.task, options).await
     }
 
     /// A stream of status changes until the task finishes, for progress bars and
@@ -168,7 +168,7 @@ impl TaskHandle {
 
     /// [`TaskHandle::updates`] with this call's options.
     pub fn updates_with(&self, options: WaitOptions) -> TaskUpdates {
-        crate::wait::updates(&self.shared, &self.task, options)
+        crate::wait::poll_loop::updates(&self.shared, &self.task, options)
     }
 }
 

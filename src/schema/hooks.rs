@@ -1,7 +1,7 @@
 //! The state type progenitor's generated client is declared with.
 //!
 //! Nothing calls the generated client: every request goes through
-//! [`crate::transport`], the one path with the origin check, auth, redirect policy,
+//! [`crate::transport::request`], the one path with the origin check, auth, redirect policy,
 //! limiter and capped reads. The generated code still names this type and expects
 //! the hooks trait, so both exist, empty.
 

@@ -306,7 +306,7 @@ impl Error {
             | Error::TimedOut { .. }
             | Error::Network { .. } => true,
             Error::Rejected { api, .. } | Error::Api { api, .. } | Error::Endpoint { api, .. } => {
-                crate::poll::is_retryable_status(api.status)
+                crate::wait::policy::is_retryable_status(api.status)
             }
             _ => false,
         }
@@ -501,7 +501,7 @@ fn new_cause<'a>(
 /// a validation error, so `?` works from request building to download.
 impl From<crate::types::error::ConversionError> for Error {
     fn from(e: crate::types::error::ConversionError) -> Self {
-        let mut checker = crate::validate::Checker::default();
+        let mut checker = crate::schema::validate::Checker::default();
         checker.violation(
             "",
             crate::Rule::Prose {
@@ -677,7 +677,7 @@ pub(crate) fn api_error(
     body: &[u8],
     redactor: &crate::redact::Redactor,
 ) -> ApiError {
-    let retry_after = crate::poll::retry_after(headers, std::time::SystemTime::now());
+    let retry_after = crate::wait::policy::retry_after(headers, std::time::SystemTime::now());
     let envelope: Option<ErrorEnvelope> = serde_json::from_slice(body).ok();
     let code = envelope
         .as_ref()

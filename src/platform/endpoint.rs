@@ -8,9 +8,9 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, api_error};
-use crate::lenient::{Slips, decode};
 use crate::shared::Shared;
-use crate::transport::{Answer, Failure, Outgoing, Stage};
+use crate::transport::lenient::{Slips, decode};
+use crate::transport::request::{Answer, Failure, Outgoing, Stage};
 
 /// Attempts of a read before its error is returned.
 const READ_ATTEMPTS: u32 = 3;
@@ -57,7 +57,7 @@ pub(crate) async fn call(shared: &Shared, method: Method, path: &str) -> Result<
                     &transport.redactor,
                 );
                 api.request_id = answer.request_id.clone();
-                let retryable = crate::poll::is_retryable_status(answer.status);
+                let retryable = crate::wait::policy::is_retryable_status(answer.status);
                 if last || !retryable {
                     return Err(Error::Endpoint {
                         endpoint,
@@ -85,7 +85,7 @@ pub(crate) async fn call(shared: &Shared, method: Method, path: &str) -> Result<
 }
 
 /// The envelope's `data`, as `T` (a generated answer type), decoded leniently (see
-/// [`crate::lenient`]); an answer that is not an envelope with a `data` of that shape
+/// [`crate::transport::lenient`]); an answer that is not an envelope with a `data` of that shape
 /// is [`Error::Malformed`].
 pub(crate) fn envelope_data<T: DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<T, Error> {
     let malformed = |why: String| Error::Malformed {

@@ -10,7 +10,7 @@ use std::io;
 use serde_json::Value;
 use url::Url;
 
-use crate::validate::{Checker, Rule};
+use crate::schema::validate::{Checker, Rule};
 
 /// Largest request body Modellix accepts, serialized: 64 MiB. Every generated
 /// `validate()` checks it, so an oversized body is refused before it is sent.
@@ -571,7 +571,7 @@ fn image(pointer: &str, value: &str, checker: &mut Checker) {
     } else {
         value
     };
-    if let Err(problem) = crate::media::check_base64_image(payload) {
+    if let Err(problem) = crate::media::image::check_base64_image(payload) {
         prose(
             checker,
             pointer,

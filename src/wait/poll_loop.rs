@@ -15,11 +15,11 @@ use futures_util::{Stream, StreamExt};
 use tokio::time::Instant;
 
 use crate::error::Error;
-use crate::poll::{PollContext, WaitOptions};
-use crate::query::{QueryFailure, query};
 use crate::shared::Shared;
-use crate::task::Task;
+use crate::task::query::{QueryFailure, query};
+use crate::task::record::Task;
 use crate::time::later;
+use crate::wait::policy::{PollContext, WaitOptions};
 use crate::{TaskOutput, TaskStatus, types::TaskInfo};
 
 /// A 404 this soon after submit may only mean the task is not visible yet.

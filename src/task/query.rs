@@ -9,10 +9,10 @@ use tokio::time::Instant;
 
 use crate::MAX_ANSWER_BYTES;
 use crate::error::{ApiError, Error, api_error};
-use crate::poll::is_retryable_status;
 use crate::shared::Shared;
-use crate::transport::{Failure, Outgoing, Stage};
+use crate::transport::request::{Failure, Outgoing, Stage};
 use crate::types::{GetTaskResponse, TaskInfo};
+use crate::wait::policy::is_retryable_status;
 
 /// Bytes left as they are in a path segment (RFC 3986 unreserved).
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -193,7 +193,7 @@ fn check_answer(task_id: &str, answer: GetTaskResponse) -> Result<TaskInfo, Stri
 /// still fails, so only optional information is lost, and each drop is logged.
 pub(crate) fn decode_leniently(bytes: &[u8]) -> Option<GetTaskResponse> {
     let value = serde_json::from_slice(bytes).ok()?;
-    crate::lenient::decode(value, crate::lenient::Slips::Drop)
+    crate::transport::lenient::decode(value, crate::transport::lenient::Slips::Drop)
 }
 
 #[cfg(test)]

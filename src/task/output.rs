@@ -2,7 +2,7 @@
 
 use std::time::SystemTime;
 
-use crate::task::Task;
+use crate::task::record::Task;
 use crate::types::{Resource, TaskInfo};
 use crate::{DownloadContext, DownloadError, Downloader, SavedFile};
 

@@ -11,7 +11,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::poll::{Backoff, PollContext, PollSchedule, TaskKind};
+use crate::wait::policy::{Backoff, PollContext, PollSchedule, TaskKind};
 
 /// Finished tasks remembered per kind; old ones fall out so the estimate follows drift.
 const HISTORY: usize = 96;

@@ -17,8 +17,8 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, USER_
 use reqwest::{Method, Url};
 use tokio::time::Instant;
 
-use crate::ratelimit::{Permit, RateLimiter};
 use crate::time::{after, later};
+use crate::transport::ratelimit::{Permit, RateLimiter};
 
 use crate::redact::Redactor;
 
@@ -181,7 +181,7 @@ impl Transport {
         connect_timeout: Duration,
         limiter: RateLimiter,
     ) -> Result<Transport, String> {
-        crate::tls::install_default_provider();
+        crate::transport::tls::install_default_provider();
         let mut http = reqwest::Client::builder()
             // A redirect would re-send a paid POST, with the key, somewhere else.
             .redirect(reqwest::redirect::Policy::none());

@@ -486,7 +486,7 @@ impl Checker {
     #[allow(dead_code)] // emitted only for schemas with `format`
     pub(crate) fn format(&mut self, value: &Value, pointer: &str, format: &'static str) {
         if let Value::String(s) = value
-            && !crate::format::matches(format, s)
+            && !crate::schema::format::matches(format, s)
         {
             self.violation(pointer, Rule::Format { format });
         }

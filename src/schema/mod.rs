@@ -1,0 +1,13 @@
+//! Everything the generated code may name: the operation table and the trait every
+//! request implements, the rule semantics behind `validate()` (schema keywords, string
+//! formats, prose rules), and the state behind the typed builders.
+//!
+//! May use `media` (image rules) and `task::status`; knows nothing of HTTP or tasks in
+//! flight.
+
+pub(crate) mod builder_fields;
+pub(crate) mod format;
+pub(crate) mod hooks;
+pub(crate) mod operation;
+pub(crate) mod rules;
+pub(crate) mod validate;

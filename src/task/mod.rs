@@ -1,0 +1,11 @@
+//! A task: its durable record, its status, the paid submit that creates it, one status
+//! query, the handle bound to a client, and the output it ends with.
+//!
+//! May use `transport`, `ledger`, `schema`, `wait` and `error`.
+
+pub(crate) mod handle;
+pub(crate) mod output;
+pub(crate) mod query;
+pub(crate) mod record;
+pub(crate) mod status;
+pub(crate) mod submit;

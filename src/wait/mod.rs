@@ -1,0 +1,9 @@
+//! Waiting for tasks: poll and retry policies, the learning schedule, the bound on
+//! queries in flight, and the poll loop behind `wait`, `updates` and `wait_all`.
+//!
+//! May use `task` (one query, the record), `transport` and `time`.
+
+pub(crate) mod learning;
+pub(crate) mod policy;
+pub(crate) mod poll_loop;
+pub(crate) mod query_slots;
