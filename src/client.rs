@@ -31,7 +31,7 @@ use crate::transport::ratelimit::{
 use crate::transport::request::{Timeouts, Transport};
 use crate::wait::learning::LearningSchedule;
 use crate::wait::policy::{ExponentialRetry, PollSchedule, RetryPolicy, WaitOptions};
-use crate::{SubmitRequest, TaskOutput};
+use crate::{schema::operation::SubmitRequest, task::output::TaskOutput};
 
 /// Modellix's API origin.
 pub const DEFAULT_BASE_URL: &str = "https://api.modellix.ai";
@@ -220,7 +220,7 @@ impl Client {
     pub async fn generate<R: SubmitRequest>(
         &self,
         request: &R,
-    ) -> Result<crate::TaskOutput, Error> {
+    ) -> Result<crate::task::output::TaskOutput, Error> {
         self.submit(request).await?.wait().await
     }
 
@@ -332,7 +332,7 @@ impl Client {
 /// (`catalog`, `account`, `upload`, `local_files`).
 impl Client {
     /// The active catalog: every model Modellix offers now, in its order. Filter it
-    /// with [`ModelFilter`](crate::ModelFilter); [`ModelEntry::typed`] says whether this build has a typed
+    /// with [`ModelFilter`](crate::platform::catalog::ModelFilter); [`ModelEntry::typed`] says whether this build has a typed
     /// request for a model (else use [`Client::submit_json`]).
     ///
     /// ```no_run
@@ -381,7 +381,7 @@ impl Client {
     /// put [`UploadedFile::url`] into a model's URL field.
     ///
     /// The file is streamed (constant memory), its type judged from its content. It is
-    /// refused before anything is sent when it is over [`MAX_UPLOAD_BYTES`](crate::MAX_UPLOAD_BYTES), empty, or
+    /// refused before anything is sent when it is over [`MAX_UPLOAD_BYTES`](crate::platform::upload::MAX_UPLOAD_BYTES), empty, or
     /// not a known format ([`Error::LocalFile`]). A full quota is
     /// [`Error::UploadQuota`]. The upload is never retried: on
     /// [`Error::UploadUnknown`] the file may be stored, so check with
@@ -436,7 +436,7 @@ impl Client {
     }
 
     /// The team's unexpired files, newest first as Modellix orders them, at most
-    /// `limit` (capped at [`MAX_LIST_LIMIT`](crate::MAX_LIST_LIMIT)).
+    /// `limit` (capped at [`MAX_LIST_LIMIT`](crate::platform::upload::MAX_LIST_LIMIT)).
     ///
     /// ```no_run
     /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
@@ -499,9 +499,9 @@ impl Client {
     }
 
     /// Replaces every `file://` URL in a JSON request body for `model_id`: an image of
-    /// at most [`MAX_INLINE_BYTES`](crate::MAX_INLINE_BYTES) goes inline where the model's field takes base64
+    /// at most [`MAX_INLINE_BYTES`](crate::platform::local_files::MAX_INLINE_BYTES) goes inline where the model's field takes base64
     /// (as a `data:` URI, or bare base64 where only that is taken) and the body stays
-    /// within [`MAX_REQUEST_BYTES`](crate::MAX_REQUEST_BYTES); every other file is uploaded and its URL put in its
+    /// within [`MAX_REQUEST_BYTES`](crate::schema::rules::MAX_REQUEST_BYTES); every other file is uploaded and its URL put in its
     /// place (each file once). Returns the uploads, to delete once the task has ended
     /// ([`Client::delete_files`]); on an error, uploads already made are deleted again
     /// (best effort).
@@ -649,7 +649,7 @@ impl ClientBuilder {
     }
 
     /// When to query a running task. Default: [`LearningSchedule`], which behaves as
-    /// [`Backoff::default`](crate::Backoff) (first query about 2 s after submit, ×1.5
+    /// [`Backoff::default`](crate::wait::policy::Backoff) (first query about 2 s after submit, ×1.5
     /// up to 10 s, ±20% jitter) until a few tasks of the same kind have finished, then
     /// polls densely around their usual run time (see `BENCHMARKS.md`).
     pub fn poll_schedule(mut self, schedule: impl PollSchedule + 'static) -> Self {

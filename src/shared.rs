@@ -14,7 +14,7 @@ use crate::wait::policy::{PollSchedule, RetryPolicy, WaitOptions};
 use crate::wait::query_slots::QuerySlots;
 
 /// Runs for every submit outcome that carries a task id (accepted, or unknown with an
-/// id seen), after the ledger recorded it; see [`ClientBuilder::on_submitted`](crate::ClientBuilder::on_submitted).
+/// id seen), after the ledger recorded it; see [`ClientBuilder::on_submitted`](crate::client::ClientBuilder::on_submitted).
 pub type SubmittedHook =
     Arc<dyn Fn(LedgerEntry) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 

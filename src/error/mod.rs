@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::{TaskStatus, ValidationError};
+use crate::{schema::validate::ValidationError, task::status::TaskStatus};
 
 /// A client that could not be built; says which setting is wrong and what is expected.
 ///
@@ -117,11 +117,11 @@ pub enum Error {
         status: Option<u16>,
     },
     /// The task ledger could not record a paid request: nothing was sent.
-    Ledger(crate::LedgerError),
+    Ledger(crate::ledger::LedgerError),
     /// Saving a task's files failed; the error names the task and the file.
-    Download(crate::DownloadError),
+    Download(crate::download::DownloadError),
     /// A local file could not be used as a request's input.
-    Media(crate::MediaError),
+    Media(crate::media::image::MediaError),
     /// A status query failed for good: 401, 403, 404, another non-retryable answer, or
     /// retryable failures past the deadline of a single `status()` call.
     Api {
@@ -175,13 +175,13 @@ pub enum Error {
         reason: String,
     },
     /// The team already keeps as many files as Modellix allows (10): delete some with
-    /// [`Client::delete_file`](crate::Client::delete_file) or wait for them to expire.
+    /// [`Client::delete_file`](crate::client::Client::delete_file) or wait for them to expire.
     UploadQuota {
         /// The answer.
         api: Box<ApiError>,
     },
     /// An upload was sent but its outcome is unknown: the file may be stored and count
-    /// against the quota. Check with [`Client::list_files`](crate::Client::list_files)
+    /// against the quota. Check with [`Client::list_files`](crate::client::Client::list_files)
     /// before uploading again.
     UploadUnknown {
         /// What happened.
@@ -504,7 +504,7 @@ impl From<crate::types::error::ConversionError> for Error {
         let mut checker = crate::schema::validate::Checker::default();
         checker.violation(
             "",
-            crate::Rule::Prose {
+            crate::schema::validate::Rule::Prose {
                 message: e.to_string(),
             },
         );
@@ -518,14 +518,14 @@ impl From<crate::types::error::ConversionError> for Error {
     }
 }
 
-impl From<crate::DownloadError> for Error {
-    fn from(e: crate::DownloadError) -> Self {
+impl From<crate::download::DownloadError> for Error {
+    fn from(e: crate::download::DownloadError) -> Self {
         Error::Download(e)
     }
 }
 
-impl From<crate::MediaError> for Error {
-    fn from(e: crate::MediaError) -> Self {
+impl From<crate::media::image::MediaError> for Error {
+    fn from(e: crate::media::image::MediaError) -> Self {
         Error::Media(e)
     }
 }
@@ -650,8 +650,8 @@ impl From<ConfigError> for Error {
     }
 }
 
-impl From<crate::LedgerError> for Error {
-    fn from(e: crate::LedgerError) -> Self {
+impl From<crate::ledger::LedgerError> for Error {
+    fn from(e: crate::ledger::LedgerError) -> Self {
         Error::Ledger(e)
     }
 }

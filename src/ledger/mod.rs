@@ -13,7 +13,7 @@
 //! keeps everything in one SQLite file (WAL mode), safe for several processes on one
 //! machine. Implement [`TaskLedger`] to keep the record elsewhere.
 //!
-//! [`Client::recover`]: crate::Client::recover
+//! [`Client::recover`]: crate::client::Client::recover
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::TaskKind;
+use crate::wait::policy::TaskKind;
 
 mod sqlite;
 

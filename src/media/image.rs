@@ -209,7 +209,7 @@ impl Image {
 }
 
 /// How a request field takes an image written out in the request, as the model's
-/// rules file says ([`crate::Operation::inline_form`]).
+/// rules file says ([`crate::schema::operation::Operation::inline_form`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum InlineForm {

@@ -18,7 +18,7 @@ use crate::types::{ApiKeyValidity, TeamBalance};
 const VALIDATE_PATH: &str = "/api/v1/apikey/validate";
 const BALANCE_PATH: &str = "/api/v1/team/balance";
 
-/// What [`Client::check`](crate::Client::check) found. Nothing here is an error: each question has its own
+/// What [`Client::check`](crate::client::Client::check) found. Nothing here is an error: each question has its own
 /// answer, and `problems` says why one could not be answered.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -57,7 +57,7 @@ fn clock_offset(date: &str, sent: SystemTime, received: SystemTime) -> Option<f6
     })
 }
 
-/// [`Client::check`](crate::Client::check)(crate::Client::check).
+/// [`Client::check`](crate::client::Client::check)(crate::client::Client::check).
 pub(crate) async fn check(shared: &Shared) -> AccountCheck {
     let mut check = AccountCheck {
         reachable: false,
@@ -107,7 +107,7 @@ pub(crate) async fn check(shared: &Shared) -> AccountCheck {
     check
 }
 
-/// [`Client::balance`](crate::Client::balance).
+/// [`Client::balance`](crate::client::Client::balance).
 pub(crate) async fn balance(shared: &Shared) -> Result<f64, Error> {
     let endpoint = endpoint_name(&Method::GET, BALANCE_PATH);
     let answer = call(shared, Method::GET, BALANCE_PATH).await?;

@@ -9,8 +9,8 @@
 
 use reqwest::Method;
 
-use crate::OPERATIONS;
 use crate::error::Error;
+use crate::generated::OPERATIONS;
 use crate::platform::endpoint::{call, endpoint_name};
 use crate::shared::Shared;
 use crate::transport::lenient::{Slips, decode};
@@ -24,7 +24,7 @@ const MODELS_PATH: &str = "/api/v1/models";
 #[non_exhaustive]
 pub struct ModelEntry {
     /// The model id, `provider/model` (`bytedance/seedance-2.0-v2v`): what
-    /// [`Client::submit_json`](crate::Client::submit_json) takes.
+    /// [`Client::submit_json`](crate::client::Client::submit_json) takes.
     pub slug: String,
     /// `text-to-video`, `video-to-video`, `text-to-speech`, …: an open set, kept as
     /// given.
@@ -36,7 +36,7 @@ pub struct ModelEntry {
     /// The display price, as Modellix shows it, when the catalog gives one.
     pub price: Option<String>,
     /// True when this build has a typed request for the model (in [`crate::types`],
-    /// validated by its fragment); otherwise use [`Client::submit_json`](crate::Client::submit_json).
+    /// validated by its fragment); otherwise use [`Client::submit_json`](crate::client::Client::submit_json).
     pub typed: bool,
 }
 
@@ -197,7 +197,7 @@ pub(crate) fn parse_catalog(body: &[u8]) -> Result<Vec<ModelEntry>, Error> {
         .collect())
 }
 
-/// [`Client::models`](crate::Client::models).
+/// [`Client::models`](crate::client::Client::models).
 pub(crate) async fn models(shared: &Shared) -> Result<Vec<ModelEntry>, Error> {
     let answer = call(shared, Method::GET, MODELS_PATH).await?;
     parse_catalog(&answer.body)

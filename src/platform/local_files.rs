@@ -9,7 +9,10 @@ use serde_json::Value;
 
 use crate::error::Error;
 use crate::shared::Shared;
-use crate::{Image, InlineForm, MAX_REQUEST_BYTES, Operation, UploadedFile};
+use crate::{
+    media::image::Image, media::image::InlineForm, platform::upload::UploadedFile,
+    schema::operation::Operation, schema::rules::MAX_REQUEST_BYTES,
+};
 
 /// Largest image that goes inline; bigger ones are uploaded, which keeps the request
 /// small (an upload takes up to 16 MB).
@@ -64,7 +67,7 @@ enum Filled {
     Uploaded(UploadedFile),
 }
 
-/// [`Client::upload_local_files`](crate::Client::upload_local_files).
+/// [`Client::upload_local_files`](crate::client::Client::upload_local_files).
 pub(crate) async fn upload_local_files(
     shared: &Shared,
     body: &mut Value,
@@ -72,7 +75,7 @@ pub(crate) async fn upload_local_files(
     fill(shared, None, body).await
 }
 
-/// [`Client::fill_local_files`](crate::Client::fill_local_files).
+/// [`Client::fill_local_files`](crate::client::Client::fill_local_files).
 pub(crate) async fn fill_local_files(
     shared: &Shared,
     model_id: &str,

@@ -45,7 +45,7 @@ static UPLOADS_AT_ONCE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_n
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct UploadedFile {
-    /// Its id, for [`Client::delete_file`](crate::Client::delete_file).
+    /// Its id, for [`Client::delete_file`](crate::client::Client::delete_file).
     pub file_id: String,
     /// The URL to put into a model's URL field (`video_urls`, `image_url`, …).
     pub url: String,
@@ -175,7 +175,7 @@ fn parse_list(data: Value) -> Vec<UploadedFile> {
 }
 
 /// True for an answer that says the team's file quota is full (not a rate limit).
-fn is_quota(api: &crate::ApiError) -> bool {
+fn is_quota(api: &crate::error::ApiError) -> bool {
     let text = format!(
         "{} {}",
         api.category.as_deref().unwrap_or_default(),
@@ -332,12 +332,12 @@ fn multipart(local: LocalFile, progress: Option<ProgressFn>) -> Streamed {
     }
 }
 
-/// [`Client::upload`](crate::Client::upload).
+/// [`Client::upload`](crate::client::Client::upload).
 pub(crate) async fn upload(shared: &Shared, path: impl AsRef<Path>) -> Result<UploadedFile, Error> {
     upload_with(shared, path, UploadOptions::default()).await
 }
 
-/// [`Client::upload_with`](crate::Client::upload_with).
+/// [`Client::upload_with`](crate::client::Client::upload_with).
 pub(crate) async fn upload_with(
     shared: &Shared,
     path: impl AsRef<Path>,
@@ -411,12 +411,12 @@ pub(crate) async fn upload_with(
     Err(unknown(api.to_string(), Some(status)))
 }
 
-/// [`Client::upload_for`](crate::Client::upload_for).
+/// [`Client::upload_for`](crate::client::Client::upload_for).
 pub(crate) async fn upload_for(shared: &Shared, path: impl AsRef<Path>) -> Result<String, Error> {
     Ok(upload(shared, path).await?.url)
 }
 
-/// [`Client::list_files`](crate::Client::list_files).
+/// [`Client::list_files`](crate::client::Client::list_files).
 pub(crate) async fn list_files(shared: &Shared, limit: u32) -> Result<Vec<UploadedFile>, Error> {
     let limit = limit.clamp(1, MAX_LIST_LIMIT);
     let path = format!("{FILES_PATH}?limit={limit}");
@@ -425,7 +425,7 @@ pub(crate) async fn list_files(shared: &Shared, limit: u32) -> Result<Vec<Upload
     Ok(parse_list(data))
 }
 
-/// [`Client::delete_file`](crate::Client::delete_file).
+/// [`Client::delete_file`](crate::client::Client::delete_file).
 pub(crate) async fn delete_file(shared: &Shared, file_id: &str) -> Result<(), Error> {
     let id = percent_encoding::utf8_percent_encode(file_id, percent_encoding::NON_ALPHANUMERIC);
     let path = format!("{FILES_PATH}/{id}");
@@ -438,7 +438,7 @@ pub(crate) async fn delete_file(shared: &Shared, file_id: &str) -> Result<(), Er
     }
 }
 
-/// [`Client::delete_files`](crate::Client::delete_files).
+/// [`Client::delete_files`](crate::client::Client::delete_files).
 pub(crate) async fn delete_files(shared: &Shared, uploads: &[UploadedFile]) -> Result<(), Error> {
     let mut first = None;
     for upload in uploads {

@@ -2,11 +2,11 @@
 
 use serde::Serialize;
 
-use crate::{ValidationError, Warnings};
+use crate::{schema::validate::ValidationError, schema::validate::Warnings};
 
 /// One Modellix operation generated from a fragment in `spec/`.
 ///
-/// The full table is [`crate::OPERATIONS`]; the sandbox and tools use it to serve and
+/// The full table is [`crate::generated::OPERATIONS`]; the sandbox and tools use it to serve and
 /// check every endpoint without naming any.
 ///
 /// ```
@@ -42,7 +42,7 @@ pub struct Operation {
     /// first is the main output. Empty for operations that are not submits.
     pub outputs: &'static [OutputFile],
     /// Request fields that drive the run time (`duration`, `resolution`, …), from the
-    /// rules file; [`crate::TaskKind`] keys the learning poll schedule on them.
+    /// rules file; [`crate::wait::policy::TaskKind`] keys the learning poll schedule on them.
     pub runtime_fields: &'static [&'static str],
 }
 
@@ -94,7 +94,7 @@ impl Operation {
     /// What a media field of this model may hold, as its rules file says (`url`,
     /// `oss`, `data_uri`, `base64`); `None` for a field without a media rule and for
     /// operations that are not submits. Tools use it to decide whether a local image
-    /// may go inline ([`crate::Client::fill_local_files`] does).
+    /// may go inline ([`crate::client::Client::fill_local_files`] does).
     ///
     /// ```
     /// let op = modellix::Operation::for_model("bytedance/seedance-2.0-v2v").unwrap();
@@ -120,12 +120,12 @@ impl Operation {
     /// assert_eq!(op.inline_form("reference_images"), Some(InlineForm::DataUri));
     /// assert_eq!(op.inline_form("video_urls"), None);
     /// ```
-    pub fn inline_form(&self, field: &str) -> Option<crate::InlineForm> {
+    pub fn inline_form(&self, field: &str) -> Option<crate::media::image::InlineForm> {
         let kinds = self.media_kinds(field)?;
         if kinds.contains(&"data_uri") {
-            Some(crate::InlineForm::DataUri)
+            Some(crate::media::image::InlineForm::DataUri)
         } else if kinds.contains(&"base64") {
-            Some(crate::InlineForm::Base64)
+            Some(crate::media::image::InlineForm::Base64)
         } else {
             None
         }
@@ -151,7 +151,7 @@ impl Operation {
 
     /// The submit operation of `model_id` (`provider/model`), if it is vendored.
     pub fn for_model(model_id: &str) -> Option<&'static Operation> {
-        crate::OPERATIONS
+        crate::generated::OPERATIONS
             .iter()
             .find(|op| op.model_id == Some(model_id))
     }

@@ -25,7 +25,7 @@ pub const MAX_REQUEST_BYTES: u64 = 64 * 1024 * 1024;
 pub enum Severity {
     /// The request is refused.
     Error,
-    /// The request is sent; the advice comes back as a [`crate::Warning`].
+    /// The request is sent; the advice comes back as a [`crate::schema::validate::Warning`].
     Warning,
 }
 

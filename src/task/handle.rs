@@ -13,7 +13,7 @@ use crate::task::record::Task;
 use crate::types::TaskInfo;
 use crate::wait::policy::WaitOptions;
 use crate::wait::poll_loop::TaskUpdates;
-use crate::{TaskKind, TaskOutput};
+use crate::{task::output::TaskOutput, wait::policy::TaskKind};
 
 /// A submitted task and the client it belongs to: what [`Client::submit`],
 /// [`Client::submit_json`] and [`Client::task`] return.
@@ -38,10 +38,10 @@ use crate::{TaskKind, TaskOutput};
 /// # Ok(()) }
 /// ```
 ///
-/// [`Client::submit`]: crate::Client::submit
-/// [`Client::submit_json`]: crate::Client::submit_json
-/// [`Client::task`]: crate::Client::task
-/// [`Client::resume`]: crate::Client::resume
+/// [`Client::submit`]: crate::client::Client::submit
+/// [`Client::submit_json`]: crate::client::Client::submit_json
+/// [`Client::task`]: crate::client::Client::task
+/// [`Client::resume`]: crate::client::Client::resume
 #[derive(Clone)]
 pub struct TaskHandle {
     shared: Arc<Shared>,
@@ -83,7 +83,7 @@ impl TaskHandle {
     }
 
     /// The plain record: store it (it serializes) and resume with
-    /// [`Client::resume`](crate::Client::resume).
+    /// [`Client::resume`](crate::client::Client::resume).
     pub fn task(&self) -> &Task {
         &self.task
     }
@@ -142,7 +142,7 @@ impl TaskHandle {
 
     /// A stream of status changes until the task finishes, for progress bars and
     /// logs. The first item is the first status seen; unknown statuses come through
-    /// as [`TaskStatus::Other`](crate::TaskStatus::Other). The last item of a
+    /// as [`TaskStatus::Other`](crate::task::status::TaskStatus::Other). The last item of a
     /// successful task carries its [`TaskOutput`] (`update.output`), so no further
     /// query is needed; the stream ends with one `Err` when the task failed, the wait
     /// timed out or a query failed for good. Driven by its reader: dropping it stops

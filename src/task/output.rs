@@ -4,7 +4,9 @@ use std::time::SystemTime;
 
 use crate::task::record::Task;
 use crate::types::{Resource, TaskInfo};
-use crate::{DownloadContext, DownloadError, Downloader, SavedFile};
+use crate::{
+    download::DownloadContext, download::DownloadError, download::Downloader, download::SavedFile,
+};
 
 /// A finished task's result.
 ///

@@ -7,9 +7,9 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::Method;
 use tokio::time::Instant;
 
-use crate::MAX_ANSWER_BYTES;
 use crate::error::{ApiError, Error, api_error};
 use crate::shared::Shared;
+use crate::transport::request::MAX_ANSWER_BYTES;
 use crate::transport::request::{Failure, Outgoing, Stage};
 use crate::types::{GetTaskResponse, TaskInfo};
 use crate::wait::policy::is_retryable_status;

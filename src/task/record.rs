@@ -9,8 +9,8 @@ use crate::wait::policy::TaskKind;
 /// A submitted Modellix task: its id, model and submit time.
 ///
 /// Plain data: it serializes (store it, send it to another process; times are
-/// RFC 3339); [`Client::resume`](crate::Client::resume) binds it to a client again, and
-/// [`Client::task`](crate::Client::task) rebuilds one from the id alone. Waiting on a
+/// RFC 3339); [`Client::resume`](crate::client::Client::resume) binds it to a client again, and
+/// [`Client::task`](crate::client::Client::task) rebuilds one from the id alone. Waiting on a
 /// rebuilt task works exactly like waiting on the original. Modellix has no cancel
 /// endpoint: dropping a wait stops polling only, the task keeps running (and is billed).
 ///

@@ -26,7 +26,9 @@ use crate::shared::Shared;
 use crate::task::record::{Task, is_usable_task_id};
 use crate::transport::request::{Answer, Failure, Outgoing, Stage};
 use crate::wait::policy::TaskKind;
-use crate::{MAX_REQUEST_BYTES, OPERATIONS, SubmitRequest};
+use crate::{
+    generated::OPERATIONS, schema::operation::SubmitRequest, schema::rules::MAX_REQUEST_BYTES,
+};
 
 /// Answers that prove the server created nothing.
 const REJECTING: &[u16] = &[400, 401, 402, 403, 404, 405, 413, 415, 422, 429];
@@ -44,7 +46,7 @@ pub const MAX_JSON_NODES: usize = 250_000;
 #[non_exhaustive]
 pub struct SubmitOptions {
     /// Your own name for this request, kept in the ledger (find it again with
-    /// [`EntryQuery::marker`](crate::EntryQuery::marker)); a batch's job id, say.
+    /// [`EntryQuery::marker`](crate::ledger::EntryQuery::marker)); a batch's job id, say.
     pub marker: Option<String>,
 }
 

@@ -41,7 +41,8 @@ impl TaskKind {
     /// names, as far as the body sets them. A model that is not vendored keys on its id
     /// alone.
     pub fn of_request(model_id: &str, body: &serde_json::Value) -> TaskKind {
-        let fields = crate::Operation::for_model(model_id).map_or(&[][..], |op| op.runtime_fields);
+        let fields = crate::schema::operation::Operation::for_model(model_id)
+            .map_or(&[][..], |op| op.runtime_fields);
         TaskKind::of_fields(model_id, fields, body)
     }
 
@@ -298,7 +299,7 @@ pub struct WaitOptions {
     /// (default 64); a query due while all are busy waits its turn. Each query in
     /// flight holds a connection and its buffers, so this bounds a client's memory
     /// however many tasks it waits for. Read once, from the options given to
-    /// [`ClientBuilder::wait_options`](crate::ClientBuilder::wait_options); the
+    /// [`ClientBuilder::wait_options`](crate::client::ClientBuilder::wait_options); the
     /// options of a single wait do not change it.
     pub queries_in_flight: usize,
 }

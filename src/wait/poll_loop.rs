@@ -20,7 +20,7 @@ use crate::task::query::{QueryFailure, query};
 use crate::task::record::Task;
 use crate::time::later;
 use crate::wait::policy::{PollContext, WaitOptions};
-use crate::{TaskOutput, TaskStatus, types::TaskInfo};
+use crate::{task::output::TaskOutput, task::status::TaskStatus, types::TaskInfo};
 
 /// A 404 this soon after submit may only mean the task is not visible yet.
 const YOUNG_TASK: Duration = Duration::from_secs(60);
@@ -103,7 +103,7 @@ pub struct TaskUpdate {
     pub output: Option<TaskOutput>,
 }
 
-/// The stream returned by [`TaskHandle::updates`](crate::TaskHandle::updates); dropping it stops the polling.
+/// The stream returned by [`TaskHandle::updates`](crate::task::handle::TaskHandle::updates); dropping it stops the polling.
 ///
 /// ```no_run
 /// # async fn run(task: modellix::TaskHandle) {
@@ -320,7 +320,7 @@ impl Waiter {
             TaskStatus::Failed => {
                 self.done = Some(Err(Error::TaskFailed {
                     task_id: task_id.to_owned(),
-                    failure: crate::TaskFailure::from_raw(info.error.clone()),
+                    failure: crate::error::TaskFailure::from_raw(info.error.clone()),
                 }));
             }
             _ => {}
