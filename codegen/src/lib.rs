@@ -64,7 +64,7 @@ pub fn generate(fragments: &[Fragment]) -> Result<Generated, SpecError> {
         .with_inner_type(quote!(crate::schema::hooks::HookState))
         .with_hooks(HooksMode::Expected)
         .with_derive("PartialEq")
-        .with_replacement(TASK_STATUS, "crate::TaskStatus", std::iter::empty());
+        .with_replacement(TASK_STATUS, "crate::schema::TaskStatus", std::iter::empty());
     let mut generator = Generator::new(&settings);
     let client = generator.generate_tokens(&document).map_err(|e| {
         SpecError::new(
@@ -299,7 +299,7 @@ fn glue(operations: &[OperationMeta]) -> Result<TokenStream, SpecError> {
         } = op;
         let Some(submit) = submit else {
             entries.push(quote! {
-                crate::Operation {
+                crate::schema::Operation {
                     operation_id: #operation_id, method: #method, path: #path, file: #file,
                     summary: #summary, model_id: None, request_type: None, validate_json: None,
                     outputs: &[], runtime_fields: &[],
@@ -327,13 +327,13 @@ fn glue(operations: &[OperationMeta]) -> Result<TokenStream, SpecError> {
                 Some(w) => quote!(Some(#w)),
                 None => quote!(None),
             };
-            quote!(crate::OutputFile { kind: #kind, role: #role, when: #when })
+            quote!(crate::schema::OutputFile { kind: #kind, role: #role, when: #when })
         });
         let ty = format_ident!("{request_type}");
         let checks = emit_checks(request_schema)
             .map_err(|e| SpecError::new(file, format!("request schema: {e}")))?;
         entries.push(quote! {
-            crate::Operation {
+            crate::schema::Operation {
                 operation_id: #operation_id, method: #method, path: #path, file: #file,
                 summary: #summary, model_id: Some(#model_id), request_type: Some(#request_type),
                 validate_json: Some(types::#ty::validate_json),
@@ -352,14 +352,14 @@ fn glue(operations: &[OperationMeta]) -> Result<TokenStream, SpecError> {
         impls.push(quote! {
             impl types::#ty {
                 #[doc = #validate_doc]
-                pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+                pub fn validate(&self) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
                     crate::schema::validate::validate_serialized(self, Self::validate_json)
                 }
 
                 #[doc = #validate_json_doc]
                 pub fn validate_json(
                     value: &serde_json::Value,
-                ) -> Result<crate::Warnings, crate::ValidationError> {
+                ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
                     let mut checker = crate::schema::validate::Checker::default();
                     #checks
                     const PROSE_RULES: &[crate::schema::rules::ProseRule] = &[#(#prose),*];
@@ -369,10 +369,10 @@ fn glue(operations: &[OperationMeta]) -> Result<TokenStream, SpecError> {
             }
 
 
-            impl crate::SubmitRequest for types::#ty {
-                const OPERATION: &'static crate::Operation = &OPERATIONS[#index];
+            impl crate::schema::SubmitRequest for types::#ty {
+                const OPERATION: &'static crate::schema::Operation = &OPERATIONS[#index];
 
-                fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+                fn validate(&self) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
                     types::#ty::validate(self)
                 }
             }
@@ -380,7 +380,7 @@ fn glue(operations: &[OperationMeta]) -> Result<TokenStream, SpecError> {
     }
     Ok(quote! {
         /// Every operation generated from `spec/`, in file order.
-        pub const OPERATIONS: &[crate::Operation] = &[#(#entries),*];
+        pub const OPERATIONS: &[crate::schema::Operation] = &[#(#entries),*];
 
         #(#impls)*
     })

@@ -11,3 +11,9 @@ pub(crate) mod hooks;
 pub(crate) mod operation;
 pub(crate) mod rules;
 pub(crate) mod validate;
+
+// The names generated code uses, in one place, so the generator emits paths into this
+// module only (`crate::schema::…`).
+pub use crate::task::status::TaskStatus;
+pub use operation::{Operation, OutputFile, SubmitRequest};
+pub use validate::{ValidationError, Warnings};

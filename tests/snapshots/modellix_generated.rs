@@ -2056,7 +2056,7 @@ Default: `"disabled"`.*/
         pub get_result: ::std::option::Option<SubmitResponseDataGetResult>,
         ///Model ID
         pub model_id: ::std::string::String,
-        pub status: crate::TaskStatus,
+        pub status: crate::schema::TaskStatus,
         ///Unique task identifier
         pub task_id: ::std::string::String,
         #[serde(flatten)]
@@ -2095,7 +2095,7 @@ Default: `"disabled"`.*/
         pub model_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub result: ::std::option::Option<TaskResult>,
-        pub status: crate::TaskStatus,
+        pub status: crate::schema::TaskStatus,
         ///Unique task identifier
         pub task_id: ::std::string::String,
         #[serde(flatten)]
@@ -5705,7 +5705,10 @@ Default: `true`.*/
                 ::std::string::String,
                 ::std::string::String,
             >,
-            status: ::std::result::Result<crate::TaskStatus, ::std::string::String>,
+            status: ::std::result::Result<
+                crate::schema::TaskStatus,
+                ::std::string::String,
+            >,
             task_id: ::std::result::Result<::std::string::String, ::std::string::String>,
             extra: ::std::result::Result<
                 ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -5752,7 +5755,7 @@ Default: `true`.*/
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<crate::TaskStatus>,
+                T: ::std::convert::TryInto<crate::schema::TaskStatus>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
@@ -5915,7 +5918,10 @@ Default: `true`.*/
                 ::std::option::Option<super::TaskResult>,
                 ::std::string::String,
             >,
-            status: ::std::result::Result<crate::TaskStatus, ::std::string::String>,
+            status: ::std::result::Result<
+                crate::schema::TaskStatus,
+                ::std::string::String,
+            >,
             task_id: ::std::result::Result<::std::string::String, ::std::string::String>,
             extra: ::std::result::Result<
                 ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -5973,7 +5979,7 @@ Default: `true`.*/
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<crate::TaskStatus>,
+                T: ::std::convert::TryInto<crate::schema::TaskStatus>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
@@ -10691,8 +10697,8 @@ pub mod prelude {
     pub use self::super::Client;
 }
 /// Every operation generated from `spec/`, in file order.
-pub const OPERATIONS: &[crate::Operation] = &[
-    crate::Operation {
+pub const OPERATIONS: &[crate::schema::Operation] = &[
+    crate::schema::Operation {
         operation_id: "wan27I2vAsync",
         method: "POST",
         path: "/api/v1/alibaba/wan2.7-i2v/async",
@@ -10702,7 +10708,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
         request_type: Some("Wan27I2vRequest"),
         validate_json: Some(types::Wan27I2vRequest::validate_json),
         outputs: &[
-            crate::OutputFile {
+            crate::schema::OutputFile {
                 kind: "video",
                 role: None,
                 when: None,
@@ -10710,7 +10716,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
         ],
         runtime_fields: &["duration", "resolution"],
     },
-    crate::Operation {
+    crate::schema::Operation {
         operation_id: "wan27ImageAsync",
         method: "POST",
         path: "/api/v1/alibaba/wan2.7-image/async",
@@ -10720,7 +10726,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
         request_type: Some("Wan27ImageRequest"),
         validate_json: Some(types::Wan27ImageRequest::validate_json),
         outputs: &[
-            crate::OutputFile {
+            crate::schema::OutputFile {
                 kind: "image",
                 role: None,
                 when: None,
@@ -10728,7 +10734,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
         ],
         runtime_fields: &["n", "size", "enable_sequential", "thinking_mode"],
     },
-    crate::Operation {
+    crate::schema::Operation {
         operation_id: "seedance15ProT2vAsync",
         method: "POST",
         path: "/api/v1/bytedance/seedance-1.5-pro-t2v",
@@ -10738,12 +10744,12 @@ pub const OPERATIONS: &[crate::Operation] = &[
         request_type: Some("Seedance15ProT2vRequest"),
         validate_json: Some(types::Seedance15ProT2vRequest::validate_json),
         outputs: &[
-            crate::OutputFile {
+            crate::schema::OutputFile {
                 kind: "video",
                 role: None,
                 when: None,
             },
-            crate::OutputFile {
+            crate::schema::OutputFile {
                 kind: "image",
                 role: Some("last_frame"),
                 when: Some("return_last_frame"),
@@ -10751,7 +10757,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
         ],
         runtime_fields: &["duration", "resolution"],
     },
-    crate::Operation {
+    crate::schema::Operation {
         operation_id: "seedance20FastI2vAsync",
         method: "POST",
         path: "/api/v1/bytedance/seedance-2.0-fast-i2v/async",
@@ -10761,12 +10767,12 @@ pub const OPERATIONS: &[crate::Operation] = &[
         request_type: Some("Seedance20FastI2vRequest"),
         validate_json: Some(types::Seedance20FastI2vRequest::validate_json),
         outputs: &[
-            crate::OutputFile {
+            crate::schema::OutputFile {
                 kind: "video",
                 role: None,
                 when: None,
             },
-            crate::OutputFile {
+            crate::schema::OutputFile {
                 kind: "image",
                 role: Some("last_frame"),
                 when: Some("return_last_frame"),
@@ -10774,7 +10780,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
         ],
         runtime_fields: &["duration", "resolution"],
     },
-    crate::Operation {
+    crate::schema::Operation {
         operation_id: "seedance20V2vAsync",
         method: "POST",
         path: "/api/v1/bytedance/seedance-2.0-v2v/async",
@@ -10784,12 +10790,12 @@ pub const OPERATIONS: &[crate::Operation] = &[
         request_type: Some("Seedance20V2vRequest"),
         validate_json: Some(types::Seedance20V2vRequest::validate_json),
         outputs: &[
-            crate::OutputFile {
+            crate::schema::OutputFile {
                 kind: "video",
                 role: None,
                 when: None,
             },
-            crate::OutputFile {
+            crate::schema::OutputFile {
                 kind: "image",
                 role: Some("last_frame"),
                 when: Some("return_last_frame"),
@@ -10797,7 +10803,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
         ],
         runtime_fields: &["duration", "resolution"],
     },
-    crate::Operation {
+    crate::schema::Operation {
         operation_id: "seedream50LiteAsync",
         method: "POST",
         path: "/api/v1/bytedance/seedream-5.0-lite/async",
@@ -10807,7 +10813,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
         request_type: Some("Seedream50LiteRequest"),
         validate_json: Some(types::Seedream50LiteRequest::validate_json),
         outputs: &[
-            crate::OutputFile {
+            crate::schema::OutputFile {
                 kind: "image",
                 role: None,
                 when: None,
@@ -10819,7 +10825,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
             "sequential_image_generation_max_images",
         ],
     },
-    crate::Operation {
+    crate::schema::Operation {
         operation_id: "nanoBanana2Async",
         method: "POST",
         path: "/api/v1/google/nano-banana-2/async",
@@ -10829,7 +10835,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
         request_type: Some("NanoBanana2Request"),
         validate_json: Some(types::NanoBanana2Request::validate_json),
         outputs: &[
-            crate::OutputFile {
+            crate::schema::OutputFile {
                 kind: "image",
                 role: None,
                 when: None,
@@ -10837,7 +10843,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
         ],
         runtime_fields: &["imageSize"],
     },
-    crate::Operation {
+    crate::schema::Operation {
         operation_id: "veo31LiteI2vAsync",
         method: "POST",
         path: "/api/v1/google/veo-3.1-lite-i2v/async",
@@ -10847,7 +10853,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
         request_type: Some("Veo31LiteI2vRequest"),
         validate_json: Some(types::Veo31LiteI2vRequest::validate_json),
         outputs: &[
-            crate::OutputFile {
+            crate::schema::OutputFile {
                 kind: "video",
                 role: None,
                 when: None,
@@ -10855,7 +10861,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
         ],
         runtime_fields: &["durationSeconds", "resolution"],
     },
-    crate::Operation {
+    crate::schema::Operation {
         operation_id: "klingImageO1Async",
         method: "POST",
         path: "/api/v1/kling/kling-image-o1/async",
@@ -10865,7 +10871,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
         request_type: Some("KlingImageO1Request"),
         validate_json: Some(types::KlingImageO1Request::validate_json),
         outputs: &[
-            crate::OutputFile {
+            crate::schema::OutputFile {
                 kind: "image",
                 role: None,
                 when: None,
@@ -10873,7 +10879,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
         ],
         runtime_fields: &["n", "resolution"],
     },
-    crate::Operation {
+    crate::schema::Operation {
         operation_id: "klingV1t2vAsync",
         method: "POST",
         path: "/api/v1/text-to-video/kling/kling-v1-t2v/async",
@@ -10883,7 +10889,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
         request_type: Some("KlingV1t2vRequest"),
         validate_json: Some(types::KlingV1t2vRequest::validate_json),
         outputs: &[
-            crate::OutputFile {
+            crate::schema::OutputFile {
                 kind: "video",
                 role: None,
                 when: None,
@@ -10891,7 +10897,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
         ],
         runtime_fields: &["duration", "mode"],
     },
-    crate::Operation {
+    crate::schema::Operation {
         operation_id: "hailuo23T2vAsync",
         method: "POST",
         path: "/api/v1/minimax/hailuo-2.3-t2v/async",
@@ -10901,7 +10907,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
         request_type: Some("Hailuo23T2vRequest"),
         validate_json: Some(types::Hailuo23T2vRequest::validate_json),
         outputs: &[
-            crate::OutputFile {
+            crate::schema::OutputFile {
                 kind: "video",
                 role: None,
                 when: None,
@@ -10914,7 +10920,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
             "fast_pretreatment",
         ],
     },
-    crate::Operation {
+    crate::schema::Operation {
         operation_id: "validateApiKey",
         method: "GET",
         path: "/api/v1/apikey/validate",
@@ -10926,7 +10932,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
         outputs: &[],
         runtime_fields: &[],
     },
-    crate::Operation {
+    crate::schema::Operation {
         operation_id: "deleteFile",
         method: "DELETE",
         path: "/api/v1/media/files/{file_id}",
@@ -10938,7 +10944,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
         outputs: &[],
         runtime_fields: &[],
     },
-    crate::Operation {
+    crate::schema::Operation {
         operation_id: "listFiles",
         method: "GET",
         path: "/api/v1/media/files",
@@ -10950,7 +10956,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
         outputs: &[],
         runtime_fields: &[],
     },
-    crate::Operation {
+    crate::schema::Operation {
         operation_id: "uploadFile",
         method: "POST",
         path: "/api/v1/media/files",
@@ -10962,7 +10968,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
         outputs: &[],
         runtime_fields: &[],
     },
-    crate::Operation {
+    crate::schema::Operation {
         operation_id: "listModels",
         method: "GET",
         path: "/api/v1/models",
@@ -10974,7 +10980,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
         outputs: &[],
         runtime_fields: &[],
     },
-    crate::Operation {
+    crate::schema::Operation {
         operation_id: "getTask",
         method: "GET",
         path: "/api/v1/tasks/{task_id}",
@@ -10986,7 +10992,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
         outputs: &[],
         runtime_fields: &[],
     },
-    crate::Operation {
+    crate::schema::Operation {
         operation_id: "getTeamBalance",
         method: "GET",
         path: "/api/v1/team/balance",
@@ -10998,7 +11004,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
         outputs: &[],
         runtime_fields: &[],
     },
-    crate::Operation {
+    crate::schema::Operation {
         operation_id: "gptImage2Async",
         method: "POST",
         path: "/api/v1/openai/gpt-image-2/async",
@@ -11008,7 +11014,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
         request_type: Some("GptImage2Request"),
         validate_json: Some(types::GptImage2Request::validate_json),
         outputs: &[
-            crate::OutputFile {
+            crate::schema::OutputFile {
                 kind: "image",
                 role: None,
                 when: None,
@@ -11016,7 +11022,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
         ],
         runtime_fields: &["quality", "size"],
     },
-    crate::Operation {
+    crate::schema::Operation {
         operation_id: "lipSyncAsync",
         method: "POST",
         path: "/api/v1/vidu/lip-sync/async",
@@ -11026,7 +11032,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
         request_type: Some("LipSyncRequest"),
         validate_json: Some(types::LipSyncRequest::validate_json),
         outputs: &[
-            crate::OutputFile {
+            crate::schema::OutputFile {
                 kind: "video",
                 role: None,
                 when: None,
@@ -11034,7 +11040,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
         ],
         runtime_fields: &[],
     },
-    crate::Operation {
+    crate::schema::Operation {
         operation_id: "viduq2ProMultiFrameAsync",
         method: "POST",
         path: "/api/v1/vidu/viduq2-pro-multi-frame/async",
@@ -11044,7 +11050,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
         request_type: Some("Viduq2ProMultiFrameRequest"),
         validate_json: Some(types::Viduq2ProMultiFrameRequest::validate_json),
         outputs: &[
-            crate::OutputFile {
+            crate::schema::OutputFile {
                 kind: "video",
                 role: None,
                 when: None,
@@ -11052,7 +11058,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
         ],
         runtime_fields: &["resolution", "key_images"],
     },
-    crate::Operation {
+    crate::schema::Operation {
         operation_id: "viduq3TurboI2vAsync",
         method: "POST",
         path: "/api/v1/vidu/viduq3-turbo-i2v/async",
@@ -11062,7 +11068,7 @@ pub const OPERATIONS: &[crate::Operation] = &[
         request_type: Some("Viduq3TurboI2vRequest"),
         validate_json: Some(types::Viduq3TurboI2vRequest::validate_json),
         outputs: &[
-            crate::OutputFile {
+            crate::schema::OutputFile {
                 kind: "video",
                 role: None,
                 when: None,
@@ -11075,13 +11081,15 @@ impl types::Wan27I2vRequest {
     /** Checks this request against every rule of the `alibaba/wan2.7-i2v` schema and its prose rules, without sending anything.
 
  Returns every violation at once, each with its JSON pointer.*/
-    pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+    pub fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         crate::schema::validate::validate_serialized(self, Self::validate_json)
     }
     /// Checks a JSON request body for `alibaba/wan2.7-i2v` (as [`Self::validate`] does for a typed request).
     pub fn validate_json(
         value: &serde_json::Value,
-    ) -> Result<crate::Warnings, crate::ValidationError> {
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         let mut checker = crate::schema::validate::Checker::default();
         {
             let mut branches = Vec::new();
@@ -11305,9 +11313,11 @@ impl types::Wan27I2vRequest {
         checker.finish()
     }
 }
-impl crate::SubmitRequest for types::Wan27I2vRequest {
-    const OPERATION: &'static crate::Operation = &OPERATIONS[0usize];
-    fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+impl crate::schema::SubmitRequest for types::Wan27I2vRequest {
+    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[0usize];
+    fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         types::Wan27I2vRequest::validate(self)
     }
 }
@@ -11315,13 +11325,15 @@ impl types::Wan27ImageRequest {
     /** Checks this request against every rule of the `alibaba/wan2.7-image` schema and its prose rules, without sending anything.
 
  Returns every violation at once, each with its JSON pointer.*/
-    pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+    pub fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         crate::schema::validate::validate_serialized(self, Self::validate_json)
     }
     /// Checks a JSON request body for `alibaba/wan2.7-image` (as [`Self::validate`] does for a typed request).
     pub fn validate_json(
         value: &serde_json::Value,
-    ) -> Result<crate::Warnings, crate::ValidationError> {
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         let mut checker = crate::schema::validate::Checker::default();
         if let Some(object1) = checker.object(value, "", &["prompt"]) {
             if let Some(field1) = object1.get("enable_sequential") {
@@ -11374,9 +11386,11 @@ impl types::Wan27ImageRequest {
         checker.finish()
     }
 }
-impl crate::SubmitRequest for types::Wan27ImageRequest {
-    const OPERATION: &'static crate::Operation = &OPERATIONS[1usize];
-    fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+impl crate::schema::SubmitRequest for types::Wan27ImageRequest {
+    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[1usize];
+    fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         types::Wan27ImageRequest::validate(self)
     }
 }
@@ -11384,13 +11398,15 @@ impl types::Seedance15ProT2vRequest {
     /** Checks this request against every rule of the `bytedance/seedance-1.5-pro-t2v` schema and its prose rules, without sending anything.
 
  Returns every violation at once, each with its JSON pointer.*/
-    pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+    pub fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         crate::schema::validate::validate_serialized(self, Self::validate_json)
     }
     /// Checks a JSON request body for `bytedance/seedance-1.5-pro-t2v` (as [`Self::validate`] does for a typed request).
     pub fn validate_json(
         value: &serde_json::Value,
-    ) -> Result<crate::Warnings, crate::ValidationError> {
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         let mut checker = crate::schema::validate::Checker::default();
         if let Some(object1) = checker.object(value, "", &["prompt"]) {
             if let Some(field1) = object1.get("camera_fixed") {
@@ -11478,9 +11494,11 @@ impl types::Seedance15ProT2vRequest {
         checker.finish()
     }
 }
-impl crate::SubmitRequest for types::Seedance15ProT2vRequest {
-    const OPERATION: &'static crate::Operation = &OPERATIONS[2usize];
-    fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+impl crate::schema::SubmitRequest for types::Seedance15ProT2vRequest {
+    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[2usize];
+    fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         types::Seedance15ProT2vRequest::validate(self)
     }
 }
@@ -11488,13 +11506,15 @@ impl types::Seedance20FastI2vRequest {
     /** Checks this request against every rule of the `bytedance/seedance-2.0-fast-i2v` schema and its prose rules, without sending anything.
 
  Returns every violation at once, each with its JSON pointer.*/
-    pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+    pub fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         crate::schema::validate::validate_serialized(self, Self::validate_json)
     }
     /// Checks a JSON request body for `bytedance/seedance-2.0-fast-i2v` (as [`Self::validate`] does for a typed request).
     pub fn validate_json(
         value: &serde_json::Value,
-    ) -> Result<crate::Warnings, crate::ValidationError> {
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         let mut checker = crate::schema::validate::Checker::default();
         if let Some(object1) = checker.object(value, "", &["prompt"]) {
             if let Some(field1) = object1.get("audio_urls") {
@@ -11633,9 +11653,11 @@ impl types::Seedance20FastI2vRequest {
         checker.finish()
     }
 }
-impl crate::SubmitRequest for types::Seedance20FastI2vRequest {
-    const OPERATION: &'static crate::Operation = &OPERATIONS[3usize];
-    fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+impl crate::schema::SubmitRequest for types::Seedance20FastI2vRequest {
+    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[3usize];
+    fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         types::Seedance20FastI2vRequest::validate(self)
     }
 }
@@ -11643,13 +11665,15 @@ impl types::Seedance20V2vRequest {
     /** Checks this request against every rule of the `bytedance/seedance-2.0-v2v` schema and its prose rules, without sending anything.
 
  Returns every violation at once, each with its JSON pointer.*/
-    pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+    pub fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         crate::schema::validate::validate_serialized(self, Self::validate_json)
     }
     /// Checks a JSON request body for `bytedance/seedance-2.0-v2v` (as [`Self::validate`] does for a typed request).
     pub fn validate_json(
         value: &serde_json::Value,
-    ) -> Result<crate::Warnings, crate::ValidationError> {
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         let mut checker = crate::schema::validate::Checker::default();
         if let Some(object1) = checker.object(value, "", &["prompt", "video_urls"]) {
             if let Some(field1) = object1.get("audio_urls") {
@@ -11811,9 +11835,11 @@ impl types::Seedance20V2vRequest {
         checker.finish()
     }
 }
-impl crate::SubmitRequest for types::Seedance20V2vRequest {
-    const OPERATION: &'static crate::Operation = &OPERATIONS[4usize];
-    fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+impl crate::schema::SubmitRequest for types::Seedance20V2vRequest {
+    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[4usize];
+    fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         types::Seedance20V2vRequest::validate(self)
     }
 }
@@ -11821,13 +11847,15 @@ impl types::Seedream50LiteRequest {
     /** Checks this request against every rule of the `bytedance/seedream-5.0-lite` schema and its prose rules, without sending anything.
 
  Returns every violation at once, each with its JSON pointer.*/
-    pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+    pub fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         crate::schema::validate::validate_serialized(self, Self::validate_json)
     }
     /// Checks a JSON request body for `bytedance/seedream-5.0-lite` (as [`Self::validate`] does for a typed request).
     pub fn validate_json(
         value: &serde_json::Value,
-    ) -> Result<crate::Warnings, crate::ValidationError> {
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         let mut checker = crate::schema::validate::Checker::default();
         if let Some(object1) = checker.object(value, "", &["prompt"]) {
             if let Some(field1) = object1.get("optimize_prompt_mode") {
@@ -11899,9 +11927,11 @@ impl types::Seedream50LiteRequest {
         checker.finish()
     }
 }
-impl crate::SubmitRequest for types::Seedream50LiteRequest {
-    const OPERATION: &'static crate::Operation = &OPERATIONS[5usize];
-    fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+impl crate::schema::SubmitRequest for types::Seedream50LiteRequest {
+    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[5usize];
+    fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         types::Seedream50LiteRequest::validate(self)
     }
 }
@@ -11909,13 +11939,15 @@ impl types::NanoBanana2Request {
     /** Checks this request against every rule of the `google/nano-banana-2` schema and its prose rules, without sending anything.
 
  Returns every violation at once, each with its JSON pointer.*/
-    pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+    pub fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         crate::schema::validate::validate_serialized(self, Self::validate_json)
     }
     /// Checks a JSON request body for `google/nano-banana-2` (as [`Self::validate`] does for a typed request).
     pub fn validate_json(
         value: &serde_json::Value,
-    ) -> Result<crate::Warnings, crate::ValidationError> {
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         let mut checker = crate::schema::validate::Checker::default();
         if let Some(object1) = checker.object(value, "", &["prompt"]) {
             if let Some(field1) = object1.get("aspectRatio") {
@@ -11968,9 +12000,11 @@ impl types::NanoBanana2Request {
         checker.finish()
     }
 }
-impl crate::SubmitRequest for types::NanoBanana2Request {
-    const OPERATION: &'static crate::Operation = &OPERATIONS[6usize];
-    fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+impl crate::schema::SubmitRequest for types::NanoBanana2Request {
+    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[6usize];
+    fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         types::NanoBanana2Request::validate(self)
     }
 }
@@ -11978,13 +12012,15 @@ impl types::Veo31LiteI2vRequest {
     /** Checks this request against every rule of the `google/veo-3.1-lite-i2v` schema and its prose rules, without sending anything.
 
  Returns every violation at once, each with its JSON pointer.*/
-    pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+    pub fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         crate::schema::validate::validate_serialized(self, Self::validate_json)
     }
     /// Checks a JSON request body for `google/veo-3.1-lite-i2v` (as [`Self::validate`] does for a typed request).
     pub fn validate_json(
         value: &serde_json::Value,
-    ) -> Result<crate::Warnings, crate::ValidationError> {
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         let mut checker = crate::schema::validate::Checker::default();
         if let Some(object1) = checker.object(value, "", &["prompt", "image"]) {
             if let Some(field1) = object1.get("aspectRatio") {
@@ -12050,9 +12086,11 @@ impl types::Veo31LiteI2vRequest {
         checker.finish()
     }
 }
-impl crate::SubmitRequest for types::Veo31LiteI2vRequest {
-    const OPERATION: &'static crate::Operation = &OPERATIONS[7usize];
-    fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+impl crate::schema::SubmitRequest for types::Veo31LiteI2vRequest {
+    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[7usize];
+    fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         types::Veo31LiteI2vRequest::validate(self)
     }
 }
@@ -12060,13 +12098,15 @@ impl types::KlingImageO1Request {
     /** Checks this request against every rule of the `kling/kling-image-o1` schema and its prose rules, without sending anything.
 
  Returns every violation at once, each with its JSON pointer.*/
-    pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+    pub fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         crate::schema::validate::validate_serialized(self, Self::validate_json)
     }
     /// Checks a JSON request body for `kling/kling-image-o1` (as [`Self::validate`] does for a typed request).
     pub fn validate_json(
         value: &serde_json::Value,
-    ) -> Result<crate::Warnings, crate::ValidationError> {
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         let mut checker = crate::schema::validate::Checker::default();
         if let Some(object1) = checker.object(value, "", &["prompt"]) {
             if let Some(field1) = object1.get("aspect_ratio") {
@@ -12157,9 +12197,11 @@ impl types::KlingImageO1Request {
         checker.finish()
     }
 }
-impl crate::SubmitRequest for types::KlingImageO1Request {
-    const OPERATION: &'static crate::Operation = &OPERATIONS[8usize];
-    fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+impl crate::schema::SubmitRequest for types::KlingImageO1Request {
+    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[8usize];
+    fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         types::KlingImageO1Request::validate(self)
     }
 }
@@ -12167,13 +12209,15 @@ impl types::KlingV1t2vRequest {
     /** Checks this request against every rule of the `kling/kling-v1-t2v` schema and its prose rules, without sending anything.
 
  Returns every violation at once, each with its JSON pointer.*/
-    pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+    pub fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         crate::schema::validate::validate_serialized(self, Self::validate_json)
     }
     /// Checks a JSON request body for `kling/kling-v1-t2v` (as [`Self::validate`] does for a typed request).
     pub fn validate_json(
         value: &serde_json::Value,
-    ) -> Result<crate::Warnings, crate::ValidationError> {
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         let mut checker = crate::schema::validate::Checker::default();
         if let Some(object1) = checker.object(value, "", &["prompt"]) {
             if let Some(field1) = object1.get("aspect_ratio") {
@@ -12225,9 +12269,11 @@ impl types::KlingV1t2vRequest {
         checker.finish()
     }
 }
-impl crate::SubmitRequest for types::KlingV1t2vRequest {
-    const OPERATION: &'static crate::Operation = &OPERATIONS[9usize];
-    fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+impl crate::schema::SubmitRequest for types::KlingV1t2vRequest {
+    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[9usize];
+    fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         types::KlingV1t2vRequest::validate(self)
     }
 }
@@ -12235,13 +12281,15 @@ impl types::Hailuo23T2vRequest {
     /** Checks this request against every rule of the `minimax/hailuo-2.3-t2v` schema and its prose rules, without sending anything.
 
  Returns every violation at once, each with its JSON pointer.*/
-    pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+    pub fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         crate::schema::validate::validate_serialized(self, Self::validate_json)
     }
     /// Checks a JSON request body for `minimax/hailuo-2.3-t2v` (as [`Self::validate`] does for a typed request).
     pub fn validate_json(
         value: &serde_json::Value,
-    ) -> Result<crate::Warnings, crate::ValidationError> {
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         let mut checker = crate::schema::validate::Checker::default();
         if let Some(object1) = checker.object(value, "", &["prompt"]) {
             if let Some(field1) = object1.get("duration") {
@@ -12298,9 +12346,11 @@ impl types::Hailuo23T2vRequest {
         checker.finish()
     }
 }
-impl crate::SubmitRequest for types::Hailuo23T2vRequest {
-    const OPERATION: &'static crate::Operation = &OPERATIONS[10usize];
-    fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+impl crate::schema::SubmitRequest for types::Hailuo23T2vRequest {
+    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[10usize];
+    fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         types::Hailuo23T2vRequest::validate(self)
     }
 }
@@ -12308,13 +12358,15 @@ impl types::GptImage2Request {
     /** Checks this request against every rule of the `openai/gpt-image-2` schema and its prose rules, without sending anything.
 
  Returns every violation at once, each with its JSON pointer.*/
-    pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+    pub fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         crate::schema::validate::validate_serialized(self, Self::validate_json)
     }
     /// Checks a JSON request body for `openai/gpt-image-2` (as [`Self::validate`] does for a typed request).
     pub fn validate_json(
         value: &serde_json::Value,
-    ) -> Result<crate::Warnings, crate::ValidationError> {
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         let mut checker = crate::schema::validate::Checker::default();
         if let Some(object1) = checker.object(value, "", &["prompt"]) {
             if let Some(field1) = object1.get("prompt") {
@@ -12360,9 +12412,11 @@ impl types::GptImage2Request {
         checker.finish()
     }
 }
-impl crate::SubmitRequest for types::GptImage2Request {
-    const OPERATION: &'static crate::Operation = &OPERATIONS[18usize];
-    fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+impl crate::schema::SubmitRequest for types::GptImage2Request {
+    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[18usize];
+    fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         types::GptImage2Request::validate(self)
     }
 }
@@ -12370,13 +12424,15 @@ impl types::LipSyncRequest {
     /** Checks this request against every rule of the `vidu/lip-sync` schema and its prose rules, without sending anything.
 
  Returns every violation at once, each with its JSON pointer.*/
-    pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+    pub fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         crate::schema::validate::validate_serialized(self, Self::validate_json)
     }
     /// Checks a JSON request body for `vidu/lip-sync` (as [`Self::validate`] does for a typed request).
     pub fn validate_json(
         value: &serde_json::Value,
-    ) -> Result<crate::Warnings, crate::ValidationError> {
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         let mut checker = crate::schema::validate::Checker::default();
         if let Some(object1) = checker.object(value, "", &["video_url"]) {
             if let Some(field1) = object1.get("audio_url") {
@@ -12400,9 +12456,11 @@ impl types::LipSyncRequest {
         checker.finish()
     }
 }
-impl crate::SubmitRequest for types::LipSyncRequest {
-    const OPERATION: &'static crate::Operation = &OPERATIONS[19usize];
-    fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+impl crate::schema::SubmitRequest for types::LipSyncRequest {
+    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[19usize];
+    fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         types::LipSyncRequest::validate(self)
     }
 }
@@ -12410,13 +12468,15 @@ impl types::Viduq2ProMultiFrameRequest {
     /** Checks this request against every rule of the `vidu/viduq2-pro-multi-frame` schema and its prose rules, without sending anything.
 
  Returns every violation at once, each with its JSON pointer.*/
-    pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+    pub fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         crate::schema::validate::validate_serialized(self, Self::validate_json)
     }
     /// Checks a JSON request body for `vidu/viduq2-pro-multi-frame` (as [`Self::validate`] does for a typed request).
     pub fn validate_json(
         value: &serde_json::Value,
-    ) -> Result<crate::Warnings, crate::ValidationError> {
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         let mut checker = crate::schema::validate::Checker::default();
         if let Some(object1) = checker.object(value, "", &["start_image", "key_images"])
         {
@@ -12471,9 +12531,11 @@ impl types::Viduq2ProMultiFrameRequest {
         checker.finish()
     }
 }
-impl crate::SubmitRequest for types::Viduq2ProMultiFrameRequest {
-    const OPERATION: &'static crate::Operation = &OPERATIONS[20usize];
-    fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+impl crate::schema::SubmitRequest for types::Viduq2ProMultiFrameRequest {
+    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[20usize];
+    fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         types::Viduq2ProMultiFrameRequest::validate(self)
     }
 }
@@ -12481,13 +12543,15 @@ impl types::Viduq3TurboI2vRequest {
     /** Checks this request against every rule of the `vidu/viduq3-turbo-i2v` schema and its prose rules, without sending anything.
 
  Returns every violation at once, each with its JSON pointer.*/
-    pub fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+    pub fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         crate::schema::validate::validate_serialized(self, Self::validate_json)
     }
     /// Checks a JSON request body for `vidu/viduq3-turbo-i2v` (as [`Self::validate`] does for a typed request).
     pub fn validate_json(
         value: &serde_json::Value,
-    ) -> Result<crate::Warnings, crate::ValidationError> {
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         let mut checker = crate::schema::validate::Checker::default();
         if let Some(object1) = checker.object(value, "", &["first_frame_image"]) {
             if let Some(field1) = object1.get("duration") {
@@ -12529,9 +12593,11 @@ impl types::Viduq3TurboI2vRequest {
         checker.finish()
     }
 }
-impl crate::SubmitRequest for types::Viduq3TurboI2vRequest {
-    const OPERATION: &'static crate::Operation = &OPERATIONS[21usize];
-    fn validate(&self) -> Result<crate::Warnings, crate::ValidationError> {
+impl crate::schema::SubmitRequest for types::Viduq3TurboI2vRequest {
+    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[21usize];
+    fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         types::Viduq3TurboI2vRequest::validate(self)
     }
 }
