@@ -29,8 +29,11 @@ use crate::transport::ratelimit::{
     DEFAULT_MAX_PAUSE, DEFAULT_REQUESTS_PER_MINUTE, RateLimiter, RateSettings,
 };
 use crate::transport::request::{Timeouts, Transport};
+use crate::transport::retry::ExponentialRetry;
+use crate::transport::retry::RetryPolicy;
 use crate::wait::learning::LearningSchedule;
-use crate::wait::policy::{ExponentialRetry, PollSchedule, RetryPolicy, WaitOptions};
+use crate::wait::options::WaitOptions;
+use crate::wait::schedule::PollSchedule;
 use crate::{schema::operation::SubmitRequest, task::output::TaskOutput};
 
 /// Modellix's API origin.
@@ -649,7 +652,7 @@ impl ClientBuilder {
     }
 
     /// When to query a running task. Default: [`LearningSchedule`], which behaves as
-    /// [`Backoff::default`](crate::wait::policy::Backoff) (first query about 2 s after submit, ×1.5
+    /// [`Backoff::default`](crate::wait::schedule::Backoff) (first query about 2 s after submit, ×1.5
     /// up to 10 s, ±20% jitter) until a few tasks of the same kind have finished, then
     /// polls densely around their usual run time (see `BENCHMARKS.md`).
     pub fn poll_schedule(mut self, schedule: impl PollSchedule + 'static) -> Self {

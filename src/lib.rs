@@ -51,18 +51,18 @@ pub use schema::rules::MAX_REQUEST_BYTES;
 pub use schema::validate::{Rule, ValidationError, Violation, Warning, Warnings};
 pub use shared::SubmittedHook;
 pub use task::handle::TaskHandle;
+pub use task::kind::TaskKind;
 pub use task::output::TaskOutput;
 pub use task::record::Task;
 pub use task::status::TaskStatus;
 pub use task::submit::{MAX_JSON_DEPTH, MAX_JSON_NODES, SubmitOptions};
 pub use transport::ratelimit::{DEFAULT_MAX_PAUSE, DEFAULT_REQUESTS_PER_MINUTE};
 pub use transport::request::MAX_ANSWER_BYTES;
+pub use transport::retry::{ExponentialRetry, RetryPolicy, retry_after};
 pub use wait::learning::LearningSchedule;
-pub use wait::policy::{
-    Backoff, ExponentialRetry, PollContext, PollSchedule, RetryPolicy, TaskKind, WaitOptions,
-    retry_after,
-};
+pub use wait::options::WaitOptions;
 pub use wait::poll_loop::{TaskUpdate, TaskUpdates};
+pub use wait::schedule::{Backoff, PollContext, PollSchedule};
 
 /// Private parsers, reachable from `tests/fuzz.rs` only; not part of the API and not
 /// covered by semver.

@@ -10,8 +10,10 @@ use std::sync::Arc;
 use crate::ledger::LedgerEntry;
 use crate::ledger::TaskLedger;
 use crate::transport::request::Transport;
-use crate::wait::policy::{PollSchedule, RetryPolicy, WaitOptions};
+use crate::transport::retry::RetryPolicy;
+use crate::wait::options::WaitOptions;
 use crate::wait::query_slots::QuerySlots;
+use crate::wait::schedule::PollSchedule;
 
 /// Runs for every submit outcome that carries a task id (accepted, or unknown with an
 /// id seen), after the ledger recorded it; see [`ClientBuilder::on_submitted`](crate::client::ClientBuilder::on_submitted).

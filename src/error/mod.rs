@@ -306,7 +306,7 @@ impl Error {
             | Error::TimedOut { .. }
             | Error::Network { .. } => true,
             Error::Rejected { api, .. } | Error::Api { api, .. } | Error::Endpoint { api, .. } => {
-                crate::wait::policy::is_retryable_status(api.status)
+                crate::transport::retry::is_retryable_status(api.status)
             }
             _ => false,
         }
@@ -677,7 +677,7 @@ pub(crate) fn api_error(
     body: &[u8],
     redactor: &crate::redact::Redactor,
 ) -> ApiError {
-    let retry_after = crate::wait::policy::retry_after(headers, std::time::SystemTime::now());
+    let retry_after = crate::transport::retry::retry_after(headers, std::time::SystemTime::now());
     let envelope: Option<ErrorEnvelope> = serde_json::from_slice(body).ok();
     let code = envelope
         .as_ref()

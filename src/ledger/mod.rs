@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::wait::policy::TaskKind;
+use crate::task::kind::TaskKind;
 
 mod sqlite;
 

@@ -57,7 +57,7 @@ pub(crate) async fn call(shared: &Shared, method: Method, path: &str) -> Result<
                     &transport.redactor,
                 );
                 api.request_id = answer.request_id.clone();
-                let retryable = crate::wait::policy::is_retryable_status(answer.status);
+                let retryable = crate::transport::retry::is_retryable_status(answer.status);
                 if last || !retryable {
                     return Err(Error::Endpoint {
                         endpoint,

@@ -42,7 +42,7 @@ pub struct Operation {
     /// first is the main output. Empty for operations that are not submits.
     pub outputs: &'static [OutputFile],
     /// Request fields that drive the run time (`duration`, `resolution`, …), from the
-    /// rules file; [`crate::wait::policy::TaskKind`] keys the learning poll schedule on them.
+    /// rules file; [`crate::task::kind::TaskKind`] keys the learning poll schedule on them.
     pub runtime_fields: &'static [&'static str],
 }
 

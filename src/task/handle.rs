@@ -11,9 +11,9 @@ use crate::error::Error;
 use crate::shared::Shared;
 use crate::task::record::Task;
 use crate::types::TaskInfo;
-use crate::wait::policy::WaitOptions;
+use crate::wait::options::WaitOptions;
 use crate::wait::poll_loop::TaskUpdates;
-use crate::{task::output::TaskOutput, wait::policy::TaskKind};
+use crate::{task::kind::TaskKind, task::output::TaskOutput};
 
 /// A submitted task and the client it belongs to: what [`Client::submit`],
 /// [`Client::submit_json`] and [`Client::task`] return.

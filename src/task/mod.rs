@@ -4,6 +4,7 @@
 //! May use `transport`, `ledger`, `schema`, `wait` and `error`.
 
 pub(crate) mod handle;
+pub(crate) mod kind;
 pub(crate) mod output;
 pub(crate) mod query;
 pub(crate) mod record;

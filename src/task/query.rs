@@ -11,8 +11,8 @@ use crate::error::{ApiError, Error, api_error};
 use crate::shared::Shared;
 use crate::transport::request::MAX_ANSWER_BYTES;
 use crate::transport::request::{Failure, Outgoing, Stage};
+use crate::transport::retry::is_retryable_status;
 use crate::types::{GetTaskResponse, TaskInfo};
-use crate::wait::policy::is_retryable_status;
 
 /// Bytes left as they are in a path segment (RFC 3986 unreserved).
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC

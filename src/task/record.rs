@@ -4,7 +4,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::wait::policy::TaskKind;
+use crate::task::kind::TaskKind;
 
 /// A submitted Modellix task: its id, model and submit time.
 ///

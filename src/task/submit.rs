@@ -23,9 +23,9 @@ use crate::error::{ConfigError, Error, api_error};
 use crate::ledger::{Intent, LedgerEntry, Outcome};
 use crate::schema::validate::{Checker, Rule};
 use crate::shared::Shared;
+use crate::task::kind::TaskKind;
 use crate::task::record::{Task, is_usable_task_id};
 use crate::transport::request::{Answer, Failure, Outgoing, Stage};
-use crate::wait::policy::TaskKind;
 use crate::{
     generated::OPERATIONS, schema::operation::SubmitRequest, schema::rules::MAX_REQUEST_BYTES,
 };

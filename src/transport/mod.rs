@@ -7,4 +7,5 @@
 pub(crate) mod lenient;
 pub(crate) mod ratelimit;
 pub(crate) mod request;
+pub(crate) mod retry;
 pub(crate) mod tls;

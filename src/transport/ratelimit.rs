@@ -285,7 +285,7 @@ impl RateLimiter {
         };
         let limit = number("x-ratelimit-limit").filter(|l| *l >= 1.0);
         let remaining = number("x-ratelimit-remaining");
-        let hint = crate::wait::policy::retry_after(headers, SystemTime::now());
+        let hint = crate::transport::retry::retry_after(headers, SystemTime::now());
         let now = Instant::now();
         let mut state = self.lock();
         permit.answered = true;

@@ -11,7 +11,10 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::wait::policy::{Backoff, PollContext, PollSchedule, TaskKind};
+use crate::task::kind::TaskKind;
+use crate::wait::schedule::Backoff;
+use crate::wait::schedule::PollContext;
+use crate::wait::schedule::PollSchedule;
 
 /// Finished tasks remembered per kind; old ones fall out so the estimate follows drift.
 const HISTORY: usize = 96;

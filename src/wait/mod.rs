@@ -4,6 +4,7 @@
 //! May use `task` (one query, the record), `transport` and `time`.
 
 pub(crate) mod learning;
-pub(crate) mod policy;
+pub(crate) mod options;
 pub(crate) mod poll_loop;
 pub(crate) mod query_slots;
+pub(crate) mod schedule;

@@ -19,7 +19,8 @@ use crate::shared::Shared;
 use crate::task::query::{QueryFailure, query};
 use crate::task::record::Task;
 use crate::time::later;
-use crate::wait::policy::{PollContext, WaitOptions};
+use crate::wait::options::WaitOptions;
+use crate::wait::schedule::PollContext;
 use crate::{task::output::TaskOutput, task::status::TaskStatus, types::TaskInfo};
 
 /// A 404 this soon after submit may only mean the task is not visible yet.

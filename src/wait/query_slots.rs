@@ -1,5 +1,5 @@
 //! The client-wide bound on status queries in flight
-//! ([`WaitOptions::queries_in_flight`](crate::wait::policy::WaitOptions::queries_in_flight)).
+//! ([`WaitOptions::queries_in_flight`](crate::wait::options::WaitOptions::queries_in_flight)).
 //!
 //! Every query in flight holds a connection with its read and write buffers (tens of
 //! KiB), while a wait between queries holds only its small state: with 10,000 waits
