@@ -68,9 +68,9 @@ pub use wait::schedule::{Backoff, PollContext, PollSchedule};
 /// covered by semver.
 #[doc(hidden)]
 pub mod __fuzz {
-    /// `crate::error::api_error`: reads an error answer.
+    /// `crate::error::api::api_error`: reads an error answer.
     pub fn api_error(status: u16, headers: &http::HeaderMap, body: &[u8]) -> crate::ApiError {
-        crate::error::api_error(status, headers, body, &crate::redact::Redactor::default())
+        crate::error::api::api_error(status, headers, body, &crate::redact::Redactor::default())
     }
 
     /// `crate::task::submit::scan_task_id`: the task id in a broken submit answer.

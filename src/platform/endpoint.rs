@@ -7,7 +7,8 @@ use std::time::Duration;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 
-use crate::error::{Error, api_error};
+use crate::error::Error;
+use crate::error::api::api_error;
 use crate::shared::Shared;
 use crate::transport::lenient::{Slips, decode};
 use crate::transport::request::{Answer, Failure, Outgoing, Stage};

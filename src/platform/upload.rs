@@ -18,7 +18,8 @@ use reqwest::header::HeaderValue;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use crate::error::{Error, api_error};
+use crate::error::Error;
+use crate::error::api::api_error;
 use crate::media::sniff::{SNIFF_BYTES, sniff};
 use crate::platform::endpoint::{call, endpoint_name, envelope_data};
 use crate::shared::Shared;

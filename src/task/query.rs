@@ -7,7 +7,8 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::Method;
 use tokio::time::Instant;
 
-use crate::error::{ApiError, Error, api_error};
+use crate::error::api::api_error;
+use crate::error::{ApiError, Error};
 use crate::shared::Shared;
 use crate::transport::request::MAX_ANSWER_BYTES;
 use crate::transport::request::{Failure, Outgoing, Stage};

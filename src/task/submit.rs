@@ -19,7 +19,8 @@ use futures_util::FutureExt;
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::error::{ConfigError, Error, api_error};
+use crate::error::api::api_error;
+use crate::error::{ConfigError, Error};
 use crate::ledger::{Intent, LedgerEntry, Outcome};
 use crate::schema::validate::{Checker, Rule};
 use crate::shared::Shared;
