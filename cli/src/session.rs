@@ -135,15 +135,23 @@ impl Session {
 }
 
 /// The one builder of every command a shell user is told to run next:
-/// `modellix [--base-url URL] [--ledger PATH] WORDS…`, each word quoted as needed. The
-/// in-process sandbox is not named: its tasks die with the process.
+/// `modellix [--base-url URL] [--ledger PATH] WORDS…`, each word quoted as needed.
+/// Options the environment already gives (`MODELLIX_BASE_URL`, `MODELLIX_LEDGER`) are
+/// left out: the same shell has them. The in-process sandbox is not named: its tasks
+/// die with the process.
 pub fn shell_command(global: &Global, words: &[String]) -> String {
+    let from_env = |name: &str, value: &str| std::env::var_os(name).is_some_and(|v| v == value);
     let mut line = vec!["modellix".to_owned()];
     if let Some(url) = global.base_url.as_ref().filter(|_| !global.sandbox) {
-        line.extend(["--base-url".to_owned(), quote(url)]);
+        if !from_env(modellix::BASE_URL_ENV, url) {
+            line.extend(["--base-url".to_owned(), quote(url)]);
+        }
     }
     if let Some(ledger) = &global.ledger {
-        line.extend(["--ledger".into(), quote(&ledger.display().to_string())]);
+        let ledger = ledger.display().to_string();
+        if !from_env(modellix::LEDGER_ENV, &ledger) {
+            line.extend(["--ledger".into(), quote(&ledger)]);
+        }
     }
     line.extend(words.iter().map(|w| quote(w)));
     line.join(" ")

@@ -605,3 +605,47 @@ async fn a_success_without_files_is_an_error_and_the_job_stays_open() {
         text(&output)
     );
 }
+
+/// A second Ctrl-C exits at once (130) while a submit is still in flight; its intent
+/// is in the ledger, so `recover` lists it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_ctrl_c_exits_at_once_and_the_ledger_holds_the_send() {
+    let slow = FaultPlan::new().script(Route::Submit, 1, Fault::Slow(Duration::from_secs(5)));
+    let sandbox = Sandbox::builder().faults(slow).start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger.sqlite");
+    let jobs = jobs_file(dir.path(), (0..3).map(|i| format!("x{i}")));
+    let child = command(
+        &sandbox,
+        &ledger,
+        &["--json", "batch", jobs.to_str().unwrap(), "--no-download"],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut waited = 0;
+    while sandbox.counts().submits() < 1 {
+        assert!(waited < 2000, "the first submit never came");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        waited += 1;
+    }
+    let interrupt = || {
+        Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap()
+    };
+    assert!(interrupt().success());
+    // The first one is seen before the second comes (the listener says so on stderr).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(interrupt().success());
+    let output = child.wait_with_output().unwrap();
+    assert_code(&output, 130);
+    assert_eq!(sandbox.counts().submits(), 1);
+    let open = json(&with_ledger(&sandbox, &ledger, &["--json", "recover"]));
+    assert_eq!(
+        open["entries"][0]["outcome"]["state"], "in_flight",
+        "{open}"
+    );
+}
