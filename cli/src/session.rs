@@ -142,10 +142,12 @@ impl Session {
 pub fn shell_command(global: &Global, words: &[String]) -> String {
     let from_env = |name: &str, value: &str| std::env::var_os(name).is_some_and(|v| v == value);
     let mut line = vec!["modellix".to_owned()];
-    if let Some(url) = global.base_url.as_ref().filter(|_| !global.sandbox) {
-        if !from_env(modellix::BASE_URL_ENV, url) {
-            line.extend(["--base-url".to_owned(), quote(url)]);
-        }
+    if let Some(url) = global
+        .base_url
+        .as_ref()
+        .filter(|url| !global.sandbox && !from_env(modellix::BASE_URL_ENV, url))
+    {
+        line.extend(["--base-url".to_owned(), quote(url)]);
     }
     if let Some(ledger) = &global.ledger {
         let ledger = ledger.display().to_string();
