@@ -13,6 +13,7 @@ Examples:
   modellix batch jobs.jsonl --max-tasks 3              # rerun the same command to resume
   modellix task wait task-abc123 task-def456 --out results/
   modellix recover                                     # ids to resume, outcomes to check
+  modellix ledger dismiss 42                           # entry 42 checked in the console
 
 Exit codes:
   0  success
@@ -21,6 +22,7 @@ Exit codes:
   3  timed out; the task may still be running (the hint prints the resume command)
   4  outcome unknown; a task may exist: check before submitting again
   5  anything else (network, API, download)
+  130 a second Ctrl-C: stopped at once (the ledger holds every submission)
 
 Environment variables:
   MODELLIX_API_KEY   the API key (never printed); not needed with --sandbox
