@@ -649,3 +649,48 @@ async fn a_second_ctrl_c_exits_at_once_and_the_ledger_holds_the_send() {
         "{open}"
     );
 }
+
+/// A ledger written by an older build, whose markers were `batch:<path>#<line>`, is
+/// still read: a line that holds the same request as then is done, a line that
+/// changed since is a new job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_recorded_under_the_old_line_markers_are_not_sent_again() {
+    let sandbox = Sandbox::builder().start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger.sqlite");
+    let jobs = dir.path().join("jobs.jsonl");
+    write_lines(&jobs, &[line("old"), line("other")]);
+    let canonical = std::fs::canonicalize(&jobs).unwrap();
+    let old = modellix::SqliteLedger::open(&ledger).unwrap();
+    for (n, prompt) in [(1, "old"), (2, "was here before")] {
+        let body =
+            serde_json::json!({"prompt": prompt, "video_urls": ["https://example.com/in.mp4"]});
+        let marker = format!("batch:{}#{n}", canonical.display());
+        let intent = modellix::Intent::new(MODEL, &serde_json::to_vec(&body).unwrap(), "old-build")
+            .with_marker(Some(marker));
+        let entry = old.record_intent(&intent).await.unwrap();
+        let task_id = format!("task-old-{n}");
+        old.record_outcome(
+            entry,
+            &modellix::Outcome::Accepted {
+                task_id: task_id.clone(),
+            },
+        )
+        .await
+        .unwrap();
+        old.record_finished(&task_id, "success").await.unwrap();
+    }
+    drop(old);
+    let output = quick_batch(&sandbox, &ledger, &jobs, &[]);
+    assert_code(&output, 0);
+    let s = summary(&output);
+    assert_eq!(
+        (s["done_before"].as_u64(), s["done"].as_u64()),
+        (Some(1), Some(1)),
+        "{s}"
+    );
+    assert_eq!(
+        submits_per_prompt(&sandbox).keys().collect::<Vec<_>>(),
+        ["other"]
+    );
+}

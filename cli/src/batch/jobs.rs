@@ -27,6 +27,10 @@ pub struct Job {
     /// Whether the line named itself (`id`): then its marker says nothing of its
     /// content, and a rerun compares the body with what the ledger recorded.
     pub named: bool,
+    /// The marker this job had before markers were its content
+    /// (`batch:<absolute path>#<line>`): a ledger written by an older build is still
+    /// read, so that upgrading bills nothing twice.
+    pub legacy_marker: Option<String>,
     pub model: &'static Model,
     pub body: Value,
 }
@@ -88,6 +92,7 @@ fn canonical(value: &Value, out: &mut String) {
 pub fn load(path: &Path) -> Outcome<Vec<Job>> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure::bad_input(format!("{}: {e}", path.display())))?;
+    let file = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let mut jobs = Vec::new();
     let mut problems = Vec::new();
     let mut names: HashMap<String, usize> = HashMap::new();
@@ -116,11 +121,13 @@ pub fn load(path: &Path) -> Outcome<Vec<Job>> {
                         n => format!("{content}#{n}"),
                     }
                 };
+                let legacy_marker = (!named).then(|| format!("batch:{}#{line}", file.display()));
                 jobs.push(Job {
                     line,
                     name,
                     marker,
                     named,
+                    legacy_marker,
                     model,
                     body,
                 });

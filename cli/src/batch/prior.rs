@@ -49,6 +49,14 @@ pub fn resend_marker(job: &Job, n: usize) -> String {
 
 pub async fn lookup(session: &Session, job: &Job) -> Outcome<Found> {
     let mut entries = read(session, &job.marker).await?;
+    if let Some(legacy) = job.legacy_marker.as_deref().filter(|_| entries.is_empty()) {
+        // Written by an older build under the line's marker: the same job only if
+        // that line held this very request.
+        let digest = job.body_digest();
+        entries = read(session, legacy).await?;
+        entries
+            .retain(|e| e.intent.body_digest == digest && e.intent.model_id == job.model.model_id);
+    }
     let mut resends = 0;
     // A resend's entries stand for the job once there are any.
     loop {
