@@ -330,7 +330,7 @@ async fn an_id_recorded_with_another_body_stops_the_batch_until_resent() {
 /// lists the two running tasks and the command that resumes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_ctrl_c_lets_the_submit_in_flight_finish_and_starts_no_other() {
-    let slow = FaultPlan::new().script(Route::Submit, 5, Fault::Slow(Duration::from_millis(700)));
+    let slow = FaultPlan::new().script(Route::Submit, 5, Fault::Slow(Duration::from_millis(1500)));
     let sandbox = Sandbox::builder()
         .timing(Timing::Fixed(Duration::from_secs(60)))
         .faults(slow)
