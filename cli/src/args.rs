@@ -13,6 +13,7 @@ Examples:
   modellix batch jobs.jsonl --max-tasks 3              # rerun the same command to resume
   modellix task wait task-abc123 task-def456 --out results/
   modellix recover                                     # ids to resume, outcomes to check
+  modellix ledger dismiss 42                           # entry 42 checked in the console
 
 Exit codes:
   0  success
@@ -21,6 +22,7 @@ Exit codes:
   3  timed out; the task may still be running (the hint prints the resume command)
   4  outcome unknown; a task may exist: check before submitting again
   5  anything else (network, API, download)
+  130 a second Ctrl-C: stopped at once (the ledger holds every submission)
 
 Environment variables:
   MODELLIX_API_KEY   the API key (never printed); not needed with --sandbox
@@ -126,6 +128,9 @@ pub enum Cmd {
     /// Submissions not finished: ids to resume and unknown outcomes to check.
     #[command(after_help = "Examples:\n  modellix recover\n  modellix recover --json")]
     Recover,
+    /// Change what the ledger records (after a check in the Modellix console).
+    #[command(subcommand)]
+    Ledger(LedgerCmd),
     /// Run a local Modellix until interrupted; prints its URL and its key.
     #[command(after_help = "Examples:\n  modellix sandbox --port 8080\n  \
         MODELLIX_BASE_URL=http://127.0.0.1:8080 MODELLIX_API_KEY=sk-sandbox-local modellix doctor")]
@@ -164,16 +169,35 @@ Exit code 0 when valid, 2 when not. With --json:
 const BATCH_HELP: &str = "\
 One job per line: {\"model\": \"provider/model\", \"body\": {…}, \"id\": \"optional name\"}.
 Every line is validated before the first submission; a bad line stops the batch with its
-line number and nothing is sent. Each job is recorded in the ledger under its marker
-(the id, or file name and line), so running the same command again after Ctrl-C or a
-crash continues: done jobs are not sent again and unknown outcomes are listed, never
-resent. At most --max-tasks run at once (fewer while Modellix answers \"Concurrent limit
-exceeded\"), every request stays under the key's rate limit, and results are saved as
-each task ends.
+line number and nothing is sent.
+
+A job is its content: it is recorded in the ledger under its id, or without one under
+the digest of its model and body (the 2nd identical line is its own job). Inserting,
+moving or deleting lines, or copying the file elsewhere, changes nothing: running the
+same command again after Ctrl-C or a crash continues, done jobs are not sent again and
+unknown outcomes are listed, never resent. A job whose id the ledger holds with another
+model or body stops the batch before anything is sent (exit 2): give the job a new id,
+or send it anyway with --resend ID (recorded in the ledger as a new request).
+
+At most --max-tasks run at once (fewer while Modellix answers \"Concurrent limit
+exceeded\"), every request stays under the key's rate limit, tasks are waited for with
+the library's (learning) poll schedule, and results are saved as each task ends. After
+a submission whose outcome is unknown no new job is started (exit 4) unless
+--continue-on-unknown; check it in the Modellix console, then
+`modellix ledger dismiss ENTRY` (see `modellix recover`).
+
+Ctrl-C: no new submission starts, the one being sent is finished and recorded, and the
+summary lists the tasks still running and the command that resumes (exit 3). A second
+Ctrl-C exits at once (exit 130); the ledger holds everything sent.
+
+Exit codes: 0 every job done, 1 a task failed, 2 bad input (nothing sent), 3 timed out
+or stopped (rerun to continue), 4 an outcome is unknown, 5 other (a result not saved,
+a task that succeeded without result files).
 
 Examples:
   modellix batch jobs.jsonl --max-tasks 3 --out results/
-  modellix batch jobs.jsonl --json > events.jsonl";
+  modellix batch jobs.jsonl --json > events.jsonl
+  modellix batch jobs.jsonl --resend job-7           # send job-7 again, knowingly";
 
 /// `modellix run`.
 #[derive(Args, Debug)]
@@ -276,9 +300,20 @@ pub struct BatchArgs {
     /// Requests per minute for this key, polls included, when the server does not say.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     pub rpm: u32,
-    /// Seconds between status queries of one running task.
-    #[arg(long, default_value_t = 2.0, value_name = "SECS")]
-    pub poll_interval: f64,
+    /// Seconds between status queries of one running task, until the learning
+    /// schedule knows tasks of its kind [default: the library's schedule, 2 s growing
+    /// to 10 s].
+    #[arg(long, value_name = "SECS")]
+    pub poll_interval: Option<f64>,
+    /// Send this job again although the ledger holds it (done, unknown, dismissed, or
+    /// its id recorded with another body); JOB is its id, or line-N. Repeatable. Each
+    /// resend is a new paid task, recorded as `<marker>#resend-N`.
+    #[arg(long, value_name = "JOB")]
+    pub resend: Vec<String>,
+    /// Go on starting jobs after a submission whose outcome is unknown (by default the
+    /// batch stops starting new ones: the server or the network is misbehaving).
+    #[arg(long)]
+    pub continue_on_unknown: bool,
     #[command(flatten)]
     pub save: SaveArgs,
     /// Give up after this many seconds; rerun the command to continue.
@@ -293,6 +328,31 @@ pub struct BatchArgs {
     /// sandbox's scaled one).
     #[arg(long, hide = true, value_name = "SECS")]
     pub rate_window: Option<f64>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LedgerCmd {
+    /// Mark an entry as checked: its outcome is no longer unknown for `recover` and
+    /// `batch` (which does not send its job again unless told `--resend`).
+    #[command(
+        after_help = "Examples:\n  modellix recover                   # the entries to check\n  \
+        modellix ledger dismiss 42          # asks for confirmation\n  \
+        modellix ledger dismiss 42 --yes --json\n\n\
+        Check the Modellix console first: an entry whose outcome is unknown may have \
+        created a billed task. Exit codes: 0 dismissed, 2 no such open entry or not \
+        confirmed, 5 the ledger cannot be written."
+    )]
+    Dismiss(DismissArgs),
+}
+
+/// `modellix ledger dismiss`.
+#[derive(Args, Debug)]
+pub struct DismissArgs {
+    /// The entry's number, as `modellix recover` lists it.
+    pub entry: i64,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 /// `modellix models`.

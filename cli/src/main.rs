@@ -64,6 +64,7 @@ async fn dispatch(cli: &Cli, matches: &clap::ArgMatches, out: &Out) -> Outcome {
         Cmd::Doctor => cmd::doctor::run(global, out).await,
         Cmd::History(args) => cmd::ledger::history(global, args, out).await,
         Cmd::Recover => cmd::ledger::recover(global, out).await,
+        Cmd::Ledger(command) => cmd::ledger::run(global, command, out).await,
         Cmd::Upload(args) => cmd::upload::run(global, &args.files, out).await,
         Cmd::Sandbox(args) => cmd::sandbox::run(args, out).await,
         Cmd::Completions { shell } => {

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use modellix::{Client, DownloadOptions, Downloader, WaitOptions};
+use modellix::{Client, ClientBuilder, DownloadOptions, Downloader, WaitOptions};
 use modellix_sandbox::{Failures, Fault, FaultPlan, Route, Sandbox, Timing};
 
 use crate::args::Global;
@@ -55,6 +55,17 @@ impl Session {
         wait: WaitOptions,
         pacing: Pacing,
     ) -> Outcome<Session> {
+        Self::open_with(global, wait, pacing, Ok).await
+    }
+
+    /// [`Session::open_paced`], with `setup` given the last word on the client (its
+    /// ledger, its poll schedule).
+    pub async fn open_with(
+        global: &Global,
+        wait: WaitOptions,
+        pacing: Pacing,
+        setup: impl FnOnce(ClientBuilder) -> Outcome<ClientBuilder>,
+    ) -> Outcome<Session> {
         let sandbox = if global.sandbox {
             Some(start_sandbox(global).await?)
         } else {
@@ -92,6 +103,7 @@ impl Session {
                 }
             }
         };
+        let builder = setup(builder)?;
         Ok(Session {
             client: builder.build()?,
             global: global.clone(),
@@ -115,18 +127,46 @@ impl Session {
 
     /// The exact command that resumes waiting for these tasks.
     pub fn resume_command(&self, ids: &[&str], out: &std::path::Path, no_download: bool) -> String {
-        let mut words = vec!["modellix".to_owned()];
-        if let Some(url) = self.global.base_url.as_ref().filter(|_| !self.is_sandbox()) {
-            words.extend(["--base-url".to_owned(), quote(url)]);
+        let mut words = vec!["task".to_owned(), "wait".into()];
+        words.extend(ids.iter().map(|id| (*id).to_owned()));
+        words.extend(save_words(out, no_download));
+        shell_command(&self.global, &words)
+    }
+}
+
+/// The one builder of every command a shell user is told to run next:
+/// `modellix [--base-url URL] [--ledger PATH] WORDS…`, each word quoted as needed.
+/// Options the environment already gives (`MODELLIX_BASE_URL`, `MODELLIX_LEDGER`) are
+/// left out: the same shell has them. The in-process sandbox is not named: its tasks
+/// die with the process.
+pub fn shell_command(global: &Global, words: &[String]) -> String {
+    let from_env = |name: &str, value: &str| std::env::var_os(name).is_some_and(|v| v == value);
+    let mut line = vec!["modellix".to_owned()];
+    if let Some(url) = global
+        .base_url
+        .as_ref()
+        .filter(|url| !global.sandbox && !from_env(modellix::BASE_URL_ENV, url))
+    {
+        line.extend(["--base-url".to_owned(), quote(url)]);
+    }
+    if let Some(ledger) = &global.ledger {
+        let ledger = ledger.display().to_string();
+        if !from_env(modellix::LEDGER_ENV, &ledger) {
+            line.extend(["--ledger".into(), quote(&ledger)]);
         }
-        words.extend(["task".into(), "wait".into()]);
-        words.extend(ids.iter().map(|id| quote(id)));
-        if no_download {
-            words.push("--no-download".into());
-        } else if out != std::path::Path::new("out") {
-            words.extend(["--out".into(), quote(&out.display().to_string())]);
-        }
-        words.join(" ")
+    }
+    line.extend(words.iter().map(|w| quote(w)));
+    line.join(" ")
+}
+
+/// `--no-download`, or `--out DIR` when not the default.
+pub fn save_words(out: &std::path::Path, no_download: bool) -> Vec<String> {
+    if no_download {
+        vec!["--no-download".into()]
+    } else if out != std::path::Path::new("out") {
+        vec!["--out".into(), out.display().to_string()]
+    } else {
+        Vec::new()
     }
 }
 

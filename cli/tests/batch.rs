@@ -5,8 +5,15 @@ mod common;
 
 use std::time::Duration;
 
-use common::{against, assert_code, jobs_file, json, json_lines, mean_slot_gap};
-use modellix_sandbox::{Sandbox, Timing};
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use common::{
+    MODEL, against, assert_code, jobs_file, json, json_lines, mean_slot_gap, modellix, text,
+};
+use modellix::TaskLedger;
+use modellix_sandbox::{Fault, FaultPlan, Route, Sandbox, Timing};
 use serde_json::Value;
 
 /// The sandbox's minute is a tenth of a real one; the batch's limiter is told the same.
@@ -133,4 +140,557 @@ async fn a_concurrency_refusal_lowers_the_slots_and_the_job_is_sent_later() {
     assert_eq!(refused[0]["limit"], 2, "K falls to what is running");
     assert_eq!(sandbox.tasks().len(), 6, "every job ran once");
     assert_eq!(events.last().unwrap()["done"], 6);
+}
+
+/// The binary against `sandbox`, with its own ledger file.
+fn command(sandbox: &Sandbox, ledger: &Path, args: &[&str]) -> Command {
+    let mut command = modellix();
+    command
+        .env("MODELLIX_API_KEY", sandbox.api_key())
+        .env("MODELLIX_BASE_URL", sandbox.base_url())
+        .env("MODELLIX_LEDGER", ledger)
+        .args(["--allow-insecure-http", "--allow-private-network"])
+        .args(args);
+    command
+}
+
+fn with_ledger(sandbox: &Sandbox, ledger: &Path, args: &[&str]) -> Output {
+    command(sandbox, ledger, args)
+        .output()
+        .expect("the binary runs")
+}
+
+/// A quick batch of `jobs` against `sandbox` on `ledger`, results listed, not saved.
+fn quick_batch(sandbox: &Sandbox, ledger: &Path, jobs: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "--json",
+        "batch",
+        jobs.to_str().unwrap(),
+        "--poll-interval",
+        "0.05",
+        "--no-download",
+    ];
+    args.extend_from_slice(extra);
+    with_ledger(sandbox, ledger, &args)
+}
+
+fn summary(output: &Output) -> Value {
+    json_lines(output)
+        .into_iter()
+        .rev()
+        .find(|e| e["event"] == "summary")
+        .unwrap_or_else(|| panic!("no summary: {}", text(output)))
+}
+
+/// POSTs the sandbox received, by prompt.
+fn submits_per_prompt(sandbox: &Sandbox) -> HashMap<String, usize> {
+    let mut per = HashMap::new();
+    for task in sandbox.tasks() {
+        let prompt = task.body["prompt"].as_str().unwrap_or_default().to_owned();
+        *per.entry(prompt).or_default() += 1;
+    }
+    per
+}
+
+/// A line without an id.
+fn line(prompt: &str) -> String {
+    serde_json::json!({
+        "model": MODEL,
+        "body": {"prompt": prompt, "video_urls": ["https://example.com/in.mp4"]},
+    })
+    .to_string()
+}
+
+fn write_lines(path: &Path, lines: &[String]) {
+    std::fs::write(path, lines.join("\n") + "\n").unwrap();
+}
+
+/// Jobs without ids are known by their content: inserting a line at the top, copying
+/// the file into another folder with its lines moved, and repeating a line change
+/// nothing. Today's markers (`batch:<path>#<line>`) bill a job twice after the insert.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_is_its_content_wherever_its_line_or_file_is() {
+    let sandbox = Sandbox::builder().start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger.sqlite");
+    let jobs = dir.path().join("jobs.jsonl");
+    let (a, b, c) = (line("a"), line("b"), line("c"));
+    write_lines(&jobs, &[a.clone(), b.clone(), c.clone()]);
+    let output = quick_batch(&sandbox, &ledger, &jobs, &[]);
+    assert_code(&output, 0);
+    assert_eq!(sandbox.counts().submits(), 3);
+
+    // A new job inserted at the top: only it is sent.
+    write_lines(&jobs, &[line("new"), a.clone(), b.clone(), c.clone()]);
+    let output = quick_batch(&sandbox, &ledger, &jobs, &[]);
+    assert_code(&output, 0);
+    let s = summary(&output);
+    assert_eq!(
+        (s["done"].as_u64(), s["done_before"].as_u64()),
+        (Some(1), Some(3)),
+        "{s}"
+    );
+    assert_eq!(sandbox.counts().submits(), 4);
+    assert!(
+        submits_per_prompt(&sandbox).values().all(|&n| n == 1),
+        "{:?}",
+        submits_per_prompt(&sandbox)
+    );
+
+    // Copied into another folder, lines moved: nothing is sent.
+    let elsewhere = dir.path().join("copy");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let copy = elsewhere.join("jobs.jsonl");
+    write_lines(&copy, &[c.clone(), line("new"), b.clone(), a.clone()]);
+    let output = quick_batch(&sandbox, &ledger, &copy, &[]);
+    assert_code(&output, 0);
+    assert_eq!(summary(&output)["done_before"], 4);
+    assert_eq!(sandbox.counts().submits(), 4);
+
+    // The second identical line is a job of its own, sent once.
+    write_lines(
+        &copy,
+        &[c.clone(), line("new"), b.clone(), a.clone(), b.clone()],
+    );
+    for _ in 0..2 {
+        assert_code(&quick_batch(&sandbox, &ledger, &copy, &[]), 0);
+    }
+    assert_eq!(sandbox.counts().submits(), 5);
+    assert_eq!(submits_per_prompt(&sandbox)["b"], 2);
+}
+
+/// A second jobs file that reuses the ids "1" and "2" for other bodies stops before
+/// sending anything, names both bodies and the way on; `--resend` sends them, each
+/// recorded as a new request, and a rerun then finds them done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_id_recorded_with_another_body_stops_the_batch_until_resent() {
+    let sandbox = Sandbox::builder().start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger.sqlite");
+    let named = |id: &str, prompt: &str| {
+        serde_json::json!({"id": id, "model": MODEL,
+            "body": {"prompt": prompt, "video_urls": ["https://example.com/in.mp4"]}})
+        .to_string()
+    };
+    let first = dir.path().join("first.jsonl");
+    write_lines(&first, &[named("1", "p1"), named("2", "p2")]);
+    assert_code(&quick_batch(&sandbox, &ledger, &first, &[]), 0);
+    assert_eq!(sandbox.counts().submits(), 2);
+
+    let second = dir.path().join("second.jsonl");
+    write_lines(&second, &[named("1", "q1"), named("2", "q2")]);
+    let output = quick_batch(&sandbox, &ledger, &second, &[]);
+    assert_code(&output, 2);
+    assert_eq!(sandbox.counts().submits(), 2, "nothing was sent");
+    let error = &json(&output)["error"];
+    let conflicts = error["conflicts"].as_array().unwrap();
+    assert_eq!(conflicts.len(), 2, "{error}");
+    assert_eq!(conflicts[0]["job"], "1");
+    assert_ne!(
+        conflicts[0]["recorded"]["body_digest"], conflicts[0]["this_line"]["body_digest"],
+        "{error}"
+    );
+    let message = error["message"].as_str().unwrap();
+    let recorded = conflicts[0]["recorded"]["body_digest"].as_str().unwrap();
+    let new = conflicts[0]["this_line"]["body_digest"].as_str().unwrap();
+    assert!(
+        message.contains(recorded) && message.contains(new) && message.contains("--resend 1"),
+        "{message}"
+    );
+
+    let output = quick_batch(
+        &sandbox,
+        &ledger,
+        &second,
+        &["--resend", "1", "--resend", "2"],
+    );
+    assert_code(&output, 0);
+    assert_eq!(sandbox.counts().submits(), 4);
+    assert_eq!(submits_per_prompt(&sandbox)["q1"], 1);
+    let history = json(&with_ledger(&sandbox, &ledger, &["--json", "history"]));
+    let markers: Vec<&str> = history["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["intent"]["marker"].as_str())
+        .collect();
+    assert!(
+        markers.contains(&"batch:1#resend-1") && markers.contains(&"batch:2#resend-1"),
+        "{markers:?}"
+    );
+
+    let output = quick_batch(&sandbox, &ledger, &second, &[]);
+    assert_code(&output, 0);
+    assert_eq!(summary(&output)["done_before"], 2);
+    assert_eq!(sandbox.counts().submits(), 4);
+}
+
+/// SIGINT to the `modellix` process while the second of five slow submits is in
+/// flight: that POST finishes and is recorded, no third one starts, and the summary
+/// lists the two running tasks and the command that resumes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_ctrl_c_lets_the_submit_in_flight_finish_and_starts_no_other() {
+    let slow = FaultPlan::new().script(Route::Submit, 5, Fault::Slow(Duration::from_millis(1500)));
+    let sandbox = Sandbox::builder()
+        .timing(Timing::Fixed(Duration::from_secs(60)))
+        .faults(slow)
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger.sqlite");
+    let jobs = jobs_file(dir.path(), (0..5).map(|i| format!("s{i}")));
+    let child = command(
+        &sandbox,
+        &ledger,
+        &[
+            "--json",
+            "batch",
+            jobs.to_str().unwrap(),
+            "--max-tasks",
+            "5",
+            "--no-download",
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut waited = 0;
+    while sandbox.counts().submits() < 2 {
+        assert!(waited < 2000, "the second submit never came");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        waited += 1;
+    }
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().unwrap();
+    assert_code(&output, 3);
+    assert_eq!(sandbox.counts().submits(), 2, "no POST after the Ctrl-C");
+    assert_eq!(sandbox.tasks().len(), 2);
+    let s = summary(&output);
+    assert_eq!(s["interrupted"], true, "{s}");
+    let running: Vec<&str> = s["running"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["task_id"].as_str())
+        .collect();
+    let created: Vec<String> = sandbox.tasks().into_iter().map(|t| t.task_id).collect();
+    assert_eq!(running.len(), 2, "{s}");
+    assert!(
+        running.iter().all(|id| created.iter().any(|c| c == id)),
+        "{s}"
+    );
+    assert!(s["resume"].as_str().unwrap().contains("batch"), "{s}");
+    let error = json_lines(&output).last().unwrap()["error"].clone();
+    assert!(
+        error["message"].as_str().unwrap().contains(running[0]),
+        "{error}"
+    );
+    // Both sends recorded with their task, none left "in flight".
+    let history = json(&with_ledger(&sandbox, &ledger, &["--json", "history"]));
+    let states: Vec<&str> = history["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["outcome"]["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["accepted", "accepted"], "{history}");
+}
+
+/// After a submit whose connection dropped (outcome unknown), no new job starts
+/// unless `--continue-on-unknown`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_outcome_stops_new_submits_unless_told_to_continue() {
+    for (extra, posts) in [(&[][..], 1), (&["--continue-on-unknown"][..], 4)] {
+        let reset = FaultPlan::new().script(Route::Submit, 1, Fault::Reset);
+        let sandbox = Sandbox::builder().faults(reset).start().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = dir.path().join("ledger.sqlite");
+        let jobs = jobs_file(dir.path(), (0..4).map(|i| format!("u{i}")));
+        let mut args = vec!["--max-tasks", "1"];
+        args.extend_from_slice(extra);
+        let output = quick_batch(&sandbox, &ledger, &jobs, &args);
+        assert_code(&output, 4);
+        assert_eq!(
+            sandbox.counts().submits(),
+            posts,
+            "{extra:?}: {}",
+            text(&output)
+        );
+        let s = summary(&output);
+        assert_eq!(s["unknown"], serde_json::json!(["u0"]), "{s}");
+        assert_eq!(s["stopped_after_unknown"], posts == 1, "{s}");
+        if posts == 1 {
+            assert_eq!(s["not_started"], 3, "{s}");
+            let message = json_lines(&output).last().unwrap()["error"]["message"].clone();
+            assert!(
+                message.as_str().unwrap().contains("--continue-on-unknown"),
+                "{message}"
+            );
+        }
+    }
+}
+
+/// A batch waits through the library: its tasks feed the learning schedule's history
+/// in the ledger, and it makes no more status queries than `task.wait()` makes for
+/// the same tasks (each task here ends on its 4th query).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_waits_through_the_library_and_teaches_the_schedule() {
+    let sandbox = Sandbox::builder()
+        .timing(Timing::Polls {
+            pending: 2,
+            processing: 1,
+        })
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger.sqlite");
+    let jobs = jobs_file(dir.path(), (0..4).map(|i| format!("w{i}")));
+    let output = quick_batch(&sandbox, &ledger, &jobs, &[]);
+    assert_code(&output, 0);
+    let batch_queries = sandbox.counts().task;
+
+    let runs = modellix::SqliteLedger::open(&ledger)
+        .unwrap()
+        .runs(100)
+        .await
+        .unwrap();
+    let of_model = runs
+        .iter()
+        .filter(|(kind, _)| kind.model_id.as_deref() == Some(MODEL))
+        .count();
+    assert_eq!(
+        of_model, 4,
+        "every task's run time is in the schedule's history: {runs:?}"
+    );
+
+    // The same four tasks through `task.wait()` with the same pace.
+    let every = Duration::from_millis(50);
+    let client = sandbox
+        .client_builder()
+        .poll_schedule(
+            modellix::LearningSchedule::new(modellix::Backoff::fixed(every)).min_interval(every),
+        )
+        .build()
+        .unwrap();
+    for i in 0..4 {
+        let body = serde_json::json!({"prompt": format!("again {i}"), "video_urls": ["https://example.com/in.mp4"]});
+        client
+            .submit_json(MODEL, &body)
+            .await
+            .unwrap()
+            .wait()
+            .await
+            .unwrap();
+    }
+    let wait_queries = sandbox.counts().task - batch_queries;
+    eprintln!("status queries: batch {batch_queries}, task.wait() {wait_queries}");
+    assert_eq!(wait_queries, 16);
+    assert!(
+        batch_queries <= wait_queries,
+        "batch {batch_queries} > wait {wait_queries}"
+    );
+}
+
+/// A fake Modellix whose one task succeeds with no result files.
+async fn empty_success_server() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let (head, body_at) = loop {
+                    match socket.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&chunk[..n]),
+                    }
+                    if let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break (
+                            String::from_utf8_lossy(&seen[..end]).to_lowercase(),
+                            end + 4,
+                        );
+                    }
+                    if seen.len() > 65_536 {
+                        return;
+                    }
+                };
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                while seen.len() < body_at + length.min(1 << 20) {
+                    match socket.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let data = if head.starts_with("post") {
+                    serde_json::json!({"status": "pending", "task_id": "task-empty-1", "model_id": MODEL})
+                } else {
+                    serde_json::json!({"task_id": "task-empty-1", "model_id": MODEL,
+                        "status": "success", "result": {"resources": []}})
+                };
+                let body =
+                    serde_json::json!({"code": 0, "message": "success", "data": data}).to_string();
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    url
+}
+
+/// A task that succeeds without a single result file is an error that names the
+/// task, and its job stays open: a rerun waits for it again instead of skipping it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_success_without_files_is_an_error_and_the_job_stays_open() {
+    let url = empty_success_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger.sqlite");
+    let jobs = jobs_file(dir.path(), ["e1".to_owned()]);
+    let out = dir.path().join("out");
+    let run = || {
+        modellix()
+            .env("MODELLIX_API_KEY", "sk-fake-empty-results")
+            .env("MODELLIX_BASE_URL", &url)
+            .env("MODELLIX_LEDGER", &ledger)
+            .args([
+                "--allow-insecure-http",
+                "--allow-private-network",
+                "--json",
+                "batch",
+            ])
+            .arg(&jobs)
+            .args(["--poll-interval", "0.05", "--out"])
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    let output = run();
+    assert_code(&output, 5);
+    let events = json_lines(&output);
+    let empty = events
+        .iter()
+        .find(|e| e["event"] == "empty_result")
+        .unwrap_or_else(|| panic!("{}", text(&output)));
+    assert_eq!(empty["task_id"], "task-empty-1");
+    assert!(
+        !events.iter().any(|e| e["event"] == "saved"),
+        "{}",
+        text(&output)
+    );
+    let error = &events.last().unwrap()["error"];
+    assert!(error["message"].as_str().unwrap().contains("e1"), "{error}");
+
+    let output = run();
+    assert_code(&output, 5);
+    let events = json_lines(&output);
+    assert!(
+        events.iter().any(|e| e["event"] == "resumed"),
+        "the job is still open: {}",
+        text(&output)
+    );
+}
+
+/// A second Ctrl-C exits at once (130) while a submit is still in flight; its intent
+/// is in the ledger, so `recover` lists it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_ctrl_c_exits_at_once_and_the_ledger_holds_the_send() {
+    let slow = FaultPlan::new().script(Route::Submit, 1, Fault::Slow(Duration::from_secs(5)));
+    let sandbox = Sandbox::builder().faults(slow).start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger.sqlite");
+    let jobs = jobs_file(dir.path(), (0..3).map(|i| format!("x{i}")));
+    let child = command(
+        &sandbox,
+        &ledger,
+        &["--json", "batch", jobs.to_str().unwrap(), "--no-download"],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut waited = 0;
+    while sandbox.counts().submits() < 1 {
+        assert!(waited < 2000, "the first submit never came");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        waited += 1;
+    }
+    let interrupt = || {
+        Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap()
+    };
+    assert!(interrupt().success());
+    // The first one is seen before the second comes (the listener says so on stderr).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(interrupt().success());
+    let output = child.wait_with_output().unwrap();
+    assert_code(&output, 130);
+    assert_eq!(sandbox.counts().submits(), 1);
+    let open = json(&with_ledger(&sandbox, &ledger, &["--json", "recover"]));
+    assert_eq!(
+        open["entries"][0]["outcome"]["state"], "in_flight",
+        "{open}"
+    );
+}
+
+/// A ledger written by an older build, whose markers were `batch:<path>#<line>`, is
+/// still read: a line that holds the same request as then is done, a line that
+/// changed since is a new job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_recorded_under_the_old_line_markers_are_not_sent_again() {
+    let sandbox = Sandbox::builder().start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger.sqlite");
+    let jobs = dir.path().join("jobs.jsonl");
+    write_lines(&jobs, &[line("old"), line("other")]);
+    let canonical = std::fs::canonicalize(&jobs).unwrap();
+    let old = modellix::SqliteLedger::open(&ledger).unwrap();
+    for (n, prompt) in [(1, "old"), (2, "was here before")] {
+        let body =
+            serde_json::json!({"prompt": prompt, "video_urls": ["https://example.com/in.mp4"]});
+        let marker = format!("batch:{}#{n}", canonical.display());
+        let intent = modellix::Intent::new(MODEL, &serde_json::to_vec(&body).unwrap(), "old-build")
+            .with_marker(Some(marker));
+        let entry = old.record_intent(&intent).await.unwrap();
+        let task_id = format!("task-old-{n}");
+        old.record_outcome(
+            entry,
+            &modellix::Outcome::Accepted {
+                task_id: task_id.clone(),
+            },
+        )
+        .await
+        .unwrap();
+        old.record_finished(&task_id, "success").await.unwrap();
+    }
+    drop(old);
+    let output = quick_batch(&sandbox, &ledger, &jobs, &[]);
+    assert_code(&output, 0);
+    let s = summary(&output);
+    assert_eq!(
+        (s["done_before"].as_u64(), s["done"].as_u64()),
+        (Some(1), Some(1)),
+        "{s}"
+    );
+    assert_eq!(
+        submits_per_prompt(&sandbox).keys().collect::<Vec<_>>(),
+        ["other"]
+    );
 }

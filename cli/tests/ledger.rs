@@ -9,7 +9,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use common::{assert_code, jobs_file, json, json_lines, modellix, text};
-use modellix_sandbox::{Sandbox, Timing};
+use modellix_sandbox::{Fault, FaultPlan, Route, Sandbox, Timing};
 use serde_json::Value;
 
 /// The binary against `sandbox`, with its own ledger file.
@@ -330,4 +330,81 @@ async fn kill_9_at_random_moments_never_sends_a_job_twice() {
         unknown.len()
     );
     assert_eq!(saved as u64, done, "one saved video per done job");
+}
+
+/// An unknown outcome, checked in the console, is dismissed from the command line
+/// (`modellix ledger dismiss`, confirmed with `--yes`), as `recover`'s hint says in
+/// shell words; then neither `recover` nor `batch` reports it unknown, and the batch
+/// sends its job again only when told `--resend`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dismissed_entry_is_no_longer_unknown_for_recover_or_batch() {
+    let reset = FaultPlan::new().script(Route::Submit, 1, Fault::Reset);
+    let sandbox = Sandbox::builder().faults(reset).start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger.sqlite");
+    let jobs = jobs_file(dir.path(), ["d1".to_owned()]);
+    let jobs = jobs.to_str().unwrap();
+    let batch = [
+        "--json",
+        "batch",
+        jobs,
+        "--poll-interval",
+        "0.05",
+        "--no-download",
+    ];
+    assert_code(&with_ledger(&sandbox, &ledger, &batch), 4);
+
+    let open = json(&with_ledger(&sandbox, &ledger, &["--json", "recover"]));
+    let entry = &open["entries"][0];
+    assert_eq!(entry["outcome"]["state"], "unknown", "{open}");
+    let id = entry["id"].as_i64().unwrap().to_string();
+    let hint = entry["next_step"].as_str().unwrap();
+    assert!(
+        hint.contains("then: modellix ")
+            && hint.ends_with(&format!(" ledger dismiss {id}"))
+            && !hint.contains("client."),
+        "{hint}"
+    );
+
+    // Not confirmed (no terminal, no --yes), or no such entry: nothing changes.
+    let output = with_ledger(&sandbox, &ledger, &["ledger", "dismiss", &id]);
+    assert_code(&output, 2);
+    assert!(text(&output).contains("--yes"), "{}", text(&output));
+    assert_code(
+        &with_ledger(&sandbox, &ledger, &["ledger", "dismiss", "9999", "--yes"]),
+        2,
+    );
+    let open = json(&with_ledger(&sandbox, &ledger, &["--json", "recover"]));
+    assert_eq!(open["entries"].as_array().unwrap().len(), 1, "{open}");
+
+    let output = with_ledger(
+        &sandbox,
+        &ledger,
+        &["--json", "ledger", "dismiss", &id, "--yes"],
+    );
+    assert_code(&output, 0);
+    assert_eq!(json(&output)["dismissed"].to_string(), id);
+    let open = json(&with_ledger(&sandbox, &ledger, &["--json", "recover"]));
+    assert_eq!(open["entries"].as_array().unwrap().len(), 0, "{open}");
+    let history = json(&with_ledger(&sandbox, &ledger, &["--json", "history"]));
+    assert_eq!(
+        history["entries"][0]["outcome"]["state"], "dismissed",
+        "{history}"
+    );
+
+    let output = with_ledger(&sandbox, &ledger, &batch);
+    assert_code(&output, 0);
+    let events = json_lines(&output);
+    assert!(
+        events.iter().any(|e| e["event"] == "dismissed"),
+        "{}",
+        text(&output)
+    );
+    assert_eq!(events.last().unwrap()["unknown"], serde_json::json!([]));
+    assert_eq!(sandbox.counts().submits(), 1, "not sent again by itself");
+
+    let mut resend = batch.to_vec();
+    resend.extend_from_slice(&["--resend", "d1"]);
+    assert_code(&with_ledger(&sandbox, &ledger, &resend), 0);
+    assert_eq!(sandbox.counts().submits(), 2);
 }

@@ -37,7 +37,14 @@ impl Events {
     pub fn job(&self, event: &str, job: &Job, extra: Value) {
         if matches!(
             event,
-            "saved" | "failed" | "rejected" | "unknown" | "done_before" | "save_failed"
+            "saved"
+                | "failed"
+                | "rejected"
+                | "unknown"
+                | "done_before"
+                | "save_failed"
+                | "empty_result"
+                | "dismissed"
         ) {
             self.bar.inc(1);
         }

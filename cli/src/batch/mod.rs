@@ -2,23 +2,31 @@
 //!
 //! One loop owns every decision: it admits jobs while fewer than K tasks run (K falls
 //! to what is running on "Concurrent limit exceeded" and climbs back by one per ended
-//! task), polls each running task once per poll interval, and submits the next job as
-//! soon as a poll finds a task ended, so the team's slots stay busy. Every request
-//! waits for the library client's limiter (`--rpm`, or the server's `X-RateLimit-*`
-//! numbers). Results download in the background as each task ends. Jobs carry ledger
-//! markers (see `prior.rs`), so a rerun continues.
+//! task), waits for each task through the library's wait (its learning schedule, its
+//! retries, and what it learns is kept in the ledger), and submits the next job as
+//! soon as a task ends, so the team's slots stay busy. Every request waits for the
+//! library client's limiter (`--rpm`, or the server's `X-RateLimit-*` numbers).
+//! Results download in the background as each task ends. Jobs carry ledger markers of
+//! their content (see `jobs.rs` and `prior.rs`), so a rerun continues; one shutdown
+//! signal (`shutdown.rs`) stops it cleanly.
 
 mod events;
 mod jobs;
 mod prior;
+mod saved;
+mod shutdown;
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
-use modellix::{TaskHandle, TaskStatus, WaitOptions};
+use modellix::{
+    Backoff, LearningSchedule, MemoryLedger, SqliteLedger, TaskHandle, TaskLedger, TaskOutput,
+    WaitOptions,
+};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -26,15 +34,21 @@ use crate::args::{BatchArgs, Global};
 use crate::failure::{Failure, Kind, Outcome};
 use crate::output::Out;
 use crate::results;
-use crate::session::{Pacing, Session};
+use crate::session::{Pacing, Session, save_words, shell_command};
 use crate::submit;
 
 use events::Events;
 use jobs::Job;
-use prior::Prior;
+use prior::{Found, Prior};
+use saved::SavedLedger;
+use shutdown::Shutdown;
 
 /// Requests in a row without an answer before the batch stops (rerun to continue).
 const MAX_SILENCE: u32 = 10;
+
+/// The pause after a 429, a request never sent or a wait that failed, when no
+/// `--poll-interval` is given.
+const PAUSE: Duration = Duration::from_secs(2);
 
 /// Where a job stands.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,57 +64,109 @@ enum State {
     Rejected,
     /// May or may not have created a task: listed, never resent.
     Unknown,
+    /// Its unknown outcome was checked and dismissed by the user: not sent again.
+    Dismissed,
     /// Ended well but its results could not be saved.
     SaveFailed,
+    /// Succeeded without a single result file: left open in the ledger.
+    EmptyResult,
     /// Taken by another process on the same ledger (its marker is held by that
     /// process's entry): not sent here; a rerun resumes or skips it.
     Elsewhere,
 }
 
-struct Running {
-    job: usize,
-    task: TaskHandle,
-    next_poll: Instant,
+/// How the loop ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Ending {
+    /// Nothing left to do (or to start).
+    Done,
+    /// The deadline passed, or the server stopped answering.
+    CutShort,
+    /// Ctrl-C.
+    Interrupted,
 }
 
+type Waited = (usize, TaskHandle, Result<TaskOutput, modellix::Error>);
+
 pub async fn run(global: &Global, args: &BatchArgs, out: &Out) -> Outcome {
-    let interval = seconds(args.poll_interval, "--poll-interval")?;
+    // First of all: a Ctrl-C from here on stops the batch cleanly.
+    let stop = Shutdown::listen();
+    let interval = args
+        .poll_interval
+        .map(|p| seconds(p, "--poll-interval"))
+        .transpose()?;
     let window = args
         .rate_window
         .map(|w| seconds(w, "--rate-window"))
         .transpose()?;
     let jobs = jobs::load(&args.jobs)?;
-    // The library's limiter paces every request of the client (polls, submits); the
+    for name in &args.resend {
+        if !jobs.iter().any(|j| &j.name == name) {
+            return Err(Failure::bad_input(format!(
+                "--resend {name}: {} has no job named {name:?} (a job's name is its \"id\", \
+                 or line-N); nothing was sent",
+                args.jobs.display()
+            )));
+        }
+    }
+    // The library's limiter paces every request of the client (queries, submits); the
     // batch decides only how many tasks run at once.
     let pacing = Pacing {
         per_minute: (!args.no_rate_limiter).then_some(args.rpm),
         window,
         shared: !args.no_rate_limiter,
     };
-    let session = Session::open_paced(global, WaitOptions::default(), pacing).await?;
+    let mut ledger = None;
+    let session = Session::open_with(global, WaitOptions::default(), pacing, |builder| {
+        let inner: Arc<dyn TaskLedger> = match crate::ledger_path(global) {
+            Some(path) => Arc::new(
+                SqliteLedger::open(&path)
+                    .map_err(|e| Failure::bad_input(format!("the ledger: {}", e.message())))?,
+            ),
+            None => Arc::new(MemoryLedger::new()),
+        };
+        let saved = SavedLedger::new(inner);
+        ledger = Some(saved.clone());
+        let mut builder = builder.ledger(saved);
+        if let Some(every) = interval {
+            // The learning schedule still plans around what it learned; `every` is its
+            // pace until then.
+            builder = builder
+                .poll_schedule(LearningSchedule::new(Backoff::fixed(every)).min_interval(every));
+        }
+        Ok(builder)
+    })
+    .await?;
+    let Some(ledger) = ledger else {
+        return Err(Failure::other("the batch's ledger was not set up"));
+    };
     let mut batch = Batch {
         states: vec![State::Queued; jobs.len()],
         events: Events::new(out, jobs.len()),
         jobs,
         session: &session,
+        ledger,
         args,
         queue: VecDeque::new(),
-        running: Vec::new(),
-        limit: args.max_tasks,
-        interval,
+        resend: BTreeMap::new(),
+        running: BTreeMap::new(),
+        waits: FuturesUnordered::new(),
         downloads: FuturesUnordered::new(),
-        finished: FuturesUnordered::new(),
+        limit: args.max_tasks,
+        pause: interval.unwrap_or(PAUSE),
+        deadline: Instant::now() + Duration::from_secs(args.timeout),
         refused_until: None,
         stop_admitting: false,
+        stopped_after_unknown: false,
         concurrency_refusals: 0,
         silent_in_a_row: 0,
         slot_freed_at: None,
         gaps: Vec::new(),
+        stop,
     };
     batch.sort_out_prior().await?;
-    let deadline = Instant::now() + Duration::from_secs(args.timeout);
-    let interrupted = batch.drive(deadline).await;
-    batch.finish(interrupted)
+    let ending = batch.drive().await;
+    batch.finish(ending)
 }
 
 fn seconds(value: f64, flag: &str) -> Outcome<Duration> {
@@ -117,37 +183,58 @@ struct Batch<'a> {
     jobs: Vec<Job>,
     states: Vec<State>,
     session: &'a Session,
+    ledger: SavedLedger,
     args: &'a BatchArgs,
     events: Events,
     queue: VecDeque<usize>,
-    running: Vec<Running>,
-    /// K: tasks allowed to run at once now.
-    limit: u32,
-    interval: Duration,
+    /// The markers of the jobs sent again on `--resend` in this run.
+    resend: BTreeMap<usize, String>,
+    /// Task ids of the jobs whose task is running (or being saved).
+    running: BTreeMap<usize, String>,
+    /// The library's waits, one per running task; a slot each.
+    waits: FuturesUnordered<BoxFuture<'a, Waited>>,
     /// Result downloads in progress; they advance whenever the loop waits.
     downloads: FuturesUnordered<BoxFuture<'a, (usize, Outcome<Value>)>>,
-    /// Ledger writes of failed tasks' final state.
-    finished: FuturesUnordered<BoxFuture<'a, ()>>,
+    /// K: tasks allowed to run at once now.
+    limit: u32,
+    /// After a 429, a request never sent or a failed wait.
+    pause: Duration,
+    deadline: Instant,
     /// After a 429, no submit before this.
     refused_until: Option<Instant>,
-    /// A refusal that every job would meet (bad key, no balance).
+    /// A refusal that every job would meet (bad key, no balance), an unknown outcome,
+    /// or no ledger.
     stop_admitting: bool,
+    /// No job was started after an unknown outcome (no `--continue-on-unknown`).
+    stopped_after_unknown: bool,
     concurrency_refusals: u64,
     /// Requests in a row that got no answer; the batch stops at `MAX_SILENCE`.
     silent_in_a_row: u32,
-    /// When a poll found a slot freed while jobs were waiting.
+    /// When a task ended while jobs were waiting.
     slot_freed_at: Option<Instant>,
     /// From a freed slot to the next submit.
     gaps: Vec<Duration>,
+    stop: Shutdown,
 }
 
 impl<'a> Batch<'a> {
     /// Jobs the ledger knows: done ones are skipped, running ones resumed, unknown
-    /// outcomes listed and never resent.
+    /// outcomes listed and never resent. A job whose id the ledger holds with another
+    /// model or body stops the batch here, before anything is sent.
     async fn sort_out_prior(&mut self) -> Outcome {
-        for index in 0..self.jobs.len() {
-            let prior = prior::lookup(self.session, &self.jobs[index]).await?;
-            if prior == Prior::New {
+        let mut found = Vec::with_capacity(self.jobs.len());
+        for job in &self.jobs {
+            found.push(prior::lookup(self.session, job).await?);
+        }
+        self.refuse_conflicts(&found)?;
+        for (index, Found { prior, resends }) in found.into_iter().enumerate() {
+            let job = &self.jobs[index];
+            if self.args.resend.contains(&job.name) {
+                // Knowingly sent again, under a marker of its own.
+                self.resend
+                    .insert(index, prior::resend_marker(job, resends + 1));
+                self.queue.push_back(index);
+            } else if prior == Prior::New {
                 self.queue.push_back(index);
             } else {
                 self.take_prior(index, prior)?;
@@ -156,12 +243,60 @@ impl<'a> Batch<'a> {
         Ok(())
     }
 
+    fn refuse_conflicts(&self, found: &[Found]) -> Outcome {
+        let mut lines = Vec::new();
+        let mut details = Vec::new();
+        for (job, found) in self.jobs.iter().zip(found) {
+            let Prior::Conflict {
+                entry,
+                model_id,
+                body_digest,
+            } = &found.prior
+            else {
+                continue;
+            };
+            if self.args.resend.contains(&job.name) {
+                continue;
+            }
+            let digest = job.body_digest();
+            lines.push(format!(
+                "job {:?} (line {}): ledger entry {entry} holds id {:?} with model {model_id}, \
+                 body {body_digest}; this line has model {}, body {digest}",
+                job.name, job.line, job.name, job.model.model_id
+            ));
+            details.push(json!({
+                "job": job.name, "line": job.line, "entry": entry,
+                "recorded": {"model_id": model_id, "body_digest": body_digest},
+                "this_line": {"model_id": job.model.model_id, "body_digest": digest},
+            }));
+        }
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<String> = details
+            .iter()
+            .filter_map(|d| d["job"].as_str())
+            .flat_map(|n| ["--resend".to_owned(), n.to_owned()])
+            .collect();
+        let mut words = self.resume_words();
+        words.extend(names);
+        Err(Failure::bad_input(format!(
+            "{} job id(s) already recorded with another request; nothing was sent:\n  {}\n\
+             If a line is another job, give it a new \"id\". To send it anyway (a new paid \
+             task, recorded in the ledger):\n  {}",
+            lines.len(),
+            lines.join("\n  "),
+            shell_command(&self.session.global, &words)
+        ))
+        .detail("conflicts", Value::Array(details)))
+    }
+
     /// A job the ledger already knows: skipped when it ended, resumed when it runs,
-    /// listed when its outcome is unknown.
+    /// listed when its outcome is unknown or was dismissed.
     fn take_prior(&mut self, index: usize, prior: Prior) -> Outcome {
         let job = &self.jobs[index];
         match prior {
-            Prior::New => {}
+            Prior::New | Prior::Conflict { .. } => {}
             Prior::Ended { task_id, status } => {
                 self.states[index] = State::DoneBefore;
                 let detail = json!({"task_id": task_id, "status": status});
@@ -171,18 +306,30 @@ impl<'a> Batch<'a> {
                 let task = self.session.client.task(task_id.clone())?;
                 self.states[index] = State::Running;
                 self.events.job("resumed", job, json!({"task_id": task_id}));
-                self.running.push(Running {
-                    job: index,
-                    task,
-                    next_poll: Instant::now(),
-                });
+                self.start_wait(index, task, Duration::ZERO);
             }
-            Prior::Unknown { task_id, reason } => {
+            Prior::Unknown {
+                task_id,
+                entry,
+                reason,
+            } => {
                 self.states[index] = State::Unknown;
                 self.events.job(
                     "unknown",
                     job,
-                    json!({"task_id": task_id, "reason": reason}),
+                    json!({"task_id": task_id, "entry": entry, "reason": reason}),
+                );
+            }
+            Prior::Dismissed { entry } => {
+                self.states[index] = State::Dismissed;
+                let message = format!(
+                    "dismissed after a check (entry {entry}); not sent again unless --resend {}",
+                    job.name
+                );
+                self.events.job(
+                    "dismissed",
+                    job,
+                    json!({"entry": entry, "message": message}),
                 );
             }
         }
@@ -194,7 +341,19 @@ impl<'a> Batch<'a> {
     /// marker held by another entry closes the rest of the race: a job the other
     /// process records after this look-up is refused at this one's intent.
     async fn still_new(&mut self, index: usize) -> bool {
-        match prior::lookup(self.session, &self.jobs[index]).await {
+        let looked = match self.resend.get(&index) {
+            Some(marker) => prior::is_free(self.session, marker).await.map(|free| {
+                if free {
+                    Prior::New
+                } else {
+                    Prior::Dismissed { entry: 0 }
+                }
+            }),
+            None => prior::lookup(self.session, &self.jobs[index])
+                .await
+                .map(|found| found.prior),
+        };
+        match looked {
             Ok(Prior::New) => true,
             Ok(Prior::Ended { task_id, status }) => {
                 self.take_prior(index, Prior::Ended { task_id, status })
@@ -206,8 +365,12 @@ impl<'a> Batch<'a> {
                 self.elsewhere(index, json!({"task_id": task_id}));
                 false
             }
-            Ok(Prior::Unknown { task_id, .. }) => {
-                self.elsewhere(index, json!({"task_id": task_id}));
+            Ok(Prior::Unknown { task_id, entry, .. }) => {
+                self.elsewhere(index, json!({"task_id": task_id, "entry": entry}));
+                false
+            }
+            Ok(Prior::Dismissed { .. } | Prior::Conflict { .. }) => {
+                self.elsewhere(index, json!({}));
                 false
             }
             Err(f) => {
@@ -227,47 +390,44 @@ impl<'a> Batch<'a> {
         self.events.job("elsewhere", &self.jobs[index], detail);
     }
 
-    /// Runs until every job has ended, the deadline passes or Ctrl-C; true when cut
-    /// short.
-    async fn drive(&mut self, deadline: Instant) -> bool {
+    /// Runs until every job has ended, the deadline passes, the server stops
+    /// answering, or Ctrl-C.
+    async fn drive(&mut self) -> Ending {
         loop {
             self.admit().await;
-            self.poll_due().await;
-            while let Some(Some(done)) = self.downloads.next().now_or_never() {
-                self.saved(done);
+            if self.stop.requested() {
+                return Ending::Interrupted;
             }
-            while let Some(Some(())) = self.finished.next().now_or_never() {}
-            if self.running.is_empty()
+            if self.waits.is_empty()
                 && self.downloads.is_empty()
-                && self.finished.is_empty()
                 && (self.queue.is_empty() || self.stop_admitting)
             {
-                return false;
+                return Ending::Done;
             }
-            let now = Instant::now();
-            if now >= deadline || self.silent_in_a_row >= MAX_SILENCE {
-                return true;
+            if Instant::now() >= self.deadline || self.silent_in_a_row >= MAX_SILENCE {
+                return Ending::CutShort;
             }
-            let mut wake = deadline;
-            if let Some(next) = self.running.iter().map(|r| r.next_poll).min() {
-                wake = wake.min(next);
-            }
-            if let Some(until) = self.refused_until.filter(|_| !self.queue.is_empty()) {
+            let mut wake = self.deadline;
+            if let Some(until) = self
+                .refused_until
+                .filter(|_| !self.queue.is_empty() && !self.stop_admitting)
+            {
                 wake = wake.min(until);
             }
             tokio::select! {
                 _ = tokio::time::sleep_until(wake) => {}
+                Some(done) = self.waits.next(), if !self.waits.is_empty() => self.waited(done),
                 Some(done) = self.downloads.next(), if !self.downloads.is_empty() => self.saved(done),
-                Some(()) = self.finished.next(), if !self.finished.is_empty() => {}
-                _ = tokio::signal::ctrl_c() => return true,
+                _ = self.stop.asked() => {}
             }
         }
     }
 
-    /// Submits queued jobs while slots are free.
+    /// Submits queued jobs while slots are free and no stop was asked for.
     async fn admit(&mut self) {
         while !self.stop_admitting
-            && self.running.len() < self.limit as usize
+            && !self.stop.requested()
+            && self.waits.len() < self.limit as usize
             && self.refused_until.is_none_or(|t| Instant::now() >= t)
         {
             let Some(index) = self.queue.pop_front() else {
@@ -277,12 +437,18 @@ impl<'a> Batch<'a> {
             if !self.still_new(index).await {
                 continue;
             }
+            if self.stop.requested() {
+                // Asked while the ledger was read: this POST does not start.
+                self.queue.push_front(index);
+                return;
+            }
             let job = &self.jobs[index];
+            let marker = self.resend.get(&index).unwrap_or(&job.marker);
             let sent = submit::submit(
                 &self.session.client,
                 &job.model.model_id,
                 &job.body,
-                Some(&job.marker),
+                Some(marker),
             )
             .await;
             let sent = match sent {
@@ -299,22 +465,22 @@ impl<'a> Batch<'a> {
                         self.gaps.push(freed.elapsed());
                     }
                     self.states[index] = State::Running;
-                    self.events
-                        .job("submitted", job, json!({"task_id": task.id()}));
-                    self.running.push(Running {
-                        job: index,
-                        task,
-                        next_poll: Instant::now() + self.interval,
-                    });
+                    let resent = self.resend.get(&index);
+                    self.events.job(
+                        "submitted",
+                        job,
+                        json!({"task_id": task.id(), "resend": resent}),
+                    );
+                    self.start_wait(index, task, Duration::ZERO);
                 }
                 Err(f) if f.nothing_created && f.status == Some(429) => {
                     // Sent again later: nothing was created.
                     self.queue.push_front(index);
                     if f.message.contains("Concurrent limit exceeded") {
                         self.concurrency_refusals += 1;
-                        self.limit = (self.running.len() as u32).max(1);
+                        self.limit = (self.waits.len() as u32).max(1);
                     }
-                    self.refused_until = Some(Instant::now() + self.interval);
+                    self.refused_until = Some(Instant::now() + self.pause);
                     self.events.job(
                         "refused",
                         job,
@@ -325,7 +491,7 @@ impl<'a> Batch<'a> {
                     // Never reached the server: safe to send again after a pause.
                     self.silent_in_a_row += 1;
                     self.queue.push_front(index);
-                    self.refused_until = Some(Instant::now() + self.interval);
+                    self.refused_until = Some(Instant::now() + self.pause);
                     self.events
                         .job("not_sent", job, json!({"message": f.message}));
                 }
@@ -347,101 +513,120 @@ impl<'a> Batch<'a> {
                         job,
                         json!({"task_id": f.task_id, "reason": f.message}),
                     );
+                    if !self.args.continue_on_unknown {
+                        // The server or the network misbehaves: the next POST could
+                        // meet the same fate. Running tasks are still waited for.
+                        self.stop_admitting = true;
+                        self.stopped_after_unknown = true;
+                    }
                 }
             }
         }
     }
 
-    /// Polls every running task whose turn has come.
-    async fn poll_due(&mut self) {
-        let mut at = 0;
-        while at < self.running.len() {
-            if self.running[at].next_poll > Instant::now() {
-                at += 1;
-                continue;
+    /// Waits for `task` through the library (its schedule, its retries, its record of
+    /// run times), after `delay`, within the batch's deadline.
+    fn start_wait(&mut self, index: usize, task: TaskHandle, delay: Duration) {
+        self.running.insert(index, task.id().to_owned());
+        let deadline = self.deadline;
+        self.waits.push(
+            async move {
+                tokio::time::sleep(delay).await;
+                let left = deadline.saturating_duration_since(Instant::now());
+                let result = task
+                    .wait_with(WaitOptions::deadline(left.max(Duration::from_millis(1))))
+                    .await;
+                (index, task, result)
             }
-            let answer = self.running[at].task.status().await;
-            let job = self.running[at].job;
-            if answer.is_ok() {
+            .boxed(),
+        );
+    }
+
+    /// A wait ended: the task ended, the deadline passed, or its queries failed.
+    fn waited(&mut self, (index, task, result): Waited) {
+        match result {
+            Ok(output) => {
                 self.silent_in_a_row = 0;
+                self.slot_freed();
+                self.succeeded(index, output);
             }
-            match answer {
-                Ok(info) if info.status.is_terminal() => {
-                    let ended = self.running.swap_remove(at);
-                    self.ended(ended, info);
-                    // The freed slot is filled before any other poll.
-                    if !self.queue.is_empty() {
-                        return;
-                    }
+            Err(e) if e.is_task_failed() => {
+                self.silent_in_a_row = 0;
+                self.slot_freed();
+                self.running.remove(&index);
+                self.states[index] = State::Failed;
+                self.events.job(
+                    "failed",
+                    &self.jobs[index],
+                    json!({"task_id": task.id(), "status": "failed", "error": e.to_string()}),
+                );
+            }
+            // The deadline: the task runs on; the summary names it and how to resume.
+            Err(e) if e.is_timeout() => {}
+            Err(e) => {
+                if e.status().is_none() {
+                    self.silent_in_a_row += 1;
                 }
-                Ok(_) => {
-                    self.running[at].next_poll = Instant::now() + self.interval;
-                    at += 1;
-                }
-                Err(e) => {
-                    if e.status().is_none() {
-                        self.silent_in_a_row += 1;
-                    }
-                    // Queries are safe to repeat: the next turn tries again.
-                    self.events.job(
-                        "poll_error",
-                        &self.jobs[job],
-                        json!({"message": e.to_string()}),
-                    );
-                    self.running[at].next_poll = Instant::now() + self.interval;
-                    at += 1;
-                }
+                // Queries are safe to repeat: wait again after a pause.
+                self.events.job(
+                    "poll_error",
+                    &self.jobs[index],
+                    json!({"task_id": task.id(), "message": e.to_string()}),
+                );
+                self.start_wait(index, task, self.pause);
             }
         }
     }
 
-    fn ended(&mut self, ended: Running, info: modellix::types::TaskInfo) {
-        let job = &self.jobs[ended.job];
+    fn slot_freed(&mut self) {
         if self.limit < self.args.max_tasks {
             self.limit += 1;
         }
         if !self.queue.is_empty() {
             self.slot_freed_at = Some(Instant::now());
         }
-        let session: &'a Session = self.session;
-        if info.status != TaskStatus::Success {
-            let (task_id, status) = (ended.task.id().to_owned(), info.status.to_string());
-            self.finished.push(
-                async move {
-                    // A failed task is done with; a rerun does not send it again.
-                    let _ = session
-                        .client
-                        .ledger()
-                        .record_finished(&task_id, &status)
-                        .await;
-                }
-                .boxed(),
+    }
+
+    /// A task that ended well: its results are saved in the background, and only then
+    /// is its success recorded. One without result files stays open.
+    fn succeeded(&mut self, index: usize, output: TaskOutput) {
+        let job = &self.jobs[index];
+        let task_id = output.task.id().to_owned();
+        if output.resources().is_empty() {
+            self.running.remove(&index);
+            self.states[index] = State::EmptyResult;
+            let message = format!(
+                "task {task_id} succeeded without a single result file; the job stays open \
+                 in the ledger. Look at it: {}",
+                shell_command(
+                    &self.session.global,
+                    &["task".into(), "get".into(), task_id.clone()]
+                )
             );
-            self.states[ended.job] = State::Failed;
             self.events.job(
-                "failed",
+                "empty_result",
                 job,
-                json!({"task_id": ended.task.id(), "status": info.status.as_str(), "error": info.error}),
+                json!({"task_id": task_id, "message": message}),
             );
             return;
         }
         self.events
-            .job("finished", job, json!({"task_id": ended.task.id()}));
+            .job("finished", job, json!({"task_id": task_id}));
         let save = self.args.save.clone();
         // Quiet: the batch's own display shows the job.
         let quiet = Out {
             json: true,
             progress: false,
         };
-        let index = ended.job;
+        let session: &'a Session = self.session;
+        let ledger = self.ledger.clone();
         self.downloads.push(
             async move {
-                let saved = results::save(session, ended.task.task(), &info, &save, &quiet).await;
+                let saved = results::save(session, &output.task, &output.info, &save, &quiet).await;
                 if saved.is_ok() {
                     // Only once the results are saved: a rerun after a crash before
                     // this point downloads them again instead of skipping the job.
-                    let id = ended.task.id();
-                    let _ = session.client.ledger().record_finished(id, "success").await;
+                    let _ = ledger.saved(&task_id).await;
                 }
                 (index, saved)
             }
@@ -451,6 +636,7 @@ impl<'a> Batch<'a> {
 
     fn saved(&mut self, (index, result): (usize, Outcome<Value>)) {
         let job = &self.jobs[index];
+        self.running.remove(&index);
         match result {
             Ok(value) => {
                 self.states[index] = State::Done;
@@ -468,16 +654,25 @@ impl<'a> Batch<'a> {
     }
 
     /// The summary, and the exit: the worst ending of any job.
-    fn finish(self, cut_short: bool) -> Outcome {
+    fn finish(self, ending: Ending) -> Outcome {
         let count = |s: State| self.states.iter().filter(|x| **x == s).count();
-        let unknown: Vec<&str> = self
-            .jobs
-            .iter()
-            .zip(&self.states)
-            .filter(|(_, s)| **s == State::Unknown)
-            .map(|(j, _)| j.name.as_str())
-            .collect();
+        let named = |s: State| -> Vec<&str> {
+            self.jobs
+                .iter()
+                .zip(&self.states)
+                .filter(|(_, x)| **x == s)
+                .map(|(j, _)| j.name.as_str())
+                .collect()
+        };
+        let unknown = named(State::Unknown);
+        let empty = named(State::EmptyResult);
         let elsewhere = count(State::Elsewhere);
+        let running: Vec<Value> = self
+            .running
+            .iter()
+            .filter(|(i, _)| self.states[**i] == State::Running)
+            .map(|(i, id)| json!({"job": self.jobs[*i].name, "task_id": id}))
+            .collect();
         // Jobs another process was sending count as not finished here: a rerun
         // resumes or skips them.
         let unfinished = count(State::Queued) + count(State::Running) + elsewhere;
@@ -493,9 +688,15 @@ impl<'a> Batch<'a> {
             "failed": count(State::Failed),
             "rejected": count(State::Rejected),
             "unknown": unknown,
+            "dismissed": count(State::Dismissed),
             "save_failed": count(State::SaveFailed),
+            "empty_result": empty,
             "unfinished": unfinished,
+            "not_started": count(State::Queued),
+            "running": running,
             "elsewhere": elsewhere,
+            "interrupted": ending == Ending::Interrupted,
+            "stopped_after_unknown": self.stopped_after_unknown,
             "concurrency_refusals": self.concurrency_refusals,
             "mean_slot_gap_ms": mean_gap_ms,
             "resume": (unfinished > 0).then_some(resume.as_str()),
@@ -510,55 +711,79 @@ impl<'a> Batch<'a> {
         note(Kind::TaskFailed, count(State::Failed));
         note(
             Kind::Other,
-            count(State::Rejected) + count(State::SaveFailed),
+            count(State::Rejected) + count(State::SaveFailed) + empty.len(),
         );
         note(Kind::TimedOut, unfinished);
         note(Kind::OutcomeUnknown, unknown.len());
         let Some(kind) = worst else { return Ok(()) };
-        let mut message = match kind {
-            Kind::OutcomeUnknown => format!(
-                "{} job(s) may have created a task: check them (`modellix recover`) before \
-                 sending them again: {}",
-                unknown.len(),
-                unknown.join(", ")
-            ),
+        let running_ids: Vec<&str> = summary["running"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["task_id"].as_str())
+            .collect();
+        let still_running = if running_ids.is_empty() {
+            String::new()
+        } else {
+            format!(" (tasks still running: {})", running_ids.join(", "))
+        };
+        let message = match kind {
+            Kind::OutcomeUnknown => {
+                let mut message = format!(
+                    "{} job(s) may have created a task: {}. Check them in the Modellix \
+                     console (`{}` lists them), then `modellix ledger dismiss ENTRY`",
+                    unknown.len(),
+                    unknown.join(", "),
+                    shell_command(&self.session.global, &["recover".into()])
+                );
+                if self.stopped_after_unknown && unfinished > 0 {
+                    message.push_str(&format!(
+                        ".\nNo job was started after it ({unfinished} not finished{still_running}); \
+                         rerun to continue, or add --continue-on-unknown:\n  {resume}"
+                    ));
+                }
+                message
+            }
             Kind::TimedOut => format!(
-                "{} {unfinished} job(s) not finished; rerun to continue:\n  {resume}",
-                if cut_short { "stopped:" } else { "" }
+                "{}{unfinished} job(s) not finished{still_running}; rerun to continue:\n  {resume}",
+                match ending {
+                    Ending::Interrupted => "interrupted: ",
+                    Ending::CutShort => "stopped: ",
+                    Ending::Done => "",
+                }
+            ),
+            _ if !empty.is_empty() => format!(
+                "{} job(s) succeeded without result files and stay open: {}; see the summary",
+                empty.len(),
+                empty.join(", ")
             ),
             _ => "not every job ended well; see the summary".to_owned(),
         };
-        message = message.trim_start().to_owned();
         Err(Failure::new(kind, message).detail("summary", summary))
+    }
+
+    /// The words after `modellix` (and its global options) that continue this batch.
+    /// `--resend` is never among them: a resend is asked for once, knowingly.
+    fn resume_words(&self) -> Vec<String> {
+        let a = self.args;
+        let mut words = vec![
+            "batch".to_owned(),
+            a.jobs.display().to_string(),
+            "--max-tasks".into(),
+            a.max_tasks.to_string(),
+        ];
+        if let Some(every) = a.poll_interval {
+            words.extend(["--poll-interval".into(), every.to_string()]);
+        }
+        if a.continue_on_unknown {
+            words.push("--continue-on-unknown".into());
+        }
+        words.extend(save_words(&a.save.out, a.save.no_download));
+        words
     }
 
     /// The exact command that continues this batch.
     fn resume_command(&self) -> String {
-        let g = &self.session.global;
-        let a = self.args;
-        let mut words = vec!["modellix".to_owned()];
-        if let Some(url) = g.base_url.as_ref().filter(|_| !self.session.is_sandbox()) {
-            words.extend(["--base-url".into(), crate::session::quote(url)]);
-        }
-        if let Some(ledger) = &g.ledger {
-            words.extend([
-                "--ledger".into(),
-                crate::session::quote(&ledger.display().to_string()),
-            ]);
-        }
-        words.extend([
-            "batch".into(),
-            crate::session::quote(&a.jobs.display().to_string()),
-        ]);
-        words.extend(["--max-tasks".into(), a.max_tasks.to_string()]);
-        if a.save.no_download {
-            words.push("--no-download".into());
-        } else if a.save.out != std::path::Path::new("out") {
-            words.extend([
-                "--out".into(),
-                crate::session::quote(&a.save.out.display().to_string()),
-            ]);
-        }
-        words.join(" ")
+        shell_command(&self.session.global, &self.resume_words())
     }
 }

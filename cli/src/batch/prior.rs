@@ -1,4 +1,5 @@
-//! What an earlier run left of a job, from the ledger entries under its marker.
+//! What an earlier run left of a job, from the ledger entries under its marker and
+//! under the markers of its resends (`<marker>#resend-1`, `#resend-2`, …).
 
 use modellix::{EntryQuery, LedgerEntry, Outcome as Recorded};
 
@@ -16,26 +17,102 @@ pub enum Prior {
     Ended { task_id: String, status: String },
     /// Accepted (or its outcome unknown with its id seen): wait for it by id.
     Running { task_id: String },
-    /// Sent without a known outcome and no id, or checked and dismissed by the user:
-    /// listed, never resent blindly.
+    /// Sent without a known outcome and no id: listed, never resent blindly.
     Unknown {
         task_id: Option<String>,
+        entry: i64,
         reason: String,
+    },
+    /// Checked and dismissed by the user (`modellix ledger dismiss`): not an unknown
+    /// any more, and not sent again unless asked (`--resend`).
+    Dismissed { entry: i64 },
+    /// The job's id is recorded with another model or body: another job (or an
+    /// edited one) holds the name, and sending this one could bill it twice or skip it.
+    Conflict {
+        entry: i64,
+        model_id: String,
+        body_digest: String,
     },
 }
 
-pub async fn lookup(session: &Session, job: &Job) -> Outcome<Prior> {
-    let entries = session
-        .client
-        .ledger()
-        .entries(&EntryQuery::marker(job.marker.clone()))
-        .await
-        .map_err(|e| Failure::other(format!("cannot read the ledger: {}", e.message())))?;
-    // Newest first: a refusal followed by a resend reads as the resend.
-    Ok(entries.first().map_or(Prior::New, standing))
+/// A job's standing and how many times it was resent.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub prior: Prior,
+    pub resends: usize,
 }
 
-fn standing(entry: &LedgerEntry) -> Prior {
+/// The marker of the `n`-th resend of a job.
+pub fn resend_marker(job: &Job, n: usize) -> String {
+    format!("{}#resend-{n}", job.marker)
+}
+
+pub async fn lookup(session: &Session, job: &Job) -> Outcome<Found> {
+    let mut entries = read(session, &job.marker).await?;
+    if let Some(legacy) = job.legacy_marker.as_deref().filter(|_| entries.is_empty()) {
+        // Written by an older build under the line's marker: the same job only if
+        // that line held this very request.
+        let digest = job.body_digest();
+        entries = read(session, legacy).await?;
+        entries
+            .retain(|e| e.intent.body_digest == digest && e.intent.model_id == job.model.model_id);
+    }
+    let mut resends = 0;
+    // A resend's entries stand for the job once there are any.
+    loop {
+        let next = read(session, &resend_marker(job, resends + 1)).await?;
+        if next.is_empty() {
+            break;
+        }
+        entries = next;
+        resends += 1;
+    }
+    let prior = match conflict(job, &entries) {
+        Some(conflict) => conflict,
+        // Newest first: a refusal followed by a resend reads as the resend.
+        None => entries.first().map_or(Prior::New, |e| standing(session, e)),
+    };
+    Ok(Found { prior, resends })
+}
+
+/// Whether no entry holds `marker` yet.
+pub async fn is_free(session: &Session, marker: &str) -> Outcome<bool> {
+    Ok(read(session, marker).await?.is_empty())
+}
+
+async fn read(session: &Session, marker: &str) -> Outcome<Vec<LedgerEntry>> {
+    session
+        .client
+        .ledger()
+        .entries(&EntryQuery::marker(marker.to_owned()))
+        .await
+        .map_err(|e| Failure::other(format!("cannot read the ledger: {}", e.message())))
+}
+
+/// A named job whose newest send that may have created a task was of another model
+/// or body. Refusals and requests never sent created nothing: a fixed body may follow.
+fn conflict(job: &Job, entries: &[LedgerEntry]) -> Option<Prior> {
+    if !job.named {
+        // The marker is the content itself.
+        return None;
+    }
+    let sent = entries.iter().find(|e| {
+        !matches!(
+            e.outcome,
+            Recorded::Rejected { .. } | Recorded::NotSent { .. }
+        )
+    })?;
+    let digest = job.body_digest();
+    (sent.intent.model_id != job.model.model_id || sent.intent.body_digest != digest).then(|| {
+        Prior::Conflict {
+            entry: sent.id,
+            model_id: sent.intent.model_id.clone(),
+            body_digest: sent.intent.body_digest.clone(),
+        }
+    })
+}
+
+fn standing(session: &Session, entry: &LedgerEntry) -> Prior {
     match &entry.outcome {
         Recorded::Rejected { .. } | Recorded::NotSent { .. } => Prior::New,
         Recorded::Finished { task_id, status } => Prior::Ended {
@@ -49,9 +126,11 @@ fn standing(entry: &LedgerEntry) -> Prior {
         } => Prior::Running {
             task_id: task_id.clone(),
         },
+        Recorded::Dismissed { .. } => Prior::Dismissed { entry: entry.id },
         _ => Prior::Unknown {
             task_id: entry.task_id().map(str::to_owned),
-            reason: entry.next_step(),
+            entry: entry.id,
+            reason: crate::cmd::ledger::next_step(entry, &session.global),
         },
     }
 }

@@ -1,24 +1,175 @@
-//! `modellix history` and `modellix recover`: what the ledger recorded. They read the
-//! ledger file alone: no key, no request.
+//! `modellix history`, `modellix recover` and `modellix ledger dismiss`: what the
+//! ledger recorded, and the user's word that an entry was checked. They use the ledger
+//! file alone: no key, no request.
 
-use modellix::{EntryQuery, LedgerEntry, SqliteLedger, TaskLedger};
+use std::io::{BufRead, IsTerminal, Write};
+
+use modellix::{EntryQuery, LedgerEntry, Outcome as Recorded, SqliteLedger, TaskLedger};
 use serde_json::{Value, json};
 
-use crate::args::{Global, HistoryArgs};
+use crate::args::{DismissArgs, Global, HistoryArgs, LedgerCmd};
 use crate::failure::{Failure, Outcome};
 use crate::ledger_path;
 use crate::output::Out;
+use crate::session::shell_command;
+
+pub async fn run(global: &Global, command: &LedgerCmd, out: &Out) -> Outcome {
+    match command {
+        LedgerCmd::Dismiss(args) => dismiss(global, args, out).await,
+    }
+}
+
+/// Marks an open entry as checked, after a confirmation unless `--yes`.
+async fn dismiss(global: &Global, args: &DismissArgs, out: &Out) -> Outcome {
+    let Some(path) = ledger_path(global).filter(|p| p.exists()) else {
+        return Err(Failure::bad_input(
+            "there is no ledger file to dismiss an entry in (see --ledger)",
+        ));
+    };
+    let ledger = open(&path)?;
+    let fail =
+        |e: modellix::LedgerError| Failure::other(format!("{}: {}", path.display(), e.message()));
+    let entries = ledger.entries(&EntryQuery::recent(0)).await.map_err(fail)?;
+    let Some(entry) = entries.iter().find(|e| e.id == args.entry) else {
+        return Err(Failure::bad_input(format!(
+            "{} holds no entry {}; `{}` lists the open ones",
+            path.display(),
+            args.entry,
+            shell_command(global, &["recover".into()])
+        )));
+    };
+    if !entry.outcome.is_open() {
+        return Err(Failure::bad_input(format!(
+            "entry {} is not open ({}); nothing to dismiss",
+            entry.id,
+            next_step(entry, global)
+        )));
+    }
+    if !args.yes && !confirmed(entry)? {
+        return Err(Failure::bad_input(format!(
+            "entry {} not dismissed (not confirmed)",
+            entry.id
+        )));
+    }
+    ledger.dismiss(entry.id).await.map_err(fail)?;
+    let value = json!({"dismissed": entry.id, "model_id": entry.intent.model_id,
+        "marker": entry.intent.marker, "task_id": entry.task_id()});
+    out.data(&value, || {
+        eprintln!(
+            "entry {} dismissed; `modellix recover` and `modellix batch` no longer report it",
+            entry.id
+        );
+    });
+    Ok(())
+}
+
+/// Asks on the terminal; without one, only `--yes` dismisses.
+fn confirmed(entry: &LedgerEntry) -> Outcome<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::bad_input(format!(
+            "dismissing entry {} needs a confirmation: pass --yes once you checked the \
+             Modellix console",
+            entry.id
+        )));
+    }
+    eprint!(
+        "entry {}: {} request{} of {}, {}.\nDid you check the Modellix console, and may \
+         the ledger forget it? [y/N] ",
+        entry.id,
+        entry.intent.model_id,
+        entry
+            .intent
+            .marker
+            .as_deref()
+            .map(|m| format!(" ({m})"))
+            .unwrap_or_default(),
+        modellix_time(entry),
+        entry
+            .task_id()
+            .map_or("no task id known".to_owned(), |t| format!("task {t}")),
+    );
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Failure::other(format!("cannot read the answer: {e}")))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
+}
+
+fn modellix_time(entry: &LedgerEntry) -> String {
+    serde_json::to_value(entry)
+        .ok()
+        .and_then(|v| v["intent"]["created_at"].as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// What a shell user does about `entry`, as the command to run.
+pub fn next_step(entry: &LedgerEntry, global: &Global) -> String {
+    let marker = entry
+        .intent
+        .marker
+        .as_deref()
+        .map(|m| format!(" ({m})"))
+        .unwrap_or_default();
+    let dismiss = || {
+        shell_command(
+            global,
+            &["ledger".into(), "dismiss".into(), entry.id.to_string()],
+        )
+    };
+    let wait =
+        |task_id: &str| shell_command(global, &["task".into(), "wait".into(), task_id.into()]);
+    match &entry.outcome {
+        Recorded::InFlight => format!(
+            "the {} request{marker} of {} was being sent when its process stopped: it may \
+             have created a billed task. Check the Modellix console before sending it \
+             again, then: {}",
+            entry.intent.model_id,
+            modellix_time(entry),
+            dismiss()
+        ),
+        Recorded::Accepted { task_id } => {
+            format!(
+                "task {task_id}{marker} is running or finished unseen; resume it: {}",
+                wait(task_id)
+            )
+        }
+        Recorded::Unknown {
+            task_id: Some(task_id),
+            ..
+        } => format!(
+            "the outcome of task {task_id}{marker} was unknown; do not resubmit, resume it: {}",
+            wait(task_id)
+        ),
+        Recorded::Unknown {
+            task_id: None,
+            reason,
+        } => format!(
+            "the {} request{marker} may have created a billed task ({reason}): check the \
+             Modellix console before sending it again, then: {}",
+            entry.intent.model_id,
+            dismiss()
+        ),
+        _ => entry.next_step(),
+    }
+}
 
 pub async fn history(global: &Global, args: &HistoryArgs, out: &Out) -> Outcome {
     let entries = read(global, &EntryQuery::recent(args.limit)).await?;
-    print(&entries, out, false);
+    print(&entries, global, out, false);
     Ok(())
 }
 
 pub async fn recover(global: &Global, out: &Out) -> Outcome {
     let entries = read(global, &EntryQuery::open()).await?;
-    print(&entries, out, true);
+    print(&entries, global, out, true);
     Ok(())
+}
+
+fn open(path: &std::path::Path) -> Outcome<SqliteLedger> {
+    SqliteLedger::open(path)
+        .map_err(|e| Failure::other(format!("{}: {}", path.display(), e.message())))
 }
 
 async fn read(global: &Global, query: &EntryQuery) -> Outcome<Vec<LedgerEntry>> {
@@ -29,20 +180,19 @@ async fn read(global: &Global, query: &EntryQuery) -> Outcome<Vec<LedgerEntry>> 
     if !path.exists() {
         return Ok(Vec::new());
     }
-    let ledger = SqliteLedger::open(&path)
-        .map_err(|e| Failure::other(format!("{}: {}", path.display(), e.message())))?;
+    let ledger = open(&path)?;
     ledger
         .entries(query)
         .await
         .map_err(|e| Failure::other(format!("{}: {}", path.display(), e.message())))
 }
 
-fn print(entries: &[LedgerEntry], out: &Out, with_next_step: bool) {
+fn print(entries: &[LedgerEntry], global: &Global, out: &Out, with_next_step: bool) {
     let list: Vec<Value> = entries
         .iter()
         .map(|e| {
             let mut value = serde_json::to_value(e).unwrap_or_default();
-            value["next_step"] = Value::from(e.next_step());
+            value["next_step"] = Value::from(next_step(e, global));
             value
         })
         .collect();
@@ -64,7 +214,7 @@ fn print(entries: &[LedgerEntry], out: &Out, with_next_step: bool) {
                     .unwrap_or_default(),
             );
             if with_next_step {
-                println!("      {}", entry.next_step());
+                println!("      {}", next_step(entry, global));
             }
         }
         if entries.is_empty() {

@@ -1,0 +1,65 @@
+//! The batch's view of the ledger: a task's success is recorded only once its results
+//! are saved.
+//!
+//! The library's wait writes a task's final status as soon as it sees it. A batch
+//! that wrote "success" then and was killed before saving the files would skip the
+//! job on its rerun, and its results would be lost; so this ledger holds a success
+//! back until [`SavedLedger::saved`] (every other write goes straight through, run
+//! times included, so the learning schedule learns from batches too).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use modellix::{
+    EntryQuery, Intent, LedgerEntry, LedgerError, LedgerFuture, Outcome, TaskKind, TaskLedger,
+};
+
+#[derive(Debug, Clone)]
+pub struct SavedLedger {
+    inner: Arc<dyn TaskLedger>,
+}
+
+impl SavedLedger {
+    pub fn new(inner: Arc<dyn TaskLedger>) -> Self {
+        SavedLedger { inner }
+    }
+
+    /// Records the success of `task_id`, whose results are saved (or listed).
+    pub async fn saved(&self, task_id: &str) -> Result<(), LedgerError> {
+        self.inner.record_finished(task_id, "success").await
+    }
+}
+
+impl TaskLedger for SavedLedger {
+    fn record_intent<'a>(&'a self, intent: &'a Intent) -> LedgerFuture<'a, i64> {
+        self.inner.record_intent(intent)
+    }
+
+    fn record_outcome<'a>(&'a self, id: i64, outcome: &'a Outcome) -> LedgerFuture<'a, ()> {
+        self.inner.record_outcome(id, outcome)
+    }
+
+    fn record_finished<'a>(&'a self, task_id: &'a str, status: &'a str) -> LedgerFuture<'a, ()> {
+        if status == "success" {
+            // Held back until the results are saved: see the module's doc.
+            return Box::pin(async { Ok(()) });
+        }
+        self.inner.record_finished(task_id, status)
+    }
+
+    fn dismiss(&self, id: i64) -> LedgerFuture<'_, ()> {
+        self.inner.dismiss(id)
+    }
+
+    fn entries<'a>(&'a self, query: &'a EntryQuery) -> LedgerFuture<'a, Vec<LedgerEntry>> {
+        self.inner.entries(query)
+    }
+
+    fn record_run<'a>(&'a self, kind: &'a TaskKind, took: Duration) -> LedgerFuture<'a, ()> {
+        self.inner.record_run(kind, took)
+    }
+
+    fn runs(&self, limit: usize) -> LedgerFuture<'_, Vec<(TaskKind, Duration)>> {
+        self.inner.runs(limit)
+    }
+}
