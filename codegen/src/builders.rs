@@ -13,13 +13,46 @@ pub fn builder_name(ty: &str) -> String {
     format!("{ty}Builder")
 }
 
+/// Methods every builder has besides its setters: a field of that name gets a setter
+/// with a `_` after it (`build` → `.build_(…)`).
+const BUILDER_METHODS: &[&str] = &["build"];
+
+/// The setter of the field sent as `wire`: the Rust name the type generator gave the
+/// struct's field (`3d_mode` → `x3d_mode`, `self` → `self_`, `""` → `x`), with a `_`
+/// after names the builder already uses.
+pub fn setter_name(wire: &str, fields: &[(String, String)]) -> Result<String, String> {
+    let rust = fields
+        .iter()
+        .find(|(w, _)| w == wire)
+        .map(|(_, rust)| rust.clone())
+        .ok_or_else(|| format!("field {wire:?} has no Rust field in the generated type"))?;
+    let rust = if BUILDER_METHODS.contains(&rust.as_str()) {
+        format!("{rust}_")
+    } else {
+        rust
+    };
+    if fields.iter().any(|(w, r)| r == &rust && w != wire) {
+        return Err(format!(
+            "field {wire:?} would get the setter `{rust}`, which field {:?} has",
+            fields
+                .iter()
+                .find(|(_, r)| r == &rust)
+                .map_or("", |(w, _)| w.as_str())
+        ));
+    }
+    syn::parse_str::<syn::Ident>(&rust)
+        .map_err(|e| format!("field {wire:?}: `{rust}` is no Rust name: {e}"))?;
+    Ok(rust)
+}
+
 /// Emits `TyBuilder`, `Ty::builder()` (or, with `ctor`, a named constructor on
-/// `build_into`) and `build()` for the object schema `schema` of the struct `ty`.
-/// `build_into` is the type `build()` returns (the struct itself, or the oneOf enum it
-/// converts into).
+/// `build_into`) and `build()` for the object schema `schema` of the struct `ty`, whose
+/// fields the type generator named `fields` (`(wire, rust)`). `build_into` is the type
+/// `build()` returns (the struct itself, or the oneOf enum it converts into).
 pub fn emit_builder(
     ty: &str,
     schema: &Value,
+    fields: &[(String, String)],
     build_into: &str,
     ctor: Option<&str>,
 ) -> Result<TokenStream, String> {
@@ -38,12 +71,15 @@ pub fn emit_builder(
     let builder = format_ident!("{}", builder_name(ty));
     let mut setters = Vec::new();
     for (wire, prop) in props {
-        setters.push(setter(wire, prop, required.contains(&wire.as_str()))?);
+        let rust = setter_name(wire, fields)?;
+        setters.push(setter(wire, &rust, prop, required.contains(&wire.as_str())));
     }
-    let required_pairs = required.iter().map(|wire| {
-        let rust = heck::ToSnakeCase::to_snake_case(*wire);
-        quote!((#wire, #rust))
-    });
+    // In the schema's order, so `build()` reports missing fields as the schema lists them.
+    let mut required_pairs = Vec::new();
+    for wire in required.iter().filter(|w| props.contains_key(**w)) {
+        let rust = setter_name(wire, fields)?;
+        required_pairs.push(quote!((#wire, #rust)));
+    }
     let builder_doc = format!(
         " Builds a [`{ty}`] field by field. Start with [`{build_into}::{}`]; finish with \
          [`{}::build`].",
@@ -104,14 +140,9 @@ pub fn emit_builder(
     })
 }
 
-/// One setter, documented with the field's description and limits.
-fn setter(wire: &str, prop: &Value, required: bool) -> Result<TokenStream, String> {
-    let rust = heck::ToSnakeCase::to_snake_case(wire);
-    let name = if syn::parse_str::<syn::Ident>(&rust).is_ok() {
-        format_ident!("{rust}")
-    } else {
-        format_ident!("r#{rust}")
-    };
+/// One setter named `rust`, documented with the field's description and limits.
+fn setter(wire: &str, rust: &str, prop: &Value, required: bool) -> TokenStream {
+    let name = format_ident!("{rust}");
     let doc = setter_doc(wire, prop, required);
     let ty = prop.get("type").and_then(Value::as_str);
     let string_enum = ty == Some("string") && prop.get("enum").and_then(Value::as_array).is_some();
@@ -189,10 +220,10 @@ fn setter(wire: &str, prop: &Value, required: bool) -> Result<TokenStream, Strin
             },
         }
     };
-    Ok(quote! {
+    quote! {
         #[doc = #doc]
         #body
-    })
+    }
 }
 
 fn setter_doc(wire: &str, prop: &Value, required: bool) -> String {
