@@ -91,6 +91,8 @@ fn a_new_fragment_yields_a_typed_operation_with_no_rust_edits() {
         )
         .unwrap();
     }
+    // Odd names compile, and keep their wire names.
+    write_odd(&copy.join("spec"), odd_properties());
     std::fs::create_dir_all(copy.join("examples")).unwrap();
     std::fs::write(copy.join("examples/probe.rs"), PROBE).unwrap();
 
@@ -127,6 +129,9 @@ fn a_new_fragment_yields_a_typed_operation_with_no_rust_edits() {
             "sibling: /resolution: must be one of \"768P\" when `duration` is 10: 10-second \
              videos only support 768P; use 6 seconds for 1080P",
             "sibling: POST /api/v1/minimax/hailuo-9.9-t2v/async, task success, resources: video video/mp4",
+            "odd: {\"\":\"e\",\"3d_mode\":true,\"build\":\"b\",\"r\":\"16*9\",\"self\":\"s\",\"type\":\"t\",\"validate\":7}",
+            "odd: 1080p 1080P 16:9 16*9",
+            "odd: /validate: must fit a 64-bit signed integer, from -9223372036854775808 to 9223372036854775807 (found 18446744073709551615)",
         ]
     );
 }
@@ -233,6 +238,23 @@ async fn main() {
         output.info.status,
         kinds(&output).await
     );
+
+    use modellix::types::{Odd1Request, Odd1RequestR};
+    let odd = Odd1Request::builder()
+        .x3d_mode(true)
+        .self_("s")
+        .type_("t")
+        .x("e")
+        .build_("b")
+        .validate(7u8)
+        .r(Odd1RequestR::R16Star9)
+        .build()
+        .unwrap();
+    println!("odd: {}", serde_json::to_string(&odd).unwrap());
+    let values = [Odd1RequestR::R1080p, Odd1RequestR::R1080P, Odd1RequestR::R16Colon9, Odd1RequestR::R16Star9];
+    println!("odd: {}", values.map(|v| v.to_string()).join(" "));
+    let err = Odd1Request::builder().validate(u64::MAX).build().unwrap_err();
+    println!("odd: {}", err.violations()[0]);
 }
 
 /// `type content-type` of each result file, as served.
@@ -251,22 +273,41 @@ async fn kinds(output: &modellix::TaskOutput) -> String {
 /// rules file beside it, generated from a spec folder of its own.
 fn generate_odd(properties: serde_json::Value) -> Result<String, String> {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("acme")).unwrap();
+    write_odd(dir.path(), properties);
+    modellix_codegen::generate_dir(dir.path())
+        .map(|g| g.code)
+        .map_err(|e| e.to_string())
+}
+
+/// Writes `acme/odd-1.json` (and its rules file) under the spec folder `spec`.
+fn write_odd(spec: &Path, properties: serde_json::Value) {
+    std::fs::create_dir_all(spec.join("acme")).unwrap();
     let mut fragment: serde_json::Value =
         serde_json::from_str(include_str!("fixtures/acme__pixel-1-t2i.json")).unwrap();
     fragment["servers"][0]["url"] = "https://api.modellix.ai/api/v1/acme/odd-1/async".into();
     fragment["post"]["requestBody"]["content"]["application/json"] = serde_json::json!({
         "schema": {"type": "object", "properties": properties}
     });
-    std::fs::write(dir.path().join("acme/odd-1.json"), fragment.to_string()).unwrap();
+    std::fs::write(spec.join("acme/odd-1.json"), fragment.to_string()).unwrap();
     std::fs::write(
-        dir.path().join("acme/odd-1.rules.json"),
+        spec.join("acme/odd-1.rules.json"),
         r#"{"outputs": [{"kind": "image"}]}"#,
     )
     .unwrap();
-    modellix_codegen::generate_dir(dir.path())
-        .map(|g| g.code)
-        .map_err(|e| e.to_string())
+}
+
+/// Field names that are no Rust identifiers and enum values the type generator
+/// cannot name apart, in one fragment the extension test compiles.
+fn odd_properties() -> serde_json::Value {
+    serde_json::json!({
+        "3d_mode": {"type": "boolean"},
+        "self": {"type": "string"},
+        "type": {"type": "string"},
+        "": {"type": "string"},
+        "build": {"type": "string"},
+        "validate": {"type": "integer"},
+        "r": {"type": "string", "enum": ["1080p", "1080P", "16:9", "16*9"]}
+    })
 }
 
 /// `mod types` of generated code, parsed (so the code is valid Rust syntax).

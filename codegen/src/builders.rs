@@ -116,8 +116,9 @@ pub fn emit_builder(
     };
     let build_doc = format!(
         " Finishes the [`{build_into}`]. Fails when a required field is missing or a value \
-         is not allowed, listing every problem at once; the other schema rules are checked \
-         by `validate()` (and by `submit`)."
+         is not allowed, listing every problem at once with its JSON pointer, as \
+         `validate()` does; the other schema rules are checked by `validate()` (and by \
+         `submit`)."
     );
     Ok(quote! {
         #[doc = #builder_doc]
@@ -132,7 +133,7 @@ pub fn emit_builder(
             #(#setters)*
 
             #[doc = #build_doc]
-            pub fn build(self) -> Result<#into_ident, error::ConversionError> {
+            pub fn build(self) -> Result<#into_ident, crate::schema::ValidationError> {
                 let value: #ty_ident = self.fields.finish(&[#(#required_pairs),*])?;
                 Ok(value.into())
             }
@@ -151,13 +152,16 @@ fn setter(wire: &str, rust: &str, prop: &Value, required: bool) -> TokenStream {
         .and_then(|i| i.get("type"))
         .and_then(Value::as_str);
     let body = if string_enum {
-        let allowed: Vec<&str> = prop["enum"]
-            .as_array()
-            .map(|v| v.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
+        let values = prop["enum"].as_array().map_or(&[][..], Vec::as_slice);
+        let allowed: Vec<&str> = values.iter().filter_map(Value::as_str).collect();
+        let rendered = values
+            .iter()
+            .map(Value::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
         quote! {
             pub fn #name(mut self, value: impl ::std::fmt::Display) -> Self {
-                self.fields.set_choice(#wire, value.to_string(), &[#(#allowed),*]);
+                self.fields.set_choice(#wire, value.to_string(), &[#(#allowed),*], #rendered);
                 self
             }
         }
@@ -170,8 +174,11 @@ fn setter(wire: &str, rust: &str, prop: &Value, required: bool) -> TokenStream {
                 }
             },
             (Some("integer"), _) => quote! {
-                pub fn #name(mut self, value: i64) -> Self {
-                    self.fields.set(#wire, ::serde_json::Value::from(value));
+                pub fn #name<T>(mut self, value: T) -> Self
+                where
+                    T: ::std::convert::TryInto<i64> + ::std::string::ToString,
+                {
+                    self.fields.set_integer(#wire, value);
                     self
                 }
             },
@@ -276,4 +283,98 @@ fn setter_doc(wire: &str, prop: &Value, required: bool) -> String {
         .map(|l| format!(" {l}"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Emits `TyBuilder` and `Ty::builder()` for a request `ty` whose body is one of the
+/// object shapes `branches` (`(schema, fields)` as for [`emit_builder`]): the builder
+/// has a setter for every field of every shape, and `build()` takes the first shape
+/// whose required fields are all set (the request type decides, as it does when
+/// reading JSON).
+pub fn emit_union_builder(
+    ty: &str,
+    branches: &[(Value, &[(String, String)])],
+) -> Result<TokenStream, String> {
+    let ty_ident = format_ident!("{ty}");
+    let builder = format_ident!("{}", builder_name(ty));
+    let mut setters = Vec::new();
+    let mut seen: Vec<(String, String)> = Vec::new();
+    let mut shapes = Vec::new();
+    for (schema, fields) in branches {
+        let empty = Map::new();
+        let props = schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
+        let required: Vec<&str> = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        for (wire, prop) in props {
+            let rust = setter_name(wire, fields)?;
+            match seen.iter().find(|(w, r)| w == wire || *r == rust) {
+                Some((w, _)) if w == wire => continue,
+                Some((w, _)) => {
+                    return Err(format!(
+                        "fields {w:?} and {wire:?} of different shapes would both get the \
+                         setter `{rust}`"
+                    ));
+                }
+                None => {}
+            }
+            seen.push((wire.clone(), rust.clone()));
+            // Required in every shape, or optional: the setter's doc says which.
+            let everywhere = branches.iter().all(|(b, _)| {
+                b.get("required")
+                    .and_then(Value::as_array)
+                    .is_some_and(|r| r.iter().any(|w| w == wire.as_str()))
+            });
+            setters.push(setter(wire, &rust, prop, everywhere));
+        }
+        let mut pairs = Vec::new();
+        for wire in required.iter().filter(|w| props.contains_key(**w)) {
+            let rust = setter_name(wire, fields)?;
+            pairs.push(quote!((#wire, #rust)));
+        }
+        shapes.push(quote!(&[#(#pairs),*]));
+    }
+    let builder_doc = format!(
+        " Builds a [`{ty}`], whichever of its shapes the fields you set make. Start with \
+         [`{ty}::builder`]; finish with [`{}::build`]. Each shape also has a builder of \
+         its own.",
+        builder_name(ty)
+    );
+    let ctor_doc = format!(
+        " Starts a [`{ty}`] of any of its shapes; set the fields, then call `build()`, which \
+         picks the shape whose required fields you set."
+    );
+    let build_doc = format!(
+        " Finishes the [`{ty}`]: the first shape whose required fields are all set. Fails \
+         when no shape is complete or a value is not allowed, listing every problem at once \
+         with its JSON pointer; the other schema rules are checked by `validate()` (and by \
+         `submit`)."
+    );
+    Ok(quote! {
+        #[doc = #builder_doc]
+        #[derive(Debug, Clone, Default)]
+        pub struct #builder {
+            fields: crate::schema::builder_fields::BuilderFields,
+        }
+
+        impl #ty_ident {
+            #[doc = #ctor_doc]
+            pub fn builder() -> #builder {
+                #builder::default()
+            }
+        }
+
+        impl #builder {
+            #(#setters)*
+
+            #[doc = #build_doc]
+            pub fn build(self) -> Result<#ty_ident, crate::schema::ValidationError> {
+                self.fields.finish_any(&[#(#shapes),*])
+            }
+        }
+    })
 }

@@ -46,6 +46,63 @@ pub struct Generated {
     pub operations: Vec<OperationMeta>,
 }
 
+/// The request schema `schema` as tools read it: a body that is one of several object
+/// shapes (`oneOf`/`anyOf`) without top-level `properties` also gets `properties` (every
+/// field of every shape, as the first shape that has it defines it), `required` (the
+/// fields every shape requires) and, when the shapes share one, their `description`.
+/// The shapes stay as published; any other schema is returned unchanged.
+pub fn fields_of_shapes(schema: &Value) -> Value {
+    let mut out = schema.clone();
+    let Some(obj) = out.as_object_mut() else {
+        return out;
+    };
+    if obj.contains_key("properties") {
+        return out;
+    }
+    let Some(shapes) = ["oneOf", "anyOf"]
+        .iter()
+        .find_map(|k| schema.get(*k).and_then(Value::as_array))
+    else {
+        return out;
+    };
+    let mut properties = serde_json::Map::new();
+    let mut required: Option<Vec<Value>> = None;
+    for shape in shapes {
+        if let Some(props) = shape.get("properties").and_then(Value::as_object) {
+            for (name, prop) in props {
+                properties
+                    .entry(name.clone())
+                    .or_insert_with(|| prop.clone());
+            }
+        }
+        let own: Vec<Value> = shape
+            .get("required")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        required = Some(match required {
+            None => own,
+            Some(all) => all.into_iter().filter(|r| own.contains(r)).collect(),
+        });
+    }
+    if properties.is_empty() {
+        return out;
+    }
+    obj.insert("properties".into(), Value::Object(properties));
+    if let Some(required) = required.filter(|r| !r.is_empty()) {
+        obj.insert("required".into(), Value::Array(required));
+    }
+    let descriptions: Vec<&Value> = shapes.iter().filter_map(|s| s.get("description")).collect();
+    if !obj.contains_key("description")
+        && descriptions.len() == shapes.len()
+        && descriptions.windows(2).all(|w| w[0] == w[1])
+        && let Some(first) = descriptions.first()
+    {
+        obj.insert("description".into(), (*first).clone());
+    }
+    out
+}
+
 /// Loads every fragment under `spec_dir` and generates the client.
 pub fn generate_dir(spec_dir: &Path) -> Result<Generated, SpecError> {
     let fragments = load_dir(spec_dir)?;
@@ -208,21 +265,23 @@ fn request_builders(
             );
             continue;
         }
+        let mut shapes = Vec::new();
         for branch in &submit.branches {
             let schema = &merged.document["components"]["schemas"][branch];
             let short = branch.strip_prefix(ty.as_str()).unwrap_or(branch);
-            let ctor = heck::ToSnakeCase::to_snake_case(short);
+            let mut ctor = heck::ToSnakeCase::to_snake_case(short);
+            if ctor == "builder" {
+                // `builder()` starts the builder that takes any shape.
+                ctor.push('_');
+            }
+            let published = original_branch(submit, branch, schema);
             tokens.extend(
-                builders::emit_builder(
-                    branch,
-                    &original_branch(submit, branch, schema),
-                    names(branch),
-                    ty,
-                    Some(&ctor),
-                )
-                .map_err(err)?,
+                builders::emit_builder(branch, &published, names(branch), ty, Some(&ctor))
+                    .map_err(err)?,
             );
+            shapes.push((published, names(branch)));
         }
+        tokens.extend(builders::emit_union_builder(ty, &shapes).map_err(err)?);
     }
     let file: syn::File = syn::parse2(tokens)
         .map_err(|e| SpecError::new("spec", format!("generated builders do not parse: {e}")))?;

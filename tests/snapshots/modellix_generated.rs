@@ -7400,8 +7400,11 @@ Default: `true`.*/
         /** Video duration in seconds.
 
  Optional; sent as `duration` only when set. Range: 2 to 15.*/
-        pub fn duration(mut self, value: i64) -> Self {
-            self.fields.set("duration", ::serde_json::Value::from(value));
+        pub fn duration<T>(mut self, value: T) -> Self
+        where
+            T: ::std::convert::TryInto<i64> + ::std::string::ToString,
+        {
+            self.fields.set_integer("duration", value);
             self
         }
         /** Optional first clip URL for continuation mode (HTTP/HTTPS/OSS).
@@ -7451,18 +7454,27 @@ Default: `true`.*/
 
  Optional; sent as `resolution` only when set. Default: `"1080P"`. Allowed: `"720P"`, `"1080P"`.*/
         pub fn resolution(mut self, value: impl ::std::fmt::Display) -> Self {
-            self.fields.set_choice("resolution", value.to_string(), &["720P", "1080P"]);
+            self.fields
+                .set_choice(
+                    "resolution",
+                    value.to_string(),
+                    &["720P", "1080P"],
+                    "\"720P\", \"1080P\"",
+                );
             self
         }
         /** Random seed for reproducibility.
 
  Optional; sent as `seed` only when set. Range: 0 to 2147483647.*/
-        pub fn seed(mut self, value: i64) -> Self {
-            self.fields.set("seed", ::serde_json::Value::from(value));
+        pub fn seed<T>(mut self, value: T) -> Self
+        where
+            T: ::std::convert::TryInto<i64> + ::std::string::ToString,
+        {
+            self.fields.set_integer("seed", value);
             self
         }
-        /// Finishes the [`Wan27I2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
-        pub fn build(self) -> Result<Wan27I2vRequest, error::ConversionError> {
+        /// Finishes the [`Wan27I2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once with its JSON pointer, as `validate()` does; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<Wan27I2vRequest, crate::schema::ValidationError> {
             let value: Wan27I2vRequestFirstFrame = self
                 .fields
                 .finish(&[("first_frame", "first_frame")])?;
@@ -7491,8 +7503,11 @@ Default: `true`.*/
         /** Video duration in seconds.
 
  Optional; sent as `duration` only when set. Range: 2 to 15.*/
-        pub fn duration(mut self, value: i64) -> Self {
-            self.fields.set("duration", ::serde_json::Value::from(value));
+        pub fn duration<T>(mut self, value: T) -> Self
+        where
+            T: ::std::convert::TryInto<i64> + ::std::string::ToString,
+        {
+            self.fields.set_integer("duration", value);
             self
         }
         /** Optional first clip URL for continuation mode (HTTP/HTTPS/OSS).
@@ -7542,22 +7557,134 @@ Default: `true`.*/
 
  Optional; sent as `resolution` only when set. Default: `"1080P"`. Allowed: `"720P"`, `"1080P"`.*/
         pub fn resolution(mut self, value: impl ::std::fmt::Display) -> Self {
-            self.fields.set_choice("resolution", value.to_string(), &["720P", "1080P"]);
+            self.fields
+                .set_choice(
+                    "resolution",
+                    value.to_string(),
+                    &["720P", "1080P"],
+                    "\"720P\", \"1080P\"",
+                );
             self
         }
         /** Random seed for reproducibility.
 
  Optional; sent as `seed` only when set. Range: 0 to 2147483647.*/
-        pub fn seed(mut self, value: i64) -> Self {
-            self.fields.set("seed", ::serde_json::Value::from(value));
+        pub fn seed<T>(mut self, value: T) -> Self
+        where
+            T: ::std::convert::TryInto<i64> + ::std::string::ToString,
+        {
+            self.fields.set_integer("seed", value);
             self
         }
-        /// Finishes the [`Wan27I2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
-        pub fn build(self) -> Result<Wan27I2vRequest, error::ConversionError> {
+        /// Finishes the [`Wan27I2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once with its JSON pointer, as `validate()` does; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<Wan27I2vRequest, crate::schema::ValidationError> {
             let value: Wan27I2vRequestFirstClip = self
                 .fields
                 .finish(&[("first_clip", "first_clip")])?;
             Ok(value.into())
+        }
+    }
+    /// Builds a [`Wan27I2vRequest`], whichever of its shapes the fields you set make. Start with [`Wan27I2vRequest::builder`]; finish with [`Wan27I2vRequestBuilder::build`]. Each shape also has a builder of its own.
+    #[derive(Debug, Clone, Default)]
+    pub struct Wan27I2vRequestBuilder {
+        fields: crate::schema::builder_fields::BuilderFields,
+    }
+    impl Wan27I2vRequest {
+        /// Starts a [`Wan27I2vRequest`] of any of its shapes; set the fields, then call `build()`, which picks the shape whose required fields you set.
+        pub fn builder() -> Wan27I2vRequestBuilder {
+            Wan27I2vRequestBuilder::default()
+        }
+    }
+    impl Wan27I2vRequestBuilder {
+        /** Optional driving audio URL (HTTP/HTTPS/OSS).
+
+ Optional; sent as `driving_audio` only when set. Pattern: `^(https?://|oss://)`.*/
+        pub fn driving_audio(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("driving_audio", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Video duration in seconds.
+
+ Optional; sent as `duration` only when set. Range: 2 to 15.*/
+        pub fn duration<T>(mut self, value: T) -> Self
+        where
+            T: ::std::convert::TryInto<i64> + ::std::string::ToString,
+        {
+            self.fields.set_integer("duration", value);
+            self
+        }
+        /** Optional first clip URL for continuation mode (HTTP/HTTPS/OSS).
+
+ Optional; sent as `first_clip` only when set. Pattern: `^(https?://|oss://)`.*/
+        pub fn first_clip(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("first_clip", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** First frame image URL. Supports HTTP/HTTPS URL, OSS URL, or image base64 data URI.
+
+ Optional; sent as `first_frame` only when set. Pattern: `^(https?://|oss://|data:image/)`.*/
+        pub fn first_frame(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("first_frame", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Optional last frame image URL. Supports HTTP/HTTPS URL, OSS URL, or image base64 data URI.
+
+ Optional; sent as `last_frame` only when set. Pattern: `^(https?://|oss://|data:image/)`.*/
+        pub fn last_frame(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("last_frame", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Optional negative prompt, max 500 chars.
+
+ Optional; sent as `negative_prompt` only when set. Length: at most 500.*/
+        pub fn negative_prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields
+                .set("negative_prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Optional text prompt, max 5000 chars.
+
+ Optional; sent as `prompt` only when set. Length: at most 5000.*/
+        pub fn prompt(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("prompt", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Enable prompt intelligent rewrite.
+
+ Optional; sent as `prompt_extend` only when set.*/
+        pub fn prompt_extend(mut self, value: bool) -> Self {
+            self.fields.set("prompt_extend", ::serde_json::Value::Bool(value));
+            self
+        }
+        /** Output resolution tier.
+
+ Optional; sent as `resolution` only when set. Default: `"1080P"`. Allowed: `"720P"`, `"1080P"`.*/
+        pub fn resolution(mut self, value: impl ::std::fmt::Display) -> Self {
+            self.fields
+                .set_choice(
+                    "resolution",
+                    value.to_string(),
+                    &["720P", "1080P"],
+                    "\"720P\", \"1080P\"",
+                );
+            self
+        }
+        /** Random seed for reproducibility.
+
+ Optional; sent as `seed` only when set. Range: 0 to 2147483647.*/
+        pub fn seed<T>(mut self, value: T) -> Self
+        where
+            T: ::std::convert::TryInto<i64> + ::std::string::ToString,
+        {
+            self.fields.set_integer("seed", value);
+            self
+        }
+        /// Finishes the [`Wan27I2vRequest`]: the first shape whose required fields are all set. Fails when no shape is complete or a value is not allowed, listing every problem at once with its JSON pointer; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<Wan27I2vRequest, crate::schema::ValidationError> {
+            self.fields
+                .finish_any(
+                    &[&[("first_frame", "first_frame")], &[("first_clip", "first_clip")]],
+                )
         }
     }
     /// Builds a [`Wan27ImageRequest`] field by field. Start with [`Wan27ImageRequest::builder`]; finish with [`Wan27ImageRequestBuilder::build`].
@@ -7582,8 +7709,11 @@ Default: `true`.*/
         /** Number of images. Default mode (enable_sequential=false): 1-4, default 4. Sequential mode (enable_sequential=true): 1-12, default 12. Directly affects cost
 
  Optional; sent as `n` only when set. Range: 1 to 12.*/
-        pub fn n(mut self, value: i64) -> Self {
-            self.fields.set("n", ::serde_json::Value::from(value));
+        pub fn n<T>(mut self, value: T) -> Self
+        where
+            T: ::std::convert::TryInto<i64> + ::std::string::ToString,
+        {
+            self.fields.set_integer("n", value);
             self
         }
         /** Image description text, supports Chinese and English
@@ -7596,8 +7726,11 @@ Default: `true`.*/
         /** Random seed for reproducible results
 
  Optional; sent as `seed` only when set. Range: 0 to 2147483647.*/
-        pub fn seed(mut self, value: i64) -> Self {
-            self.fields.set("seed", ::serde_json::Value::from(value));
+        pub fn seed<T>(mut self, value: T) -> Self
+        where
+            T: ::std::convert::TryInto<i64> + ::std::string::ToString,
+        {
+            self.fields.set_integer("seed", value);
             self
         }
         /** Output resolution. Preset: 1K, 2K. Or custom pixels (format: width*height, range [768*768, 2048*2048]). Does not support 4K
@@ -7614,8 +7747,8 @@ Default: `true`.*/
             self.fields.set("thinking_mode", ::serde_json::Value::Bool(value));
             self
         }
-        /// Finishes the [`Wan27ImageRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
-        pub fn build(self) -> Result<Wan27ImageRequest, error::ConversionError> {
+        /// Finishes the [`Wan27ImageRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once with its JSON pointer, as `validate()` does; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<Wan27ImageRequest, crate::schema::ValidationError> {
             let value: Wan27ImageRequest = self.fields.finish(&[("prompt", "prompt")])?;
             Ok(value.into())
         }
@@ -7642,15 +7775,21 @@ Default: `true`.*/
         /** Video duration in seconds (4-12 seconds).
 
  Optional; sent as `duration` only when set. Default: `5`. Allowed: `4`, `5`, `6`, `7`, `8`, `9`, `10`, `11`, `12`.*/
-        pub fn duration(mut self, value: i64) -> Self {
-            self.fields.set("duration", ::serde_json::Value::from(value));
+        pub fn duration<T>(mut self, value: T) -> Self
+        where
+            T: ::std::convert::TryInto<i64> + ::std::string::ToString,
+        {
+            self.fields.set_integer("duration", value);
             self
         }
         /** Task expiration time in seconds.
 
  Optional; sent as `execution_expires_after` only when set. Default: `172800`. Range: 3600 to 259200.*/
-        pub fn execution_expires_after(mut self, value: i64) -> Self {
-            self.fields.set("execution_expires_after", ::serde_json::Value::from(value));
+        pub fn execution_expires_after<T>(mut self, value: T) -> Self
+        where
+            T: ::std::convert::TryInto<i64> + ::std::string::ToString,
+        {
+            self.fields.set_integer("execution_expires_after", value);
             self
         }
         /** Whether to generate audio (speech/sound effects/background music). 1.5 Pro exclusive feature
@@ -7676,6 +7815,7 @@ Default: `true`.*/
                     "ratio",
                     value.to_string(),
                     &["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"],
+                    "\"16:9\", \"4:3\", \"1:1\", \"3:4\", \"9:16\", \"21:9\", \"adaptive\"",
                 );
             self
         }
@@ -7684,7 +7824,12 @@ Default: `true`.*/
  Optional; sent as `resolution` only when set. Default: `"720p"`. Allowed: `"480p"`, `"720p"`, `"1080p"`.*/
         pub fn resolution(mut self, value: impl ::std::fmt::Display) -> Self {
             self.fields
-                .set_choice("resolution", value.to_string(), &["480p", "720p", "1080p"]);
+                .set_choice(
+                    "resolution",
+                    value.to_string(),
+                    &["480p", "720p", "1080p"],
+                    "\"480p\", \"720p\", \"1080p\"",
+                );
             self
         }
         /** Whether to return the last frame of the generated video.
@@ -7697,8 +7842,11 @@ Default: `true`.*/
         /** Random seed for reproducible generation. Use -1 for random.
 
  Optional; sent as `seed` only when set. Default: `-1`. Range: -1 to 2147483647.*/
-        pub fn seed(mut self, value: i64) -> Self {
-            self.fields.set("seed", ::serde_json::Value::from(value));
+        pub fn seed<T>(mut self, value: T) -> Self
+        where
+            T: ::std::convert::TryInto<i64> + ::std::string::ToString,
+        {
+            self.fields.set_integer("seed", value);
             self
         }
         /** Service tier for generation (e.g., default or flex).
@@ -7706,11 +7854,18 @@ Default: `true`.*/
  Optional; sent as `service_tier` only when set. Default: `"default"`. Allowed: `"default"`, `"flex"`.*/
         pub fn service_tier(mut self, value: impl ::std::fmt::Display) -> Self {
             self.fields
-                .set_choice("service_tier", value.to_string(), &["default", "flex"]);
+                .set_choice(
+                    "service_tier",
+                    value.to_string(),
+                    &["default", "flex"],
+                    "\"default\", \"flex\"",
+                );
             self
         }
-        /// Finishes the [`Seedance15ProT2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
-        pub fn build(self) -> Result<Seedance15ProT2vRequest, error::ConversionError> {
+        /// Finishes the [`Seedance15ProT2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once with its JSON pointer, as `validate()` does; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(
+            self,
+        ) -> Result<Seedance15ProT2vRequest, crate::schema::ValidationError> {
             let value: Seedance15ProT2vRequest = self
                 .fields
                 .finish(&[("prompt", "prompt")])?;
@@ -7754,15 +7909,21 @@ Default: `true`.*/
         /** Video duration in seconds (4-15 seconds).
 
  Optional; sent as `duration` only when set. Default: `5`. Allowed: `4`, `5`, `6`, `7`, `8`, `9`, `10`, `11`, `12`, `13`, `14`, `15`.*/
-        pub fn duration(mut self, value: i64) -> Self {
-            self.fields.set("duration", ::serde_json::Value::from(value));
+        pub fn duration<T>(mut self, value: T) -> Self
+        where
+            T: ::std::convert::TryInto<i64> + ::std::string::ToString,
+        {
+            self.fields.set_integer("duration", value);
             self
         }
         /** Task expiration time in seconds.
 
  Optional; sent as `execution_expires_after` only when set. Default: `172800`. Range: 3600 to 259200.*/
-        pub fn execution_expires_after(mut self, value: i64) -> Self {
-            self.fields.set("execution_expires_after", ::serde_json::Value::from(value));
+        pub fn execution_expires_after<T>(mut self, value: T) -> Self
+        where
+            T: ::std::convert::TryInto<i64> + ::std::string::ToString,
+        {
+            self.fields.set_integer("execution_expires_after", value);
             self
         }
         /** Optional. URL or Base64 of the starting frame. Do not use together with `reference_images` in the same request.
@@ -7804,6 +7965,7 @@ Default: `true`.*/
                     "ratio",
                     value.to_string(),
                     &["21:9", "16:9", "4:3", "1:1", "3:4", "9:16"],
+                    "\"21:9\", \"16:9\", \"4:3\", \"1:1\", \"3:4\", \"9:16\"",
                 );
             self
         }
@@ -7826,7 +7988,13 @@ Default: `true`.*/
 
  Optional; sent as `resolution` only when set. Default: `"720p"`. Allowed: `"480p"`, `"720p"`.*/
         pub fn resolution(mut self, value: impl ::std::fmt::Display) -> Self {
-            self.fields.set_choice("resolution", value.to_string(), &["480p", "720p"]);
+            self.fields
+                .set_choice(
+                    "resolution",
+                    value.to_string(),
+                    &["480p", "720p"],
+                    "\"480p\", \"720p\"",
+                );
             self
         }
         /** Whether to return the last frame of the generated video.
@@ -7839,12 +8007,17 @@ Default: `true`.*/
         /** Random seed for reproducible generation. Use -1 for random.
 
  Optional; sent as `seed` only when set. Default: `-1`. Range: -1 to 4294967295.*/
-        pub fn seed(mut self, value: i64) -> Self {
-            self.fields.set("seed", ::serde_json::Value::from(value));
+        pub fn seed<T>(mut self, value: T) -> Self
+        where
+            T: ::std::convert::TryInto<i64> + ::std::string::ToString,
+        {
+            self.fields.set_integer("seed", value);
             self
         }
-        /// Finishes the [`Seedance20FastI2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
-        pub fn build(self) -> Result<Seedance20FastI2vRequest, error::ConversionError> {
+        /// Finishes the [`Seedance20FastI2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once with its JSON pointer, as `validate()` does; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(
+            self,
+        ) -> Result<Seedance20FastI2vRequest, crate::schema::ValidationError> {
             let value: Seedance20FastI2vRequest = self
                 .fields
                 .finish(&[("prompt", "prompt")])?;
@@ -7888,15 +8061,21 @@ Default: `true`.*/
         /** Video duration in seconds (4-15 seconds).
 
  Optional; sent as `duration` only when set. Default: `5`. Allowed: `4`, `5`, `6`, `7`, `8`, `9`, `10`, `11`, `12`, `13`, `14`, `15`.*/
-        pub fn duration(mut self, value: i64) -> Self {
-            self.fields.set("duration", ::serde_json::Value::from(value));
+        pub fn duration<T>(mut self, value: T) -> Self
+        where
+            T: ::std::convert::TryInto<i64> + ::std::string::ToString,
+        {
+            self.fields.set_integer("duration", value);
             self
         }
         /** Task expiration time in seconds.
 
  Optional; sent as `execution_expires_after` only when set. Default: `172800`. Range: 3600 to 259200.*/
-        pub fn execution_expires_after(mut self, value: i64) -> Self {
-            self.fields.set("execution_expires_after", ::serde_json::Value::from(value));
+        pub fn execution_expires_after<T>(mut self, value: T) -> Self
+        where
+            T: ::std::convert::TryInto<i64> + ::std::string::ToString,
+        {
+            self.fields.set_integer("execution_expires_after", value);
             self
         }
         /** Optional. URL or Base64 of the starting frame. Do not use together with `reference_images` in the same request.
@@ -7938,6 +8117,7 @@ Default: `true`.*/
                     "ratio",
                     value.to_string(),
                     &["21:9", "16:9", "4:3", "1:1", "3:4", "9:16"],
+                    "\"21:9\", \"16:9\", \"4:3\", \"1:1\", \"3:4\", \"9:16\"",
                 );
             self
         }
@@ -7961,7 +8141,12 @@ Default: `true`.*/
  Optional; sent as `resolution` only when set. Default: `"720p"`. Allowed: `"480p"`, `"720p"`, `"1080p"`.*/
         pub fn resolution(mut self, value: impl ::std::fmt::Display) -> Self {
             self.fields
-                .set_choice("resolution", value.to_string(), &["480p", "720p", "1080p"]);
+                .set_choice(
+                    "resolution",
+                    value.to_string(),
+                    &["480p", "720p", "1080p"],
+                    "\"480p\", \"720p\", \"1080p\"",
+                );
             self
         }
         /** Whether to return the last frame of the generated video.
@@ -7974,8 +8159,11 @@ Default: `true`.*/
         /** Random seed for reproducible generation. Use -1 for random.
 
  Optional; sent as `seed` only when set. Default: `-1`. Range: -1 to 4294967295.*/
-        pub fn seed(mut self, value: i64) -> Self {
-            self.fields.set("seed", ::serde_json::Value::from(value));
+        pub fn seed<T>(mut self, value: T) -> Self
+        where
+            T: ::std::convert::TryInto<i64> + ::std::string::ToString,
+        {
+            self.fields.set_integer("seed", value);
             self
         }
         /** One to three reference video URLs that define the source motion or content to transform.
@@ -7993,8 +8181,10 @@ Default: `true`.*/
             self.fields.set("video_urls", ::serde_json::Value::Array(items));
             self
         }
-        /// Finishes the [`Seedance20V2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
-        pub fn build(self) -> Result<Seedance20V2vRequest, error::ConversionError> {
+        /// Finishes the [`Seedance20V2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once with its JSON pointer, as `validate()` does; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(
+            self,
+        ) -> Result<Seedance20V2vRequest, crate::schema::ValidationError> {
             let value: Seedance20V2vRequest = self
                 .fields
                 .finish(&[("prompt", "prompt"), ("video_urls", "video_urls")])?;
@@ -8018,14 +8208,25 @@ Default: `true`.*/
  Optional; sent as `optimize_prompt_mode` only when set. Default: `"standard"`. Allowed: `"standard"`.*/
         pub fn optimize_prompt_mode(mut self, value: impl ::std::fmt::Display) -> Self {
             self.fields
-                .set_choice("optimize_prompt_mode", value.to_string(), &["standard"]);
+                .set_choice(
+                    "optimize_prompt_mode",
+                    value.to_string(),
+                    &["standard"],
+                    "\"standard\"",
+                );
             self
         }
         /** Output image format. Supported values: 'jpeg' and 'png'.
 
  Optional; sent as `output_format` only when set. Default: `"jpeg"`. Allowed: `"jpeg"`, `"png"`.*/
         pub fn output_format(mut self, value: impl ::std::fmt::Display) -> Self {
-            self.fields.set_choice("output_format", value.to_string(), &["jpeg", "png"]);
+            self.fields
+                .set_choice(
+                    "output_format",
+                    value.to_string(),
+                    &["jpeg", "png"],
+                    "\"jpeg\", \"png\"",
+                );
             self
         }
         /** Image description text, supports Chinese and English
@@ -8047,18 +8248,18 @@ Default: `true`.*/
                     "sequential_image_generation",
                     value.to_string(),
                     &["auto", "disabled"],
+                    "\"auto\", \"disabled\"",
                 );
             self
         }
         /** Maximum number of images for batch generation. This value is an upper limit, actual generated count may be less.
 
  Optional; sent as `sequential_image_generation_max_images` only when set. Default: `15`. Range: 1 to 15.*/
-        pub fn sequential_image_generation_max_images(mut self, value: i64) -> Self {
-            self.fields
-                .set(
-                    "sequential_image_generation_max_images",
-                    ::serde_json::Value::from(value),
-                );
+        pub fn sequential_image_generation_max_images<T>(mut self, value: T) -> Self
+        where
+            T: ::std::convert::TryInto<i64> + ::std::string::ToString,
+        {
+            self.fields.set_integer("sequential_image_generation_max_images", value);
             self
         }
         /** Image size in format 'widthxheight'. Seedream 5.0 Lite supports custom 2K/3K resolutions.
@@ -8068,8 +8269,10 @@ Default: `true`.*/
             self.fields.set("size", ::serde_json::Value::String(value.into()));
             self
         }
-        /// Finishes the [`Seedream50LiteRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
-        pub fn build(self) -> Result<Seedream50LiteRequest, error::ConversionError> {
+        /// Finishes the [`Seedream50LiteRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once with its JSON pointer, as `validate()` does; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(
+            self,
+        ) -> Result<Seedream50LiteRequest, crate::schema::ValidationError> {
             let value: Seedream50LiteRequest = self
                 .fields
                 .finish(&[("prompt", "prompt")])?;
@@ -8112,6 +8315,7 @@ Default: `true`.*/
                         "16:9",
                         "21:9",
                     ],
+                    "\"1:1\", \"1:4\", \"1:8\", \"2:3\", \"3:2\", \"3:4\", \"4:1\", \"4:3\", \"4:5\", \"5:4\", \"8:1\", \"9:16\", \"16:9\", \"21:9\"",
                 );
             self
         }
@@ -8120,7 +8324,12 @@ Default: `true`.*/
  Optional; sent as `imageSize` only when set. Allowed: `"512"`, `"1K"`, `"2K"`, `"4K"`.*/
         pub fn image_size(mut self, value: impl ::std::fmt::Display) -> Self {
             self.fields
-                .set_choice("imageSize", value.to_string(), &["512", "1K", "2K", "4K"]);
+                .set_choice(
+                    "imageSize",
+                    value.to_string(),
+                    &["512", "1K", "2K", "4K"],
+                    "\"512\", \"1K\", \"2K\", \"4K\"",
+                );
             self
         }
         /** Image description text
@@ -8130,8 +8339,10 @@ Default: `true`.*/
             self.fields.set("prompt", ::serde_json::Value::String(value.into()));
             self
         }
-        /// Finishes the [`NanoBanana2Request`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
-        pub fn build(self) -> Result<NanoBanana2Request, error::ConversionError> {
+        /// Finishes the [`NanoBanana2Request`]. Fails when a required field is missing or a value is not allowed, listing every problem at once with its JSON pointer, as `validate()` does; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(
+            self,
+        ) -> Result<NanoBanana2Request, crate::schema::ValidationError> {
             let value: NanoBanana2Request = self.fields.finish(&[("prompt", "prompt")])?;
             Ok(value.into())
         }
@@ -8152,7 +8363,13 @@ Default: `true`.*/
 
  Optional; sent as `aspectRatio` only when set. Default: `"16:9"`. Allowed: `"16:9"`, `"9:16"`.*/
         pub fn aspect_ratio(mut self, value: impl ::std::fmt::Display) -> Self {
-            self.fields.set_choice("aspectRatio", value.to_string(), &["16:9", "9:16"]);
+            self.fields
+                .set_choice(
+                    "aspectRatio",
+                    value.to_string(),
+                    &["16:9", "9:16"],
+                    "\"16:9\", \"9:16\"",
+                );
             self
         }
         /** Video duration in seconds (string type)
@@ -8160,7 +8377,12 @@ Default: `true`.*/
  Optional; sent as `durationSeconds` only when set. Allowed: `"4"`, `"6"`, `"8"`.*/
         pub fn duration_seconds(mut self, value: impl ::std::fmt::Display) -> Self {
             self.fields
-                .set_choice("durationSeconds", value.to_string(), &["4", "6", "8"]);
+                .set_choice(
+                    "durationSeconds",
+                    value.to_string(),
+                    &["4", "6", "8"],
+                    "\"4\", \"6\", \"8\"",
+                );
             self
         }
         /** Starting frame. Accepts an image URL (e.g. `https://example.com/frame.jpg`).
@@ -8189,7 +8411,12 @@ Default: `true`.*/
  Optional; sent as `personGeneration` only when set. Allowed: `"allow_adult"`.*/
         pub fn person_generation(mut self, value: impl ::std::fmt::Display) -> Self {
             self.fields
-                .set_choice("personGeneration", value.to_string(), &["allow_adult"]);
+                .set_choice(
+                    "personGeneration",
+                    value.to_string(),
+                    &["allow_adult"],
+                    "\"allow_adult\"",
+                );
             self
         }
         /** Video description text guiding the animation
@@ -8203,11 +8430,19 @@ Default: `true`.*/
 
  Optional; sent as `resolution` only when set. Allowed: `"720p"`, `"1080p"`.*/
         pub fn resolution(mut self, value: impl ::std::fmt::Display) -> Self {
-            self.fields.set_choice("resolution", value.to_string(), &["720p", "1080p"]);
+            self.fields
+                .set_choice(
+                    "resolution",
+                    value.to_string(),
+                    &["720p", "1080p"],
+                    "\"720p\", \"1080p\"",
+                );
             self
         }
-        /// Finishes the [`Veo31LiteI2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
-        pub fn build(self) -> Result<Veo31LiteI2vRequest, error::ConversionError> {
+        /// Finishes the [`Veo31LiteI2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once with its JSON pointer, as `validate()` does; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(
+            self,
+        ) -> Result<Veo31LiteI2vRequest, crate::schema::ValidationError> {
             let value: Veo31LiteI2vRequest = self
                 .fields
                 .finish(&[("prompt", "prompt"), ("image", "image")])?;
@@ -8235,6 +8470,7 @@ Default: `true`.*/
                     "aspect_ratio",
                     value.to_string(),
                     &["16:9", "9:16", "1:1", "4:3", "3:4", "3:2", "2:3", "21:9", "auto"],
+                    "\"16:9\", \"9:16\", \"1:1\", \"4:3\", \"3:4\", \"3:2\", \"2:3\", \"21:9\", \"auto\"",
                 );
             self
         }
@@ -8256,8 +8492,11 @@ Default: `true`.*/
         /** Number of images to generate per request
 
  Optional; sent as `n` only when set. Default: `1`. Range: 1 to 9.*/
-        pub fn n(mut self, value: i64) -> Self {
-            self.fields.set("n", ::serde_json::Value::from(value));
+        pub fn n<T>(mut self, value: T) -> Self
+        where
+            T: ::std::convert::TryInto<i64> + ::std::string::ToString,
+        {
+            self.fields.set_integer("n", value);
             self
         }
         /** Image description text, supports Chinese and English. Can use <<<image_1>>>, <<<image_2>>> etc. to reference images from images array
@@ -8271,11 +8510,19 @@ Default: `true`.*/
 
  Optional; sent as `resolution` only when set. Default: `"1k"`. Allowed: `"1k"`, `"2k"`.*/
         pub fn resolution(mut self, value: impl ::std::fmt::Display) -> Self {
-            self.fields.set_choice("resolution", value.to_string(), &["1k", "2k"]);
+            self.fields
+                .set_choice(
+                    "resolution",
+                    value.to_string(),
+                    &["1k", "2k"],
+                    "\"1k\", \"2k\"",
+                );
             self
         }
-        /// Finishes the [`KlingImageO1Request`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
-        pub fn build(self) -> Result<KlingImageO1Request, error::ConversionError> {
+        /// Finishes the [`KlingImageO1Request`]. Fails when a required field is missing or a value is not allowed, listing every problem at once with its JSON pointer, as `validate()` does; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(
+            self,
+        ) -> Result<KlingImageO1Request, crate::schema::ValidationError> {
             let value: KlingImageO1Request = self
                 .fields
                 .finish(&[("prompt", "prompt")])?;
@@ -8299,7 +8546,12 @@ Default: `true`.*/
  Optional; sent as `aspect_ratio` only when set. Default: `"16:9"`. Allowed: `"16:9"`, `"9:16"`, `"1:1"`.*/
         pub fn aspect_ratio(mut self, value: impl ::std::fmt::Display) -> Self {
             self.fields
-                .set_choice("aspect_ratio", value.to_string(), &["16:9", "9:16", "1:1"]);
+                .set_choice(
+                    "aspect_ratio",
+                    value.to_string(),
+                    &["16:9", "9:16", "1:1"],
+                    "\"16:9\", \"9:16\", \"1:1\"",
+                );
             self
         }
         /** Camera motion control (only supported by V1). Contains type and config.
@@ -8319,15 +8571,24 @@ Default: `true`.*/
         /** Video duration in seconds
 
  Optional; sent as `duration` only when set. Default: `5`. Allowed: `5`, `10`.*/
-        pub fn duration(mut self, value: i64) -> Self {
-            self.fields.set("duration", ::serde_json::Value::from(value));
+        pub fn duration<T>(mut self, value: T) -> Self
+        where
+            T: ::std::convert::TryInto<i64> + ::std::string::ToString,
+        {
+            self.fields.set_integer("duration", value);
             self
         }
         /** Generation mode: std (standard, faster) or pro (professional, higher quality but longer processing)
 
  Optional; sent as `mode` only when set. Default: `"std"`. Allowed: `"std"`, `"pro"`.*/
         pub fn mode(mut self, value: impl ::std::fmt::Display) -> Self {
-            self.fields.set_choice("mode", value.to_string(), &["std", "pro"]);
+            self.fields
+                .set_choice(
+                    "mode",
+                    value.to_string(),
+                    &["std", "pro"],
+                    "\"std\", \"pro\"",
+                );
             self
         }
         /** Negative prompt describing undesired elements
@@ -8345,8 +8606,8 @@ Default: `true`.*/
             self.fields.set("prompt", ::serde_json::Value::String(value.into()));
             self
         }
-        /// Finishes the [`KlingV1t2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
-        pub fn build(self) -> Result<KlingV1t2vRequest, error::ConversionError> {
+        /// Finishes the [`KlingV1t2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once with its JSON pointer, as `validate()` does; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<KlingV1t2vRequest, crate::schema::ValidationError> {
             let value: KlingV1t2vRequest = self.fields.finish(&[("prompt", "prompt")])?;
             Ok(value.into())
         }
@@ -8366,8 +8627,11 @@ Default: `true`.*/
         /** Video duration in seconds. Note: 10 seconds only supports 768P resolution
 
  Optional; sent as `duration` only when set. Default: `6`. Allowed: `6`, `10`.*/
-        pub fn duration(mut self, value: i64) -> Self {
-            self.fields.set("duration", ::serde_json::Value::from(value));
+        pub fn duration<T>(mut self, value: T) -> Self
+        where
+            T: ::std::convert::TryInto<i64> + ::std::string::ToString,
+        {
+            self.fields.set_integer("duration", value);
             self
         }
         /** Fast pretreatment mode (only effective when prompt_optimizer=true). Speeds up processing with slight quality trade-off
@@ -8395,11 +8659,19 @@ Default: `true`.*/
 
  Optional; sent as `resolution` only when set. Default: `"768P"`. Allowed: `"768P"`, `"1080P"`.*/
         pub fn resolution(mut self, value: impl ::std::fmt::Display) -> Self {
-            self.fields.set_choice("resolution", value.to_string(), &["768P", "1080P"]);
+            self.fields
+                .set_choice(
+                    "resolution",
+                    value.to_string(),
+                    &["768P", "1080P"],
+                    "\"768P\", \"1080P\"",
+                );
             self
         }
-        /// Finishes the [`Hailuo23T2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
-        pub fn build(self) -> Result<Hailuo23T2vRequest, error::ConversionError> {
+        /// Finishes the [`Hailuo23T2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once with its JSON pointer, as `validate()` does; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(
+            self,
+        ) -> Result<Hailuo23T2vRequest, crate::schema::ValidationError> {
             let value: Hailuo23T2vRequest = self.fields.finish(&[("prompt", "prompt")])?;
             Ok(value.into())
         }
@@ -8428,7 +8700,12 @@ Default: `true`.*/
  Optional; sent as `quality` only when set. Default: `"low"`. Allowed: `"low"`, `"medium"`, `"high"`.*/
         pub fn quality(mut self, value: impl ::std::fmt::Display) -> Self {
             self.fields
-                .set_choice("quality", value.to_string(), &["low", "medium", "high"]);
+                .set_choice(
+                    "quality",
+                    value.to_string(),
+                    &["low", "medium", "high"],
+                    "\"low\", \"medium\", \"high\"",
+                );
             self
         }
         /** Output image size in pixels (width x height). Includes standard and 2K/4K presets
@@ -8448,11 +8725,12 @@ Default: `true`.*/
                         "3840x2160",
                         "2160x3840",
                     ],
+                    "\"1024x1024\", \"1536x1024\", \"1024x1536\", \"2048x2048\", \"2048x1152\", \"3840x2160\", \"2160x3840\"",
                 );
             self
         }
-        /// Finishes the [`GptImage2Request`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
-        pub fn build(self) -> Result<GptImage2Request, error::ConversionError> {
+        /// Finishes the [`GptImage2Request`]. Fails when a required field is missing or a value is not allowed, listing every problem at once with its JSON pointer, as `validate()` does; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<GptImage2Request, crate::schema::ValidationError> {
             let value: GptImage2Request = self.fields.finish(&[("prompt", "prompt")])?;
             Ok(value.into())
         }
@@ -8494,8 +8772,8 @@ Default: `true`.*/
             self.fields.set("video_url", ::serde_json::Value::String(value.into()));
             self
         }
-        /// Finishes the [`LipSyncRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
-        pub fn build(self) -> Result<LipSyncRequest, error::ConversionError> {
+        /// Finishes the [`LipSyncRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once with its JSON pointer, as `validate()` does; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<LipSyncRequest, crate::schema::ValidationError> {
             let value: LipSyncRequest = self
                 .fields
                 .finish(&[("video_url", "video_url")])?;
@@ -8534,7 +8812,12 @@ Default: `true`.*/
  Optional; sent as `resolution` only when set. Default: `"720p"`. Allowed: `"540p"`, `"720p"`, `"1080p"`.*/
         pub fn resolution(mut self, value: impl ::std::fmt::Display) -> Self {
             self.fields
-                .set_choice("resolution", value.to_string(), &["540p", "720p", "1080p"]);
+                .set_choice(
+                    "resolution",
+                    value.to_string(),
+                    &["540p", "720p", "1080p"],
+                    "\"540p\", \"720p\", \"1080p\"",
+                );
             self
         }
         /** First frame of the animation. Accepts a URL or base64 data URI.
@@ -8544,10 +8827,10 @@ Default: `true`.*/
             self.fields.set("start_image", ::serde_json::Value::String(value.into()));
             self
         }
-        /// Finishes the [`Viduq2ProMultiFrameRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
+        /// Finishes the [`Viduq2ProMultiFrameRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once with its JSON pointer, as `validate()` does; the other schema rules are checked by `validate()` (and by `submit`).
         pub fn build(
             self,
-        ) -> Result<Viduq2ProMultiFrameRequest, error::ConversionError> {
+        ) -> Result<Viduq2ProMultiFrameRequest, crate::schema::ValidationError> {
             let value: Viduq2ProMultiFrameRequest = self
                 .fields
                 .finish(
@@ -8571,8 +8854,11 @@ Default: `true`.*/
         /** Video duration in seconds
 
  Optional; sent as `duration` only when set. Default: `5`. Range: 1 to 16.*/
-        pub fn duration(mut self, value: i64) -> Self {
-            self.fields.set("duration", ::serde_json::Value::from(value));
+        pub fn duration<T>(mut self, value: T) -> Self
+        where
+            T: ::std::convert::TryInto<i64> + ::std::string::ToString,
+        {
+            self.fields.set_integer("duration", value);
             self
         }
         /** Starting frame image URL or base64 data URI
@@ -8595,18 +8881,28 @@ Default: `true`.*/
  Optional; sent as `resolution` only when set. Default: `"720p"`. Allowed: `"540p"`, `"720p"`, `"1080p"`.*/
         pub fn resolution(mut self, value: impl ::std::fmt::Display) -> Self {
             self.fields
-                .set_choice("resolution", value.to_string(), &["540p", "720p", "1080p"]);
+                .set_choice(
+                    "resolution",
+                    value.to_string(),
+                    &["540p", "720p", "1080p"],
+                    "\"540p\", \"720p\", \"1080p\"",
+                );
             self
         }
         /** Random seed for reproducibility
 
  Optional; sent as `seed` only when set.*/
-        pub fn seed(mut self, value: i64) -> Self {
-            self.fields.set("seed", ::serde_json::Value::from(value));
+        pub fn seed<T>(mut self, value: T) -> Self
+        where
+            T: ::std::convert::TryInto<i64> + ::std::string::ToString,
+        {
+            self.fields.set_integer("seed", value);
             self
         }
-        /// Finishes the [`Viduq3TurboI2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once; the other schema rules are checked by `validate()` (and by `submit`).
-        pub fn build(self) -> Result<Viduq3TurboI2vRequest, error::ConversionError> {
+        /// Finishes the [`Viduq3TurboI2vRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once with its JSON pointer, as `validate()` does; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(
+            self,
+        ) -> Result<Viduq3TurboI2vRequest, crate::schema::ValidationError> {
             let value: Viduq3TurboI2vRequest = self
                 .fields
                 .finish(&[("first_frame_image", "first_frame_image")])?;
