@@ -129,7 +129,7 @@ fn a_new_fragment_yields_a_typed_operation_with_no_rust_edits() {
             "sibling: /resolution: must be one of \"768P\" when `duration` is 10: 10-second \
              videos only support 768P; use 6 seconds for 1080P",
             "sibling: POST /api/v1/minimax/hailuo-9.9-t2v/async, task success, resources: video video/mp4",
-            "odd: {\"\":\"e\",\"3d_mode\":true,\"build\":\"b\",\"r\":\"16*9\",\"self\":\"s\",\"type\":\"t\",\"validate\":7}",
+            "odd: {\"build\":\"b\",\"r\":\"16*9\",\"self\":\"s\",\"type\":\"t\",\"validate\":7,\"\":\"e\",\"3d_mode\":true}",
             "odd: 1080p 1080P 16:9 16*9",
             "odd: /validate: must fit a 64-bit signed integer, from -9223372036854775808 to 9223372036854775807 (found 18446744073709551615)",
         ]

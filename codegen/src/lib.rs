@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use proc_macro2::{Group, Literal, TokenStream, TokenTree};
-use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle};
+use progenitor::{GenerationSettings, Generator, InterfaceStyle};
 use quote::{format_ident, quote};
 use serde_json::Value;
 
@@ -38,7 +38,8 @@ pub const OPENAPI_FILE: &str = "openapi.json";
 /// The outputs of one generation run.
 #[derive(Debug, Clone)]
 pub struct Generated {
-    /// Formatted Rust source: progenitor's client and types plus the schema checks.
+    /// Formatted Rust source: the types (with request builders and `validate()`) and the
+    /// operation table.
     pub code: String,
     /// The merged OpenAPI 3.0.3 document, pretty-printed with a trailing newline.
     pub openapi: String,
@@ -109,31 +110,83 @@ pub fn generate_dir(spec_dir: &Path) -> Result<Generated, SpecError> {
     generate(&fragments)
 }
 
+/// The request and answer types of the merged document, from the type generator
+/// (typify, through progenitor's type space); the contents of `mod types`.
+///
+/// Progenitor's own client is not generated into the crate: every request goes through
+/// the handwritten transport, so its `Client`, its per-operation builders and typify's
+/// `types::builder` structs would be public code nobody calls. Progenitor still reads
+/// the operations (that is what adds their parameter and answer types); its output is
+/// dropped and only the type space is kept. A panic in the type generator becomes an
+/// error.
+fn generate_types(document: &openapiv3::OpenAPI) -> Result<TokenStream, String> {
+    let mut settings = GenerationSettings::default();
+    settings
+        // Positional: no typify builder structs (ours replace them for requests).
+        .with_interface(InterfaceStyle::Positional)
+        .with_derive("PartialEq")
+        .with_replacement(TASK_STATUS, "crate::schema::TaskStatus", std::iter::empty());
+    let run = || {
+        let mut generator = Generator::new(&settings);
+        generator
+            .generate_tokens(document)
+            .map(|_client| generator.get_type_space().to_stream())
+            .map_err(|e| format!("progenitor rejected the merged document: {e}"))
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_else(|| "no message".to_owned());
+        Err(format!("the type generator panicked: {message}"))
+    })
+}
+
+/// The fragment to blame for a failure of the type generator on the whole spec: the
+/// first that fails alone, else the spec folder.
+fn blame(fragments: &[Fragment], problem: String) -> SpecError {
+    for fragment in fragments {
+        let alone = merge(std::slice::from_ref(fragment))
+            .ok()
+            .and_then(|merged| serde_json::from_value::<openapiv3::OpenAPI>(merged.document).ok());
+        if let Some(document) = alone
+            && let Err(own) = generate_types(&document)
+        {
+            return SpecError::new(
+                &fragment.file,
+                format!(
+                    "{own}; teach codegen/src/merge.rs to hand this schema over in a shape it takes"
+                ),
+            );
+        }
+    }
+    SpecError::new("spec", problem)
+}
+
 /// Generates the client from already loaded fragments.
 pub fn generate(fragments: &[Fragment]) -> Result<Generated, SpecError> {
     let merged = merge(fragments)?;
     let document: openapiv3::OpenAPI = serde_json::from_value(merged.document.clone())
         .map_err(|e| SpecError::new("spec", format!("merged document is not OpenAPI 3.0: {e}")))?;
 
-    let mut settings = GenerationSettings::default();
-    settings
-        .with_interface(InterfaceStyle::Builder)
-        .with_inner_type(quote!(crate::schema::hooks::HookState))
-        .with_hooks(HooksMode::Expected)
-        .with_derive("PartialEq")
-        .with_replacement(TASK_STATUS, "crate::schema::TaskStatus", std::iter::empty());
-    let mut generator = Generator::new(&settings);
-    let client = generator.generate_tokens(&document).map_err(|e| {
-        SpecError::new(
-            "spec",
-            format!("progenitor rejected the merged document: {e}"),
-        )
-    })?;
+    let types = match generate_types(&document) {
+        Ok(types) => types,
+        Err(problem) => return Err(blame(fragments, problem)),
+    };
 
     let glue = glue(&merged.operations)?;
-    let client = restore_stand_ins(client, &merged.enum_stand_ins);
-    let mut file: syn::File = syn::parse2(quote! { #client #glue })
-        .map_err(|e| SpecError::new("spec", format!("generated code does not parse: {e}")))?;
+    let types = restore_stand_ins(types, &merged.enum_stand_ins);
+    let mut file: syn::File = syn::parse2(quote! {
+        /// Request and answer types of every operation in `spec/`.
+        #[allow(clippy::all)]
+        pub mod types {
+            #types
+        }
+
+        #glue
+    })
+    .map_err(|e| SpecError::new("spec", format!("generated code does not parse: {e}")))?;
     let fields = struct_fields(&file, &owners(&merged.operations))?;
     let builders = request_builders(&merged, &fields)?;
     rework_types(&mut file, &merged.operations, builders)?;

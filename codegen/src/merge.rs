@@ -155,6 +155,7 @@ pub fn merge(fragments: &[Fragment]) -> Result<Merged, SpecError> {
         {
             raw_body(body);
         }
+        plain_parameters(&mut op);
 
         // Answers: only 200, opened up for unknown values, hoisted into a component.
         let mut answer = f.response_schema().cloned().unwrap_or_default();
@@ -272,6 +273,22 @@ pub fn merge(fragments: &[Fragment]) -> Result<Merged, SpecError> {
         operations,
         enum_stand_ins,
     })
+}
+
+/// Parameters are plain strings and numbers for the type generator: the handwritten
+/// layer builds every path and query, so a checked newtype per parameter
+/// (`GetTaskTaskId`) would be public code nobody uses.
+fn plain_parameters(op: &mut Map<String, Value>) {
+    let Some(Value::Array(parameters)) = op.get_mut("parameters") else {
+        return;
+    };
+    for parameter in parameters {
+        if let Some(Value::Object(schema)) = parameter.get_mut("schema") {
+            for key in CHECKED_NOT_TYPED {
+                schema.remove(*key);
+            }
+        }
+    }
 }
 
 /// A request body the type generator cannot build (`multipart/form-data`, an upload)

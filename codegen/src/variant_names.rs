@@ -238,7 +238,8 @@ mod tests {
 
     #[test]
     fn colliding_readable_names_are_spelled_out() {
-        let cases: [(&[Variant], &[(&str, &str)]); 5] = [
+        type Case<'a> = (&'a [Variant], &'a [(&'a str, &'a str)]);
+        let cases: [Case; 5] = [
             (
                 &[
                     variant("X169", Some("16:9")),
