@@ -493,3 +493,32 @@ fn enum_values_that_differ_only_in_a_separator_get_distinct_variants() {
         &["RaDashb", "RaUnderscoreb", "Rself"],
     );
 }
+
+/// A schema the type generator panics on (here a `not`) stops the build with an error
+/// naming the fragment, found among good ones, instead of a panic naming nothing.
+#[test]
+fn a_panic_of_the_type_generator_names_the_fragment() {
+    let dir = tempfile::tempdir().unwrap();
+    write_odd(
+        dir.path(),
+        serde_json::json!({"a": {"not": {"type": "string"}}}),
+    );
+    std::fs::write(
+        dir.path().join("acme/pixel-1-t2i.json"),
+        include_str!("fixtures/acme__pixel-1-t2i.json"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("acme/pixel-1-t2i.rules.json"),
+        include_str!("fixtures/acme__pixel-1-t2i.rules.json"),
+    )
+    .unwrap();
+    let err = modellix_codegen::generate_dir(dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("acme/odd-1.json: the type generator panicked: not yet implemented"),
+        "{err}"
+    );
+    assert!(err.contains("teach codegen/src/merge.rs"), "{err}");
+}
