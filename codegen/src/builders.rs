@@ -72,7 +72,8 @@ pub fn emit_builder(
     let mut setters = Vec::new();
     for (wire, prop) in props {
         let rust = setter_name(wire, fields)?;
-        setters.push(setter(wire, &rust, prop, required.contains(&wire.as_str())));
+        let rule = requirement(wire, required.contains(&wire.as_str()));
+        setters.push(setter(wire, &rust, prop, &rule));
     }
     // In the schema's order, so `build()` reports missing fields as the schema lists them.
     let mut required_pairs = Vec::new();
@@ -142,9 +143,9 @@ pub fn emit_builder(
 }
 
 /// One setter named `rust`, documented with the field's description and limits.
-fn setter(wire: &str, rust: &str, prop: &Value, required: bool) -> TokenStream {
+fn setter(wire: &str, rust: &str, prop: &Value, requirement: &str) -> TokenStream {
     let name = format_ident!("{rust}");
-    let doc = setter_doc(wire, prop, required);
+    let doc = setter_doc(wire, prop, requirement);
     let ty = prop.get("type").and_then(Value::as_str);
     let string_enum = ty == Some("string") && prop.get("enum").and_then(Value::as_array).is_some();
     let item_ty = prop
@@ -233,7 +234,16 @@ fn setter(wire: &str, rust: &str, prop: &Value, required: bool) -> TokenStream {
     }
 }
 
-fn setter_doc(wire: &str, prop: &Value, required: bool) -> String {
+/// The first sentence of a setter's facts: whether the field is required.
+fn requirement(wire: &str, required: bool) -> String {
+    if required {
+        format!("Required; sent as `{wire}`.")
+    } else {
+        format!("Optional; sent as `{wire}` only when set.")
+    }
+}
+
+fn setter_doc(wire: &str, prop: &Value, requirement: &str) -> String {
     let mut lines = Vec::new();
     let description = prop
         .get("description")
@@ -245,11 +255,7 @@ fn setter_doc(wire: &str, prop: &Value, required: bool) -> String {
     } else {
         description.to_owned()
     });
-    let mut facts = vec![if required {
-        format!("Required; sent as `{wire}`.")
-    } else {
-        format!("Optional; sent as `{wire}` only when set.")
-    }];
+    let mut facts = vec![requirement.to_owned()];
     if let Some(d) = prop.get("default") {
         facts.push(format!("Default: `{d}`."));
     }
@@ -323,13 +329,25 @@ pub fn emit_union_builder(
                 None => {}
             }
             seen.push((wire.clone(), rust.clone()));
-            // Required in every shape, or optional: the setter's doc says which.
-            let everywhere = branches.iter().all(|(b, _)| {
-                b.get("required")
-                    .and_then(Value::as_array)
-                    .is_some_and(|r| r.iter().any(|w| w == wire.as_str()))
-            });
-            setters.push(setter(wire, &rust, prop, everywhere));
+            // Which shapes require the field: the setter's doc says so.
+            let requiring = branches
+                .iter()
+                .filter(|(b, _)| {
+                    b.get("required")
+                        .and_then(Value::as_array)
+                        .is_some_and(|r| r.iter().any(|w| w == wire.as_str()))
+                })
+                .count();
+            let rule = match requiring {
+                0 => requirement(wire, false),
+                n if n == branches.len() => requirement(wire, true),
+                n => format!(
+                    "Required by {n} of the request's {} shapes (set it to make one of \
+                     them); sent as `{wire}` only when set.",
+                    branches.len()
+                ),
+            };
+            setters.push(setter(wire, &rust, prop, &rule));
         }
         let mut pairs = Vec::new();
         for wire in required.iter().filter(|w| props.contains_key(**w)) {

@@ -2958,14 +2958,14 @@ Default: `true`.*/
         }
         /** Optional first clip URL for continuation mode (HTTP/HTTPS/OSS).
 
- Optional; sent as `first_clip` only when set. Pattern: `^(https?://|oss://)`.*/
+ Required by 1 of the request's 2 shapes (set it to make one of them); sent as `first_clip` only when set. Pattern: `^(https?://|oss://)`.*/
         pub fn first_clip(mut self, value: impl Into<String>) -> Self {
             self.fields.set("first_clip", ::serde_json::Value::String(value.into()));
             self
         }
         /** First frame image URL. Supports HTTP/HTTPS URL, OSS URL, or image base64 data URI.
 
- Optional; sent as `first_frame` only when set. Pattern: `^(https?://|oss://|data:image/)`.*/
+ Required by 1 of the request's 2 shapes (set it to make one of them); sent as `first_frame` only when set. Pattern: `^(https?://|oss://|data:image/)`.*/
         pub fn first_frame(mut self, value: impl Into<String>) -> Self {
             self.fields.set("first_frame", ::serde_json::Value::String(value.into()));
             self
