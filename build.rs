@@ -61,14 +61,15 @@ fn media_fields(operations: &[modellix_codegen::OperationMeta]) -> String {
 const REQUEST_SCHEMAS_FILE: &str = "request_schemas.rs";
 
 /// A Rust expression `&[(model_id, schema_json), …]`; `{:?}` of a `str` is a valid
-/// Rust string literal.
+/// Rust string literal. A body of several shapes also lists their fields at the top
+/// (`modellix_codegen::fields_of_shapes`), where the CLI looks for its flags.
 fn request_schemas(operations: &[modellix_codegen::OperationMeta]) -> String {
     let mut table = String::from("&[\n");
     for submit in operations.iter().filter_map(|op| op.submit.as_ref()) {
         table.push_str(&format!(
             "    ({:?}, {:?}),\n",
             submit.model_id,
-            submit.request_schema.to_string()
+            modellix_codegen::fields_of_shapes(&submit.request_schema).to_string()
         ));
     }
     table.push_str("]\n");

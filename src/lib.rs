@@ -84,8 +84,9 @@ pub mod __fuzz {
     }
 }
 
-/// Request and answer types of every Modellix operation in `spec/`, with builders
-/// (`Type::builder()`).
+/// Request and answer types of every Modellix operation in `spec/`; every request type
+/// has a builder (`Seedance20V2vRequest::builder()`), checked by `build()` and
+/// `validate()`.
 pub mod types {
     pub use crate::generated::types::*;
 }

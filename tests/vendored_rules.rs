@@ -124,6 +124,123 @@ fn one_of_bodies_get_a_builder_per_branch() {
     );
 }
 
+/// A `oneOf` body has one builder that takes the fields of every shape; `build()`
+/// picks the shape whose required fields are set.
+#[test]
+fn one_of_bodies_get_a_builder_that_takes_either_shape() {
+    use modellix::types::Wan27I2vRequest;
+    let frame = Wan27I2vRequest::builder()
+        .first_frame("https://e.com/a.png")
+        .duration(5u8)
+        .build()
+        .unwrap();
+    assert!(matches!(frame, Wan27I2vRequest::Frame(_)));
+    frame.validate().unwrap();
+    let clip = Wan27I2vRequest::builder()
+        .first_clip("oss://bucket/c.mp4")
+        .last_frame("https://e.com/z.png")
+        .build()
+        .unwrap();
+    assert!(matches!(clip, Wan27I2vRequest::Clip(_)));
+    assert_eq!(
+        serde_json::to_value(&clip).unwrap(),
+        json!({"first_clip": "oss://bucket/c.mp4", "last_frame": "https://e.com/z.png"})
+    );
+    let err = Wan27I2vRequest::builder()
+        .prompt("x")
+        .resolution("4K")
+        .build()
+        .unwrap_err();
+    let got: Vec<(&str, String)> = err
+        .violations()
+        .iter()
+        .map(|v| (v.pointer.as_str(), v.rule.to_string()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "/resolution",
+                "must be one of \"720P\", \"1080P\" (found \"4K\")".to_owned()
+            ),
+            (
+                "",
+                "the request takes one of 2 shapes; set the fields of one: .first_frame(…), or \
+                 .first_clip(…)"
+                    .to_owned()
+            ),
+        ]
+    );
+    // Tools find the fields of both shapes at the top of the published schema.
+    let op = Operation::for_model("alibaba/wan2.7-i2v").unwrap();
+    let schema: Value = serde_json::from_str(op.request_schema_json().unwrap()).unwrap();
+    let mut fields: Vec<&str> = schema["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    fields.sort_unstable();
+    assert_eq!(
+        fields,
+        [
+            "driving_audio",
+            "duration",
+            "first_clip",
+            "first_frame",
+            "last_frame",
+            "negative_prompt",
+            "prompt",
+            "prompt_extend",
+            "resolution",
+            "seed"
+        ]
+    );
+    assert!(
+        schema.get("required").is_none(),
+        "no field is in every shape"
+    );
+    assert_eq!(schema["oneOf"].as_array().unwrap().len(), 2);
+}
+
+/// Integer setters take any integer type; a value the field's type cannot hold is a
+/// builder error at the field's pointer, not a panic or a silent wrap.
+#[test]
+fn integer_setters_take_any_integer_type_checked() {
+    use modellix::types::Seedance20V2vRequest;
+    let base = || {
+        Seedance20V2vRequest::builder()
+            .prompt("Cut [Video 1]")
+            .video_urls(["https://e.com/a.mp4"])
+    };
+    for request in [
+        base().duration(8u8).build().unwrap(),
+        base().duration(8i16).build().unwrap(),
+        base().duration(8usize).build().unwrap(),
+        base().duration(8u64).build().unwrap(),
+        base().duration(8i128).build().unwrap(),
+    ] {
+        assert_eq!(serde_json::to_value(&request).unwrap()["duration"], 8);
+    }
+    for (value, shown) in [
+        (u64::MAX as i128, u64::MAX.to_string()),
+        (i128::MIN, i128::MIN.to_string()),
+    ] {
+        let err = base().duration(value).build().unwrap_err();
+        assert_eq!(err.violations().len(), 1, "{err}");
+        let v = err.at("/duration").unwrap();
+        assert_eq!(
+            v.rule.to_string(),
+            format!(
+                "must fit a 64-bit signed integer, from -9223372036854775808 to \
+                 9223372036854775807 (found {shown})"
+            )
+        );
+    }
+    let err = base().duration(u64::MAX).build().unwrap_err();
+    assert!(err.at("/duration").is_some(), "{err}");
+}
+
 #[test]
 fn camel_case_fields_keep_their_wire_names() {
     let body = json!({"prompt": "x", "image": "https://e.com/a.png", "aspectRatio": "9:16",
@@ -413,13 +530,24 @@ fn builders_take_plain_rust_values() {
     let err = Seedance20V2vRequest::builder()
         .resolution("4k")
         .build()
-        .unwrap_err()
-        .to_string();
+        .unwrap_err();
+    let got: Vec<(&str, String)> = err
+        .violations()
+        .iter()
+        .map(|v| (v.pointer.as_str(), v.rule.to_string()))
+        .collect();
     assert_eq!(
-        err,
-        "`resolution` must be one of \"480p\", \"720p\", \"1080p\" (found \"4k\"); \
-         `prompt` is required: call .prompt(…); `video_urls` is required: call .video_urls(…)"
+        got,
+        [
+            (
+                "/resolution",
+                "must be one of \"480p\", \"720p\", \"1080p\" (found \"4k\")".to_owned()
+            ),
+            ("/prompt", "is required but missing".to_owned()),
+            ("/video_urls", "is required but missing".to_owned()),
+        ]
     );
+    assert!(matches!(err.at("/prompt").unwrap().rule, Rule::Required));
     let veo = modellix::types::Veo31LiteI2vRequest::builder()
         .prompt("x")
         .image("https://e.com/a.png")

@@ -13,13 +13,46 @@ pub fn builder_name(ty: &str) -> String {
     format!("{ty}Builder")
 }
 
+/// Methods every builder has besides its setters: a field of that name gets a setter
+/// with a `_` after it (`build` → `.build_(…)`).
+const BUILDER_METHODS: &[&str] = &["build"];
+
+/// The setter of the field sent as `wire`: the Rust name the type generator gave the
+/// struct's field (`3d_mode` → `x3d_mode`, `self` → `self_`, `""` → `x`), with a `_`
+/// after names the builder already uses.
+pub fn setter_name(wire: &str, fields: &[(String, String)]) -> Result<String, String> {
+    let rust = fields
+        .iter()
+        .find(|(w, _)| w == wire)
+        .map(|(_, rust)| rust.clone())
+        .ok_or_else(|| format!("field {wire:?} has no Rust field in the generated type"))?;
+    let rust = if BUILDER_METHODS.contains(&rust.as_str()) {
+        format!("{rust}_")
+    } else {
+        rust
+    };
+    if fields.iter().any(|(w, r)| r == &rust && w != wire) {
+        return Err(format!(
+            "field {wire:?} would get the setter `{rust}`, which field {:?} has",
+            fields
+                .iter()
+                .find(|(_, r)| r == &rust)
+                .map_or("", |(w, _)| w.as_str())
+        ));
+    }
+    syn::parse_str::<syn::Ident>(&rust)
+        .map_err(|e| format!("field {wire:?}: `{rust}` is no Rust name: {e}"))?;
+    Ok(rust)
+}
+
 /// Emits `TyBuilder`, `Ty::builder()` (or, with `ctor`, a named constructor on
-/// `build_into`) and `build()` for the object schema `schema` of the struct `ty`.
-/// `build_into` is the type `build()` returns (the struct itself, or the oneOf enum it
-/// converts into).
+/// `build_into`) and `build()` for the object schema `schema` of the struct `ty`, whose
+/// fields the type generator named `fields` (`(wire, rust)`). `build_into` is the type
+/// `build()` returns (the struct itself, or the oneOf enum it converts into).
 pub fn emit_builder(
     ty: &str,
     schema: &Value,
+    fields: &[(String, String)],
     build_into: &str,
     ctor: Option<&str>,
 ) -> Result<TokenStream, String> {
@@ -38,12 +71,16 @@ pub fn emit_builder(
     let builder = format_ident!("{}", builder_name(ty));
     let mut setters = Vec::new();
     for (wire, prop) in props {
-        setters.push(setter(wire, prop, required.contains(&wire.as_str()))?);
+        let rust = setter_name(wire, fields)?;
+        let rule = requirement(wire, required.contains(&wire.as_str()));
+        setters.push(setter(wire, &rust, prop, &rule));
     }
-    let required_pairs = required.iter().map(|wire| {
-        let rust = heck::ToSnakeCase::to_snake_case(*wire);
-        quote!((#wire, #rust))
-    });
+    // In the schema's order, so `build()` reports missing fields as the schema lists them.
+    let mut required_pairs = Vec::new();
+    for wire in required.iter().filter(|w| props.contains_key(**w)) {
+        let rust = setter_name(wire, fields)?;
+        required_pairs.push(quote!((#wire, #rust)));
+    }
     let builder_doc = format!(
         " Builds a [`{ty}`] field by field. Start with [`{build_into}::{}`]; finish with \
          [`{}::build`].",
@@ -80,8 +117,9 @@ pub fn emit_builder(
     };
     let build_doc = format!(
         " Finishes the [`{build_into}`]. Fails when a required field is missing or a value \
-         is not allowed, listing every problem at once; the other schema rules are checked \
-         by `validate()` (and by `submit`)."
+         is not allowed, listing every problem at once with its JSON pointer, as \
+         `validate()` does; the other schema rules are checked by `validate()` (and by \
+         `submit`)."
     );
     Ok(quote! {
         #[doc = #builder_doc]
@@ -96,7 +134,7 @@ pub fn emit_builder(
             #(#setters)*
 
             #[doc = #build_doc]
-            pub fn build(self) -> Result<#into_ident, error::ConversionError> {
+            pub fn build(self) -> Result<#into_ident, crate::schema::ValidationError> {
                 let value: #ty_ident = self.fields.finish(&[#(#required_pairs),*])?;
                 Ok(value.into())
             }
@@ -104,15 +142,10 @@ pub fn emit_builder(
     })
 }
 
-/// One setter, documented with the field's description and limits.
-fn setter(wire: &str, prop: &Value, required: bool) -> Result<TokenStream, String> {
-    let rust = heck::ToSnakeCase::to_snake_case(wire);
-    let name = if syn::parse_str::<syn::Ident>(&rust).is_ok() {
-        format_ident!("{rust}")
-    } else {
-        format_ident!("r#{rust}")
-    };
-    let doc = setter_doc(wire, prop, required);
+/// One setter named `rust`, documented with the field's description and limits.
+fn setter(wire: &str, rust: &str, prop: &Value, requirement: &str) -> TokenStream {
+    let name = format_ident!("{rust}");
+    let doc = setter_doc(wire, prop, requirement);
     let ty = prop.get("type").and_then(Value::as_str);
     let string_enum = ty == Some("string") && prop.get("enum").and_then(Value::as_array).is_some();
     let item_ty = prop
@@ -120,13 +153,16 @@ fn setter(wire: &str, prop: &Value, required: bool) -> Result<TokenStream, Strin
         .and_then(|i| i.get("type"))
         .and_then(Value::as_str);
     let body = if string_enum {
-        let allowed: Vec<&str> = prop["enum"]
-            .as_array()
-            .map(|v| v.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
+        let values = prop["enum"].as_array().map_or(&[][..], Vec::as_slice);
+        let allowed: Vec<&str> = values.iter().filter_map(Value::as_str).collect();
+        let rendered = values
+            .iter()
+            .map(Value::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
         quote! {
             pub fn #name(mut self, value: impl ::std::fmt::Display) -> Self {
-                self.fields.set_choice(#wire, value.to_string(), &[#(#allowed),*]);
+                self.fields.set_choice(#wire, value.to_string(), &[#(#allowed),*], #rendered);
                 self
             }
         }
@@ -139,8 +175,11 @@ fn setter(wire: &str, prop: &Value, required: bool) -> Result<TokenStream, Strin
                 }
             },
             (Some("integer"), _) => quote! {
-                pub fn #name(mut self, value: i64) -> Self {
-                    self.fields.set(#wire, ::serde_json::Value::from(value));
+                pub fn #name<T>(mut self, value: T) -> Self
+                where
+                    T: ::std::convert::TryInto<i64> + ::std::string::ToString,
+                {
+                    self.fields.set_integer(#wire, value);
                     self
                 }
             },
@@ -189,13 +228,22 @@ fn setter(wire: &str, prop: &Value, required: bool) -> Result<TokenStream, Strin
             },
         }
     };
-    Ok(quote! {
+    quote! {
         #[doc = #doc]
         #body
-    })
+    }
 }
 
-fn setter_doc(wire: &str, prop: &Value, required: bool) -> String {
+/// The first sentence of a setter's facts: whether the field is required.
+fn requirement(wire: &str, required: bool) -> String {
+    if required {
+        format!("Required; sent as `{wire}`.")
+    } else {
+        format!("Optional; sent as `{wire}` only when set.")
+    }
+}
+
+fn setter_doc(wire: &str, prop: &Value, requirement: &str) -> String {
     let mut lines = Vec::new();
     let description = prop
         .get("description")
@@ -207,11 +255,7 @@ fn setter_doc(wire: &str, prop: &Value, required: bool) -> String {
     } else {
         description.to_owned()
     });
-    let mut facts = vec![if required {
-        format!("Required; sent as `{wire}`.")
-    } else {
-        format!("Optional; sent as `{wire}` only when set.")
-    }];
+    let mut facts = vec![requirement.to_owned()];
     if let Some(d) = prop.get("default") {
         facts.push(format!("Default: `{d}`."));
     }
@@ -245,4 +289,110 @@ fn setter_doc(wire: &str, prop: &Value, required: bool) -> String {
         .map(|l| format!(" {l}"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Emits `TyBuilder` and `Ty::builder()` for a request `ty` whose body is one of the
+/// object shapes `branches` (`(schema, fields)` as for [`emit_builder`]): the builder
+/// has a setter for every field of every shape, and `build()` takes the first shape
+/// whose required fields are all set (the request type decides, as it does when
+/// reading JSON).
+pub fn emit_union_builder(
+    ty: &str,
+    branches: &[(Value, &[(String, String)])],
+) -> Result<TokenStream, String> {
+    let ty_ident = format_ident!("{ty}");
+    let builder = format_ident!("{}", builder_name(ty));
+    let mut setters = Vec::new();
+    let mut seen: Vec<(String, String)> = Vec::new();
+    let mut shapes = Vec::new();
+    for (schema, fields) in branches {
+        let empty = Map::new();
+        let props = schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
+        let required: Vec<&str> = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        for (wire, prop) in props {
+            let rust = setter_name(wire, fields)?;
+            match seen.iter().find(|(w, r)| w == wire || *r == rust) {
+                Some((w, _)) if w == wire => continue,
+                Some((w, _)) => {
+                    return Err(format!(
+                        "fields {w:?} and {wire:?} of different shapes would both get the \
+                         setter `{rust}`"
+                    ));
+                }
+                None => {}
+            }
+            seen.push((wire.clone(), rust.clone()));
+            // Which shapes require the field: the setter's doc says so.
+            let requiring = branches
+                .iter()
+                .filter(|(b, _)| {
+                    b.get("required")
+                        .and_then(Value::as_array)
+                        .is_some_and(|r| r.iter().any(|w| w == wire.as_str()))
+                })
+                .count();
+            let rule = match requiring {
+                0 => requirement(wire, false),
+                n if n == branches.len() => requirement(wire, true),
+                n => format!(
+                    "Required by {n} of the request's {} shapes (set it to make one of \
+                     them); sent as `{wire}` only when set.",
+                    branches.len()
+                ),
+            };
+            setters.push(setter(wire, &rust, prop, &rule));
+        }
+        let mut pairs = Vec::new();
+        for wire in required.iter().filter(|w| props.contains_key(**w)) {
+            let rust = setter_name(wire, fields)?;
+            pairs.push(quote!((#wire, #rust)));
+        }
+        shapes.push(quote!(&[#(#pairs),*]));
+    }
+    let builder_doc = format!(
+        " Builds a [`{ty}`], whichever of its shapes the fields you set make. Start with \
+         [`{ty}::builder`]; finish with [`{}::build`]. Each shape also has a builder of \
+         its own.",
+        builder_name(ty)
+    );
+    let ctor_doc = format!(
+        " Starts a [`{ty}`] of any of its shapes; set the fields, then call `build()`, which \
+         picks the shape whose required fields you set."
+    );
+    let build_doc = format!(
+        " Finishes the [`{ty}`]: the first shape whose required fields are all set. Fails \
+         when no shape is complete or a value is not allowed, listing every problem at once \
+         with its JSON pointer; the other schema rules are checked by `validate()` (and by \
+         `submit`)."
+    );
+    Ok(quote! {
+        #[doc = #builder_doc]
+        #[derive(Debug, Clone, Default)]
+        pub struct #builder {
+            fields: crate::schema::builder_fields::BuilderFields,
+        }
+
+        impl #ty_ident {
+            #[doc = #ctor_doc]
+            pub fn builder() -> #builder {
+                #builder::default()
+            }
+        }
+
+        impl #builder {
+            #(#setters)*
+
+            #[doc = #build_doc]
+            pub fn build(self) -> Result<#ty_ident, crate::schema::ValidationError> {
+                self.fields.finish_any(&[#(#shapes),*])
+            }
+        }
+    })
 }

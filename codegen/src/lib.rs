@@ -14,8 +14,8 @@ mod variant_names;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use proc_macro2::TokenStream;
-use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle};
+use proc_macro2::{Group, Literal, TokenStream, TokenTree};
+use progenitor::{GenerationSettings, Generator, InterfaceStyle};
 use quote::{format_ident, quote};
 use serde_json::Value;
 
@@ -38,12 +38,70 @@ pub const OPENAPI_FILE: &str = "openapi.json";
 /// The outputs of one generation run.
 #[derive(Debug, Clone)]
 pub struct Generated {
-    /// Formatted Rust source: progenitor's client and types plus the schema checks.
+    /// Formatted Rust source: the types (with request builders and `validate()`) and the
+    /// operation table.
     pub code: String,
     /// The merged OpenAPI 3.0.3 document, pretty-printed with a trailing newline.
     pub openapi: String,
     /// Per-operation facts, for tools that print what was generated.
     pub operations: Vec<OperationMeta>,
+}
+
+/// The request schema `schema` as tools read it: a body that is one of several object
+/// shapes (`oneOf`/`anyOf`) without top-level `properties` also gets `properties` (every
+/// field of every shape, as the first shape that has it defines it), `required` (the
+/// fields every shape requires) and, when the shapes share one, their `description`.
+/// The shapes stay as published; any other schema is returned unchanged.
+pub fn fields_of_shapes(schema: &Value) -> Value {
+    let mut out = schema.clone();
+    let Some(obj) = out.as_object_mut() else {
+        return out;
+    };
+    if obj.contains_key("properties") {
+        return out;
+    }
+    let Some(shapes) = ["oneOf", "anyOf"]
+        .iter()
+        .find_map(|k| schema.get(*k).and_then(Value::as_array))
+    else {
+        return out;
+    };
+    let mut properties = serde_json::Map::new();
+    let mut required: Option<Vec<Value>> = None;
+    for shape in shapes {
+        if let Some(props) = shape.get("properties").and_then(Value::as_object) {
+            for (name, prop) in props {
+                properties
+                    .entry(name.clone())
+                    .or_insert_with(|| prop.clone());
+            }
+        }
+        let own: Vec<Value> = shape
+            .get("required")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        required = Some(match required {
+            None => own,
+            Some(all) => all.into_iter().filter(|r| own.contains(r)).collect(),
+        });
+    }
+    if properties.is_empty() {
+        return out;
+    }
+    obj.insert("properties".into(), Value::Object(properties));
+    if let Some(required) = required.filter(|r| !r.is_empty()) {
+        obj.insert("required".into(), Value::Array(required));
+    }
+    let descriptions: Vec<&Value> = shapes.iter().filter_map(|s| s.get("description")).collect();
+    if !obj.contains_key("description")
+        && descriptions.len() == shapes.len()
+        && descriptions.windows(2).all(|w| w[0] == w[1])
+        && let Some(first) = descriptions.first()
+    {
+        obj.insert("description".into(), (*first).clone());
+    }
+    out
 }
 
 /// Loads every fragment under `spec_dir` and generates the client.
@@ -52,31 +110,85 @@ pub fn generate_dir(spec_dir: &Path) -> Result<Generated, SpecError> {
     generate(&fragments)
 }
 
+/// The request and answer types of the merged document, from the type generator
+/// (typify, through progenitor's type space); the contents of `mod types`.
+///
+/// Progenitor's own client is not generated into the crate: every request goes through
+/// the handwritten transport, so its `Client`, its per-operation builders and typify's
+/// `types::builder` structs would be public code nobody calls. Progenitor still reads
+/// the operations (that is what adds their parameter and answer types); its output is
+/// dropped and only the type space is kept. A panic in the type generator becomes an
+/// error.
+fn generate_types(document: &openapiv3::OpenAPI) -> Result<TokenStream, String> {
+    let mut settings = GenerationSettings::default();
+    settings
+        // Positional: no typify builder structs (ours replace them for requests).
+        .with_interface(InterfaceStyle::Positional)
+        .with_derive("PartialEq")
+        .with_replacement(TASK_STATUS, "crate::schema::TaskStatus", std::iter::empty());
+    let run = || {
+        let mut generator = Generator::new(&settings);
+        generator
+            .generate_tokens(document)
+            .map(|_client| generator.get_type_space().to_stream())
+            .map_err(|e| format!("progenitor rejected the merged document: {e}"))
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_else(|| "no message".to_owned());
+        Err(format!("the type generator panicked: {message}"))
+    })
+}
+
+/// The fragment to blame for a failure of the type generator on the whole spec: the
+/// first that fails alone, else the spec folder.
+fn blame(fragments: &[Fragment], problem: String) -> SpecError {
+    for fragment in fragments {
+        let alone = merge(std::slice::from_ref(fragment))
+            .ok()
+            .and_then(|merged| serde_json::from_value::<openapiv3::OpenAPI>(merged.document).ok());
+        if let Some(document) = alone
+            && let Err(own) = generate_types(&document)
+        {
+            return SpecError::new(
+                &fragment.file,
+                format!(
+                    "{own}; teach codegen/src/merge.rs to hand this schema over in a shape it takes"
+                ),
+            );
+        }
+    }
+    SpecError::new("spec", problem)
+}
+
 /// Generates the client from already loaded fragments.
 pub fn generate(fragments: &[Fragment]) -> Result<Generated, SpecError> {
     let merged = merge(fragments)?;
     let document: openapiv3::OpenAPI = serde_json::from_value(merged.document.clone())
         .map_err(|e| SpecError::new("spec", format!("merged document is not OpenAPI 3.0: {e}")))?;
 
-    let mut settings = GenerationSettings::default();
-    settings
-        .with_interface(InterfaceStyle::Builder)
-        .with_inner_type(quote!(crate::schema::hooks::HookState))
-        .with_hooks(HooksMode::Expected)
-        .with_derive("PartialEq")
-        .with_replacement(TASK_STATUS, "crate::schema::TaskStatus", std::iter::empty());
-    let mut generator = Generator::new(&settings);
-    let client = generator.generate_tokens(&document).map_err(|e| {
-        SpecError::new(
-            "spec",
-            format!("progenitor rejected the merged document: {e}"),
-        )
-    })?;
+    let types = match generate_types(&document) {
+        Ok(types) => types,
+        Err(problem) => return Err(blame(fragments, problem)),
+    };
 
     let glue = glue(&merged.operations)?;
-    let mut file: syn::File = syn::parse2(quote! { #client #glue })
-        .map_err(|e| SpecError::new("spec", format!("generated code does not parse: {e}")))?;
-    let builders = request_builders(&merged)?;
+    let types = restore_stand_ins(types, &merged.enum_stand_ins);
+    let mut file: syn::File = syn::parse2(quote! {
+        /// Request and answer types of every operation in `spec/`.
+        #[allow(clippy::all)]
+        pub mod types {
+            #types
+        }
+
+        #glue
+    })
+    .map_err(|e| SpecError::new("spec", format!("generated code does not parse: {e}")))?;
+    let fields = struct_fields(&file, &owners(&merged.operations))?;
+    let builders = request_builders(&merged, &fields)?;
     rework_types(&mut file, &merged.operations, builders)?;
     let header = "// @generated by modellix-codegen from spec/. Do not edit: change the \
                   fragments and rebuild, or run `cargo xtask codegen`.\n\n";
@@ -90,32 +202,139 @@ pub fn generate(fragments: &[Fragment]) -> Result<Generated, SpecError> {
     })
 }
 
+/// Puts the wire values back where the type generator wrote a stand-in (see
+/// [`Merged::enum_stand_ins`]): in every string literal (serde renames, `Display`,
+/// `FromStr`, docs).
+fn restore_stand_ins(tokens: TokenStream, stand_ins: &BTreeMap<String, String>) -> TokenStream {
+    if stand_ins.is_empty() {
+        return tokens;
+    }
+    tokens
+        .into_iter()
+        .map(|tree| match tree {
+            TokenTree::Group(g) => {
+                let mut group = Group::new(g.delimiter(), restore_stand_ins(g.stream(), stand_ins));
+                group.set_span(g.span());
+                TokenTree::Group(group)
+            }
+            TokenTree::Literal(lit) if lit.to_string().contains(merge::STAND_IN) => {
+                let Ok(text) = syn::parse_str::<syn::LitStr>(&lit.to_string()) else {
+                    return TokenTree::Literal(lit);
+                };
+                let mut value = text.value();
+                for (stand_in, wire) in stand_ins {
+                    value = value.replace(stand_in.as_str(), wire);
+                }
+                let mut restored = Literal::string(&value);
+                restored.set_span(lit.span());
+                TokenTree::Literal(restored)
+            }
+            other => other,
+        })
+        .collect()
+}
+
+/// Request (and branch) type names with their fragment, longest first, so an enum or
+/// struct finds the request it belongs to by prefix.
+fn owners(operations: &[OperationMeta]) -> Vec<(String, &str)> {
+    let mut owners: Vec<(String, &str)> = Vec::new();
+    for op in operations {
+        if let Some(submit) = &op.submit {
+            owners.push((submit.request_type.clone(), &op.file));
+            owners.extend(
+                submit
+                    .branches
+                    .iter()
+                    .map(|b| (b.clone(), op.file.as_str())),
+            );
+        }
+    }
+    owners.sort_by_key(|(name, _)| std::cmp::Reverse(name.len()));
+    owners
+}
+
+/// Struct name → its fields as `(wire name, Rust name)`, for every struct the type
+/// generator made. Two wire names that got one Rust name (`""` and `x` both become
+/// `x`, `3d` and `x3d` both `x3d`) stop the build, naming the fragment and both fields.
+fn struct_fields(
+    file: &syn::File,
+    owners: &[(String, &str)],
+) -> Result<BTreeMap<String, Vec<(String, String)>>, SpecError> {
+    let mut all = BTreeMap::new();
+    let items = file.items.iter().flat_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == "types" => {
+            m.content.as_ref().map_or(&[][..], |(_, items)| &items[..])
+        }
+        _ => &[],
+    });
+    for item in items {
+        let syn::Item::Struct(s) = item else { continue };
+        let syn::Fields::Named(named) = &s.fields else {
+            continue;
+        };
+        let name = s.ident.to_string();
+        let mut fields: Vec<(String, String)> = Vec::new();
+        for field in &named.named {
+            let Some(ident) = &field.ident else { continue };
+            let rust = ident.to_string();
+            let wire = serde_rename(&field.attrs)
+                .unwrap_or_else(|| rust.trim_start_matches("r#").to_owned());
+            if let Some((other, _)) = fields.iter().find(|(_, r)| *r == rust) {
+                let file = owners
+                    .iter()
+                    .find(|(ty, _)| name.starts_with(ty.as_str()))
+                    .map_or("spec", |(_, file)| file);
+                return Err(SpecError::new(
+                    file,
+                    format!(
+                        "type {name}: fields {other:?} and {wire:?} both become the Rust field \
+                         `{rust}`; rename one in the fragment or teach codegen/src/lib.rs to \
+                         name them apart"
+                    ),
+                ));
+            }
+            fields.push((wire, rust));
+        }
+        all.insert(name, fields);
+    }
+    Ok(all)
+}
+
 /// The `…Builder` of every request type (and of every branch of a oneOf/anyOf body).
-fn request_builders(merged: &Merged) -> Result<Vec<syn::Item>, SpecError> {
+fn request_builders(
+    merged: &Merged,
+    fields: &BTreeMap<String, Vec<(String, String)>>,
+) -> Result<Vec<syn::Item>, SpecError> {
     let mut tokens = TokenStream::new();
     for op in &merged.operations {
         let Some(submit) = &op.submit else { continue };
         let err = |e: String| SpecError::new(&op.file, format!("request builder: {e}"));
         let ty = &submit.request_type;
+        let names = |ty: &str| fields.get(ty).map_or(&[][..], Vec::as_slice);
         if submit.branches.is_empty() {
-            tokens
-                .extend(builders::emit_builder(ty, &submit.request_schema, ty, None).map_err(err)?);
+            tokens.extend(
+                builders::emit_builder(ty, &submit.request_schema, names(ty), ty, None)
+                    .map_err(err)?,
+            );
             continue;
         }
+        let mut shapes = Vec::new();
         for branch in &submit.branches {
             let schema = &merged.document["components"]["schemas"][branch];
             let short = branch.strip_prefix(ty.as_str()).unwrap_or(branch);
-            let ctor = heck::ToSnakeCase::to_snake_case(short);
+            let mut ctor = heck::ToSnakeCase::to_snake_case(short);
+            if ctor == "builder" {
+                // `builder()` starts the builder that takes any shape.
+                ctor.push('_');
+            }
+            let published = original_branch(submit, branch, schema);
             tokens.extend(
-                builders::emit_builder(
-                    branch,
-                    &original_branch(submit, branch, schema),
-                    ty,
-                    Some(&ctor),
-                )
-                .map_err(err)?,
+                builders::emit_builder(branch, &published, names(branch), ty, Some(&ctor))
+                    .map_err(err)?,
             );
+            shapes.push((published, names(branch)));
         }
+        tokens.extend(builders::emit_union_builder(ty, &shapes).map_err(err)?);
     }
     let file: syn::File = syn::parse2(tokens)
         .map_err(|e| SpecError::new("spec", format!("generated builders do not parse: {e}")))?;
@@ -139,21 +358,7 @@ fn rework_types(
     operations: &[OperationMeta],
     builders: Vec<syn::Item>,
 ) -> Result<(), SpecError> {
-    // Request (and branch) type names with their fragment, longest first, so an enum
-    // finds the type it belongs to by prefix.
-    let mut owners: Vec<(String, &str)> = Vec::new();
-    for op in operations {
-        if let Some(submit) = &op.submit {
-            owners.push((submit.request_type.clone(), &op.file));
-            owners.extend(
-                submit
-                    .branches
-                    .iter()
-                    .map(|b| (b.clone(), op.file.as_str())),
-            );
-        }
-    }
-    owners.sort_by_key(|(name, _)| std::cmp::Reverse(name.len()));
+    let owners = owners(operations);
     let requests: Vec<String> = owners.iter().map(|(name, _)| name.clone()).collect();
     let types = file
         .items
@@ -413,7 +618,7 @@ mod tests {
     }
 
     #[test]
-    fn a_variant_collision_stops_the_build_naming_fragment_enum_and_values() {
+    fn colliding_variant_names_are_spelled_out_in_a_vendored_enum() {
         let mut fragments = vendored();
         let v2v = fragments
             .iter_mut()
@@ -428,12 +633,13 @@ mod tests {
             .and_then(Value::as_array_mut)
             .unwrap();
         values.push("720 p".into());
-        let e = generate(&fragments).unwrap_err().to_string();
-        assert_eq!(
-            e,
-            "bytedance/seedance-2.0-v2v.json: enum Seedance20V2vRequestResolution: wire values \
-             \"720p\" and \"720 p\" both become the variant `Resolution720p`: teach \
-             codegen/src/variant_names.rs to name them apart"
-        );
+        let code = generate(&fragments).unwrap().code;
+        for want in [
+            "Self::Resolution720p => f.write_str(\"720p\")",
+            "Self::Resolution720Spacep => f.write_str(\"720 p\")",
+            "\"720 p\" => Ok(Self::Resolution720Spacep)",
+        ] {
+            assert!(code.contains(want), "{want}");
+        }
     }
 }

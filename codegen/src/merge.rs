@@ -55,7 +55,14 @@ pub struct Merged {
     pub document: Value,
     /// One entry per fragment, in the spec folder's order.
     pub operations: Vec<OperationMeta>,
+    /// Stand-ins for enum values the type generator cannot name apart (`1080p` and
+    /// `1080P`, `16:9` and `16*9`: it panics on them), stand-in → wire value. The
+    /// generated code gets the wire values back and its variants our names.
+    pub enum_stand_ins: BTreeMap<String, String>,
 }
+
+/// Marks a stand-in enum value (and, PascalCased, the variant named after it).
+pub const STAND_IN: &str = "zzmodellixstandin";
 
 /// `bytedance/seedance-2.0-v2v` → `Seedance20V2v`: the Rust name of a model, from the
 /// model part of its id (every run of ASCII letters and digits, first letter upper-cased).
@@ -106,6 +113,7 @@ pub fn merge(fragments: &[Fragment]) -> Result<Merged, SpecError> {
     );
 
     let mut names = BTreeMap::<String, String>::new();
+    let mut enum_stand_ins = BTreeMap::new();
     for f in fragments {
         let file = f.file.to_string_lossy().replace('\\', "/");
         let err = |problem: String| SpecError::new(&f.file, problem);
@@ -147,6 +155,7 @@ pub fn merge(fragments: &[Fragment]) -> Result<Merged, SpecError> {
         {
             raw_body(body);
         }
+        plain_parameters(&mut op);
 
         // Answers: only 200, opened up for unknown values, hoisted into a component.
         let mut answer = f.response_schema().cloned().unwrap_or_default();
@@ -197,7 +206,7 @@ pub fn merge(fragments: &[Fragment]) -> Result<Merged, SpecError> {
             }
             check_field_names(&request_schema, "").map_err(&err)?;
             let mut for_types = request_schema.clone();
-            simplify_request(&mut for_types);
+            simplify_request(&mut for_types, &mut enum_stand_ins);
             let branches =
                 hoist_branches(&mut for_types, &request_type, &mut components).map_err(&err)?;
             components.insert(request_type.clone(), for_types);
@@ -262,7 +271,24 @@ pub fn merge(fragments: &[Fragment]) -> Result<Merged, SpecError> {
     Ok(Merged {
         document,
         operations,
+        enum_stand_ins,
     })
+}
+
+/// Parameters are plain strings and numbers for the type generator: the handwritten
+/// layer builds every path and query, so a checked newtype per parameter
+/// (`GetTaskTaskId`) would be public code nobody uses.
+fn plain_parameters(op: &mut Map<String, Value>) {
+    let Some(Value::Array(parameters)) = op.get_mut("parameters") else {
+        return;
+    };
+    for parameter in parameters {
+        if let Some(Value::Object(schema)) = parameter.get_mut("schema") {
+            for key in CHECKED_NOT_TYPED {
+                schema.remove(*key);
+            }
+        }
+    }
 }
 
 /// A request body the type generator cannot build (`multipart/form-data`, an upload)
@@ -324,8 +350,9 @@ const CHECKED_NOT_TYPED: &[&str] = &[
 /// Request schema for progenitor: optional fields become `Option` (no pinned defaults on
 /// the wire), numbers and strings stay plain so that `validate()` can report them. The
 /// removed facts are appended to the description so rustdoc still states them.
-fn simplify_request(schema: &mut Value) {
+fn simplify_request(schema: &mut Value, stand_ins: &mut BTreeMap<String, String>) {
     let Value::Object(obj) = schema else { return };
+    stand_in_enum(obj, stand_ins);
     let mut facts = Vec::new();
     if let Some(d) = obj.get("default") {
         facts.push(format!("Default: `{d}`."));
@@ -384,7 +411,35 @@ fn simplify_request(schema: &mut Value) {
         };
         obj.insert("description".into(), Value::String(text));
     }
-    for_each_subschema(obj, simplify_request);
+    for_each_subschema(obj, |sub| simplify_request(sub, stand_ins));
+}
+
+/// A string enum whose values differ only in case or in characters that are not
+/// letters or digits gets stand-in values (see [`Merged::enum_stand_ins`]).
+fn stand_in_enum(obj: &mut Map<String, Value>, stand_ins: &mut BTreeMap<String, String>) {
+    let Some(Value::Array(values)) = obj.get_mut("enum") else {
+        return;
+    };
+    let folded = |v: &Value| -> Option<String> {
+        let s = v.as_str()?;
+        Some(
+            s.chars()
+                .filter(|c| c.is_alphanumeric())
+                .flat_map(char::to_lowercase)
+                .collect(),
+        )
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    let clash = values.iter().filter_map(folded).any(|f| !seen.insert(f));
+    if !clash {
+        return;
+    }
+    for value in values.iter_mut() {
+        if let Value::String(wire) = value {
+            let stand_in = format!("{STAND_IN}{}zz", stand_ins.len());
+            stand_ins.insert(stand_in.clone(), std::mem::replace(wire, stand_in));
+        }
+    }
 }
 
 /// Snake-case Rust field names must stay distinct: `aspectRatio` and `aspect_ratio` in
@@ -629,7 +684,7 @@ mod tests {
             "d":{"type":"integer","enum":[4,5],"default":5,"description":"Seconds."},
             "u":{"type":"array","minItems":1,"maxItems":3,"items":{"type":"string","minLength":1}}
         }});
-        simplify_request(&mut s);
+        simplify_request(&mut s, &mut BTreeMap::new());
         let d = &s["properties"]["d"];
         assert!(d.get("default").is_none() && d.get("enum").is_none());
         assert_eq!(d["description"], "Seconds.\n\nDefault: `5`. Allowed: 4, 5.");

@@ -40,25 +40,90 @@ pub struct Variant {
     pub wire: Option<String>,
 }
 
-/// The renames (`old → new`) of one enum's variants. Two variants that end up with one
-/// name are an error naming both wire values.
+/// The exact spelling of `wire` after `property`, for values the readable names cannot
+/// tell apart (`16:9` and `16*9`, `fast` and `Fast`): letters and digits as they are
+/// (case kept), every other character by its name (`Ratio16Colon9`, `Ratio16Star9`,
+/// `Modefast`, `ModeFast`).
+pub fn spelled_variant(property: &str, wire: &str) -> String {
+    let mut name = property.to_owned();
+    for c in wire.chars() {
+        match c {
+            c if c.is_ascii_alphanumeric() => name.push(c),
+            ':' => name.push_str("Colon"),
+            '*' => name.push_str("Star"),
+            '.' => name.push_str("Dot"),
+            '-' => name.push_str("Dash"),
+            '_' => name.push_str("Underscore"),
+            ' ' => name.push_str("Space"),
+            '/' => name.push_str("Slash"),
+            '+' => name.push_str("Plus"),
+            c => name.push_str(&format!("U{:04X}", u32::from(c))),
+        }
+    }
+    name
+}
+
+/// The type generator's kind of name for a value that starts with a letter, for
+/// variants named after a stand-in value (see `merge::STAND_IN`).
+fn pascal_variant(property: &str, wire: &str) -> String {
+    let name = heck::ToUpperCamelCase::to_upper_camel_case(wire);
+    match name.chars().next() {
+        Some(c) if c.is_ascii_alphabetic() && syn::parse_str::<syn::Ident>(&name).is_ok() => name,
+        _ => spelled_variant(property, wire),
+    }
+}
+
+/// True for a variant the type generator named after a stand-in value.
+fn is_stand_in(ident: &str) -> bool {
+    ident
+        .to_ascii_lowercase()
+        .starts_with(crate::merge::STAND_IN)
+}
+
+/// The renames (`old → new`) of one enum's variants. Values whose readable names
+/// collide are spelled out exactly ([`spelled_variant`]); two variants that still end
+/// up with one name are an error naming both wire values.
 pub fn plan_renames(
     property: &str,
     variants: &[Variant],
 ) -> Result<BTreeMap<String, String>, String> {
+    let wire = |v: &Variant| v.wire.clone().unwrap_or_else(|| v.ident.clone());
+    let readable: Vec<String> = variants
+        .iter()
+        .map(|v| {
+            let wire = wire(v);
+            readable_variant(property, &wire).unwrap_or_else(|| {
+                if is_stand_in(&v.ident) {
+                    pascal_variant(property, &wire)
+                } else {
+                    v.ident.clone()
+                }
+            })
+        })
+        .collect();
+    let names: Vec<String> = variants
+        .iter()
+        .zip(&readable)
+        .map(|(v, name)| {
+            if readable.iter().filter(|n| *n == name).count() > 1 {
+                spelled_variant(property, &wire(v))
+            } else {
+                name.clone()
+            }
+        })
+        .collect();
     let mut renames = BTreeMap::new();
-    let mut taken: BTreeMap<String, &str> = BTreeMap::new();
-    for v in variants {
-        let wire = v.wire.as_deref().unwrap_or(&v.ident);
-        let name = readable_variant(property, wire).unwrap_or_else(|| v.ident.clone());
-        if let Some(other) = taken.insert(name.clone(), wire) {
+    let mut taken: BTreeMap<&str, String> = BTreeMap::new();
+    for (v, name) in variants.iter().zip(&names) {
+        let wire = wire(v);
+        if let Some(other) = taken.insert(name, wire.clone()) {
             return Err(format!(
                 "wire values {other:?} and {wire:?} both become the variant `{name}`: teach \
                  codegen/src/variant_names.rs to name them apart"
             ));
         }
-        if name != v.ident {
-            renames.insert(v.ident.clone(), name);
+        if *name != v.ident {
+            renames.insert(v.ident.clone(), name.clone());
         }
     }
     Ok(renames)
@@ -172,28 +237,71 @@ mod tests {
     }
 
     #[test]
-    fn a_collision_names_both_wire_values() {
-        let cases = [
+    fn colliding_readable_names_are_spelled_out() {
+        type Case<'a> = (&'a [Variant], &'a [(&'a str, &'a str)]);
+        let cases: [Case; 5] = [
             (
-                [
+                &[
                     variant("X169", Some("16:9")),
                     variant("X169x", Some("16x9")),
                 ],
-                "wire values \"16:9\" and \"16x9\" both become the variant `Ratio16x9`",
+                &[("X169", "Ratio16Colon9"), ("X169x", "Ratio16x9")],
             ),
             (
-                [variant("X15", Some("1.5")), variant("X1p5", Some("1p5"))],
-                "wire values \"1.5\" and \"1p5\" both become the variant `Ratio1p5`",
+                &[variant("X15", Some("1.5")), variant("X1p5", Some("1p5"))],
+                &[("X15", "Ratio1Dot5"), ("X1p5", "Ratio1p5")],
             ),
             (
-                [variant("Ratio1x1", None), variant("X11", Some("1:1"))],
-                "wire values \"Ratio1x1\" and \"1:1\" both become the variant `Ratio1x1`",
+                &[variant("Ratio1x1", None), variant("X11", Some("1:1"))],
+                &[("Ratio1x1", "RatioRatio1x1"), ("X11", "Ratio1Colon1")],
+            ),
+            // Stand-ins (values the type generator cannot name apart).
+            (
+                &[
+                    variant("Zzmodellixstandin0zz", Some("16:9")),
+                    variant("Zzmodellixstandin1zz", Some("16*9")),
+                    variant("Zzmodellixstandin2zz", Some("auto")),
+                ],
+                &[
+                    ("Zzmodellixstandin0zz", "Ratio16Colon9"),
+                    ("Zzmodellixstandin1zz", "Ratio16Star9"),
+                    ("Zzmodellixstandin2zz", "Auto"),
+                ],
+            ),
+            (
+                &[
+                    variant("Zzmodellixstandin3zz", Some("fast")),
+                    variant("Zzmodellixstandin4zz", Some("Fast")),
+                ],
+                &[
+                    ("Zzmodellixstandin3zz", "Ratiofast"),
+                    ("Zzmodellixstandin4zz", "RatioFast"),
+                ],
             ),
         ];
         for (variants, want) in cases {
-            let got = plan_renames("Ratio", &variants).unwrap_err();
-            assert!(got.contains(want), "{got} lacks {want}");
+            let got = plan_renames("Ratio", variants).unwrap();
+            let want: BTreeMap<String, String> = want
+                .iter()
+                .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+                .collect();
+            assert_eq!(got, want);
         }
+        // Spelled names that still meet are refused, naming both values.
+        let got = plan_renames(
+            "Ratio",
+            &[
+                variant("Zzmodellixstandin0zz", Some("a:")),
+                variant("Zzmodellixstandin1zz", Some("aColon")),
+                variant("Zzmodellixstandin2zz", Some("A:")),
+                variant("Zzmodellixstandin3zz", Some("a-colon")),
+            ],
+        )
+        .unwrap_err();
+        assert!(
+            got.contains("wire values \"a:\" and \"aColon\" both become the variant `RatioaColon`"),
+            "{got}"
+        );
         // Close but distinct names are fine.
         let ok = [variant("Ratio11", None), variant("X11", Some("1:1"))];
         assert!(plan_renames("Ratio", &ok).is_ok());

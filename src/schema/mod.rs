@@ -7,7 +7,6 @@
 
 pub(crate) mod builder_fields;
 pub(crate) mod format;
-pub(crate) mod hooks;
 pub(crate) mod operation;
 pub(crate) mod rules;
 pub(crate) mod validate;

@@ -136,6 +136,18 @@ impl Operation {
     /// `validate()` and rustdoc); `None` for operations that are not submits. Tools
     /// derive flags and help from it without reading `spec/`.
     ///
+    /// A body that is one of several shapes (`oneOf`/`anyOf`) keeps its shapes and also
+    /// lists, at the top, every field of every shape under `properties` and the fields
+    /// all shapes require under `required`, so tools find the fields where they look:
+    ///
+    /// ```
+    /// let op = modellix::Operation::for_model("alibaba/wan2.7-i2v").unwrap();
+    /// let schema: serde_json::Value = serde_json::from_str(op.request_schema_json().unwrap()).unwrap();
+    /// assert_eq!(schema["oneOf"].as_array().unwrap().len(), 2);
+    /// assert!(schema["properties"]["first_frame"].is_object());
+    /// assert!(schema["properties"]["first_clip"].is_object());
+    /// ```
+    ///
     /// ```
     /// let op = modellix::Operation::for_model("bytedance/seedance-2.0-v2v").unwrap();
     /// let schema: serde_json::Value = serde_json::from_str(op.request_schema_json().unwrap()).unwrap();

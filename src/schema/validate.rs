@@ -239,8 +239,8 @@ impl fmt::Display for ValidationError {
 
 impl std::error::Error for ValidationError {}
 
-/// Collects violations while generated code walks a request.
-#[derive(Debug, Default)]
+/// Collects violations while generated code walks a request (or a builder is filled).
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Checker {
     violations: Vec<Violation>,
     warnings: Vec<Warning>,
@@ -259,6 +259,20 @@ impl Checker {
             pointer: pointer.to_owned(),
             message: message.into(),
         });
+    }
+
+    /// True once a rule was found broken.
+    pub(crate) fn has_violations(&self) -> bool {
+        !self.violations.is_empty()
+    }
+
+    /// The violations so far as an error (an empty list if there are none; callers
+    /// check [`Self::has_violations`] first).
+    pub(crate) fn into_error(self) -> ValidationError {
+        ValidationError {
+            violations: self.violations,
+            warnings: self.warnings,
+        }
     }
 
     pub(crate) fn finish(self) -> Result<Warnings, ValidationError> {
