@@ -565,6 +565,42 @@ impl TaskFailure {
         };
         TaskFailure { code, message, raw }
     }
+
+    /// [`TaskFailure::from_raw`] with every string in it passed through `redactor`: a
+    /// failed task's message may echo the key.
+    pub(crate) fn from_raw_redacted(
+        raw: Option<serde_json::Value>,
+        redactor: &crate::redact::Redactor,
+    ) -> Self {
+        fn scrub(value: &mut serde_json::Value, redactor: &crate::redact::Redactor) {
+            use serde_json::Value;
+            // A stack, not recursion: a deeply nested answer cannot overflow it.
+            let mut stack = vec![value];
+            while let Some(value) = stack.pop() {
+                match value {
+                    Value::String(s) => *s = redactor.text(s),
+                    Value::Array(items) => stack.extend(items.iter_mut()),
+                    Value::Object(map) => {
+                        // Keys are server text too.
+                        if map.keys().any(|k| redactor.text(k) != *k) {
+                            let old = std::mem::take(map);
+                            *map = old
+                                .into_iter()
+                                .map(|(k, v)| (redactor.text(&k), v))
+                                .collect();
+                        }
+                        stack.extend(map.values_mut());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut raw = raw;
+        if let Some(raw) = raw.as_mut() {
+            scrub(raw, redactor);
+        }
+        TaskFailure::from_raw(raw)
+    }
 }
 
 /// What kind of error an [`Error`] is, for code that dispatches on it.

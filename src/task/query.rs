@@ -9,6 +9,7 @@ use tokio::time::Instant;
 
 use crate::error::api::api_error;
 use crate::error::{ApiError, Error};
+use crate::redact::Redactor;
 use crate::shared::Shared;
 use crate::transport::request::MAX_ANSWER_BYTES;
 use crate::transport::request::{Failure, Outgoing, Stage};
@@ -140,10 +141,12 @@ pub(crate) async fn query(
         }));
     }
     if answer.is_success() {
-        // The reason may quote the server: it passes the redactor like any server text.
-        return decode(task_id, &answer.body).map_err(|reason| QueryFailure::Retryable {
-            error: malformed(transport.redactor.text(&reason)),
-            hint: None,
+        // The reason quotes the server: `decode` redacts every piece it keeps.
+        return decode(task_id, &answer.body, &transport.redactor).map_err(|reason| {
+            QueryFailure::Retryable {
+                error: malformed(reason),
+                hint: None,
+            }
         });
     }
     let mut api = api_error(status, &answer.headers, &answer.body, &transport.redactor);
@@ -160,28 +163,40 @@ pub(crate) async fn query(
     }
 }
 
-/// The task in a success answer, decoded strictly, else leniently.
-fn decode(task_id: &str, body: &[u8]) -> Result<TaskInfo, String> {
+/// Longest piece of server text quoted in a reason.
+const MAX_QUOTED_CHARS: usize = 200;
+
+/// The task in a success answer, decoded strictly, else leniently; the error quotes
+/// the server only through `redactor` (redacted before it is cut).
+fn decode(task_id: &str, body: &[u8], redactor: &Redactor) -> Result<TaskInfo, String> {
     let answer = match serde_json::from_slice::<GetTaskResponse>(body) {
         Ok(answer) => answer,
-        Err(e) => decode_leniently(body)
-            .ok_or_else(|| format!("the answer is not a task envelope ({e})"))?,
+        Err(e) => decode_leniently(body).ok_or_else(|| {
+            format!(
+                "the answer is not a task envelope ({})",
+                redactor.excerpt(&e.to_string(), MAX_QUOTED_CHARS)
+            )
+        })?,
     };
-    check_answer(task_id, answer)
+    check_answer(task_id, answer, redactor)
 }
 
 /// The task in a decoded answer, if the answer is a success envelope about `task_id`.
-fn check_answer(task_id: &str, answer: GetTaskResponse) -> Result<TaskInfo, String> {
+fn check_answer(
+    task_id: &str,
+    answer: GetTaskResponse,
+    redactor: &Redactor,
+) -> Result<TaskInfo, String> {
     if answer.code != 0 {
         Err(format!(
             "the envelope says code {}: {}",
             answer.code,
-            answer.message.chars().take(200).collect::<String>()
+            redactor.excerpt(&answer.message, MAX_QUOTED_CHARS)
         ))
     } else if answer.data.task_id != task_id {
         Err(format!(
             "asked for task {task_id} but the answer is about task {}",
-            answer.data.task_id.chars().take(200).collect::<String>()
+            redactor.excerpt(&answer.data.task_id, MAX_QUOTED_CHARS)
         ))
     } else {
         Ok(answer.data)

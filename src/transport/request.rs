@@ -77,6 +77,8 @@ pub(crate) struct Answer {
     pub(crate) headers: HeaderMap,
     pub(crate) body: Vec<u8>,
     pub(crate) request_id: Option<String>,
+    /// The `Location` header, redacted and fit for a message (see [`Answer::location`]).
+    location: Option<String>,
 }
 
 impl Answer {
@@ -88,15 +90,12 @@ impl Answer {
         (300..400).contains(&self.status)
     }
 
-    /// Where a redirect pointed, fit for a message.
+    /// Where a redirect pointed, fit for a message: redacted before it was shortened
+    /// (a server may echo the key into the URL).
     pub(crate) fn location(&self) -> String {
-        self.headers
-            .get(reqwest::header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .map_or_else(
-                || "nowhere (no Location header)".to_owned(),
-                crate::redact::raw_url_for_display,
-            )
+        self.location
+            .clone()
+            .unwrap_or_else(|| "nowhere (no Location header)".to_owned())
     }
 }
 
@@ -393,12 +392,17 @@ impl Transport {
         let error_answer = !(200..300).contains(&status);
         let mut response = response;
         let headers = std::mem::take(response.headers_mut());
+        let location = headers
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| self.redactor.url(v));
         match read_capped(response, limit, self.timeouts.answer).await {
             Ok(body) => Ok(Answer {
                 status,
                 headers,
                 body,
                 request_id,
+                location,
             }),
             // An error answer is only read for its message: a cut is harmless.
             Err(cut) if error_answer && cut.too_large => Ok(Answer {
@@ -406,6 +410,7 @@ impl Transport {
                 headers,
                 body: cut.partial,
                 request_id,
+                location,
             }),
             Err(cut) => Err(Failure {
                 stage: Stage::MaybeSent,

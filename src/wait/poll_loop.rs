@@ -321,7 +321,10 @@ impl Waiter {
             TaskStatus::Failed => {
                 self.done = Some(Err(Error::TaskFailed {
                     task_id: task_id.to_owned(),
-                    failure: crate::error::TaskFailure::from_raw(info.error.clone()),
+                    failure: crate::error::TaskFailure::from_raw_redacted(
+                        info.error.clone(),
+                        &self.shared.transport.redactor,
+                    ),
                 }));
             }
             _ => {}
