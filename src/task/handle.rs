@@ -112,7 +112,9 @@ impl TaskHandle {
     /// policy and deadline (10 minutes by default).
     ///
     /// A timeout does not mean the task failed: [`Error::TimedOut`] carries the id to
-    /// resume with. Dropping the future stops polling only.
+    /// resume with. A success that lists no result file is [`Error::EmptyResult`]
+    /// (see [`Error::is_empty_result`]), with the id. Dropping the future stops polling
+    /// only.
     ///
     /// ```no_run
     /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
@@ -144,8 +146,8 @@ impl TaskHandle {
     /// logs. The first item is the first status seen; unknown statuses come through
     /// as [`TaskStatus::Other`](crate::task::status::TaskStatus::Other). The last item of a
     /// successful task carries its [`TaskOutput`] (`update.output`), so no further
-    /// query is needed; the stream ends with one `Err` when the task failed, the wait
-    /// timed out or a query failed for good. Driven by its reader: dropping it stops
+    /// query is needed; the stream ends with one `Err` when the task failed, succeeded
+    /// without result files, the wait timed out or a query failed for good. Driven by its reader: dropping it stops
     /// polling, and nothing is buffered ahead.
     ///
     /// ```no_run

@@ -201,6 +201,12 @@ impl Transport {
         })
     }
 
+    /// False for a client built `without_timeouts` (tests on a paused clock): then no
+    /// timer of the client's own may run while a request is in flight.
+    pub(crate) fn has_timeouts(&self) -> bool {
+        finite(self.timeouts.read).is_some()
+    }
+
     pub(crate) fn base_url(&self) -> &str {
         &self.base_url
     }

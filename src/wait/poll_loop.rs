@@ -262,7 +262,25 @@ impl Waiter {
         loop {
             attempt += 1;
             self.polls += 1;
-            match query(&shared, task_id, attempt, self.deadline, young).await {
+            let asked = query(&shared, task_id, attempt, self.deadline, young);
+            // The deadline bounds the query in flight too: a server that never answers
+            // must not hold the wait past it (the query's own timeout may be longer).
+            // Not armed without the client's own timeouts (tests on a paused clock,
+            // where a timer armed during real I/O would fire at once).
+            let bound = self.deadline.filter(|_| shared.transport.has_timeouts());
+            let answer = match bound {
+                Some(deadline) => match tokio::time::timeout_at(deadline, asked).await {
+                    Ok(answer) => answer,
+                    Err(_) => {
+                        self.last_error = Some(
+                            "the last status query had no answer by the wait's deadline".to_owned(),
+                        );
+                        return Ok(None);
+                    }
+                },
+                None => asked.await,
+            };
+            match answer {
                 Ok(info) => return Ok(Some(info)),
                 Err(QueryFailure::Fatal(error)) => {
                     tracing::warn!(task_id, polls = self.polls, "wait ended: {error}");
@@ -308,6 +326,14 @@ impl Waiter {
             self.record_end(&info.status).await;
         }
         match info.status {
+            // Success without files: nothing to save, so not an output (a caller
+            // reporting "saved" would be wrong), but an error that keeps the id.
+            TaskStatus::Success if info.result.as_ref().is_none_or(|r| r.resources.is_empty()) => {
+                self.done = Some(Err(Error::EmptyResult {
+                    task_id: task_id.to_owned(),
+                    info: Box::new(info),
+                }));
+            }
             TaskStatus::Success => {
                 let output = TaskOutput {
                     task: self.task.clone(),
