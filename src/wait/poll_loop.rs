@@ -25,6 +25,8 @@ use crate::{task::output::TaskOutput, task::status::TaskStatus, types::TaskInfo}
 
 /// A 404 this soon after submit may only mean the task is not visible yet.
 const YOUNG_TASK: Duration = Duration::from_secs(60);
+/// Longest stored run time believed (a day).
+const MAX_RUN: Duration = Duration::from_secs(86_400);
 /// Run times read back from the ledger when a client first waits.
 const PRIMING_RUNS: usize = 500;
 
@@ -155,6 +157,16 @@ struct Waiter {
     last_status: Option<TaskStatus>,
     last_error: Option<String>,
     last_poll: Instant,
+    /// Time since submit when the last query that saw the task still running was
+    /// sent: the end came after it.
+    last_running_at: Option<Duration>,
+    /// Time since submit when the current query was sent.
+    asked_at: Duration,
+    /// True when the first query came at the schedule's time, counted from a known
+    /// submit (the wait began at once): a task seen finished by it ended within the
+    /// schedule's first gap. False for a wait that began late (a resumed old record,
+    /// "submit now, wait later"): such an end may lie anywhere before.
+    on_plan: bool,
     /// The end, once seen; handed out after the last update.
     done: Option<Result<TaskOutput, Error>>,
 }
@@ -176,6 +188,9 @@ impl Waiter {
             last_status: None,
             last_error: None,
             last_poll: start,
+            last_running_at: None,
+            asked_at: Duration::ZERO,
+            on_plan: false,
             done: None,
         }
     }
@@ -214,6 +229,9 @@ impl Waiter {
         loop {
             let ctx = PollContext::new(self.polls, self.since_submit(), self.task.kind());
             let delay = self.shared.schedule.delay(&ctx);
+            if self.polls == 0 {
+                self.on_plan = self.task.submitted_at().is_some() && self.age_at_start <= delay;
+            }
             let mut wake = if self.polls == 0 {
                 later(self.start, delay.saturating_sub(self.age_at_start))
             } else {
@@ -231,6 +249,9 @@ impl Waiter {
                 Err(error) => return Event::Done(Err(error)),
                 Ok(Some(info)) => {
                     self.last_error = None;
+                    if !info.status.is_terminal() {
+                        self.last_running_at = Some(self.asked_at);
+                    }
                     if let Some(event) = Box::pin(self.seen(info)).await {
                         return event;
                     }
@@ -262,6 +283,7 @@ impl Waiter {
         loop {
             attempt += 1;
             self.polls += 1;
+            self.asked_at = self.since_submit();
             let asked = query(&shared, task_id, attempt, self.deadline, young);
             // The deadline bounds the query in flight too: a server that never answers
             // must not hold the wait past it (the query's own timeout may be longer).
@@ -358,14 +380,31 @@ impl Waiter {
         Some(Event::Update(update))
     }
 
-    /// Teaches the schedule and writes the end into the ledger (failures only logged:
-    /// the result matters more than its record).
+    /// Teaches the schedule what this wait observed of the run time, and writes the
+    /// end into the ledger (failures only logged: the result matters more than its
+    /// record).
     async fn record_end(&self, status: &TaskStatus) {
         let shared = &self.shared;
-        let took = self.since_submit();
-        shared.schedule.observe(self.task.kind(), took);
+        let kind = self.task.kind();
+        let seen_finished = self.since_submit();
+        let learned = match (self.last_running_at, self.on_plan) {
+            // Seen running, then finished: the end lies between; its middle is kept.
+            (Some(from), _) => {
+                shared.schedule.observe_between(kind, from, seen_finished);
+                Some(from + seen_finished.saturating_sub(from) / 2)
+            }
+            // Finished at the first query, made on schedule after the submit.
+            (None, true) => {
+                shared.schedule.observe(kind, seen_finished);
+                Some(seen_finished)
+            }
+            // A late start that found it finished: nothing was observed of its run.
+            (None, false) => None,
+        };
         let ledger = &shared.ledger;
-        if let Err(e) = ledger.record_run(self.task.kind(), took).await {
+        if let Some(took) = learned
+            && let Err(e) = ledger.record_run(kind, took).await
+        {
             tracing::warn!(task_id = self.task.id(), "{e}");
         }
         if let Err(e) = ledger
@@ -385,8 +424,19 @@ impl Waiter {
             .get_or_init(|| async {
                 match shared.ledger.runs(PRIMING_RUNS).await {
                     Ok(runs) => {
+                        // A stored sample past the wait's deadline (or absurd) cannot
+                        // be a run this client would have seen end: ignored.
+                        let plausible = |took: Duration| {
+                            !took.is_zero()
+                                && took <= MAX_RUN
+                                && shared.wait.deadline.is_none_or(|d| took <= d)
+                        };
                         for (kind, took) in runs {
-                            shared.schedule.observe(&kind, took);
+                            if plausible(took) {
+                                shared.schedule.restore(&kind, took);
+                            } else {
+                                tracing::debug!(?took, "ignored an implausible stored run time");
+                            }
                         }
                     }
                     Err(e) => tracing::warn!("cannot read run times from the ledger: {e}"),
