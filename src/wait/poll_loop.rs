@@ -19,6 +19,7 @@ use crate::shared::Shared;
 use crate::task::query::{QueryFailure, query};
 use crate::task::record::Task;
 use crate::time::later;
+use crate::transport::retry::RetryRound;
 use crate::wait::options::WaitOptions;
 use crate::wait::schedule::PollContext;
 use crate::{task::output::TaskOutput, task::status::TaskStatus, types::TaskInfo};
@@ -279,9 +280,9 @@ impl Waiter {
         let task_id = self.task.id().to_owned();
         let task_id = task_id.as_str();
         let young = self.task.submitted_at().is_some() && self.since_submit() < YOUNG_TASK;
-        let mut attempt = 0u32;
+        let mut round = RetryRound::new(&*shared.retry, self.deadline);
         loop {
-            attempt += 1;
+            let attempt = round.next_attempt();
             self.polls += 1;
             self.asked_at = self.since_submit();
             let asked = query(&shared, task_id, attempt, self.deadline, young);
@@ -311,18 +312,8 @@ impl Waiter {
                 Err(QueryFailure::Retryable { error, hint }) => {
                     tracing::debug!(task_id, attempt, "query failed, may retry: {error}");
                     self.last_error = Some(error.to_string());
-                    match shared.retry.retry_delay(attempt, hint) {
-                        Some(pause) if !self.past_deadline() => {
-                            let mut at = later(Instant::now(), pause);
-                            if let Some(deadline) = self.deadline {
-                                at = at.min(deadline);
-                            }
-                            tokio::time::sleep_until(at).await;
-                            if self.past_deadline() {
-                                return Ok(None);
-                            }
-                        }
-                        _ => return Ok(None),
+                    if !round.pause(hint).await {
+                        return Ok(None);
                     }
                 }
             }
