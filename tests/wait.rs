@@ -602,3 +602,51 @@ async fn a_success_without_result_files_is_an_error_that_keeps_the_id() {
         assert!(updates[0].as_ref().unwrap().output.is_none());
     }
 }
+
+/// One progress stream over many tasks: every status change of each, merged, each
+/// with its task; it ends when every task has ended (here: one success, one failure).
+#[tokio::test(start_paused = true)]
+async fn one_progress_stream_covers_many_tasks() {
+    let server = MockServer::start();
+    server.script(
+        "GET",
+        &task_path("task-a"),
+        [status("task-a", "processing")],
+    );
+    server.default_reply("GET", &task_path("task-a"), succeeded("task-a"));
+    server.default_reply(
+        "GET",
+        &task_path("task-b"),
+        Reply::Json(
+            200,
+            json!({"code": 0, "message": "success", "data": {
+                "status": "failed", "task_id": "task-b", "error": {"message": "no"}
+            }}),
+        ),
+    );
+    let client = fast_client(&server);
+    let tasks = [
+        client.task("task-a").unwrap(),
+        client.task("task-b").unwrap(),
+    ];
+    let seen: Vec<(String, Result<TaskStatus, bool>)> = modellix::TaskHandle::updates_all(&tasks)
+        .map(|(task, update)| {
+            (
+                task.id().to_owned(),
+                update.map(|u| u.status).map_err(|e| e.is_task_failed()),
+            )
+        })
+        .collect()
+        .await;
+    let of = |id: &str| -> Vec<Result<TaskStatus, bool>> {
+        seen.iter()
+            .filter(|(t, _)| t == id)
+            .map(|(_, u)| u.clone())
+            .collect()
+    };
+    assert_eq!(
+        of("task-a"),
+        [Ok(TaskStatus::Processing), Ok(TaskStatus::Success)]
+    );
+    assert_eq!(of("task-b"), [Ok(TaskStatus::Failed), Err(true)]);
+}

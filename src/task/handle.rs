@@ -12,7 +12,7 @@ use crate::shared::Shared;
 use crate::task::record::Task;
 use crate::types::TaskInfo;
 use crate::wait::options::WaitOptions;
-use crate::wait::poll_loop::TaskUpdates;
+use crate::wait::poll_loop::{AllTaskUpdates, TaskUpdates};
 use crate::{task::kind::TaskKind, task::output::TaskOutput};
 
 /// A submitted task and the client it belongs to: what [`Client::submit`],
@@ -171,6 +171,47 @@ impl TaskHandle {
     /// [`TaskHandle::updates`] with this call's options.
     pub fn updates_with(&self, options: WaitOptions) -> TaskUpdates {
         crate::wait::poll_loop::updates(&self.shared, &self.task, options)
+    }
+
+    /// One progress stream over many tasks: every task's [`TaskHandle::updates`]
+    /// (with its client's options), merged as they come, each item with its task.
+    /// A task's part ends as its own stream would; the stream ends when all have.
+    /// The status queries of all the tasks share their client's query slots.
+    ///
+    /// ```
+    /// use futures_util::StreamExt;
+    /// use modellix::TaskHandle;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), modellix::Error> {
+    /// # let sandbox = modellix_sandbox::Sandbox::start().await.expect("sandbox");
+    /// # let client = modellix::Client::builder()
+    /// #     .api_key(sandbox.api_key())
+    /// #     .base_url(sandbox.base_url())
+    /// #     .poll_schedule(modellix::Backoff::fixed(std::time::Duration::from_millis(10)))
+    /// #     .build()?;
+    /// let request = modellix::types::Seedance20V2vRequest::builder()
+    ///     .prompt("Extend [Video 1] with a slow dolly zoom")
+    ///     .video_urls(["https://example.com/in.mp4"])
+    ///     .build()?;
+    /// let tasks = [client.submit(&request).await?, client.submit(&request).await?];
+    ///
+    /// let mut progress = TaskHandle::updates_all(&tasks);
+    /// let mut finished = 0;
+    /// while let Some((task, update)) = progress.next().await {
+    ///     let update = update?;
+    ///     println!("{}: {}", task.id(), update.status);
+    ///     finished += usize::from(update.output.is_some());
+    /// }
+    /// assert_eq!(finished, 2);
+    /// # Ok(()) }
+    /// ```
+    pub fn updates_all<'a>(tasks: impl IntoIterator<Item = &'a TaskHandle>) -> AllTaskUpdates {
+        AllTaskUpdates::new(
+            tasks
+                .into_iter()
+                .map(|handle| (handle.task.clone(), handle.updates())),
+        )
     }
 }
 

@@ -139,6 +139,45 @@ impl Stream for TaskUpdates {
     }
 }
 
+/// Every update of many tasks in one stream, as they come: what
+/// [`TaskHandle::updates_all`](crate::task::handle::TaskHandle::updates_all) returns.
+/// Each item names its task; a task's part ends as its own stream would (after its
+/// last update, or with one `Err`), and the stream ends when every task's has.
+/// Dropping it stops all the polling.
+pub struct AllTaskUpdates {
+    inner: futures_util::stream::SelectAll<TaskedUpdates>,
+}
+
+type TaskedUpdates = Pin<Box<dyn Stream<Item = (Task, Result<TaskUpdate, Error>)> + Send>>;
+
+impl AllTaskUpdates {
+    /// Merges the update streams of `tasks`, each task with its own stream.
+    pub(crate) fn new(tasks: impl IntoIterator<Item = (Task, TaskUpdates)>) -> Self {
+        let streams = tasks.into_iter().map(|(task, updates)| {
+            Box::pin(updates.map(move |update| (task.clone(), update))) as TaskedUpdates
+        });
+        AllTaskUpdates {
+            inner: futures_util::stream::select_all(streams),
+        }
+    }
+}
+
+impl std::fmt::Debug for AllTaskUpdates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AllTaskUpdates")
+            .field("tasks", &self.inner.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Stream for AllTaskUpdates {
+    type Item = (Task, Result<TaskUpdate, Error>);
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Pin::new(&mut self.inner).poll_next(cx)
+    }
+}
+
 // Short-lived and moved once per status change: boxing would only add allocations.
 #[allow(clippy::large_enum_variant)]
 enum Event {
