@@ -201,7 +201,6 @@ fn httpdate_rfc3339(t: std::time::SystemTime) -> String {
 /// are ignored when the schedule is primed from the ledger.
 #[tokio::test(start_paused = true)]
 async fn implausible_stored_run_times_are_ignored_on_load() {
-    use modellix::TaskLedger;
     use support::*;
     let server = MockServer::start();
     let dir = tempfile::tempdir().unwrap();
