@@ -26,8 +26,9 @@ pub struct TaskOutput {
     pub task: Task,
     /// The final answer, unknown fields kept (`info.extra`).
     pub info: TaskInfo,
-    /// When this client saw the task finished. Result links expire about 24 hours
-    /// after completion: save the files before then.
+    /// When this client saw the task finished. Result links expire 7 days after
+    /// completion (24 hours for tasks before mid-2026; `info.extra["result_expires_at"]`,
+    /// Unix milliseconds, gives the exact time when present): save the files before then.
     pub finished_at: SystemTime,
     /// Status queries this wait made.
     pub polls: u32,
