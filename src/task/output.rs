@@ -54,7 +54,8 @@ impl TaskOutput {
     }
 
     /// Saves every resource into `dir` under names derived from the task id, model and
-    /// resource type (`task-abc123_seedance-2.0-v2v_video.mp4`): streamed, synced and
+    /// resource type (`task-abc123_bytedance_seedance-2.0-v2v_video.mp4`: the `/` of
+    /// the model id becomes `_`): streamed, synced and
     /// renamed into place, never overwriting unless the downloader allows it. The
     /// downloader has its own HTTP client: the API key never reaches the file host.
     ///
