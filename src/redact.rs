@@ -42,6 +42,31 @@ impl Redactor {
         }
         out
     }
+
+    /// `text` redacted, then cut to `max_chars` characters (`…` marks a cut). Always in
+    /// this order: cutting first could split the key and leave its first characters,
+    /// which no longer match the key, in the text.
+    pub(crate) fn excerpt(&self, text: &str, max_chars: usize) -> String {
+        cut(&self.text(text), max_chars)
+    }
+
+    /// A URL from server text (a `Location` header) fit for messages: redacted, then
+    /// without credentials, query or fragment (see [`raw_url_for_display`]).
+    pub(crate) fn url(&self, raw: &str) -> String {
+        raw_url_for_display(&self.text(raw))
+    }
+}
+
+/// `text` cut to `max_chars` characters, `…` appended when anything was cut.
+pub(crate) fn cut(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((at, _)) => {
+            let mut out = text[..at].to_owned();
+            out.push('…');
+            out
+        }
+        None => text.to_owned(),
+    }
 }
 
 /// Replaces the token after every case-insensitive `bearer ` with [`REDACTED`].

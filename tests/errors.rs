@@ -80,3 +80,39 @@ async fn no_error_prints_its_text_twice() {
         }
     }
 }
+
+/// A `Retry-After` header on every answer (as some gateways send) is only mentioned
+/// where another try can help: never on 401, 403 or 404.
+#[tokio::test]
+async fn only_retryable_answers_mention_a_retry() {
+    let server = support::MockServer::start();
+    for status in [401u16, 403, 404, 503, 429] {
+        let path = support::task_path(&format!("task-{status}"));
+        server.script(
+            "GET",
+            &path,
+            [support::Reply::Raw {
+                status,
+                headers: vec![
+                    ("content-type".into(), "application/json".into()),
+                    ("retry-after".into(), "7".into()),
+                ],
+                body: serde_json::to_vec(&support::error_envelope(status, "Refused: no")).unwrap(),
+            }],
+        );
+    }
+    let client = support::client(&server);
+    for status in [401u16, 403, 404, 503, 429] {
+        let task = client.task(format!("task-{status}")).unwrap();
+        let err = task.status().await.unwrap_err();
+        assert_eq!(err.status(), Some(status), "{err}");
+        let text = err.to_string();
+        let retryable = matches!(status, 429 | 503);
+        assert_eq!(
+            text.contains("retry after 7 s"),
+            retryable,
+            "HTTP {status}: {text}"
+        );
+        assert_eq!(err.is_retryable(), retryable, "HTTP {status}: {text}");
+    }
+}

@@ -103,3 +103,137 @@ proptest! {
         let (_, _) = drive(&schedule, &kind(), Duration::from_secs(90), 200);
     }
 }
+
+mod support;
+
+/// A task resumed from an old record and found finished at its first query teaches
+/// nothing: three 10-hour-old records must not move the next task's first query to
+/// about 9.9 hours (nor to the deadline). Paused clock; the server answers at once.
+#[tokio::test(start_paused = true)]
+async fn resumed_old_records_do_not_teach_their_age_as_a_run_time() {
+    use support::*;
+    let server = MockServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger.sqlite");
+    // Three old tasks of the request's kind, as stored records submitted 10 hours ago.
+    let template = {
+        server.script("POST", SUBMIT, [submitted("task-template")]);
+        let client = client_builder(&server).build().unwrap();
+        serde_json::to_value(client.submit(&request()).await.unwrap().task()).unwrap()
+    };
+    let ten_hours_ago = std::time::SystemTime::now() - Duration::from_secs(10 * 3600);
+    let client = client_builder(&server)
+        .ledger_path(&ledger)
+        .wait_options(modellix::WaitOptions::forever())
+        .build()
+        .unwrap();
+    for i in 0..3 {
+        let id = format!("task-old-{i}");
+        server.default_reply("GET", &task_path(&id), succeeded(&id));
+        let mut record = template.clone();
+        record["id"] = serde_json::json!(id);
+        record["submitted_at"] = serde_json::json!(httpdate_rfc3339(ten_hours_ago));
+        let task: modellix::Task = serde_json::from_value(record).unwrap();
+        assert!(task.submitted_at().is_some());
+        client.resume(task).wait().await.unwrap();
+    }
+    // The next task of that kind: its first query comes on the default schedule.
+    server.script("POST", SUBMIT, [submitted("task-new")]);
+    server.default_reply("GET", &task_path("task-new"), succeeded("task-new"));
+    let task = client.submit(&request()).await.unwrap();
+    let first = first_query_after(&task).await;
+    assert!(
+        first < Duration::from_secs(30),
+        "first query after {first:?}"
+    );
+
+    // A new client priming from the same ledger learns nothing bad either.
+    let again = client_builder(&server)
+        .ledger_path(&ledger)
+        .build()
+        .unwrap();
+    server.script("POST", SUBMIT, [submitted("task-next")]);
+    server.default_reply("GET", &task_path("task-next"), succeeded("task-next"));
+    let task = again.submit(&request()).await.unwrap();
+    let first = first_query_after(&task).await;
+    assert!(
+        first < Duration::from_secs(30),
+        "first query after {first:?}"
+    );
+}
+
+/// Time from the start of the wait to the query that saw the task finished (the
+/// server answers success at once, so it is the first).
+async fn first_query_after(task: &modellix::TaskHandle) -> Duration {
+    use futures_util::StreamExt;
+    let updates: Vec<_> = task.updates().collect().await;
+    let last = updates.last().unwrap().as_ref().unwrap();
+    assert_eq!(last.polls, 1, "{updates:?}");
+    last.elapsed
+}
+
+/// RFC 3339 in UTC, as task records store times.
+fn httpdate_rfc3339(t: std::time::SystemTime) -> String {
+    let secs = t
+        .duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Stored run times that no wait of this client could have seen (past its deadline)
+/// are ignored when the schedule is primed from the ledger.
+#[tokio::test(start_paused = true)]
+async fn implausible_stored_run_times_are_ignored_on_load() {
+    use support::*;
+    let server = MockServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger_path = dir.path().join("ledger.sqlite");
+    let kind = {
+        server.script("POST", SUBMIT, [submitted("task-template")]);
+        let client = client_builder(&server).build().unwrap();
+        client.submit(&request()).await.unwrap().kind().clone()
+    };
+    {
+        let client = client_builder(&server)
+            .ledger_path(&ledger_path)
+            .build()
+            .unwrap();
+        for _ in 0..5 {
+            client
+                .ledger()
+                .record_run(&kind, Duration::from_secs(9 * 3600))
+                .await
+                .unwrap();
+        }
+    }
+    // Default deadline: 10 minutes. Nine-hour samples are not believed.
+    let client = client_builder(&server)
+        .ledger_path(&ledger_path)
+        .build()
+        .unwrap();
+    server.script("POST", SUBMIT, [submitted("task-new")]);
+    server.default_reply("GET", &task_path("task-new"), succeeded("task-new"));
+    let task = client.submit(&request()).await.unwrap();
+    let first = first_query_after(&task).await;
+    assert!(
+        first < Duration::from_secs(30),
+        "first query after {first:?}"
+    );
+}

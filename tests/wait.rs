@@ -535,3 +535,118 @@ async fn a_404_just_after_submit_is_retried() {
     assert!(output.is_ok(), "{output:?}");
     assert_eq!(server.count("GET", &path), 3);
 }
+
+/// A wait's deadline bounds the status query in flight: a server that never answers a
+/// GET ends a 3 s wait at its deadline with a resumable timeout that says so, not at
+/// the query's own 30 s timeout. On the real clock (3 s): the client's timers are on.
+#[tokio::test]
+async fn the_deadline_bounds_a_status_query_that_never_answers() {
+    let server = MockServer::start();
+    let path = task_path("task-hang");
+    server.default_reply(
+        "GET",
+        &path,
+        Reply::Delayed(Duration::from_secs(3600), Box::new(succeeded("task-hang"))),
+    );
+    let client = client_builder(&server)
+        .timeout(Duration::from_secs(30))
+        .poll_schedule(Backoff::fixed(Duration::from_secs(1)))
+        .build()
+        .unwrap();
+    let task = client.task("task-hang").unwrap();
+    let waited = tokio::time::timeout(
+        Duration::from_secs(20),
+        task.wait_with(WaitOptions::deadline(Duration::from_secs(3))),
+    )
+    .await
+    .expect("the wait ended at its deadline, not at the query's timeout");
+    let err = waited.unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+    assert_eq!(err.task_id(), Some("task-hang"));
+    assert!(
+        err.to_string().contains("no answer by the wait's deadline"),
+        "{err}"
+    );
+    assert_eq!(server.count("GET", &path), 1);
+}
+
+/// A success whose answer lists no result file is not an output (nothing can be
+/// saved): the wait ends with an error that keeps the task id.
+#[tokio::test(start_paused = true)]
+async fn a_success_without_result_files_is_an_error_that_keeps_the_id() {
+    let server = MockServer::start();
+    for (id, result) in [
+        ("task-none", None),
+        ("task-empty", Some(json!({"resources": []}))),
+    ] {
+        let mut data = json!({"status": "success", "task_id": id});
+        if let Some(result) = result {
+            data["result"] = result;
+        }
+        server.default_reply(
+            "GET",
+            &task_path(id),
+            Reply::Json(200, json!({"code": 0, "message": "success", "data": data})),
+        );
+        let client = fast_client(&server);
+        let task = client.task(id).unwrap();
+        let err = task.wait().await.unwrap_err();
+        assert!(err.is_empty_result(), "{err}");
+        assert_eq!(err.kind(), modellix::ErrorKind::EmptyResult);
+        assert_eq!(err.task_id(), Some(id));
+        assert!(err.to_string().contains("no result files"), "{err}");
+        // The stream shows the success, then ends with the same error.
+        let updates: Vec<_> = task.updates().collect().await;
+        let last = updates.last().unwrap().as_ref().unwrap_err();
+        assert!(last.is_empty_result(), "{last}");
+        assert!(updates[0].as_ref().unwrap().output.is_none());
+    }
+}
+
+/// One progress stream over many tasks: every status change of each, merged, each
+/// with its task; it ends when every task has ended (here: one success, one failure).
+#[tokio::test(start_paused = true)]
+async fn one_progress_stream_covers_many_tasks() {
+    let server = MockServer::start();
+    server.script(
+        "GET",
+        &task_path("task-a"),
+        [status("task-a", "processing")],
+    );
+    server.default_reply("GET", &task_path("task-a"), succeeded("task-a"));
+    server.default_reply(
+        "GET",
+        &task_path("task-b"),
+        Reply::Json(
+            200,
+            json!({"code": 0, "message": "success", "data": {
+                "status": "failed", "task_id": "task-b", "error": {"message": "no"}
+            }}),
+        ),
+    );
+    let client = fast_client(&server);
+    let tasks = [
+        client.task("task-a").unwrap(),
+        client.task("task-b").unwrap(),
+    ];
+    let seen: Vec<(String, Result<TaskStatus, bool>)> = modellix::TaskHandle::updates_all(&tasks)
+        .map(|(task, update)| {
+            (
+                task.id().to_owned(),
+                update.map(|u| u.status).map_err(|e| e.is_task_failed()),
+            )
+        })
+        .collect()
+        .await;
+    let of = |id: &str| -> Vec<Result<TaskStatus, bool>> {
+        seen.iter()
+            .filter(|(t, _)| t == id)
+            .map(|(_, u)| u.clone())
+            .collect()
+    };
+    assert_eq!(
+        of("task-a"),
+        [Ok(TaskStatus::Processing), Ok(TaskStatus::Success)]
+    );
+    assert_eq!(of("task-b"), [Ok(TaskStatus::Failed), Err(true)]);
+}

@@ -27,14 +27,16 @@ pub(crate) fn api_error(
     let message = envelope
         .and_then(|e| e.message)
         .and_then(|m| m.as_str().map(clean));
+    // Redacted before any cut: a key straddling a cut would leave its prefix behind.
     let (category, message) = match message {
         Some(m) => match m.split_once(':') {
-            Some((c, d)) if !c.trim().is_empty() => {
-                (Some(redactor.text(c.trim())), redactor.text(d.trim()))
-            }
-            _ => (None, redactor.text(&m)),
+            Some((c, d)) if !c.trim().is_empty() => (
+                Some(redactor.excerpt(c.trim(), MAX_MESSAGE_CHARS)),
+                redactor.excerpt(d.trim(), MAX_MESSAGE_CHARS),
+            ),
+            _ => (None, redactor.excerpt(&m, MAX_MESSAGE_CHARS)),
         },
-        None => (None, redactor.text(&excerpt(body))),
+        None => (None, excerpt(body, redactor)),
     };
     ApiError {
         status,
@@ -54,19 +56,24 @@ fn clean(text: &str) -> String {
         .collect()
 }
 
-/// The first line of a non-JSON body, shortened, for messages about proxies' pages.
-fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
+/// Longest category or message kept from an envelope: any real message fits, and a
+/// hostile one cannot fill a log.
+const MAX_MESSAGE_CHARS: usize = 2000;
+/// Longest excerpt of a non-JSON body (an HTML page from a proxy).
+const MAX_EXCERPT_CHARS: usize = 120;
+
+/// The first line of a non-JSON body, redacted, then shortened, for messages about
+/// proxies' pages. The whole line is redacted before it is cut (the body was read
+/// with a cap of 64 KiB, so this is bounded).
+fn excerpt(body: &[u8], redactor: &crate::redact::Redactor) -> String {
+    let text = String::from_utf8_lossy(body);
     let line = text
         .lines()
         .map(str::trim)
         .find(|l| !l.is_empty())
         .unwrap_or("");
-    let mut out: String = line.chars().filter(|c| !c.is_control()).take(120).collect();
-    if out.len() < line.len() {
-        out.push('…');
-    }
-    out
+    let line: String = line.chars().filter(|c| !c.is_control()).collect();
+    redactor.excerpt(&line, MAX_EXCERPT_CHARS)
 }
 
 #[cfg(test)]

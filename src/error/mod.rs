@@ -54,7 +54,11 @@ impl fmt::Display for ApiError {
         if !self.message.is_empty() {
             write!(f, ": {}", self.message)?;
         }
-        if let Some(after) = self.retry_after {
+        // Only where another try can help: a 401 with a `Retry-After` header (some
+        // gateways send one on every answer) must not invite a retry.
+        if let Some(after) = self.retry_after
+            && crate::transport::retry::is_retryable_status(self.status)
+        {
             write!(f, " (retry after {} s)", after.as_secs_f64().ceil())?;
         }
         if let Some(id) = &self.request_id {
@@ -155,6 +159,15 @@ pub enum Error {
         /// Why, as Modellix said it.
         failure: TaskFailure,
     },
+    /// The task succeeded but its answer lists no result files: there is nothing to
+    /// save. Not a success for a caller that expects files; the task id is kept to
+    /// query it again (a result may appear late) or to quote to Modellix support.
+    EmptyResult {
+        /// The task.
+        task_id: String,
+        /// The final answer, unknown fields kept.
+        info: Box<crate::types::TaskInfo>,
+    },
     /// The wait's deadline passed before the task finished.
     TimedOut {
         /// The task.
@@ -236,6 +249,7 @@ impl Error {
             Error::Api { task_id, .. }
             | Error::Transport { task_id, .. }
             | Error::TaskFailed { task_id, .. }
+            | Error::EmptyResult { task_id, .. }
             | Error::TimedOut { task_id, .. } => Some(task_id),
         }
     }
@@ -272,6 +286,22 @@ impl Error {
     /// True when the task itself failed.
     pub fn is_task_failed(&self) -> bool {
         matches!(self, Error::TaskFailed { .. })
+    }
+
+    /// True when the task succeeded without any result file ([`Error::EmptyResult`]):
+    /// nothing can be saved; [`Error::task_id`] names the task.
+    ///
+    /// ```no_run
+    /// # async fn run(task: modellix::TaskHandle) {
+    /// match task.wait().await {
+    ///     Ok(output) => println!("{} files", output.resources().len()),
+    ///     Err(e) if e.is_empty_result() => eprintln!("{e}"),
+    ///     Err(e) => eprintln!("{e}"),
+    /// }
+    /// # }
+    /// ```
+    pub fn is_empty_result(&self) -> bool {
+        matches!(self, Error::EmptyResult { .. })
     }
 
     /// True for bad input caught before sending (settings, request, local files).
@@ -415,6 +445,12 @@ impl fmt::Display for Error {
                     },
                 }
             }
+            Error::EmptyResult { task_id, .. } => write!(
+                f,
+                "task {task_id} succeeded but Modellix listed no result files, so nothing \
+                 was saved; query it again later (client.task(\"{task_id}\")?.status()) \
+                 or quote the task id to Modellix support"
+            ),
             Error::Download(e) => e.fmt(f),
             Error::Media(e) => e.fmt(f),
             Error::TimedOut {
@@ -565,6 +601,42 @@ impl TaskFailure {
         };
         TaskFailure { code, message, raw }
     }
+
+    /// [`TaskFailure::from_raw`] with every string in it passed through `redactor`: a
+    /// failed task's message may echo the key.
+    pub(crate) fn from_raw_redacted(
+        raw: Option<serde_json::Value>,
+        redactor: &crate::redact::Redactor,
+    ) -> Self {
+        fn scrub(value: &mut serde_json::Value, redactor: &crate::redact::Redactor) {
+            use serde_json::Value;
+            // A stack, not recursion: a deeply nested answer cannot overflow it.
+            let mut stack = vec![value];
+            while let Some(value) = stack.pop() {
+                match value {
+                    Value::String(s) => *s = redactor.text(s),
+                    Value::Array(items) => stack.extend(items.iter_mut()),
+                    Value::Object(map) => {
+                        // Keys are server text too.
+                        if map.keys().any(|k| redactor.text(k) != *k) {
+                            let old = std::mem::take(map);
+                            *map = old
+                                .into_iter()
+                                .map(|(k, v)| (redactor.text(&k), v))
+                                .collect();
+                        }
+                        stack.extend(map.values_mut());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut raw = raw;
+        if let Some(raw) = raw.as_mut() {
+            scrub(raw, redactor);
+        }
+        TaskFailure::from_raw(raw)
+    }
 }
 
 /// What kind of error an [`Error`] is, for code that dispatches on it.
@@ -591,6 +663,8 @@ pub enum ErrorKind {
     TaskFailed,
     /// A wait's deadline passed ([`Error::TimedOut`]).
     TimedOut,
+    /// The task succeeded without result files ([`Error::EmptyResult`]).
+    EmptyResult,
     /// The ledger failed ([`Error::Ledger`]).
     Ledger,
     /// Saving files failed ([`Error::Download`]).
@@ -625,6 +699,7 @@ impl Error {
             Error::Transport { .. } => ErrorKind::Transport,
             Error::TaskFailed { .. } => ErrorKind::TaskFailed,
             Error::TimedOut { .. } => ErrorKind::TimedOut,
+            Error::EmptyResult { .. } => ErrorKind::EmptyResult,
             Error::Ledger(_) => ErrorKind::Ledger,
             Error::Download(_) => ErrorKind::Download,
             Error::Media(_) => ErrorKind::Media,

@@ -12,7 +12,7 @@ use crate::shared::Shared;
 use crate::task::record::Task;
 use crate::types::TaskInfo;
 use crate::wait::options::WaitOptions;
-use crate::wait::poll_loop::TaskUpdates;
+use crate::wait::poll_loop::{AllTaskUpdates, TaskUpdates};
 use crate::{task::kind::TaskKind, task::output::TaskOutput};
 
 /// A submitted task and the client it belongs to: what [`Client::submit`],
@@ -112,7 +112,9 @@ impl TaskHandle {
     /// policy and deadline (10 minutes by default).
     ///
     /// A timeout does not mean the task failed: [`Error::TimedOut`] carries the id to
-    /// resume with. Dropping the future stops polling only.
+    /// resume with. A success that lists no result file is [`Error::EmptyResult`]
+    /// (see [`Error::is_empty_result`]), with the id. Dropping the future stops polling
+    /// only.
     ///
     /// ```no_run
     /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
@@ -144,8 +146,8 @@ impl TaskHandle {
     /// logs. The first item is the first status seen; unknown statuses come through
     /// as [`TaskStatus::Other`](crate::task::status::TaskStatus::Other). The last item of a
     /// successful task carries its [`TaskOutput`] (`update.output`), so no further
-    /// query is needed; the stream ends with one `Err` when the task failed, the wait
-    /// timed out or a query failed for good. Driven by its reader: dropping it stops
+    /// query is needed; the stream ends with one `Err` when the task failed, succeeded
+    /// without result files, the wait timed out or a query failed for good. Driven by its reader: dropping it stops
     /// polling, and nothing is buffered ahead.
     ///
     /// ```no_run
@@ -169,6 +171,47 @@ impl TaskHandle {
     /// [`TaskHandle::updates`] with this call's options.
     pub fn updates_with(&self, options: WaitOptions) -> TaskUpdates {
         crate::wait::poll_loop::updates(&self.shared, &self.task, options)
+    }
+
+    /// One progress stream over many tasks: every task's [`TaskHandle::updates`]
+    /// (with its client's options), merged as they come, each item with its task.
+    /// A task's part ends as its own stream would; the stream ends when all have.
+    /// The status queries of all the tasks share their client's query slots.
+    ///
+    /// ```
+    /// use futures_util::StreamExt;
+    /// use modellix::TaskHandle;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), modellix::Error> {
+    /// # let sandbox = modellix_sandbox::Sandbox::start().await.expect("sandbox");
+    /// # let client = modellix::Client::builder()
+    /// #     .api_key(sandbox.api_key())
+    /// #     .base_url(sandbox.base_url())
+    /// #     .poll_schedule(modellix::Backoff::fixed(std::time::Duration::from_millis(10)))
+    /// #     .build()?;
+    /// let request = modellix::types::Seedance20V2vRequest::builder()
+    ///     .prompt("Extend [Video 1] with a slow dolly zoom")
+    ///     .video_urls(["https://example.com/in.mp4"])
+    ///     .build()?;
+    /// let tasks = [client.submit(&request).await?, client.submit(&request).await?];
+    ///
+    /// let mut progress = TaskHandle::updates_all(&tasks);
+    /// let mut finished = 0;
+    /// while let Some((task, update)) = progress.next().await {
+    ///     let update = update?;
+    ///     println!("{}: {}", task.id(), update.status);
+    ///     finished += usize::from(update.output.is_some());
+    /// }
+    /// assert_eq!(finished, 2);
+    /// # Ok(()) }
+    /// ```
+    pub fn updates_all<'a>(tasks: impl IntoIterator<Item = &'a TaskHandle>) -> AllTaskUpdates {
+        AllTaskUpdates::new(
+            tasks
+                .into_iter()
+                .map(|handle| (handle.task.clone(), handle.updates())),
+        )
     }
 }
 

@@ -26,8 +26,9 @@ pub struct TaskOutput {
     pub task: Task,
     /// The final answer, unknown fields kept (`info.extra`).
     pub info: TaskInfo,
-    /// When this client saw the task finished. Result links expire about 24 hours
-    /// after completion: save the files before then.
+    /// When this client saw the task finished. Result links expire 7 days after
+    /// completion (24 hours for tasks before mid-2026; `info.extra["result_expires_at"]`,
+    /// Unix milliseconds, gives the exact time when present): save the files before then.
     pub finished_at: SystemTime,
     /// Status queries this wait made.
     pub polls: u32,
@@ -53,7 +54,8 @@ impl TaskOutput {
     }
 
     /// Saves every resource into `dir` under names derived from the task id, model and
-    /// resource type (`task-abc123_seedance-2.0-v2v_video.mp4`): streamed, synced and
+    /// resource type (`task-abc123_bytedance_seedance-2.0-v2v_video.mp4`: the `/` of
+    /// the model id becomes `_`): streamed, synced and
     /// renamed into place, never overwriting unless the downloader allows it. The
     /// downloader has its own HTTP client: the API key never reaches the file host.
     ///

@@ -5,11 +5,16 @@ use std::time::Duration;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::Method;
+use serde::Deserialize;
 use tokio::time::Instant;
 
 use crate::error::api::api_error;
 use crate::error::{ApiError, Error};
+use crate::redact::Redactor;
 use crate::shared::Shared;
+use crate::transport::lenient::{
+    self, MAX_VALUES, Slips, TASK_ANSWER, bounded_value, count_values,
+};
 use crate::transport::request::MAX_ANSWER_BYTES;
 use crate::transport::request::{Failure, Outgoing, Stage};
 use crate::transport::retry::is_retryable_status;
@@ -140,10 +145,12 @@ pub(crate) async fn query(
         }));
     }
     if answer.is_success() {
-        // The reason may quote the server: it passes the redactor like any server text.
-        return decode(task_id, &answer.body).map_err(|reason| QueryFailure::Retryable {
-            error: malformed(transport.redactor.text(&reason)),
-            hint: None,
+        // The reason quotes the server: `decode` redacts every piece it keeps.
+        return decode(task_id, &answer.body, &transport.redactor).map_err(|reason| {
+            QueryFailure::Retryable {
+                error: malformed(reason),
+                hint: None,
+            }
         });
     }
     let mut api = api_error(status, &answer.headers, &answer.body, &transport.redactor);
@@ -160,28 +167,53 @@ pub(crate) async fn query(
     }
 }
 
-/// The task in a success answer, decoded strictly, else leniently.
-fn decode(task_id: &str, body: &[u8]) -> Result<TaskInfo, String> {
-    let answer = match serde_json::from_slice::<GetTaskResponse>(body) {
-        Ok(answer) => answer,
-        Err(e) => decode_leniently(body)
-            .ok_or_else(|| format!("the answer is not a task envelope ({e})"))?,
+/// Longest piece of server text quoted in a reason.
+const MAX_QUOTED_CHARS: usize = 200;
+
+/// The task in a success answer, decoded strictly, else leniently; the error quotes
+/// the server only through `redactor` (redacted before it is cut).
+///
+/// Memory stays bounded by the answer's size: an answer of more than
+/// [`MAX_VALUES`] JSON values is pruned to what a task needs first (see
+/// [`bounded_value`]), since decoding it whole keeps every unknown value as a tree.
+fn decode(task_id: &str, body: &[u8], redactor: &Redactor) -> Result<TaskInfo, String> {
+    let not_envelope = |e: &dyn std::fmt::Display| {
+        format!(
+            "the answer is not a task envelope ({})",
+            redactor.excerpt(&e.to_string(), MAX_QUOTED_CHARS)
+        )
     };
-    check_answer(task_id, answer)
+    let answer = if count_values(body, MAX_VALUES) <= MAX_VALUES {
+        match serde_json::from_slice::<GetTaskResponse>(body) {
+            Ok(answer) => answer,
+            Err(e) => decode_leniently(body).ok_or_else(|| not_envelope(&e))?,
+        }
+    } else {
+        let value = bounded_value(body, &TASK_ANSWER).map_err(|e| not_envelope(&e))?;
+        match GetTaskResponse::deserialize(&value) {
+            Ok(answer) => answer,
+            Err(e) => lenient::decode(value, Slips::Drop).ok_or_else(|| not_envelope(&e))?,
+        }
+    };
+    check_answer(task_id, answer, redactor)
 }
 
 /// The task in a decoded answer, if the answer is a success envelope about `task_id`.
-fn check_answer(task_id: &str, answer: GetTaskResponse) -> Result<TaskInfo, String> {
+fn check_answer(
+    task_id: &str,
+    answer: GetTaskResponse,
+    redactor: &Redactor,
+) -> Result<TaskInfo, String> {
     if answer.code != 0 {
         Err(format!(
             "the envelope says code {}: {}",
             answer.code,
-            answer.message.chars().take(200).collect::<String>()
+            redactor.excerpt(&answer.message, MAX_QUOTED_CHARS)
         ))
     } else if answer.data.task_id != task_id {
         Err(format!(
             "asked for task {task_id} but the answer is about task {}",
-            answer.data.task_id.chars().take(200).collect::<String>()
+            redactor.excerpt(&answer.data.task_id, MAX_QUOTED_CHARS)
         ))
     } else {
         Ok(answer.data)
@@ -193,8 +225,8 @@ fn check_answer(task_id: &str, answer: GetTaskResponse) -> Result<TaskInfo, Stri
 /// field (a width, a format) came in another type; a required field that is dropped
 /// still fails, so only optional information is lost, and each drop is logged.
 pub(crate) fn decode_leniently(bytes: &[u8]) -> Option<GetTaskResponse> {
-    let value = serde_json::from_slice(bytes).ok()?;
-    crate::transport::lenient::decode(value, crate::transport::lenient::Slips::Drop)
+    let value = bounded_value(bytes, &TASK_ANSWER).ok()?;
+    lenient::decode(value, Slips::Drop)
 }
 
 #[cfg(test)]

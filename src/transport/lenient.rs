@@ -113,6 +113,229 @@ fn remove(value: &mut Value, path: &Path, any: bool) {
     }
 }
 
+/// Most JSON values of one answer decoded into a tree: far above any real answer (a
+/// task's is under a hundred), low enough that the tree stays a few MiB whatever the
+/// answer. An answer holding more is pruned by [`bounded_value`].
+pub(crate) const MAX_VALUES: usize = 100_000;
+/// A field holding more values than this, and not one the caller needs, is kept as
+/// its raw JSON text (one string) instead of a tree.
+const MAX_FIELD_VALUES: usize = 1_000;
+
+/// The parts of an answer its reader needs as a tree; everything else may be kept as
+/// raw text or dropped when the answer is large (see [`bounded_value`]).
+#[derive(Debug)]
+pub(crate) enum Shape {
+    /// Needed as it is (small values), or as raw text when large.
+    Keep,
+    /// An object whose listed fields are needed with their own shapes; the other
+    /// fields are kept as trees while small, as raw text when large, and dropped once
+    /// the answer's budget of values is spent.
+    Object(&'static [(&'static str, Shape)]),
+    /// An array whose items all have this shape.
+    Array(&'static Shape),
+}
+
+/// A task status answer: the envelope, the task, its result and resources.
+pub(crate) static TASK_ANSWER: Shape = Shape::Object(&[
+    ("code", Shape::Keep),
+    ("message", Shape::Keep),
+    (
+        "data",
+        Shape::Object(&[
+            ("task_id", Shape::Keep),
+            ("status", Shape::Keep),
+            ("model_id", Shape::Keep),
+            ("error", Shape::Keep),
+            (
+                "result",
+                Shape::Object(&[("resources", Shape::Array(&RESOURCE))]),
+            ),
+        ]),
+    ),
+]);
+
+static RESOURCE: Shape = Shape::Object(&[("type", Shape::Keep), ("url", Shape::Keep)]);
+
+/// The model catalog answer (bare or in an envelope): its list of models.
+#[allow(
+    dead_code,
+    reason = "for platform/catalog.rs::parse_catalog, whose owner is to call bounded_value"
+)]
+pub(crate) static CATALOG: Shape = Shape::Object(&[
+    ("models", Shape::Array(&CATALOG_MODEL)),
+    (
+        "data",
+        Shape::Object(&[("models", Shape::Array(&CATALOG_MODEL))]),
+    ),
+]);
+
+#[allow(dead_code, reason = "see CATALOG")]
+static CATALOG_MODEL: Shape = Shape::Object(&[("slug", Shape::Keep)]);
+
+/// An upper bound on the JSON values in `bytes` (commas, colons and opening brackets
+/// outside strings, plus one), counted without allocating; stops once past `cap`.
+pub(crate) fn count_values(bytes: &[u8], cap: usize) -> usize {
+    let mut count = 1usize;
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in bytes {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b',' | b':' | b'[' | b'{' => {
+                count += 1;
+                if count > cap {
+                    return count;
+                }
+            }
+            _ => {}
+        }
+    }
+    count
+}
+
+/// `bytes` as a JSON tree whose size is bounded whatever the answer: as parsed when it
+/// holds at most [`MAX_VALUES`] values; else pruned by `shape`: the fields it names
+/// are kept (large ones as raw JSON text), other large fields become their raw text
+/// (a string), and other fields past the budget of values are dropped, each kind of
+/// loss logged. Peak memory is then about the answer's size again, not the ~35 bytes
+/// per value a tree costs (a 16 MiB answer of small values would take over 500 MiB).
+pub(crate) fn bounded_value(bytes: &[u8], shape: &Shape) -> Result<Value, String> {
+    if count_values(bytes, MAX_VALUES) <= MAX_VALUES {
+        return serde_json::from_slice(bytes).map_err(|e| e.to_string());
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| format!("not UTF-8 text ({e})"))?;
+    let raw: &serde_json::value::RawValue =
+        serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let mut pruner = Pruner {
+        budget: MAX_VALUES,
+        kept_raw: 0,
+        dropped: 0,
+    };
+    let value = pruner.prune(raw, shape)?;
+    if pruner.kept_raw > 0 || pruner.dropped > 0 {
+        tracing::warn!(
+            bytes = bytes.len(),
+            kept_raw = pruner.kept_raw,
+            dropped = pruner.dropped,
+            "a very large answer: fields not needed were kept as raw text or dropped"
+        );
+    }
+    Ok(value)
+}
+
+struct Pruner {
+    /// Values still allowed into trees.
+    budget: usize,
+    /// Fields kept as raw text.
+    kept_raw: usize,
+    /// Fields dropped past the budget.
+    dropped: usize,
+}
+
+impl Pruner {
+    /// A tree for `raw` if it is small enough, else `None`; the budget pays for it.
+    fn small(&mut self, raw: &serde_json::value::RawValue, limit: usize) -> Option<Value> {
+        let n = count_values(raw.get().as_bytes(), limit.min(self.budget));
+        if n > limit || n > self.budget {
+            return None;
+        }
+        let value = serde_json::from_str(raw.get()).ok()?;
+        self.budget -= n;
+        Some(value)
+    }
+
+    fn raw_text(&mut self, raw: &serde_json::value::RawValue) -> Value {
+        self.kept_raw += 1;
+        Value::String(raw.get().to_owned())
+    }
+
+    fn prune(&mut self, raw: &serde_json::value::RawValue, shape: &Shape) -> Result<Value, String> {
+        match shape {
+            Shape::Keep => Ok(match self.small(raw, MAX_FIELD_VALUES) {
+                Some(value) => value,
+                None => self.raw_text(raw),
+            }),
+            Shape::Array(item) => {
+                let items: Vec<&serde_json::value::RawValue> = match serde_json::from_str(raw.get())
+                {
+                    Ok(items) => items,
+                    // Not an array: as any other field, so typed decoding says so.
+                    Err(_) => return self.prune(raw, &Shape::Keep),
+                };
+                let mut out = Vec::with_capacity(items.len().min(self.budget));
+                for raw_item in items {
+                    if self.budget == 0 {
+                        return Err(format!(
+                            "the answer holds more than {MAX_VALUES} JSON values in a list it needs"
+                        ));
+                    }
+                    out.push(self.prune(raw_item, item)?);
+                }
+                Ok(Value::Array(out))
+            }
+            Shape::Object(fields) => {
+                use serde::de::Deserializer as _;
+                let mut de = serde_json::Deserializer::from_str(raw.get());
+                let entries = de.deserialize_map(EntryVisitor {
+                    pruner: self,
+                    fields,
+                });
+                match entries {
+                    Ok(map) => Ok(Value::Object(map?)),
+                    // Not an object: as any other field, so typed decoding says so.
+                    Err(_) => self.prune(raw, &Shape::Keep),
+                }
+            }
+        }
+    }
+}
+
+/// Visits an object's fields one at a time, so a huge object never exists as a
+/// list of entries: each is pruned as it is read.
+struct EntryVisitor<'p> {
+    pruner: &'p mut Pruner,
+    fields: &'static [(&'static str, Shape)],
+}
+
+impl<'de> serde::de::Visitor<'de> for EntryVisitor<'_> {
+    type Value = Result<serde_json::Map<String, Value>, String>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let raw: &'de serde_json::value::RawValue = map.next_value()?;
+            let value = match self.fields.iter().find(|(name, _)| *name == key) {
+                Some((_, shape)) => match self.pruner.prune(raw, shape) {
+                    Ok(value) => value,
+                    Err(e) => return Ok(Err(e)),
+                },
+                None => match self.pruner.small(raw, MAX_FIELD_VALUES) {
+                    Some(value) => value,
+                    None if self.pruner.budget > 0 => self.pruner.raw_text(raw),
+                    None => {
+                        self.pruner.dropped += 1;
+                        continue;
+                    }
+                },
+            };
+            out.insert(key.into_owned(), value);
+        }
+        Ok(Ok(out))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +398,33 @@ mod tests {
             ]))?;
             holds::<TeamBalance>(&object(&[("balance", a), ("currency", c)]))?;
         }
+    }
+
+    #[test]
+    fn values_are_counted_outside_strings_only() {
+        assert_eq!(count_values(b"1", 10), 1);
+        assert_eq!(count_values(br#"{"a,b:":[1,2],"c\",":3}"#, 10), 7);
+        assert_eq!(count_values(b"[1,1,1,1,1,1]", 3), 4);
+    }
+
+    #[test]
+    fn a_huge_answer_is_pruned_to_what_is_needed() {
+        let junk = format!("[{}1]", "1,".repeat(MAX_VALUES));
+        let text = format!(
+            r#"{{"code":0,"message":"ok","junk":{junk},"data":{{"task_id":"t","status":"success",
+            "result":{{"resources":[{{"type":"video","url":"u","x":{junk}}}]}}}}}}"#
+        );
+        let value = bounded_value(text.as_bytes(), &TASK_ANSWER).unwrap();
+        assert_eq!(value["junk"], Value::String(junk.clone()));
+        assert_eq!(value["data"]["result"]["resources"][0]["url"], "u");
+        assert_eq!(
+            value["data"]["result"]["resources"][0]["x"],
+            Value::String(junk)
+        );
+        // Small answers are parsed as they are.
+        let small = bounded_value(br#"{"a":[1,2]}"#, &TASK_ANSWER).unwrap();
+        assert_eq!(small, json!({"a": [1, 2]}));
+        assert!(bounded_value(b"not json", &TASK_ANSWER).is_err());
     }
 
     #[test]

@@ -70,6 +70,91 @@ impl Timeouts {
     }
 }
 
+/// The kinds of request, each with its own deadline for the whole answer (see
+/// [`AnswerDeadlines`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RequestKind {
+    /// A paid task submission (`POST /api/v1/{provider}/{model}/async`).
+    Submit,
+    /// A file upload (`POST /api/v1/files`, streamed).
+    Upload,
+    /// A task status query (`GET /api/v1/tasks/{id}`).
+    Query,
+    /// Any other call: the catalog, the account, listing or deleting files.
+    PlatformRead,
+}
+
+impl RequestKind {
+    /// The kind of a request, from its method, path and whether its body is streamed
+    /// (only uploads stream one), so no call site has to say it.
+    pub(crate) fn of(method: &Method, path: &str, streamed: bool) -> RequestKind {
+        if streamed {
+            RequestKind::Upload
+        } else if method == Method::POST {
+            RequestKind::Submit
+        } else if method == Method::GET && path.starts_with("/api/v1/tasks/") {
+            RequestKind::Query
+        } else {
+            RequestKind::PlatformRead
+        }
+    }
+}
+
+/// How long the whole answer of a request may take to arrive, headers and body, per
+/// [`RequestKind`]: counted from when the request's body was handed to the connection
+/// (plus the time a large body may still sit in socket buffers), or from the start
+/// for a request without a body. The timeouts per phase bound each wait for a byte;
+/// this bounds their sum, so a server sending one byte a second cannot hold a call.
+///
+/// A submit past its deadline ends as an unknown outcome (the POST was sent), an
+/// upload as an unknown upload; a read is retried as any network failure.
+///
+/// Defaults follow the client's `timeout` (30 s): submit twice it (60 s), upload
+/// four times (120 s), a status query and a platform read once (30 s, the same as
+/// the whole-read timeout). A client built `without_timeouts` has none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AnswerDeadlines {
+    pub(crate) submit: Duration,
+    pub(crate) upload: Duration,
+    pub(crate) query: Duration,
+    pub(crate) platform_read: Duration,
+}
+
+impl AnswerDeadlines {
+    /// The defaults for `timeouts` (see [`AnswerDeadlines`]).
+    pub(crate) fn from_timeouts(timeouts: &Timeouts) -> AnswerDeadlines {
+        let answer = timeouts.answer;
+        AnswerDeadlines {
+            submit: answer.saturating_mul(2),
+            upload: answer.saturating_mul(4),
+            query: timeouts.read,
+            platform_read: timeouts.read,
+        }
+    }
+
+    /// The deadline of `kind`.
+    pub(crate) fn of(&self, kind: RequestKind) -> Duration {
+        match kind {
+            RequestKind::Submit => self.submit,
+            RequestKind::Upload => self.upload,
+            RequestKind::Query => self.query,
+            RequestKind::PlatformRead => self.platform_read,
+        }
+    }
+
+    /// The same deadlines with `kind`'s set to `deadline`.
+    pub(crate) fn with(mut self, kind: RequestKind, deadline: Duration) -> AnswerDeadlines {
+        match kind {
+            RequestKind::Submit => self.submit = deadline,
+            RequestKind::Upload => self.upload = deadline,
+            RequestKind::Query => self.query = deadline,
+            RequestKind::PlatformRead => self.platform_read = deadline,
+        }
+        self
+    }
+}
+
 /// An answer, whatever its status (3xx included: nothing is followed).
 #[derive(Debug)]
 pub(crate) struct Answer {
@@ -77,6 +162,8 @@ pub(crate) struct Answer {
     pub(crate) headers: HeaderMap,
     pub(crate) body: Vec<u8>,
     pub(crate) request_id: Option<String>,
+    /// The `Location` header, redacted and fit for a message (see [`Answer::location`]).
+    location: Option<String>,
 }
 
 impl Answer {
@@ -88,15 +175,12 @@ impl Answer {
         (300..400).contains(&self.status)
     }
 
-    /// Where a redirect pointed, fit for a message.
+    /// Where a redirect pointed, fit for a message: redacted before it was shortened
+    /// (a server may echo the key into the URL).
     pub(crate) fn location(&self) -> String {
-        self.headers
-            .get(reqwest::header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .map_or_else(
-                || "nowhere (no Location header)".to_owned(),
-                crate::redact::raw_url_for_display,
-            )
+        self.location
+            .clone()
+            .unwrap_or_else(|| "nowhere (no Location header)".to_owned())
     }
 }
 
@@ -154,6 +238,8 @@ pub(crate) struct Transport {
     user_agent: HeaderValue,
     pub(crate) redactor: Redactor,
     pub(crate) timeouts: Timeouts,
+    /// The whole answer's deadline per kind of request.
+    pub(crate) deadlines: AnswerDeadlines,
     pub(crate) limiter: RateLimiter,
 }
 
@@ -167,6 +253,7 @@ impl fmt::Debug for Transport {
             )
             .field("user_agent", &self.user_agent)
             .field("timeouts", &self.timeouts)
+            .field("deadlines", &self.deadlines)
             .finish_non_exhaustive()
     }
 }
@@ -197,9 +284,27 @@ impl Transport {
             authorization,
             user_agent,
             redactor,
+            deadlines: AnswerDeadlines::from_timeouts(&timeouts),
             timeouts,
             limiter,
         })
+    }
+
+    /// The transport with `kind`'s answer deadline set (see [`AnswerDeadlines`]); for
+    /// the client builder.
+    #[allow(
+        dead_code,
+        reason = "for ClientBuilder::answer_deadline, which client.rs is to add"
+    )]
+    pub(crate) fn with_answer_deadline(mut self, kind: RequestKind, deadline: Duration) -> Self {
+        self.deadlines = self.deadlines.with(kind, deadline);
+        self
+    }
+
+    /// False for a client built `without_timeouts` (tests on a paused clock): then no
+    /// timer of the client's own may run while a request is in flight.
+    pub(crate) fn has_timeouts(&self) -> bool {
+        finite(self.timeouts.read).is_some()
     }
 
     pub(crate) fn base_url(&self) -> &str {
@@ -299,6 +404,8 @@ impl Transport {
                 "the deadline passed while waiting for the rate limit".into(),
             ));
         };
+        let kind = RequestKind::of(&out.method, out.path, streamed.is_some());
+        let answer_deadline = finite(self.deadlines.of(kind));
         let url = format!("{}{}", self.base_url, out.path);
         let mut request = self.http.request(out.method.clone(), url);
         request = request.header(USER_AGENT, self.user_agent.clone());
@@ -318,12 +425,12 @@ impl Transport {
         };
         if let Some(payload) = payload {
             let len = usize::try_from(payload.len).unwrap_or(usize::MAX);
-            send_limit = Some((
-                self.timeouts.send_limit(len),
-                self.timeouts
-                    .answer
-                    .saturating_add(self.timeouts.drain_allowance(len)),
-            ));
+            let drain = self.timeouts.drain_allowance(len);
+            send_limit = Some(SendLimits {
+                send: self.timeouts.send_limit(len),
+                answer: self.timeouts.answer.saturating_add(drain),
+                whole: answer_deadline.map(|d| d.saturating_add(drain)),
+            });
             let (body, done) = tracked_body(payload.len, payload.stream);
             progress = Some(done);
             request = request
@@ -337,14 +444,22 @@ impl Transport {
             .build()
             .map_err(|e| not_sent(format!("cannot build the request: {}", self.chain(&e))))?;
 
+        let started = Instant::now();
         let execute = self.http.execute(request);
         let response = match (progress, send_limit) {
-            (Some(done), Some((limit, answer))) => {
-                with_send_timeouts(execute, done, limit, answer).await
+            (Some(done), Some(limits)) => with_send_timeouts(execute, done, limits).await,
+            _ => {
+                let whole = answer_deadline.map(|d| later(started, d));
+                match whole {
+                    Some(whole) => match tokio::time::timeout_at(whole, execute).await {
+                        Ok(result) => result.map_err(PhaseError::Http).map(|r| (r, Some(whole))),
+                        Err(_) => Err(PhaseError::WholeAnswer(answer_deadline.unwrap_or_default())),
+                    },
+                    None => execute.await.map_err(PhaseError::Http).map(|r| (r, None)),
+                }
             }
-            _ => execute.await.map_err(PhaseError::Http),
         };
-        let response = match response {
+        let (response, whole) = match response {
             Ok(response) => response,
             Err(PhaseError::Http(e)) if e.is_connect() => {
                 return Err(not_sent(format!(
@@ -366,6 +481,7 @@ impl Transport {
                         "no answer within {} s after the body was sent",
                         after.as_secs()
                     ),
+                    PhaseError::WholeAnswer(limit) => whole_answer_reason(kind, limit),
                 };
                 return Err(Failure {
                     stage: Stage::MaybeSent,
@@ -393,12 +509,18 @@ impl Transport {
         let error_answer = !(200..300).contains(&status);
         let mut response = response;
         let headers = std::mem::take(response.headers_mut());
-        match read_capped(response, limit, self.timeouts.answer).await {
+        let location = headers
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| self.redactor.url(v));
+        let read = read_capped(response, limit, self.timeouts.answer, whole);
+        match read.await {
             Ok(body) => Ok(Answer {
                 status,
                 headers,
                 body,
                 request_id,
+                location,
             }),
             // An error answer is only read for its message: a cut is harmless.
             Err(cut) if error_answer && cut.too_large => Ok(Answer {
@@ -406,10 +528,17 @@ impl Transport {
                 headers,
                 body: cut.partial,
                 request_id,
+                location,
             }),
             Err(cut) => Err(Failure {
                 stage: Stage::MaybeSent,
-                reason: format!("HTTP {status}, but {}", self.redactor.text(&cut.reason)),
+                reason: match cut.past_deadline {
+                    true => format!(
+                        "HTTP {status}, but {}",
+                        whole_answer_reason(kind, self.deadlines.of(kind))
+                    ),
+                    false => format!("HTTP {status}, but {}", self.redactor.text(&cut.reason)),
+                },
                 status: Some(status),
                 partial: cut.partial,
                 too_large: cut.too_large,
@@ -429,21 +558,52 @@ fn finite(d: Duration) -> Option<Duration> {
     (d < Duration::from_secs(u64::from(u32::MAX))).then_some(d)
 }
 
+/// Why an answer ran past its kind's deadline, for messages.
+fn whole_answer_reason(kind: RequestKind, limit: Duration) -> String {
+    let what = match kind {
+        RequestKind::Submit => "submit",
+        RequestKind::Upload => "upload",
+        RequestKind::Query => "status query",
+        RequestKind::PlatformRead => "request",
+    };
+    format!(
+        "the whole answer of the {what} did not arrive within its deadline of {} s",
+        limit.as_secs()
+    )
+}
+
+/// The limits of a request with a body.
+struct SendLimits {
+    /// Handing the body over.
+    send: Duration,
+    /// From the body handed over to the answer's headers.
+    answer: Duration,
+    /// From the body handed over to the answer's last byte (the kind's deadline).
+    whole: Option<Duration>,
+}
+
 /// Runs `execute` under the send limit until the body is handed over, then under
-/// the answer timeout.
+/// the answer timeout and the whole answer's deadline; the latter is returned with
+/// the response, for reading its body.
 async fn with_send_timeouts(
     execute: impl Future<Output = reqwest::Result<reqwest::Response>>,
     mut done: tokio::sync::watch::Receiver<Option<Instant>>,
-    limit: Duration,
-    answer: Duration,
-) -> Result<reqwest::Response, PhaseError> {
+    limits: SendLimits,
+) -> Result<(reqwest::Response, Option<Instant>), PhaseError> {
     tokio::pin!(execute);
-    let send_deadline = finite(limit).map(after);
+    let send_deadline = finite(limits.send).map(after);
     let mut closed = false;
     loop {
         let sent_at = *done.borrow_and_update();
+        let whole = sent_at.and_then(|at| limits.whole.map(|d| later(at, d)));
         let deadline = match sent_at {
-            Some(at) => finite(answer).map(|d| later(at, d)),
+            Some(at) => {
+                let answer = finite(limits.answer).map(|d| later(at, d));
+                match (answer, whole) {
+                    (Some(a), Some(w)) => Some(a.min(w)),
+                    (a, w) => a.or(w),
+                }
+            }
             None => send_deadline,
         };
         let expired = async {
@@ -453,16 +613,24 @@ async fn with_send_timeouts(
             }
         };
         tokio::select! {
-            result = &mut execute => return result.map_err(PhaseError::Http),
+            result = &mut execute => {
+                // Headers in before the body was seen handed over (an early answer):
+                // the whole answer is counted from now.
+                let whole = whole.or_else(|| limits.whole.map(after));
+                return result.map(|r| (r, whole)).map_err(PhaseError::Http);
+            }
             changed = done.changed(), if sent_at.is_none() && !closed => {
                 // Closed without finishing: the connection dropped the body, and
                 // `execute` ends soon with the reason.
                 closed = changed.is_err();
             }
             () = expired => {
-                return Err(match sent_at {
-                    Some(_) => PhaseError::AnswerTimeout(answer),
-                    None => PhaseError::SendTimeout(limit),
+                return Err(match (sent_at, whole) {
+                    (Some(_), Some(w)) if deadline == Some(w) => {
+                        PhaseError::WholeAnswer(limits.whole.unwrap_or_default())
+                    }
+                    (Some(_), _) => PhaseError::AnswerTimeout(limits.answer),
+                    (None, _) => PhaseError::SendTimeout(limits.send),
                 });
             }
         }
@@ -473,6 +641,8 @@ enum PhaseError {
     Http(reqwest::Error),
     SendTimeout(Duration),
     AnswerTimeout(Duration),
+    /// The kind's deadline for the whole answer passed.
+    WholeAnswer(Duration),
 }
 
 /// `bytes` in pieces of [`SEND_CHUNK`], so progress through the body is seen.
@@ -517,14 +687,18 @@ pub(crate) struct Cut {
     pub(crate) partial: Vec<u8>,
     pub(crate) reason: String,
     pub(crate) too_large: bool,
+    /// The whole answer's deadline passed while it was coming.
+    pub(crate) past_deadline: bool,
 }
 
-/// Reads a body up to `limit` bytes, each piece within `stall`; what was read is kept
-/// on failure. A body announced as too large is refused after a short prefix.
+/// Reads a body up to `limit` bytes, each piece within `stall` and the whole by
+/// `deadline`; what was read is kept on failure. A body announced as too large is
+/// refused after a short prefix.
 pub(crate) async fn read_capped(
     mut response: reqwest::Response,
     limit: usize,
     stall: Duration,
+    deadline: Option<Instant>,
 ) -> Result<Vec<u8>, Cut> {
     const PREFIX: usize = 64 * 1024;
     let too_large = || format!("its answer is larger than {} KiB", limit >> 10);
@@ -540,17 +714,27 @@ pub(crate) async fn read_capped(
     let mut body = Vec::with_capacity(capacity);
     loop {
         let next = response.chunk();
-        let chunk = match finite(stall) {
+        let stall_at = finite(stall).map(after);
+        let wake = match (stall_at, deadline) {
+            (Some(s), Some(d)) => Some(s.min(d)),
+            (s, d) => s.or(d),
+        };
+        let chunk = match wake {
             None => Ok(next.await),
-            Some(stall) => tokio::time::timeout(stall, next).await,
+            Some(wake) => tokio::time::timeout_at(wake, next).await,
         };
         let chunk = match chunk {
             Ok(chunk) => chunk,
             Err(_) => {
+                let past_deadline = deadline.is_some_and(|d| Some(d) == wake);
                 return Err(Cut {
                     partial: body,
-                    reason: format!("its answer stalled for {} s", stall.as_secs()),
+                    reason: match past_deadline {
+                        true => "its whole answer did not arrive by its deadline".to_owned(),
+                        false => format!("its answer stalled for {} s", stall.as_secs()),
+                    },
                     too_large: false,
+                    past_deadline,
                 });
             }
         };
@@ -563,6 +747,7 @@ pub(crate) async fn read_capped(
                         partial: body,
                         reason: too_large(),
                         too_large: true,
+                        past_deadline: false,
                     });
                 }
                 body.extend_from_slice(&chunk);
@@ -572,6 +757,7 @@ pub(crate) async fn read_capped(
                     partial: body,
                     reason: too_large(),
                     too_large: true,
+                    past_deadline: false,
                 });
             }
             Ok(None) => return Ok(body),
@@ -580,6 +766,7 @@ pub(crate) async fn read_capped(
                     partial: body,
                     reason: format!("its answer was cut off ({})", error_chain(&e)),
                     too_large: false,
+                    past_deadline: false,
                 });
             }
         }

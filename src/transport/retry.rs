@@ -73,6 +73,64 @@ impl RetryPolicy for ExponentialRetry {
     }
 }
 
+/// One round of attempts of a read under a [`RetryPolicy`] and an optional deadline:
+/// the one retry path of every kind of read (status queries, platform reads), so the
+/// user's policy decides them all.
+///
+/// ```text
+/// let mut round = RetryRound::new(&*shared.retry, deadline);
+/// loop {
+///     let attempt = round.next_attempt();
+///     match read(attempt).await {
+///         Ok(x) => return Ok(x),
+///         Err(Retryable { error, hint }) if round.pause(hint).await => continue,
+///         Err(e) => return Err(e),   // the round ended: the last error
+///     }
+/// }
+/// ```
+pub(crate) struct RetryRound<'p> {
+    policy: &'p dyn RetryPolicy,
+    deadline: Option<tokio::time::Instant>,
+    attempt: u32,
+}
+
+impl<'p> RetryRound<'p> {
+    pub(crate) fn new(policy: &'p dyn RetryPolicy, deadline: Option<tokio::time::Instant>) -> Self {
+        RetryRound {
+            policy,
+            deadline,
+            attempt: 0,
+        }
+    }
+
+    /// The number (1-based) of the attempt about to be made.
+    pub(crate) fn next_attempt(&mut self) -> u32 {
+        self.attempt = self.attempt.saturating_add(1);
+        self.attempt
+    }
+
+    /// After a failed attempt: sleeps as the policy says (never past the deadline)
+    /// and returns true when another attempt is due; false when the policy ended the
+    /// round or the deadline passed.
+    pub(crate) async fn pause(&mut self, hint: Option<Duration>) -> bool {
+        let past = |deadline: Option<tokio::time::Instant>| {
+            deadline.is_some_and(|d| tokio::time::Instant::now() >= d)
+        };
+        if past(self.deadline) {
+            return false;
+        }
+        let Some(pause) = self.policy.retry_delay(self.attempt.max(1), hint) else {
+            return false;
+        };
+        let mut at = crate::time::after(pause);
+        if let Some(deadline) = self.deadline {
+            at = at.min(deadline);
+        }
+        tokio::time::sleep_until(at).await;
+        !past(self.deadline)
+    }
+}
+
 /// Statuses worth another try of a read: timeouts, rate limits, server trouble.
 pub(crate) fn is_retryable_status(status: u16) -> bool {
     matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
@@ -138,6 +196,27 @@ mod tests {
             Some(Duration::from_secs(7))
         );
         assert_eq!(r.retry_delay(3, None), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_round_follows_its_policy_and_stops_at_the_deadline() {
+        use tokio::time::Instant;
+        let policy = ExponentialRetry::new(3);
+        let mut round = RetryRound::new(&policy, None);
+        assert_eq!(round.next_attempt(), 1);
+        assert!(round.pause(Some(Duration::from_secs(2))).await);
+        assert_eq!(round.next_attempt(), 2);
+        assert!(round.pause(None).await);
+        assert_eq!(round.next_attempt(), 3);
+        assert!(!round.pause(None).await, "three attempts in all");
+
+        let start = Instant::now();
+        let deadline = start + Duration::from_secs(5);
+        let mut round = RetryRound::new(&policy, Some(deadline));
+        round.next_attempt();
+        // A hint past the deadline: the pause is cut to it and the round ends.
+        assert!(!round.pause(Some(Duration::from_secs(60))).await);
+        assert_eq!(Instant::now(), deadline);
     }
 
     #[test]

@@ -26,6 +26,8 @@ const GRID: usize = 256;
 /// `mean latency + QUERY_COST × mean queries`. At 0.19 s a two-minute task with a ±20%
 /// spread gets about 1.5 s of latency for about 8 queries (benches/polling.rs).
 const QUERY_COST: f64 = 0.19;
+/// Longest run time learned, in seconds (a day): anything longer is a bad sample.
+const MAX_RUN: f64 = 86_400.0;
 /// A query whose answer arrives later than this after its planned time was not one
 /// of the plan's (the task ran past it, or the plan changed meanwhile).
 const ON_PLAN: f64 = 1.0;
@@ -173,6 +175,11 @@ impl LearningSchedule {
         let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
         let entry = history.entry(kind.clone()).or_default();
         let sample = estimate(&entry.plan);
+        // An absurd sample (a stored value gone bad, a clock jump) would move the
+        // plan by hours: it is not learned.
+        if !(sample.mid > 0.0 && sample.mid <= MAX_RUN && sample.half.is_finite()) {
+            return;
+        }
         entry.samples.push_back(sample);
         if entry.samples.len() > HISTORY {
             entry.samples.pop_front();
@@ -269,6 +276,15 @@ impl PollSchedule for LearningSchedule {
     fn observe(&self, kind: &TaskKind, took: Duration) {
         let took = took.as_secs_f64();
         self.learn(kind, |plan| self.end_estimate(plan, took));
+    }
+
+    fn observe_between(&self, kind: &TaskKind, from: Duration, to: Duration) {
+        let (from, to) = (from.as_secs_f64(), to.as_secs_f64());
+        self.learn(kind, |_| Sample::within(from, to));
+    }
+
+    fn restore(&self, kind: &TaskKind, took: Duration) {
+        self.record(kind, took);
     }
 }
 

@@ -19,12 +19,15 @@ use crate::shared::Shared;
 use crate::task::query::{QueryFailure, query};
 use crate::task::record::Task;
 use crate::time::later;
+use crate::transport::retry::RetryRound;
 use crate::wait::options::WaitOptions;
 use crate::wait::schedule::PollContext;
 use crate::{task::output::TaskOutput, task::status::TaskStatus, types::TaskInfo};
 
 /// A 404 this soon after submit may only mean the task is not visible yet.
 const YOUNG_TASK: Duration = Duration::from_secs(60);
+/// Longest stored run time believed (a day).
+const MAX_RUN: Duration = Duration::from_secs(86_400);
 /// Run times read back from the ledger when a client first waits.
 const PRIMING_RUNS: usize = 500;
 
@@ -136,6 +139,45 @@ impl Stream for TaskUpdates {
     }
 }
 
+/// Every update of many tasks in one stream, as they come: what
+/// [`TaskHandle::updates_all`](crate::task::handle::TaskHandle::updates_all) returns.
+/// Each item names its task; a task's part ends as its own stream would (after its
+/// last update, or with one `Err`), and the stream ends when every task's has.
+/// Dropping it stops all the polling.
+pub struct AllTaskUpdates {
+    inner: futures_util::stream::SelectAll<TaskedUpdates>,
+}
+
+type TaskedUpdates = Pin<Box<dyn Stream<Item = (Task, Result<TaskUpdate, Error>)> + Send>>;
+
+impl AllTaskUpdates {
+    /// Merges the update streams of `tasks`, each task with its own stream.
+    pub(crate) fn new(tasks: impl IntoIterator<Item = (Task, TaskUpdates)>) -> Self {
+        let streams = tasks.into_iter().map(|(task, updates)| {
+            Box::pin(updates.map(move |update| (task.clone(), update))) as TaskedUpdates
+        });
+        AllTaskUpdates {
+            inner: futures_util::stream::select_all(streams),
+        }
+    }
+}
+
+impl std::fmt::Debug for AllTaskUpdates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AllTaskUpdates")
+            .field("tasks", &self.inner.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Stream for AllTaskUpdates {
+    type Item = (Task, Result<TaskUpdate, Error>);
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Pin::new(&mut self.inner).poll_next(cx)
+    }
+}
+
 // Short-lived and moved once per status change: boxing would only add allocations.
 #[allow(clippy::large_enum_variant)]
 enum Event {
@@ -155,6 +197,16 @@ struct Waiter {
     last_status: Option<TaskStatus>,
     last_error: Option<String>,
     last_poll: Instant,
+    /// Time since submit when the last query that saw the task still running was
+    /// sent: the end came after it.
+    last_running_at: Option<Duration>,
+    /// Time since submit when the current query was sent.
+    asked_at: Duration,
+    /// True when the first query came at the schedule's time, counted from a known
+    /// submit (the wait began at once): a task seen finished by it ended within the
+    /// schedule's first gap. False for a wait that began late (a resumed old record,
+    /// "submit now, wait later"): such an end may lie anywhere before.
+    on_plan: bool,
     /// The end, once seen; handed out after the last update.
     done: Option<Result<TaskOutput, Error>>,
 }
@@ -176,6 +228,9 @@ impl Waiter {
             last_status: None,
             last_error: None,
             last_poll: start,
+            last_running_at: None,
+            asked_at: Duration::ZERO,
+            on_plan: false,
             done: None,
         }
     }
@@ -214,6 +269,9 @@ impl Waiter {
         loop {
             let ctx = PollContext::new(self.polls, self.since_submit(), self.task.kind());
             let delay = self.shared.schedule.delay(&ctx);
+            if self.polls == 0 {
+                self.on_plan = self.task.submitted_at().is_some() && self.age_at_start <= delay;
+            }
             let mut wake = if self.polls == 0 {
                 later(self.start, delay.saturating_sub(self.age_at_start))
             } else {
@@ -231,6 +289,9 @@ impl Waiter {
                 Err(error) => return Event::Done(Err(error)),
                 Ok(Some(info)) => {
                     self.last_error = None;
+                    if !info.status.is_terminal() {
+                        self.last_running_at = Some(self.asked_at);
+                    }
                     if let Some(event) = Box::pin(self.seen(info)).await {
                         return event;
                     }
@@ -258,11 +319,30 @@ impl Waiter {
         let task_id = self.task.id().to_owned();
         let task_id = task_id.as_str();
         let young = self.task.submitted_at().is_some() && self.since_submit() < YOUNG_TASK;
-        let mut attempt = 0u32;
+        let mut round = RetryRound::new(&*shared.retry, self.deadline);
         loop {
-            attempt += 1;
+            let attempt = round.next_attempt();
             self.polls += 1;
-            match query(&shared, task_id, attempt, self.deadline, young).await {
+            self.asked_at = self.since_submit();
+            let asked = query(&shared, task_id, attempt, self.deadline, young);
+            // The deadline bounds the query in flight too: a server that never answers
+            // must not hold the wait past it (the query's own timeout may be longer).
+            // Not armed without the client's own timeouts (tests on a paused clock,
+            // where a timer armed during real I/O would fire at once).
+            let bound = self.deadline.filter(|_| shared.transport.has_timeouts());
+            let answer = match bound {
+                Some(deadline) => match tokio::time::timeout_at(deadline, asked).await {
+                    Ok(answer) => answer,
+                    Err(_) => {
+                        self.last_error = Some(
+                            "the last status query had no answer by the wait's deadline".to_owned(),
+                        );
+                        return Ok(None);
+                    }
+                },
+                None => asked.await,
+            };
+            match answer {
                 Ok(info) => return Ok(Some(info)),
                 Err(QueryFailure::Fatal(error)) => {
                     tracing::warn!(task_id, polls = self.polls, "wait ended: {error}");
@@ -271,18 +351,8 @@ impl Waiter {
                 Err(QueryFailure::Retryable { error, hint }) => {
                     tracing::debug!(task_id, attempt, "query failed, may retry: {error}");
                     self.last_error = Some(error.to_string());
-                    match shared.retry.retry_delay(attempt, hint) {
-                        Some(pause) if !self.past_deadline() => {
-                            let mut at = later(Instant::now(), pause);
-                            if let Some(deadline) = self.deadline {
-                                at = at.min(deadline);
-                            }
-                            tokio::time::sleep_until(at).await;
-                            if self.past_deadline() {
-                                return Ok(None);
-                            }
-                        }
-                        _ => return Ok(None),
+                    if !round.pause(hint).await {
+                        return Ok(None);
                     }
                 }
             }
@@ -308,6 +378,14 @@ impl Waiter {
             self.record_end(&info.status).await;
         }
         match info.status {
+            // Success without files: nothing to save, so not an output (a caller
+            // reporting "saved" would be wrong), but an error that keeps the id.
+            TaskStatus::Success if info.result.as_ref().is_none_or(|r| r.resources.is_empty()) => {
+                self.done = Some(Err(Error::EmptyResult {
+                    task_id: task_id.to_owned(),
+                    info: Box::new(info),
+                }));
+            }
             TaskStatus::Success => {
                 let output = TaskOutput {
                     task: self.task.clone(),
@@ -321,7 +399,10 @@ impl Waiter {
             TaskStatus::Failed => {
                 self.done = Some(Err(Error::TaskFailed {
                     task_id: task_id.to_owned(),
-                    failure: crate::error::TaskFailure::from_raw(info.error.clone()),
+                    failure: crate::error::TaskFailure::from_raw_redacted(
+                        info.error.clone(),
+                        &self.shared.transport.redactor,
+                    ),
                 }));
             }
             _ => {}
@@ -329,14 +410,31 @@ impl Waiter {
         Some(Event::Update(update))
     }
 
-    /// Teaches the schedule and writes the end into the ledger (failures only logged:
-    /// the result matters more than its record).
+    /// Teaches the schedule what this wait observed of the run time, and writes the
+    /// end into the ledger (failures only logged: the result matters more than its
+    /// record).
     async fn record_end(&self, status: &TaskStatus) {
         let shared = &self.shared;
-        let took = self.since_submit();
-        shared.schedule.observe(self.task.kind(), took);
+        let kind = self.task.kind();
+        let seen_finished = self.since_submit();
+        let learned = match (self.last_running_at, self.on_plan) {
+            // Seen running, then finished: the end lies between; its middle is kept.
+            (Some(from), _) => {
+                shared.schedule.observe_between(kind, from, seen_finished);
+                Some(from + seen_finished.saturating_sub(from) / 2)
+            }
+            // Finished at the first query, made on schedule after the submit.
+            (None, true) => {
+                shared.schedule.observe(kind, seen_finished);
+                Some(seen_finished)
+            }
+            // A late start that found it finished: nothing was observed of its run.
+            (None, false) => None,
+        };
         let ledger = &shared.ledger;
-        if let Err(e) = ledger.record_run(self.task.kind(), took).await {
+        if let Some(took) = learned
+            && let Err(e) = ledger.record_run(kind, took).await
+        {
             tracing::warn!(task_id = self.task.id(), "{e}");
         }
         if let Err(e) = ledger
@@ -356,8 +454,19 @@ impl Waiter {
             .get_or_init(|| async {
                 match shared.ledger.runs(PRIMING_RUNS).await {
                     Ok(runs) => {
+                        // A stored sample past the wait's deadline (or absurd) cannot
+                        // be a run this client would have seen end: ignored.
+                        let plausible = |took: Duration| {
+                            !took.is_zero()
+                                && took <= MAX_RUN
+                                && shared.wait.deadline.is_none_or(|d| took <= d)
+                        };
                         for (kind, took) in runs {
-                            shared.schedule.observe(&kind, took);
+                            if plausible(took) {
+                                shared.schedule.restore(&kind, took);
+                            } else {
+                                tracing::debug!(?took, "ignored an implausible stored run time");
+                            }
                         }
                     }
                     Err(e) => tracing::warn!("cannot read run times from the ledger: {e}"),

@@ -60,10 +60,28 @@ pub trait PollSchedule: Send + Sync + fmt::Debug {
     /// delay after the previous query.
     fn delay(&self, ctx: &PollContext<'_>) -> Duration;
 
-    /// Called when a task of `kind` is seen finished `took` after its submission,
-    /// first seen by the `polls`-th query. Schedules that learn override it.
+    /// Called when a task of `kind` is seen finished `took` after its submission by
+    /// the first query of a wait that began at the submission (so the end came within
+    /// the schedule's first gap). Schedules that learn override it.
     fn observe(&self, kind: &TaskKind, took: Duration) {
         let _ = (kind, took);
+    }
+
+    /// Called when a task of `kind` was seen still running `from` after its
+    /// submission and seen finished at `to`: it ended somewhere in between. Only what
+    /// a wait observed is reported; a wait that began late and saw the task finished
+    /// at its first query reports nothing (the end may lie anywhere before). The
+    /// default reports `to` through [`PollSchedule::observe`].
+    fn observe_between(&self, kind: &TaskKind, from: Duration, to: Duration) {
+        let _ = from;
+        self.observe(kind, to);
+    }
+
+    /// Called with a run time a ledger kept from an earlier process (already the
+    /// best estimate of when the task ended). The default hands it to
+    /// [`PollSchedule::observe`].
+    fn restore(&self, kind: &TaskKind, took: Duration) {
+        self.observe(kind, took);
     }
 }
 
