@@ -198,6 +198,28 @@ impl Outcome {
         }
     }
 
+    /// What became of the request, as the end of a sentence ("the request …").
+    pub(crate) fn summary(&self) -> String {
+        match self {
+            Outcome::InFlight => "was being sent".to_owned(),
+            Outcome::Accepted { task_id } => format!("was accepted as task {task_id}"),
+            Outcome::Rejected { status, message } => {
+                format!("was rejected with HTTP {status} ({message}); nothing was created")
+            }
+            Outcome::NotSent { reason } => format!("was never sent ({reason})"),
+            Outcome::Unknown {
+                task_id: Some(task_id),
+                reason,
+            } => format!("has an unknown outcome ({reason}) and may have created task {task_id}"),
+            Outcome::Unknown {
+                task_id: None,
+                reason,
+            } => format!("has an unknown outcome ({reason}) and may have created a billed task"),
+            Outcome::Finished { task_id, status } => format!("ended as task {task_id}: {status}"),
+            Outcome::Dismissed { .. } => "was dismissed after a check".to_owned(),
+        }
+    }
+
     /// Whether something is still to be done: resume (accepted) or check (unknown).
     pub fn is_open(&self) -> bool {
         matches!(
