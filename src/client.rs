@@ -16,7 +16,8 @@ use futures_util::{Stream, StreamExt};
 use serde_json::Value;
 
 use crate::error::{ConfigError, Error};
-use crate::ledger::{EntryQuery, LedgerEntry, MemoryLedger, SqliteLedger, TaskLedger};
+use crate::ledger::default::DefaultLedger;
+use crate::ledger::{EntryQuery, LEDGER_ENV, LedgerEntry, MemoryLedger, SqliteLedger, TaskLedger};
 use crate::platform::account::AccountCheck;
 use crate::platform::catalog::ModelEntry;
 use crate::platform::upload::{UploadOptions, UploadedFile};
@@ -42,8 +43,6 @@ pub const DEFAULT_BASE_URL: &str = "https://api.modellix.ai";
 pub const API_KEY_ENV: &str = "MODELLIX_API_KEY";
 /// Environment variable overriding the base URL.
 pub const BASE_URL_ENV: &str = "MODELLIX_BASE_URL";
-/// Environment variable naming the on-disk ledger file ([`SqliteLedger`]).
-pub const LEDGER_ENV: &str = "MODELLIX_LEDGER";
 
 /// A Modellix client. Cheap to clone (one `Arc`), safe to share across tasks.
 ///
@@ -77,7 +76,8 @@ impl Client {
     }
 
     /// A client from `MODELLIX_API_KEY` and, if set, `MODELLIX_BASE_URL` and
-    /// `MODELLIX_LEDGER` (a file path for an on-disk [`SqliteLedger`]).
+    /// `MODELLIX_LEDGER` (a file path for an on-disk [`SqliteLedger`], opened here;
+    /// otherwise the default ledger, see [`ClientBuilder::ledger`]).
     pub fn from_env() -> Result<Client, ConfigError> {
         let key = std::env::var(API_KEY_ENV).map_err(|e| ConfigError {
             field: API_KEY_ENV,
@@ -733,8 +733,16 @@ impl ClientBuilder {
         self
     }
 
-    /// Where paid requests are recorded (default: a [`MemoryLedger`], which does not
-    /// survive the process; see [`ClientBuilder::ledger_path`]).
+    /// Where paid requests are recorded.
+    ///
+    /// By default, the durable [`SqliteLedger`] at
+    /// [`default_ledger_path`](crate::ledger::default_ledger_path)
+    /// (`$MODELLIX_LEDGER`, else `modellix/ledger.sqlite` in the platform's data
+    /// directory): the command line's ledger, so `modellix recover` and
+    /// `modellix history` list this program's tasks, and a crash loses no task id. It
+    /// is opened by the first call that needs it (a submit, a wait), not by
+    /// [`build`](ClientBuilder::build). Tests and sandboxes choose
+    /// [`memory_ledger`](ClientBuilder::memory_ledger).
     pub fn ledger(mut self, ledger: impl TaskLedger + 'static) -> Self {
         self.ledger = Some(Arc::new(ledger));
         self.ledger_path = None;
@@ -742,11 +750,28 @@ impl ClientBuilder {
     }
 
     /// Records paid requests in a [`SqliteLedger`] at `path` (created if needed), so a
-    /// crash loses no task: see [`Client::recover`].
+    /// crash loses no task: see [`Client::recover`]. A URL (`postgres://…`) is refused
+    /// by [`build`](ClientBuilder::build): this build's ledger is a SQLite file.
     pub fn ledger_path(mut self, path: impl Into<PathBuf>) -> Self {
         self.ledger_path = Some(path.into());
         self.ledger = None;
         self
+    }
+
+    /// Records paid requests in a [`MemoryLedger`], kept only as long as the process:
+    /// for tests and sandboxes, whose tasks do not belong in the durable ledger.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), modellix::Error> {
+    /// let client = modellix::Client::builder()
+    ///     .api_key("sk-example")
+    ///     .memory_ledger()
+    ///     .build()?;
+    /// assert!(client.history(0).await?.is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub fn memory_ledger(self) -> Self {
+        self.ledger(MemoryLedger::new())
     }
 
     /// Runs, and is awaited, for every submit outcome that carries a task id (accepted,
@@ -796,7 +821,7 @@ impl ClientBuilder {
                 field: "ledger_path",
                 problem: e.message().to_owned(),
             })?),
-            (None, None) => Arc::new(MemoryLedger::new()),
+            (None, None) => Arc::new(DefaultLedger::new()),
         };
         let limiter = RateLimiter::new(
             self.requests_per_minute,

@@ -198,6 +198,7 @@ async fn a_refused_connection_is_not_sent() {
     let addr = closed.local_addr().unwrap();
     drop(closed);
     let client = modellix::Client::builder()
+        .memory_ledger()
         .api_key(KEY)
         .base_url(format!("http://{addr}"))
         .build()
