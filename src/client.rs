@@ -201,7 +201,26 @@ impl Client {
     /// let output = task.wait().await?;
     /// # Ok(()) }
     /// ```
-    pub async fn submit_json(&self, model_id: &str, body: &Value) -> Result<TaskHandle, Error> {
+    ///
+    /// The body is anything that serializes to a JSON object: a `serde_json::Value`
+    /// (or a reference to one), a `HashMap`, your own `#[derive(Serialize)]` struct.
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
+    /// #[derive(serde::Serialize)]
+    /// struct Body<'a> {
+    ///     prompt: &'a str,
+    /// }
+    /// let task = client
+    ///     .submit_json("alibaba/qwen-image-plus", Body { prompt: "a lighthouse" })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn submit_json(
+        &self,
+        model_id: &str,
+        body: impl serde::Serialize,
+    ) -> Result<TaskHandle, Error> {
         self.submit_json_with(model_id, body, SubmitOptions::default())
             .await
     }
@@ -210,10 +229,11 @@ impl Client {
     pub async fn submit_json_with(
         &self,
         model_id: &str,
-        body: &Value,
+        body: impl serde::Serialize,
         options: SubmitOptions,
     ) -> Result<TaskHandle, Error> {
-        let task = crate::task::submit::submit_json(&self.shared, model_id, body, options).await?;
+        let body = crate::task::submit::json_body(&body)?;
+        let task = crate::task::submit::submit_json(&self.shared, model_id, &body, options).await?;
         Ok(self.resume(task))
     }
 

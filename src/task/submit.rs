@@ -128,6 +128,14 @@ pub(crate) async fn submit_typed<R: SubmitRequest>(
     send_paid(shared, R::OPERATION.path, R::model_id(), body, options).await
 }
 
+/// Any serializable body as the JSON value the checks read.
+pub(crate) fn json_body(body: &impl serde::Serialize) -> Result<Value, Error> {
+    serde_json::to_value(body).map_err(|e| Error::Malformed {
+        task_id: None,
+        reason: format!("the request body cannot be serialized to JSON: {e}"),
+    })
+}
+
 /// `Client::submit_json_with`: a vendored model's body is checked by its fragment,
 /// any other by the slug format and the generic limits.
 pub(crate) async fn submit_json(
