@@ -288,3 +288,57 @@ async fn a_submit_waiting_for_the_rate_limit_is_not_in_the_ledger_yet() {
     assert_eq!(server.count("POST", SUBMIT), 1);
     queued.abort();
 }
+
+/// The review's scenario on a real file: another connection holds the SQLite ledger's
+/// write lock past the busy timeout (10 s) while the answer comes in. The first
+/// outcome write fails with "database is locked"; a later one sticks, and the entry
+/// holds the task id (before: the submit said success and the entry read "may have
+/// created a billed task" forever). Takes about 13 s of real time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outcome_write_blocked_by_a_lock_past_the_busy_timeout_sticks_later() {
+    let server = MockServer::start();
+    server.script(
+        "POST",
+        SUBMIT,
+        [Reply::Delayed(
+            Duration::from_secs(1),
+            Box::new(submitted("task-locked")),
+        )],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.sqlite");
+    let client = client_builder(&server).ledger_path(&path).build().unwrap();
+    let submit = tokio::spawn({
+        let client = client.clone();
+        async move { client.submit(&request()).await.map(|t| t.id().to_owned()) }
+    });
+    // The intent is in once the POST arrives; then the lock is taken.
+    while server.count("POST", SUBMIT) == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let holder = std::thread::spawn({
+        let path = path.clone();
+        move || {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            conn.execute_batch("BEGIN EXCLUSIVE").unwrap();
+            // Past the answer (1 s) plus the busy timeout (10 s).
+            std::thread::sleep(Duration::from_millis(12_500));
+            conn.execute_batch("COMMIT").unwrap();
+        }
+    });
+
+    assert_eq!(submit.await.unwrap().unwrap(), "task-locked");
+    holder.join().unwrap();
+    let entries = SqliteLedger::open(&path)
+        .unwrap()
+        .entries(&EntryQuery::recent(0))
+        .await
+        .unwrap();
+    assert_eq!(
+        entries[0].outcome,
+        Outcome::Accepted {
+            task_id: "task-locked".into()
+        }
+    );
+    assert_eq!(server.count("POST", SUBMIT), 1);
+}
