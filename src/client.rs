@@ -148,12 +148,15 @@ impl Client {
     /// the accepted task.
     ///
     /// Nothing is sent when validation fails ([`Error::Validation`]) or the ledger
-    /// cannot record the intent ([`Error::Ledger`]). The POST is never retried and
-    /// never follows a redirect: on [`Error::OutcomeUnknown`] a task may exist (its id
-    /// is in the error whenever the answer showed one), so check before submitting
-    /// again. Dropping the returned future after it started does not lose the task:
-    /// sending and recording finish on their own, and [`Client::recover`] lists the
-    /// result.
+    /// cannot record the intent ([`Error::Ledger`]; [`Error::nothing_created`] is
+    /// true). The intent is recorded once the request holds its rate-limit permit, so
+    /// a request still waiting in line is not in the ledger. The POST is never retried
+    /// and never follows a redirect: on [`Error::OutcomeUnknown`] a task may exist (its
+    /// id is in the error whenever the answer showed one), so check before submitting
+    /// again. The outcome's write is retried for minutes; if the ledger never takes it,
+    /// the submit fails with [`Error::LedgerUnrecorded`], which carries the task id.
+    /// Dropping the returned future after it started does not lose the task: sending
+    /// and recording finish on their own, and [`Client::recover`] lists the result.
     ///
     /// ```no_run
     /// use modellix::types::Seedance20V2vRequest;
