@@ -798,9 +798,11 @@ impl ClientBuilder {
     }
 
     /// Runs, and is awaited, for every submit outcome that carries a task id (accepted,
-    /// or unknown with an id seen in the answer), after the ledger recorded it and
-    /// before `submit` returns. It runs even when the caller stopped waiting for
-    /// `submit`; a panic in it is caught and logged, never unwound into the submit.
+    /// or unknown with an id seen in the answer), after the ledger recorded it (or,
+    /// when the ledger never took it, after the retries gave up: then the hook and
+    /// [`Error::LedgerUnrecorded`] are the only records of the id) and before `submit`
+    /// returns. It runs even when the caller stopped waiting for `submit`; a panic in
+    /// it is caught and logged, never unwound into the submit.
     ///
     /// ```
     /// # fn main() -> Result<(), modellix::ConfigError> {
