@@ -141,6 +141,7 @@ fn main() {
     let sandbox = &sandbox.sandbox;
     let http = common::http();
     let client = Client::builder()
+        .memory_ledger()
         .api_key(sandbox.api_key())
         .base_url(sandbox.base_url())
         .requests_per_minute(None)

@@ -30,6 +30,7 @@ async fn readme_flow(configured: bool, dir: &std::path::Path) -> Duration {
         sandbox.client().expect("client")
     } else {
         Client::builder()
+            .memory_ledger()
             .api_key(sandbox.api_key())
             .base_url(sandbox.base_url())
             .build()

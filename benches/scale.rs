@@ -173,6 +173,7 @@ fn run(
     from_server.read_line(&mut base_url).unwrap();
 
     let client = Client::builder()
+        .memory_ledger()
         .api_key(DEFAULT_API_KEY)
         .base_url(base_url.trim())
         // Paced: the library's default (100 a minute until the first answer's

@@ -22,6 +22,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(s) => Client::builder()
             .api_key(s.api_key())
             .base_url(s.base_url())
+            // The sandbox's tasks are not real: kept out of the durable ledger.
+            .memory_ledger()
             .build()?,
         None => Client::from_env()?,
     };

@@ -16,7 +16,8 @@ use futures_util::{Stream, StreamExt};
 use serde_json::Value;
 
 use crate::error::{ConfigError, Error};
-use crate::ledger::{EntryQuery, LedgerEntry, MemoryLedger, SqliteLedger, TaskLedger};
+use crate::ledger::default::DefaultLedger;
+use crate::ledger::{EntryQuery, LEDGER_ENV, LedgerEntry, MemoryLedger, SqliteLedger, TaskLedger};
 use crate::platform::account::AccountCheck;
 use crate::platform::catalog::ModelEntry;
 use crate::platform::upload::{UploadOptions, UploadedFile};
@@ -42,8 +43,6 @@ pub const DEFAULT_BASE_URL: &str = "https://api.modellix.ai";
 pub const API_KEY_ENV: &str = "MODELLIX_API_KEY";
 /// Environment variable overriding the base URL.
 pub const BASE_URL_ENV: &str = "MODELLIX_BASE_URL";
-/// Environment variable naming the on-disk ledger file ([`SqliteLedger`]).
-pub const LEDGER_ENV: &str = "MODELLIX_LEDGER";
 
 /// A Modellix client. Cheap to clone (one `Arc`), safe to share across tasks.
 ///
@@ -77,7 +76,8 @@ impl Client {
     }
 
     /// A client from `MODELLIX_API_KEY` and, if set, `MODELLIX_BASE_URL` and
-    /// `MODELLIX_LEDGER` (a file path for an on-disk [`SqliteLedger`]).
+    /// `MODELLIX_LEDGER` (a file path for an on-disk [`SqliteLedger`], opened here;
+    /// otherwise the default ledger, see [`ClientBuilder::ledger`]).
     pub fn from_env() -> Result<Client, ConfigError> {
         let key = std::env::var(API_KEY_ENV).map_err(|e| ConfigError {
             field: API_KEY_ENV,
@@ -148,12 +148,15 @@ impl Client {
     /// the accepted task.
     ///
     /// Nothing is sent when validation fails ([`Error::Validation`]) or the ledger
-    /// cannot record the intent ([`Error::Ledger`]). The POST is never retried and
-    /// never follows a redirect: on [`Error::OutcomeUnknown`] a task may exist (its id
-    /// is in the error whenever the answer showed one), so check before submitting
-    /// again. Dropping the returned future after it started does not lose the task:
-    /// sending and recording finish on their own, and [`Client::recover`] lists the
-    /// result.
+    /// cannot record the intent ([`Error::Ledger`]; [`Error::nothing_created`] is
+    /// true). The intent is recorded once the request holds its rate-limit permit, so
+    /// a request still waiting in line is not in the ledger. The POST is never retried
+    /// and never follows a redirect: on [`Error::OutcomeUnknown`] a task may exist (its
+    /// id is in the error whenever the answer showed one), so check before submitting
+    /// again. The outcome's write is retried for minutes; if the ledger never takes it,
+    /// the submit fails with [`Error::LedgerUnrecorded`], which carries the task id.
+    /// Dropping the returned future after it started does not lose the task: sending
+    /// and recording finish on their own, and [`Client::recover`] lists the result.
     ///
     /// ```no_run
     /// use modellix::types::Seedance20V2vRequest;
@@ -201,7 +204,26 @@ impl Client {
     /// let output = task.wait().await?;
     /// # Ok(()) }
     /// ```
-    pub async fn submit_json(&self, model_id: &str, body: &Value) -> Result<TaskHandle, Error> {
+    ///
+    /// The body is anything that serializes to a JSON object: a `serde_json::Value`
+    /// (or a reference to one), a `HashMap`, your own `#[derive(Serialize)]` struct.
+    ///
+    /// ```no_run
+    /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
+    /// #[derive(serde::Serialize)]
+    /// struct Body<'a> {
+    ///     prompt: &'a str,
+    /// }
+    /// let task = client
+    ///     .submit_json("alibaba/qwen-image-plus", Body { prompt: "a lighthouse" })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn submit_json(
+        &self,
+        model_id: &str,
+        body: impl serde::Serialize,
+    ) -> Result<TaskHandle, Error> {
         self.submit_json_with(model_id, body, SubmitOptions::default())
             .await
     }
@@ -210,10 +232,11 @@ impl Client {
     pub async fn submit_json_with(
         &self,
         model_id: &str,
-        body: &Value,
+        body: impl serde::Serialize,
         options: SubmitOptions,
     ) -> Result<TaskHandle, Error> {
-        let task = crate::task::submit::submit_json(&self.shared, model_id, body, options).await?;
+        let body = crate::task::submit::json_body(&body)?;
+        let task = crate::task::submit::submit_json(&self.shared, model_id, &body, options).await?;
         Ok(self.resume(task))
     }
 
@@ -733,8 +756,16 @@ impl ClientBuilder {
         self
     }
 
-    /// Where paid requests are recorded (default: a [`MemoryLedger`], which does not
-    /// survive the process; see [`ClientBuilder::ledger_path`]).
+    /// Where paid requests are recorded.
+    ///
+    /// By default, the durable [`SqliteLedger`] at
+    /// [`default_ledger_path`](crate::ledger::default_ledger_path)
+    /// (`$MODELLIX_LEDGER`, else `modellix/ledger.sqlite` in the platform's data
+    /// directory): the command line's ledger, so `modellix recover` and
+    /// `modellix history` list this program's tasks, and a crash loses no task id. It
+    /// is opened by the first call that needs it (a submit, a wait), not by
+    /// [`build`](ClientBuilder::build). Tests and sandboxes choose
+    /// [`memory_ledger`](ClientBuilder::memory_ledger).
     pub fn ledger(mut self, ledger: impl TaskLedger + 'static) -> Self {
         self.ledger = Some(Arc::new(ledger));
         self.ledger_path = None;
@@ -742,17 +773,36 @@ impl ClientBuilder {
     }
 
     /// Records paid requests in a [`SqliteLedger`] at `path` (created if needed), so a
-    /// crash loses no task: see [`Client::recover`].
+    /// crash loses no task: see [`Client::recover`]. A URL (`postgres://…`) is refused
+    /// by [`build`](ClientBuilder::build): this build's ledger is a SQLite file.
     pub fn ledger_path(mut self, path: impl Into<PathBuf>) -> Self {
         self.ledger_path = Some(path.into());
         self.ledger = None;
         self
     }
 
+    /// Records paid requests in a [`MemoryLedger`], kept only as long as the process:
+    /// for tests and sandboxes, whose tasks do not belong in the durable ledger.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), modellix::Error> {
+    /// let client = modellix::Client::builder()
+    ///     .api_key("sk-example")
+    ///     .memory_ledger()
+    ///     .build()?;
+    /// assert!(client.history(0).await?.is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub fn memory_ledger(self) -> Self {
+        self.ledger(MemoryLedger::new())
+    }
+
     /// Runs, and is awaited, for every submit outcome that carries a task id (accepted,
-    /// or unknown with an id seen in the answer), after the ledger recorded it and
-    /// before `submit` returns. It runs even when the caller stopped waiting for
-    /// `submit`; a panic in it is caught and logged, never unwound into the submit.
+    /// or unknown with an id seen in the answer), after the ledger recorded it (or,
+    /// when the ledger never took it, after the retries gave up: then the hook and
+    /// [`Error::LedgerUnrecorded`] are the only records of the id) and before `submit`
+    /// returns. It runs even when the caller stopped waiting for `submit`; a panic in
+    /// it is caught and logged, never unwound into the submit.
     ///
     /// ```
     /// # fn main() -> Result<(), modellix::ConfigError> {
@@ -796,7 +846,7 @@ impl ClientBuilder {
                 field: "ledger_path",
                 problem: e.message().to_owned(),
             })?),
-            (None, None) => Arc::new(MemoryLedger::new()),
+            (None, None) => Arc::new(DefaultLedger::new()),
         };
         let limiter = RateLimiter::new(
             self.requests_per_minute,

@@ -30,13 +30,13 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/modellix_generated.rs"));
 }
 
-pub use client::{API_KEY_ENV, BASE_URL_ENV, Client, ClientBuilder, DEFAULT_BASE_URL, LEDGER_ENV};
+pub use client::{API_KEY_ENV, BASE_URL_ENV, Client, ClientBuilder, DEFAULT_BASE_URL};
 pub use download::{DownloadContext, DownloadError, DownloadOptions, Downloader, SavedFile};
 pub use error::{ApiError, ConfigError, Error, ErrorKind, TaskFailure};
 pub use generated::OPERATIONS;
 pub use ledger::{
-    EntryQuery, Intent, LedgerEntry, LedgerError, LedgerFuture, MemoryLedger, Outcome,
-    SqliteLedger, TaskLedger,
+    EntryQuery, Intent, LEDGER_ENV, LedgerEntry, LedgerError, LedgerFuture, MemoryLedger, Outcome,
+    SqliteLedger, TaskLedger, default_ledger_path,
 };
 pub use media::image::{Image, ImageLoader, InlineForm, MediaError};
 pub use platform::account::AccountCheck;

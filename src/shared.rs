@@ -16,7 +16,7 @@ use crate::wait::query_slots::QuerySlots;
 use crate::wait::schedule::PollSchedule;
 
 /// Runs for every submit outcome that carries a task id (accepted, or unknown with an
-/// id seen), after the ledger recorded it; see [`ClientBuilder::on_submitted`](crate::client::ClientBuilder::on_submitted).
+/// id seen), after the ledger recorded it (or gave up trying); see [`ClientBuilder::on_submitted`](crate::client::ClientBuilder::on_submitted).
 pub type SubmittedHook =
     Arc<dyn Fn(LedgerEntry) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 

@@ -10,6 +10,7 @@ use serde_json::json;
 
 fn client(sandbox: &Sandbox) -> Client {
     Client::builder()
+        .memory_ledger()
         .api_key(sandbox.api_key())
         .base_url(sandbox.base_url())
         .poll_schedule(Backoff::fixed(Duration::from_millis(20)))

@@ -6,6 +6,7 @@ use modellix_sandbox::{SANDBOX_BALANCE_USD, Sandbox};
 
 fn client(sandbox: &Sandbox, key: &str) -> Client {
     Client::builder()
+        .memory_ledger()
         .api_key(key)
         .base_url(sandbox.base_url())
         .requests_per_minute(None)
@@ -83,6 +84,7 @@ async fn an_unreachable_api_is_an_answer_too() {
         .unwrap()
         .port();
     let client = Client::builder()
+        .memory_ledger()
         .api_key("sk-test")
         .base_url(format!("http://127.0.0.1:{port}"))
         .build()

@@ -178,7 +178,7 @@ use modellix::types::Pixel1T2iRequest;
 
 #[tokio::main]
 async fn main() {
-    let client = modellix::Client::builder()
+    let client = modellix::Client::builder().memory_ledger()
         .api_key("probe-key-0000")
         .base_url("http://127.0.0.1:9")
         .build()
@@ -200,7 +200,7 @@ async fn main() {
 
     // The sandbox serves the new endpoint with no sandbox code either.
     let sandbox = modellix_sandbox::Sandbox::start().await.unwrap();
-    let client = modellix::Client::builder()
+    let client = modellix::Client::builder().memory_ledger()
         .api_key(sandbox.api_key())
         .base_url(sandbox.base_url())
         .build()

@@ -27,7 +27,11 @@ fn base_urls_follow_the_rules() {
         ("", false),
     ];
     for (url, ok) in table {
-        let result = Client::builder().api_key(KEY).base_url(url).build();
+        let result = Client::builder()
+            .memory_ledger()
+            .api_key(KEY)
+            .base_url(url)
+            .build();
         assert_eq!(result.is_ok(), ok, "{url}: {result:?}");
         if let Err(e) = result {
             assert_eq!(e.field, "base_url");
@@ -38,7 +42,7 @@ fn base_urls_follow_the_rules() {
 
 #[test]
 fn missing_or_malformed_keys_fail_at_construction_without_echoing_the_key() {
-    let missing = Client::builder().build().unwrap_err();
+    let missing = Client::builder().memory_ledger().build().unwrap_err();
     assert_eq!(missing.field, "api_key");
     let table = [
         ("", "empty"),
@@ -49,7 +53,11 @@ fn missing_or_malformed_keys_fail_at_construction_without_echoing_the_key() {
         ("sk-secret-é23", "non-ASCII"),
     ];
     for (key, want) in table {
-        let err = Client::builder().api_key(key).build().unwrap_err();
+        let err = Client::builder()
+            .memory_ledger()
+            .api_key(key)
+            .build()
+            .unwrap_err();
         assert_eq!(err.field, "api_key", "{key:?}");
         assert!(err.problem.contains(want), "{key:?}: {}", err.problem);
         if key.trim().len() > 3 {
@@ -152,5 +160,38 @@ async fn the_key_is_absent_from_debug_errors_and_logs() {
     for text in texts {
         assert!(!text.contains(KEY), "key leaked in: {text}");
         assert!(!text.contains("0123456789abcdef"), "key leaked in: {text}");
+    }
+}
+
+/// A ledger path that is a URL of a database this build has no ledger for is refused
+/// by name (before: `postgres:` and `u:pw@db` folders appeared in the working
+/// directory, with a SQLite file inside), and the password is not echoed.
+#[test]
+fn a_ledger_url_is_refused_by_scheme_not_made_into_folders() {
+    for (url, needle) in [
+        (
+            "postgres://u:pw-secret@db.internal/ledger",
+            "`postgres` feature",
+        ),
+        ("mysql://db.internal/ledger", "`mysql` feature"),
+        ("redis://db.internal/0", "redis://"),
+    ] {
+        let scheme_dir = std::path::Path::new(url.split_once("//").unwrap().0);
+        let err = Client::builder()
+            .api_key(KEY)
+            .ledger_path(url)
+            .build()
+            .unwrap_err();
+        let created = scheme_dir.exists();
+        if created {
+            let _ = std::fs::remove_dir_all(scheme_dir);
+        }
+        assert!(!created, "{url}: a folder {scheme_dir:?} was created");
+        assert_eq!(err.field, "ledger_path");
+        let text = err.to_string();
+        for want in [needle, "SQLite", "file"] {
+            assert!(text.contains(want), "{want}: {text}");
+        }
+        assert!(!text.contains("pw-secret"), "{text}");
     }
 }

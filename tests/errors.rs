@@ -30,6 +30,7 @@ async fn flow(client: &modellix::Client, dir: &std::path::Path) -> Result<usize,
 async fn question_mark_works_from_build_to_download() {
     let sandbox = Sandbox::builder().start().await.unwrap();
     let client = modellix::Client::builder()
+        .memory_ledger()
         .api_key(sandbox.api_key())
         .base_url(sandbox.base_url())
         .poll_schedule(Backoff::fixed(Duration::from_millis(10)))
@@ -64,7 +65,13 @@ async fn no_error_prints_its_text_twice() {
     bad.video_urls.clear();
     let errors = vec![
         client.submit(&bad).await.unwrap_err(),
-        Error::from(modellix::Client::builder().api_key("").build().unwrap_err()),
+        Error::from(
+            modellix::Client::builder()
+                .memory_ledger()
+                .api_key("")
+                .build()
+                .unwrap_err(),
+        ),
         Error::from(
             modellix::Image::from_path("/definitely/missing.png")
                 .await

@@ -150,7 +150,8 @@ fn a_multibyte_key_is_refused_without_panic_or_echo() {
         "Beaéer-secret-1",
         "bearer\u{e9}x-secret",
     ] {
-        let result = std::panic::catch_unwind(|| Client::builder().api_key(key).build());
+        let result =
+            std::panic::catch_unwind(|| Client::builder().memory_ledger().api_key(key).build());
         let err = result.expect("no panic").unwrap_err();
         assert_eq!(err.field, "api_key");
         assert!(!err.to_string().contains("secret"), "{err}");
@@ -263,6 +264,7 @@ async fn a_slow_upload_is_not_an_unknown_outcome() {
         stream.write_all(body).await.unwrap();
     });
     let client = Client::builder()
+        .memory_ledger()
         .api_key(KEY)
         .base_url(format!("http://{addr}"))
         .timeout(Duration::from_secs(1))
@@ -306,12 +308,14 @@ async fn a_silent_server_after_the_body_is_unknown_within_the_answer_timeout() {
 #[tokio::test]
 async fn keys_in_urls_and_in_server_text_are_redacted() {
     let err = Client::builder()
+        .memory_ledger()
         .api_key(KEY)
         .base_url(format!("https://api.example.com/?key={KEY}"))
         .build()
         .unwrap_err();
     assert!(!err.to_string().contains(KEY), "{err}");
     let err = Client::builder()
+        .memory_ledger()
         .api_key(KEY)
         .base_url(format!("ftp://user:{KEY}@api.example.com/"))
         .build()
@@ -435,9 +439,10 @@ async fn the_sqlite_ledger_is_durable_and_shared() {
     assert_eq!(runs.len(), 1);
 }
 
-/// The memory ledger is the default and behaves the same within a process.
+/// The memory ledger (chosen explicitly: the default is the durable file, see
+/// tests/default_ledger.rs) behaves the same within a process.
 #[tokio::test]
-async fn the_default_ledger_records_in_memory() {
+async fn the_memory_ledger_records_within_the_process() {
     let server = MockServer::start();
     server.script("POST", SUBMIT, [Reply::Reset]);
     let client = client_builder(&server)

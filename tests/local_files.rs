@@ -9,6 +9,7 @@ const MODEL: &str = "bytedance/seedance-2.0-v2v";
 
 fn client(sandbox: &Sandbox) -> Client {
     Client::builder()
+        .memory_ledger()
         .api_key(sandbox.api_key())
         .base_url(sandbox.base_url())
         .requests_per_minute(None)

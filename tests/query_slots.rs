@@ -85,6 +85,7 @@ async fn wait_for_many(
 ) -> Arc<InFlight> {
     let (url, counts) = start_server(first_is_429);
     let client = Client::builder()
+        .memory_ledger()
         .api_key("sk-test-0123456789abcdef")
         .base_url(url)
         .requests_per_minute(None)

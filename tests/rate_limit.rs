@@ -64,6 +64,7 @@ async fn load(client: &Client, sandbox: &Sandbox) -> (LimitRejections, usize) {
 async fn a_paced_client_meets_no_429_at_the_sandboxs_limit() {
     let sandbox = sandbox().await;
     let client = Client::builder()
+        .memory_ledger()
         .api_key(sandbox.api_key())
         .base_url(sandbox.base_url())
         .requests_per_minute(Some(RPM))
@@ -83,6 +84,7 @@ async fn the_servers_headers_narrow_a_generous_first_guess() {
     // the requests counted in flight keep the 24 at once from overdrawing the bucket.
     let sandbox = sandbox().await;
     let client = Client::builder()
+        .memory_ledger()
         .api_key(sandbox.api_key())
         .base_url(sandbox.base_url())
         .requests_per_minute(Some(RPM * 10))
@@ -97,6 +99,7 @@ async fn the_servers_headers_narrow_a_generous_first_guess() {
 async fn without_pacing_the_same_load_meets_429s() {
     let sandbox = sandbox().await;
     let client = Client::builder()
+        .memory_ledger()
         .api_key(sandbox.api_key())
         .base_url(sandbox.base_url())
         .requests_per_minute(None)

@@ -9,6 +9,7 @@ use modellix_sandbox::{Fault, FaultPlan, Route, SAMPLE_MP4, SAMPLE_PNG, Sandbox,
 
 fn client(sandbox: &Sandbox) -> Client {
     Client::builder()
+        .memory_ledger()
         .api_key(sandbox.api_key())
         .base_url(sandbox.base_url())
         .poll_schedule(Backoff::fixed(Duration::from_millis(20)))

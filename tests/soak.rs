@@ -494,6 +494,7 @@ async fn run(tasks: usize) {
         .await
         .unwrap();
     let builder = Client::builder()
+        .memory_ledger()
         .api_key(KEY)
         .base_url(sandbox.base_url())
         .poll_schedule(Backoff::fixed(Duration::from_millis(15)))

@@ -198,6 +198,7 @@ async fn a_refused_connection_is_not_sent() {
     let addr = closed.local_addr().unwrap();
     drop(closed);
     let client = modellix::Client::builder()
+        .memory_ledger()
         .api_key(KEY)
         .base_url(format!("http://{addr}"))
         .build()
@@ -227,4 +228,48 @@ async fn generate_submits_and_waits() {
     assert_eq!(output.task.id(), "task-g");
     assert_eq!(output.resources()[0].url, "https://cdn.example.com/a.mp4");
     assert_eq!(server.count("POST", SUBMIT), 1);
+}
+
+/// `submit_json` takes what a program has: a struct of its own, a map, a value or a
+/// reference to one; each is checked by the model's fragment and sent as the same
+/// bytes.
+#[tokio::test]
+async fn submit_json_takes_any_serializable_body() {
+    #[derive(serde::Serialize)]
+    struct Body<'a> {
+        prompt: &'a str,
+        video_urls: Vec<&'a str>,
+    }
+    let server = MockServer::start();
+    server.script(
+        "POST",
+        SUBMIT,
+        [submitted("t-1"), submitted("t-2"), submitted("t-3")],
+    );
+    let client = client(&server);
+    let model = "bytedance/seedance-2.0-v2v";
+    let typed = Body {
+        prompt: "Extend [Video 1]",
+        video_urls: vec!["https://example.com/in.mp4"],
+    };
+    let value = json!({"prompt": "Extend [Video 1]", "video_urls": ["https://example.com/in.mp4"]});
+    let map: std::collections::BTreeMap<String, serde_json::Value> =
+        serde_json::from_value(value.clone()).unwrap();
+    assert_eq!(client.submit_json(model, &typed).await.unwrap().id(), "t-1");
+    assert_eq!(client.submit_json(model, map).await.unwrap().id(), "t-2");
+    assert_eq!(client.submit_json(model, &value).await.unwrap().id(), "t-3");
+    let bodies: Vec<serde_json::Value> = server
+        .requests()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(bodies, [value.clone(), value.clone(), value]);
+    // The fragment still checks a typed body: nothing is sent for a bad one.
+    let bad = Body {
+        prompt: "",
+        video_urls: vec![],
+    };
+    let err = client.submit_json(model, &bad).await.unwrap_err();
+    assert!(err.is_invalid_input(), "{err}");
+    assert_eq!(server.count("POST", SUBMIT), 3);
 }

@@ -112,6 +112,8 @@ impl Sandbox {
                 20,
             )))
             .requests_per_minute(None)
+            // A sandbox's tasks are not real: they stay out of the durable ledger.
+            .memory_ledger()
     }
 
     /// A downloader allowed to fetch this sandbox's result files, which are served over

@@ -124,6 +124,22 @@ pub enum Error {
     },
     /// The task ledger could not record a paid request: nothing was sent.
     Ledger(crate::ledger::LedgerError),
+    /// The paid request was sent and its outcome is known, but the task ledger could
+    /// not record it, even after retrying for minutes: the ledger's entry still reads
+    /// "may have created a task". The outcome (with the task id, when one was created
+    /// or seen) is here: keep it, resume the task by id, and correct the entry once
+    /// the ledger works again.
+    LedgerUnrecorded {
+        /// The model the request was for.
+        model_id: String,
+        /// The ledger entry that misses the outcome.
+        entry: i64,
+        /// What became of the request: accepted with its task id, rejected, not sent,
+        /// or unknown.
+        outcome: Box<crate::ledger::Outcome>,
+        /// The ledger's last failure.
+        ledger: Box<crate::ledger::LedgerError>,
+    },
     /// Saving a task's files failed; the error names the task and the file.
     Download(crate::download::DownloadError),
     /// A local file could not be used as a request's input.
@@ -243,6 +259,7 @@ impl Error {
             | Error::Network { .. }
             | Error::Media(_) => None,
             Error::Download(e) => Some(e.task_id()),
+            Error::LedgerUnrecorded { outcome, .. } => outcome.task_id(),
             Error::NotSent { task_id, .. }
             | Error::OutcomeUnknown { task_id, .. }
             | Error::Malformed { task_id, .. } => task_id.as_deref(),
@@ -276,6 +293,45 @@ impl Error {
     /// resubmitting (see [`Error::task_id`]).
     pub fn is_outcome_unknown(&self) -> bool {
         matches!(self, Error::OutcomeUnknown { .. })
+    }
+
+    /// True when a submit's outcome is known but the task ledger missed it
+    /// ([`Error::LedgerUnrecorded`]): keep [`Error::task_id`], the ledger does not have it.
+    ///
+    /// ```
+    /// use modellix::{Error, LedgerError, Outcome};
+    /// let e = Error::LedgerUnrecorded {
+    ///     model_id: "bytedance/seedance-2.0-v2v".into(),
+    ///     entry: 7,
+    ///     outcome: Box::new(Outcome::Accepted { task_id: "task-1".into() }),
+    ///     ledger: Box::new(LedgerError::new("disk full")),
+    /// };
+    /// assert!(e.is_ledger_unrecorded() && !e.is_outcome_unknown());
+    /// assert_eq!(e.task_id(), Some("task-1"));
+    /// ```
+    pub fn is_ledger_unrecorded(&self) -> bool {
+        matches!(self, Error::LedgerUnrecorded { .. })
+    }
+
+    /// True when nothing was created and nothing will be billed: the request was
+    /// refused before sending (settings, validation, local files, a ledger that could
+    /// not record the intent), never sent, or rejected by Modellix. A submit that
+    /// ends with this error may be sent again once its cause is fixed.
+    pub fn nothing_created(&self) -> bool {
+        match self {
+            Error::Config(_)
+            | Error::Validation(_)
+            | Error::Media(_)
+            | Error::LocalFile { .. }
+            | Error::Ledger(_)
+            | Error::NotSent { .. }
+            | Error::Rejected { .. } => true,
+            Error::LedgerUnrecorded { outcome, .. } => matches!(
+                **outcome,
+                crate::ledger::Outcome::Rejected { .. } | crate::ledger::Outcome::NotSent { .. }
+            ),
+            _ => false,
+        }
     }
 
     /// True when the wait's deadline passed; the task may still be running.
@@ -394,6 +450,28 @@ impl fmt::Display for Error {
                 })
             }
             Error::Ledger(e) => write!(f, "{e}; nothing was sent"),
+            Error::LedgerUnrecorded {
+                model_id,
+                entry,
+                outcome,
+                ledger,
+            } => {
+                let shown = outcome.summary();
+                write!(
+                    f,
+                    "the {model_id} request {shown}, but the task ledger could not record it \
+                     ({ledger}), so its entry {entry} still reads \"may have created a \
+                     task\". "
+                )?;
+                match outcome.task_id() {
+                    Some(id) => write!(
+                        f,
+                        "Keep the task id {id}: resume it with client.task(\"{id}\")?.wait() \
+                         and do not resubmit"
+                    ),
+                    None => f.write_str("Record this outcome before sending the request again"),
+                }
+            }
             Error::OutcomeUnknown {
                 model_id,
                 task_id,
@@ -513,6 +591,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Ledger(e) => new_cause(e),
+            Error::LedgerUnrecorded { ledger, .. } => Some(ledger.as_ref()),
             Error::Download(e) => new_cause(e),
             Error::Media(e) => new_cause(e),
             _ => None,
@@ -667,6 +746,8 @@ pub enum ErrorKind {
     EmptyResult,
     /// The ledger failed ([`Error::Ledger`]).
     Ledger,
+    /// The ledger missed a known outcome ([`Error::LedgerUnrecorded`]).
+    LedgerUnrecorded,
     /// Saving files failed ([`Error::Download`]).
     Download,
     /// A local input file was unusable ([`Error::Media`]).
@@ -701,6 +782,7 @@ impl Error {
             Error::TimedOut { .. } => ErrorKind::TimedOut,
             Error::EmptyResult { .. } => ErrorKind::EmptyResult,
             Error::Ledger(_) => ErrorKind::Ledger,
+            Error::LedgerUnrecorded { .. } => ErrorKind::LedgerUnrecorded,
             Error::Download(_) => ErrorKind::Download,
             Error::Media(_) => ErrorKind::Media,
             Error::LocalFile { .. } => ErrorKind::LocalFile,

@@ -9,9 +9,11 @@ use crate::ledger::{
 };
 use crate::task::kind::TaskKind;
 
-/// A ledger in memory: the default. It protects against cancelled futures and lost
-/// answers within one process, not against the process dying; use [`SqliteLedger`]
-/// for that.
+/// A ledger in memory, for tests and sandboxes
+/// ([`ClientBuilder::memory_ledger`](crate::client::ClientBuilder::memory_ledger)). It
+/// protects against cancelled futures and lost answers within one process, not
+/// against the process dying; the default ledger, a
+/// [`SqliteLedger`](crate::ledger::SqliteLedger), does.
 #[derive(Debug, Default)]
 pub struct MemoryLedger {
     state: Mutex<MemoryState>,

@@ -9,9 +9,14 @@
 //! reports as unknown. Waits add the terminal status, and the learning schedule's run
 //! times are kept too, so a program that submits one task per run still learns.
 //!
-//! [`MemoryLedger`] is the default (nothing survives the process); [`SqliteLedger`]
-//! keeps everything in one SQLite file (WAL mode), safe for several processes on one
-//! machine. Implement [`TaskLedger`] to keep the record elsewhere.
+//! [`SqliteLedger`] keeps everything in one SQLite file (WAL mode), safe for several
+//! processes on one machine; a client given no ledger uses the one at
+//! [`default_ledger_path`], the command line's too, so `modellix recover` and
+//! `modellix history` see a program's tasks. [`MemoryLedger`] keeps nothing past the
+//! process (tests, the sandbox: [`ClientBuilder::memory_ledger`]). Implement
+//! [`TaskLedger`] to keep the record elsewhere.
+//!
+//! [`ClientBuilder::memory_ledger`]: crate::client::ClientBuilder::memory_ledger
 //!
 //! [`Client::recover`]: crate::client::Client::recover
 
@@ -24,9 +29,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::task::kind::TaskKind;
 
+pub(crate) mod default;
+mod location;
 mod memory;
 mod sqlite;
 
+pub use location::{LEDGER_ENV, default_ledger_path};
 pub use memory::MemoryLedger;
 pub use sqlite::SqliteLedger;
 
@@ -195,6 +203,28 @@ impl Outcome {
             Outcome::Accepted { task_id } | Outcome::Finished { task_id, .. } => Some(task_id),
             Outcome::Unknown { task_id, .. } | Outcome::Dismissed { task_id } => task_id.as_deref(),
             Outcome::InFlight | Outcome::Rejected { .. } | Outcome::NotSent { .. } => None,
+        }
+    }
+
+    /// What became of the request, as the end of a sentence ("the request …").
+    pub(crate) fn summary(&self) -> String {
+        match self {
+            Outcome::InFlight => "was being sent".to_owned(),
+            Outcome::Accepted { task_id } => format!("was accepted as task {task_id}"),
+            Outcome::Rejected { status, message } => {
+                format!("was rejected with HTTP {status} ({message}); nothing was created")
+            }
+            Outcome::NotSent { reason } => format!("was never sent ({reason})"),
+            Outcome::Unknown {
+                task_id: Some(task_id),
+                reason,
+            } => format!("has an unknown outcome ({reason}) and may have created task {task_id}"),
+            Outcome::Unknown {
+                task_id: None,
+                reason,
+            } => format!("has an unknown outcome ({reason}) and may have created a billed task"),
+            Outcome::Finished { task_id, status } => format!("ended as task {task_id}: {status}"),
+            Outcome::Dismissed { .. } => "was dismissed after a check".to_owned(),
         }
     }
 

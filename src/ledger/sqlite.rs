@@ -95,6 +95,7 @@ impl SqliteLedger {
     /// Opens (or creates) the ledger at `path`.
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteLedger, LedgerError> {
         let path = path.as_ref().to_path_buf();
+        super::location::refuse_url(&path)?;
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
                 .map_err(|e| failed("cannot create the folder of", &path, e))?;

@@ -5,14 +5,19 @@
 //!    this build has no fragment for) and serialized once (a typed request into the
 //!    JSON value the checks read, written out as the bytes sent);
 //! 2. on a task of its own, so that dropping the caller's future changes nothing:
-//!    the ledger records the intent; one POST goes out, never retried and never
-//!    redirected; the answer is classified by what it proves (not sent, rejected,
-//!    accepted, or unknown with any task id seen); the ledger records that outcome;
-//!    the `on_submitted` hook runs for every outcome that carries an id;
-//! 3. the caller gets the task or the error, if it is still waiting.
+//!    the request takes its rate-limit permit (a request waiting in line is not yet in
+//!    the ledger, so a kill while it waits leaves nothing that reads "may have created
+//!    a task"); the ledger records the intent; one POST goes out under that permit,
+//!    never retried and never redirected; the answer is classified by what it proves
+//!    ([`Proof`]: not sent, rejected, accepted, or unknown with any task id seen); the
+//!    ledger records that outcome, retried until it sticks; the `on_submitted` hook
+//!    runs for every outcome that carries an id;
+//! 3. the caller gets the task or the error, if it is still waiting: an outcome the
+//!    ledger could not record is [`Error::LedgerUnrecorded`], with the task id.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use futures_util::FutureExt;
@@ -21,18 +26,23 @@ use serde_json::Value;
 
 use crate::error::api::api_error;
 use crate::error::{ConfigError, Error};
-use crate::ledger::{Intent, LedgerEntry, Outcome};
+use crate::ledger::{Intent, LedgerEntry, LedgerError, Outcome};
 use crate::schema::validate::{Checker, Rule};
 use crate::shared::Shared;
 use crate::task::kind::TaskKind;
 use crate::task::record::{Task, is_usable_task_id};
-use crate::transport::request::{Answer, Failure, Outgoing, Stage};
+use crate::transport::outcome::{Proof, Unproven};
+use crate::transport::ratelimit::Permit;
+use crate::transport::request::Outgoing;
 use crate::{
     generated::OPERATIONS, schema::operation::SubmitRequest, schema::rules::MAX_REQUEST_BYTES,
 };
 
-/// Answers that prove the server created nothing.
-const REJECTING: &[u16] = &[400, 401, 402, 403, 404, 405, 413, 415, 422, 429];
+/// How long one attempt at writing an outcome may take before it is tried again.
+const OUTCOME_ATTEMPT: Duration = Duration::from_secs(30);
+/// How long an outcome write is retried before the caller is told the ledger missed
+/// it: long enough for a full disk to be cleared or a lock to be released.
+pub(crate) const OUTCOME_RETRY_FOR: Duration = Duration::from_secs(15 * 60);
 /// Deepest JSON body accepted for a model without a fragment (as the official CLI).
 pub const MAX_JSON_DEPTH: usize = 100;
 /// Most JSON values (nodes) in a body for a model without a fragment.
@@ -118,6 +128,14 @@ pub(crate) async fn submit_typed<R: SubmitRequest>(
     send_paid(shared, R::OPERATION.path, R::model_id(), body, options).await
 }
 
+/// Any serializable body as the JSON value the checks read.
+pub(crate) fn json_body(body: &impl serde::Serialize) -> Result<Value, Error> {
+    serde_json::to_value(body).map_err(|e| Error::Malformed {
+        task_id: None,
+        reason: format!("the request body cannot be serialized to JSON: {e}"),
+    })
+}
+
 /// `Client::submit_json_with`: a vendored model's body is checked by its fragment,
 /// any other by the slug format and the generic limits.
 pub(crate) async fn submit_json(
@@ -171,10 +189,16 @@ async fn send_paid(
         intent: Intent::new(model_id, &body.bytes, &shared.marker).with_marker(options.marker),
         body: Bytes::from(body.bytes),
     };
+    // Set just before the POST is handed to the transport: a submit task that ends
+    // abnormally before that sent nothing.
+    let sending = Arc::new(AtomicBool::new(false));
     // Spawned, not awaited in place: if the caller's future is dropped (a timeout,
     // `select!`), the POST and both ledger writes still run to completion.
-    match tokio::spawn(paid.run()).await {
+    match tokio::spawn(paid.run(Arc::clone(&sending))).await {
         Ok(result) => result,
+        Err(e) if !sending.load(Ordering::SeqCst) => Err(Error::Ledger(LedgerError::new(format!(
+            "the submit task ended abnormally before sending ({e})"
+        )))),
         Err(e) => Err(Error::OutcomeUnknown {
             model_id: model_id.to_owned(),
             task_id: None,
@@ -197,10 +221,20 @@ struct Paid {
 }
 
 impl Paid {
-    async fn run(self) -> Result<Task, Error> {
+    async fn run(self, sending: Arc<AtomicBool>) -> Result<Task, Error> {
         let shared = &self.shared;
+        // The permit first, the intent second: see the module documentation. No
+        // deadline, so the limiter always hands one out in the end.
+        let Some(permit) = shared.transport.limiter.acquire(None).await else {
+            return Err(Error::NotSent {
+                task_id: None,
+                reason: "the rate limiter refused the request".into(),
+            });
+        };
+        // A ledger that cannot record the intent ends the submit here: nothing sent.
         let entry_id = shared.ledger.record_intent(&self.intent).await?;
-        let result = self.post().await;
+        sending.store(true, Ordering::SeqCst);
+        let result = self.post(permit).await;
         let outcome = match &result {
             Ok(task) => Outcome::Accepted {
                 task_id: task.id().to_owned(),
@@ -217,9 +251,14 @@ impl Paid {
                 reason: e.to_string(),
             },
         };
-        if let Err(e) = shared.ledger.record_outcome(entry_id, &outcome).await {
-            // The caller still gets the id; the entry reads as unknown until resolved.
-            tracing::error!(model = self.model_id, entry = entry_id, "{e}");
+        let recorded = record_outcome(shared, entry_id, &outcome).await;
+        if let Err(e) = &recorded {
+            tracing::error!(
+                model = self.model_id,
+                entry = entry_id,
+                task_id = outcome.task_id(),
+                "the ledger missed the outcome: {e}"
+            );
         }
         if outcome.task_id().is_some()
             && let Some(hook) = &shared.on_submitted
@@ -227,7 +266,7 @@ impl Paid {
             let entry = LedgerEntry {
                 id: entry_id,
                 intent: self.intent.clone(),
-                outcome,
+                outcome: outcome.clone(),
                 updated_at: SystemTime::now(),
             };
             // A panic in user code must not unwind through a paid request's record.
@@ -244,11 +283,20 @@ impl Paid {
                 );
             }
         }
-        result
+        match recorded {
+            Ok(()) => result,
+            // Never a silent success: the caller is the only one left who has the id.
+            Err(ledger) => Err(Error::LedgerUnrecorded {
+                model_id: self.model_id.clone(),
+                entry: entry_id,
+                outcome: Box::new(outcome),
+                ledger: Box::new(ledger),
+            }),
+        }
     }
 
-    /// The POST and the classification of its answer.
-    async fn post(&self) -> Result<Task, Error> {
+    /// The POST, under the permit taken before the intent, and what its answer proves.
+    async fn post(&self, permit: Permit<'_>) -> Result<Task, Error> {
         let transport = &self.shared.transport;
         let submitted_at = SystemTime::now();
         let unknown =
@@ -259,27 +307,25 @@ impl Paid {
                 status,
             };
         let sent = transport
-            .send(Outgoing {
-                method: Method::POST,
-                path: &self.path,
-                body: Some((self.body.clone(), "application/json")),
-                attempt: 1,
-                deadline: None,
-            })
+            .send_admitted(
+                Outgoing {
+                    method: Method::POST,
+                    path: &self.path,
+                    body: Some((self.body.clone(), "application/json")),
+                    attempt: 1,
+                    deadline: None,
+                },
+                permit,
+            )
             .await;
-        let answer: Answer = match sent {
-            Ok(answer) => answer,
-            Err(Failure {
-                stage: Stage::NotSent,
-                reason,
-                ..
-            }) => {
+        let answer = match Proof::of(sent) {
+            Proof::NotSent(failure) => {
                 return Err(Error::NotSent {
                     task_id: None,
-                    reason,
+                    reason: failure.reason,
                 });
             }
-            Err(failure) => {
+            Proof::Unknown(Unproven::Lost(failure)) => {
                 tracing::warn!(
                     model = self.model_id,
                     path = self.path,
@@ -291,6 +337,45 @@ impl Paid {
                     failure.status,
                 ));
             }
+            Proof::Accepted(answer) => {
+                let status = answer.status;
+                tracing::info!(model = self.model_id, status, "submit answered");
+                return match accepted_task_id(&answer.body) {
+                    Ok(task_id) => {
+                        tracing::info!(model = self.model_id, task_id, "task accepted");
+                        Ok(Task::submitted(
+                            task_id,
+                            &self.model_id,
+                            submitted_at,
+                            self.kind.clone(),
+                        ))
+                    }
+                    Err(reason) => Err(unknown(
+                        scan_task_id(&answer.body),
+                        format!("HTTP {status}, but {reason}"),
+                        Some(status),
+                    )),
+                };
+            }
+            Proof::Rejected(answer) => {
+                tracing::info!(
+                    model = self.model_id,
+                    status = answer.status,
+                    "submit answered"
+                );
+                let mut api = api_error(
+                    answer.status,
+                    &answer.headers,
+                    &answer.body,
+                    &transport.redactor,
+                );
+                api.request_id = answer.request_id.clone();
+                return Err(Error::Rejected {
+                    model_id: self.model_id.clone(),
+                    api: Box::new(api),
+                });
+            }
+            Proof::Unknown(Unproven::Answered(answer)) => answer,
         };
         let status = answer.status;
         tracing::info!(model = self.model_id, status, "submit answered");
@@ -305,37 +390,58 @@ impl Paid {
                 Some(status),
             ));
         }
-        if answer.is_success() {
-            return match accepted_task_id(&answer.body) {
-                Ok(task_id) => {
-                    tracing::info!(model = self.model_id, task_id, "task accepted");
-                    Ok(Task::submitted(
-                        task_id,
-                        &self.model_id,
-                        submitted_at,
-                        self.kind.clone(),
-                    ))
-                }
-                Err(reason) => Err(unknown(
-                    scan_task_id(&answer.body),
-                    format!("HTTP {status}, but {reason}"),
-                    Some(status),
-                )),
-            };
-        }
         let mut api = api_error(status, &answer.headers, &answer.body, &transport.redactor);
         api.request_id = answer.request_id.clone();
-        if REJECTING.contains(&status) {
-            return Err(Error::Rejected {
-                model_id: self.model_id.clone(),
-                api: Box::new(api),
-            });
-        }
         Err(unknown(
             scan_task_id(&answer.body),
             format!("the server answered {api}"),
             Some(status),
         ))
+    }
+}
+
+/// Writes `outcome` into entry `entry_id`, trying again with growing pauses (each
+/// attempt bounded, so a hung ledger is tried afresh) for [`OUTCOME_RETRY_FOR`]: a
+/// full disk or a file locked past SQLite's busy timeout must not leave the entry
+/// reading "may have created a task" while the task id sits in memory.
+async fn record_outcome(
+    shared: &Shared,
+    entry_id: i64,
+    outcome: &Outcome,
+) -> Result<(), LedgerError> {
+    let started = tokio::time::Instant::now();
+    let mut pause = Duration::from_millis(100);
+    let mut attempt = 1u32;
+    loop {
+        let error = match tokio::time::timeout(
+            OUTCOME_ATTEMPT,
+            shared.ledger.record_outcome(entry_id, outcome),
+        )
+        .await
+        {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(e)) => e,
+            Err(_) => LedgerError::new(format!(
+                "writing the outcome of entry {entry_id} took longer than {} s",
+                OUTCOME_ATTEMPT.as_secs()
+            )),
+        };
+        if started.elapsed() >= OUTCOME_RETRY_FOR {
+            return Err(LedgerError::new(format!(
+                "{} (after {attempt} attempts over {} minutes)",
+                error.message(),
+                OUTCOME_RETRY_FOR.as_secs() / 60
+            )));
+        }
+        tracing::warn!(
+            entry = entry_id,
+            task_id = outcome.task_id(),
+            attempt,
+            "the ledger could not record an outcome, trying again: {error}"
+        );
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(10));
+        attempt += 1;
     }
 }
 

@@ -301,6 +301,8 @@ pub fn client_builder(server: &MockServer) -> modellix::ClientBuilder {
         .base_url(server.url())
         .without_timeouts()
         .requests_per_minute(None)
+        // Tests never write to the durable ledger in the home directory.
+        .memory_ledger()
 }
 
 pub fn request() -> modellix::types::Seedance20V2vRequest {

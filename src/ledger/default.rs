@@ -1,0 +1,79 @@
+//! The ledger a client uses when given none: the durable SQLite file at
+//! [`default_ledger_path`], shared with the command line, opened on first use.
+//!
+//! On first use, not when the client is built: building a client touches no disk (a
+//! program that only reads the catalog never creates a ledger), and a file that
+//! cannot be opened is reported by the first submit, as a ledger error that says
+//! nothing was sent. A failed open is tried again by the next call.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::sync::OnceCell;
+
+use crate::ledger::location::default_ledger_path;
+use crate::ledger::{
+    EntryQuery, Intent, LedgerEntry, LedgerError, LedgerFuture, Outcome, SqliteLedger, TaskLedger,
+};
+use crate::task::kind::TaskKind;
+
+#[derive(Debug, Default)]
+pub(crate) struct DefaultLedger {
+    opened: OnceCell<SqliteLedger>,
+}
+
+impl DefaultLedger {
+    pub(crate) fn new() -> Self {
+        DefaultLedger::default()
+    }
+
+    async fn ledger(&self) -> Result<&SqliteLedger, LedgerError> {
+        self.opened
+            .get_or_try_init(|| async {
+                let path: PathBuf = default_ledger_path().ok_or_else(|| {
+                    LedgerError::new(
+                        "no place for the default ledger: the platform's data directory is \
+                         unknown (no home directory) and MODELLIX_LEDGER is not set; set it, \
+                         or choose ClientBuilder::ledger_path or ClientBuilder::memory_ledger",
+                    )
+                })?;
+                // Opening creates folders and syncs a file: not on the runtime's threads.
+                tokio::task::spawn_blocking(move || SqliteLedger::open(path))
+                    .await
+                    .map_err(|e| {
+                        LedgerError::new(format!("opening the default ledger failed ({e})"))
+                    })?
+            })
+            .await
+    }
+}
+
+impl TaskLedger for DefaultLedger {
+    fn record_intent<'a>(&'a self, intent: &'a Intent) -> LedgerFuture<'a, i64> {
+        Box::pin(async move { self.ledger().await?.record_intent(intent).await })
+    }
+
+    fn record_outcome<'a>(&'a self, id: i64, outcome: &'a Outcome) -> LedgerFuture<'a, ()> {
+        Box::pin(async move { self.ledger().await?.record_outcome(id, outcome).await })
+    }
+
+    fn record_finished<'a>(&'a self, task_id: &'a str, status: &'a str) -> LedgerFuture<'a, ()> {
+        Box::pin(async move { self.ledger().await?.record_finished(task_id, status).await })
+    }
+
+    fn dismiss(&self, id: i64) -> LedgerFuture<'_, ()> {
+        Box::pin(async move { self.ledger().await?.dismiss(id).await })
+    }
+
+    fn entries<'a>(&'a self, query: &'a EntryQuery) -> LedgerFuture<'a, Vec<LedgerEntry>> {
+        Box::pin(async move { self.ledger().await?.entries(query).await })
+    }
+
+    fn record_run<'a>(&'a self, kind: &'a TaskKind, took: Duration) -> LedgerFuture<'a, ()> {
+        Box::pin(async move { self.ledger().await?.record_run(kind, took).await })
+    }
+
+    fn runs(&self, limit: usize) -> LedgerFuture<'_, Vec<(TaskKind, Duration)>> {
+        Box::pin(async move { self.ledger().await?.runs(limit).await })
+    }
+}
