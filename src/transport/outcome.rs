@@ -65,6 +65,7 @@ mod tests {
             headers: Default::default(),
             body: Vec::new(),
             request_id: None,
+            location: None,
         })
     }
 

@@ -163,7 +163,7 @@ pub(crate) struct Answer {
     pub(crate) body: Vec<u8>,
     pub(crate) request_id: Option<String>,
     /// The `Location` header, redacted and fit for a message (see [`Answer::location`]).
-    location: Option<String>,
+    pub(crate) location: Option<String>,
 }
 
 impl Answer {
