@@ -41,7 +41,7 @@ pub use ledger::{
 pub use media::image::{Image, ImageLoader, InlineForm, MediaError};
 pub use platform::account::AccountCheck;
 pub use platform::catalog::{ModelEntry, ModelFilter};
-pub use platform::local_files::MAX_INLINE_BYTES;
+pub use platform::local_files::{MAX_INLINE_BYTES, local_file_pointers};
 pub use platform::upload::{
     FILE_LIFETIME, MAX_LIST_LIMIT, MAX_UPLOAD_BYTES, ProgressFn, UploadOptions, UploadProgress,
     UploadedFile,

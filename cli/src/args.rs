@@ -147,7 +147,13 @@ Examples:
       --video-urls https://example.com/in.mp4 --duration 8
   modellix run bytedance/seedance-2.0-v2v --body @request.json --set duration=10
   modellix run bytedance/seedance-2.0-v2v --body - --no-wait < request.json
+  modellix run bytedance/seedance-2.0-v2v --set prompt='Extend [Video 1]' \\
+      --set video_urls=./clip.mp4           # a local file: uploaded, deleted after
   modellix run MODEL --help                 # that model's fields as flags
+
+A local path (./clip.mp4, /abs/path.png or file://…) in a URL or media field goes
+inline where the field takes base64 and it is a small image, and is uploaded otherwise;
+uploads are deleted once the task has ended unless --keep-uploads.
 
 The request is validated before anything is sent, then sent exactly once and recorded
 in the ledger. Exit codes: 0 ok, 1 failed, 2 bad input, 3 timed out, 4 outcome unknown,
@@ -189,6 +195,10 @@ pub struct RunArgs {
     /// Print the task id once submitted and exit.
     #[arg(long)]
     pub no_wait: bool,
+    /// Keep the files uploaded for local paths after the task ends (deleted by
+    /// default; kept anyway while the task may still be running).
+    #[arg(long)]
+    pub keep_uploads: bool,
     #[command(flatten)]
     pub save: SaveArgs,
     /// Give up waiting after this many seconds (the task keeps running).

@@ -490,12 +490,118 @@ async fn a_local_image_goes_inline_only_where_its_media_rule_allows() {
         tasks[0].body["reference_images"],
         serde_json::json!(["data:image/png;base64,iVBORw0KGgo="])
     );
-    // video_urls takes URLs only: the path is not read, and validation refuses it
-    // before anything is sent.
+    // video_urls takes URLs only: the file is uploaded and its URL sent instead.
     let output = submit(&["--video-urls", png]);
+    assert_code(&output, 0);
+    let tasks = sandbox.tasks();
+    assert_eq!(tasks.len(), 2);
+    let sent = tasks[1].body["video_urls"][0].as_str().unwrap().to_owned();
+    assert!(sent.starts_with(sandbox.base_url()), "{sent}");
+    assert_eq!(sandbox.counts().uploads, 1);
+    // --no-wait: the task may still read it, so the upload is kept.
+    assert_eq!(sandbox.uploads().len(), 1);
+}
+
+/// `modellix run` with `--set video_urls=./clip.mp4` in the current directory.
+fn run_with_local_clip(
+    sandbox: &Sandbox,
+    dir: &std::path::Path,
+    extra: &[&str],
+) -> std::process::Output {
+    common::modellix()
+        .current_dir(dir)
+        .env("MODELLIX_API_KEY", sandbox.api_key())
+        .env("MODELLIX_BASE_URL", sandbox.base_url())
+        .args([
+            "--allow-insecure-http",
+            "--allow-private-network",
+            "--json",
+            "run",
+            MODEL,
+        ])
+        .args([
+            "--set",
+            "prompt=Extend [Video 1]",
+            "--set",
+            "video_urls=./clip.mp4",
+        ])
+        .args(["--out", "results"])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_clip_is_uploaded_for_the_task_and_deleted_once_it_ends() {
+    let sandbox = Sandbox::builder()
+        .timing(Timing::Fixed(Duration::from_millis(200)))
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("clip.mp4"), modellix_sandbox::SAMPLE_MP4).unwrap();
+
+    let output = run_with_local_clip(&sandbox, dir.path(), &[]);
+    assert_code(&output, 0);
+    let answer = json(&output);
+    // Uploaded once, its URL sent in the body, the result saved...
+    assert_eq!(sandbox.counts().uploads, 1);
+    let task = sandbox.task(answer["task_id"].as_str().unwrap()).unwrap();
+    let sent = task.body["video_urls"][0].as_str().unwrap();
+    assert_eq!(answer["uploads"][0]["url"], sent, "{answer}");
+    assert!(sent.starts_with(sandbox.base_url()), "{sent}");
+    let saved = answer["files"][0].as_str().unwrap();
+    assert_playable_mp4(&dir.path().join(saved));
+    // ...and the upload deleted once the task ended: the sandbox keeps no file.
+    assert_eq!(answer["uploads"][0]["deleted"], true, "{answer}");
+    assert!(sandbox.uploads().is_empty(), "{:?}", sandbox.uploads());
+
+    // --keep-uploads keeps it.
+    let output = run_with_local_clip(&sandbox, dir.path(), &["--keep-uploads"]);
+    assert_code(&output, 0);
+    assert_eq!(json(&output)["uploads"][0]["deleted"], false);
+    assert_eq!(sandbox.counts().uploads, 2);
+    assert_eq!(sandbox.uploads().len(), 1);
+
+    // A body that breaks a rule is refused before anything is uploaded.
+    let output = run_with_local_clip(&sandbox, dir.path(), &["--set", "duration=3"]);
     assert_code(&output, 2);
-    assert!(!text(&output).contains("iVBORw0KGgo"), "{}", text(&output));
-    assert_eq!(sandbox.tasks().len(), 1);
+    assert_eq!(sandbox.counts().uploads, 2);
+
+    // A missing file is named, and nothing is sent.
+    std::fs::remove_file(dir.path().join("clip.mp4")).unwrap();
+    let output = run_with_local_clip(&sandbox, dir.path(), &[]);
+    assert_code(&output, 2);
+    assert!(text(&output).contains("clip.mp4"), "{}", text(&output));
+    assert_eq!(sandbox.counts().submits(), 2);
+}
+
+#[test]
+fn the_sandbox_run_with_a_local_clip_saves_its_result() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("clip.mp4"), modellix_sandbox::SAMPLE_MP4).unwrap();
+    let output = common::modellix()
+        .current_dir(dir.path())
+        .args([
+            "--json",
+            "--sandbox",
+            "--sandbox-task-seconds",
+            "0.2",
+            "run",
+            MODEL,
+        ])
+        .args([
+            "--set",
+            "prompt=Extend [Video 1]",
+            "--set",
+            "video_urls=./clip.mp4",
+        ])
+        .output()
+        .unwrap();
+    assert_code(&output, 0);
+    let answer = json(&output);
+    assert_eq!(answer["uploads"][0]["deleted"], true, "{answer}");
+    assert_playable_mp4(&dir.path().join(answer["files"][0].as_str().unwrap()));
 }
 
 #[test]
