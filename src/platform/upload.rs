@@ -297,7 +297,7 @@ async fn open_local(path: &Path) -> Result<LocalFile, Error> {
     let mime = sniff(&head[..filled]).ok_or_else(|| {
         refuse(
             "its content is not a known image, video or audio format (PNG, JPEG, GIF, WebP, \
-             MP4/MOV, WebM, MP3, WAV, OGG, FLAC)"
+             BMP, MP4/MOV, WebM, MP3, WAV, OGG, FLAC)"
                 .into(),
         )
     })?;
