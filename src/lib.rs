@@ -32,6 +32,7 @@ mod generated {
 
 pub use client::{API_KEY_ENV, BASE_URL_ENV, Client, ClientBuilder, DEFAULT_BASE_URL, LEDGER_ENV};
 pub use download::{DownloadContext, DownloadError, DownloadOptions, Downloader, SavedFile};
+pub use error::shown::redact_key;
 pub use error::{ApiError, ConfigError, Error, ErrorKind, TaskFailure};
 pub use generated::OPERATIONS;
 pub use ledger::{

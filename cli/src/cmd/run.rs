@@ -24,9 +24,32 @@ const STAND_IN_URL: &str = "https://local-file.invalid/checked-before-upload";
 
 pub async fn run(global: &Global, args: &RunArgs, matches: &ArgMatches, out: &Out) -> Outcome {
     let model = catalog::resolve(&args.model)?;
-    let mut body = checked_body(model, args, matches, out)?;
+    let body = checked_body(model, args, matches, out)?;
     let wait = WaitOptions::deadline(Duration::from_secs(args.timeout));
     let session = Session::open(global, wait).await?;
+    // Server text (a failed task's error, say) may echo the key: never shown as is.
+    let answer = send(&session, model, body, args, out)
+        .await
+        .map_err(|f| session.redact_failure(f))?;
+    let answer = session.redact_value(answer);
+    out.data(&answer, || {
+        if args.no_wait {
+            println!("{}", answer["task_id"].as_str().unwrap_or_default());
+        } else {
+            results::print_human(&answer);
+        }
+    });
+    Ok(())
+}
+
+/// Fills local files, submits once, waits and saves: the answer to print.
+async fn send(
+    session: &Session,
+    model: &Model,
+    mut body: Value,
+    args: &RunArgs,
+    out: &Out,
+) -> Outcome<Value> {
     let uploads = session
         .client
         .fill_local_files(&model.model_id, &mut body)
@@ -44,7 +67,7 @@ pub async fn run(global: &Global, args: &RunArgs, matches: &ArgMatches, out: &Ou
             // An unknown outcome may have made a task that reads the uploads.
             let ended = !e.is_outcome_unknown();
             let failure = Failure::from(e);
-            let report = settle_uploads(&session, &uploads, ended, args.keep_uploads, out).await;
+            let report = settle_uploads(session, &uploads, ended, args.keep_uploads, out).await;
             return Err(with_uploads(failure, report));
         }
     };
@@ -53,28 +76,26 @@ pub async fn run(global: &Global, args: &RunArgs, matches: &ArgMatches, out: &Ou
         task.id()
     ));
     if args.no_wait {
-        let report = settle_uploads(&session, &uploads, false, args.keep_uploads, out).await;
+        let report = settle_uploads(session, &uploads, false, args.keep_uploads, out).await;
         let mut answer = json!({"task_id": task.id(), "status": "submitted"});
         if let Some(report) = report {
             answer["uploads"] = report;
         }
-        out.data(&answer, || println!("{}", task.id()));
-        return Ok(());
+        return Ok(answer);
     }
-    let waited = results::wait_with_progress(&session, &task, &args.save, out).await;
+    let waited = results::wait_with_progress(session, &task, &args.save, out).await;
     // The task has ended when it succeeded or failed; anything else may leave it running.
     let ended = match &waited {
         Ok(_) => true,
         Err(f) => f.kind == Kind::TaskFailed,
     };
-    let report = settle_uploads(&session, &uploads, ended, args.keep_uploads, out).await;
+    let report = settle_uploads(session, &uploads, ended, args.keep_uploads, out).await;
     let output = waited.map_err(|f| with_uploads(f, report.clone()))?;
-    let mut result = results::save(&session, &output.task, &output.info, &args.save, out).await?;
+    let mut result = results::save(session, &output.task, &output.info, &args.save, out).await?;
     if let Some(report) = report {
         result["uploads"] = report;
     }
-    out.data(&result, || results::print_human(&result));
-    Ok(())
+    Ok(result)
 }
 
 /// Deletes the uploads once the task has ended (unless kept on purpose) and says what
