@@ -144,12 +144,18 @@ impl Session {
     }
 
     /// The downloader; the in-process sandbox serves plain http on loopback, so it is
-    /// allowed for it alone.
+    /// allowed for it alone, and an API origin the user set (`--base-url`,
+    /// `MODELLIX_BASE_URL`) is trusted for its own results, so a sandbox run as a
+    /// server needs no extra flag. A refusal names the flags that allow it.
     pub fn downloader(&self, options: DownloadOptions) -> Outcome<Downloader> {
         let local = self.is_sandbox();
-        let options = options
+        let mut options = options
             .allow_http(local || self.global.allow_insecure_http)
-            .allow_private_hosts(local || self.global.allow_private_network);
+            .allow_private_hosts(local || self.global.allow_private_network)
+            .setting_names("--allow-insecure-http", "--allow-private-network");
+        if let Some(origin) = self.global.base_url.as_deref().filter(|_| !local) {
+            options = options.trust_origin(origin);
+        }
         Downloader::new(options).map_err(|e| Failure::bad_input(e.to_string()))
     }
 

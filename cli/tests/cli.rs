@@ -965,3 +965,40 @@ async fn each_kind_of_failure_has_its_own_kind_and_exit_code() {
         );
     }
 }
+
+/// The README's "sandbox as a server" flow: with the API origin set explicitly, its own
+/// result links (plain http on loopback) download with no extra flag; links elsewhere
+/// are still refused, naming the flag that allows them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_from_the_api_origin_the_user_set_download_without_flags() {
+    let sandbox = Sandbox::builder()
+        .timing(Timing::Fixed(Duration::from_millis(100)))
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let with_origin = |origin: &str| {
+        common::modellix()
+            .env("MODELLIX_API_KEY", sandbox.api_key())
+            .env("MODELLIX_BASE_URL", origin)
+            .args(["--json", "run", MODEL, PROMPT, VIDEO, "--out", out])
+            .output()
+            .unwrap()
+    };
+    let output = with_origin(sandbox.base_url());
+    assert_code(&output, 0);
+    let saved = json(&output)["files"][0].as_str().unwrap().to_owned();
+    assert_playable_mp4(std::path::Path::new(&saved));
+
+    // The same server named `localhost`: its links on 127.0.0.1 are another origin.
+    let port = sandbox.addr().port();
+    let output = with_origin(&format!("http://localhost:{port}"));
+    assert_code(&output, 5);
+    let message = json(&output)["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("--allow-insecure-http"), "{message}");
+    assert!(!message.contains("DownloadOptions"), "{message}");
+}
