@@ -1,7 +1,8 @@
 //! Saving task results: safe, streaming, atomic downloads of result files.
 //!
-//! Modellix result URLs are signed CDN links that expire about 24 hours after the task
-//! finished, so results should be saved promptly. A [`Downloader`] streams each file to
+//! Modellix result URLs are signed CDN links that expire 7 days after the task finished
+//! (24 hours for tasks before mid-2026; a task's `result_expires_at`, when given, says
+//! exactly), so results should be saved promptly. A [`Downloader`] streams each file to
 //! a private temporary file in the target folder, syncs it and renames it into place, so
 //! a file under its final name is always complete. It uses its own HTTP client that
 //! never carries the API key, refuses plain http and private or reserved addresses
@@ -660,6 +661,17 @@ impl Downloader {
             state.path = Some(path);
         }
 
+        // HTTP/1 without a length or chunked framing ends the body by closing the
+        // connection, which a cut looks exactly like (HTTP/2 frames every body).
+        let unframed = total.is_none()
+            && response.version() <= reqwest::Version::HTTP_11
+            && !headers
+                .get_all(reqwest::header::TRANSFER_ENCODING)
+                .iter()
+                .any(|v| {
+                    v.to_str()
+                        .is_ok_and(|v| v.to_ascii_lowercase().contains("chunked"))
+                });
         let mut body = response.bytes_stream();
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| job.classify(e, &self.options))?;
@@ -679,6 +691,10 @@ impl Downloader {
                     expected,
                 })))
             }
+            // Retrying brings the same framing: the error is final.
+            None if unframed => Err(Failure::Fatal(job.error(DownloadErrorKind::Unframed {
+                received: state.written,
+            }))),
             _ => Ok(()),
         }
     }
