@@ -245,17 +245,21 @@ fn shell_message(e: &modellix::Error) -> String {
              against the quota: check the team's files in the Modellix console before \
              uploading again"
         ),
-        other => other
-            .to_string()
-            .replace(
-                "encode local files with modellix::Image",
-                "give a local file as its path (./image.png)",
-            )
-            .replace(
-                "encode the image with modellix::Image",
-                "give a local file as its path (./image.png)",
-            ),
+        other => shell_hints(&other.to_string()),
     }
+}
+
+/// `text` with the library's Rust hints for local images put as a shell user acts on
+/// them (give the path: `run` inlines or uploads it).
+pub fn shell_hints(text: &str) -> String {
+    text.replace(
+        "encode local files with modellix::Image",
+        "give a local file as its path (./image.png)",
+    )
+    .replace(
+        "encode the image with modellix::Image",
+        "give a local file as its path (./image.png)",
+    )
 }
 
 impl From<modellix::Error> for Failure {

@@ -1002,3 +1002,48 @@ async fn results_from_the_api_origin_the_user_set_download_without_flags() {
     assert!(message.contains("--allow-insecure-http"), "{message}");
     assert!(!message.contains("DownloadOptions"), "{message}");
 }
+
+/// What a shell user reads names shell commands, never the library's Rust.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hints_for_a_shell_user_are_shell_commands() {
+    // A submit answer cut short that still names its task: the outcome is unknown.
+    let url = fake_api(|_, _| {
+        (
+            200,
+            r#"{"code":0,"message":"success","data":{"task_id":"task-fake1","status":"pen"#
+                .to_owned(),
+        )
+    })
+    .await;
+    let output = against_fake(&url, &["--json", "run", MODEL, PROMPT, VIDEO]);
+    assert_code(&output, 4);
+    let message = json(&output)["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.contains("modellix task get task-fake1"),
+        "{message}"
+    );
+    assert!(!message.contains("client."), "{message}");
+
+    let bad_image = r#"{"prompt":"x [Video 1] [Image 1]","video_urls":["https://a.b/c.mp4"],"reference_images":["notbase64!"]}"#;
+    for args in [
+        &["validate", MODEL, "--body", bad_image][..],
+        &["--json", "validate", MODEL, "--body", bad_image],
+        &["--sandbox", "run", MODEL, "--body", bad_image],
+    ] {
+        let output = run(args);
+        assert_code(&output, 2);
+        assert!(
+            text(&output).contains("./image.png"),
+            "{args:?}: {}",
+            text(&output)
+        );
+        assert!(
+            !text(&output).contains("modellix::"),
+            "{args:?}: {}",
+            text(&output)
+        );
+    }
+}
