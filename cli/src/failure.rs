@@ -245,21 +245,8 @@ fn shell_message(e: &modellix::Error) -> String {
              against the quota: check the team's files in the Modellix console before \
              uploading again"
         ),
-        other => shell_hints(&other.to_string()),
+        other => crate::hints::shell_hints(&other.to_string()),
     }
-}
-
-/// `text` with the library's Rust hints for local images put as a shell user acts on
-/// them (give the path: `run` inlines or uploads it).
-pub fn shell_hints(text: &str) -> String {
-    text.replace(
-        "encode local files with modellix::Image",
-        "give a local file as its path (./image.png)",
-    )
-    .replace(
-        "encode the image with modellix::Image",
-        "give a local file as its path (./image.png)",
-    )
 }
 
 impl From<modellix::Error> for Failure {
