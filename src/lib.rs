@@ -32,6 +32,7 @@ mod generated {
 
 pub use client::{API_KEY_ENV, BASE_URL_ENV, Client, ClientBuilder, DEFAULT_BASE_URL};
 pub use download::{DownloadContext, DownloadError, DownloadOptions, Downloader, SavedFile};
+pub use error::shown::redact_key;
 pub use error::{ApiError, ConfigError, Error, ErrorKind, TaskFailure};
 pub use generated::OPERATIONS;
 pub use ledger::{
@@ -41,7 +42,7 @@ pub use ledger::{
 pub use media::image::{Image, ImageLoader, InlineForm, MediaError};
 pub use platform::account::AccountCheck;
 pub use platform::catalog::{ModelEntry, ModelFilter};
-pub use platform::local_files::MAX_INLINE_BYTES;
+pub use platform::local_files::{MAX_INLINE_BYTES, local_file_pointers};
 pub use platform::upload::{
     FILE_LIFETIME, MAX_LIST_LIMIT, MAX_UPLOAD_BYTES, ProgressFn, UploadOptions, UploadProgress,
     UploadedFile,

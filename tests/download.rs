@@ -678,7 +678,7 @@ async fn expired_links_say_so_and_when_the_task_finished() {
             "task-abc123",
             &format!("HTTP {status}"),
             "expired",
-            "24 hours",
+            "7 days after the task finished",
             "Sun, 15 Jun 2025 15:06:40 GMT",
         ] {
             assert!(message.contains(part), "{part:?} missing from {message}");

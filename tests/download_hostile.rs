@@ -314,7 +314,7 @@ async fn an_expired_link_with_an_unprintable_finish_time_still_explains_itself()
             .unwrap_err();
         assert!(error.is_expired());
         let message = error.to_string();
-        assert!(message.contains("24 hours"), "{message}");
+        assert!(message.contains("7 days"), "{message}");
     }
 }
 
@@ -348,4 +348,57 @@ proptest! {
         let left = files_in(dir.path());
         prop_assert!(left.is_empty() || left == ["out.mp4"], "{:?}", left);
     }
+}
+
+/// Downloads `answer` (the same for every request) into a fresh folder: the outcome
+/// and the files left there.
+async fn download_once(answer: Vec<u8>) -> (Result<u64, String>, Vec<String>, usize) {
+    let (addr, ranges) = raw_server(move |_, _| answer.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let outcome = Downloader::new(options())
+        .unwrap()
+        .download_to(
+            &format!("http://{addr}/a.mp4"),
+            &dir.path().join("out.mp4"),
+            &DownloadContext::new("task-1"),
+        )
+        .await
+        .map(|saved| saved.bytes)
+        .map_err(|e| e.to_string());
+    let requests = ranges.lock().unwrap().len();
+    (outcome, files_in(dir.path()), requests)
+}
+
+/// A chunked body cut before its last (empty) chunk, with no `Content-Length` to
+/// compare against, is an incomplete download: an error, and no file saved.
+#[tokio::test]
+async fn a_chunked_body_cut_before_its_end_is_not_saved() {
+    let body = payload();
+    let mut chunked = Vec::new();
+    for piece in body[..60_000].chunks(10_000) {
+        chunked.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+        chunked.extend_from_slice(piece);
+        chunked.extend_from_slice(b"\r\n");
+    }
+    // No terminating `0\r\n\r\n`: the connection just closes.
+    let answer = response("200 OK", &["transfer-encoding: chunked".into()], &chunked);
+    let (outcome, files, requests) = download_once(answer).await;
+    assert!(outcome.is_err(), "saved {outcome:?}");
+    assert!(files.is_empty(), "{files:?}");
+    assert!(requests > 1, "cut bodies are retried: {requests}");
+}
+
+/// A body delimited by the connection's close (neither `Content-Length` nor chunked)
+/// cannot prove it is whole: an error, and no file saved.
+#[tokio::test]
+async fn a_body_ended_only_by_closing_the_connection_is_not_saved() {
+    let body = payload();
+    let answer = response(
+        "200 OK",
+        &["content-type: video/mp4".into()],
+        &body[..60_000],
+    );
+    let (outcome, files, _) = download_once(answer).await;
+    assert!(outcome.is_err(), "saved {outcome:?}");
+    assert!(files.is_empty(), "{files:?}");
 }

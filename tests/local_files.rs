@@ -129,3 +129,34 @@ async fn an_unknown_model_or_a_non_image_is_uploaded() {
         Some(uploads[0].url.as_str())
     );
 }
+
+#[tokio::test]
+async fn bare_paths_in_media_fields_are_local_files_too() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let client = client(&sandbox);
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("clip.mp4");
+    std::fs::write(&clip, SAMPLE_MP4).unwrap();
+    let clip = clip.to_str().unwrap().to_owned();
+    // A bare path in a media field is read; the same text in the prompt is not.
+    let mut body = json!({"prompt": clip, "video_urls": [clip]});
+    assert_eq!(
+        modellix::local_file_pointers(MODEL, &body),
+        ["/video_urls/0"]
+    );
+    let uploads = client.fill_local_files(MODEL, &mut body).await.unwrap();
+    assert_eq!(uploads.len(), 1);
+    assert_eq!(
+        body["video_urls"][0].as_str(),
+        Some(uploads[0].url.as_str())
+    );
+    assert_eq!(body["prompt"].as_str(), Some(clip.as_str()));
+    // A relative path that does not exist is named, and nothing is uploaded.
+    let mut missing = json!({"prompt": "x", "video_urls": ["./no-such-clip.mp4"]});
+    let error = client
+        .fill_local_files(MODEL, &mut missing)
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("no-such-clip.mp4"), "{error}");
+    assert_eq!(sandbox.counts().uploads, 1);
+}

@@ -143,3 +143,31 @@ async fn images_fit_every_image_field_and_validate() {
     );
     assert_eq!(last.clone().into_data_uri(), String::from(last));
 }
+
+/// One sniffer: every image `Image` takes is uploaded too (BMP used to be inlined by
+/// `Image` but refused by uploads, whose sniffer did not know it).
+#[tokio::test]
+async fn uploads_and_images_agree_on_every_format() {
+    let sandbox = modellix_sandbox::Sandbox::start().await.unwrap();
+    let client = modellix::Client::builder()
+        .api_key(sandbox.api_key())
+        .base_url(sandbox.base_url())
+        .requests_per_minute(None)
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (i, (mime, header)) in IMAGES.iter().enumerate() {
+        let path = dir.path().join(format!("image-{i}.bin"));
+        std::fs::write(&path, image_bytes(header, 100)).unwrap();
+        let image = Image::from_path(&path).await.unwrap();
+        assert_eq!(image.mime_type(), *mime);
+        let upload = client
+            .upload(&path)
+            .await
+            .unwrap_or_else(|e| panic!("{mime}: {e}"));
+        let stored = sandbox.uploads();
+        assert_eq!(stored.last().unwrap().content_type, *mime);
+        client.delete_file(&upload.file_id).await.unwrap();
+    }
+    assert_eq!(sandbox.counts().uploads, IMAGES.len() as u64);
+}

@@ -277,3 +277,33 @@ async fn local_file_urls_in_a_json_body_become_uploads() {
 fn url_of(path: &std::path::Path) -> String {
     format!("file://{}", path.display())
 }
+
+/// Opening a named pipe blocks until a writer comes: the type is judged first, so the
+/// upload is refused at once, with nothing sent. (Before, `open` never returned.)
+#[cfg(unix)]
+#[tokio::test]
+async fn a_named_pipe_is_refused_before_it_is_opened() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let client = client(&sandbox);
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("clip.mp4");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // Bounded so that the old behaviour fails the test instead of hanging it; the
+    // refusal itself needs no time at all.
+    let Ok(answer) = tokio::time::timeout(Duration::from_secs(30), client.upload(&fifo)).await
+    else {
+        // Release the blocked `open` (a writer comes), so the test ends instead of hanging.
+        let _writer = std::fs::OpenOptions::new().write(true).open(&fifo);
+        panic!("the upload blocked in open");
+    };
+    let error = answer.unwrap_err();
+    assert!(matches!(error, Error::LocalFile { .. }), "{error:?}");
+    assert!(error.to_string().contains("named pipe"), "{error}");
+    assert_eq!(sandbox.counts().uploads, 0);
+    let dir_error = client.upload(dir.path()).await.unwrap_err();
+    assert!(dir_error.to_string().contains("a directory"), "{dir_error}");
+}

@@ -4,10 +4,16 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-const ROOT_HELP: &str = "\
+/// The help after `modellix --help`: examples, exit codes and the environment, named
+/// by the library's constants.
+fn root_help() -> String {
+    format!(
+        "\
 Examples:
   modellix --sandbox run bytedance/seedance-2.0-v2v --set prompt='A calm sea' \\
       --set video_urls=https://example.com/in.mp4      # offline, no key, saves an MP4
+  modellix run bytedance/seedance-2.0-v2v --set prompt='Extend [Video 1]' \\
+      --set video_urls=./clip.mp4                      # a local clip, uploaded
   modellix run bytedance/seedance-2.0-v2v --help       # the model's fields as flags
   modellix validate bytedance/seedance-2.0-v2v --body @request.json
   modellix batch jobs.jsonl --max-tasks 3              # rerun the same command to resume
@@ -15,19 +21,20 @@ Examples:
   modellix recover                                     # ids to resume, outcomes to check
   modellix ledger dismiss 42                           # entry 42 checked in the console
 
-Exit codes:
-  0  success
-  1  a task failed
-  2  bad input or settings; nothing was sent
-  3  timed out; the task may still be running (the hint prints the resume command)
-  4  outcome unknown; a task may exist: check before submitting again
-  5  anything else (network, API, download)
-  130 a second Ctrl-C: stopped at once (the ledger holds every submission)
+{codes}
 
 Environment variables:
-  MODELLIX_API_KEY   the API key (never printed); not needed with --sandbox
-  MODELLIX_BASE_URL  another API origin (same as --base-url)
-  MODELLIX_LEDGER    the task ledger file (same as --ledger)";
+  {key:<18} the API key (never printed); not needed with --sandbox
+  {url:<18} another API origin (same as --base-url); results from it may be
+  {blank:<18} downloaded over http or from a private address
+  {ledger:<18} the task ledger file (same as --ledger)",
+        codes = crate::failure::EXIT_CODES,
+        key = modellix::API_KEY_ENV,
+        url = modellix::BASE_URL_ENV,
+        ledger = modellix::LEDGER_ENV,
+        blank = "",
+    )
+}
 
 /// The `modellix` command.
 #[derive(Parser, Debug)]
@@ -35,7 +42,7 @@ Environment variables:
     name = "modellix",
     version,
     about = "Run Modellix models, wait for their tasks and save the results",
-    after_help = ROOT_HELP
+    after_help = root_help()
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -54,12 +61,12 @@ pub struct Global {
     #[arg(long, global = true, conflicts_with = "base_url")]
     pub sandbox: bool,
     /// The API origin.
-    #[arg(long, global = true, env = "MODELLIX_BASE_URL", value_name = "URL")]
+    #[arg(long, global = true, env = modellix::BASE_URL_ENV, value_name = "URL")]
     pub base_url: Option<String>,
     /// The task ledger, where every submission is recorded before it is sent
     /// [default: modellix/ledger.sqlite in the platform's data directory; in memory
     /// with --sandbox].
-    #[arg(long, global = true, env = "MODELLIX_LEDGER", value_name = "PATH")]
+    #[arg(long, global = true, env = modellix::LEDGER_ENV, value_name = "PATH")]
     pub ledger: Option<PathBuf>,
     /// Allow result downloads over plain http.
     #[arg(long, global = true)]
@@ -152,11 +159,18 @@ Examples:
       --video-urls https://example.com/in.mp4 --duration 8
   modellix run bytedance/seedance-2.0-v2v --body @request.json --set duration=10
   modellix run bytedance/seedance-2.0-v2v --body - --no-wait < request.json
+  modellix run bytedance/seedance-2.0-v2v --set prompt='Extend [Video 1]' \\
+      --set video_urls=./clip.mp4           # a local file: uploaded, deleted after
   modellix run MODEL --help                 # that model's fields as flags
 
+A local path (./clip.mp4, /abs/path.png or file://…) in a URL or media field goes
+inline where the field takes base64 and it is a small image, and is uploaded otherwise;
+uploads are deleted once the task has ended unless --keep-uploads.
+
 The request is validated before anything is sent, then sent exactly once and recorded
-in the ledger. Exit codes: 0 ok, 1 failed, 2 bad input, 3 timed out, 4 outcome unknown,
-5 other.";
+in the ledger. Exit codes: 0 ok, 1 failed or no result, 2 bad input, 3 timed out,
+4 outcome unknown, 5 other, 6 key refused, 7 rate limited, 8 network, 9 API error
+(see `modellix --help`).";
 
 const VALIDATE_HELP: &str = "\
 Examples:
@@ -213,6 +227,10 @@ pub struct RunArgs {
     /// Print the task id once submitted and exit.
     #[arg(long)]
     pub no_wait: bool,
+    /// Keep the files uploaded for local paths after the task ends (deleted by
+    /// default; kept anyway while the task may still be running).
+    #[arg(long)]
+    pub keep_uploads: bool,
     #[command(flatten)]
     pub save: SaveArgs,
     /// Give up waiting after this many seconds (the task keeps running).

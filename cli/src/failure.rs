@@ -7,52 +7,78 @@ use std::process::ExitCode;
 
 use serde_json::{Value, json};
 
-/// The kinds of ending a script may want to tell apart, one exit code each.
+/// The kinds of ending a script may want to tell apart, one exit code each (listed in
+/// `modellix --help`; `no_result` shares 1 with a failed task: no result either way).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Kind {
     /// 1: the task ended as failed.
     TaskFailed,
+    /// 1: the task succeeded but gave no result file.
+    NoResult,
     /// 2: bad input or settings; nothing was sent.
     BadInput,
     /// 3: the wait gave up; the task may still be running.
     TimedOut,
     /// 4: a submission may or may not have created a (billed) task.
     OutcomeUnknown,
-    /// 5: anything else (network, API, download, files).
+    /// 5: anything else (download, local files, ledger).
     Other,
+    /// 6: the key was refused (401/403); nothing was created.
+    Auth,
+    /// 7: a rate or running-task limit (429); nothing was created, safe to retry later.
+    RateLimited,
+    /// 8: the API could not be reached (before anything was sent, or a safe query).
+    Network,
+    /// 9: the API answered with another error.
+    Api,
 }
 
 impl Kind {
     pub fn code(self) -> u8 {
         match self {
-            Kind::TaskFailed => 1,
+            Kind::TaskFailed | Kind::NoResult => 1,
             Kind::BadInput => 2,
             Kind::TimedOut => 3,
             Kind::OutcomeUnknown => 4,
             Kind::Other => 5,
+            Kind::Auth => 6,
+            Kind::RateLimited => 7,
+            Kind::Network => 8,
+            Kind::Api => 9,
         }
     }
 
     pub fn name(self) -> &'static str {
         match self {
             Kind::TaskFailed => "task_failed",
+            Kind::NoResult => "no_result",
             Kind::BadInput => "bad_input",
             Kind::TimedOut => "timed_out",
             Kind::OutcomeUnknown => "outcome_unknown",
             Kind::Other => "other",
+            Kind::Auth => "auth",
+            Kind::RateLimited => "rate_limited",
+            Kind::Network => "network",
+            Kind::Api => "api",
         }
     }
 
     /// Which of two endings a command that handled many tasks reports: the one that
     /// asks the most of the caller (bad input over everything, then an unknown
-    /// outcome, then other errors, then tasks still running, then failed tasks).
+    /// outcome, then a refused key, then other errors, then tasks still running, then
+    /// failed tasks).
     pub fn worst(self, other: Kind) -> Kind {
         let rank = |k: Kind| match k {
-            Kind::BadInput => 5,
-            Kind::OutcomeUnknown => 4,
+            Kind::BadInput => 9,
+            Kind::OutcomeUnknown => 8,
+            Kind::Auth => 7,
+            Kind::Network => 6,
+            Kind::RateLimited => 5,
+            Kind::Api => 4,
             Kind::Other => 3,
             Kind::TimedOut => 2,
-            Kind::TaskFailed => 1,
+            Kind::NoResult => 1,
+            Kind::TaskFailed => 0,
         };
         if rank(other) > rank(self) {
             other
@@ -61,6 +87,21 @@ impl Kind {
         }
     }
 }
+
+/// The exit codes, for `--help`.
+pub const EXIT_CODES: &str = "\
+Exit codes (--json: {\"error\":{\"kind\",…}}):
+  0  success
+  1  task_failed: a task failed; no_result: it succeeded with no result file
+  2  bad_input: bad input or settings; nothing was sent
+  3  timed_out: the task may still be running (the hint prints the resume command)
+  4  outcome_unknown: a task may exist; check before submitting again
+  5  other: download, local files, ledger
+  6  auth: the key was refused (401/403); nothing was created
+  7  rate_limited: rate or running-task limit (429); nothing was created, retry later
+  8  network: the API could not be reached; nothing was created (or a safe query)
+  9  api: the API answered with another error
+  130 interrupted: a second Ctrl-C stopped a batch at once (the ledger holds every send)";
 
 /// A command's failure.
 #[derive(Debug, Clone)]
@@ -153,22 +194,65 @@ impl fmt::Display for Failure {
 
 /// The kind of a library error.
 pub fn kind_of(e: &modellix::Error) -> Kind {
+    use modellix::Error as E;
     if e.is_invalid_input() {
-        Kind::BadInput
-    } else if e.is_task_failed() {
-        Kind::TaskFailed
-    } else if e.is_timeout() {
-        Kind::TimedOut
-    } else if e.is_outcome_unknown() {
-        Kind::OutcomeUnknown
-    } else {
-        Kind::Other
+        return Kind::BadInput;
+    }
+    if e.is_task_failed() {
+        return Kind::TaskFailed;
+    }
+    if e.is_timeout() {
+        return Kind::TimedOut;
+    }
+    if e.is_outcome_unknown() {
+        return Kind::OutcomeUnknown;
+    }
+    match e {
+        E::NotSent { .. } | E::Transport { .. } | E::Network { .. } => Kind::Network,
+        E::Rejected { .. }
+        | E::Api { .. }
+        | E::Endpoint { .. }
+        | E::UploadQuota { .. }
+        | E::FileNotFound { .. }
+        | E::Malformed { .. } => match e.status() {
+            Some(401 | 403) => Kind::Auth,
+            Some(429) => Kind::RateLimited,
+            _ => Kind::Api,
+        },
+        _ => Kind::Other,
+    }
+}
+
+/// The library's message, with hints for a shell user where the library gives Rust.
+fn shell_message(e: &modellix::Error) -> String {
+    use modellix::Error as E;
+    match e {
+        E::OutcomeUnknown {
+            model_id,
+            task_id: Some(id),
+            reason,
+            ..
+        } => format!(
+            "outcome unknown for the {model_id} submission: {reason}. Do not resubmit: task \
+             {id} may exist and be billed; check it with `modellix task get {id}` and wait \
+             for it with `modellix task wait {id}`"
+        ),
+        E::UploadQuota { api } => format!(
+            "the team's file quota is full ({api}); delete uploaded files in the Modellix \
+             console or wait for them to expire (about 7 days)"
+        ),
+        E::UploadUnknown { reason, .. } => format!(
+            "outcome unknown for the upload: {reason}. The file may be stored and count \
+             against the quota: check the team's files in the Modellix console before \
+             uploading again"
+        ),
+        other => crate::hints::shell_hints(&other.to_string()),
     }
 }
 
 impl From<modellix::Error> for Failure {
     fn from(e: modellix::Error) -> Self {
-        let mut failure = Failure::new(kind_of(&e), e.to_string());
+        let mut failure = Failure::new(kind_of(&e), shell_message(&e));
         failure.task_id = e.task_id().map(str::to_owned);
         failure.status = e.status();
         failure.nothing_created =

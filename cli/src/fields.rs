@@ -3,7 +3,6 @@
 //! converted to the JSON type its schema asks for.
 
 use std::io::Read;
-use std::path::Path;
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use serde_json::{Map, Value};
@@ -18,6 +17,7 @@ const RESERVED: &[&str] = &[
     "set",
     "no-wait",
     "no-download",
+    "keep-uploads",
     "out",
     "timeout",
     "json",
@@ -213,41 +213,6 @@ fn convert(schema: &Value, raw: &str) -> Result<Value, String> {
         }
         _ => Ok(serde_json::from_str(raw).unwrap_or_else(|_| Value::from(raw))),
     }
-}
-
-/// Local image files given in fields whose media rule lets an image go inline, written
-/// in the form the rule names (data URI or bare base64); URLs and anything that is not
-/// an existing file are left for validation to judge.
-pub async fn inline_local_images(body: &mut Value, model: &Model) -> Outcome {
-    let Some(op) = modellix::Operation::for_model(&model.model_id) else {
-        return Ok(()); // not vendored: no media rules to go by
-    };
-    for field in model.fields() {
-        let Some(form) = op.inline_form(field.name) else {
-            continue;
-        };
-        let Some(value) = body.get_mut(field.name) else {
-            continue;
-        };
-        let slots: Vec<&mut Value> = match value {
-            Value::Array(items) => items.iter_mut().collect(),
-            other => vec![other],
-        };
-        for slot in slots {
-            let Some(text) = slot.as_str() else { continue };
-            let is_link = ["http://", "https://", "data:"]
-                .iter()
-                .any(|p| text.starts_with(p));
-            if is_link || !Path::new(text).is_file() {
-                continue;
-            }
-            let image = modellix::Image::from_path(text)
-                .await
-                .map_err(|e| Failure::bad_input(format!("--{}: {e}", flag_name(field.name))))?;
-            *slot = Value::from(form.write(image));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

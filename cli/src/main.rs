@@ -7,6 +7,7 @@ mod catalog;
 mod cmd;
 mod failure;
 mod fields;
+mod hints;
 mod output;
 mod results;
 mod session;

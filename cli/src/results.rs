@@ -71,6 +71,21 @@ pub async fn save(
         .result
         .as_ref()
         .map_or(&[][..], |r| r.resources.as_slice());
+    // A success without a result file is not a result: say so, with the id, and exit
+    // non-zero rather than report "saved" with nothing saved.
+    let empty = || {
+        Failure::new(
+            Kind::NoResult,
+            format!(
+                "task {id} succeeded but gave no result file, so nothing was saved; see its \
+                 answer with `modellix task get {id} --json`"
+            ),
+        )
+        .task(id.clone())
+    };
+    if resources.is_empty() {
+        return Err(empty());
+    }
     if save.no_download {
         let urls: Vec<&str> = resources.iter().map(|r| r.url.as_str()).collect();
         return Ok(json!({"task_id": id, "status": "success", "urls": urls}));
@@ -98,6 +113,9 @@ pub async fn save(
         .await;
     bar.finish_and_clear();
     let saved = saved.map_err(|e| Failure::other(e.to_string()).task(id.clone()))?;
+    if saved.is_empty() {
+        return Err(empty());
+    }
     let files: Vec<String> = saved.iter().map(|f| f.path.display().to_string()).collect();
     Ok(json!({"task_id": id, "status": "success", "files": files}))
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use modellix::{Client, ClientBuilder, DownloadOptions, Downloader, WaitOptions};
 use modellix_sandbox::{Failures, Fault, FaultPlan, Route, Sandbox, Timing};
+use serde_json::Value;
 
 use crate::args::Global;
 use crate::failure::{Failure, Outcome};
@@ -38,6 +39,8 @@ impl Default for Pacing {
 pub struct Session {
     pub client: Client,
     pub global: Global,
+    /// Only to take it out of server text before it is shown ([`Session::redact`]).
+    key: String,
     // Dropped last: the sandbox outlives every request of the client.
     sandbox: Option<Sandbox>,
 }
@@ -87,28 +90,65 @@ impl Session {
         if let Some(path) = crate::ledger_path(global) {
             builder = builder.ledger_path(path);
         }
-        builder = match &sandbox {
-            Some(s) => builder.api_key(s.api_key()).base_url(s.base_url()),
+        let key = match &sandbox {
+            Some(s) => {
+                builder = builder.base_url(s.base_url());
+                s.api_key().to_owned()
+            }
             None => {
-                let key = std::env::var(modellix::API_KEY_ENV).map_err(|_| {
-                    Failure::bad_input(
-                        "MODELLIX_API_KEY is not set. Create a key in the Modellix console and \
-                         `export MODELLIX_API_KEY=…`, or try the offline flow with --sandbox",
-                    )
+                let env = modellix::API_KEY_ENV;
+                let key = std::env::var(env).map_err(|_| {
+                    Failure::bad_input(format!(
+                        "{env} is not set. Create a key in the Modellix console and \
+                         `export {env}=…`, or try the offline flow with --sandbox"
+                    ))
                 })?;
-                let builder = builder.api_key(key);
-                match &global.base_url {
-                    Some(url) => builder.base_url(url.clone()),
-                    None => builder,
+                if let Some(url) = &global.base_url {
+                    builder = builder.base_url(url.clone());
                 }
+                key
             }
         };
         let builder = setup(builder)?;
         Ok(Session {
-            client: builder.build()?,
+            client: builder.api_key(key.clone()).build()?,
             global: global.clone(),
+            key,
             sandbox,
         })
+    }
+
+    /// Server text fit to show: the key taken out (a server may echo it, in a failed
+    /// task's error for one).
+    pub fn redact(&self, text: &str) -> String {
+        modellix::redact_key(text, &self.key)
+    }
+
+    /// [`Session::redact`] on every string of a JSON value (keys included).
+    pub fn redact_value(&self, value: Value) -> Value {
+        match value {
+            Value::String(s) => Value::String(self.redact(&s)),
+            Value::Array(items) => {
+                Value::Array(items.into_iter().map(|v| self.redact_value(v)).collect())
+            }
+            Value::Object(map) => Value::Object(
+                map.into_iter()
+                    .map(|(k, v)| (self.redact(&k), self.redact_value(v)))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
+    /// [`Session::redact`] on a failure's message and details.
+    pub fn redact_failure(&self, mut failure: Failure) -> Failure {
+        failure.message = self.redact(&failure.message);
+        failure.details = failure
+            .details
+            .into_iter()
+            .map(|(k, v)| (k, self.redact_value(v)))
+            .collect();
+        failure
     }
 
     pub fn is_sandbox(&self) -> bool {
@@ -116,12 +156,18 @@ impl Session {
     }
 
     /// The downloader; the in-process sandbox serves plain http on loopback, so it is
-    /// allowed for it alone.
+    /// allowed for it alone, and an API origin the user set (`--base-url`,
+    /// `MODELLIX_BASE_URL`) is trusted for its own results, so a sandbox run as a
+    /// server needs no extra flag. A refusal names the flags that allow it.
     pub fn downloader(&self, options: DownloadOptions) -> Outcome<Downloader> {
         let local = self.is_sandbox();
-        let options = options
+        let mut options = options
             .allow_http(local || self.global.allow_insecure_http)
-            .allow_private_hosts(local || self.global.allow_private_network);
+            .allow_private_hosts(local || self.global.allow_private_network)
+            .setting_names("--allow-insecure-http", "--allow-private-network");
+        if let Some(origin) = self.global.base_url.as_deref().filter(|_| !local) {
+            options = options.trust_origin(origin);
+        }
         Downloader::new(options).map_err(|e| Failure::bad_input(e.to_string()))
     }
 

@@ -26,6 +26,6 @@ pub fn to_json(invalid: &ValidationError) -> Value {
     invalid
         .violations()
         .iter()
-        .map(|v| json!({"pointer": v.pointer, "rule": rule_name(&v.rule), "message": v.rule.to_string()}))
+        .map(|v| json!({"pointer": v.pointer, "rule": rule_name(&v.rule), "message": crate::hints::shell_hints(&v.rule.to_string())}))
         .collect()
 }

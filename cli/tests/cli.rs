@@ -179,8 +179,8 @@ const FAILURES: &[(&[&str], i32, &str, &str)] = &[
     ),
     (
         &["--sandbox", "run", "nobody/nothing", PROMPT],
-        5,
-        "other",
+        9,
+        "api",
         "no task was created",
     ),
     (
@@ -241,8 +241,8 @@ const FAILURES: &[(&[&str], i32, &str, &str)] = &[
     ),
     (
         &["--sandbox", "task", "get", "task-unknown"],
-        5,
-        "other",
+        9,
+        "api",
         "404",
     ),
     (&["no-such-command"], 2, "bad_input", "no-such-command"),
@@ -264,7 +264,7 @@ fn every_exit_code_in_prose_and_in_json() {
             text(&output)
         );
         assert!(
-            output.stdout.is_empty() || *code == 5,
+            output.stdout.is_empty() || *code == 9,
             "{args:?}: errors go to stderr"
         );
 
@@ -403,7 +403,7 @@ async fn task_commands_handle_many_ids_with_partial_results() {
         &sandbox,
         &["task", "download", &done, "task-missing", "--out", dir],
     );
-    assert_code(&output, 5);
+    assert_code(&output, 9);
     assert!(text(&output).contains("task-missing"), "{}", text(&output));
 }
 
@@ -418,7 +418,7 @@ async fn doctor_checks_key_and_api() {
         .args(["--base-url", sandbox.base_url(), "doctor"])
         .output()
         .unwrap();
-    assert_code(&output, 5);
+    assert_code(&output, 6);
     assert!(
         text(&output).contains("key is invalid"),
         "{}",
@@ -490,12 +490,118 @@ async fn a_local_image_goes_inline_only_where_its_media_rule_allows() {
         tasks[0].body["reference_images"],
         serde_json::json!(["data:image/png;base64,iVBORw0KGgo="])
     );
-    // video_urls takes URLs only: the path is not read, and validation refuses it
-    // before anything is sent.
+    // video_urls takes URLs only: the file is uploaded and its URL sent instead.
     let output = submit(&["--video-urls", png]);
+    assert_code(&output, 0);
+    let tasks = sandbox.tasks();
+    assert_eq!(tasks.len(), 2);
+    let sent = tasks[1].body["video_urls"][0].as_str().unwrap().to_owned();
+    assert!(sent.starts_with(sandbox.base_url()), "{sent}");
+    assert_eq!(sandbox.counts().uploads, 1);
+    // --no-wait: the task may still read it, so the upload is kept.
+    assert_eq!(sandbox.uploads().len(), 1);
+}
+
+/// `modellix run` with `--set video_urls=./clip.mp4` in the current directory.
+fn run_with_local_clip(
+    sandbox: &Sandbox,
+    dir: &std::path::Path,
+    extra: &[&str],
+) -> std::process::Output {
+    common::modellix()
+        .current_dir(dir)
+        .env("MODELLIX_API_KEY", sandbox.api_key())
+        .env("MODELLIX_BASE_URL", sandbox.base_url())
+        .args([
+            "--allow-insecure-http",
+            "--allow-private-network",
+            "--json",
+            "run",
+            MODEL,
+        ])
+        .args([
+            "--set",
+            "prompt=Extend [Video 1]",
+            "--set",
+            "video_urls=./clip.mp4",
+        ])
+        .args(["--out", "results"])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_clip_is_uploaded_for_the_task_and_deleted_once_it_ends() {
+    let sandbox = Sandbox::builder()
+        .timing(Timing::Fixed(Duration::from_millis(200)))
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("clip.mp4"), modellix_sandbox::SAMPLE_MP4).unwrap();
+
+    let output = run_with_local_clip(&sandbox, dir.path(), &[]);
+    assert_code(&output, 0);
+    let answer = json(&output);
+    // Uploaded once, its URL sent in the body, the result saved...
+    assert_eq!(sandbox.counts().uploads, 1);
+    let task = sandbox.task(answer["task_id"].as_str().unwrap()).unwrap();
+    let sent = task.body["video_urls"][0].as_str().unwrap();
+    assert_eq!(answer["uploads"][0]["url"], sent, "{answer}");
+    assert!(sent.starts_with(sandbox.base_url()), "{sent}");
+    let saved = answer["files"][0].as_str().unwrap();
+    assert_playable_mp4(&dir.path().join(saved));
+    // ...and the upload deleted once the task ended: the sandbox keeps no file.
+    assert_eq!(answer["uploads"][0]["deleted"], true, "{answer}");
+    assert!(sandbox.uploads().is_empty(), "{:?}", sandbox.uploads());
+
+    // --keep-uploads keeps it.
+    let output = run_with_local_clip(&sandbox, dir.path(), &["--keep-uploads"]);
+    assert_code(&output, 0);
+    assert_eq!(json(&output)["uploads"][0]["deleted"], false);
+    assert_eq!(sandbox.counts().uploads, 2);
+    assert_eq!(sandbox.uploads().len(), 1);
+
+    // A body that breaks a rule is refused before anything is uploaded.
+    let output = run_with_local_clip(&sandbox, dir.path(), &["--set", "duration=3"]);
     assert_code(&output, 2);
-    assert!(!text(&output).contains("iVBORw0KGgo"), "{}", text(&output));
-    assert_eq!(sandbox.tasks().len(), 1);
+    assert_eq!(sandbox.counts().uploads, 2);
+
+    // A missing file is named, and nothing is sent.
+    std::fs::remove_file(dir.path().join("clip.mp4")).unwrap();
+    let output = run_with_local_clip(&sandbox, dir.path(), &[]);
+    assert_code(&output, 2);
+    assert!(text(&output).contains("clip.mp4"), "{}", text(&output));
+    assert_eq!(sandbox.counts().submits(), 2);
+}
+
+#[test]
+fn the_sandbox_run_with_a_local_clip_saves_its_result() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("clip.mp4"), modellix_sandbox::SAMPLE_MP4).unwrap();
+    let output = common::modellix()
+        .current_dir(dir.path())
+        .args([
+            "--json",
+            "--sandbox",
+            "--sandbox-task-seconds",
+            "0.2",
+            "run",
+            MODEL,
+        ])
+        .args([
+            "--set",
+            "prompt=Extend [Video 1]",
+            "--set",
+            "video_urls=./clip.mp4",
+        ])
+        .output()
+        .unwrap();
+    assert_code(&output, 0);
+    let answer = json(&output);
+    assert_eq!(answer["uploads"][0]["deleted"], true, "{answer}");
+    assert_playable_mp4(&dir.path().join(answer["files"][0].as_str().unwrap()));
 }
 
 #[test]
@@ -581,8 +687,8 @@ fn help_texts_have_examples_exit_codes_and_environment() {
     let root = text(&run(&["--help"]));
     for needle in [
         "Examples:",
-        "Exit codes:",
-        "3  timed out",
+        "Exit codes",
+        "3  timed_out",
         "Environment variables:",
         "MODELLIX_LEDGER",
     ] {
@@ -654,4 +760,290 @@ async fn progress_stays_off_a_pipe() {
         !stderr.contains('\r') && !stderr.contains('\u{1b}'),
         "{stderr:?}"
     );
+}
+
+/// A fake Modellix on 127.0.0.1: each request gets `answer(method, path)` as
+/// (status, JSON body), then the connection closes. Returns its base URL.
+async fn fake_api(answer: fn(&str, &str) -> (u16, String)) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut got = Vec::new();
+                let mut buf = [0u8; 4096];
+                let head_end = loop {
+                    let Ok(n) = socket.read(&mut buf).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    got.extend_from_slice(&buf[..n]);
+                    if let Some(at) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break at + 4;
+                    }
+                };
+                let head = String::from_utf8_lossy(&got[..head_end]).to_string();
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        let (name, value) = l.split_once(':')?;
+                        name.eq_ignore_ascii_case("content-length")
+                            .then(|| value.trim().parse().ok())?
+                    })
+                    .unwrap_or(0);
+                while got.len() < head_end + length {
+                    let Ok(n) = socket.read(&mut buf).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        break;
+                    }
+                    got.extend_from_slice(&buf[..n]);
+                }
+                let mut words = head.split_whitespace();
+                let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+                let (status, body) = answer(method, path);
+                let reply = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(reply.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    url
+}
+
+const ECHOED_KEY: &str = "sk-echo-0123456789abcdef";
+
+/// The binary against a fake API with the key [`ECHOED_KEY`].
+fn against_fake(url: &str, args: &[&str]) -> std::process::Output {
+    common::modellix()
+        .env("MODELLIX_API_KEY", ECHOED_KEY)
+        .env("MODELLIX_BASE_URL", url)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn submitted() -> (u16, String) {
+    (
+        200,
+        format!(
+            r#"{{"code":0,"message":"success","data":{{"status":"pending","task_id":"task-fake1","model_id":"{MODEL}"}}}}"#
+        ),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_task_that_echoes_the_key_never_shows_it() {
+    let url = fake_api(|method, _| match method {
+        "POST" => submitted(),
+        _ => (
+            200,
+            format!(
+                r#"{{"code":0,"message":"success","data":{{"status":"failed","task_id":"task-fake1",
+                "error":{{"code":"auth","message":"upstream refused key {ECHOED_KEY} (Bearer {ECHOED_KEY})"}}}}}}"#
+            ),
+        ),
+    })
+    .await;
+    for json_flag in [false, true] {
+        let mut args = vec!["run", MODEL, PROMPT, VIDEO];
+        if json_flag {
+            args.insert(0, "--json");
+        }
+        let output = against_fake(&url, &args);
+        assert_code(&output, 1);
+        assert!(
+            text(&output).contains("upstream refused key <redacted>"),
+            "{}",
+            text(&output)
+        );
+        assert!(
+            !text(&output).contains("0123456789abcdef"),
+            "{}",
+            text(&output)
+        );
+    }
+    for args in [
+        &["--json", "task", "get", "task-fake1"][..],
+        &["task", "get", "task-fake1"],
+        &["--json", "task", "wait", "task-fake1"],
+    ] {
+        let output = against_fake(&url, args);
+        assert!(
+            !text(&output).contains("0123456789abcdef"),
+            "{args:?}: {}",
+            text(&output)
+        );
+    }
+    let output = against_fake(&url, &["--json", "task", "get", "task-fake1"]);
+    assert_code(&output, 0);
+    assert_eq!(
+        json(&output)["tasks"][0]["error"]["message"],
+        "upstream refused key <redacted> (Bearer <redacted>)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_success_without_result_files_is_not_saved() {
+    let url = fake_api(|method, _| match method {
+        "POST" => submitted(),
+        _ => (
+            200,
+            r#"{"code":0,"message":"success","data":{"status":"success","task_id":"task-fake1","result":{"resources":[]}}}"#
+                .to_owned(),
+        ),
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let output = against_fake(&url, &["--json", "run", MODEL, PROMPT, VIDEO, "--out", out]);
+    assert_code(&output, 1);
+    let error = &json(&output)["error"];
+    assert_eq!(error["kind"], "no_result", "{error}");
+    assert_eq!(error["task_id"], "task-fake1", "{error}");
+    let output = against_fake(&url, &["run", MODEL, PROMPT, VIDEO, "--out", out]);
+    assert_code(&output, 1);
+    assert!(!text(&output).contains("saved "), "{}", text(&output));
+    assert!(text(&output).contains("task-fake1"), "{}", text(&output));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_kind_of_failure_has_its_own_kind_and_exit_code() {
+    let refused = fake_api(|_, _| {
+        (
+            401,
+            r#"{"code":401,"message":"Unauthorized: invalid API key"}"#.to_owned(),
+        )
+    })
+    .await;
+    let busy = fake_api(|_, _| {
+        (
+            429,
+            r#"{"code":429,"message":"Concurrent limit exceeded: 3 tasks running"}"#.to_owned(),
+        )
+    })
+    .await;
+    let broken = fake_api(|_, _| {
+        (
+            400,
+            r#"{"code":400,"message":"Bad Request: no such model"}"#.to_owned(),
+        )
+    })
+    .await;
+    // A port nothing listens on: the connection is refused before anything is sent.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let cases = [
+        (&refused, 6, "auth"),
+        (&busy, 7, "rate_limited"),
+        (&closed, 8, "network"),
+        (&broken, 9, "api"),
+    ];
+    let mut codes = Vec::new();
+    for (url, code, kind) in cases {
+        let output = against_fake(url, &["--json", "run", MODEL, PROMPT, VIDEO]);
+        assert_code(&output, code);
+        assert_eq!(json(&output)["error"]["kind"], kind, "{}", text(&output));
+        codes.push(code);
+    }
+    // Each is listed in the help, under its code.
+    let help = text(&run(&["--help"]));
+    for (_, code, kind) in cases {
+        assert!(
+            help.contains(&format!("  {code}  {kind}")),
+            "{code} {kind}: {help}"
+        );
+    }
+}
+
+/// The README's "sandbox as a server" flow: with the API origin set explicitly, its own
+/// result links (plain http on loopback) download with no extra flag; links elsewhere
+/// are still refused, naming the flag that allows them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_from_the_api_origin_the_user_set_download_without_flags() {
+    let sandbox = Sandbox::builder()
+        .timing(Timing::Fixed(Duration::from_millis(100)))
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let with_origin = |origin: &str| {
+        common::modellix()
+            .env("MODELLIX_API_KEY", sandbox.api_key())
+            .env("MODELLIX_BASE_URL", origin)
+            .args(["--json", "run", MODEL, PROMPT, VIDEO, "--out", out])
+            .output()
+            .unwrap()
+    };
+    let output = with_origin(sandbox.base_url());
+    assert_code(&output, 0);
+    let saved = json(&output)["files"][0].as_str().unwrap().to_owned();
+    assert_playable_mp4(std::path::Path::new(&saved));
+
+    // The same server named `localhost`: its links on 127.0.0.1 are another origin.
+    let port = sandbox.addr().port();
+    let output = with_origin(&format!("http://localhost:{port}"));
+    assert_code(&output, 5);
+    let message = json(&output)["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("--allow-insecure-http"), "{message}");
+    assert!(!message.contains("DownloadOptions"), "{message}");
+}
+
+/// What a shell user reads names shell commands, never the library's Rust.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hints_for_a_shell_user_are_shell_commands() {
+    // A submit answer cut short that still names its task: the outcome is unknown.
+    let url = fake_api(|_, _| {
+        (
+            200,
+            r#"{"code":0,"message":"success","data":{"task_id":"task-fake1","status":"pen"#
+                .to_owned(),
+        )
+    })
+    .await;
+    let output = against_fake(&url, &["--json", "run", MODEL, PROMPT, VIDEO]);
+    assert_code(&output, 4);
+    let message = json(&output)["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.contains("modellix task get task-fake1"),
+        "{message}"
+    );
+    assert!(!message.contains("client."), "{message}");
+
+    let bad_image = r#"{"prompt":"x [Video 1] [Image 1]","video_urls":["https://a.b/c.mp4"],"reference_images":["notbase64!"]}"#;
+    for args in [
+        &["validate", MODEL, "--body", bad_image][..],
+        &["--json", "validate", MODEL, "--body", bad_image],
+        &["--sandbox", "run", MODEL, "--body", bad_image],
+    ] {
+        let output = run(args);
+        assert_code(&output, 2);
+        assert!(
+            text(&output).contains("./image.png"),
+            "{args:?}: {}",
+            text(&output)
+        );
+        assert!(
+            !text(&output).contains("modellix::"),
+            "{args:?}: {}",
+            text(&output)
+        );
+    }
 }

@@ -66,8 +66,8 @@ pub enum DownloadErrorKind {
         /// The allowed number.
         max: usize,
     },
-    /// The result link answered 403, 404 or 410: signed result links expire about 24
-    /// hours after the task finished.
+    /// The result link answered 403, 404 or 410: signed result links expire 7 days
+    /// after the task finished (24 hours before mid-2026).
     Expired {
         /// The HTTP status.
         status: u16,
@@ -85,6 +85,13 @@ pub enum DownloadErrorKind {
         received: u64,
         /// Bytes announced.
         expected: u64,
+    },
+    /// The body came with neither a length nor chunked framing, ended only by the
+    /// server closing the connection: a cut could not be told from the end, so the
+    /// file is not saved.
+    Unframed {
+        /// Bytes received before the connection closed.
+        received: u64,
     },
     /// The connection failed or broke, after the retries. The source has no URL.
     Network {
@@ -217,7 +224,8 @@ impl fmt::Display for DownloadError {
                 write!(
                     f,
                     "the result link has expired or is no longer valid (HTTP {status}); \
-                     Modellix result links expire about 24 hours after the task finished"
+                     Modellix result links expire 7 days after the task finished (24 hours \
+                     before mid-2026)"
                 )?;
                 if let Some(when) = finished_at.and_then(http_date) {
                     write!(f, " (this task finished {when})")?;
@@ -231,6 +239,12 @@ impl fmt::Display for DownloadError {
                 f,
                 "the file host sent {received} of {expected} bytes; try again soon, before \
                  the link expires"
+            ),
+            K::Unframed { received } => write!(
+                f,
+                "the file host sent {received} bytes with no length and ended by closing the \
+                 connection, so the file cannot be known complete and was not saved; try again \
+                 soon, before the link expires"
             ),
             K::Network { source } => write!(
                 f,

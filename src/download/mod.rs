@@ -1,7 +1,8 @@
 //! Saving task results: safe, streaming, atomic downloads of result files.
 //!
-//! Modellix result URLs are signed CDN links that expire about 24 hours after the task
-//! finished, so results should be saved promptly. A [`Downloader`] streams each file to
+//! Modellix result URLs are signed CDN links that expire 7 days after the task finished
+//! (24 hours for tasks before mid-2026; a task's `result_expires_at`, when given, says
+//! exactly), so results should be saved promptly. A [`Downloader`] streams each file to
 //! a private temporary file in the target folder, syncs it and renames it into place, so
 //! a file under its final name is always complete. It uses its own HTTP client that
 //! never carries the API key, refuses plain http and private or reserved addresses
@@ -47,7 +48,7 @@ pub use name::{MAX_FILE_NAME_BYTES, safe_file_name};
 pub use policy::{is_public_address, redact_url};
 
 use name::{NameBook, pick_extension};
-use policy::{CheckedResolver, NetPolicy, Refusal, find_refusal};
+use policy::{CheckedResolver, NetPolicy, Refusal, SettingNames, TrustedOrigin, find_refusal};
 
 const GIB: u64 = 1024 * 1024 * 1024;
 
@@ -87,6 +88,8 @@ pub struct DownloadOptions {
     total_timeout: Duration,
     allow_http: bool,
     allow_private_hosts: bool,
+    trusted_origin: Option<TrustedOrigin>,
+    setting_names: SettingNames,
     overwrite: bool,
     file_mode: u32,
     retries: u32,
@@ -110,6 +113,8 @@ impl Default for DownloadOptions {
             total_timeout: Duration::from_secs(3600),
             allow_http: false,
             allow_private_hosts: false,
+            trusted_origin: None,
+            setting_names: SettingNames::default(),
             overwrite: false,
             file_mode: 0o600,
             retries: 3,
@@ -131,6 +136,7 @@ impl fmt::Debug for DownloadOptions {
             .field("total_timeout", &self.total_timeout)
             .field("allow_http", &self.allow_http)
             .field("allow_private_hosts", &self.allow_private_hosts)
+            .field("trusted_origin", &self.trusted_origin)
             .field("overwrite", &self.overwrite)
             .field("file_mode", &format_args!("{:o}", self.file_mode))
             .field("retries", &self.retries)
@@ -193,6 +199,42 @@ impl DownloadOptions {
         self
     }
 
+    /// Trust the origin (scheme, host and port) of `url` as a whole: results served
+    /// there may come over plain http and from a private or loopback address. Meant for
+    /// the API origin a user set explicitly (`MODELLIX_BASE_URL=http://127.0.0.1:8080`
+    /// for a sandbox run as a server): what it serves is as trusted as its answers.
+    /// Other hosts keep the policy; a URL without a host trusts nothing.
+    ///
+    /// ```
+    /// let options = modellix::DownloadOptions::default().trust_origin("http://127.0.0.1:8080");
+    /// # drop(options);
+    /// ```
+    pub fn trust_origin(mut self, url: &str) -> Self {
+        self.trusted_origin = TrustedOrigin::of(url);
+        self
+    }
+
+    /// How a refused download names the settings that would allow it (default:
+    /// `DownloadOptions::allow_http` and `DownloadOptions::allow_private_hosts`); a
+    /// command line names its flags instead.
+    ///
+    /// ```
+    /// let options = modellix::DownloadOptions::default()
+    ///     .setting_names("--allow-insecure-http", "--allow-private-network");
+    /// # drop(options);
+    /// ```
+    pub fn setting_names(
+        mut self,
+        allow_http: &'static str,
+        allow_private_hosts: &'static str,
+    ) -> Self {
+        self.setting_names = SettingNames {
+            allow_http,
+            allow_private_hosts,
+        };
+        self
+    }
+
     /// Permission bits of saved files on Unix (default `0o600`: only the user can read
     /// them, as results may be private); ignored elsewhere.
     ///
@@ -248,6 +290,8 @@ impl DownloadOptions {
             allow_http: self.allow_http,
             allow_private_hosts: self.allow_private_hosts,
             max_redirects: self.max_redirects,
+            trusted: self.trusted_origin.clone(),
+            names: self.setting_names,
         }
     }
 }
@@ -340,7 +384,7 @@ impl Downloader {
         let policy = options.net_policy();
         let mut builder = reqwest::Client::builder()
             .no_proxy()
-            .redirect(policy.redirect_policy())
+            .redirect(policy.clone().redirect_policy())
             .dns_resolver(Arc::new(CheckedResolver(policy)))
             .referer(false)
             .connect_timeout(options.inactivity_timeout)
@@ -617,6 +661,17 @@ impl Downloader {
             state.path = Some(path);
         }
 
+        // HTTP/1 without a length or chunked framing ends the body by closing the
+        // connection, which a cut looks exactly like (HTTP/2 frames every body).
+        let unframed = total.is_none()
+            && response.version() <= reqwest::Version::HTTP_11
+            && !headers
+                .get_all(reqwest::header::TRANSFER_ENCODING)
+                .iter()
+                .any(|v| {
+                    v.to_str()
+                        .is_ok_and(|v| v.to_ascii_lowercase().contains("chunked"))
+                });
         let mut body = response.bytes_stream();
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| job.classify(e, &self.options))?;
@@ -636,6 +691,10 @@ impl Downloader {
                     expected,
                 })))
             }
+            // Retrying brings the same framing: the error is final.
+            None if unframed => Err(Failure::Fatal(job.error(DownloadErrorKind::Unframed {
+                received: state.written,
+            }))),
             _ => Ok(()),
         }
     }

@@ -34,11 +34,63 @@ impl StdError for Refusal {}
 
 /// The part of `DownloadOptions` the checks need; copied into the resolver and the
 /// redirect policy, which outlive any borrow.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct NetPolicy {
     pub(crate) allow_http: bool,
     pub(crate) allow_private_hosts: bool,
     pub(crate) max_redirects: usize,
+    /// An origin the user chose (the API's own, set explicitly): plain http and a
+    /// private address are allowed there alone.
+    pub(crate) trusted: Option<TrustedOrigin>,
+    /// How refusals name the settings that allow plain http and private addresses.
+    pub(crate) names: SettingNames,
+}
+
+/// How a refusal names the settings that would allow what it refused.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SettingNames {
+    pub(crate) allow_http: &'static str,
+    pub(crate) allow_private_hosts: &'static str,
+}
+
+impl Default for SettingNames {
+    fn default() -> Self {
+        SettingNames {
+            allow_http: "DownloadOptions::allow_http",
+            allow_private_hosts: "DownloadOptions::allow_private_hosts",
+        }
+    }
+}
+
+/// Scheme, host and port of an origin trusted as a whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TrustedOrigin {
+    scheme: String,
+    host: Host<String>,
+    port: Option<u16>,
+}
+
+impl TrustedOrigin {
+    /// The origin of `url`; `None` for a URL without a host.
+    pub(crate) fn of(url: &str) -> Option<TrustedOrigin> {
+        let url = Url::parse(url).ok()?;
+        Some(TrustedOrigin {
+            scheme: url.scheme().to_owned(),
+            host: url.host()?.to_owned(),
+            port: url.port_or_known_default(),
+        })
+    }
+
+    fn matches(&self, url: &Url) -> bool {
+        url.scheme() == self.scheme
+            && url.host().map(|h| h.to_owned()).as_ref() == Some(&self.host)
+            && url.port_or_known_default() == self.port
+    }
+
+    /// True when `name` is the trusted origin's host name (the resolver sees no port).
+    fn is_host(&self, name: &str) -> bool {
+        matches!(&self.host, Host::Domain(d) if d.eq_ignore_ascii_case(name))
+    }
 }
 
 /// `url` without user name, password, query or fragment: signed result URLs carry
@@ -70,13 +122,14 @@ impl NetPolicy {
     /// Host names are checked later, on the addresses they resolve to.
     pub(crate) fn check_url(&self, url: &Url) -> Result<(), Refusal> {
         let shown = redact_url(url.as_str());
+        let trusted = self.trusted.as_ref().is_some_and(|t| t.matches(url));
         match url.scheme() {
             "https" => {}
-            "http" if self.allow_http => {}
+            "http" if self.allow_http || trusted => {}
             "http" => {
                 return Err(Refusal::Policy(format!(
-                    "{shown} uses plain http; only https is allowed unless \
-                     DownloadOptions::allow_http is set"
+                    "{shown} uses plain http; only https is allowed unless {} is set",
+                    self.names.allow_http
                 )));
             }
             other => {
@@ -96,6 +149,9 @@ impl NetPolicy {
             Some(Host::Domain(_)) => return Ok(()),
             None => return Err(Refusal::Policy(format!("{shown} has no host"))),
         };
+        if trusted {
+            return Ok(());
+        }
         self.check_ip(ip, &shown)
     }
 
@@ -105,13 +161,16 @@ impl NetPolicy {
         } else {
             Err(Refusal::Policy(format!(
                 "{what} is at {ip}, a loopback, private, link-local or reserved address; \
-                 such hosts are refused unless DownloadOptions::allow_private_hosts is set"
+                 such hosts are refused unless {} is set",
+                self.names.allow_private_hosts
             )))
         }
     }
 
     /// A redirect policy that checks every hop like the first URL and counts hops.
     pub(crate) fn redirect_policy(self) -> redirect::Policy {
+        // Redirects are checked like the first URL: a trusted origin may redirect only
+        // to itself or to what the policy allows anyway.
         redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() > self.max_redirects {
                 return attempt.error(Refusal::TooManyRedirects(self.max_redirects));
@@ -194,18 +253,21 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
 /// The system resolver, refusing names that resolve to any non-public address
 /// (unless allowed). All addresses are checked, so a name cannot mix a public address
 /// with a private one and hope the private one is tried.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct CheckedResolver(pub(crate) NetPolicy);
 
 impl Resolve for CheckedResolver {
     fn resolve(&self, name: Name) -> Resolving {
-        let policy = self.0;
+        let policy = self.0.clone();
         let host = name.as_str().to_owned();
         Box::pin(async move {
             // Port 0: reqwest puts the URL's port in afterwards.
             let addrs: Vec<SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            for addr in &addrs {
+            // The user named this host as the API's origin: its addresses are theirs
+            // to choose (the URL check has already matched scheme and port).
+            let trusted = policy.trusted.as_ref().is_some_and(|t| t.is_host(&host));
+            for addr in addrs.iter().filter(|_| !trusted) {
                 policy.check_ip(addr.ip(), &format!("host {host}"))?;
             }
             Ok(Box::new(addrs.into_iter()) as Addrs)
@@ -237,6 +299,37 @@ mod tests {
         );
         assert_eq!(redact_url("not a url?sig=s"), "not a url");
         assert_eq!(redact_url("x://u:p@h/p?q"), "x://h/p");
+    }
+
+    #[test]
+    fn a_trusted_origin_allows_http_and_loopback_there_alone() {
+        let policy = NetPolicy {
+            allow_http: false,
+            allow_private_hosts: false,
+            max_redirects: 5,
+            trusted: TrustedOrigin::of("http://127.0.0.1:8080/"),
+            names: SettingNames {
+                allow_http: "--allow-insecure-http",
+                allow_private_hosts: "--allow-private-network",
+            },
+        };
+        let check = |url: &str| policy.check_url(&Url::parse(url).unwrap());
+        assert_eq!(check("http://127.0.0.1:8080/files/a.mp4"), Ok(()));
+        // Another port or scheme is another origin: refused, naming the flag.
+        let Err(Refusal::Policy(other_port)) = check("http://127.0.0.1:9090/a.mp4") else {
+            panic!("another port is refused");
+        };
+        assert!(other_port.contains("--allow-insecure-http"), "{other_port}");
+        let Err(Refusal::Policy(https)) = check("https://127.0.0.1:8080/a.mp4") else {
+            panic!("another scheme is refused");
+        };
+        assert!(https.contains("--allow-private-network"), "{https}");
+        assert!(
+            check("http://u:p@127.0.0.1:8080/a.mp4").is_err(),
+            "credentials"
+        );
+        let named = TrustedOrigin::of("http://localhost:8080").unwrap();
+        assert!(named.is_host("LOCALHOST") && !named.is_host("example.com"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The crate's error type: one enum, with predicates for the questions callers ask.
 
 pub(crate) mod api;
+pub(crate) mod shown;
 
 use std::fmt;
 use std::time::Duration;

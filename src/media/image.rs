@@ -15,38 +15,17 @@ use std::sync::{Mutex, PoisonError};
 use base64::engine::general_purpose::STANDARD;
 use base64::{DecodeError, DecodeSliceError, Engine};
 
-/// Tells whether the first bytes of some data carry a format's signature.
-type Signature = fn(&[u8]) -> bool;
-
-/// Image formats Modellix accepts, by magic bytes.
-const FORMATS: &[(&str, Signature)] = &[
-    ("image/png", |b| b.starts_with(b"\x89PNG\r\n\x1a\n")),
-    ("image/jpeg", |b| b.starts_with(b"\xff\xd8\xff")),
-    ("image/webp", |b| {
-        b.len() >= 12 && b.starts_with(b"RIFF") && &b[8..12] == b"WEBP"
-    }),
-    ("image/gif", |b| {
-        b.starts_with(b"GIF87a") || b.starts_with(b"GIF89a")
-    }),
-    // "BM" alone is too weak a signature; the header's reserved bytes 6..10 are zero.
-    ("image/bmp", |b| {
-        b.len() >= 14 && b.starts_with(b"BM") && b[6..10] == [0; 4]
-    }),
-];
-
-/// The longest prefix [`sniff`] looks at.
+/// The longest prefix the image checks hand to the sniffer: enough for every image
+/// signature it knows (BMP's header reserved bytes end at 10, WebP's tag at 12).
 const SNIFF_LEN: usize = 14;
 
-/// The formats in [`FORMATS`], for messages.
+/// The formats [`sniff`] takes, for messages.
 pub(crate) const FORMAT_NAMES: &str = "PNG, JPEG, WebP, GIF or BMP";
 
-/// The MIME type of image data, from its first bytes; `None` when it is not an image
-/// Modellix accepts.
+/// The MIME type of image data, from its first bytes: the crate's one sniffer
+/// ([`crate::media::sniff::sniff`]), kept to images; `None` for anything else.
 pub(crate) fn sniff(bytes: &[u8]) -> Option<&'static str> {
-    FORMATS
-        .iter()
-        .find(|(_, matches)| matches(bytes))
-        .map(|(mime, _)| *mime)
+    crate::media::sniff::sniff(bytes).filter(|mime| mime.starts_with("image/"))
 }
 
 /// Checks that `payload` is standard, padded base64 of a known image format, decoding

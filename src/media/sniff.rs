@@ -1,4 +1,5 @@
-//! A file's media type judged from its first bytes, never from its name.
+//! A file's media type judged from its first bytes, never from its name: the one
+//! sniffer, used by uploads, inline images (`media::image`) and local files.
 
 /// Bytes [`sniff`] needs from the start of a file.
 pub(crate) const SNIFF_BYTES: usize = 64;
@@ -15,6 +16,10 @@ pub(crate) fn sniff(head: &[u8]) -> Option<&'static str> {
     }
     if at(0, b"GIF87a") || at(0, b"GIF89a") {
         return Some("image/gif");
+    }
+    // "BM" alone is too weak a signature; the header's reserved bytes 6..10 are zero.
+    if at(0, b"BM") && at(6, &[0; 4]) && head.len() >= 14 {
+        return Some("image/bmp");
     }
     if at(0, b"RIFF") && at(8, b"WEBP") {
         return Some("image/webp");
@@ -71,6 +76,9 @@ mod tests {
             (b"\xff\xfb\x90\x44", Some("audio/mpeg")),
             (b"OggS\0\x02", Some("audio/ogg")),
             (b"fLaC\0\0\0\x22", Some("audio/flac")),
+            (b"BM\x36\x00\x0c\x00\0\0\0\0\x36\0\0\0", Some("image/bmp")),
+            // "BM" text is not a bitmap: its reserved bytes are not zero.
+            (b"BMW is a car maker", None),
             (b"%PDF-1.7", None),
             (b"hello world", None),
             (b"", None),

@@ -1,9 +1,12 @@
-//! Local files in a JSON request body (`file://` URLs): each goes inline as base64
-//! where its field takes base64 (the model's rules file says so) and it is a small
-//! image that keeps the body within Modellix's limit; otherwise it is uploaded and its
-//! URL put in its place.
+//! Local files in a JSON request body (`file://` URLs anywhere, and bare paths in the
+//! model's media fields): each goes inline as base64 where its field takes base64 (the
+//! model's rules file says so) and it is a small image that keeps the body within
+//! Modellix's limit; otherwise it is uploaded and its URL put in its place.
+//!
+//! This is the one local-file path: the library's `fill_local_files`, `modellix run`
+//! and `modellix batch` all go through it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -33,16 +36,39 @@ fn top_field(pointer: &str) -> String {
     first.replace("~1", "/").replace("~0", "~")
 }
 
-/// JSON pointers of every string starting with `file://`.
-fn collect_file_urls(value: &Value, out: &mut Vec<String>) {
-    fn walk(value: &Value, at: &mut String, out: &mut Vec<String>) {
+/// Longest string taken for a bare path: longer ones are data (base64), never a name.
+const MAX_PATH_LEN: usize = 4096;
+
+/// Whether `text`, found in a media field, names a local file rather than a URL or
+/// inline data: no scheme, and either an existing file or written as a relative path
+/// (`./clip.mp4`, `../clip.mp4`), so that a missing one is reported as missing. Bare
+/// base64 can start with `/` (JPEG's `/9j/`), so an absolute path counts only when it
+/// exists.
+fn is_bare_path(text: &str) -> bool {
+    if text.is_empty() || text.len() > MAX_PATH_LEN || text.contains("://") {
+        return false;
+    }
+    if text
+        .get(..5)
+        .is_some_and(|s| s.eq_ignore_ascii_case("data:"))
+    {
+        return false;
+    }
+    text.starts_with("./") || text.starts_with("../") || Path::new(text).exists()
+}
+
+/// JSON pointers of every string starting with `file://`, and of every bare path
+/// ([`is_bare_path`]) inside a field of `model_id` that has a media rule.
+fn collect_local_files(model_id: Option<&str>, value: &Value, out: &mut Vec<String>) {
+    fn walk(value: &Value, media: bool, at: &mut String, out: &mut Vec<String>) {
         match value {
             Value::String(s) if s.starts_with("file://") => out.push(at.clone()),
+            Value::String(s) if media && is_bare_path(s) => out.push(at.clone()),
             Value::Array(items) => {
                 for (i, item) in items.iter().enumerate() {
                     let len = at.len();
                     at.push_str(&format!("/{i}"));
-                    walk(item, at, out);
+                    walk(item, media, at, out);
                     at.truncate(len);
                 }
             }
@@ -51,14 +77,62 @@ fn collect_file_urls(value: &Value, out: &mut Vec<String>) {
                     let len = at.len();
                     at.push('/');
                     at.push_str(&key.replace('~', "~0").replace('/', "~1"));
-                    walk(item, at, out);
+                    walk(item, media, at, out);
                     at.truncate(len);
                 }
             }
             _ => {}
         }
     }
-    walk(value, &mut String::new(), out);
+    let op = model_id.and_then(Operation::for_model);
+    let Value::Object(map) = value else {
+        return walk(value, false, &mut String::new(), out);
+    };
+    for (key, item) in map {
+        let media = op.is_some_and(|op| op.media_kinds(key).is_some());
+        let mut at = format!("/{}", key.replace('~', "~0").replace('/', "~1"));
+        walk(item, media, &mut at, out);
+    }
+}
+
+/// The local file a slot's text names: a `file://` URL of an absolute path, or a bare
+/// path taken from the current directory.
+fn local_path(text: &str) -> Result<PathBuf, Error> {
+    if text.starts_with("file://") {
+        return url::Url::parse(text)
+            .ok()
+            .and_then(|u| u.to_file_path().ok())
+            .ok_or_else(|| Error::LocalFile {
+                path: PathBuf::from(text),
+                reason: "is not a valid file:// URL of an absolute path".into(),
+            });
+    }
+    std::path::absolute(text).map_err(|e| Error::LocalFile {
+        path: PathBuf::from(text),
+        reason: format!("cannot be resolved from the current directory ({e})"),
+    })
+}
+
+/// JSON pointers (`/video_urls/0`) of the strings in `body` that
+/// [`Client::fill_local_files`](crate::client::Client::fill_local_files) would read
+/// as local files for `model_id`: every `file://` URL, and every bare path (an
+/// existing file, or one written `./…` or `../…`) inside a field the model's rules
+/// give a media rule. Reads no file; tools use it to check a body before uploading
+/// anything, with the local files standing in as URLs.
+///
+/// ```
+/// let body = serde_json::json!({
+///     "prompt": "./not-a-media-field",
+///     "video_urls": ["./clip.mp4", "https://example.com/b.mp4"],
+///     "reference_images": ["file:///tmp/style.png"],
+/// });
+/// let found = modellix::local_file_pointers("bytedance/seedance-2.0-v2v", &body);
+/// assert_eq!(found, ["/reference_images/0", "/video_urls/0"]);
+/// ```
+pub fn local_file_pointers(model_id: &str, body: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    collect_local_files(Some(model_id), body, &mut found);
+    found
 }
 
 /// What became of one local file: its inline value (in that form), or its upload.
@@ -90,22 +164,16 @@ async fn fill(
     body: &mut Value,
 ) -> Result<Vec<UploadedFile>, Error> {
     let mut slots = Vec::new();
-    collect_file_urls(body, &mut slots);
+    collect_local_files(model_id, body, &mut slots);
     let mut size = crate::schema::rules::serialized_len(body);
     let mut done: Vec<(PathBuf, Filled)> = Vec::new();
     for slot in slots {
         let Some(Value::String(text)) = body.pointer(&slot) else {
             continue;
         };
-        let Some(path) = url::Url::parse(text)
-            .ok()
-            .and_then(|u| u.to_file_path().ok())
-        else {
-            let error = Error::LocalFile {
-                path: PathBuf::from(text),
-                reason: "is not a valid file:// URL of an absolute path".into(),
-            };
-            return Err(undo(shared, &done, error).await);
+        let path = match local_path(text) {
+            Ok(path) => path,
+            Err(error) => return Err(undo(shared, &done, error).await),
         };
         let old_len = text.len() as u64;
         let form = model_id.and_then(|m| inline_form(m, &top_field(&slot)));
@@ -201,11 +269,22 @@ mod tests {
     #[test]
     fn pointers_fields_and_forms() {
         let mut found = Vec::new();
-        collect_file_urls(
+        collect_local_files(
+            None,
             &serde_json::json!({"a/b": ["x", "file:///tmp/a.mp4"], "c": "file:///tmp/b.png"}),
             &mut found,
         );
         assert_eq!(found, vec!["/a~1b/1".to_owned(), "/c".to_owned()]);
+        // Bare base64 (JPEG starts `/9j/`) and URLs are never paths.
+        for text in [
+            "/9j/4AAQSkZJRg==",
+            "https://a.b/c.mp4",
+            "data:image/png;base64,x",
+            "",
+        ] {
+            assert!(!is_bare_path(text), "{text}");
+        }
+        assert!(is_bare_path("./missing.mp4") && is_bare_path("../x.png"));
         assert_eq!(top_field("/a~1b/1"), "a/b");
         assert_eq!(top_field("/c"), "c");
         let v2v = "bytedance/seedance-2.0-v2v";

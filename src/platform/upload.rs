@@ -210,6 +210,37 @@ fn safe_filename(path: &Path) -> String {
     }
 }
 
+/// Why a path that is not a regular file cannot be uploaded.
+fn not_regular(meta: &std::fs::Metadata) -> String {
+    let what = if meta.is_dir() {
+        "a directory"
+    } else {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileTypeExt;
+            let kind = meta.file_type();
+            if kind.is_fifo() {
+                "a named pipe"
+            } else if kind.is_socket() {
+                "a socket"
+            } else if kind.is_char_device() || kind.is_block_device() {
+                "a device"
+            } else {
+                "not a regular file"
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            "not a regular file"
+        }
+    };
+    if what == "not a regular file" {
+        "is not a regular file; upload a saved image, video or audio file".to_owned()
+    } else {
+        format!("is {what}, not a regular file; upload a saved image, video or audio file")
+    }
+}
+
 /// A local file opened, measured and judged, ready to stream.
 struct LocalFile {
     file: tokio::fs::File,
@@ -223,6 +254,14 @@ async fn open_local(path: &Path) -> Result<LocalFile, Error> {
         path: path.to_owned(),
         reason,
     };
+    // The type is judged before opening: opening a named pipe blocks until a writer
+    // comes, which may be never.
+    let before = tokio::fs::metadata(path)
+        .await
+        .map_err(|e| refuse(format!("cannot open it ({e})")))?;
+    if !before.is_file() {
+        return Err(refuse(not_regular(&before)));
+    }
     let mut file = tokio::fs::File::open(path)
         .await
         .map_err(|e| refuse(format!("cannot open it ({e})")))?;
@@ -230,8 +269,9 @@ async fn open_local(path: &Path) -> Result<LocalFile, Error> {
         .metadata()
         .await
         .map_err(|e| refuse(format!("cannot read its size ({e})")))?;
+    // Checked again on what was opened: the path may have been replaced meanwhile.
     if !meta.is_file() {
-        return Err(refuse("is not a regular file".into()));
+        return Err(refuse(not_regular(&meta)));
     }
     let size = meta.len();
     if size == 0 {
@@ -257,7 +297,7 @@ async fn open_local(path: &Path) -> Result<LocalFile, Error> {
     let mime = sniff(&head[..filled]).ok_or_else(|| {
         refuse(
             "its content is not a known image, video or audio format (PNG, JPEG, GIF, WebP, \
-             MP4/MOV, WebM, MP3, WAV, OGG, FLAC)"
+             BMP, MP4/MOV, WebM, MP3, WAV, OGG, FLAC)"
                 .into(),
         )
     })?;

@@ -32,7 +32,7 @@ pub async fn run(global: &Global, out: &Out) -> Outcome {
                 detail: if session.is_sandbox() {
                     "the in-process sandbox's key".into()
                 } else {
-                    "MODELLIX_API_KEY is set".into()
+                    format!("{} is set", modellix::API_KEY_ENV)
                 },
                 kind: Kind::Other,
             });
@@ -91,7 +91,7 @@ async fn account_checks(session: &Session) -> Vec<Check> {
         } else {
             format!("{base} cannot be reached: {problems}")
         },
-        Kind::Other,
+        Kind::Network,
     )];
     if !account.reachable {
         return checks;
@@ -102,7 +102,7 @@ async fn account_checks(session: &Session) -> Vec<Check> {
             "key",
             false,
             "Modellix says the key is invalid or revoked; create one in the console".into(),
-            Kind::Other,
+            Kind::Auth,
         ),
         None => check(
             "key",

@@ -118,6 +118,10 @@ where
     let mut worst: Option<Failure> = None;
     let mut unfinished = Vec::new();
     while let Some((id, result)) = stream.next().await {
+        // Server text (a failed task's error, say) may echo the key: never shown as is.
+        let result = result
+            .map(|value| session.redact_value(value))
+            .map_err(|failure| session.redact_failure(failure));
         match result {
             Ok(value) => {
                 if !out.json {

@@ -27,7 +27,9 @@ pub fn run(args: &ValidateArgs, out: &Out) -> Outcome {
                 // The answer is the JSON above; the exit code says invalid.
                 return Err(Failure::bad_input("invalid").already_printed());
             }
-            Err(Failure::bad_input(invalid.to_string()))
+            Err(Failure::bad_input(crate::hints::shell_hints(
+                &invalid.to_string(),
+            )))
         }
     }
 }
