@@ -27,6 +27,7 @@ use serde_json::Value;
 use crate::error::api::api_error;
 use crate::error::{ConfigError, Error};
 use crate::ledger::{Intent, LedgerEntry, LedgerError, Outcome};
+use crate::redact::Redactor;
 use crate::schema::validate::{Checker, Rule};
 use crate::shared::Shared;
 use crate::task::kind::TaskKind;
@@ -340,7 +341,7 @@ impl Paid {
             Proof::Accepted(answer) => {
                 let status = answer.status;
                 tracing::info!(model = self.model_id, status, "submit answered");
-                return match accepted_task_id(&answer.body) {
+                return match accepted_task_id(&answer.body, &transport.redactor) {
                     Ok(task_id) => {
                         tracing::info!(model = self.model_id, task_id, "task accepted");
                         Ok(Task::submitted(
@@ -531,7 +532,7 @@ struct SubmitData {
 }
 
 /// The task id of a success envelope, or why there is none.
-fn accepted_task_id(body: &[u8]) -> Result<String, String> {
+fn accepted_task_id(body: &[u8], redactor: &Redactor) -> Result<String, String> {
     let envelope: SubmitEnvelope = serde_json::from_slice(body)
         .map_err(|e| format!("its body is not a JSON envelope ({e})"))?;
     let code = envelope.code.as_ref().map(|c| c.as_i64());
@@ -541,7 +542,8 @@ fn accepted_task_id(body: &[u8]) -> Result<String, String> {
         (Some(Some(0)) | None, Some(id)) if is_usable_task_id(id) => Ok(id.to_owned()),
         (Some(Some(0)) | None, Some(id)) => Err(format!(
             "its task id {:?} is empty or holds control characters",
-            id.chars().take(100).collect::<String>()
+            // Redacted before the cut: a key straddling it must not leave its prefix.
+            redactor.excerpt(id, 100)
         )),
         (Some(code), _) if code != Some(0) => Err(format!(
             "its envelope says code {}",
@@ -608,35 +610,50 @@ mod tests {
     #[test]
     fn only_clean_success_envelopes_are_accepted() {
         assert_eq!(
-            accepted_task_id(br#"{"code":0,"message":"success","data":{"task_id":"task-9"}}"#),
+            accepted_task_id(
+                br#"{"code":0,"message":"success","data":{"task_id":"task-9"}}"#,
+                &Redactor::default()
+            ),
             Ok("task-9".into())
         );
         let long = "t".repeat(300);
         assert_eq!(
-            accepted_task_id(format!(r#"{{"code":0,"data":{{"task_id":"{long}"}}}}"#).as_bytes()),
+            accepted_task_id(
+                format!(r#"{{"code":0,"data":{{"task_id":"{long}"}}}}"#).as_bytes(),
+                &Redactor::default()
+            ),
             Ok(long)
         );
         assert_eq!(
-            accepted_task_id(br#"{"code":0,"data":{"task_id":"task/9 ok"}}"#),
+            accepted_task_id(
+                br#"{"code":0,"data":{"task_id":"task/9 ok"}}"#,
+                &Redactor::default()
+            ),
             Ok("task/9 ok".into())
         );
         assert!(
-            accepted_task_id(br#"{"code":0,"data":{}}"#)
+            accepted_task_id(br#"{"code":0,"data":{}}"#, &Redactor::default())
                 .unwrap_err()
                 .contains("no task id")
         );
         assert!(
-            accepted_task_id(br#"{"code":0,"data":{"task_id":"a\u0007b"}}"#)
-                .unwrap_err()
-                .contains("control")
+            accepted_task_id(
+                br#"{"code":0,"data":{"task_id":"a\u0007b"}}"#,
+                &Redactor::default()
+            )
+            .unwrap_err()
+            .contains("control")
         );
         assert!(
-            accepted_task_id(br#"{"code":500,"data":{"task_id":"t"}}"#)
-                .unwrap_err()
-                .contains("code 500")
+            accepted_task_id(
+                br#"{"code":500,"data":{"task_id":"t"}}"#,
+                &Redactor::default()
+            )
+            .unwrap_err()
+            .contains("code 500")
         );
         assert!(
-            accepted_task_id(b"<html>")
+            accepted_task_id(b"<html>", &Redactor::default())
                 .unwrap_err()
                 .contains("not a JSON envelope")
         );
