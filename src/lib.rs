@@ -47,6 +47,7 @@ pub use platform::upload::{
     FILE_LIFETIME, MAX_LIST_LIMIT, MAX_UPLOAD_BYTES, ProgressFn, UploadOptions, UploadProgress,
     UploadedFile,
 };
+pub use schema::model_id::check_model_id;
 pub use schema::operation::{Operation, OutputFile, SubmitRequest, ValidateJson};
 pub use schema::rules::MAX_REQUEST_BYTES;
 pub use schema::validate::{Rule, ValidationError, Violation, Warning, Warnings};

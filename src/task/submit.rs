@@ -25,9 +25,10 @@ use reqwest::Method;
 use serde_json::Value;
 
 use crate::error::api::api_error;
-use crate::error::{ConfigError, Error};
+use crate::error::Error;
 use crate::ledger::{Intent, LedgerEntry, LedgerError, Outcome};
 use crate::redact::Redactor;
+use crate::schema::model_id::check_model_id;
 use crate::schema::validate::{Checker, Rule};
 use crate::shared::Shared;
 use crate::task::kind::TaskKind;
@@ -159,7 +160,7 @@ pub(crate) async fn submit_json(
             send_paid(shared, op.path, model_id, body, options).await
         }
         None => {
-            check_model_id(model_id)?;
+            check_model_id(model_id).map_err(Error::Config)?;
             check_generic_limits(body)?;
             let path = format!("/api/v1/{model_id}");
             send_paid(
@@ -470,29 +471,6 @@ fn invalid(pointer: &str, rule: Rule) -> Error {
     }
 }
 
-/// `provider/model`: two non-empty parts of letters, digits, `.`, `_`, `-`, neither
-/// starting with a dot.
-fn check_model_id(model_id: &str) -> Result<(), Error> {
-    let part_ok = |part: &str| {
-        !part.is_empty()
-            && !part.starts_with('.')
-            && part
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-    };
-    match model_id.split_once('/') {
-        Some((provider, model)) if part_ok(provider) && part_ok(model) => Ok(()),
-        _ => Err(Error::Config(ConfigError {
-            field: "model_id",
-            problem: format!(
-                "{:?} is not a Modellix model id; expected provider/model, like \
-                 \"bytedance/seedance-2.0-v2v\" (see client.models() or `modellix models`)",
-                model_id.chars().take(100).collect::<String>()
-            ),
-        })),
-    }
-}
-
 /// The official CLI's limits for bodies it has no schema for.
 fn check_generic_limits(body: &Value) -> Result<(), Error> {
     let mut nodes = 0usize;
@@ -662,12 +640,12 @@ mod tests {
     #[test]
     fn model_ids_are_checked_before_sending() {
         for ok in ["bytedance/seedance-2.0-v2v", "alibaba/wan2.7-t2v", "a/b"] {
-            assert!(check_model_id(ok).is_ok(), "{ok}");
+            assert!(crate::schema::model_id::check_model_id(ok).is_ok(), "{ok}");
         }
         for bad in [
             "", "seedance", "a/", "/b", "a/b/c", "a/../b", "a/.b", "a b/c", "a/é",
         ] {
-            assert!(check_model_id(bad).is_err(), "{bad}");
+            assert!(crate::schema::model_id::check_model_id(bad).is_err(), "{bad}");
         }
     }
 
