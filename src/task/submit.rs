@@ -24,8 +24,8 @@ use futures_util::FutureExt;
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::error::api::api_error;
 use crate::error::Error;
+use crate::error::api::api_error;
 use crate::ledger::{Intent, LedgerEntry, LedgerError, Outcome};
 use crate::redact::Redactor;
 use crate::schema::model_id::check_model_id;
@@ -645,7 +645,10 @@ mod tests {
         for bad in [
             "", "seedance", "a/", "/b", "a/b/c", "a/../b", "a/.b", "a b/c", "a/é",
         ] {
-            assert!(crate::schema::model_id::check_model_id(bad).is_err(), "{bad}");
+            assert!(
+                crate::schema::model_id::check_model_id(bad).is_err(),
+                "{bad}"
+            );
         }
     }
 

@@ -233,7 +233,9 @@ fn add_endpoint(root: &Path, source: &Path) -> Result<(), String> {
     let base = modellix_codegen::model_type_name(&model_id).unwrap_or_default();
     println!("added spec/{relative}");
     println!("  request:   modellix::types::{base}Request::builder() (with validate())");
-    println!("  submit:    client.submit(&request).await, or client.submit_json(\"{model_id}\", body)");
+    println!(
+        "  submit:    client.submit(&request).await, or client.submit_json(\"{model_id}\", body)"
+    );
     println!("  shell:     modellix run {model_id} --help");
     println!(
         "edit spec/{model_id}.rules.json (output kind, runtime_fields, the rules its \
