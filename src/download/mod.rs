@@ -15,7 +15,7 @@
 //! # async fn demo(resources: Vec<modellix::types::Resource>) -> Result<(), modellix::DownloadError> {
 //! let downloader = Downloader::new(DownloadOptions::default())?;
 //! let context = DownloadContext::new("task-abc123").model_id("seedance-2.0-v2v");
-//! for saved in downloader.download_all(&resources, "outputs".as_ref(), &context).await? {
+//! for saved in downloader.download_all(&resources, "outputs", &context).await? {
 //!     println!("{} ({} bytes)", saved.path.display(), saved.bytes);
 //! }
 //! # Ok(()) }
@@ -364,7 +364,7 @@ pub struct SavedFile {
 /// let downloader = Downloader::new(DownloadOptions::default())?;
 /// let context = DownloadContext::new("task-abc123");
 /// let saved = downloader
-///     .download_to("https://file.modellix.ai/a.mp4?sig=…", "out/video.mp4".as_ref(), &context)
+///     .download_to("https://file.modellix.ai/a.mp4?sig=…", "out/video.mp4", &context)
 ///     .await?;
 /// assert_eq!(saved.path, std::path::Path::new("out/video.mp4"));
 /// # Ok(()) }
