@@ -22,6 +22,7 @@ use crate::time::later;
 use crate::transport::retry::RetryRound;
 use crate::wait::options::WaitOptions;
 use crate::wait::schedule::PollContext;
+use crate::webhook::wake::WakeGuard;
 use crate::{task::output::TaskOutput, task::status::TaskStatus, types::TaskInfo};
 
 /// A 404 this soon after submit may only mean the task is not visible yet.
@@ -209,6 +210,9 @@ struct Waiter {
     on_plan: bool,
     /// The end, once seen; handed out after the last update.
     done: Option<Result<TaskOutput, Error>>,
+    /// Woken by `Client::notify` (a webhook reported the task): the next query is made
+    /// at once instead of at the schedule's time.
+    webhook: WakeGuard,
 }
 
 impl Waiter {
@@ -218,6 +222,7 @@ impl Waiter {
             .submitted_at()
             .and_then(|t| SystemTime::now().duration_since(t).ok())
             .unwrap_or_default();
+        let webhook = shared.wakers.register(task.id());
         Waiter {
             task,
             shared,
@@ -232,6 +237,7 @@ impl Waiter {
             asked_at: Duration::ZERO,
             on_plan: false,
             done: None,
+            webhook,
         }
     }
 
@@ -281,7 +287,14 @@ impl Waiter {
                 // The last sleep is cut to the deadline; one last query happens there.
                 wake = wake.min(deadline);
             }
-            tokio::time::sleep_until(wake).await;
+            // A webhook's report ends the sleep: the query below confirms it (a
+            // forged report costs one query and changes nothing).
+            tokio::select! {
+                () = tokio::time::sleep_until(wake) => {}
+                () = self.webhook.woken() => {
+                    tracing::debug!(task_id = self.task.id(), "woken by a webhook");
+                }
+            }
 
             let answer = self.query_with_retries().await;
             self.last_poll = Instant::now();
