@@ -87,6 +87,7 @@ mod routes;
 mod server;
 mod state;
 mod tasks;
+mod webhooks;
 
 pub use account::SANDBOX_BALANCE_USD;
 pub use config::{DEFAULT_API_KEY, Failures, SandboxConfig, Timing};
@@ -100,3 +101,4 @@ pub use records::{
 };
 pub use server::Sandbox;
 pub use tasks::realistic_duration;
+pub use webhooks::{WEBHOOK_ATTEMPTS, WebhookAttempt};

@@ -79,6 +79,8 @@ pub struct TaskRecord {
     pub submit_fault: Option<Fault>,
     /// Queries of this task so far.
     pub queries: u64,
+    /// The `X-Webhook-URL` its submit carried, if any.
+    pub webhook_url: Option<String>,
 }
 
 /// A fault the sandbox applied, in order.

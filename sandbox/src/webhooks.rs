@@ -1,0 +1,110 @@
+//! Webhook deliveries, as Modellix's articles describe them: a submit carrying
+//! `X-Webhook-URL` gets a POST to that URL when its task ends, with `X-Modellix-Event`,
+//! `X-Modellix-Task-ID`, `X-Modellix-Delivery-ID` and `X-Modellix-Retry-Count` and the
+//! task answer (the query's envelope) as body. A failed attempt (non-2xx, no answer,
+//! timeout) is retried with the same delivery id and the next retry count, with a
+//! short backoff, [`WEBHOOK_ATTEMPTS`] times in all. Every attempt is recorded
+//! ([`Sandbox::webhook_attempts`](crate::Sandbox::webhook_attempts)).
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::state::Shared;
+
+/// Attempts per delivery (the first and its retries).
+pub const WEBHOOK_ATTEMPTS: u32 = 4;
+/// Pause before retry `n` is this times 2^(n-1): short, for tests.
+const BACKOFF: Duration = Duration::from_millis(100);
+/// How long one attempt may take before it counts as failed.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How often a running task is checked for its end.
+const CHECK_EVERY: Duration = Duration::from_millis(20);
+
+/// One attempt at delivering a webhook, as the sandbox made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WebhookAttempt {
+    /// The task it reports.
+    pub task_id: String,
+    /// `X-Modellix-Event`.
+    pub event: String,
+    /// `X-Modellix-Delivery-ID`: the same for all attempts of one delivery.
+    pub delivery_id: String,
+    /// `X-Modellix-Retry-Count`.
+    pub retry_count: u32,
+    /// The receiver's HTTP status; `None` when it gave no answer in time.
+    pub status: Option<u16>,
+}
+
+/// The event name of a final task answer.
+fn event_of(data: &Value) -> &'static str {
+    match data.get("status").and_then(Value::as_str) {
+        Some("success") => "prediction.task.succeeded",
+        Some("canceled" | "cancelled") => "prediction.task.canceled",
+        _ => "prediction.task.failed",
+    }
+}
+
+/// Waits for the task to end, then delivers. Holds the sandbox weakly: a dropped
+/// sandbox delivers nothing more.
+pub(crate) async fn deliver(shared: Weak<Shared>, task_id: String, url: String) {
+    let data = loop {
+        let Some(sandbox) = shared.upgrade() else {
+            return;
+        };
+        match sandbox.final_data(&task_id) {
+            Some(data) => break data,
+            None => {
+                drop(sandbox);
+                tokio::time::sleep(CHECK_EVERY).await;
+            }
+        }
+    };
+    let http = match reqwest::Client::builder()
+        .timeout(ATTEMPT_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+    {
+        Ok(http) => http,
+        Err(_) => return,
+    };
+    let event = event_of(&data);
+    let body = json!({"code": 0, "message": "success", "data": data}).to_string();
+    let delivery_id = format!("dlv-{:016x}", fastrand::u64(..));
+    for retry_count in 0..WEBHOOK_ATTEMPTS {
+        if retry_count > 0 {
+            tokio::time::sleep(BACKOFF * 2u32.pow(retry_count - 1)).await;
+        }
+        let sent = http
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("x-modellix-event", event)
+            .header("x-modellix-task-id", &task_id)
+            .header("x-modellix-delivery-id", &delivery_id)
+            .header("x-modellix-retry-count", retry_count.to_string())
+            .body(body.clone())
+            .send()
+            .await;
+        let status = sent.ok().map(|answer| answer.status().as_u16());
+        let Some(sandbox) = shared.upgrade() else {
+            return;
+        };
+        sandbox.record_webhook(WebhookAttempt {
+            task_id: task_id.clone(),
+            event: event.to_owned(),
+            delivery_id: delivery_id.clone(),
+            retry_count,
+            status,
+        });
+        if status.is_some_and(|s| (200..300).contains(&s)) {
+            return;
+        }
+    }
+}
+
+/// Starts the delivery of `task_id`'s end to `url`.
+pub(crate) fn schedule(shared: &Arc<Shared>, task_id: String, url: String) {
+    tokio::spawn(deliver(Arc::downgrade(shared), task_id, url));
+}
