@@ -69,7 +69,7 @@ pub use webhook::event::{
     DELIVERY_ID_HEADER, EVENT_HEADER, MAX_WEBHOOK_BODY_BYTES, RETRY_COUNT_HEADER, TASK_ID_HEADER,
     WebhookError, WebhookEvent, WebhookEventKind,
 };
-pub use webhook::url::MAX_WEBHOOK_URL_LEN;
+pub use webhook::url::{MAX_WEBHOOK_URL_LEN, check_webhook_url};
 
 /// Private parsers, reachable from `tests/fuzz.rs` only; not part of the API and not
 /// covered by semver.

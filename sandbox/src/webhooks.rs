@@ -109,7 +109,10 @@ async fn post(url: &str, headers: &[(&str, String)], body: Bytes) -> Option<u16>
         return None;
     }
     let authority = uri.authority()?.clone();
-    let host = authority.host().trim_start_matches('[').trim_end_matches(']');
+    let host = authority
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
     let stream = TcpStream::connect((host, authority.port_u16().unwrap_or(80)))
         .await
         .ok()?;

@@ -12,6 +12,18 @@ pub const MAX_WEBHOOK_URL_LEN: usize = 2048;
 /// The field named by errors about the URL.
 const FIELD: &str = "SubmitOptions::webhook_url";
 
+/// Checks a webhook URL as a submit would, without sending anything: for a command
+/// line or a settings form to refuse it early.
+///
+/// ```
+/// assert!(modellix::check_webhook_url("https://example.com/modellix").is_ok());
+/// let e = modellix::check_webhook_url("http://example.com/modellix").unwrap_err();
+/// assert_eq!(e.field, "SubmitOptions::webhook_url");
+/// ```
+pub fn check_webhook_url(url: &str) -> Result<(), ConfigError> {
+    webhook_header(url).map(drop)
+}
+
 /// The header value for `raw`: an absolute `https` URL (plain `http` only to a
 /// loopback host, for tests), without credentials or fragment, at most
 /// [`MAX_WEBHOOK_URL_LEN`] characters.

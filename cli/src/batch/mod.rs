@@ -449,6 +449,7 @@ impl<'a> Batch<'a> {
                 &job.model.model_id,
                 &job.body,
                 Some(marker),
+                self.args.webhook.as_deref(),
             )
             .await;
             let sent = match sent {
