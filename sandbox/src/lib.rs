@@ -98,7 +98,8 @@ pub use limits::LimitRejections;
 pub use media_files::{MAX_FILES, MAX_UPLOAD_BYTES};
 pub use records::{
     Counts, FILE_LIFETIME, FaultLog, InjectedFault, Outcome, TaskRecord, UploadRecord,
+    WebhookAttempt,
 };
 pub use server::Sandbox;
 pub use tasks::realistic_duration;
-pub use webhooks::{WEBHOOK_ATTEMPTS, WebhookAttempt};
+pub use webhooks::WEBHOOK_ATTEMPTS;

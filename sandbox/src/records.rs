@@ -156,3 +156,19 @@ impl MediaStore {
         files.clone()
     }
 }
+
+/// One attempt at delivering a webhook, as the sandbox made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WebhookAttempt {
+    /// The task it reports.
+    pub task_id: String,
+    /// `X-Modellix-Event`.
+    pub event: String,
+    /// `X-Modellix-Delivery-ID`: the same for all attempts of one delivery.
+    pub delivery_id: String,
+    /// `X-Modellix-Retry-Count`.
+    pub retry_count: u32,
+    /// The receiver's HTTP status; `None` when it gave no answer in time.
+    pub status: Option<u16>,
+}

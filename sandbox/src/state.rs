@@ -9,9 +9,8 @@ use serde_json::Value;
 
 use crate::config::{Failures, SandboxConfig};
 use crate::faults::{Fault, FaultPlan, Route};
-use crate::records::{Counts, FaultLog, InjectedFault, Outcome, TaskRecord};
+use crate::records::{Counts, FaultLog, InjectedFault, Outcome, TaskRecord, WebhookAttempt};
 use crate::tasks::{Tasks, simulated_duration};
-use crate::webhooks::WebhookAttempt;
 
 /// What a submit creates a task of: a vendored operation or a model without a fragment.
 #[derive(Debug, Clone)]

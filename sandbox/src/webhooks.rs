@@ -4,7 +4,7 @@
 //! task answer (the query's envelope) as body. A failed attempt (non-2xx, no answer,
 //! timeout) is retried with the same delivery id and the next retry count, with a
 //! short backoff, [`WEBHOOK_ATTEMPTS`] times in all. Every attempt is recorded
-//! ([`Sandbox::webhook_attempts`](crate::Sandbox::webhook_attempts)).
+//! ([`Sandbox::webhook_attempts`](crate::Sandbox::webhook_attempts), [`WebhookAttempt`](crate::WebhookAttempt)).
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -16,6 +16,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 
+use crate::records::WebhookAttempt;
 use crate::state::Shared;
 
 /// Attempts per delivery (the first and its retries).
@@ -26,22 +27,6 @@ const BACKOFF: Duration = Duration::from_millis(100);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How often a running task is checked for its end.
 const CHECK_EVERY: Duration = Duration::from_millis(20);
-
-/// One attempt at delivering a webhook, as the sandbox made it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct WebhookAttempt {
-    /// The task it reports.
-    pub task_id: String,
-    /// `X-Modellix-Event`.
-    pub event: String,
-    /// `X-Modellix-Delivery-ID`: the same for all attempts of one delivery.
-    pub delivery_id: String,
-    /// `X-Modellix-Retry-Count`.
-    pub retry_count: u32,
-    /// The receiver's HTTP status; `None` when it gave no answer in time.
-    pub status: Option<u16>,
-}
 
 /// The event name of a final task answer.
 fn event_of(data: &Value) -> &'static str {
