@@ -12,6 +12,9 @@
 //! files ([`SAMPLE_MP4`], [`SAMPLE_PNG`]) from its own URL with `Range` support, injects
 //! faults on demand ([`FaultPlan`]) and records what it saw ([`Sandbox::counts`],
 //! [`Sandbox::tasks`], [`Sandbox::faults_injected`]).
+//! A submit carrying `X-Webhook-URL` is reported to that URL when its task ends, as
+//! Modellix's articles describe webhooks: retried with one delivery id and a growing
+//! retry count until a 2xx ([`Sandbox::webhook_attempts`]).
 //!
 //! # In your own tests
 //!
