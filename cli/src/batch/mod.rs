@@ -607,7 +607,9 @@ impl<'a> Batch<'a> {
                 );
             }
             // The deadline: the task runs on; the summary names it and how to resume.
-            Err(e) if e.is_timeout() => {}
+            // A wait ends a little before the batch's deadline (its last query must
+            // answer in time), so no new job starts in what is left.
+            Err(e) if e.is_timeout() => self.stop_admitting = true,
             Err(e) => {
                 if e.status().is_none() {
                     self.silent_in_a_row += 1;
