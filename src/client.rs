@@ -32,9 +32,11 @@ use crate::transport::ratelimit::{
 use crate::transport::request::{RequestKind, Timeouts, Transport};
 use crate::transport::retry::ExponentialRetry;
 use crate::transport::retry::RetryPolicy;
+use crate::types::TaskInfo;
 use crate::wait::learning::LearningSchedule;
 use crate::wait::options::WaitOptions;
 use crate::wait::schedule::PollSchedule;
+use crate::webhook::event::WebhookEvent;
 use crate::{schema::operation::SubmitRequest, task::output::TaskOutput};
 
 /// Modellix's API origin.
@@ -351,6 +353,64 @@ impl Client {
         let by_index = tasks.clone();
         crate::wait::poll_loop::wait_each_indexed(&self.shared, tasks, options)
             .map(move |(i, result)| (by_index[i].clone(), result))
+    }
+}
+
+/// Receiving webhooks (see [`WebhookEvent`]): accept a delivery once, confirm the task
+/// with Modellix before trusting it, wake the waits of its task.
+impl Client {
+    /// Remembers `event`'s delivery id in the ledger: `true` when it is new, `false`
+    /// for a delivery already accepted (Modellix retries a delivery whose 2xx it did
+    /// not get, with the same id). Store it, answer 2xx, then confirm and process.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = modellix::Client::builder().api_key("sk-example").memory_ledger().build()?;
+    /// let mut headers = http::HeaderMap::new();
+    /// headers.insert("X-Modellix-Event", "prediction.task.succeeded".parse()?);
+    /// headers.insert("X-Modellix-Task-ID", "task-1".parse()?);
+    /// headers.insert("X-Modellix-Delivery-ID", "dlv-1".parse()?);
+    /// headers.insert("X-Modellix-Retry-Count", "0".parse()?);
+    /// let event = modellix::WebhookEvent::parse(&headers, b"{}")?;
+    /// assert!(client.accept(&event).await?);
+    /// assert!(!client.accept(&event).await?, "a retry of the same delivery");
+    /// # Ok(()) }
+    /// ```
+    pub async fn accept(&self, event: &WebhookEvent) -> Result<bool, Error> {
+        Ok(self
+            .shared
+            .ledger
+            .accept_delivery(&event.delivery_id, &event.task_id)
+            .await?)
+    }
+
+    /// What Modellix says of `event`'s task: one `GET /api/v1/tasks/{id}` (not
+    /// retried, like [`TaskHandle::status`]). Nothing of the delivery's body is used:
+    /// act on the status returned here, never on the event's name. A final status is
+    /// written to the ledger.
+    pub async fn confirm(&self, event: &WebhookEvent) -> Result<TaskInfo, Error> {
+        let info = crate::task::query::query(&self.shared, &event.task_id, 1, None, false)
+            .await
+            .map_err(crate::task::query::QueryFailure::into_error)?;
+        if info.status.is_terminal()
+            && let Err(e) = self
+                .shared
+                .ledger
+                .record_finished(&event.task_id, &info.status.to_string())
+                .await
+        {
+            tracing::warn!(task_id = event.task_id, "{e}");
+        }
+        Ok(info)
+    }
+
+    /// Wakes every wait of this client for `event`'s task ([`TaskHandle::wait`],
+    /// `updates`, `wait_all`): each makes its confirming query now instead of at its
+    /// next scheduled poll, and goes on waiting if the task is still running. Returns
+    /// how many waits were woken. Call it after [`Client::accept`] said the delivery
+    /// is new, so a flood of repeats cannot multiply queries.
+    pub fn notify(&self, event: &WebhookEvent) -> usize {
+        self.shared.wakers.wake(&event.task_id)
     }
 }
 
@@ -909,6 +969,7 @@ impl ClientBuilder {
                 on_submitted: self.on_submitted,
                 marker: format!("{}-{:08x}", std::process::id(), fastrand::u32(..)),
                 primed: tokio::sync::OnceCell::new(),
+                wakers: Default::default(),
             }),
         })
     }

@@ -16,6 +16,7 @@ mod task;
 mod time;
 mod transport;
 mod wait;
+mod webhook;
 
 /// The code generated from `spec/` by `build.rs`; see `tests/snapshots/` for a copy.
 #[allow(
@@ -65,6 +66,11 @@ pub use wait::learning::LearningSchedule;
 pub use wait::options::WaitOptions;
 pub use wait::poll_loop::{AllTaskUpdates, TaskUpdate, TaskUpdates};
 pub use wait::schedule::{Backoff, PollContext, PollSchedule};
+pub use webhook::event::{
+    DELIVERY_ID_HEADER, EVENT_HEADER, MAX_WEBHOOK_BODY_BYTES, RETRY_COUNT_HEADER, TASK_ID_HEADER,
+    WebhookError, WebhookEvent, WebhookEventKind,
+};
+pub use webhook::url::{MAX_WEBHOOK_URL_LEN, check_webhook_url};
 
 /// Private parsers, reachable from `tests/fuzz.rs` only; not part of the API and not
 /// covered by semver.

@@ -14,6 +14,7 @@ use crate::transport::retry::RetryPolicy;
 use crate::wait::options::WaitOptions;
 use crate::wait::query_slots::QuerySlots;
 use crate::wait::schedule::PollSchedule;
+use crate::webhook::wake::Wakers;
 
 /// Runs for every submit outcome that carries a task id (accepted, or unknown with an
 /// id seen), after the ledger recorded it (or gave up trying); see [`ClientBuilder::on_submitted`](crate::client::ClientBuilder::on_submitted).
@@ -33,4 +34,6 @@ pub(crate) struct Shared {
     pub(crate) marker: String,
     /// Set once the schedule has learned the ledger's stored run times.
     pub(crate) primed: tokio::sync::OnceCell<()>,
+    /// The waits in progress, by task id, for `Client::notify` to wake.
+    pub(crate) wakers: Arc<Wakers>,
 }

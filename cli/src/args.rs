@@ -227,6 +227,10 @@ pub struct RunArgs {
     /// Print the task id once submitted and exit.
     #[arg(long)]
     pub no_wait: bool,
+    /// Ask Modellix to POST to this https URL when the task ends (X-Webhook-URL;
+    /// documented in Modellix's articles). Recorded in the ledger with the request.
+    #[arg(long, value_name = "URL", value_parser = webhook_url)]
+    pub webhook: Option<String>,
     /// Keep the files uploaded for local paths after the task ends (deleted by
     /// default; kept anyway while the task may still be running).
     #[arg(long)]
@@ -328,6 +332,10 @@ pub struct BatchArgs {
     /// resend is a new paid task, recorded as `<marker>#resend-N`.
     #[arg(long, value_name = "JOB")]
     pub resend: Vec<String>,
+    /// Ask Modellix to POST to this https URL when each task ends (X-Webhook-URL;
+    /// documented in Modellix's articles). Recorded in the ledger with each request.
+    #[arg(long, value_name = "URL", value_parser = webhook_url)]
+    pub webhook: Option<String>,
     /// Go on starting jobs after a submission whose outcome is unknown (by default the
     /// batch stops starting new ones: the server or the network is misbehaving).
     #[arg(long)]
@@ -426,4 +434,11 @@ pub struct SandboxArgs {
     /// Scales the clock of the limits (0.01: a minute lasts 0.6 s).
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
+}
+
+/// `--webhook`: refused before anything is sent (https, or http to a loopback host).
+fn webhook_url(raw: &str) -> Result<String, String> {
+    modellix::check_webhook_url(raw)
+        .map(|()| raw.to_owned())
+        .map_err(|e| e.problem)
 }

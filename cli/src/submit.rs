@@ -4,17 +4,21 @@ use modellix::{Client, SubmitOptions, TaskHandle};
 use serde_json::Value;
 
 /// Submits `body` (already validated) to `model_id`, recorded under `marker` when
-/// given, so that a rerun can tell it was sent. The library's error is kept, so a
+/// given, so that a rerun can tell it was sent, with `webhook` as `X-Webhook-URL`. The library's error is kept, so a
 /// caller can tell a marker held elsewhere ([`modellix::LedgerError::open_entry`]).
 pub async fn submit(
     client: &Client,
     model_id: &str,
     body: &Value,
     marker: Option<&str>,
+    webhook: Option<&str>,
 ) -> Result<TaskHandle, modellix::Error> {
     let mut options = SubmitOptions::new();
     if let Some(marker) = marker {
         options = options.marker(marker);
+    }
+    if let Some(url) = webhook {
+        options = options.webhook_url(url);
     }
     client.submit_json_with(model_id, body, options).await
 }

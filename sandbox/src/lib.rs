@@ -12,6 +12,9 @@
 //! files ([`SAMPLE_MP4`], [`SAMPLE_PNG`]) from its own URL with `Range` support, injects
 //! faults on demand ([`FaultPlan`]) and records what it saw ([`Sandbox::counts`],
 //! [`Sandbox::tasks`], [`Sandbox::faults_injected`]).
+//! A submit carrying `X-Webhook-URL` is reported to that URL when its task ends, as
+//! Modellix's articles describe webhooks: retried with one delivery id and a growing
+//! retry count until a 2xx ([`Sandbox::webhook_attempts`]).
 //!
 //! # In your own tests
 //!
@@ -87,6 +90,7 @@ mod routes;
 mod server;
 mod state;
 mod tasks;
+mod webhooks;
 
 pub use account::SANDBOX_BALANCE_USD;
 pub use config::{DEFAULT_API_KEY, Failures, SandboxConfig, Timing};
@@ -97,6 +101,8 @@ pub use limits::LimitRejections;
 pub use media_files::{MAX_FILES, MAX_UPLOAD_BYTES};
 pub use records::{
     Counts, FILE_LIFETIME, FaultLog, InjectedFault, Outcome, TaskRecord, UploadRecord,
+    WebhookAttempt,
 };
 pub use server::Sandbox;
 pub use tasks::realistic_duration;
+pub use webhooks::WEBHOOK_ATTEMPTS;

@@ -79,6 +79,8 @@ pub struct TaskRecord {
     pub submit_fault: Option<Fault>,
     /// Queries of this task so far.
     pub queries: u64,
+    /// The `X-Webhook-URL` its submit carried, if any.
+    pub webhook_url: Option<String>,
 }
 
 /// A fault the sandbox applied, in order.
@@ -153,4 +155,20 @@ impl MediaStore {
         files.retain(|f| f.created_at + FILE_LIFETIME > now);
         files.clone()
     }
+}
+
+/// One attempt at delivering a webhook, as the sandbox made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WebhookAttempt {
+    /// The task it reports.
+    pub task_id: String,
+    /// `X-Modellix-Event`.
+    pub event: String,
+    /// `X-Modellix-Delivery-ID`: the same for all attempts of one delivery.
+    pub delivery_id: String,
+    /// `X-Modellix-Retry-Count`.
+    pub retry_count: u32,
+    /// The receiver's HTTP status; `None` when it gave no answer in time.
+    pub status: Option<u16>,
 }

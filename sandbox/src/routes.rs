@@ -79,7 +79,16 @@ async fn submit(
             let details: Vec<String> = invalid.violations().iter().map(|v| v.to_string()).collect();
             return Answer::error(StatusCode::BAD_REQUEST, details.join("; "));
         }
-        let task_id = shared.create_task(&target, body, fault.cloned());
+        // Any URL the client sends is taken (http too: the receivers of tests listen
+        // on 127.0.0.1); Modellix's public-https rule is the client's to check.
+        let webhook = headers
+            .get("x-webhook-url")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let task_id = shared.create_task(&target, body, fault.cloned(), webhook.clone());
+        if let Some(url) = webhook {
+            crate::webhooks::schedule(&shared, task_id.clone(), url);
+        }
         Answer::success(json!({
             "status": "pending",
             "task_id": task_id,

@@ -154,6 +154,13 @@ impl Sandbox {
         self.limiter.rejections()
     }
 
+    /// Every webhook delivery attempt made so far, in order (see
+    /// [`WebhookAttempt`](crate::WebhookAttempt)): a submit carrying `X-Webhook-URL`
+    /// is reported to that URL when its task ends.
+    pub fn webhook_attempts(&self) -> Vec<crate::WebhookAttempt> {
+        self.shared.webhooks()
+    }
+
     /// Every fault applied so far, in order.
     pub fn faults_injected(&self) -> FaultLog {
         self.shared.faults()

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::config::{Failures, SandboxConfig};
 use crate::faults::{Fault, FaultPlan, Route};
-use crate::records::{Counts, FaultLog, InjectedFault, Outcome, TaskRecord};
+use crate::records::{Counts, FaultLog, InjectedFault, Outcome, TaskRecord, WebhookAttempt};
 use crate::tasks::{Tasks, simulated_duration};
 
 /// What a submit creates a task of: a vendored operation or a model without a fragment.
@@ -65,6 +65,7 @@ struct Inner {
     tasks: Tasks,
     counts: Counts,
     faults: FaultLog,
+    webhooks: Vec<WebhookAttempt>,
 }
 
 impl Shared {
@@ -76,6 +77,7 @@ impl Shared {
             tasks: Tasks::default(),
             counts: Counts::default(),
             faults: FaultLog::default(),
+            webhooks: Vec::new(),
         };
         Shared {
             config,
@@ -130,6 +132,7 @@ impl Shared {
         target: &SubmitTarget,
         body: Value,
         submit_fault: Option<Fault>,
+        webhook_url: Option<String>,
     ) -> String {
         let (operation_id, model_id) = (target.operation_id.as_str(), target.model_id.as_str());
         let config = &self.config;
@@ -153,6 +156,7 @@ impl Shared {
             outcome,
             submit_fault,
             queries: 0,
+            webhook_url,
         };
         inner.tasks.insert(record, duration, target.outputs);
         task_id
@@ -163,6 +167,22 @@ impl Shared {
         let mut inner = self.lock();
         let task = inner.tasks.get_mut(task_id)?;
         Some(task.query(&self.config.timing, &self.base_url))
+    }
+
+    /// The task's final `data` once it has ended (not counted as a query); `None`
+    /// while it runs or when it does not exist.
+    pub(crate) fn final_data(&self, task_id: &str) -> Option<Value> {
+        let mut inner = self.lock();
+        let task = inner.tasks.get_mut(task_id)?;
+        task.final_data(&self.config.timing, &self.base_url)
+    }
+
+    pub(crate) fn record_webhook(&self, attempt: WebhookAttempt) {
+        self.lock().webhooks.push(attempt);
+    }
+
+    pub(crate) fn webhooks(&self) -> Vec<WebhookAttempt> {
+        self.lock().webhooks.clone()
     }
 
     pub(crate) fn has_file(&self, task_id: &str, name: &str) -> bool {

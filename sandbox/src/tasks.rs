@@ -140,6 +140,11 @@ impl Task {
         self.data(stage, base_url)
     }
 
+    /// The final answer, once the task has ended; not counted as a query.
+    pub(crate) fn final_data(&self, timing: &Timing, base_url: &str) -> Option<Value> {
+        (!self.is_running(timing)).then(|| self.data(Stage::Done, base_url))
+    }
+
     /// The stage by the clock alone: the first fifth of the time is spent queued.
     fn stage_now(&self) -> Stage {
         let elapsed = self.started.elapsed();

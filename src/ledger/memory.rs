@@ -1,6 +1,6 @@
 //! [`MemoryLedger`]: the ledger kept in the process, for tests and the sandbox.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
@@ -23,6 +23,8 @@ pub struct MemoryLedger {
 struct MemoryState {
     entries: BTreeMap<i64, LedgerEntry>,
     runs: Vec<(TaskKind, Duration)>,
+    /// Webhook delivery ids accepted (kept for the life of the process).
+    deliveries: HashSet<String>,
 }
 
 /// Runs kept by the memory ledger; older ones are forgotten.
@@ -135,6 +137,16 @@ impl TaskLedger for MemoryLedger {
         ready(Ok(self.with(|state| {
             let skip = state.runs.len().saturating_sub(limit);
             state.runs[skip..].to_vec()
+        })))
+    }
+
+    fn accept_delivery<'a>(
+        &'a self,
+        delivery_id: &'a str,
+        _task_id: &'a str,
+    ) -> LedgerFuture<'a, bool> {
+        ready(Ok(self.with(|state| {
+            state.deliveries.insert(delivery_id.to_owned())
         })))
     }
 }

@@ -111,6 +111,10 @@ pub struct Intent {
     pub marker: Option<String>,
     /// Which client instance wrote it (`<pid>-<random>`).
     pub client: String,
+    /// The `X-Webhook-URL` sent with the request, if any
+    /// ([`SubmitOptions::webhook_url`](crate::task::submit::SubmitOptions::webhook_url)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_url: Option<String>,
     /// When the intent was written.
     #[serde(with = "crate::time::rfc3339")]
     pub created_at: SystemTime,
@@ -125,6 +129,7 @@ impl Intent {
             body_bytes: body.len() as u64,
             marker: None,
             client: client.into(),
+            webhook_url: None,
             created_at: SystemTime::now(),
         }
     }
@@ -132,6 +137,12 @@ impl Intent {
     /// The same intent with the caller's marker.
     pub fn with_marker(mut self, marker: Option<String>) -> Self {
         self.marker = marker;
+        self
+    }
+
+    /// The same intent with the webhook URL sent with it.
+    pub fn with_webhook_url(mut self, url: Option<String>) -> Self {
+        self.webhook_url = url;
         self
     }
 }
@@ -422,4 +433,23 @@ pub trait TaskLedger: Send + Sync + fmt::Debug {
 
     /// The newest `limit` run times, oldest first (for a schedule that learns).
     fn runs(&self, limit: usize) -> LedgerFuture<'_, Vec<(TaskKind, Duration)>>;
+
+    /// Remembers webhook delivery `delivery_id` (about `task_id`): `true` the first
+    /// time, `false` for a delivery seen before (a retry whose 2xx was lost), checked
+    /// and written atomically, so of two receivers handed the same delivery one gets
+    /// `true`. What [`Client::accept`](crate::client::Client::accept) asks.
+    ///
+    /// The default refuses: a ledger of your own must implement it to accept
+    /// deliveries exactly once.
+    fn accept_delivery<'a>(
+        &'a self,
+        delivery_id: &'a str,
+        task_id: &'a str,
+    ) -> LedgerFuture<'a, bool> {
+        let _ = (delivery_id, task_id);
+        Box::pin(std::future::ready(Err(LedgerError::new(
+            "this ledger does not remember webhook deliveries: implement \
+             TaskLedger::accept_delivery, or use SqliteLedger or MemoryLedger",
+        ))))
+    }
 }

@@ -13,6 +13,9 @@ use crate::task::kind::TaskKind;
 /// How long a write waits for another process holding the file.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Version 1 of the schema: what files written before versions were kept hold (their
+/// `user_version` reads 0; every statement is `IF NOT EXISTS`, so running it on them
+/// changes nothing).
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS entries (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -37,6 +40,38 @@ CREATE TABLE IF NOT EXISTS runs (
     at_ms INTEGER NOT NULL
 );
 ";
+
+/// Version 2: the webhook URL sent with an intent, and the webhook deliveries
+/// accepted (one row per delivery id, so a retried delivery is seen as such).
+const WEBHOOKS: &str = "
+ALTER TABLE entries ADD COLUMN webhook_url TEXT;
+CREATE TABLE IF NOT EXISTS deliveries (
+    delivery_id TEXT PRIMARY KEY,
+    task_id TEXT NOT NULL,
+    at_ms INTEGER NOT NULL
+);
+";
+
+/// Every schema change in order; `PRAGMA user_version` counts those a file has.
+/// Append only: a file is brought up to date by running the ones past its version.
+const MIGRATIONS: &[&str] = &[SCHEMA, WEBHOOKS];
+
+/// Brings the file's schema up to [`MIGRATIONS`], in one IMMEDIATE transaction: two
+/// processes opening an old file at once run each step once (the second waits, then
+/// reads the new version). A file from a newer version is left as it is.
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    let done = usize::try_from(version).unwrap_or(0);
+    if done >= MIGRATIONS.len() {
+        return Ok(());
+    }
+    for step in &MIGRATIONS[done..] {
+        tx.execute_batch(step)?;
+    }
+    tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64)?;
+    tx.commit()
+}
 
 /// A [`TaskLedger`] in one SQLite file (WAL mode, full sync), safe to share between
 /// processes on one machine. The parent directory is created if needed.
@@ -100,7 +135,7 @@ impl SqliteLedger {
             std::fs::create_dir_all(parent)
                 .map_err(|e| failed("cannot create the folder of", &path, e))?;
         }
-        let conn = Connection::open(&path).map_err(|e| failed("cannot open", &path, e))?;
+        let mut conn = Connection::open(&path).map_err(|e| failed("cannot open", &path, e))?;
         conn.busy_timeout(BUSY_TIMEOUT)
             .map_err(|e| failed("cannot configure", &path, e))?;
         // WAL lets readers and one writer of several processes work at once; FULL
@@ -108,8 +143,8 @@ impl SqliteLedger {
         wal_mode(&conn).map_err(|e| failed("cannot switch to WAL mode", &path, e))?;
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(|e| failed("cannot configure", &path, e))?;
-        conn.execute_batch(SCHEMA)
-            .map_err(|e| failed("cannot create the tables in", &path, e))?;
+        migrate(&mut conn)
+            .map_err(|e| failed("cannot create or update the tables in", &path, e))?;
         Ok(SqliteLedger {
             path,
             conn: Arc::new(Mutex::new(conn)),
@@ -170,6 +205,7 @@ fn read_entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<LedgerEntry> {
             body_bytes: u64::try_from(row.get::<_, i64>("body_bytes")?).unwrap_or(0),
             marker: row.get("marker")?,
             client: row.get("client")?,
+            webhook_url: row.get("webhook_url")?,
             created_at: from_millis(row.get("created_ms")?),
         },
         outcome,
@@ -205,8 +241,8 @@ impl TaskLedger for SqliteLedger {
             let (outcome, task_id, open) = outcome_columns(&Outcome::InFlight);
             tx.execute(
                 "INSERT INTO entries (model_id, body_digest, body_bytes, marker, client,
-                 created_ms, updated_ms, outcome, task_id, open)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9)",
+                 created_ms, updated_ms, outcome, task_id, open, webhook_url)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     intent.model_id,
                     intent.body_digest,
@@ -217,6 +253,7 @@ impl TaskLedger for SqliteLedger {
                     outcome,
                     task_id,
                     open,
+                    intent.webhook_url,
                 ],
             )?;
             let id = tx.last_insert_rowid();
@@ -342,6 +379,29 @@ impl TaskLedger for SqliteLedger {
             Ok(runs)
         })
     }
+
+    fn accept_delivery<'a>(
+        &'a self,
+        delivery_id: &'a str,
+        task_id: &'a str,
+    ) -> LedgerFuture<'a, bool> {
+        self.accept(delivery_id, task_id)
+    }
+}
+
+impl SqliteLedger {
+    fn accept(&self, delivery_id: &str, task_id: &str) -> LedgerFuture<'_, bool> {
+        let (delivery_id, task_id) = (delivery_id.to_owned(), task_id.to_owned());
+        self.run("cannot record a webhook delivery in", move |conn| {
+            // The primary key makes check and write one step, across processes too.
+            let inserted = conn.execute(
+                "INSERT OR IGNORE INTO deliveries (delivery_id, task_id, at_ms)
+                 VALUES (?1, ?2, ?3)",
+                params![delivery_id, task_id, millis(SystemTime::now())],
+            )?;
+            Ok(inserted == 1)
+        })
+    }
 }
 
 #[cfg(test)]
@@ -376,5 +436,51 @@ mod tests {
         assert_eq!(refusal.held_by(), Some(held[1].id), "the oldest holder");
         let other = Intent::new("a/b", b"{}", "new").with_marker(Some("job-2".into()));
         assert!(ledger.record_intent(&other).await.is_ok());
+    }
+
+    /// A file of version 1 (no `user_version`, no webhook column) is brought up to
+    /// date on open: its entries keep reading, new intents record their webhook URL
+    /// and deliveries are remembered; opening it again changes nothing.
+    #[tokio::test]
+    async fn a_version_1_file_is_migrated_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.sqlite3");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA).unwrap();
+            conn.execute(
+                "INSERT INTO entries (model_id, body_digest, body_bytes, marker, client,
+                 created_ms, updated_ms, outcome, task_id, open)
+                 VALUES ('a/b', 'sha256:00', 2, NULL, 'old', 0, 0,
+                         '{\"state\":\"accepted\",\"task_id\":\"t-1\"}', 't-1', 1)",
+                [],
+            )
+            .unwrap();
+        }
+        let ledger = SqliteLedger::open(&path).unwrap();
+        let old = ledger.entries(&EntryQuery::task("t-1")).await.unwrap();
+        assert_eq!(old[0].intent.webhook_url, None);
+        let intent = Intent::new("a/b", b"{}", "new")
+            .with_webhook_url(Some("https://example.com/hook".into()));
+        let id = ledger.record_intent(&intent).await.unwrap();
+        assert!(ledger.accept_delivery("dlv-1", "t-1").await.unwrap());
+        assert!(!ledger.accept_delivery("dlv-1", "t-1").await.unwrap());
+        drop(ledger);
+        let ledger = SqliteLedger::open(&path).unwrap();
+        let all = ledger.entries(&EntryQuery::recent(0)).await.unwrap();
+        let new = all.iter().find(|e| e.id == id).unwrap();
+        assert_eq!(
+            new.intent.webhook_url.as_deref(),
+            Some("https://example.com/hook")
+        );
+        assert!(
+            !ledger.accept_delivery("dlv-1", "t-1").await.unwrap(),
+            "kept on disk"
+        );
+        let version: i64 = Connection::open(&path)
+            .unwrap()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
     }
 }

@@ -22,6 +22,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use futures_util::FutureExt;
 use reqwest::Method;
+use reqwest::header::HeaderValue;
 use serde_json::Value;
 
 use crate::error::Error;
@@ -36,6 +37,7 @@ use crate::task::record::{Task, is_usable_task_id};
 use crate::transport::outcome::{Proof, Unproven};
 use crate::transport::ratelimit::Permit;
 use crate::transport::request::Outgoing;
+use crate::webhook::url::webhook_header;
 use crate::{
     generated::OPERATIONS, schema::operation::SubmitRequest, schema::rules::MAX_REQUEST_BYTES,
 };
@@ -61,6 +63,12 @@ pub struct SubmitOptions {
     /// Your own name for this request, kept in the ledger (find it again with
     /// [`EntryQuery::marker`](crate::ledger::EntryQuery::marker)); a batch's job id, say.
     pub marker: Option<String>,
+    /// Where Modellix should POST when the task ends (`X-Webhook-URL`): an `https`
+    /// URL (plain `http` only to a loopback host), recorded in the ledger with the
+    /// intent. Checked before anything is recorded or sent: a bad one is
+    /// [`Error::Config`] naming `SubmitOptions::webhook_url`. See
+    /// [`WebhookEvent`](crate::webhook::event::WebhookEvent) for the receiving side.
+    pub webhook_url: Option<String>,
 }
 
 impl SubmitOptions {
@@ -72,6 +80,17 @@ impl SubmitOptions {
     /// Sets the marker recorded with the intent.
     pub fn marker(mut self, marker: impl Into<String>) -> Self {
         self.marker = Some(marker.into());
+        self
+    }
+
+    /// Sets the webhook URL sent as `X-Webhook-URL` (see [`SubmitOptions::webhook_url`]).
+    ///
+    /// ```
+    /// let options = modellix::SubmitOptions::new().webhook_url("https://example.com/modellix");
+    /// assert_eq!(options.webhook_url.as_deref(), Some("https://example.com/modellix"));
+    /// ```
+    pub fn webhook_url(mut self, url: impl Into<String>) -> Self {
+        self.webhook_url = Some(url.into());
         self
     }
 }
@@ -183,13 +202,28 @@ async fn send_paid(
     body: Body,
     options: SubmitOptions,
 ) -> Result<Task, Error> {
+    // Before the intent: a bad URL records nothing and sends nothing.
+    let webhook = options
+        .webhook_url
+        .as_deref()
+        .map(webhook_header)
+        .transpose()
+        .map_err(Error::Config)?;
     let paid = Paid {
         shared: Arc::clone(shared),
         path: path.to_owned(),
         model_id: model_id.to_owned(),
         kind: body.kind,
-        intent: Intent::new(model_id, &body.bytes, &shared.marker).with_marker(options.marker),
+        intent: Intent::new(model_id, &body.bytes, &shared.marker)
+            .with_marker(options.marker)
+            .with_webhook_url(
+                webhook
+                    .as_ref()
+                    .and_then(|w| w.to_str().ok())
+                    .map(str::to_owned),
+            ),
         body: Bytes::from(body.bytes),
+        webhook,
     };
     // Set just before the POST is handed to the transport: a submit task that ends
     // abnormally before that sent nothing.
@@ -220,6 +254,8 @@ struct Paid {
     kind: TaskKind,
     intent: Intent,
     body: Bytes,
+    /// `X-Webhook-URL`, checked.
+    webhook: Option<HeaderValue>,
 }
 
 impl Paid {
@@ -309,7 +345,7 @@ impl Paid {
                 status,
             };
         let sent = transport
-            .send_admitted(
+            .send_admitted_with_webhook(
                 Outgoing {
                     method: Method::POST,
                     path: &self.path,
@@ -318,6 +354,7 @@ impl Paid {
                     deadline: None,
                 },
                 permit,
+                self.webhook.clone(),
             )
             .await;
         let answer = match Proof::of(sent) {

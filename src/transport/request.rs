@@ -309,7 +309,7 @@ impl Transport {
 
     /// Sends one request and reads its answer, never following a redirect.
     pub(crate) async fn send(&self, out: Outgoing<'_>) -> Result<Answer, Failure> {
-        self.send_with(out, None, None).await
+        self.send_with(out, None, None, None).await
     }
 
     /// [`Transport::send`] for a request the caller already let through the limiter:
@@ -319,7 +319,17 @@ impl Transport {
         out: Outgoing<'_>,
         permit: Permit<'_>,
     ) -> Result<Answer, Failure> {
-        self.send_with(out, None, Some(permit)).await
+        self.send_with(out, None, Some(permit), None).await
+    }
+
+    /// [`Transport::send_admitted`] with an `X-Webhook-URL` header (a paid submit).
+    pub(crate) async fn send_admitted_with_webhook(
+        &self,
+        out: Outgoing<'_>,
+        permit: Permit<'_>,
+        webhook: Option<HeaderValue>,
+    ) -> Result<Answer, Failure> {
+        self.send_with(out, None, Some(permit), webhook).await
     }
 
     /// [`Transport::send`] with a streamed body instead of `out.body`: the same
@@ -329,7 +339,7 @@ impl Transport {
         out: Outgoing<'_>,
         body: Streamed,
     ) -> Result<Answer, Failure> {
-        self.send_with(out, Some(body), None).await
+        self.send_with(out, Some(body), None, None).await
     }
 
     async fn send_with(
@@ -337,6 +347,7 @@ impl Transport {
         out: Outgoing<'_>,
         streamed: Option<Streamed>,
         admitted: Option<Permit<'_>>,
+        webhook: Option<HeaderValue>,
     ) -> Result<Answer, Failure> {
         use tracing::Instrument;
         let span = tracing::debug_span!(
@@ -351,7 +362,7 @@ impl Transport {
         );
         let started = Instant::now();
         let result = self
-            .send_inner(out, streamed, admitted)
+            .send_inner(out, streamed, admitted, webhook)
             .instrument(span.clone())
             .await;
         span.record("elapsed_ms", started.elapsed().as_millis() as u64);
@@ -383,6 +394,7 @@ impl Transport {
         out: Outgoing<'_>,
         streamed: Option<Streamed>,
         admitted: Option<Permit<'_>>,
+        webhook: Option<HeaderValue>,
     ) -> Result<Answer, Failure> {
         let not_sent = |reason: String| Failure {
             stage: Stage::NotSent,
@@ -407,6 +419,9 @@ impl Transport {
         request = request.header(USER_AGENT, self.user_agent.clone());
         if let Some(auth) = &self.authorization {
             request = request.header(AUTHORIZATION, auth.clone());
+        }
+        if let Some(webhook) = webhook {
+            request = request.header("x-webhook-url", webhook);
         }
         let mut progress = None;
         let mut send_limit = None;

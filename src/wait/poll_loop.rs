@@ -22,6 +22,7 @@ use crate::time::later;
 use crate::transport::retry::RetryRound;
 use crate::wait::options::WaitOptions;
 use crate::wait::schedule::PollContext;
+use crate::webhook::wake::WakeGuard;
 use crate::{task::output::TaskOutput, task::status::TaskStatus, types::TaskInfo};
 
 /// A 404 this soon after submit may only mean the task is not visible yet.
@@ -213,6 +214,9 @@ struct Waiter {
     on_plan: bool,
     /// The end, once seen; handed out after the last update.
     done: Option<Result<TaskOutput, Error>>,
+    /// Woken by `Client::notify` (a webhook reported the task): the next query is made
+    /// at once instead of at the schedule's time.
+    webhook: WakeGuard,
 }
 
 impl Waiter {
@@ -222,6 +226,7 @@ impl Waiter {
             .submitted_at()
             .and_then(|t| SystemTime::now().duration_since(t).ok())
             .unwrap_or_default();
+        let webhook = shared.wakers.register(task.id());
         Waiter {
             task,
             shared,
@@ -236,6 +241,7 @@ impl Waiter {
             asked_at: Duration::ZERO,
             on_plan: false,
             done: None,
+            webhook,
         }
     }
 
@@ -293,7 +299,14 @@ impl Waiter {
                 // made with time to answer before it (the deadline bounds the query too).
                 wake = wake.min(last);
             }
-            tokio::time::sleep_until(wake).await;
+            // A webhook's report ends the sleep: the query below confirms it (a
+            // forged report costs one query and changes nothing).
+            tokio::select! {
+                () = tokio::time::sleep_until(wake) => {}
+                () = self.webhook.woken() => {
+                    tracing::debug!(task_id = self.task.id(), "woken by a webhook");
+                }
+            }
 
             let answer = self.query_with_retries().await;
             self.last_poll = Instant::now();

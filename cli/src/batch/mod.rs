@@ -462,8 +462,14 @@ impl<'a> Batch<'a> {
                 .await
             {
                 Ok(uploads) => {
-                    let sent =
-                        submit::submit(client, &job.model.model_id, &body, Some(marker)).await;
+                    let sent = submit::submit(
+                        client,
+                        &job.model.model_id,
+                        &body,
+                        Some(marker),
+                        self.args.webhook.as_deref(),
+                    )
+                    .await;
                     // Refused or never sent: no task will read them.
                     let unused = sent.as_ref().is_err_and(modellix::Error::nothing_created);
                     if unused && !self.args.keep_uploads {

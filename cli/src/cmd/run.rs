@@ -58,7 +58,15 @@ async fn send(
             upload.file_id
         ));
     }
-    let task = match submit::submit(&session.client, &model.model_id, &body, None).await {
+    let task = match submit::submit(
+        &session.client,
+        &model.model_id,
+        &body,
+        None,
+        args.webhook.as_deref(),
+    )
+    .await
+    {
         Ok(task) => task,
         Err(e) => {
             // An unknown outcome may have made a task that reads the uploads.
