@@ -180,7 +180,7 @@ async fn two_batches_racing_on_one_ledger_post_each_job_once() {
         "--json",
         "batch",
         jobs,
-        "--max-tasks",
+        "--concurrency",
         "6",
         "--poll-interval",
         "0.05",

@@ -46,6 +46,10 @@ use shutdown::Shutdown;
 /// Requests in a row without an answer before the batch stops (rerun to continue).
 const MAX_SILENCE: u32 = 10;
 
+/// New jobs above which a batch on a terminal asks before sending (the number is in
+/// `modellix batch --help`).
+const CONFIRM_ABOVE: usize = 20;
+
 /// The pause after a 429, a request never sent or a wait that failed, when no
 /// `--poll-interval` is given.
 const PAUSE: Duration = Duration::from_secs(2);
@@ -152,7 +156,7 @@ pub async fn run(global: &Global, args: &BatchArgs, out: &Out) -> Outcome {
         running: BTreeMap::new(),
         waits: FuturesUnordered::new(),
         downloads: FuturesUnordered::new(),
-        limit: args.max_tasks,
+        limit: args.concurrency,
         pause: interval.unwrap_or(PAUSE),
         deadline: Instant::now() + Duration::from_secs(args.timeout),
         refused_until: None,
@@ -165,6 +169,8 @@ pub async fn run(global: &Global, args: &BatchArgs, out: &Out) -> Outcome {
         stop,
     };
     batch.sort_out_prior().await?;
+    batch.check_cap()?;
+    batch.confirm()?;
     let ending = batch.drive().await;
     batch.finish(ending)
 }
@@ -334,6 +340,54 @@ impl<'a> Batch<'a> {
             }
         }
         Ok(())
+    }
+
+    /// `--max-tasks`: more new jobs than the cap refuse the batch before any POST.
+    fn check_cap(&self) -> Outcome {
+        let Some(cap) = self.args.max_tasks else {
+            return Ok(());
+        };
+        let new = self.queue.len();
+        if new <= cap as usize {
+            return Ok(());
+        }
+        Err(Failure::bad_input(format!(
+            "{new} new job(s) would create {new} paid task(s), more than --max-tasks {cap};              nothing was sent. Raise the cap (--max-tasks {new}) or split {}",
+            self.args.jobs.display()
+        ))
+        .detail("new_jobs", json!(new))
+        .detail("max_tasks", json!(cap)))
+    }
+
+    /// On a terminal, a large batch asks before its first paid POST (`--yes` skips
+    /// the question; without a terminal nothing is asked).
+    fn confirm(&self) -> Outcome {
+        use std::io::{BufRead, IsTerminal, Write};
+        let new = self.queue.len();
+        if self.args.yes
+            || new <= CONFIRM_ABOVE
+            || !std::io::stdin().is_terminal()
+            || !std::io::stderr().is_terminal()
+        {
+            return Ok(());
+        }
+        eprint!(
+            "{new} new jobs will create up to {new} paid tasks, {} at once. Go on? [y/N] ",
+            self.args.concurrency
+        );
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut answer)
+            .map_err(|e| Failure::other(format!("cannot read the answer: {e}")))?;
+        if matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
+            return Ok(());
+        }
+        Err(Failure::bad_input(format!(
+            "not confirmed; nothing was sent. To run without the question, add --yes:\n  {} --yes",
+            self.resume_command()
+        )))
     }
 
     /// Looks the job up again right before its POST: another process on the same
@@ -579,7 +633,7 @@ impl<'a> Batch<'a> {
     }
 
     fn slot_freed(&mut self) {
-        if self.limit < self.args.max_tasks {
+        if self.limit < self.args.concurrency {
             self.limit += 1;
         }
         if !self.queue.is_empty() {
@@ -769,9 +823,12 @@ impl<'a> Batch<'a> {
         let mut words = vec![
             "batch".to_owned(),
             a.jobs.display().to_string(),
-            "--max-tasks".into(),
-            a.max_tasks.to_string(),
+            "--concurrency".into(),
+            a.concurrency.to_string(),
         ];
+        if let Some(cap) = a.max_tasks {
+            words.extend(["--max-tasks".into(), cap.to_string()]);
+        }
         if let Some(every) = a.poll_interval {
             words.extend(["--poll-interval".into(), every.to_string()]);
         }
