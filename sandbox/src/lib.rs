@@ -82,6 +82,7 @@ mod generic;
 mod injection;
 mod limits;
 mod media_files;
+mod prices;
 mod records;
 mod routes;
 mod server;
