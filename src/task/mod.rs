@@ -3,6 +3,7 @@
 //!
 //! May use `transport`, `ledger`, `schema`, `wait` and `error`.
 
+pub(crate) mod cost;
 pub(crate) mod handle;
 pub(crate) mod kind;
 pub(crate) mod output;
