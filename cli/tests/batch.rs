@@ -766,3 +766,53 @@ async fn concurrency_bounds_the_tasks_running_at_once() {
         assert_eq!(sandbox.limit_rejections().total(), 0);
     }
 }
+
+/// The summary totals what the tasks of this run were billed, exactly (decimal), in
+/// `--json` and for people; each saved job carries its own cost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_summary_totals_the_cost_exactly() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger.sqlite");
+    // Three 5 s clips and one 10 s clip at $0.0480 a second: 3 × 0.2400 + 0.4800.
+    let mut lines: Vec<String> = (0..3).map(|i| line(&format!("clip {i}"))).collect();
+    lines.push(
+        serde_json::json!({
+            "model": MODEL,
+            "body": {"prompt": "long", "video_urls": ["https://example.com/in.mp4"], "duration": 10},
+        })
+        .to_string(),
+    );
+    let jobs = dir.path().join("jobs.jsonl");
+    write_lines(&jobs, &lines);
+    let output = quick_batch(&sandbox, &ledger, &jobs, &[]);
+    assert_code(&output, 0);
+    let s = summary(&output);
+    assert_eq!(s["cost"], "1.2000", "{s}");
+    assert_eq!(s["unpriced"], 0, "{s}");
+    let saved: Vec<Value> = json_lines(&output)
+        .into_iter()
+        .filter(|e| e["event"] == "saved")
+        .collect();
+    assert_eq!(saved.len(), 4);
+    assert!(saved.iter().all(|e| e["cost"].is_string()), "{saved:?}");
+
+    let jobs2 = jobs_file(dir.path(), (0..2).map(|i| format!("h{i}")));
+    let human = with_ledger(
+        &sandbox,
+        &ledger,
+        &[
+            "batch",
+            jobs2.to_str().unwrap(),
+            "--poll-interval",
+            "0.05",
+            "--no-download",
+        ],
+    );
+    assert_code(&human, 0);
+    assert!(
+        String::from_utf8_lossy(&human.stdout).contains("billed in this run: $0.4800"),
+        "{}",
+        text(&human)
+    );
+}

@@ -24,8 +24,8 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
 use modellix::{
-    Backoff, LearningSchedule, MemoryLedger, SqliteLedger, TaskHandle, TaskLedger, TaskOutput,
-    WaitOptions,
+    Backoff, Cost, LearningSchedule, MemoryLedger, SqliteLedger, TaskHandle, TaskLedger,
+    TaskOutput, WaitOptions,
 };
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -166,6 +166,8 @@ pub async fn run(global: &Global, args: &BatchArgs, out: &Out) -> Outcome {
         silent_in_a_row: 0,
         slot_freed_at: None,
         gaps: Vec::new(),
+        cost: Cost::ZERO,
+        unpriced: 0,
         stop,
     };
     batch.sort_out_prior().await?;
@@ -220,6 +222,10 @@ struct Batch<'a> {
     slot_freed_at: Option<Instant>,
     /// From a freed slot to the next submit.
     gaps: Vec<Duration>,
+    /// What the tasks that succeeded in this run were billed, exactly.
+    cost: Cost,
+    /// Tasks that succeeded in this run without a readable billed amount.
+    unpriced: usize,
     stop: Shutdown,
 }
 
@@ -644,8 +650,12 @@ impl<'a> Batch<'a> {
     /// A task that ended well: its results are saved in the background, and only then
     /// is its success recorded. One without result files stays open.
     fn succeeded(&mut self, index: usize, output: TaskOutput) {
-        let job = &self.jobs[index];
         let task_id = output.task.id().to_owned();
+        match output.cost().and_then(|c| self.cost.checked_add(c)) {
+            Some(total) => self.cost = total,
+            None => self.unpriced += 1,
+        }
+        let job = &self.jobs[index];
         if output.resources().is_empty() {
             self.running.remove(&index);
             self.states[index] = State::EmptyResult;
@@ -664,8 +674,11 @@ impl<'a> Batch<'a> {
             );
             return;
         }
-        self.events
-            .job("finished", job, json!({"task_id": task_id}));
+        self.events.job(
+            "finished",
+            job,
+            json!({"task_id": task_id, "cost": output.cost()}),
+        );
         let save = self.args.save.clone();
         // Quiet: the batch's own display shows the job.
         let quiet = Out {
@@ -676,8 +689,10 @@ impl<'a> Batch<'a> {
         let ledger = self.ledger.clone();
         self.downloads.push(
             async move {
-                let saved = results::save(session, &output.task, &output.info, &save, &quiet).await;
-                if saved.is_ok() {
+                let mut saved =
+                    results::save(session, &output.task, &output.info, &save, &quiet).await;
+                if let Ok(value) = &mut saved {
+                    results::add_cost(value, &output);
                     // Only once the results are saved: a rerun after a crash before
                     // this point downloads them again instead of skipping the job.
                     let _ = ledger.saved(&task_id).await;
@@ -753,6 +768,10 @@ impl<'a> Batch<'a> {
             "stopped_after_unknown": self.stopped_after_unknown,
             "concurrency_refusals": self.concurrency_refusals,
             "mean_slot_gap_ms": mean_gap_ms,
+            // Exact: the sum of the billed amounts of the tasks that succeeded in this
+            // run (as a decimal string); `unpriced` of them gave no amount.
+            "cost": self.cost,
+            "unpriced": self.unpriced,
             "resume": (unfinished > 0).then_some(resume.as_str()),
         });
         self.events.summary(&summary);
