@@ -43,6 +43,7 @@ pub use media::image::{Image, ImageLoader, InlineForm, MediaError};
 pub use platform::account::AccountCheck;
 pub use platform::catalog::{ModelEntry, ModelFilter};
 pub use platform::local_files::{MAX_INLINE_BYTES, local_file_pointers};
+pub use platform::tiers::{LOWEST_TIER_RUNNING_TASKS, TIERS, Tier};
 pub use platform::upload::{
     FILE_LIFETIME, MAX_LIST_LIMIT, MAX_UPLOAD_BYTES, ProgressFn, UploadOptions, UploadProgress,
     UploadedFile,

@@ -333,9 +333,9 @@ pub struct BatchArgs {
     pub jobs: PathBuf,
     /// Tasks running at once: the team's running-task limit, set by its tier (2 under
     /// a $10 top-up, up to 100; see below). Fewer run while Modellix answers
-    /// "Concurrent limit exceeded".
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100), value_name = "N")]
-    pub concurrency: u32,
+    /// "Concurrent limit exceeded" [default: 2, the lowest tier's].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100), value_name = "N")]
+    pub concurrency: Option<u32>,
     /// The most paid tasks this run may create: a batch with more new jobs refuses
     /// before sending anything (exit 2). A safety cap on spending, as in Modellix's
     /// own CLI.

@@ -743,11 +743,12 @@ fn peak_running(sandbox: &Sandbox, task: Duration) -> usize {
         .unwrap_or(0)
 }
 
-/// `--concurrency N` bounds the tasks running at once, below the team's limit too.
+/// `--concurrency N` bounds the tasks running at once, below the team's limit too;
+/// without it a batch runs the lowest tier's 2 at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrency_bounds_the_tasks_running_at_once() {
     let task = Duration::from_millis(300);
-    for n in [2usize, 5] {
+    for (flag, n) in [(Some("5"), 5), (None, 2)] {
         let sandbox = Sandbox::builder()
             .concurrency_limit(10)
             .timing(Timing::Fixed(task))
@@ -757,13 +758,17 @@ async fn concurrency_bounds_the_tasks_running_at_once() {
         let dir = tempfile::tempdir().unwrap();
         let ledger = dir.path().join("ledger.sqlite");
         let jobs = jobs_file(dir.path(), (0..12).map(|i| format!("k{i}")));
-        let n_text = n.to_string();
-        let args = ["--concurrency", n_text.as_str(), "--rpm", "6000"];
+        let mut args = vec!["--rpm", "6000"];
+        if let Some(flag) = flag {
+            args.extend(["--concurrency", flag]);
+        }
         let output = quick_batch(&sandbox, &ledger, &jobs, &args);
         assert_code(&output, 0);
         assert_eq!(sandbox.tasks().len(), 12);
-        assert_eq!(peak_running(&sandbox, task), n, "--concurrency {n}");
+        assert_eq!(peak_running(&sandbox, task), n, "--concurrency {flag:?}");
         assert_eq!(sandbox.limit_rejections().total(), 0);
+        let resume = summary(&output)["resume"].clone();
+        assert!(resume.is_null(), "{resume}");
     }
 }
 

@@ -132,6 +132,9 @@ pub async fn run(global: &Global, args: &BatchArgs, out: &Out) -> Outcome {
         let saved = SavedLedger::new(inner);
         ledger = Some(saved.clone());
         let mut builder = builder.ledger(saved);
+        if let Some(n) = args.concurrency {
+            builder = builder.running_task_limit(n);
+        }
         if let Some(every) = interval {
             // The learning schedule still plans around what it learned; `every` is its
             // pace until then.
@@ -156,7 +159,8 @@ pub async fn run(global: &Global, args: &BatchArgs, out: &Out) -> Outcome {
         running: BTreeMap::new(),
         waits: FuturesUnordered::new(),
         downloads: FuturesUnordered::new(),
-        limit: args.concurrency,
+        limit: session.client.running_task_limit(),
+        max: session.client.running_task_limit(),
         pause: interval.unwrap_or(PAUSE),
         deadline: Instant::now() + Duration::from_secs(args.timeout),
         refused_until: None,
@@ -205,6 +209,8 @@ struct Batch<'a> {
     downloads: FuturesUnordered<BoxFuture<'a, (usize, Outcome<Value>)>>,
     /// K: tasks allowed to run at once now.
     limit: u32,
+    /// The most K may climb back to: `--concurrency`, else the lowest tier's.
+    max: u32,
     /// After a 429, a request never sent or a failed wait.
     pause: Duration,
     deadline: Instant,
@@ -379,7 +385,7 @@ impl<'a> Batch<'a> {
         }
         eprint!(
             "{new} new jobs will create up to {new} paid tasks, {} at once. Go on? [y/N] ",
-            self.args.concurrency
+            self.max
         );
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
@@ -639,7 +645,7 @@ impl<'a> Batch<'a> {
     }
 
     fn slot_freed(&mut self) {
-        if self.limit < self.args.concurrency {
+        if self.limit < self.max {
             self.limit += 1;
         }
         if !self.queue.is_empty() {
@@ -843,7 +849,7 @@ impl<'a> Batch<'a> {
             "batch".to_owned(),
             a.jobs.display().to_string(),
             "--concurrency".into(),
-            a.concurrency.to_string(),
+            self.max.to_string(),
         ];
         if let Some(cap) = a.max_tasks {
             words.extend(["--max-tasks".into(), cap.to_string()]);
