@@ -4,6 +4,7 @@
 #![deny(missing_docs)]
 
 mod client;
+mod cost;
 pub mod download;
 mod error;
 pub mod ledger;
@@ -31,6 +32,7 @@ mod generated {
 }
 
 pub use client::{API_KEY_ENV, BASE_URL_ENV, Client, ClientBuilder, DEFAULT_BASE_URL};
+pub use cost::{Cost, CostParseError};
 pub use download::{DownloadContext, DownloadError, DownloadOptions, Downloader, SavedFile};
 pub use error::shown::redact_key;
 pub use error::{ApiError, ConfigError, Error, ErrorKind, TaskFailure};
@@ -43,6 +45,7 @@ pub use media::image::{Image, ImageLoader, InlineForm, MediaError};
 pub use platform::account::AccountCheck;
 pub use platform::catalog::{ModelEntry, ModelFilter};
 pub use platform::local_files::{MAX_INLINE_BYTES, local_file_pointers};
+pub use platform::price::Price;
 pub use platform::tiers::{LOWEST_TIER_RUNNING_TASKS, TIERS, Tier};
 pub use platform::upload::{
     FILE_LIFETIME, MAX_LIST_LIMIT, MAX_UPLOAD_BYTES, ProgressFn, UploadOptions, UploadProgress,
@@ -52,7 +55,6 @@ pub use schema::operation::{Operation, OutputFile, SubmitRequest, ValidateJson};
 pub use schema::rules::MAX_REQUEST_BYTES;
 pub use schema::validate::{Rule, ValidationError, Violation, Warning, Warnings};
 pub use shared::SubmittedHook;
-pub use task::cost::{Cost, CostParseError};
 pub use task::handle::TaskHandle;
 pub use task::kind::TaskKind;
 pub use task::output::{RESULT_LIFETIME, TaskOutput};

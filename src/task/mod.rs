@@ -3,7 +3,6 @@
 //!
 //! May use `transport`, `ledger`, `schema`, `wait` and `error`.
 
-pub(crate) mod cost;
 pub(crate) mod handle;
 pub(crate) mod kind;
 pub(crate) mod output;

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::task::cost::Cost;
+use crate::cost::Cost;
 use crate::task::record::Task;
 use crate::types::{Resource, TaskInfo};
 use crate::{
