@@ -96,7 +96,9 @@ impl TaskOutput {
     /// (milliseconds), when given.
     pub fn server_duration(&self) -> Option<Duration> {
         let ms = self.info.duration?;
-        (ms.is_finite() && ms >= 0.0 && ms < 1e12).then(|| Duration::from_secs_f64(ms / 1000.0))
+        (0.0..1e12)
+            .contains(&ms)
+            .then(|| Duration::from_secs_f64(ms / 1000.0))
     }
 
     /// The output files (videos, images), with `url`, `type_` and the optional fields.
