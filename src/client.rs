@@ -30,7 +30,7 @@ use crate::task::submit::SubmitOptions;
 use crate::transport::ratelimit::{
     DEFAULT_MAX_PAUSE, DEFAULT_REQUESTS_PER_MINUTE, RateLimiter, RateSettings,
 };
-use crate::transport::request::{Timeouts, Transport};
+use crate::transport::request::{RequestKind, Timeouts, Transport};
 use crate::transport::retry::ExponentialRetry;
 use crate::transport::retry::RetryPolicy;
 use crate::wait::learning::LearningSchedule;
@@ -582,6 +582,7 @@ pub struct ClientBuilder {
     on_submitted: Option<SubmittedHook>,
     ledger: Option<Arc<dyn TaskLedger>>,
     ledger_path: Option<PathBuf>,
+    answer_deadlines: Vec<(RequestKind, Duration)>,
 }
 
 impl Default for ClientBuilder {
@@ -603,6 +604,7 @@ impl Default for ClientBuilder {
             on_submitted: None,
             ledger: None,
             ledger_path: None,
+            answer_deadlines: Vec::new(),
         }
     }
 }
@@ -655,6 +657,27 @@ impl ClientBuilder {
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeouts.read = timeout;
         self.timeouts.answer = timeout;
+        self
+    }
+
+    /// How long the whole answer to one kind of request may take to arrive, from the
+    /// request's end to the answer's last byte, however it trickles in. Defaults follow
+    /// [`timeout`](Self::timeout): a submit 2×, an upload 4×, a status query and a
+    /// platform read 1× (60 s, 120 s, 30 s, 30 s). A submit whose answer misses it is an
+    /// unknown outcome (the POST was sent): check before sending it again.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use modellix::RequestKind;
+    /// # fn main() -> Result<(), modellix::ConfigError> {
+    /// let client = modellix::Client::builder()
+    ///     .api_key("sk-example")
+    ///     .answer_deadline(RequestKind::Submit, Duration::from_secs(90))
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn answer_deadline(mut self, kind: RequestKind, deadline: Duration) -> Self {
+        self.answer_deadlines.push((kind, deadline));
         self
     }
 
@@ -910,6 +933,10 @@ impl ClientBuilder {
             field: "http_client",
             problem,
         })?;
+        let transport = self
+            .answer_deadlines
+            .iter()
+            .fold(transport, |t, (kind, d)| t.with_answer_deadline(*kind, *d));
         Ok(Client {
             shared: Arc::new(Shared {
                 transport,

@@ -51,6 +51,7 @@ pub use platform::upload::{
     FILE_LIFETIME, MAX_LIST_LIMIT, MAX_UPLOAD_BYTES, ProgressFn, UploadOptions, UploadProgress,
     UploadedFile,
 };
+pub use schema::model_id::check_model_id;
 pub use schema::operation::{Operation, OutputFile, SubmitRequest, ValidateJson};
 pub use schema::rules::MAX_REQUEST_BYTES;
 pub use schema::validate::{Rule, ValidationError, Violation, Warning, Warnings};
@@ -62,11 +63,11 @@ pub use task::record::Task;
 pub use task::status::TaskStatus;
 pub use task::submit::{MAX_JSON_DEPTH, MAX_JSON_NODES, SubmitOptions};
 pub use transport::ratelimit::{DEFAULT_MAX_PAUSE, DEFAULT_REQUESTS_PER_MINUTE};
-pub use transport::request::MAX_ANSWER_BYTES;
+pub use transport::request::{MAX_ANSWER_BYTES, RequestKind};
 pub use transport::retry::{ExponentialRetry, RetryPolicy, retry_after};
 pub use wait::learning::LearningSchedule;
 pub use wait::options::WaitOptions;
-pub use wait::poll_loop::{TaskUpdate, TaskUpdates};
+pub use wait::poll_loop::{AllTaskUpdates, TaskUpdate, TaskUpdates};
 pub use wait::schedule::{Backoff, PollContext, PollSchedule};
 
 /// Private parsers, reachable from `tests/fuzz.rs` only; not part of the API and not

@@ -362,6 +362,10 @@ pub struct BatchArgs {
     /// batch stops starting new ones: the server or the network is misbehaving).
     #[arg(long)]
     pub continue_on_unknown: bool,
+    /// Keep the files uploaded for local paths after each task ends (deleted by
+    /// default; kept anyway while a task may still be running).
+    #[arg(long)]
+    pub keep_uploads: bool,
     #[command(flatten)]
     pub save: SaveArgs,
     /// Give up after this many seconds; rerun the command to continue.

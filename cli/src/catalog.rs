@@ -37,15 +37,9 @@ pub fn find(model_id: &str) -> Option<&'static Model> {
     all().iter().find(|m| m.model_id == model_id)
 }
 
-/// `provider/model`: two non-empty parts of letters, digits, `.`, `-` and `_`.
+/// `provider/model`, by the library's one check.
 pub fn is_well_formed(slug: &str) -> bool {
-    let part = |s: &str| {
-        !s.is_empty()
-            && s.len() <= 100
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-    };
-    matches!(slug.split_once('/'), Some((p, m)) if part(p) && part(m))
+    modellix::check_model_id(slug).is_ok()
 }
 
 /// The model for a slug, or why it cannot be used.

@@ -201,6 +201,9 @@ pub fn kind_of(e: &modellix::Error) -> Kind {
     if e.is_task_failed() {
         return Kind::TaskFailed;
     }
+    if e.is_empty_result() {
+        return Kind::NoResult;
+    }
     if e.is_timeout() {
         return Kind::TimedOut;
     }
@@ -246,6 +249,19 @@ fn shell_message(e: &modellix::Error) -> String {
              against the quota: check the team's files in the Modellix console before \
              uploading again"
         ),
+        E::EmptyResult { task_id, .. } => format!(
+            "task {task_id} succeeded but Modellix listed no result files, so nothing was \
+             saved; query it again later with `modellix task get {task_id}`, or quote the \
+             task id to Modellix support"
+        ),
+        E::LedgerUnrecorded { ledger, .. } if e.task_id().is_some() => {
+            let id = e.task_id().unwrap_or_default();
+            format!(
+                "task {id} was created, but the ledger could not record it ({ledger}). Keep \
+                 this id: wait for it with `modellix task wait {id}`; `modellix recover` \
+                 will list the entry as unknown until then"
+            )
+        }
         other => crate::hints::shell_hints(&other.to_string()),
     }
 }
@@ -255,8 +271,7 @@ impl From<modellix::Error> for Failure {
         let mut failure = Failure::new(kind_of(&e), shell_message(&e));
         failure.task_id = e.task_id().map(str::to_owned);
         failure.status = e.status();
-        failure.nothing_created =
-            e.is_rejected() || e.is_invalid_input() || matches!(e, modellix::Error::NotSent { .. });
+        failure.nothing_created = e.nothing_created();
         if let modellix::Error::Validation(invalid) = &e {
             failure = failure.detail("violations", crate::violations::to_json(invalid));
         }

@@ -251,3 +251,19 @@ mod tests {
         assert_eq!(convert_all(&field, &[r#"["x"]"#]), Ok(json!(["x"])));
     }
 }
+
+/// A URL that stands in for a local file while a body is checked, before anything is
+/// uploaded (the library checks the filled body again before sending it).
+const STAND_IN_URL: &str = "https://local-file.invalid/checked-before-upload";
+
+/// `body` with each local path that `fill_local_files` would read replaced by a URL,
+/// so every other rule is checked before a file is uploaded (`run` and `batch` alike).
+pub fn with_local_files_stood_in(model_id: &str, body: &Value) -> Value {
+    let mut stand_in = body.clone();
+    for pointer in modellix::local_file_pointers(model_id, body) {
+        if let Some(slot) = stand_in.pointer_mut(&pointer) {
+            *slot = Value::from(STAND_IN_URL);
+        }
+    }
+    stand_in
+}

@@ -135,8 +135,8 @@ pub fn ledger_path(global: &Global) -> Option<PathBuf> {
     if global.sandbox {
         return None;
     }
-    let base = dirs::data_dir().unwrap_or_else(|| PathBuf::from("."));
-    Some(base.join("modellix").join("ledger.sqlite"))
+    // The library's default (MODELLIX_LEDGER, else the data directory), one path for both.
+    Some(modellix::default_ledger_path().unwrap_or_else(|| PathBuf::from("modellix-ledger.sqlite")))
 }
 
 #[cfg(test)]

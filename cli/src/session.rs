@@ -87,9 +87,11 @@ impl Session {
         if let Some(window) = pacing.window.or(sandbox_window) {
             builder = builder.rate_limit_window(window);
         }
-        if let Some(path) = crate::ledger_path(global) {
-            builder = builder.ledger_path(path);
-        }
+        // The sandbox's tasks never reach the durable ledger unless --ledger says so.
+        builder = match crate::ledger_path(global) {
+            Some(path) => builder.ledger_path(path),
+            None => builder.memory_ledger(),
+        };
         let key = match &sandbox {
             Some(s) => {
                 builder = builder.base_url(s.base_url());

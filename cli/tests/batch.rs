@@ -821,3 +821,43 @@ async fn the_summary_totals_the_cost_exactly() {
         text(&human)
     );
 }
+
+/// A job's local path goes through the library's local-file path, as in `run`: the clip
+/// is uploaded, its URL sent, the upload deleted once the task ends; a rerun sends
+/// nothing (the recorded body holds the upload URL, the job its path: not a conflict).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_with_a_local_clip_uploads_it_and_deletes_it_once_the_task_ends() {
+    let sandbox = Sandbox::builder()
+        .timing(Timing::Fixed(Duration::from_millis(200)))
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("clip.mp4");
+    std::fs::write(&clip, modellix_sandbox::SAMPLE_MP4).unwrap();
+    let ledger = dir.path().join("ledger.sqlite");
+    let jobs = dir.path().join("jobs.jsonl");
+    let job = |id: &str| {
+        serde_json::json!({
+            "id": id,
+            "model": MODEL,
+            "body": {"prompt": "Extend [Video 1]", "video_urls": [clip.to_str().unwrap()]},
+        })
+        .to_string()
+    };
+    write_lines(&jobs, &[job("one"), job("two")]);
+    let output = quick_batch(&sandbox, &ledger, &jobs, &[]);
+    assert_code(&output, 0);
+    assert_eq!(sandbox.counts().uploads, 2, "{}", text(&output));
+    assert_eq!(sandbox.counts().submits(), 2);
+    for task in sandbox.tasks() {
+        let sent = task.body["video_urls"][0].as_str().unwrap().to_owned();
+        assert!(sent.starts_with(sandbox.base_url()), "{sent}");
+    }
+    assert!(sandbox.uploads().is_empty(), "{:?}", sandbox.uploads());
+
+    let output = quick_batch(&sandbox, &ledger, &jobs, &[]);
+    assert_code(&output, 0);
+    assert_eq!(sandbox.counts().submits(), 2, "{}", text(&output));
+    assert_eq!(sandbox.counts().uploads, 2);
+}

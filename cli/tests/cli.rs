@@ -338,8 +338,10 @@ fn validate_sends_nothing_and_lists_violations() {
 async fn task_commands_handle_many_ids_with_partial_results() {
     // Each task answers `pending` 5 times, then ends.
     let sandbox = Sandbox::builder()
+        // Enough pending polls that the second task outlives the 1 s wait below, however
+        // fast a schedule that learned from this binary's earlier tasks polls.
         .timing(Timing::Polls {
-            pending: 5,
+            pending: 20,
             processing: 0,
         })
         .start()
@@ -354,7 +356,7 @@ async fn task_commands_handle_many_ids_with_partial_results() {
         json(&output)["task_id"].as_str().unwrap().to_owned()
     };
     let (done, running) = (submit(), submit());
-    for _ in 0..6 {
+    for _ in 0..21 {
         assert_code(&against(&sandbox, &["task", "get", &done]), 0);
     }
     let output = against(&sandbox, &["--json", "task", "get", &done, &running]);

@@ -14,7 +14,7 @@ use crate::generated::OPERATIONS;
 use crate::platform::endpoint::{call, endpoint_name};
 use crate::platform::price::Price;
 use crate::shared::Shared;
-use crate::transport::lenient::{Slips, decode};
+use crate::transport::lenient::{CATALOG, Slips, bounded_value, decode};
 use crate::types::CatalogModel;
 
 /// The catalog path.
@@ -189,8 +189,8 @@ pub(crate) fn parse_catalog(body: &[u8]) -> Result<Vec<ModelEntry>, Error> {
             endpoint_name(&Method::GET, MODELS_PATH)
         ),
     };
-    let answer: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| malformed(e.to_string()))?;
+    // Bounded in memory by the answer's size, however many values it holds.
+    let answer = bounded_value(body, &CATALOG).map_err(malformed)?;
     // Documented without an envelope; an enveloped list is read too.
     let models = answer
         .get("models")

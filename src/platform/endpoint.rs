@@ -1,8 +1,6 @@
 //! Plain calls to the endpoints that are neither a paid submit nor a task query
-//! (catalog, account, files): reads retried a few times, answers read with or
+//! (catalog, account, files): reads retried by the client's retry policy, answers read with or
 //! without Modellix's envelope.
-
-use std::time::Duration;
 
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -12,11 +10,7 @@ use crate::error::api::api_error;
 use crate::shared::Shared;
 use crate::transport::lenient::{Slips, decode};
 use crate::transport::request::{Answer, Failure, Outgoing, Stage};
-
-/// Attempts of a read before its error is returned.
-const READ_ATTEMPTS: u32 = 3;
-/// Longest pause between two attempts of a read.
-const MAX_PAUSE: Duration = Duration::from_secs(5);
+use crate::transport::retry::{RetryRound, is_retryable_status};
 
 /// `METHOD /path` without the query, for messages.
 pub(crate) fn endpoint_name(method: &Method, path: &str) -> String {
@@ -24,18 +18,18 @@ pub(crate) fn endpoint_name(method: &Method, path: &str) -> String {
 }
 
 /// Sends `method path` (no body) and returns a 2xx answer. GETs are retried on
-/// network failures, 429 and 5xx; other methods are sent once. A non-2xx answer
-/// becomes [`Error::Endpoint`].
+/// network failures, 408, 429 and 5xx as the client's [`RetryPolicy`] says (the one
+/// retry path of every read); other methods are sent once. A non-2xx answer becomes
+/// [`Error::Endpoint`].
+///
+/// [`RetryPolicy`]: crate::transport::retry::RetryPolicy
 pub(crate) async fn call(shared: &Shared, method: Method, path: &str) -> Result<Answer, Error> {
     let transport = &shared.transport;
     let endpoint = endpoint_name(&method, path);
-    let attempts = if method == Method::GET {
-        READ_ATTEMPTS
-    } else {
-        1
-    };
-    let mut attempt = 1;
+    let retried = method == Method::GET;
+    let mut round = RetryRound::new(&*shared.retry, None);
     loop {
+        let attempt = round.next_attempt();
         let sent = transport
             .send(Outgoing {
                 method: method.clone(),
@@ -45,10 +39,7 @@ pub(crate) async fn call(shared: &Shared, method: Method, path: &str) -> Result<
                 deadline: None,
             })
             .await;
-        let last = attempt >= attempts;
-        let pause = Duration::from_millis(250 * 2u64.pow(attempt - 1));
-        attempt += 1;
-        match sent {
+        let (error, retryable, hint) = match sent {
             Ok(answer) if answer.is_success() => return Ok(answer),
             Ok(answer) => {
                 let mut api = api_error(
@@ -58,29 +49,37 @@ pub(crate) async fn call(shared: &Shared, method: Method, path: &str) -> Result<
                     &transport.redactor,
                 );
                 api.request_id = answer.request_id.clone();
-                let retryable = crate::transport::retry::is_retryable_status(answer.status);
-                if last || !retryable {
-                    return Err(Error::Endpoint {
-                        endpoint,
-                        api: Box::new(api),
-                    });
-                }
-                tokio::time::sleep(api.retry_after.unwrap_or(pause).min(MAX_PAUSE)).await;
+                let hint = api.retry_after;
+                let retryable = is_retryable_status(answer.status);
+                let error = Error::Endpoint {
+                    endpoint: endpoint.clone(),
+                    api: Box::new(api),
+                };
+                (error, retryable, hint)
             }
             Err(Failure {
                 stage: Stage::NotSent,
                 reason,
                 ..
-            }) if last => {
-                return Err(Error::NotSent {
+            }) => (
+                Error::NotSent {
                     task_id: None,
                     reason,
-                });
-            }
-            Err(Failure { reason, .. }) if last => {
-                return Err(Error::Network { endpoint, reason });
-            }
-            Err(_) => tokio::time::sleep(pause).await,
+                },
+                true,
+                None,
+            ),
+            Err(Failure { reason, .. }) => (
+                Error::Network {
+                    endpoint: endpoint.clone(),
+                    reason,
+                },
+                true,
+                None,
+            ),
+        };
+        if !(retried && retryable && round.pause(hint).await) {
+            return Err(error);
         }
     }
 }

@@ -24,7 +24,8 @@ use crate::media::sniff::{SNIFF_BYTES, sniff};
 use crate::platform::endpoint::{call, endpoint_name, envelope_data};
 use crate::shared::Shared;
 use crate::transport::lenient::{Slips, decode};
-use crate::transport::request::{Failure, Outgoing, Stage, Streamed};
+use crate::transport::outcome::{Proof, Unproven};
+use crate::transport::request::{Answer, Outgoing, Streamed};
 use crate::types::MediaFile;
 
 /// Largest file Modellix accepts (16 MB); checked before a byte is sent.
@@ -37,8 +38,6 @@ pub const MAX_LIST_LIMIT: u32 = 100;
 const FILES_PATH: &str = "/api/v1/media/files";
 /// Pieces read from the file and handed to the connection.
 const READ_CHUNK: usize = 64 * 1024;
-/// Answers that prove the file was not stored.
-const REJECTING: &[u16] = &[400, 401, 402, 403, 404, 405, 413, 415, 422, 429];
 /// Modellix takes 2 uploads at a time; more wait here rather than fail there.
 static UPLOADS_AT_ONCE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
@@ -403,53 +402,56 @@ pub(crate) async fn upload_with(
             multipart(local, options.progress),
         )
         .await;
-    let answer = match sent {
-        Ok(answer) => answer,
-        Err(Failure {
-            stage: Stage::NotSent,
-            reason,
-            ..
-        }) => {
-            return Err(Error::NotSent {
-                task_id: None,
-                reason,
-            });
-        }
-        Err(failure) => return Err(unknown(failure.reason, failure.status)),
+    // One classification of what an answer proves, shared with the paid submit.
+    let api_of = |answer: &Answer| {
+        let mut api = api_error(
+            answer.status,
+            &answer.headers,
+            &answer.body,
+            &transport.redactor,
+        );
+        api.request_id = answer.request_id.clone();
+        api
     };
-    let status = answer.status;
-    if answer.is_redirect() {
-        return Err(unknown(
+    match Proof::of(sent) {
+        Proof::NotSent(failure) => Err(Error::NotSent {
+            task_id: None,
+            reason: failure.reason,
+        }),
+        Proof::Unknown(Unproven::Lost(failure)) => Err(unknown(failure.reason, failure.status)),
+        Proof::Accepted(answer) => {
+            let status = answer.status;
+            let raw: MediaFile = envelope_data(&endpoint, &answer.body)
+                .map_err(|e| unknown(format!("HTTP {status}, but {e}"), Some(status)))?;
+            uploaded(raw, Some(size)).ok_or_else(|| {
+                unknown(
+                    format!("HTTP {status}, but the answer has no usable file_id"),
+                    Some(status),
+                )
+            })
+        }
+        Proof::Rejected(answer) => {
+            let api = api_of(&answer);
+            if is_quota(&api) {
+                return Err(Error::UploadQuota { api: Box::new(api) });
+            }
+            Err(Error::Endpoint {
+                endpoint,
+                api: Box::new(api),
+            })
+        }
+        Proof::Unknown(Unproven::Answered(answer)) if answer.is_redirect() => Err(unknown(
             format!(
-                "HTTP {status} redirect to {}; an upload is never sent twice, so it was not \
-                 followed",
+                "HTTP {} redirect to {}; an upload is never sent twice, so it was not followed",
+                answer.status,
                 answer.location()
             ),
-            Some(status),
-        ));
+            Some(answer.status),
+        )),
+        Proof::Unknown(Unproven::Answered(answer)) => {
+            Err(unknown(api_of(&answer).to_string(), Some(answer.status)))
+        }
     }
-    if answer.is_success() {
-        let raw: MediaFile = envelope_data(&endpoint, &answer.body)
-            .map_err(|e| unknown(format!("HTTP {status}, but {e}"), Some(status)))?;
-        return uploaded(raw, Some(size)).ok_or_else(|| {
-            unknown(
-                format!("HTTP {status}, but the answer has no usable file_id"),
-                Some(status),
-            )
-        });
-    }
-    let mut api = api_error(status, &answer.headers, &answer.body, &transport.redactor);
-    api.request_id = answer.request_id.clone();
-    if REJECTING.contains(&status) && is_quota(&api) {
-        return Err(Error::UploadQuota { api: Box::new(api) });
-    }
-    if REJECTING.contains(&status) {
-        return Err(Error::Endpoint {
-            endpoint,
-            api: Box::new(api),
-        });
-    }
-    Err(unknown(api.to_string(), Some(status)))
 }
 
 /// [`Client::upload_for`](crate::client::Client::upload_for).

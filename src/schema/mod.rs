@@ -2,11 +2,13 @@
 //! request implements, the rule semantics behind `validate()` (schema keywords, string
 //! formats, prose rules), and the state behind the typed builders.
 //!
-//! May use `media` (image rules) and `task::status`; knows nothing of HTTP or tasks in
+//! May use `media` (image rules), `task::status` (re-exported for generated answers),
+//! `error::ConfigError` and the generated types; knows nothing of HTTP or tasks in
 //! flight.
 
 pub(crate) mod builder_fields;
 pub(crate) mod format;
+pub(crate) mod model_id;
 pub(crate) mod operation;
 pub(crate) mod rules;
 pub(crate) mod validate;

@@ -24,9 +24,11 @@ use futures_util::FutureExt;
 use reqwest::Method;
 use serde_json::Value;
 
+use crate::error::Error;
 use crate::error::api::api_error;
-use crate::error::{ConfigError, Error};
 use crate::ledger::{Intent, LedgerEntry, LedgerError, Outcome};
+use crate::redact::Redactor;
+use crate::schema::model_id::check_model_id;
 use crate::schema::validate::{Checker, Rule};
 use crate::shared::Shared;
 use crate::task::kind::TaskKind;
@@ -158,7 +160,7 @@ pub(crate) async fn submit_json(
             send_paid(shared, op.path, model_id, body, options).await
         }
         None => {
-            check_model_id(model_id)?;
+            check_model_id(model_id).map_err(Error::Config)?;
             check_generic_limits(body)?;
             let path = format!("/api/v1/{model_id}");
             send_paid(
@@ -340,7 +342,7 @@ impl Paid {
             Proof::Accepted(answer) => {
                 let status = answer.status;
                 tracing::info!(model = self.model_id, status, "submit answered");
-                return match accepted_task_id(&answer.body) {
+                return match accepted_task_id(&answer.body, &transport.redactor) {
                     Ok(task_id) => {
                         tracing::info!(model = self.model_id, task_id, "task accepted");
                         Ok(Task::submitted(
@@ -469,29 +471,6 @@ fn invalid(pointer: &str, rule: Rule) -> Error {
     }
 }
 
-/// `provider/model`: two non-empty parts of letters, digits, `.`, `_`, `-`, neither
-/// starting with a dot.
-fn check_model_id(model_id: &str) -> Result<(), Error> {
-    let part_ok = |part: &str| {
-        !part.is_empty()
-            && !part.starts_with('.')
-            && part
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-    };
-    match model_id.split_once('/') {
-        Some((provider, model)) if part_ok(provider) && part_ok(model) => Ok(()),
-        _ => Err(Error::Config(ConfigError {
-            field: "model_id",
-            problem: format!(
-                "{:?} is not a Modellix model id; expected provider/model, like \
-                 \"bytedance/seedance-2.0-v2v\" (see client.models() or `modellix models`)",
-                model_id.chars().take(100).collect::<String>()
-            ),
-        })),
-    }
-}
-
 /// The official CLI's limits for bodies it has no schema for.
 fn check_generic_limits(body: &Value) -> Result<(), Error> {
     let mut nodes = 0usize;
@@ -531,7 +510,7 @@ struct SubmitData {
 }
 
 /// The task id of a success envelope, or why there is none.
-fn accepted_task_id(body: &[u8]) -> Result<String, String> {
+fn accepted_task_id(body: &[u8], redactor: &Redactor) -> Result<String, String> {
     let envelope: SubmitEnvelope = serde_json::from_slice(body)
         .map_err(|e| format!("its body is not a JSON envelope ({e})"))?;
     let code = envelope.code.as_ref().map(|c| c.as_i64());
@@ -541,7 +520,8 @@ fn accepted_task_id(body: &[u8]) -> Result<String, String> {
         (Some(Some(0)) | None, Some(id)) if is_usable_task_id(id) => Ok(id.to_owned()),
         (Some(Some(0)) | None, Some(id)) => Err(format!(
             "its task id {:?} is empty or holds control characters",
-            id.chars().take(100).collect::<String>()
+            // Redacted before the cut: a key straddling it must not leave its prefix.
+            redactor.excerpt(id, 100)
         )),
         (Some(code), _) if code != Some(0) => Err(format!(
             "its envelope says code {}",
@@ -608,35 +588,50 @@ mod tests {
     #[test]
     fn only_clean_success_envelopes_are_accepted() {
         assert_eq!(
-            accepted_task_id(br#"{"code":0,"message":"success","data":{"task_id":"task-9"}}"#),
+            accepted_task_id(
+                br#"{"code":0,"message":"success","data":{"task_id":"task-9"}}"#,
+                &Redactor::default()
+            ),
             Ok("task-9".into())
         );
         let long = "t".repeat(300);
         assert_eq!(
-            accepted_task_id(format!(r#"{{"code":0,"data":{{"task_id":"{long}"}}}}"#).as_bytes()),
+            accepted_task_id(
+                format!(r#"{{"code":0,"data":{{"task_id":"{long}"}}}}"#).as_bytes(),
+                &Redactor::default()
+            ),
             Ok(long)
         );
         assert_eq!(
-            accepted_task_id(br#"{"code":0,"data":{"task_id":"task/9 ok"}}"#),
+            accepted_task_id(
+                br#"{"code":0,"data":{"task_id":"task/9 ok"}}"#,
+                &Redactor::default()
+            ),
             Ok("task/9 ok".into())
         );
         assert!(
-            accepted_task_id(br#"{"code":0,"data":{}}"#)
+            accepted_task_id(br#"{"code":0,"data":{}}"#, &Redactor::default())
                 .unwrap_err()
                 .contains("no task id")
         );
         assert!(
-            accepted_task_id(br#"{"code":0,"data":{"task_id":"a\u0007b"}}"#)
-                .unwrap_err()
-                .contains("control")
+            accepted_task_id(
+                br#"{"code":0,"data":{"task_id":"a\u0007b"}}"#,
+                &Redactor::default()
+            )
+            .unwrap_err()
+            .contains("control")
         );
         assert!(
-            accepted_task_id(br#"{"code":500,"data":{"task_id":"t"}}"#)
-                .unwrap_err()
-                .contains("code 500")
+            accepted_task_id(
+                br#"{"code":500,"data":{"task_id":"t"}}"#,
+                &Redactor::default()
+            )
+            .unwrap_err()
+            .contains("code 500")
         );
         assert!(
-            accepted_task_id(b"<html>")
+            accepted_task_id(b"<html>", &Redactor::default())
                 .unwrap_err()
                 .contains("not a JSON envelope")
         );
@@ -645,12 +640,15 @@ mod tests {
     #[test]
     fn model_ids_are_checked_before_sending() {
         for ok in ["bytedance/seedance-2.0-v2v", "alibaba/wan2.7-t2v", "a/b"] {
-            assert!(check_model_id(ok).is_ok(), "{ok}");
+            assert!(crate::schema::model_id::check_model_id(ok).is_ok(), "{ok}");
         }
         for bad in [
             "", "seedance", "a/", "/b", "a/b/c", "a/../b", "a/.b", "a b/c", "a/é",
         ] {
-            assert!(check_model_id(bad).is_err(), "{bad}");
+            assert!(
+                crate::schema::model_id::check_model_id(bad).is_err(),
+                "{bad}"
+            );
         }
     }
 

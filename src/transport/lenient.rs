@@ -161,10 +161,6 @@ pub(crate) static TASK_ANSWER: Shape = Shape::Object(&[
 static RESOURCE: Shape = Shape::Object(&[("type", Shape::Keep), ("url", Shape::Keep)]);
 
 /// The model catalog answer (bare or in an envelope): its list of models.
-#[allow(
-    dead_code,
-    reason = "for platform/catalog.rs::parse_catalog, whose owner is to call bounded_value"
-)]
 pub(crate) static CATALOG: Shape = Shape::Object(&[
     ("models", Shape::Array(&CATALOG_MODEL)),
     (
@@ -173,8 +169,14 @@ pub(crate) static CATALOG: Shape = Shape::Object(&[
     ),
 ]);
 
-#[allow(dead_code, reason = "see CATALOG")]
-static CATALOG_MODEL: Shape = Shape::Object(&[("slug", Shape::Keep)]);
+static CATALOG_MODEL: Shape = Shape::Object(&[
+    ("slug", Shape::Keep),
+    ("type", Shape::Keep),
+    ("description", Shape::Keep),
+    ("docs_url", Shape::Keep),
+    ("display_price", Shape::Keep),
+    ("price", Shape::Keep),
+]);
 
 /// An upper bound on the JSON values in `bytes` (commas, colons and opening brackets
 /// outside strings, plus one), counted without allocating; stops once past `cap`.

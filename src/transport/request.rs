@@ -71,7 +71,7 @@ impl Timeouts {
 }
 
 /// The kinds of request, each with its own deadline for the whole answer (see
-/// [`AnswerDeadlines`]).
+/// [`ClientBuilder::answer_deadline`](crate::client::ClientBuilder::answer_deadline)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RequestKind {
@@ -292,10 +292,6 @@ impl Transport {
 
     /// The transport with `kind`'s answer deadline set (see [`AnswerDeadlines`]); for
     /// the client builder.
-    #[allow(
-        dead_code,
-        reason = "for ClientBuilder::answer_deadline, which client.rs is to add"
-    )]
     pub(crate) fn with_answer_deadline(mut self, kind: RequestKind, deadline: Duration) -> Self {
         self.deadlines = self.deadlines.with(kind, deadline);
         self

@@ -1,7 +1,8 @@
 //! Waiting for tasks: poll and retry policies, the learning schedule, the bound on
 //! queries in flight, and the poll loop behind `wait`, `updates` and `wait_all`.
 //!
-//! May use `task` (one query, the record), `transport` and `time`.
+//! May use `task` (one query, the record, the kind), `transport` (retry rounds),
+//! `error`, `time` and the client's shared state.
 
 pub(crate) mod learning;
 pub(crate) mod options;

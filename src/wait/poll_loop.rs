@@ -58,6 +58,10 @@ pub(crate) fn updates(shared: &Arc<Shared>, task: &Task, options: WaitOptions) -
     }
 }
 
+/// How long before the deadline the last query of a wait is made, at most (a quarter of
+/// a short wait's deadline): the query in flight is bounded by the deadline too.
+const LAST_QUERY_MARGIN: Duration = Duration::from_secs(1);
+
 /// Many waits under one deadline, `options.concurrency` at a time, yielded as they end
 /// with their index in `tasks`.
 pub(crate) fn wait_each_indexed(
@@ -235,6 +239,13 @@ impl Waiter {
         }
     }
 
+    /// When the last query of the wait is due: a little before its deadline.
+    fn last_query_at(&self) -> Option<Instant> {
+        let deadline = self.deadline?;
+        let margin = LAST_QUERY_MARGIN.min(deadline.saturating_duration_since(self.start) / 4);
+        Some(deadline.checked_sub(margin).unwrap_or(deadline))
+    }
+
     fn past_deadline(&self) -> bool {
         self.deadline.is_some_and(|d| Instant::now() >= d)
     }
@@ -277,9 +288,10 @@ impl Waiter {
             } else {
                 later(self.last_poll, delay)
             };
-            if let Some(deadline) = self.deadline {
-                // The last sleep is cut to the deadline; one last query happens there.
-                wake = wake.min(deadline);
+            if let Some(last) = self.last_query_at() {
+                // The last sleep is cut short of the deadline, so one last query is
+                // made with time to answer before it (the deadline bounds the query too).
+                wake = wake.min(last);
             }
             tokio::time::sleep_until(wake).await;
 
@@ -298,7 +310,8 @@ impl Waiter {
                 }
                 Ok(None) => {}
             }
-            if self.past_deadline() {
+            // Past the last query's time: that query was the last one.
+            if self.past_deadline() || self.last_query_at().is_some_and(|at| Instant::now() >= at) {
                 let error = Error::TimedOut {
                     task_id: self.task.id().to_owned(),
                     elapsed: self.start.elapsed(),

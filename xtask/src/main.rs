@@ -232,12 +232,11 @@ fn add_endpoint(root: &Path, source: &Path) -> Result<(), String> {
     }
     let base = modellix_codegen::model_type_name(&model_id).unwrap_or_default();
     println!("added spec/{relative}");
+    println!("  request:   modellix::types::{base}Request::builder() (with validate())");
     println!(
-        "  operation: client.api().{}_async()",
-        heck::ToSnakeCase::to_snake_case(base.as_str())
+        "  submit:    client.submit(&request).await, or client.submit_json(\"{model_id}\", body)"
     );
-    println!("  request:   modellix::types::{base}Request (with validate())");
-    println!("  submit:    client.submit(request) works for it once built");
+    println!("  shell:     modellix run {model_id} --help");
     println!(
         "edit spec/{model_id}.rules.json (output kind, runtime_fields, the rules its \
          descriptions state) and add a row to spec/README.md"

@@ -42,6 +42,14 @@ impl Job {
         let bytes = serde_json::to_vec(&self.body).unwrap_or_default();
         modellix::Intent::new(self.model.model_id.as_str(), &bytes, "").body_digest
     }
+
+    /// Whether a body recorded with `digest` is what this job sends. A job with local
+    /// paths sends upload URLs or inline data in their place, new each time, so only
+    /// its model can be compared.
+    pub fn sends_digest(&self, digest: &str) -> bool {
+        self.body_digest() == digest
+            || !modellix::local_file_pointers(&self.model.model_id, &self.body).is_empty()
+    }
 }
 
 /// `batch:<first 32 hex digits of sha256(model, canonical body)>`: the same for the
@@ -181,7 +189,8 @@ fn parse_line(raw: &str, line: usize) -> Result<(String, &'static Model, Value),
         Some(Value::String(id)) if !id.is_empty() && !id.starts_with("line-") => id.clone(),
         Some(other) => return Err(problem(format!("\"id\" {other} is not a usable name"))),
     };
-    if let Err(invalid) = model.validate(&body) {
+    let checked = crate::fields::with_local_files_stood_in(&model.model_id, &body);
+    if let Err(invalid) = model.validate(&checked) {
         let mut p = problem(invalid.to_string().replace('\n', " "));
         p["violations"] = violations::to_json(&invalid);
         return Err(p);

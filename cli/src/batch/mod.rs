@@ -159,6 +159,8 @@ pub async fn run(global: &Global, args: &BatchArgs, out: &Out) -> Outcome {
         running: BTreeMap::new(),
         waits: FuturesUnordered::new(),
         downloads: FuturesUnordered::new(),
+        uploads: BTreeMap::new(),
+        deletions: Vec::new(),
         limit: session.client.running_task_limit(),
         max: session.client.running_task_limit(),
         pause: interval.unwrap_or(PAUSE),
@@ -178,6 +180,9 @@ pub async fn run(global: &Global, args: &BatchArgs, out: &Out) -> Outcome {
     batch.check_cap()?;
     batch.confirm()?;
     let ending = batch.drive().await;
+    for deletion in std::mem::take(&mut batch.deletions) {
+        let _ = deletion.await;
+    }
     batch.finish(ending)
 }
 
@@ -207,6 +212,10 @@ struct Batch<'a> {
     waits: FuturesUnordered<BoxFuture<'a, Waited>>,
     /// Result downloads in progress; they advance whenever the loop waits.
     downloads: FuturesUnordered<BoxFuture<'a, (usize, Outcome<Value>)>>,
+    /// Files uploaded for a running job's local paths, deleted once its task ends.
+    uploads: BTreeMap<usize, Vec<modellix::UploadedFile>>,
+    /// Deletions of those files in progress; awaited before the batch returns.
+    deletions: Vec<tokio::task::JoinHandle<()>>,
     /// K: tasks allowed to run at once now.
     limit: u32,
     /// The most K may climb back to: `--concurrency`, else the lowest tier's.
@@ -510,13 +519,28 @@ impl<'a> Batch<'a> {
             }
             let job = &self.jobs[index];
             let marker = self.resend.get(&index).unwrap_or(&job.marker);
-            let sent = submit::submit(
-                &self.session.client,
-                &job.model.model_id,
-                &job.body,
-                Some(marker),
-            )
-            .await;
+            let client = &self.session.client;
+            // Local paths go through the library's one local-file path: inline where
+            // the field takes it, uploaded otherwise.
+            let mut body = job.body.clone();
+            let sent = match client
+                .fill_local_files(&job.model.model_id, &mut body)
+                .await
+            {
+                Ok(uploads) => {
+                    let sent =
+                        submit::submit(client, &job.model.model_id, &body, Some(marker)).await;
+                    // Refused or never sent: no task will read them.
+                    let unused = sent.as_ref().is_err_and(modellix::Error::nothing_created);
+                    if unused && !self.args.keep_uploads {
+                        self.deletions.push(delete_in_background(client, uploads));
+                    } else if !uploads.is_empty() {
+                        self.uploads.insert(index, uploads);
+                    }
+                    sent
+                }
+                Err(e) => Err(e),
+            };
             let sent = match sent {
                 Err(modellix::Error::Ledger(e)) if e.held_by().is_some() => {
                     self.elsewhere(index, json!({"entry": e.held_by()}));
@@ -610,11 +634,26 @@ impl<'a> Batch<'a> {
 
     /// A wait ended: the task ended, the deadline passed, or its queries failed.
     fn waited(&mut self, (index, task, result): Waited) {
+        // The task ended (or its wait ends here for good): its uploads have served. A
+        // task that may still run (the deadline, a failing query) keeps them.
+        let ended = match &result {
+            Ok(_) => true,
+            Err(e) => e.is_task_failed() || e.is_empty_result(),
+        };
+        if ended {
+            self.delete_uploads(index);
+        }
         match result {
             Ok(output) => {
                 self.silent_in_a_row = 0;
                 self.slot_freed();
                 self.succeeded(index, output);
+            }
+            // A success without result files: the library's wait says so with the id.
+            Err(e) if e.is_empty_result() => {
+                self.silent_in_a_row = 0;
+                self.slot_freed();
+                self.empty_result(index, task.id().to_owned());
             }
             Err(e) if e.is_task_failed() => {
                 self.silent_in_a_row = 0;
@@ -644,6 +683,18 @@ impl<'a> Batch<'a> {
         }
     }
 
+    /// Deletes the files uploaded for a job, unless `--keep-uploads`.
+    fn delete_uploads(&mut self, index: usize) {
+        let Some(uploads) = self.uploads.remove(&index) else {
+            return;
+        };
+        if self.args.keep_uploads {
+            return;
+        }
+        self.deletions
+            .push(delete_in_background(&self.session.client, uploads));
+    }
+
     fn slot_freed(&mut self) {
         if self.limit < self.max {
             self.limit += 1;
@@ -663,21 +714,7 @@ impl<'a> Batch<'a> {
         }
         let job = &self.jobs[index];
         if output.resources().is_empty() {
-            self.running.remove(&index);
-            self.states[index] = State::EmptyResult;
-            let message = format!(
-                "task {task_id} succeeded without a single result file; the job stays open \
-                 in the ledger. Look at it: {}",
-                shell_command(
-                    &self.session.global,
-                    &["task".into(), "get".into(), task_id.clone()]
-                )
-            );
-            self.events.job(
-                "empty_result",
-                job,
-                json!({"task_id": task_id, "message": message}),
-            );
+            self.empty_result(index, task_id);
             return;
         }
         self.events.job(
@@ -685,6 +722,31 @@ impl<'a> Batch<'a> {
             job,
             json!({"task_id": task_id, "cost": output.cost()}),
         );
+        self.save_in_background(index, output);
+    }
+
+    /// A task that succeeded with no result file: the job stays open, the id is named.
+    fn empty_result(&mut self, index: usize, task_id: String) {
+        self.running.remove(&index);
+        self.states[index] = State::EmptyResult;
+        let message = format!(
+            "task {task_id} succeeded without a single result file; the job stays open \
+             in the ledger. Look at it: {}",
+            shell_command(
+                &self.session.global,
+                &["task".into(), "get".into(), task_id.clone()]
+            )
+        );
+        self.events.job(
+            "empty_result",
+            &self.jobs[index],
+            json!({"task_id": task_id, "message": message}),
+        );
+    }
+
+    /// Saves a task's results in the background; only then is its success recorded.
+    fn save_in_background(&mut self, index: usize, output: TaskOutput) {
+        let task_id = output.task.id().to_owned();
         let save = self.args.save.clone();
         // Quiet: the batch's own display shows the job.
         let quiet = Out {
@@ -868,4 +930,23 @@ impl<'a> Batch<'a> {
     fn resume_command(&self) -> String {
         shell_command(&self.session.global, &self.resume_words())
     }
+}
+
+/// Deletes files uploaded for a job on their own task; awaited before the batch returns.
+fn delete_in_background(
+    client: &modellix::Client,
+    uploads: Vec<modellix::UploadedFile>,
+) -> tokio::task::JoinHandle<()> {
+    let client = client.clone();
+    tokio::spawn(async move {
+        if uploads.is_empty() {
+            return;
+        }
+        if let Err(e) = client.delete_files(&uploads).await {
+            eprintln!(
+                "warning: could not delete the files uploaded for a job ({e}); Modellix \
+                 deletes them after about 7 days"
+            );
+        }
+    })
 }

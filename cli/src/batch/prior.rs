@@ -102,14 +102,12 @@ fn conflict(job: &Job, entries: &[LedgerEntry]) -> Option<Prior> {
             Recorded::Rejected { .. } | Recorded::NotSent { .. }
         )
     })?;
-    let digest = job.body_digest();
-    (sent.intent.model_id != job.model.model_id || sent.intent.body_digest != digest).then(|| {
-        Prior::Conflict {
+    (sent.intent.model_id != job.model.model_id || !job.sends_digest(&sent.intent.body_digest))
+        .then(|| Prior::Conflict {
             entry: sent.id,
             model_id: sent.intent.model_id.clone(),
             body_digest: sent.intent.body_digest.clone(),
-        }
-    })
+        })
 }
 
 fn standing(session: &Session, entry: &LedgerEntry) -> Prior {

@@ -19,9 +19,6 @@ use crate::output::Out;
 use crate::session::Session;
 use crate::{catalog, fields, results, submit};
 
-/// What stands in for a local file while the body is checked before any upload.
-const STAND_IN_URL: &str = "https://local-file.invalid/checked-before-upload";
-
 pub async fn run(global: &Global, args: &RunArgs, matches: &ArgMatches, out: &Out) -> Outcome {
     let model = catalog::resolve(&args.model)?;
     let body = checked_body(model, args, matches, out)?;
@@ -156,12 +153,7 @@ fn with_uploads(failure: Failure, report: Option<Value>) -> Failure {
 fn checked_body(model: &Model, args: &RunArgs, matches: &ArgMatches, out: &Out) -> Outcome<Value> {
     let given = fields::given(matches, model, &args.sets)?;
     let body = fields::body(args.body.as_deref(), model, &given)?;
-    let mut stand_in = body.clone();
-    for pointer in modellix::local_file_pointers(&model.model_id, &body) {
-        if let Some(slot) = stand_in.pointer_mut(&pointer) {
-            *slot = Value::from(STAND_IN_URL);
-        }
-    }
+    let stand_in = fields::with_local_files_stood_in(&model.model_id, &body);
     let warnings = model
         .validate(&stand_in)
         .map_err(|e| Failure::from(modellix::Error::from(e)))?;
