@@ -169,6 +169,7 @@ pub async fn run(global: &Global, args: &BatchArgs, out: &Out) -> Outcome {
         stop_admitting: false,
         stopped_after_unknown: false,
         concurrency_refusals: 0,
+        waits_timed_out: 0,
         silent_in_a_row: 0,
         slot_freed_at: None,
         gaps: Vec::new(),
@@ -231,6 +232,8 @@ struct Batch<'a> {
     /// No job was started after an unknown outcome (no `--continue-on-unknown`).
     stopped_after_unknown: bool,
     concurrency_refusals: u64,
+    /// Tasks whose wait reached the deadline: still running, so still holding a slot.
+    waits_timed_out: usize,
     /// Requests in a row that got no answer; the batch stops at `MAX_SILENCE`.
     silent_in_a_row: u32,
     /// When a task ended while jobs were waiting.
@@ -502,7 +505,7 @@ impl<'a> Batch<'a> {
     async fn admit(&mut self) {
         while !self.stop_admitting
             && !self.stop.requested()
-            && self.waits.len() < self.limit as usize
+            && self.waits.len() + self.waits_timed_out < self.limit as usize
             && self.refused_until.is_none_or(|t| Instant::now() >= t)
         {
             let Some(index) = self.queue.pop_front() else {
@@ -667,7 +670,9 @@ impl<'a> Batch<'a> {
                 );
             }
             // The deadline: the task runs on; the summary names it and how to resume.
-            Err(e) if e.is_timeout() => {}
+            // A wait may end a little before the batch's deadline: its task keeps its
+            // slot, so no new paid task starts in its place.
+            Err(e) if e.is_timeout() => self.waits_timed_out += 1,
             Err(e) => {
                 if e.status().is_none() {
                     self.silent_in_a_row += 1;
