@@ -48,7 +48,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .allow_private_hosts(local);
     let downloader = Downloader::new(options)?;
     std::fs::create_dir_all("out")?;
-    for file in output.download_all(&downloader, "out".as_ref()).await? {
+    for file in output.download_all(&downloader, "out").await? {
         println!("saved {}", file.path.display());
     }
     Ok(())

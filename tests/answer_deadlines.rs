@@ -103,6 +103,7 @@ fn client(url: &str) -> modellix::Client {
         .api_key(KEY)
         .base_url(url)
         .requests_per_minute(None)
+        .memory_ledger()
         .timeout(Duration::from_secs(1))
         .build()
         .unwrap()

@@ -435,8 +435,10 @@ async fn the_sqlite_ledger_is_durable_and_shared() {
         .unwrap();
     fast.task(task.id()).unwrap().wait().await.unwrap();
     assert!(other.recover().await.unwrap().is_empty());
+    // Resumed by id, the wait never saw the task running: it has no run time to teach
+    // (the learning schedule learns only what a wait observed).
     let runs = ledger.runs(10).await.unwrap();
-    assert_eq!(runs.len(), 1);
+    assert!(runs.is_empty(), "{runs:?}");
 }
 
 /// The memory ledger (chosen explicitly: the default is the durable file, see

@@ -153,6 +153,7 @@ async fn uploads_and_images_agree_on_every_format() {
         .api_key(sandbox.api_key())
         .base_url(sandbox.base_url())
         .requests_per_minute(None)
+        .memory_ledger()
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();

@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 /// #     downloader: &modellix::Downloader,
 /// #     context: &modellix::DownloadContext,
 /// # ) {
-/// match downloader.download_to("https://file.modellix.ai/a.mp4?sig=…", "out.mp4".as_ref(), context).await {
+/// match downloader.download_to("https://file.modellix.ai/a.mp4?sig=…", "out.mp4", context).await {
 ///     Ok(saved) => println!("saved {}", saved.path.display()),
 ///     Err(e) if e.is_expired() => eprintln!("too late: {e}"),
 ///     Err(e) => eprintln!("{e}"),

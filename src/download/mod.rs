@@ -15,7 +15,7 @@
 //! # async fn demo(resources: Vec<modellix::types::Resource>) -> Result<(), modellix::DownloadError> {
 //! let downloader = Downloader::new(DownloadOptions::default())?;
 //! let context = DownloadContext::new("task-abc123").model_id("seedance-2.0-v2v");
-//! for saved in downloader.download_all(&resources, "outputs".as_ref(), &context).await? {
+//! for saved in downloader.download_all(&resources, "outputs", &context).await? {
 //!     println!("{} ({} bytes)", saved.path.display(), saved.bytes);
 //! }
 //! # Ok(()) }
@@ -364,7 +364,7 @@ pub struct SavedFile {
 /// let downloader = Downloader::new(DownloadOptions::default())?;
 /// let context = DownloadContext::new("task-abc123");
 /// let saved = downloader
-///     .download_to("https://file.modellix.ai/a.mp4?sig=…", "out/video.mp4".as_ref(), &context)
+///     .download_to("https://file.modellix.ai/a.mp4?sig=…", "out/video.mp4", &context)
 ///     .await?;
 /// assert_eq!(saved.path, std::path::Path::new("out/video.mp4"));
 /// # Ok(()) }
@@ -419,9 +419,10 @@ impl Downloader {
     pub async fn download_to(
         &self,
         url: &str,
-        path: &Path,
+        path: impl AsRef<Path>,
         context: &DownloadContext,
     ) -> Result<SavedFile, DownloadError> {
+        let path = path.as_ref();
         let job = Job {
             raw_url: url,
             context,
@@ -445,15 +446,16 @@ impl Downloader {
     /// # async fn demo(resources: Vec<modellix::types::Resource>) -> Result<(), modellix::DownloadError> {
     /// let downloader = Downloader::new(DownloadOptions::default().overwrite(true))?;
     /// let context = DownloadContext::new("task-abc123").model_id("seedance-2.0-v2v");
-    /// let saved = downloader.download_all(&resources, "outputs".as_ref(), &context).await?;
+    /// let saved = downloader.download_all(&resources, "outputs", &context).await?;
     /// # Ok(()) }
     /// ```
     pub async fn download_all(
         &self,
         resources: &[Resource],
-        dir: &Path,
+        dir: impl AsRef<Path>,
         context: &DownloadContext,
     ) -> Result<Vec<SavedFile>, DownloadError> {
+        let dir = dir.as_ref();
         if resources.len() > self.options.max_resources {
             return Err(DownloadError::new(
                 &context.task_id,

@@ -189,6 +189,7 @@ impl TaskHandle {
     /// #     .api_key(sandbox.api_key())
     /// #     .base_url(sandbox.base_url())
     /// #     .poll_schedule(modellix::Backoff::fixed(std::time::Duration::from_millis(10)))
+    /// #     .memory_ledger()
     /// #     .build()?;
     /// let request = modellix::types::Seedance20V2vRequest::builder()
     ///     .prompt("Extend [Video 1] with a slow dolly zoom")

@@ -131,7 +131,7 @@ impl TaskOutput {
     ///
     /// let downloader = Downloader::new(DownloadOptions::default())?;
     /// let output = task.wait().await?;
-    /// for file in output.download_all(&downloader, "out".as_ref()).await? {
+    /// for file in output.download_all(&downloader, "out").await? {
     ///     println!("saved {} ({} bytes)", file.path.display(), file.bytes);
     /// }
     /// # Ok(()) }
@@ -139,7 +139,7 @@ impl TaskOutput {
     pub async fn download_all(
         &self,
         downloader: &Downloader,
-        dir: &std::path::Path,
+        dir: impl AsRef<std::path::Path>,
     ) -> Result<Vec<SavedFile>, DownloadError> {
         downloader
             .download_all(self.resources(), dir, &self.download_context())
@@ -151,7 +151,7 @@ impl TaskOutput {
         &self,
         downloader: &Downloader,
         resource: &Resource,
-        path: &std::path::Path,
+        path: impl AsRef<std::path::Path>,
     ) -> Result<SavedFile, DownloadError> {
         downloader
             .download_to(&resource.url, path, &self.download_context())

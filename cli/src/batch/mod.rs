@@ -169,7 +169,6 @@ pub async fn run(global: &Global, args: &BatchArgs, out: &Out) -> Outcome {
         stop_admitting: false,
         stopped_after_unknown: false,
         concurrency_refusals: 0,
-        waits_timed_out: 0,
         silent_in_a_row: 0,
         slot_freed_at: None,
         gaps: Vec::new(),
@@ -232,8 +231,6 @@ struct Batch<'a> {
     /// No job was started after an unknown outcome (no `--continue-on-unknown`).
     stopped_after_unknown: bool,
     concurrency_refusals: u64,
-    /// Tasks whose wait reached the deadline: still running, so still holding a slot.
-    waits_timed_out: usize,
     /// Requests in a row that got no answer; the batch stops at `MAX_SILENCE`.
     silent_in_a_row: u32,
     /// When a task ended while jobs were waiting.
@@ -505,7 +502,7 @@ impl<'a> Batch<'a> {
     async fn admit(&mut self) {
         while !self.stop_admitting
             && !self.stop.requested()
-            && self.waits.len() + self.waits_timed_out < self.limit as usize
+            && self.waits.len() < self.limit as usize
             && self.refused_until.is_none_or(|t| Instant::now() >= t)
         {
             let Some(index) = self.queue.pop_front() else {
@@ -670,9 +667,9 @@ impl<'a> Batch<'a> {
                 );
             }
             // The deadline: the task runs on; the summary names it and how to resume.
-            // A wait may end a little before the batch's deadline: its task keeps its
-            // slot, so no new paid task starts in its place.
-            Err(e) if e.is_timeout() => self.waits_timed_out += 1,
+            // A wait ends a little before the batch's deadline (its last query must
+            // answer in time), so no new job starts in what is left.
+            Err(e) if e.is_timeout() => self.stop_admitting = true,
             Err(e) => {
                 if e.status().is_none() {
                     self.silent_in_a_row += 1;
