@@ -20,6 +20,7 @@ use crate::ledger::default::DefaultLedger;
 use crate::ledger::{EntryQuery, LEDGER_ENV, LedgerEntry, MemoryLedger, SqliteLedger, TaskLedger};
 use crate::platform::account::AccountCheck;
 use crate::platform::catalog::ModelEntry;
+use crate::platform::tiers::LOWEST_TIER_RUNNING_TASKS;
 use crate::platform::upload::{UploadOptions, UploadedFile};
 use crate::redact::{Redactor, raw_url_for_display};
 use crate::shared::{Shared, SubmittedHook};
@@ -57,6 +58,8 @@ pub const BASE_URL_ENV: &str = "MODELLIX_BASE_URL";
 #[derive(Clone)]
 pub struct Client {
     shared: Arc<Shared>,
+    /// The team's running-task limit, as told or the lowest tier's.
+    running_task_limit: u32,
 }
 
 impl fmt::Debug for Client {
@@ -75,6 +78,13 @@ impl Client {
     /// A builder for every setting.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
+    }
+
+    /// The team's running-task limit: as set with
+    /// [`ClientBuilder::running_task_limit`], else the lowest tier's
+    /// ([`LOWEST_TIER_RUNNING_TASKS`], 2).
+    pub fn running_task_limit(&self) -> u32 {
+        self.running_task_limit
     }
 
     /// A client from `MODELLIX_API_KEY` and, if set, `MODELLIX_BASE_URL` and
@@ -626,6 +636,7 @@ pub struct ClientBuilder {
     wait: WaitOptions,
     shared_rate_limit: bool,
     requests_per_minute: Option<u32>,
+    running_task_limit: Option<u32>,
     max_rate_limit_pause: Duration,
     rate_settings: RateSettings,
     on_submitted: Option<SubmittedHook>,
@@ -647,6 +658,7 @@ impl Default for ClientBuilder {
             wait: WaitOptions::default(),
             shared_rate_limit: true,
             requests_per_minute: Some(DEFAULT_REQUESTS_PER_MINUTE),
+            running_task_limit: None,
             max_rate_limit_pause: DEFAULT_MAX_PAUSE,
             rate_settings: RateSettings::default(),
             on_submitted: None,
@@ -794,6 +806,25 @@ impl ClientBuilder {
         self
     }
 
+    /// The team's running-task limit, from its tier ([`TIERS`](crate::TIERS): 2 under a
+    /// $10 top-up, then 10, 20, 30, 50, 100). Modellix says it in no header; without
+    /// this setting [`Client::running_task_limit`] is the lowest tier's 2. Programs that
+    /// run many tasks (like `modellix batch`) size their concurrency from it.
+    ///
+    /// ```
+    /// let client = modellix::Client::builder()
+    ///     .api_key("sk-example")
+    ///     .running_task_limit(10) // a $10 tier
+    ///     .requests_per_minute(Some(100))
+    ///     .build()?;
+    /// assert_eq!(client.running_task_limit(), 10);
+    /// # Ok::<(), modellix::ConfigError>(())
+    /// ```
+    pub fn running_task_limit(mut self, tasks: u32) -> Self {
+        self.running_task_limit = Some(tasks);
+        self
+    }
+
     /// The longest client-wide pause one server hint (`Retry-After`,
     /// `X-RateLimit-Reset`) can cause (default 60 s). Waits check their own deadline
     /// and the pause again after every sleep.
@@ -909,6 +940,18 @@ impl ClientBuilder {
 
     /// Checks every setting and builds the client.
     pub fn build(self) -> Result<Client, ConfigError> {
+        let running_task_limit = match self.running_task_limit {
+            Some(0) => {
+                return Err(ConfigError {
+                    field: "running_task_limit",
+                    problem: "is 0; give the team's running tasks from its tier (2 under a \
+                              $10 top-up, up to 100), e.g. .running_task_limit(2)"
+                        .into(),
+                });
+            }
+            Some(n) => n,
+            None => LOWEST_TIER_RUNNING_TASKS,
+        };
         let key = self.api_key.as_deref().ok_or_else(|| ConfigError {
             field: "api_key",
             problem: "is missing; pass it to ClientBuilder::api_key or use Client::from_env".into(),
@@ -971,6 +1014,7 @@ impl ClientBuilder {
                 primed: tokio::sync::OnceCell::new(),
                 wakers: Default::default(),
             }),
+            running_task_limit,
         })
     }
 }

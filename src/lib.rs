@@ -4,6 +4,7 @@
 #![deny(missing_docs)]
 
 mod client;
+mod cost;
 pub mod download;
 mod error;
 pub mod ledger;
@@ -32,6 +33,7 @@ mod generated {
 }
 
 pub use client::{API_KEY_ENV, BASE_URL_ENV, Client, ClientBuilder, DEFAULT_BASE_URL};
+pub use cost::{Cost, CostParseError};
 pub use download::{DownloadContext, DownloadError, DownloadOptions, Downloader, SavedFile};
 pub use error::shown::redact_key;
 pub use error::{ApiError, ConfigError, Error, ErrorKind, TaskFailure};
@@ -44,6 +46,8 @@ pub use media::image::{Image, ImageLoader, InlineForm, MediaError};
 pub use platform::account::AccountCheck;
 pub use platform::catalog::{ModelEntry, ModelFilter};
 pub use platform::local_files::{MAX_INLINE_BYTES, local_file_pointers};
+pub use platform::price::Price;
+pub use platform::tiers::{LOWEST_TIER_RUNNING_TASKS, TIERS, Tier};
 pub use platform::upload::{
     FILE_LIFETIME, MAX_LIST_LIMIT, MAX_UPLOAD_BYTES, ProgressFn, UploadOptions, UploadProgress,
     UploadedFile,
@@ -55,7 +59,7 @@ pub use schema::validate::{Rule, ValidationError, Violation, Warning, Warnings};
 pub use shared::SubmittedHook;
 pub use task::handle::TaskHandle;
 pub use task::kind::TaskKind;
-pub use task::output::TaskOutput;
+pub use task::output::{RESULT_LIFETIME, TaskOutput};
 pub use task::record::Task;
 pub use task::status::TaskStatus;
 pub use task::submit::{MAX_JSON_DEPTH, MAX_JSON_NODES, SubmitOptions};

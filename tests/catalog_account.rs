@@ -129,3 +129,26 @@ async fn submit_json_refuses_a_malformed_slug_and_sends_an_unvendored_one_once()
     let entries = client.history(0).await.unwrap();
     assert_eq!(entries.len(), 2);
 }
+
+/// The catalog's `price` objects are parsed with exact amounts: fixed, or min and max,
+/// per an open unit.
+#[tokio::test]
+async fn catalog_prices_are_parsed_exactly() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let models = client(&sandbox, sandbox.api_key()).models().await.unwrap();
+    let of = |slug: &str| models.iter().find(|m| m.slug == slug).unwrap().clone();
+    let image = of("openai/gpt-image-2").pricing.unwrap();
+    assert_eq!(image.fixed, Some("0.04".parse().unwrap()));
+    assert_eq!(image.unit.as_deref(), Some("$/img"));
+    let video = of("bytedance/seedance-2.0-v2v").pricing.unwrap();
+    assert_eq!(
+        (
+            video.min.unwrap().to_string(),
+            video.max.unwrap().to_string()
+        ),
+        ("0.0480".to_owned(), "0.2400".to_owned())
+    );
+    assert_eq!(video.highest(), video.max);
+    assert_eq!(video.to_string(), "$0.0480-$0.2400/sec");
+    assert_eq!(of("alibaba/qwen-image-plus").pricing, None);
+}

@@ -195,3 +195,30 @@ fn a_ledger_url_is_refused_by_scheme_not_made_into_folders() {
         assert!(!text.contains("pw-secret"), "{text}");
     }
 }
+
+/// The running-task limit is a setting (Modellix says it in no header): the lowest
+/// tier's 2 unless told, and 0 is refused with the field named.
+#[test]
+fn the_running_task_limit_defaults_to_the_lowest_tier() {
+    let builder = || modellix::Client::builder().api_key("sk-test-0123456789abcdef");
+    assert_eq!(builder().build().unwrap().running_task_limit(), 2);
+    assert_eq!(
+        builder()
+            .running_task_limit(20)
+            .build()
+            .unwrap()
+            .running_task_limit(),
+        20
+    );
+    let err = builder().running_task_limit(0).build().unwrap_err();
+    assert_eq!(err.field, "running_task_limit");
+    assert!(err.to_string().contains("running_task_limit(2)"), "{err}");
+    assert!(!err.to_string().contains("0123456789"), "{err}");
+    assert_eq!(
+        modellix::TIERS
+            .iter()
+            .map(|t| t.running_tasks)
+            .collect::<Vec<_>>(),
+        [2, 10, 20, 30, 50, 100]
+    );
+}

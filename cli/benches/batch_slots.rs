@@ -49,7 +49,7 @@ async fn batch(jobs: usize, time_scale: f64, poll: &str, window: &str, extra: &[
         ledger.to_str().unwrap_or_default(),
         "batch",
         file.to_str().unwrap_or_default(),
-        "--max-tasks",
+        "--concurrency",
         "3",
         "--no-download",
         "--poll-interval",

@@ -16,7 +16,7 @@ Examples:
       --set video_urls=./clip.mp4                      # a local clip, uploaded
   modellix run bytedance/seedance-2.0-v2v --help       # the model's fields as flags
   modellix validate bytedance/seedance-2.0-v2v --body @request.json
-  modellix batch jobs.jsonl --max-tasks 3              # rerun the same command to resume
+  modellix batch jobs.jsonl --concurrency 2            # rerun the same command to resume
   modellix task wait task-abc123 task-def456 --out results/
   modellix recover                                     # ids to resume, outcomes to check
   modellix ledger dismiss 42                           # entry 42 checked in the console
@@ -193,12 +193,30 @@ unknown outcomes are listed, never resent. A job whose id the ledger holds with 
 model or body stops the batch before anything is sent (exit 2): give the job a new id,
 or send it anyway with --resend ID (recorded in the ledger as a new request).
 
-At most --max-tasks run at once (fewer while Modellix answers \"Concurrent limit
+At most --concurrency tasks run at once (fewer while Modellix answers \"Concurrent limit
 exceeded\"), every request stays under the key's rate limit, tasks are waited for with
 the library's (learning) poll schedule, and results are saved as each task ends. After
 a submission whose outcome is unknown no new job is started (exit 4) unless
 --continue-on-unknown; check it in the Modellix console, then
 `modellix ledger dismiss ENTRY` (see `modellix recover`).
+
+Modellix's limits come in tiers, set by the team's largest single top-up and kept for
+good (the console's \"Entitlements\" page shows yours):
+  top-up      running tasks   requests a minute
+  under $10         2               100
+  $10              10               100
+  $100             20               200
+  $200             30               300
+  $500             50               500
+  $1,000          100             1,000
+Running tasks are shared by every key of the team; requests a minute (polls included)
+are per key. Set --concurrency to your tier's running tasks and --rpm to its requests a
+minute (the server's X-RateLimit-* headers win when present). Older guides that speak of
+\"about 3 running tasks\" are out of date.
+
+--max-tasks N caps the paid tasks this run may create: with more new jobs than N the
+batch refuses before sending anything and names both numbers (exit 2). On a terminal a
+batch of more than 20 new jobs asks for confirmation first; --yes skips it.
 
 Ctrl-C: no new submission starts, the one being sent is finished and recorded, and the
 summary lists the tasks still running and the command that resumes (exit 3). A second
@@ -209,7 +227,8 @@ or stopped (rerun to continue), 4 an outcome is unknown, 5 other (a result not s
 a task that succeeded without result files).
 
 Examples:
-  modellix batch jobs.jsonl --max-tasks 3 --out results/
+  modellix batch jobs.jsonl --concurrency 10 --rpm 100 --out results/   # a $10 tier
+  modellix batch jobs.jsonl --max-tasks 50 --yes     # refuse if more than 50 would be paid
   modellix batch jobs.jsonl --json > events.jsonl
   modellix batch jobs.jsonl --resend job-7           # send job-7 again, knowingly";
 
@@ -316,9 +335,20 @@ pub struct TaskDownloadArgs {
 pub struct BatchArgs {
     /// The jobs, one JSON object per line.
     pub jobs: PathBuf,
-    /// Tasks running at once (Modellix allows about 3 per team).
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
-    pub max_tasks: u32,
+    /// Tasks running at once: the team's running-task limit, set by its tier (2 under
+    /// a $10 top-up, up to 100; see below). Fewer run while Modellix answers
+    /// "Concurrent limit exceeded" [default: 2, the lowest tier's].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100), value_name = "N")]
+    pub concurrency: Option<u32>,
+    /// The most paid tasks this run may create: a batch with more new jobs refuses
+    /// before sending anything (exit 2). A safety cap on spending, as in Modellix's
+    /// own CLI.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..), value_name = "N")]
+    pub max_tasks: Option<u32>,
+    /// Do not ask for confirmation before a large batch on a terminal (without a
+    /// terminal nothing is asked).
+    #[arg(long)]
+    pub yes: bool,
     /// Requests per minute for this key, polls included, when the server does not say.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     pub rpm: u32,

@@ -120,9 +120,36 @@ pub async fn save(
     Ok(json!({"task_id": id, "status": "success", "files": files}))
 }
 
-/// One task's result for people: the saved paths or the URLs.
+/// Adds what the task cost and until when its results can be fetched to a result:
+/// `"cost"` (the billed USD amount as an exact decimal string, `null` when the answer
+/// gives none), `"billing_status"`, `"result_expires_at"` (RFC 3339; from the answer,
+/// else 7 days after the end) and `"server_duration_ms"` when the answer gives it.
+pub fn add_cost(result: &mut Value, output: &TaskOutput) {
+    if !result.is_object() {
+        return;
+    }
+    result["cost"] = json!(output.cost());
+    result["billing_status"] = json!(output.billing_status());
+    result["result_expires_at"] =
+        json!(humantime::format_rfc3339_seconds(output.result_expires_at()).to_string());
+    if let Some(run) = output.server_duration() {
+        result["server_duration_ms"] = json!(run.as_millis() as u64);
+    }
+}
+
+/// One task's result for people: the saved paths or the URLs, then its cost.
 pub fn print_human(result: &Value) {
     let id = result["task_id"].as_str().unwrap_or_default();
+    print_files(id, result);
+    if let Some(cost) = result["cost"].as_str() {
+        println!("{id} cost ${cost}");
+    }
+    if let (Some(expires), Some(_)) = (result["result_expires_at"].as_str(), result.get("urls")) {
+        println!("{id} result links work until {expires}");
+    }
+}
+
+fn print_files(id: &str, result: &Value) {
     if let Some(files) = result["files"].as_array() {
         for f in files.iter().filter_map(Value::as_str) {
             println!("{id} saved {f}");

@@ -41,7 +41,7 @@ fn batch(
         "--json",
         "batch",
         jobs.to_str().unwrap(),
-        "--max-tasks",
+        "--concurrency",
         "3",
         "--poll-interval",
         "0.05",
@@ -347,7 +347,7 @@ async fn the_first_ctrl_c_lets_the_submit_in_flight_finish_and_starts_no_other()
             "--json",
             "batch",
             jobs.to_str().unwrap(),
-            "--max-tasks",
+            "--concurrency",
             "5",
             "--no-download",
         ],
@@ -412,7 +412,7 @@ async fn an_unknown_outcome_stops_new_submits_unless_told_to_continue() {
         let dir = tempfile::tempdir().unwrap();
         let ledger = dir.path().join("ledger.sqlite");
         let jobs = jobs_file(dir.path(), (0..4).map(|i| format!("u{i}")));
-        let mut args = vec!["--max-tasks", "1"];
+        let mut args = vec!["--concurrency", "1"];
         args.extend_from_slice(extra);
         let output = quick_batch(&sandbox, &ledger, &jobs, &args);
         assert_code(&output, 4);
@@ -692,6 +692,133 @@ async fn jobs_recorded_under_the_old_line_markers_are_not_sent_again() {
     assert_eq!(
         submits_per_prompt(&sandbox).keys().collect::<Vec<_>>(),
         ["other"]
+    );
+}
+
+/// `--max-tasks` is the official CLI's safety cap on paid tasks: 30 new jobs under a
+/// cap of 5 refuse before a single request is sent, naming both numbers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cap_of_five_on_thirty_jobs_sends_nothing() {
+    let sandbox = limited_sandbox(Duration::ZERO).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger.sqlite");
+    let jobs = jobs_file(dir.path(), (0..30).map(|i| format!("c{i}")));
+    let output = quick_batch(&sandbox, &ledger, &jobs, &["--max-tasks", "5"]);
+    assert_code(&output, 2);
+    assert_eq!(sandbox.counts().submits(), 0, "no POST: {}", text(&output));
+    assert_eq!(sandbox.tasks().len(), 0);
+    let error = json(&output)["error"].clone();
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("30") && message.contains("--max-tasks 5"),
+        "{message}"
+    );
+    assert_eq!(
+        (error["new_jobs"].as_u64(), error["max_tasks"].as_u64()),
+        (Some(30), Some(5)),
+        "{error}"
+    );
+
+    // Within the cap the same batch runs, and a rerun counts only new jobs.
+    let output = quick_batch(&sandbox, &ledger, &jobs, &["--max-tasks", "30"]);
+    assert_code(&output, 0);
+    assert_eq!(sandbox.counts().submits(), 30);
+    let output = quick_batch(&sandbox, &ledger, &jobs, &["--max-tasks", "1"]);
+    assert_code(&output, 0);
+    assert_eq!(sandbox.counts().submits(), 30, "done jobs are not new");
+}
+
+/// The most tasks whose run overlaps, from the sandbox's creation times.
+fn peak_running(sandbox: &Sandbox, task: Duration) -> usize {
+    let created: Vec<_> = sandbox.tasks().iter().map(|t| t.created_at).collect();
+    created
+        .iter()
+        .map(|start| {
+            created
+                .iter()
+                .filter(|c| *c <= start && **c + task > *start)
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// `--concurrency N` bounds the tasks running at once, below the team's limit too;
+/// without it a batch runs the lowest tier's 2 at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrency_bounds_the_tasks_running_at_once() {
+    let task = Duration::from_millis(300);
+    for (flag, n) in [(Some("5"), 5), (None, 2)] {
+        let sandbox = Sandbox::builder()
+            .concurrency_limit(10)
+            .timing(Timing::Fixed(task))
+            .start()
+            .await
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = dir.path().join("ledger.sqlite");
+        let jobs = jobs_file(dir.path(), (0..12).map(|i| format!("k{i}")));
+        let mut args = vec!["--rpm", "6000"];
+        if let Some(flag) = flag {
+            args.extend(["--concurrency", flag]);
+        }
+        let output = quick_batch(&sandbox, &ledger, &jobs, &args);
+        assert_code(&output, 0);
+        assert_eq!(sandbox.tasks().len(), 12);
+        assert_eq!(peak_running(&sandbox, task), n, "--concurrency {flag:?}");
+        assert_eq!(sandbox.limit_rejections().total(), 0);
+        let resume = summary(&output)["resume"].clone();
+        assert!(resume.is_null(), "{resume}");
+    }
+}
+
+/// The summary totals what the tasks of this run were billed, exactly (decimal), in
+/// `--json` and for people; each saved job carries its own cost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_summary_totals_the_cost_exactly() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger.sqlite");
+    // Three 5 s clips and one 10 s clip at $0.0480 a second: 3 × 0.2400 + 0.4800.
+    let mut lines: Vec<String> = (0..3).map(|i| line(&format!("clip {i}"))).collect();
+    lines.push(
+        serde_json::json!({
+            "model": MODEL,
+            "body": {"prompt": "long", "video_urls": ["https://example.com/in.mp4"], "duration": 10},
+        })
+        .to_string(),
+    );
+    let jobs = dir.path().join("jobs.jsonl");
+    write_lines(&jobs, &lines);
+    let output = quick_batch(&sandbox, &ledger, &jobs, &[]);
+    assert_code(&output, 0);
+    let s = summary(&output);
+    assert_eq!(s["cost"], "1.2000", "{s}");
+    assert_eq!(s["unpriced"], 0, "{s}");
+    let saved: Vec<Value> = json_lines(&output)
+        .into_iter()
+        .filter(|e| e["event"] == "saved")
+        .collect();
+    assert_eq!(saved.len(), 4);
+    assert!(saved.iter().all(|e| e["cost"].is_string()), "{saved:?}");
+
+    let jobs2 = jobs_file(dir.path(), (0..2).map(|i| format!("h{i}")));
+    let human = with_ledger(
+        &sandbox,
+        &ledger,
+        &[
+            "batch",
+            jobs2.to_str().unwrap(),
+            "--poll-interval",
+            "0.05",
+            "--no-download",
+        ],
+    );
+    assert_code(&human, 0);
+    assert!(
+        String::from_utf8_lossy(&human.stdout).contains("billed in this run: $0.4800"),
+        "{}",
+        text(&human)
     );
 }
 

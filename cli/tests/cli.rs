@@ -1049,3 +1049,48 @@ async fn hints_for_a_shell_user_are_shell_commands() {
         );
     }
 }
+
+/// `run --json` and `task wait --json` say what the task cost, exactly as Modellix
+/// billed it, and until when its result links work; people see the cost too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_and_task_wait_print_the_cost() {
+    let output = run(&[
+        "--sandbox",
+        "--json",
+        "--sandbox-task-seconds",
+        "0",
+        "run",
+        MODEL,
+        PROMPT,
+        VIDEO,
+        "--set=duration=10",
+        "--no-download",
+    ]);
+    assert_code(&output, 0);
+    let answer = json(&output);
+    // The sandbox bills Seedance 2.0 V2V $0.0480 a second.
+    assert_eq!(answer["cost"], "0.4800", "{answer}");
+    assert_eq!(answer["billing_status"], "succeeded", "{answer}");
+    assert!(
+        answer["result_expires_at"].as_str().unwrap().ends_with('Z'),
+        "{answer}"
+    );
+
+    let sandbox = Sandbox::start().await.unwrap();
+    let submitted = json(&against(
+        &sandbox,
+        &["--json", "run", MODEL, PROMPT, VIDEO, "--no-wait"],
+    ));
+    let id = submitted["task_id"].as_str().unwrap().to_owned();
+    let output = against(&sandbox, &["--json", "task", "wait", &id, "--no-download"]);
+    assert_code(&output, 0);
+    let answer = json(&output);
+    assert_eq!(answer["tasks"][0]["cost"], "0.2400", "{answer}");
+    let output = against(&sandbox, &["task", "wait", &id, "--no-download"]);
+    assert_code(&output, 0);
+    assert!(
+        text(&output).contains(&format!("{id} cost $0.2400")),
+        "{}",
+        text(&output)
+    );
+}

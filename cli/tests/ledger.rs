@@ -116,7 +116,15 @@ async fn a_batch_that_timed_out_continues_without_resending() {
     let ledger = dir.path().join("ledger.sqlite");
     let jobs = jobs_file(dir.path(), (0..5).map(|i| format!("j{i}")));
     let jobs = jobs.to_str().unwrap();
-    let args = ["batch", jobs, "--poll-interval", "0.1", "--no-download"];
+    let args = [
+        "batch",
+        jobs,
+        "--concurrency",
+        "3",
+        "--poll-interval",
+        "0.1",
+        "--no-download",
+    ];
     let mut first = vec!["--json"];
     first.extend_from_slice(&args);
     first.extend_from_slice(&["--timeout", "1"]);
@@ -180,7 +188,7 @@ async fn two_batches_racing_on_one_ledger_post_each_job_once() {
         "--json",
         "batch",
         jobs,
-        "--max-tasks",
+        "--concurrency",
         "6",
         "--poll-interval",
         "0.05",

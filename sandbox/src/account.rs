@@ -82,10 +82,13 @@ async fn models(State(shared): State<Arc<Shared>>) -> Response {
         .map(|(id, summary)| {
             json!({
                 "slug": id,
-                "type": type_hint(id).unwrap_or("video-to-video"),
+                "type": crate::prices::model_type(id)
+                    .or_else(|| type_hint(id))
+                    .unwrap_or("video-to-video"),
                 "docs_url": format!("https://modellix.ai/models/{id}"),
                 "description": summary,
-                "display_price": "$0.10 / s",
+                "display_price": crate::prices::display_price(id),
+                "price": crate::prices::catalog_price(id),
             })
         })
         .collect();

@@ -85,6 +85,7 @@ mod generic;
 mod injection;
 mod limits;
 mod media_files;
+mod prices;
 mod records;
 mod routes;
 mod server;

@@ -1,7 +1,7 @@
 //! Simulated tasks: how long they take, what they answer at each stage of their life.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use modellix::OutputFile;
 use serde_json::{Value, json};
@@ -60,6 +60,15 @@ fn frame_size(body: &Value) -> (u32, u32) {
     } else {
         (short, long(b / a))
     }
+}
+
+/// How long result URLs work after a task ends (Modellix: 7 days).
+const RESULT_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// `time` in Unix milliseconds, as Modellix writes `result_expires_at`.
+fn unix_ms(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Where a task is in its life.
@@ -173,10 +182,19 @@ impl Task {
             (Stage::Done, Outcome::Success) => json!({
                 "status": "success",
                 "result": {"resources": self.resources(base_url)},
+                "billing": {
+                    "status": "succeeded",
+                    "amount": crate::prices::billed(&r.model_id, &r.body, self.files().len()),
+                },
+                "result_expires_at": unix_ms(r.created_at + self.duration + RESULT_LIFETIME),
             }),
         };
         if let (Value::Object(data), Value::Object(fields)) = (&mut data, fields) {
             data.extend(fields);
+        }
+        if stage == Stage::Done {
+            // Like Modellix: the run time in milliseconds on a finished task.
+            data["duration"] = json!(self.duration.as_millis() as u64);
         }
         data
     }

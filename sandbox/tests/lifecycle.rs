@@ -364,3 +364,72 @@ async fn chosen_port_and_shutdown() {
         "stopped listening"
     );
 }
+
+/// A finished task carries what Modellix's answers carry: `billing {status, amount}`
+/// with the amount as a decimal string, `result_expires_at` in Unix milliseconds (7
+/// days after the end) and `duration` in milliseconds.
+#[tokio::test]
+async fn a_finished_task_carries_billing_expiry_and_duration() {
+    let sandbox = Sandbox::builder()
+        .timing(Timing::Fixed(Duration::from_millis(200)))
+        .start()
+        .await
+        .unwrap();
+    let mut body = valid_body();
+    body["duration"] = json!(5);
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let task_id = submit_ok(&sandbox, &body).await;
+    let (_, running) = query(&sandbox, &task_id).await;
+    assert!(running["data"].get("billing").is_none(), "{running}");
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let (_, done) = query(&sandbox, &task_id).await;
+    let data = &done["data"];
+    assert_eq!(data["status"], "success", "{done}");
+    assert_eq!(data["billing"]["status"], "succeeded", "{done}");
+    // Seedance 2.0 V2V: 5 s at the sandbox's $0.0480 a second.
+    assert_eq!(data["billing"]["amount"], "0.2400", "{done}");
+    assert_eq!(data["duration"], 200, "{done}");
+    let expires = data["result_expires_at"].as_u64().unwrap();
+    let week = 7 * 24 * 3600 * 1000;
+    assert!(
+        expires >= before + week && expires < before + week + 60_000,
+        "{done}"
+    );
+}
+
+/// The catalog gives every vendored model its own type and a price.
+#[tokio::test]
+async fn the_catalog_types_and_prices_every_vendored_model() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let catalog: Value = http()
+        .get(format!("{}/api/v1/models", sandbox.base_url()))
+        .bearer_auth(sandbox.api_key())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let models = catalog["models"].as_array().unwrap();
+    let of = |slug: &str| models.iter().find(|m| m["slug"] == slug).unwrap().clone();
+    assert_eq!(of("alibaba/wan2.7-image")["type"], "text-to-image");
+    assert_eq!(of("bytedance/seedance-2.0-v2v")["type"], "video-to-video");
+    assert_eq!(of("alibaba/wan2.7-i2v")["type"], "image-to-video");
+    assert_eq!(
+        of("openai/gpt-image-2")["price"],
+        json!({"fixed": "0.0400", "unit": "$/img"})
+    );
+    let v2v = of("bytedance/seedance-2.0-v2v")["price"].clone();
+    assert_eq!(
+        v2v,
+        json!({"min": "0.0480", "max": "0.2400", "unit": "$/sec"})
+    );
+    for op in modellix::OPERATIONS.iter().filter(|op| op.is_submit()) {
+        let entry = of(op.model_id.unwrap());
+        assert!(entry["price"]["unit"].is_string(), "{entry}");
+        assert!(entry["type"].is_string(), "{entry}");
+    }
+}

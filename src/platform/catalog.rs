@@ -12,6 +12,7 @@ use reqwest::Method;
 use crate::error::Error;
 use crate::generated::OPERATIONS;
 use crate::platform::endpoint::{call, endpoint_name};
+use crate::platform::price::Price;
 use crate::shared::Shared;
 use crate::transport::lenient::{CATALOG, Slips, bounded_value, decode};
 use crate::types::CatalogModel;
@@ -35,6 +36,9 @@ pub struct ModelEntry {
     pub description: Option<String>,
     /// The display price, as Modellix shows it, when the catalog gives one.
     pub price: Option<String>,
+    /// The price parsed from the entry's `price` object (fixed, or min and max, per a
+    /// unit), with exact amounts, when the catalog gives one.
+    pub pricing: Option<Price>,
     /// True when this build has a typed request for the model (in [`crate::types`],
     /// validated by its fragment); otherwise use [`Client::submit_json`](crate::client::Client::submit_json).
     pub typed: bool,
@@ -156,6 +160,7 @@ impl From<CatalogModel> for ModelEntry {
         let typed = OPERATIONS
             .iter()
             .any(|op| op.is_submit() && op.model_id == Some(raw.slug.as_str()));
+        let pricing = raw.price.as_ref().and_then(Price::from_json);
         let price = match raw.price {
             Some(serde_json::Value::String(s)) => Some(s),
             Some(serde_json::Value::Number(n)) => Some(n.to_string()),
@@ -166,7 +171,10 @@ impl From<CatalogModel> for ModelEntry {
             model_type: text(raw.type_),
             docs_url: text(raw.docs_url),
             description: text(raw.description),
-            price: text(raw.display_price).or_else(|| text(price)),
+            price: text(raw.display_price)
+                .or_else(|| text(price))
+                .or_else(|| pricing.as_ref().map(Price::to_string)),
+            pricing,
             slug: raw.slug,
         }
     }

@@ -8,4 +8,6 @@ pub(crate) mod account;
 pub(crate) mod catalog;
 pub(crate) mod endpoint;
 pub(crate) mod local_files;
+pub(crate) mod price;
+pub(crate) mod tiers;
 pub(crate) mod upload;

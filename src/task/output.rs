@@ -1,7 +1,8 @@
 //! A finished task's result, and saving its files.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::cost::Cost;
 use crate::task::record::Task;
 use crate::types::{Resource, TaskInfo};
 use crate::{
@@ -27,14 +28,79 @@ pub struct TaskOutput {
     /// The final answer, unknown fields kept (`info.extra`).
     pub info: TaskInfo,
     /// When this client saw the task finished. Result links expire 7 days after
-    /// completion (24 hours for tasks before mid-2026; `info.extra["result_expires_at"]`,
-    /// Unix milliseconds, gives the exact time when present): save the files before then.
+    /// completion (24 hours for tasks before mid-2026); [`TaskOutput::result_expires_at`]
+    /// gives the time the server says, when it says: save the files before then.
     pub finished_at: SystemTime,
     /// Status queries this wait made.
     pub polls: u32,
 }
 
+/// How long result URLs work after a task ends when its answer does not say
+/// (Modellix documents 7 days).
+pub const RESULT_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
+
 impl TaskOutput {
+    /// What the task was billed, in USD, exactly as the answer's `billing.amount` says
+    /// (a decimal string such as `"0.2400"`); `None` when the answer carries no
+    /// readable amount. Add amounts with [`Cost::checked_add`].
+    ///
+    /// ```no_run
+    /// # async fn run(tasks: Vec<modellix::TaskHandle>) -> Result<(), modellix::Error> {
+    /// let mut total = modellix::Cost::ZERO;
+    /// for task in tasks {
+    ///     let output = task.wait().await?;
+    ///     if let Some(cost) = output.cost() {
+    ///         total = total.checked_add(cost).unwrap_or(total);
+    ///     }
+    /// }
+    /// println!("billed: ${total}");
+    /// # Ok(()) }
+    /// ```
+    pub fn cost(&self) -> Option<Cost> {
+        let amount = self.info.billing.as_ref()?.amount.as_ref()?;
+        Cost::from_json(amount)
+    }
+
+    /// The billing status the answer gives (`"succeeded"`, …; an open string).
+    pub fn billing_status(&self) -> Option<&str> {
+        self.info.billing.as_ref()?.status.as_ref()?.as_str()
+    }
+
+    /// When the result URLs stop working: the answer's `result_expires_at` (Unix
+    /// milliseconds; on the task, its result or, the earliest, its resources), else
+    /// [`RESULT_LIFETIME`] after [`finished_at`](TaskOutput::finished_at).
+    pub fn result_expires_at(&self) -> SystemTime {
+        self.server_expiry()
+            .unwrap_or(self.finished_at + RESULT_LIFETIME)
+    }
+
+    /// The expiry the answer states, if any (see [`TaskOutput::result_expires_at`]).
+    pub fn server_expiry(&self) -> Option<SystemTime> {
+        let key = "result_expires_at";
+        let result = self.info.result.as_ref();
+        let stated = self
+            .info
+            .result_expires_at
+            .or_else(|| result?.extra.get(key)?.as_i64())
+            .or_else(|| {
+                self.resources()
+                    .iter()
+                    .filter_map(|r| r.extra.get(key)?.as_i64())
+                    .min()
+            })?;
+        let ms = u64::try_from(stated).ok().filter(|ms| *ms > 0)?;
+        UNIX_EPOCH.checked_add(Duration::from_millis(ms))
+    }
+
+    /// How long the task ran on the server, from the answer's `duration`
+    /// (milliseconds), when given.
+    pub fn server_duration(&self) -> Option<Duration> {
+        let ms = self.info.duration?;
+        (0.0..1e12)
+            .contains(&ms)
+            .then(|| Duration::from_secs_f64(ms / 1000.0))
+    }
+
     /// The output files (videos, images), with `url`, `type_` and the optional fields.
     pub fn resources(&self) -> &[Resource] {
         self.info

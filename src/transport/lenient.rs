@@ -146,6 +146,10 @@ pub(crate) static TASK_ANSWER: Shape = Shape::Object(&[
             ("status", Shape::Keep),
             ("model_id", Shape::Keep),
             ("error", Shape::Keep),
+            // What the task cost and when its results expire (small values).
+            ("billing", Shape::Keep),
+            ("result_expires_at", Shape::Keep),
+            ("duration", Shape::Keep),
             (
                 "result",
                 Shape::Object(&[("resources", Shape::Array(&RESOURCE))]),

@@ -11,6 +11,18 @@ pub mod types {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+    ///What a finished task was billed. Observed in real answers (reported by third parties, read by Modellix's own blog code), not yet in Modellix's API reference; `TaskOutput::cost` parses it exactly.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct Billing {
+        ///The amount billed in USD as a decimal string, for example `"0.2400"` (observed). Left untyped so a number is kept too: never read it as a float.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub amount: ::std::option::Option<::serde_json::Value>,
+        ///Billing status, for example `succeeded`: an open string (observed). Left untyped so it is not read as a task status; `TaskOutput::billing_status` reads it.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<::serde_json::Value>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
     ///One model of the catalog.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CatalogModel {
@@ -948,7 +960,7 @@ Default: `"1:1"`.*/
             value.parse()
         }
     }
-    ///One output file of a task. Result URLs are signed links that expire about 24 hours after the task finishes: save outputs promptly.
+    ///One output file of a task. Result URLs are signed links that expire 7 days after the task finishes (24 hours until mid-2026; `result_expires_at` gives the exact time when present): save outputs promptly.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Resource {
         ///File format, for example `mp4` or `png`, when known.
@@ -1910,6 +1922,11 @@ Default: `"disabled"`.*/
     ///The task as the server sees it now.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct TaskInfo {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub billing: ::std::option::Option<Billing>,
+        ///How long the task ran on the server, in milliseconds (observed).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub duration: ::std::option::Option<f64>,
         ///Error details of a failed task, as the server gives them.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub error: ::std::option::Option<::serde_json::Value>,
@@ -1918,6 +1935,9 @@ Default: `"disabled"`.*/
         pub model_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub result: ::std::option::Option<TaskResult>,
+        ///When the result URLs stop working, in Unix milliseconds (observed; documented as 7 days after the task ends when absent).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub result_expires_at: ::std::option::Option<i64>,
         pub status: crate::schema::TaskStatus,
         ///Unique task identifier
         pub task_id: ::std::string::String,

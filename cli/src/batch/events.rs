@@ -104,5 +104,12 @@ impl Events {
             n("save_failed"),
             n("unfinished"),
         );
+        if let Some(cost) = summary["cost"].as_str() {
+            let unpriced = match n("unpriced") {
+                0 => String::new(),
+                u => format!(" ({u} task(s) gave no amount)"),
+            };
+            println!("billed in this run: ${cost}{unpriced}");
+        }
     }
 }

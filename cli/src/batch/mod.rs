@@ -24,8 +24,8 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
 use modellix::{
-    Backoff, LearningSchedule, MemoryLedger, SqliteLedger, TaskHandle, TaskLedger, TaskOutput,
-    WaitOptions,
+    Backoff, Cost, LearningSchedule, MemoryLedger, SqliteLedger, TaskHandle, TaskLedger,
+    TaskOutput, WaitOptions,
 };
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -45,6 +45,10 @@ use shutdown::Shutdown;
 
 /// Requests in a row without an answer before the batch stops (rerun to continue).
 const MAX_SILENCE: u32 = 10;
+
+/// New jobs above which a batch on a terminal asks before sending (the number is in
+/// `modellix batch --help`).
+const CONFIRM_ABOVE: usize = 20;
 
 /// The pause after a 429, a request never sent or a wait that failed, when no
 /// `--poll-interval` is given.
@@ -128,6 +132,9 @@ pub async fn run(global: &Global, args: &BatchArgs, out: &Out) -> Outcome {
         let saved = SavedLedger::new(inner);
         ledger = Some(saved.clone());
         let mut builder = builder.ledger(saved);
+        if let Some(n) = args.concurrency {
+            builder = builder.running_task_limit(n);
+        }
         if let Some(every) = interval {
             // The learning schedule still plans around what it learned; `every` is its
             // pace until then.
@@ -154,7 +161,8 @@ pub async fn run(global: &Global, args: &BatchArgs, out: &Out) -> Outcome {
         downloads: FuturesUnordered::new(),
         uploads: BTreeMap::new(),
         deletions: Vec::new(),
-        limit: args.max_tasks,
+        limit: session.client.running_task_limit(),
+        max: session.client.running_task_limit(),
         pause: interval.unwrap_or(PAUSE),
         deadline: Instant::now() + Duration::from_secs(args.timeout),
         refused_until: None,
@@ -164,9 +172,13 @@ pub async fn run(global: &Global, args: &BatchArgs, out: &Out) -> Outcome {
         silent_in_a_row: 0,
         slot_freed_at: None,
         gaps: Vec::new(),
+        cost: Cost::ZERO,
+        unpriced: 0,
         stop,
     };
     batch.sort_out_prior().await?;
+    batch.check_cap()?;
+    batch.confirm()?;
     let ending = batch.drive().await;
     for deletion in std::mem::take(&mut batch.deletions) {
         let _ = deletion.await;
@@ -206,6 +218,8 @@ struct Batch<'a> {
     deletions: Vec<tokio::task::JoinHandle<()>>,
     /// K: tasks allowed to run at once now.
     limit: u32,
+    /// The most K may climb back to: `--concurrency`, else the lowest tier's.
+    max: u32,
     /// After a 429, a request never sent or a failed wait.
     pause: Duration,
     deadline: Instant,
@@ -223,6 +237,10 @@ struct Batch<'a> {
     slot_freed_at: Option<Instant>,
     /// From a freed slot to the next submit.
     gaps: Vec<Duration>,
+    /// What the tasks that succeeded in this run were billed, exactly.
+    cost: Cost,
+    /// Tasks that succeeded in this run without a readable billed amount.
+    unpriced: usize,
     stop: Shutdown,
 }
 
@@ -343,6 +361,54 @@ impl<'a> Batch<'a> {
             }
         }
         Ok(())
+    }
+
+    /// `--max-tasks`: more new jobs than the cap refuse the batch before any POST.
+    fn check_cap(&self) -> Outcome {
+        let Some(cap) = self.args.max_tasks else {
+            return Ok(());
+        };
+        let new = self.queue.len();
+        if new <= cap as usize {
+            return Ok(());
+        }
+        Err(Failure::bad_input(format!(
+            "{new} new job(s) would create {new} paid task(s), more than --max-tasks {cap};              nothing was sent. Raise the cap (--max-tasks {new}) or split {}",
+            self.args.jobs.display()
+        ))
+        .detail("new_jobs", json!(new))
+        .detail("max_tasks", json!(cap)))
+    }
+
+    /// On a terminal, a large batch asks before its first paid POST (`--yes` skips
+    /// the question; without a terminal nothing is asked).
+    fn confirm(&self) -> Outcome {
+        use std::io::{BufRead, IsTerminal, Write};
+        let new = self.queue.len();
+        if self.args.yes
+            || new <= CONFIRM_ABOVE
+            || !std::io::stdin().is_terminal()
+            || !std::io::stderr().is_terminal()
+        {
+            return Ok(());
+        }
+        eprint!(
+            "{new} new jobs will create up to {new} paid tasks, {} at once. Go on? [y/N] ",
+            self.max
+        );
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut answer)
+            .map_err(|e| Failure::other(format!("cannot read the answer: {e}")))?;
+        if matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
+            return Ok(());
+        }
+        Err(Failure::bad_input(format!(
+            "not confirmed; nothing was sent. To run without the question, add --yes:\n  {} --yes",
+            self.resume_command()
+        )))
     }
 
     /// Looks the job up again right before its POST: another process on the same
@@ -638,7 +704,7 @@ impl<'a> Batch<'a> {
     }
 
     fn slot_freed(&mut self) {
-        if self.limit < self.args.max_tasks {
+        if self.limit < self.max {
             self.limit += 1;
         }
         if !self.queue.is_empty() {
@@ -649,14 +715,21 @@ impl<'a> Batch<'a> {
     /// A task that ended well: its results are saved in the background, and only then
     /// is its success recorded. One without result files stays open.
     fn succeeded(&mut self, index: usize, output: TaskOutput) {
-        let job = &self.jobs[index];
         let task_id = output.task.id().to_owned();
+        match output.cost().and_then(|c| self.cost.checked_add(c)) {
+            Some(total) => self.cost = total,
+            None => self.unpriced += 1,
+        }
+        let job = &self.jobs[index];
         if output.resources().is_empty() {
             self.empty_result(index, task_id);
             return;
         }
-        self.events
-            .job("finished", job, json!({"task_id": task_id}));
+        self.events.job(
+            "finished",
+            job,
+            json!({"task_id": task_id, "cost": output.cost()}),
+        );
         self.save_in_background(index, output);
     }
 
@@ -692,8 +765,10 @@ impl<'a> Batch<'a> {
         let ledger = self.ledger.clone();
         self.downloads.push(
             async move {
-                let saved = results::save(session, &output.task, &output.info, &save, &quiet).await;
-                if saved.is_ok() {
+                let mut saved =
+                    results::save(session, &output.task, &output.info, &save, &quiet).await;
+                if let Ok(value) = &mut saved {
+                    results::add_cost(value, &output);
                     // Only once the results are saved: a rerun after a crash before
                     // this point downloads them again instead of skipping the job.
                     let _ = ledger.saved(&task_id).await;
@@ -769,6 +844,10 @@ impl<'a> Batch<'a> {
             "stopped_after_unknown": self.stopped_after_unknown,
             "concurrency_refusals": self.concurrency_refusals,
             "mean_slot_gap_ms": mean_gap_ms,
+            // Exact: the sum of the billed amounts of the tasks that succeeded in this
+            // run (as a decimal string); `unpriced` of them gave no amount.
+            "cost": self.cost,
+            "unpriced": self.unpriced,
             "resume": (unfinished > 0).then_some(resume.as_str()),
         });
         self.events.summary(&summary);
@@ -839,9 +918,12 @@ impl<'a> Batch<'a> {
         let mut words = vec![
             "batch".to_owned(),
             a.jobs.display().to_string(),
-            "--max-tasks".into(),
-            a.max_tasks.to_string(),
+            "--concurrency".into(),
+            self.max.to_string(),
         ];
+        if let Some(cap) = a.max_tasks {
+            words.extend(["--max-tasks".into(), cap.to_string()]);
+        }
         if let Some(every) = a.poll_interval {
             words.extend(["--poll-interval".into(), every.to_string()]);
         }

@@ -40,6 +40,9 @@ pub async fn run(global: &Global, args: &ModelsArgs, out: &Out) -> Outcome {
                 "type": m.model_type,
                 "description": m.description,
                 "price": m.price,
+                "pricing": m.pricing.as_ref().map(|p| json!({
+                    "fixed": p.fixed, "min": p.min, "max": p.max, "unit": p.unit,
+                })),
                 "docs_url": m.docs_url,
                 "typed": m.typed,
             })
@@ -48,21 +51,27 @@ pub async fn run(global: &Global, args: &ModelsArgs, out: &Out) -> Outcome {
     print(
         out,
         &json!({ "models": models, "source": "catalog" }),
-        "description",
+        &["price", "description"],
     );
     Ok(())
 }
 
-/// The listing, or "no model matches"; `text` names the field shown beside a slug.
-fn print(out: &Out, answer: &Value, text: &str) {
+/// The listing, or "no model matches"; `texts` name the fields shown beside a slug
+/// (all but the last in a column of their own).
+fn print(out: &Out, answer: &Value, texts: &[&str]) {
     let models = answer["models"].as_array().cloned().unwrap_or_default();
     out.data(answer, || {
         for m in &models {
-            println!(
-                "{:<40} {}",
-                m["slug"].as_str().unwrap_or_default(),
-                m[text].as_str().unwrap_or_default()
-            );
+            let mut line = format!("{:<40}", m["slug"].as_str().unwrap_or_default());
+            for (i, text) in texts.iter().enumerate() {
+                let value = m[*text].as_str().unwrap_or_default();
+                if i + 1 < texts.len() {
+                    line.push_str(&format!(" {value:<22}"));
+                } else {
+                    line.push_str(&format!(" {value}"));
+                }
+            }
+            println!("{}", line.trim_end());
         }
         if models.is_empty() {
             eprintln!("no model matches");
@@ -100,6 +109,6 @@ fn offline(args: &ModelsArgs, out: &Out) {
     print(
         out,
         &json!({ "models": models, "source": "build" }),
-        "summary",
+        &["summary"],
     );
 }

@@ -97,6 +97,7 @@ async fn send(
     let report = settle_uploads(session, &uploads, ended, args.keep_uploads, out).await;
     let output = waited.map_err(|f| with_uploads(f, report.clone()))?;
     let mut result = results::save(session, &output.task, &output.info, &args.save, out).await?;
+    results::add_cost(&mut result, &output);
     if let Some(report) = report {
         result["uploads"] = report;
     }

@@ -36,7 +36,10 @@ pub async fn run(global: &Global, command: &TaskCmd, out: &Out) -> Outcome {
                 |session, task| async move {
                     let left = deadline.saturating_duration_since(Instant::now());
                     let output = task.wait_with(WaitOptions::deadline(left)).await?;
-                    results::save(session, &output.task, &output.info, save, out).await
+                    let mut result =
+                        results::save(session, &output.task, &output.info, save, out).await?;
+                    results::add_cost(&mut result, &output);
+                    Ok(result)
                 },
             )
             .await
