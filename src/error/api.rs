@@ -2,6 +2,7 @@
 //! and message when there is one, else an excerpt of the body, server text redacted.
 
 use crate::error::ApiError;
+use crate::transport::request::Answer;
 
 /// The fields of an error envelope; anything else is skipped without being built.
 #[derive(serde::Deserialize)]
@@ -46,6 +47,14 @@ pub(crate) fn api_error(
         retry_after,
         request_id: None,
     }
+}
+
+/// [`api_error`] of a whole answer, with its request id: what every caller that got a
+/// non-2xx answer keeps.
+pub(crate) fn answer_error(answer: &Answer, redactor: &crate::redact::Redactor) -> ApiError {
+    let mut api = api_error(answer.status, &answer.headers, &answer.body, redactor);
+    api.request_id = answer.request_id.clone();
+    api
 }
 
 /// Server text without control characters (no terminal escapes reach a user's screen

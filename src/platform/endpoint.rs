@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 
 use crate::error::Error;
-use crate::error::api::api_error;
+use crate::error::api::answer_error;
 use crate::shared::Shared;
 use crate::transport::lenient::{Slips, decode};
 use crate::transport::request::{Answer, Failure, Outgoing, Stage};
@@ -42,13 +42,7 @@ pub(crate) async fn call(shared: &Shared, method: Method, path: &str) -> Result<
         let (error, retryable, hint) = match sent {
             Ok(answer) if answer.is_success() => return Ok(answer),
             Ok(answer) => {
-                let mut api = api_error(
-                    answer.status,
-                    &answer.headers,
-                    &answer.body,
-                    &transport.redactor,
-                );
-                api.request_id = answer.request_id.clone();
+                let api = answer_error(&answer, &transport.redactor);
                 let hint = api.retry_after;
                 let retryable = is_retryable_status(answer.status);
                 let error = Error::Endpoint {

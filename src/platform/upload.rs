@@ -19,7 +19,7 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::error::Error;
-use crate::error::api::api_error;
+use crate::error::api::answer_error;
 use crate::media::sniff::{SNIFF_BYTES, sniff};
 use crate::platform::endpoint::{call, endpoint_name, envelope_data};
 use crate::shared::Shared;
@@ -403,16 +403,7 @@ pub(crate) async fn upload_with(
         )
         .await;
     // One classification of what an answer proves, shared with the paid submit.
-    let api_of = |answer: &Answer| {
-        let mut api = api_error(
-            answer.status,
-            &answer.headers,
-            &answer.body,
-            &transport.redactor,
-        );
-        api.request_id = answer.request_id.clone();
-        api
-    };
+    let api_of = |answer: &Answer| answer_error(answer, &transport.redactor);
     match Proof::of(sent) {
         Proof::NotSent(failure) => Err(Error::NotSent {
             task_id: None,

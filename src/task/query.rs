@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde::Deserialize;
 use tokio::time::Instant;
 
-use crate::error::api::api_error;
+use crate::error::api::answer_error;
 use crate::error::{ApiError, Error};
 use crate::redact::Redactor;
 use crate::shared::Shared;
@@ -153,8 +153,7 @@ pub(crate) async fn query(
             }
         });
     }
-    let mut api = api_error(status, &answer.headers, &answer.body, &transport.redactor);
-    api.request_id = answer.request_id.clone();
+    let api = answer_error(&answer, &transport.redactor);
     let error = Error::Api {
         task_id: task_id.to_owned(),
         api: Box::new(api),

@@ -26,7 +26,7 @@ use reqwest::header::HeaderValue;
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::error::api::api_error;
+use crate::error::api::answer_error;
 use crate::ledger::{Intent, LedgerEntry, LedgerError, Outcome};
 use crate::redact::Redactor;
 use crate::schema::model_id::check_model_id;
@@ -402,13 +402,7 @@ impl Paid {
                     status = answer.status,
                     "submit answered"
                 );
-                let mut api = api_error(
-                    answer.status,
-                    &answer.headers,
-                    &answer.body,
-                    &transport.redactor,
-                );
-                api.request_id = answer.request_id.clone();
+                let api = answer_error(&answer, &transport.redactor);
                 return Err(Error::Rejected {
                     model_id: self.model_id.clone(),
                     api: Box::new(api),
@@ -429,8 +423,7 @@ impl Paid {
                 Some(status),
             ));
         }
-        let mut api = api_error(status, &answer.headers, &answer.body, &transport.redactor);
-        api.request_id = answer.request_id.clone();
+        let api = answer_error(&answer, &transport.redactor);
         Err(unknown(
             scan_task_id(&answer.body),
             format!("the server answered {api}"),

@@ -164,7 +164,10 @@ pub async fn run(global: &Global, args: &BatchArgs, out: &Out) -> Outcome {
         limit: session.client.running_task_limit(),
         max: session.client.running_task_limit(),
         pause: interval.unwrap_or(PAUSE),
-        deadline: Instant::now() + Duration::from_secs(args.timeout),
+        // A huge --timeout means "no deadline", never an overflow.
+        deadline: Instant::now()
+            .checked_add(Duration::from_secs(args.timeout))
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(100 * 365 * 86_400)),
         refused_until: None,
         stop_admitting: false,
         stopped_after_unknown: false,
