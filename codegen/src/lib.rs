@@ -4,7 +4,7 @@
 //! spec, refresh snapshots, vendor endpoints) and by tests. Nothing here names an
 //! endpoint: every operation comes from the fragments in `spec/`.
 //!
-//! Without the default feature `generate` only `shapes` and the fragment reader are
+//! Without the default feature `generate` only [`shapes`] and the fragment reader are
 //! built, over `serde_json` alone: that is what the runtime side (a live schema read by
 //! the client) reuses, so both sides read a schema page the same way.
 
@@ -19,6 +19,7 @@ mod generator;
 mod merge;
 #[cfg(feature = "generate")]
 mod rules;
+pub mod shapes;
 #[cfg(feature = "generate")]
 mod variant_names;
 
@@ -29,11 +30,11 @@ pub use fragment::{
     load_dir, parse_fragment, parse_with_rules, submit_model,
 };
 #[cfg(feature = "generate")]
+pub use generator::{CODE_FILE, Generated, OPENAPI_FILE, fields_of_shapes, generate, generate_dir};
+#[cfg(feature = "generate")]
 pub use merge::{
     Merged, OperationMeta, SUBMIT_RESPONSE, SubmitMeta, TASK_STATUS, base_name, merge,
     model_type_name,
 };
 #[cfg(feature = "generate")]
 pub use rules::{ModelRules, OUTPUT_KINDS, OutputSpec, parse_rules, request_fields};
-#[cfg(feature = "generate")]
-pub use generator::{CODE_FILE, Generated, OPENAPI_FILE, fields_of_shapes, generate, generate_dir};
