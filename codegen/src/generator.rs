@@ -28,6 +28,9 @@ pub struct Generated {
     pub openapi: String,
     /// Per-operation facts, for tools that print what was generated.
     pub operations: Vec<OperationMeta>,
+    /// What the build should warn about, one line each: keywords of a request body that
+    /// no check enforces (`<file>: keyword "multipleOf" at … is not checked …`).
+    pub warnings: Vec<String>,
 }
 
 /// The request schema `schema` as tools read it: a body that is one of several object
@@ -178,10 +181,19 @@ pub fn generate(fragments: &[Fragment]) -> Result<Generated, SpecError> {
     let code = format!("{header}{}", prettyplease::unparse(&file));
     let openapi =
         serde_json::to_string_pretty(&merged.document).expect("JSON values serialize") + "\n";
+    let warnings = fragments
+        .iter()
+        .flat_map(|f| {
+            f.unenforced
+                .iter()
+                .map(move |u| format!("{}: {u}", f.file.display()))
+        })
+        .collect();
     Ok(Generated {
         code,
         openapi,
         operations: merged.operations,
+        warnings,
     })
 }
 

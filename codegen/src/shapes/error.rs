@@ -67,7 +67,8 @@ impl fmt::Display for ShapeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ShapeError::NotAPage => f.write_str(
-                "the schema page is not a JSON object {\"servers\": [...], \"<method>\": {...}}",
+                "expected a JSON object \
+                 {\"servers\": [...], \"<method>\": {...}} as the schema page",
             ),
             ShapeError::Cycle { pointer, chain } => write!(
                 f,
