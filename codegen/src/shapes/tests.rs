@@ -269,7 +269,7 @@ fn broken_pages_are_refused_by_name() {
     let defs = |defs: Value| json!({"$defs": defs});
     let field = |schema: Value| json!({"type": "object", "properties": {"f": schema}});
     let cases: Vec<(Value, &str, &str)> = vec![
-        (json!([1]), "not a JSON object", ""),
+        (json!([1]), "expected a JSON object", ""),
         (
             with_post(
                 field(json!({"$ref": "#/$defs/a"})),
