@@ -18,6 +18,8 @@ mod generator;
 #[cfg(feature = "generate")]
 mod merge;
 #[cfg(feature = "generate")]
+mod own_models;
+#[cfg(feature = "generate")]
 mod rules;
 pub mod shapes;
 #[cfg(feature = "generate")]
@@ -36,5 +38,7 @@ pub use merge::{
     Merged, OperationMeta, SUBMIT_RESPONSE, SubmitMeta, TASK_STATUS, base_name, merge,
     model_type_name,
 };
+#[cfg(feature = "generate")]
+pub use own_models::{MODELS_FILE, generate_models, generate_models_in};
 #[cfg(feature = "generate")]
 pub use rules::{ModelRules, OUTPUT_KINDS, OutputSpec, parse_rules, request_fields};
