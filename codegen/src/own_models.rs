@@ -25,13 +25,12 @@ pub const MODELS_FILE: &str = "modellix_models.rs";
 /// checks cannot enforce are build warnings too; a page that cannot be read stops the
 /// build naming its file.
 ///
+/// In `build.rs`'s `main`:
+///
 /// ```no_run
-/// // build.rs
-/// fn main() {
-///     if let Err(e) = modellix_codegen::generate_models("models") {
-///         println!("cargo::error=models/{e}");
-///         std::process::exit(1);
-///     }
+/// if let Err(e) = modellix_codegen::generate_models("models") {
+///     println!("cargo::error=models/{e}");
+///     std::process::exit(1);
 /// }
 /// ```
 pub fn generate_models(dir: impl AsRef<Path>) -> Result<(), SpecError> {
