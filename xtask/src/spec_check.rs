@@ -46,6 +46,7 @@ pub fn spec_check(spec_dir: &Path) -> Result<(), String> {
 /// that break their own schema (judged by an independent JSON Schema validator).
 fn lint_fragment(f: &Fragment, errors: &mut Vec<String>, warnings: &mut Vec<String>) {
     let file = format!("spec/{}", f.file.display());
+    warnings.extend(f.unenforced.iter().map(|u| format!("{file}: {u}")));
     let Some(schema) = f.request_schema() else {
         return;
     };

@@ -508,7 +508,9 @@ fn a_fetched_fragment_that_does_not_build_is_reported_by_spec_check() {
         .unwrap()
         .replace("seedance-2.0-v2v", "seedance-9.9-v2v");
     let mut f: Value = serde_json::from_str(&text).unwrap();
+    // A keyword no check enforces is a warning; a string format nothing checks stops it.
     f.pointer_mut(BODY).unwrap()["properties"]["duration"]["multipleOf"] = json!(2);
+    f.pointer_mut(BODY).unwrap()["properties"]["prompt"]["format"] = json!("hostname");
     let broken = serde_json::to_string(&f).unwrap();
     let server = serve(HashMap::from([(route(id), json_reply(broken.clone()))]));
 
@@ -519,7 +521,13 @@ fn a_fetched_fragment_that_does_not_build_is_reported_by_spec_check() {
         log.contains(&format!("error: spec/{id}.json: request schema:")),
         "{log}"
     );
-    assert!(log.contains("multipleOf"), "{log}");
+    assert!(log.contains("hostname"), "{log}");
+    assert!(
+        log.contains(&format!(
+            "warning: spec/{id}.json: keyword \"multipleOf\" at "
+        )),
+        "{log}"
+    );
     assert!(
         log.contains(
             "spec-check failed: the fetched fragment is vendored as published but does not build"
