@@ -1,4 +1,5 @@
 //! Every page shape `shapes` reads generates the client the classic fragment does.
+#![cfg(feature = "generate")]
 
 use std::path::Path;
 
