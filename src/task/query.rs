@@ -249,7 +249,7 @@ mod lenient_tests {
         assert!(serde_json::from_slice::<GetTaskResponse>(&body).is_err());
         let decoded = decode_leniently(&body).unwrap();
         let resource = &decoded.data.result.unwrap().resources[0];
-        assert_eq!(resource.url, "https://x/a.mp4");
+        assert_eq!(resource.url.as_deref(), Some("https://x/a.mp4"));
         assert_eq!(
             (resource.width, resource.height, resource.format.as_deref()),
             (None, Some(720), None)
