@@ -257,6 +257,31 @@ mod lenient_tests {
     }
 
     #[test]
+    fn a_resource_with_text_instead_of_a_url_is_kept() {
+        let body = answer(
+            r#"{"type":"text","text":"Hello.","segments":[{"start":0}]},{"type":"x","width":"wide"}"#,
+            r#""t""#,
+        );
+        let decoded = decode_leniently(&body).unwrap();
+        let resources = decoded.data.result.unwrap().resources;
+        assert_eq!(resources.len(), 2);
+        assert_eq!(resources[0].url, None);
+        assert_eq!(resources[0].text(), Some("Hello."));
+        assert_eq!(resources[0].extra["segments"][0]["start"], 0);
+        assert_eq!(
+            (resources[1].type_.as_str(), resources[1].width),
+            ("x", None)
+        );
+        let strict: GetTaskResponse =
+            serde_json::from_slice(&answer(r#"{"type":"text","text":"Hello."}"#, r#""t""#))
+                .unwrap();
+        assert_eq!(
+            strict.data.result.unwrap().resources[0].text(),
+            Some("Hello.")
+        );
+    }
+
+    #[test]
     fn required_fields_and_structure_are_never_dropped() {
         let table = [
             answer(r#"{"type":"video","url":"https://x/a.mp4"}"#, "42"), // task_id mistyped
