@@ -13,8 +13,8 @@ type Cents100 = u64;
 #[derive(Debug, Clone, Copy)]
 enum Price {
     PerImage(Cents100),
-    /// Per task, whatever it produces (the sandbox's audio models).
-    PerRequest(Cents100),
+    /// One price per task, whatever it produces (the sandbox's audio models).
+    Flat(Cents100),
     PerSecond {
         min: Cents100,
         max: Cents100,
@@ -27,12 +27,12 @@ const MODELS: &[(&str, &str, Price)] = &[
     (
         "alibaba/cosyvoice-clone",
         "speech-to-speech",
-        Price::PerRequest(200),
+        Price::Flat(200),
     ),
     (
         "alibaba/qwen-audio-3.0-tts-plus",
         "text-to-speech",
-        Price::PerRequest(100),
+        Price::Flat(100),
     ),
     (
         "alibaba/wan2.7-i2v",
@@ -102,7 +102,7 @@ const MODELS: &[(&str, &str, Price)] = &[
         Price::PerSecond { min: 450, max: 900 },
     ),
     ("openai/gpt-image-2", "text-to-image", Price::PerImage(400)),
-    ("openai/whisper-1", "speech-to-text", Price::PerRequest(60)),
+    ("openai/whisper-1", "speech-to-text", Price::Flat(60)),
     (
         "vidu/lip-sync",
         "video-to-video",
@@ -155,7 +155,7 @@ fn dollars(amount: Cents100) -> String {
 pub(crate) fn catalog_price(model_id: &str) -> Value {
     match price(model_id) {
         Price::PerImage(each) => json!({"fixed": dollars(each), "unit": "$/img"}),
-        Price::PerRequest(each) => json!({"fixed": dollars(each), "unit": "$/req"}),
+        Price::Flat(each) => json!({"fixed": dollars(each), "unit": "$/req"}),
         Price::PerSecond { min, max } if min == max => {
             json!({"fixed": dollars(min), "unit": "$/sec"})
         }
@@ -169,7 +169,7 @@ pub(crate) fn catalog_price(model_id: &str) -> Value {
 pub(crate) fn display_price(model_id: &str) -> String {
     match price(model_id) {
         Price::PerImage(each) => format!("${}/img", dollars(each)),
-        Price::PerRequest(each) => format!("${}/req", dollars(each)),
+        Price::Flat(each) => format!("${}/req", dollars(each)),
         Price::PerSecond { min, max } if min == max => format!("${}/sec", dollars(min)),
         Price::PerSecond { min, max } => format!("${}-${}/sec", dollars(min), dollars(max)),
     }
@@ -181,7 +181,7 @@ pub(crate) fn display_price(model_id: &str) -> String {
 pub(crate) fn billed(model_id: &str, body: &Value, files: usize) -> String {
     let amount = match price(model_id) {
         Price::PerImage(each) => each * files.max(1) as u64,
-        Price::PerRequest(each) => each,
+        Price::Flat(each) => each,
         Price::PerSecond { min, .. } => {
             let seconds = ["duration", "durationSeconds"]
                 .iter()

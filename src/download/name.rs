@@ -206,8 +206,17 @@ mod tests {
 
     #[test]
     fn extension_sources_in_order() {
+        /// format, type, Content-Type, sniffed type, URL path, the extension.
+        type Case<'a> = (
+            Option<&'a str>,
+            &'a str,
+            Option<&'a str>,
+            Option<&'a str>,
+            &'a str,
+            &'a str,
+        );
         let mp3 = Some("audio/mpeg");
-        let cases: &[(Option<&str>, &str, Option<&str>, Option<&str>, &str, &str)] = &[
+        let cases: &[Case] = &[
             (Some("PNG"), "image", None, None, "/a.jpg", "PNG"),
             (None, "video/webm", Some("video/mp4"), None, "/a", "webm"),
             (None, "video", Some("video/mp4; x=y"), None, "/a", "mp4"),
