@@ -72,8 +72,9 @@ impl ModelEntry {
 
 /// The output kind a catalog type names (see [`ModelEntry::output_kind`]).
 fn output_kind_of(model_type: &str) -> Option<&'static str> {
-    let (_, output) = model_type.trim().rsplit_once("-to-")?;
-    Some(match output.to_ascii_lowercase().as_str() {
+    let model_type = model_type.trim().to_ascii_lowercase();
+    let (_, output) = model_type.rsplit_once("-to-")?;
+    Some(match output {
         "video" => "video",
         "image" => "image",
         "speech" | "audio" | "voice" | "music" => "audio",

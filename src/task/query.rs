@@ -279,13 +279,20 @@ mod lenient_tests {
             strict.data.result.unwrap().resources[0].text(),
             Some("Hello.")
         );
+        // A URL is optional since a transcript has none: a mistyped one is dropped like
+        // any optional field, and the resource is kept (saved as JSON by download_all).
+        let mistyped = decode_leniently(&answer(r#"{"type":"video","url":7}"#, r#""t""#)).unwrap();
+        let resource = &mistyped.data.result.unwrap().resources[0];
+        assert_eq!(
+            (resource.type_.as_str(), resource.url.as_deref()),
+            ("video", None)
+        );
     }
 
     #[test]
     fn required_fields_and_structure_are_never_dropped() {
         let table = [
             answer(r#"{"type":"video","url":"https://x/a.mp4"}"#, "42"), // task_id mistyped
-            answer(r#"{"type":"video","url":7}"#, r#""t""#),           // url mistyped
             answer(r#""not a resource""#, r#""t""#),                    // array item
             br#"{"code":0,"message":"success","data":{"status":"success","task_id":"t","result":{"resources":{"a":1}}}}"#.to_vec(),
             b"[1,2]".to_vec(),
