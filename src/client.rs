@@ -183,7 +183,7 @@ impl Client {
     /// println!("submitted {}", task.id()); // also in the ledger
     /// let output = task.wait().await?;
     /// for resource in output.resources() {
-    ///     println!("{} {}", resource.type_, resource.url);
+    ///     println!("{} {:?}", resource.type_, resource.url);
     /// }
     /// # Ok(()) }
     /// ```

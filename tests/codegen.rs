@@ -261,7 +261,7 @@ async fn main() {
 async fn kinds(output: &modellix::TaskOutput) -> String {
     let mut out = Vec::new();
     for r in output.resources() {
-        let got = reqwest::get(r.url.as_str()).await.unwrap();
+        let got = reqwest::get(r.url.as_deref().unwrap()).await.unwrap();
         let ty = got.headers()["content-type"].to_str().unwrap().to_owned();
         out.push(format!("{} {ty}", r.type_));
     }

@@ -821,3 +821,107 @@ async fn timeouts_end_the_download_and_leave_no_file() {
     assert!(error.is_timeout());
     assert_eq!(files_in(dir.path()), Vec::<String>::new());
 }
+
+/// Serves `body` as `application/octet-stream`, so only its bytes can tell its type.
+async fn serve_untyped(route: &str, body: Bytes) -> Server {
+    Server::start(Router::new().route(
+        route,
+        get(move || async move {
+            (
+                [(header::CONTENT_TYPE, "application/octet-stream")],
+                body.clone(),
+            )
+        }),
+    ))
+    .await
+}
+
+#[tokio::test]
+async fn untyped_audio_is_named_by_its_first_bytes() {
+    // An MP3 frame header, then silence; a WAV shorter than the sniffer's window.
+    let mut mp3 = vec![0xff, 0xfb, 0x90, 0xc0];
+    mp3.resize(417 * 3, 0);
+    let wav = Bytes::from_static(b"RIFF\x04\0\0\0WAVE");
+    let mp3_server = serve_untyped("/clip", Bytes::from(mp3.clone())).await;
+    let wav_server = serve_untyped("/short.bin", wav.clone()).await;
+    let downloader = Downloader::new(local()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let resources = [
+        resource(&mp3_server.url("/clip"), "audio", None, None),
+        resource(&wav_server.url("/short.bin"), "audio", None, None),
+    ];
+    let saved = downloader
+        .download_all(&resources, dir.path(), &context())
+        .await
+        .unwrap();
+    let names: Vec<_> = saved
+        .iter()
+        .map(|s| s.path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "task-abc123_seedance-2.0-v2v_audio.mp3",
+            "task-abc123_seedance-2.0-v2v_audio.wav",
+        ]
+    );
+    assert_eq!(std::fs::read(&saved[0].path).unwrap(), mp3);
+    assert_eq!(std::fs::read(&saved[1].path).unwrap(), wav);
+    assert_eq!(files_in(dir.path()).len(), 2);
+}
+
+#[tokio::test]
+async fn resources_without_a_url_are_saved_not_dropped() {
+    let body = Bytes::from_static(b"ID3\x04\0\0\0\0\0\0");
+    let server = serve_untyped("/speech", body.clone()).await;
+    let downloader = Downloader::new(local()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let resources: Vec<Resource> = [
+        serde_json::json!({"type": "text", "text": "Hello there.", "language": "en"}),
+        serde_json::json!({"type": "segments", "segments": [{"start": 0, "text": "Hello"}]}),
+        serde_json::json!({"type": "audio", "url": server.url("/speech"), "text": "subtitle"}),
+    ]
+    .into_iter()
+    .map(|r| serde_json::from_value(r).unwrap())
+    .collect();
+    assert_eq!(resources[0].text(), Some("Hello there."));
+    assert!(!resources[0].is_file());
+    assert_eq!(resources[0].extra_fields()["language"], "en");
+
+    let saved = downloader
+        .download_all(&resources, dir.path(), &context())
+        .await
+        .unwrap();
+    let names: Vec<_> = saved
+        .iter()
+        .map(|s| s.path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "task-abc123_seedance-2.0-v2v_text.txt",
+            "task-abc123_seedance-2.0-v2v_segments.json",
+            "task-abc123_seedance-2.0-v2v_audio.mp3",
+            "task-abc123_seedance-2.0-v2v_audio.txt",
+        ]
+    );
+    let read = |i: usize| std::fs::read_to_string(&saved[i].path).unwrap();
+    assert_eq!(read(0), "Hello there.");
+    let kept: serde_json::Value = serde_json::from_str(&read(1)).unwrap();
+    assert_eq!(kept["segments"][0]["text"], "Hello");
+    assert_eq!(kept["type"], "segments");
+    assert_eq!(std::fs::read(&saved[2].path).unwrap(), body);
+    assert_eq!(read(3), "subtitle");
+    assert_eq!((saved[0].url.as_str(), saved[0].bytes), ("", 12));
+    assert_eq!(files_in(dir.path()).len(), 4);
+
+    // Saved again into the same folder without overwriting: refused by name.
+    let again = downloader
+        .download_all(&resources[..1], dir.path(), &context())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(again.kind(), DownloadErrorKind::AlreadyExists { .. }),
+        "{again}"
+    );
+}

@@ -226,7 +226,10 @@ async fn generate_submits_and_waits() {
         .unwrap();
     let output = client.generate(&request()).await.unwrap();
     assert_eq!(output.task.id(), "task-g");
-    assert_eq!(output.resources()[0].url, "https://cdn.example.com/a.mp4");
+    assert_eq!(
+        output.resources()[0].url.as_deref(),
+        Some("https://cdn.example.com/a.mp4")
+    );
     assert_eq!(server.count("POST", SUBMIT), 1);
 }
 

@@ -487,10 +487,10 @@ fn every_vendored_model_declares_its_output_and_validates_its_examples() {
         .iter()
         .filter(|o| o.is_submit())
         .collect();
-    assert_eq!(submits.len(), 15);
+    assert_eq!(submits.len(), 18);
     for op in submits {
         assert!(
-            ["image", "video", "audio"].contains(&op.outputs[0].kind),
+            ["image", "video", "audio", "text"].contains(&op.outputs[0].kind),
             "{:?}",
             op.model_id
         );
@@ -502,6 +502,50 @@ fn every_vendored_model_declares_its_output_and_validates_its_examples() {
             .rule,
         Rule::Required
     ));
+}
+
+#[test]
+fn audio_models_take_their_fields_and_a_body_field_named_model() {
+    use modellix::types::{CosyvoiceCloneRequest, QwenAudio30TtsPlusRequest, Whisper1Request};
+    let outputs = |id: &str| {
+        let op = Operation::for_model(id).unwrap();
+        op.outputs.iter().map(|o| o.kind).collect::<Vec<_>>()
+    };
+    assert_eq!(outputs("alibaba/qwen-audio-3.0-tts-plus"), ["audio"]);
+    assert_eq!(outputs("alibaba/cosyvoice-clone"), ["audio"]);
+    assert_eq!(outputs("openai/whisper-1"), ["text"]);
+
+    let missing = validate("alibaba/qwen-audio-3.0-tts-plus", &json!({"text": "Hi."})).unwrap_err();
+    assert_eq!(missing.violations()[0].pointer, "/voice");
+    let clone = CosyvoiceCloneRequest::builder()
+        .model("cosyvoice-v2")
+        .url("https://e.com/voice.mp3")
+        .text("Hello.")
+        .sample_rate(24_000)
+        .build()
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(&clone).unwrap(),
+        json!({"model": "cosyvoice-v2", "url": "https://e.com/voice.mp3", "text": "Hello.", "sample_rate": 24000})
+    );
+    assert!(
+        CosyvoiceCloneRequest::builder()
+            .model("v2")
+            .build()
+            .is_err()
+    );
+    let tts = QwenAudio30TtsPlusRequest::builder()
+        .text("Hi.")
+        .voice("Cherry")
+        .build();
+    assert!(tts.is_ok());
+    assert!(
+        Whisper1Request::builder()
+            .url("https://e.com/a.mp3")
+            .build()
+            .is_ok()
+    );
+    assert!(validate("openai/whisper-1", &json!({"url": ""})).is_err());
 }
 
 #[test]

@@ -477,7 +477,10 @@ async fn a_mistyped_optional_field_does_not_lose_the_result() {
     let client = fast_client(&server);
     let output = client.task("task-w").unwrap().wait().await.unwrap();
     let resource = &output.resources()[0];
-    assert_eq!(resource.url, "https://cdn.example.com/w.mp4");
+    assert_eq!(
+        resource.url.as_deref(),
+        Some("https://cdn.example.com/w.mp4")
+    );
     assert_eq!((resource.width, resource.role.as_deref()), (None, None));
 }
 

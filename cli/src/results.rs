@@ -87,8 +87,19 @@ pub async fn save(
         return Err(empty());
     }
     if save.no_download {
-        let urls: Vec<&str> = resources.iter().map(|r| r.url.as_str()).collect();
-        return Ok(json!({"task_id": id, "status": "success", "urls": urls}));
+        // A resource without a URL (a transcript) is shown, never dropped: its text,
+        // else the resource itself.
+        let urls: Vec<&str> = resources.iter().filter_map(|r| r.url.as_deref()).collect();
+        let inline: Vec<Value> = resources
+            .iter()
+            .filter(|r| r.url.is_none() || r.text().is_some())
+            .map(|r| r.text().map_or_else(|| json!(r), |text| json!(text)))
+            .collect();
+        let mut result = json!({"task_id": id, "status": "success", "urls": urls});
+        if !inline.is_empty() {
+            result["texts"] = json!(inline);
+        }
+        return Ok(result);
     }
     let bar = out.spinner(format!("{id} downloading"));
     let progress = bar.clone();
@@ -158,6 +169,14 @@ fn print_files(id: &str, result: &Value) {
     if let Some(urls) = result["urls"].as_array() {
         for u in urls.iter().filter_map(Value::as_str) {
             println!("{id} {u}");
+        }
+    }
+    if let Some(texts) = result["texts"].as_array() {
+        for t in texts {
+            match t.as_str() {
+                Some(text) => println!("{id} text: {text}"),
+                None => println!("{id} {t}"),
+            }
         }
     }
 }

@@ -12,7 +12,7 @@ use quote::quote;
 use serde_json::{Map, Value};
 
 /// The output kinds the sandbox can serve.
-pub const OUTPUT_KINDS: &[&str] = &["image", "video", "audio"];
+pub const OUTPUT_KINDS: &[&str] = &["image", "video", "audio", "text"];
 
 /// Media kinds a field may accept, as spelled in rules files.
 const MEDIA_KINDS: &[(&str, &str)] = &[
@@ -25,7 +25,7 @@ const MEDIA_KINDS: &[(&str, &str)] = &[
 /// One file the model answers with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutputSpec {
-    /// `image`, `video` or `audio`.
+    /// `image`, `video`, `audio` or `text` (a transcript).
     pub kind: String,
     /// A role such as `last_frame`, for extra outputs.
     pub role: Option<String>,

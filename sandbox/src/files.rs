@@ -1,7 +1,8 @@
 //! Result files: the fixture bytes every successful task serves, with `Range` support.
 //! Which file a task serves comes from its model's `outputs` (the rules file in
 //! `spec/`): a video model answers with an MP4, an image model with a PNG, an audio
-//! model with a WAV.
+//! model with an MP3. A `text` output (a transcript) is no file: the task's resource
+//! carries [`transcript`] itself, with no URL.
 
 use std::sync::LazyLock;
 
@@ -18,8 +19,8 @@ pub const SAMPLE_MP4: &[u8] = include_bytes!("../fixtures/sample.mp4");
 /// model's last frame): a 160x90 PNG, `sandbox/fixtures/last_frame.png`.
 pub const SAMPLE_PNG: &[u8] = include_bytes!("../fixtures/last_frame.png");
 
-/// The audio every audio output serves: a real WAV file (PCM, 16-bit mono, 8 kHz,
-/// a quarter second of a 440 Hz tone).
+/// A real WAV file (PCM, 16-bit mono, 8 kHz, a quarter second of a 440 Hz tone), for
+/// tests that need audio of another format (the sandbox's audio outputs are MP3).
 pub fn sample_wav() -> &'static [u8] {
     static WAV: LazyLock<Vec<u8>> = LazyLock::new(|| {
         const RATE: u32 = 8000;
@@ -51,12 +52,40 @@ pub fn sample_wav() -> &'static [u8] {
     &WAV
 }
 
+/// Frames in [`sample_mp3`]: about half a second.
+const MP3_FRAMES: usize = 20;
+
+/// The audio every audio output serves (text to speech, voice cloning): a real MP3,
+/// built here rather than committed. Each frame is MPEG-1 Layer III, 128 kbit/s,
+/// 44.1 kHz, mono, without CRC (header `FF FB 90 C0`), 417 bytes long
+/// (144 × 128000 / 44100, no padding), with all-zero side information and main data:
+/// no Huffman bits at all, so a decoder plays silence. About half a second.
+pub fn sample_mp3() -> &'static [u8] {
+    static MP3: LazyLock<Vec<u8>> = LazyLock::new(|| {
+        const FRAME_BYTES: usize = 144 * 128_000 / 44_100;
+        let mut mp3 = Vec::with_capacity(FRAME_BYTES * MP3_FRAMES);
+        for _ in 0..MP3_FRAMES {
+            mp3.extend_from_slice(&[0xff, 0xfb, 0x90, 0xc0]);
+            mp3.resize(mp3.len() + FRAME_BYTES - 4, 0);
+        }
+        mp3
+    });
+    &MP3
+}
+
+/// The transcript every speech-to-text task answers with, carried by its resource
+/// (`{"type": "text", "text": …}`, no URL): the transcript's shape is undocumented.
+pub fn transcript(audio_url: Option<&str>) -> String {
+    let of = audio_url.map_or_else(String::new, |url| format!(" of {url}"));
+    format!("Hello from the Modellix sandbox. This is a transcript{of}.")
+}
+
 /// The file extension, bytes and content type served for an output kind.
 pub(crate) fn for_kind(kind: &str) -> Option<(&'static str, &'static [u8], &'static str)> {
     match kind {
         "video" => Some(("mp4", SAMPLE_MP4, "video/mp4")),
         "image" => Some(("png", SAMPLE_PNG, "image/png")),
-        "audio" => Some(("wav", sample_wav(), "audio/wav")),
+        "audio" => Some(("mp3", sample_mp3(), "audio/mpeg")),
         _ => None,
     }
 }
@@ -113,7 +142,19 @@ fn parse_range(range: &str, len: u64) -> Option<(u64, u64)> {
 
 #[cfg(test)]
 mod tests {
-    use super::{fixture, parse_range, sample_wav};
+    use super::{fixture, parse_range, sample_mp3, sample_wav};
+
+    #[test]
+    fn the_mp3_is_whole_mpeg_frames() {
+        let mp3 = sample_mp3();
+        assert_eq!(mp3.len(), 417 * super::MP3_FRAMES);
+        for frame in mp3.chunks(417) {
+            assert_eq!(frame.len(), 417);
+            assert_eq!(&frame[..4], &[0xff, 0xfb, 0x90, 0xc0]);
+            assert!(frame[4..].iter().all(|b| *b == 0));
+        }
+        assert_eq!(fixture("audio.mp3").unwrap().1, "audio/mpeg");
+    }
 
     #[test]
     fn every_kind_has_a_real_file() {
@@ -122,7 +163,7 @@ mod tests {
         assert_eq!(&wav[8..16], b"WAVEfmt ");
         let declared = u32::from_le_bytes(wav[4..8].try_into().unwrap()) as usize;
         assert_eq!(declared + 8, wav.len());
-        assert_eq!(fixture("audio.wav").unwrap().1, "audio/wav");
+        assert!(fixture("audio.wav").is_none());
         assert_eq!(fixture("last_frame.png").unwrap().1, "image/png");
         assert_eq!(fixture("video.mp4").unwrap().1, "video/mp4");
         assert!(fixture("video.avi").is_none());

@@ -17,6 +17,7 @@ pub const MISSING_PROVIDER: &str = "nobody";
 const IMAGE: &[OutputFile] = &[OutputFile::of_kind("image")];
 const VIDEO: &[OutputFile] = &[OutputFile::of_kind("video")];
 const AUDIO: &[OutputFile] = &[OutputFile::of_kind("audio")];
+const TEXT: &[OutputFile] = &[OutputFile::of_kind("text")];
 
 /// A submit to a model without a fragment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +76,7 @@ fn outputs_for(model_type: Option<&str>) -> &'static [OutputFile] {
     {
         Some("video") => VIDEO,
         Some("speech" | "audio") => AUDIO,
+        Some("text") => TEXT,
         _ => IMAGE,
     }
 }
@@ -126,6 +128,11 @@ mod tests {
                 Some(("acme/clip-1", "video")),
             ),
             ("/api/v1/acme/voice-tts", Some(("acme/voice-tts", "audio"))),
+            ("/api/v1/acme/ears-stt", Some(("acme/ears-stt", "text"))),
+            (
+                "/api/v1/speech-to-speech/acme/echo/async",
+                Some(("acme/echo", "audio")),
+            ),
             ("/api/v1/acme/wan-9-i2v", Some(("acme/wan-9-i2v", "video"))),
             (
                 "/api/v1/alibaba/qwen-image-plus",

@@ -9,7 +9,8 @@
 //! `"<Category>: <detail>"` errors. It checks the Bearer key, validates bodies with the
 //! same schema and prose rules as the client (400 with the JSON pointer), simulates the
 //! task lifecycle (`pending`, `processing`, then `success` or `failed`), serves result
-//! files ([`SAMPLE_MP4`], [`SAMPLE_PNG`]) from its own URL with `Range` support, injects
+//! files ([`SAMPLE_MP4`], [`SAMPLE_PNG`], [`sample_mp3`]; a transcript is carried in its
+//! resource, [`transcript`]) from its own URL with `Range` support, injects
 //! faults on demand ([`FaultPlan`]) and records what it saw ([`Sandbox::counts`],
 //! [`Sandbox::tasks`], [`Sandbox::faults_injected`]).
 //! A submit carrying `X-Webhook-URL` is reported to that URL when its task ends, as
@@ -96,7 +97,7 @@ mod webhooks;
 pub use account::SANDBOX_BALANCE_USD;
 pub use config::{DEFAULT_API_KEY, Failures, SandboxConfig, Timing};
 pub use faults::{Fault, FaultKind, FaultPlan, Route};
-pub use files::{SAMPLE_MP4, SAMPLE_PNG, sample_wav};
+pub use files::{SAMPLE_MP4, SAMPLE_PNG, sample_mp3, sample_wav, transcript};
 pub use generic::MISSING_PROVIDER;
 pub use limits::LimitRejections;
 pub use media_files::{MAX_FILES, MAX_UPLOAD_BYTES};

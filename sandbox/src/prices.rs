@@ -13,12 +13,27 @@ type Cents100 = u64;
 #[derive(Debug, Clone, Copy)]
 enum Price {
     PerImage(Cents100),
-    PerSecond { min: Cents100, max: Cents100 },
+    /// One price per task, whatever it produces (the sandbox's audio models).
+    Flat(Cents100),
+    PerSecond {
+        min: Cents100,
+        max: Cents100,
+    },
 }
 
 /// The catalog `type` and price of each vendored model; a model not listed here falls
 /// back to its id's suffix and [`DEFAULT_PRICE`].
 const MODELS: &[(&str, &str, Price)] = &[
+    (
+        "alibaba/cosyvoice-clone",
+        "speech-to-speech",
+        Price::Flat(200),
+    ),
+    (
+        "alibaba/qwen-audio-3.0-tts-plus",
+        "text-to-speech",
+        Price::Flat(100),
+    ),
     (
         "alibaba/wan2.7-i2v",
         "image-to-video",
@@ -87,6 +102,7 @@ const MODELS: &[(&str, &str, Price)] = &[
         Price::PerSecond { min: 450, max: 900 },
     ),
     ("openai/gpt-image-2", "text-to-image", Price::PerImage(400)),
+    ("openai/whisper-1", "speech-to-text", Price::Flat(60)),
     (
         "vidu/lip-sync",
         "video-to-video",
@@ -139,6 +155,7 @@ fn dollars(amount: Cents100) -> String {
 pub(crate) fn catalog_price(model_id: &str) -> Value {
     match price(model_id) {
         Price::PerImage(each) => json!({"fixed": dollars(each), "unit": "$/img"}),
+        Price::Flat(each) => json!({"fixed": dollars(each), "unit": "$/req"}),
         Price::PerSecond { min, max } if min == max => {
             json!({"fixed": dollars(min), "unit": "$/sec"})
         }
@@ -152,6 +169,7 @@ pub(crate) fn catalog_price(model_id: &str) -> Value {
 pub(crate) fn display_price(model_id: &str) -> String {
     match price(model_id) {
         Price::PerImage(each) => format!("${}/img", dollars(each)),
+        Price::Flat(each) => format!("${}/req", dollars(each)),
         Price::PerSecond { min, max } if min == max => format!("${}/sec", dollars(min)),
         Price::PerSecond { min, max } => format!("${}-${}/sec", dollars(min), dollars(max)),
     }
@@ -163,6 +181,7 @@ pub(crate) fn display_price(model_id: &str) -> String {
 pub(crate) fn billed(model_id: &str, body: &Value, files: usize) -> String {
     let amount = match price(model_id) {
         Price::PerImage(each) => each * files.max(1) as u64,
+        Price::Flat(each) => each,
         Price::PerSecond { min, .. } => {
             let seconds = ["duration", "durationSeconds"]
                 .iter()
@@ -186,6 +205,7 @@ mod tests {
         let body = json!({"duration": 5});
         assert_eq!(billed("bytedance/seedance-2.0-v2v", &body, 2), "0.2400");
         assert_eq!(billed("openai/gpt-image-2", &json!({}), 3), "0.1200");
+        assert_eq!(billed("openai/whisper-1", &json!({}), 1), "0.0060");
     }
 
     #[test]

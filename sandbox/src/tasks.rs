@@ -9,6 +9,9 @@ use serde_json::{Value, json};
 use crate::config::Timing;
 use crate::records::{Outcome, TaskRecord};
 
+/// The output kind of a transcript: served in the resource itself, not as a file.
+const TEXT: &str = "text";
+
 /// Real-world seconds of generation per second of 720p video; a 5 s 720p clip takes
 /// about a minute, in line with what Seedance takes.
 const SECONDS_PER_VIDEO_SECOND: f64 = 12.0;
@@ -100,7 +103,10 @@ impl Task {
                     .is_none_or(|f| self.record.body.get(f).and_then(Value::as_bool) == Some(true))
             })
             .filter_map(|o| {
-                let (ext, _, _) = crate::files::for_kind(o.kind)?;
+                let ext = match o.kind {
+                    TEXT => "txt",
+                    kind => crate::files::for_kind(kind)?.0,
+                };
                 Some((format!("{}.{ext}", o.role.unwrap_or(o.kind)), o))
             })
             .collect()
@@ -205,6 +211,13 @@ impl Task {
         self.files()
             .into_iter()
             .map(|(name, output)| {
+                if output.kind == TEXT {
+                    // A transcript: its text in the resource, no URL, and a field no
+                    // client knows, as an undocumented shape may well have.
+                    let audio = r.body.get("url").and_then(Value::as_str);
+                    let text = crate::files::transcript(audio);
+                    return json!({"type": TEXT, "text": text, "format": "txt", "language": "en"});
+                }
                 let mut resource = json!({
                     "type": output.kind,
                     "url": format!("{base_url}/files/{}/{name}", r.task_id),

@@ -41,6 +41,7 @@ use reqwest::header::{
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use url::Url;
 
+use crate::media::sniff::{SNIFF_BYTES, sniff};
 use crate::types::Resource;
 
 pub use error::{DownloadError, DownloadErrorKind};
@@ -436,8 +437,14 @@ impl Downloader {
     /// other, under names from [`safe_file_name`]: task id, model id, then the
     /// resource's role or type, e.g. `task-abc123_seedance-2.0-v2v_video.mp4` or
     /// `…_last_frame.png`. The extension comes from the resource's `format`, a MIME
-    /// `type`, the response's Content-Type or the URL, in that order; duplicates get
-    /// `_2`, `_3`, … in resource order.
+    /// `type`, the response's Content-Type, the file's first bytes (an MP3 is saved as
+    /// `.mp3` whatever its URL) or the URL, in that order; duplicates get `_2`, `_3`, …
+    /// in resource order.
+    ///
+    /// A resource without a URL is saved too, never dropped: its text (a speech-to-text
+    /// transcript, [`Resource::text`]) as `….txt`, else the whole resource as `….json`.
+    /// The text of a resource that also has a URL is saved beside its file as `….txt`.
+    /// These files have an empty [`SavedFile::url`].
     ///
     /// Stops at the first error; files saved before it stay (they are complete).
     ///
@@ -472,11 +479,29 @@ impl Downloader {
             let used = saved
                 .iter()
                 .fold(0u64, |sum, file| sum.saturating_add(file.bytes));
+            let limit = Limit::new(&self.options, used);
+            let Some(url) = resource.url.as_deref() else {
+                let (content, extension) = match resource.text() {
+                    Some(text) => (text.as_bytes().to_vec(), "txt"),
+                    None => (inline_json(resource), "json"),
+                };
+                let job = Job {
+                    raw_url: "",
+                    context,
+                    index,
+                    limit,
+                };
+                let file = self
+                    .save_inline(&job, dir, resource, &mut book, &content, extension)
+                    .await?;
+                saved.push(file);
+                continue;
+            };
             let job = Job {
-                raw_url: &resource.url,
+                raw_url: url,
                 context,
                 index,
-                limit: Limit::new(&self.options, used),
+                limit,
             };
             let target = Target::Named {
                 dir,
@@ -484,8 +509,69 @@ impl Downloader {
                 book: &mut book,
             };
             saved.push(self.fetch(job, target).await?);
+            if let Some(text) = resource.text() {
+                let used = used.saturating_add(saved.last().map_or(0, |f| f.bytes));
+                let job = Job {
+                    raw_url: "",
+                    context,
+                    index,
+                    limit: Limit::new(&self.options, used),
+                };
+                let file = self
+                    .save_inline(&job, dir, resource, &mut book, text.as_bytes(), "txt")
+                    .await?;
+                saved.push(file);
+            }
         }
         Ok(saved)
+    }
+
+    /// Saves content a resource carries itself (a transcript, or the resource as JSON)
+    /// the way a download is saved: private temporary file, synced, renamed into place.
+    async fn save_inline(
+        &self,
+        job: &Job<'_>,
+        dir: &Path,
+        resource: &Resource,
+        book: &mut NameBook,
+        content: &[u8],
+        extension: &str,
+    ) -> Result<SavedFile, DownloadError> {
+        if content.len() as u64 > job.limit.bytes {
+            return Err(job.limit.exceeded(job, Some(content.len() as u64)));
+        }
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|source| job.io(dir, source))?;
+        let path = dir.join(book.claim(&name_parts(job.context, resource), extension));
+        self.check_free(&path, job)?;
+        let mut temp = TempFile::create(dir, self.options.file_mode)
+            .await
+            .map_err(|source| job.io(dir, source))?;
+        temp.write(content)
+            .await
+            .map_err(|source| job.io(&temp.path, source))?;
+        temp.persist(&path, self.options.overwrite)
+            .await
+            .map_err(|source| match source.kind() {
+                io::ErrorKind::AlreadyExists => {
+                    job.error(DownloadErrorKind::AlreadyExists { path: path.clone() })
+                }
+                _ => job.io(&path, source),
+            })?;
+        self.report(job, content.len() as u64, Some(content.len() as u64));
+        let content_type = if extension == "txt" {
+            "text/plain; charset=utf-8"
+        } else {
+            "application/json"
+        };
+        tracing::debug!(task_id = %job.context.task_id, path = %path.display(), bytes = content.len(), "inline result saved");
+        Ok(SavedFile {
+            path,
+            bytes: content.len() as u64,
+            content_type: Some(content_type.to_owned()),
+            url: String::new(),
+        })
     }
 
     /// One file: policy check, temporary file, transfer with retries, rename.
@@ -657,11 +743,6 @@ impl Downloader {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
         }
-        if state.path.is_none() {
-            let path = target.path_for(job.context, state.content_type.as_deref(), url);
-            self.check_free(&path, job).map_err(Failure::Fatal)?;
-            state.path = Some(path);
-        }
 
         // HTTP/1 without a length or chunked framing ends the body by closing the
         // connection, which a cut looks exactly like (HTTP/2 frames every body).
@@ -684,8 +765,16 @@ impl Downloader {
                 .await
                 .map_err(|e| Failure::Fatal(job.io(&temp.path, e)))?;
             state.written += chunk.len() as u64;
+            let wanted = SNIFF_BYTES
+                .saturating_sub(state.head.len())
+                .min(chunk.len());
+            state.head.extend_from_slice(&chunk[..wanted]);
+            if state.head.len() >= SNIFF_BYTES {
+                self.choose_path(job, target, url, state)?;
+            }
             self.report(job, state.written, total);
         }
+        self.choose_path(job, target, url, state)?;
         match total {
             Some(expected) if expected != state.written => {
                 Err(Failure::Retry(job.error(DownloadErrorKind::Incomplete {
@@ -714,6 +803,28 @@ impl Downloader {
             state.written = 0;
             self.report(job, 0, None);
         }
+        if state.path.is_none() {
+            state.head.clear();
+        }
+        Ok(())
+    }
+
+    /// Chooses the final path once enough of the file is known to judge its type (its
+    /// first `SNIFF_BYTES`, or the whole of a shorter file: called again at its end),
+    /// failing early if it exists and may not be replaced.
+    fn choose_path(
+        &self,
+        job: &Job<'_>,
+        target: &mut Target<'_>,
+        url: &Url,
+        state: &mut Transfer,
+    ) -> Result<(), Failure> {
+        if state.path.is_some() {
+            return Ok(());
+        }
+        let path = target.path_for(job.context, state.content_type.as_deref(), &state.head, url);
+        self.check_free(&path, job).map_err(Failure::Fatal)?;
+        state.path = Some(path);
         Ok(())
     }
 
@@ -738,7 +849,8 @@ struct Job<'a> {
 
 impl Job<'_> {
     fn error(&self, kind: DownloadErrorKind) -> DownloadError {
-        DownloadError::new(&self.context.task_id, Some(self.raw_url), kind)
+        let url = Some(self.raw_url).filter(|url| !url.is_empty());
+        DownloadError::new(&self.context.task_id, url, kind)
     }
 
     fn io(&self, path: &Path, source: io::Error) -> DownloadError {
@@ -829,7 +941,10 @@ struct Transfer {
     /// ETag or Last-Modified, sent as `If-Range` so a changed file is not spliced.
     validator: Option<HeaderValue>,
     content_type: Option<String>,
-    /// Final path, chosen once the first answer's headers are known.
+    /// The file's first bytes (up to `SNIFF_BYTES`), which judge its type when the
+    /// answer does not say.
+    head: Vec<u8>,
+    /// Final path, chosen once the first bytes are known.
     path: Option<PathBuf>,
 }
 
@@ -858,6 +973,7 @@ impl Target<'_> {
         &mut self,
         context: &DownloadContext,
         content_type: Option<&str>,
+        head: &[u8],
         url: &Url,
     ) -> PathBuf {
         match self {
@@ -867,20 +983,33 @@ impl Target<'_> {
                 resource,
                 book,
             } => {
-                let label = resource.role.as_deref().unwrap_or(&resource.type_);
-                let mut parts = vec![context.task_id.as_str()];
-                parts.extend(context.model_id.as_deref());
-                parts.push(label);
                 let extension = pick_extension(
                     resource.format.as_deref(),
                     &resource.type_,
                     content_type,
+                    sniff(head),
                     url.path(),
                 );
-                dir.join(book.claim(&parts, &extension))
+                dir.join(book.claim(&name_parts(context, resource), &extension))
             }
         }
     }
+}
+
+/// The parts of a resource's file name: task id, model id, then its role or type.
+fn name_parts<'a>(context: &'a DownloadContext, resource: &'a Resource) -> Vec<&'a str> {
+    let label = resource.role.as_deref().unwrap_or(&resource.type_);
+    let mut parts = vec![context.task_id.as_str()];
+    parts.extend(context.model_id.as_deref());
+    parts.push(label);
+    parts
+}
+
+/// A resource without URL or text, as pretty JSON: every field it carries is kept.
+fn inline_json(resource: &Resource) -> Vec<u8> {
+    let mut json = serde_json::to_vec_pretty(resource).unwrap_or_default();
+    json.push(b'\n');
+    json
 }
 
 fn header_is(headers: &HeaderMap, name: reqwest::header::HeaderName, value: &str) -> bool {

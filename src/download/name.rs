@@ -123,18 +123,20 @@ fn truncate_at_char_boundary(s: &mut String, max_bytes: usize) {
 }
 
 /// The extension for a result: the answer's `format`, else a MIME `type`, else the
-/// response's Content-Type, else the URL path's extension; empty when none is known
-/// (then [`safe_file_name`] uses `bin`).
+/// response's Content-Type, else the type `media::sniff` judged from the first bytes
+/// (`sniffed`), else the URL path's extension; empty when none is known (then
+/// [`safe_file_name`] uses `bin`).
 pub(crate) fn pick_extension(
     format: Option<&str>,
     type_: &str,
     content_type: Option<&str>,
+    sniffed: Option<&str>,
     url_path: &str,
 ) -> String {
     if let Some(format) = format.filter(|f| !f.trim().is_empty()) {
         return format.trim().trim_start_matches('.').to_owned();
     }
-    if let Some(ext) = [Some(type_), content_type]
+    if let Some(ext) = [Some(type_), content_type, sniffed]
         .into_iter()
         .flatten()
         .find_map(extension_for_mime)
@@ -165,9 +167,13 @@ fn extension_for_mime(mime: &str) -> Option<&'static str> {
         "image/jpeg" => "jpg",
         "image/webp" => "webp",
         "image/gif" => "gif",
-        "audio/mpeg" => "mp3",
-        "audio/wav" | "audio/x-wav" => "wav",
+        "image/bmp" => "bmp",
+        "audio/mpeg" | "audio/mp3" => "mp3",
+        "audio/wav" | "audio/x-wav" | "audio/wave" => "wav",
         "audio/mp4" => "m4a",
+        "audio/aac" => "aac",
+        "audio/ogg" => "ogg",
+        "audio/flac" | "audio/x-flac" => "flac",
         "application/json" => "json",
         "text/plain" => "txt",
         _ => return None,
@@ -200,21 +206,51 @@ mod tests {
 
     #[test]
     fn extension_sources_in_order() {
-        assert_eq!(pick_extension(Some("PNG"), "image", None, "/a.jpg"), "PNG");
-        assert_eq!(
-            pick_extension(None, "video/webm", Some("video/mp4"), "/a"),
-            "webm"
+        /// format, type, Content-Type, sniffed type, URL path, the extension.
+        type Case<'a> = (
+            Option<&'a str>,
+            &'a str,
+            Option<&'a str>,
+            Option<&'a str>,
+            &'a str,
+            &'a str,
         );
-        assert_eq!(
-            pick_extension(None, "video", Some("video/mp4; x=y"), "/a"),
-            "mp4"
-        );
-        assert_eq!(pick_extension(None, "video", None, "/dir/a.mov"), "mov");
-        assert_eq!(pick_extension(None, "video", None, "/dir/.hidden"), "");
-        assert_eq!(
-            pick_extension(None, "video", Some("application/octet-stream"), "/a"),
-            ""
-        );
+        let mp3 = Some("audio/mpeg");
+        let cases: &[Case] = &[
+            (Some("PNG"), "image", None, None, "/a.jpg", "PNG"),
+            (None, "video/webm", Some("video/mp4"), None, "/a", "webm"),
+            (None, "video", Some("video/mp4; x=y"), None, "/a", "mp4"),
+            (None, "video", None, None, "/dir/a.mov", "mov"),
+            (None, "video", None, None, "/dir/.hidden", ""),
+            (
+                None,
+                "video",
+                Some("application/octet-stream"),
+                None,
+                "/a",
+                "",
+            ),
+            // The first bytes beat the URL, but not what the answer says.
+            (
+                None,
+                "audio",
+                Some("application/octet-stream"),
+                mp3,
+                "/a.bin",
+                "mp3",
+            ),
+            (None, "audio", None, mp3, "/a", "mp3"),
+            (None, "audio", Some("audio/wav"), mp3, "/a", "wav"),
+            (Some("wav"), "audio", None, mp3, "/a", "wav"),
+            (None, "audio", None, Some("audio/flac"), "/a", "flac"),
+        ];
+        for &(format, type_, content_type, sniffed, path, want) in cases {
+            assert_eq!(
+                pick_extension(format, type_, content_type, sniffed, path),
+                want,
+                "{format:?} {type_} {content_type:?} {sniffed:?} {path}"
+            );
+        }
     }
 
     #[test]

@@ -47,13 +47,42 @@ pub(crate) fn sniff(head: &[u8]) -> Option<&'static str> {
     if at(0, b"fLaC") {
         return Some("audio/flac");
     }
-    // MPEG audio: an ID3 tag, or a frame sync (11 bits set) with a valid layer.
-    if at(0, b"ID3")
-        || (head.len() >= 2 && head[0] == 0xff && head[1] & 0xe0 == 0xe0 && head[1] & 0x06 != 0)
-    {
+    // MPEG audio (MP3): an ID3v2 tag, or a frame header (see `mpeg_frame`).
+    if at(0, b"ID3") || mpeg_frame(head) == Some(Frame::Mpeg) {
         return Some("audio/mpeg");
     }
+    if mpeg_frame(head) == Some(Frame::Adts) {
+        return Some("audio/aac");
+    }
     None
+}
+
+/// What a frame sync at the start of `head` begins.
+#[derive(Debug, PartialEq, Eq)]
+enum Frame {
+    /// An MPEG-1/2/2.5 audio frame (Layer I, II or III: MP3).
+    Mpeg,
+    /// An ADTS frame: raw AAC.
+    Adts,
+}
+
+/// The kind of frame `head` starts with: 11 sync bits set, then a version that is not
+/// the reserved one, and for MPEG audio a layer, a bitrate index other than "bad" and a
+/// sample rate other than "reserved" (so text starting with `0xff` does not pass).
+fn mpeg_frame(head: &[u8]) -> Option<Frame> {
+    let [0xff, b1, b2, ..] = *head else {
+        return None;
+    };
+    if b1 & 0xe0 != 0xe0 {
+        return None;
+    }
+    let (version, layer) = ((b1 >> 3) & 0b11, (b1 >> 1) & 0b11);
+    if b1 & 0xf6 == 0xf0 {
+        // ADTS: MPEG version bit, layer 00, sample rate index 0..=12.
+        return ((b2 >> 2) & 0x0f <= 12).then_some(Frame::Adts);
+    }
+    let (bitrate, rate) = (b2 >> 4, (b2 >> 2) & 0b11);
+    (version != 0b01 && layer != 0 && bitrate != 0x0f && rate != 0b11).then_some(Frame::Mpeg)
 }
 
 #[cfg(test)]
@@ -74,6 +103,16 @@ mod tests {
             (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81", Some("video/webm")),
             (b"ID3\x04\0\0\0\0\0\0", Some("audio/mpeg")),
             (b"\xff\xfb\x90\x44", Some("audio/mpeg")),
+            // MPEG-2 Layer III (22.05 kHz), and MPEG-2.5.
+            (b"\xff\xf3\x90\xc4", Some("audio/mpeg")),
+            (b"\xff\xe3\x18\xc4", Some("audio/mpeg")),
+            // ADTS AAC (44.1 kHz).
+            (b"\xff\xf1\x50\x80", Some("audio/aac")),
+            // A frame sync with a bad bitrate, a reserved rate or version: not audio.
+            (b"\xff\xfb\xf0\x44", None),
+            (b"\xff\xfb\x9c\x44", None),
+            (b"\xff\xeb\x90\x44", None),
+            (b"\xff\xfb", None),
             (b"OggS\0\x02", Some("audio/ogg")),
             (b"fLaC\0\0\0\x22", Some("audio/flac")),
             (b"BM\x36\x00\x0c\x00\0\0\0\0\x36\0\0\0", Some("image/bmp")),

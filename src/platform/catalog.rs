@@ -49,6 +49,38 @@ impl ModelEntry {
     pub fn provider(&self) -> &str {
         self.slug.split_once('/').map_or("", |(p, _)| p)
     }
+
+    /// What a task of this model answers with, from its type's part after `-to-`:
+    /// `video`, `image`, `audio` (`text-to-speech`, `speech-to-speech`) or `text` (a
+    /// transcript: `speech-to-text`); `None` for a type without `-to-` or an output
+    /// this build does not know.
+    ///
+    /// ```
+    /// fn show(entry: &modellix::ModelEntry) {
+    ///     match entry.output_kind() {
+    ///         Some("text") => println!("{} answers with a transcript", entry.slug),
+    ///         Some(kind) => println!("{} answers with {kind} files", entry.slug),
+    ///         None => println!("{}: output not known", entry.slug),
+    ///     }
+    /// }
+    /// # let _ = show;
+    /// ```
+    pub fn output_kind(&self) -> Option<&'static str> {
+        output_kind_of(self.model_type.as_deref()?)
+    }
+}
+
+/// The output kind a catalog type names (see [`ModelEntry::output_kind`]).
+fn output_kind_of(model_type: &str) -> Option<&'static str> {
+    let model_type = model_type.trim().to_ascii_lowercase();
+    let (_, output) = model_type.rsplit_once("-to-")?;
+    Some(match output {
+        "video" => "video",
+        "image" => "image",
+        "speech" | "audio" | "voice" | "music" => "audio",
+        "text" => "text",
+        _ => return None,
+    })
 }
 
 /// Which catalog entries to keep; every criterion set must hold.
@@ -214,6 +246,24 @@ pub(crate) async fn models(shared: &Shared) -> Result<Vec<ModelEntry>, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn output_kinds_of_catalog_types() {
+        let cases = [
+            ("text-to-video", Some("video")),
+            ("image-to-image", Some("image")),
+            ("text-to-speech", Some("audio")),
+            ("speech-to-speech", Some("audio")),
+            ("speech-to-text", Some("text")),
+            (" Speech-To-Text ", Some("text")),
+            ("text-to-3d", None),
+            ("speech", None),
+            ("", None),
+        ];
+        for (model_type, want) in cases {
+            assert_eq!(output_kind_of(model_type), want, "{model_type:?}");
+        }
+    }
 
     #[test]
     fn catalog_entries_tolerate_missing_and_mistyped_fields() {

@@ -55,7 +55,8 @@ pub struct Operation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct OutputFile {
-    /// `image`, `video` or `audio`.
+    /// `image`, `video`, `audio` or `text` (a transcript, answered as text instead of a
+    /// file URL).
     pub kind: &'static str,
     /// A role for extra outputs, such as `last_frame`.
     pub role: Option<&'static str>,

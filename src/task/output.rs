@@ -15,8 +15,13 @@ use crate::{
 /// # async fn run(task: modellix::TaskHandle) -> Result<(), modellix::Error> {
 /// let output = task.wait().await?;
 /// for resource in output.resources() {
-///     // `type_` is "video" or "image"; width, height, format and role when given.
-///     println!("{} {} {:?}", resource.type_, resource.url, resource.role);
+///     // `type_` is "video", "image", "audio" or "text"; width, height, format and
+///     // role when given. A transcript has text instead of a URL.
+///     match (&resource.url, resource.text()) {
+///         (Some(url), _) => println!("{} {url} {:?}", resource.type_, resource.role),
+///         (None, Some(text)) => println!("{}: {text}", resource.type_),
+///         (None, None) => println!("{}: {:?}", resource.type_, resource.extra),
+///     }
 /// }
 /// # Ok(()) }
 /// ```
@@ -101,12 +106,30 @@ impl TaskOutput {
             .then(|| Duration::from_secs_f64(ms / 1000.0))
     }
 
-    /// The output files (videos, images), with `url`, `type_` and the optional fields.
+    /// The outputs: files (videos, images, audio) with `url`, `type_` and the optional
+    /// fields, and resources that carry text instead (a transcript, see
+    /// [`Resource::text`]); unknown fields are kept in each one's `extra`.
     pub fn resources(&self) -> &[Resource] {
         self.info
             .result
             .as_ref()
             .map_or(&[], |result| result.resources.as_slice())
+    }
+
+    /// The text the resources carry (a speech-to-text transcript), joined by newlines;
+    /// `None` when no resource carries text.
+    ///
+    /// ```no_run
+    /// # async fn run(task: modellix::TaskHandle) -> Result<(), modellix::Error> {
+    /// let output = task.wait().await?;
+    /// if let Some(transcript) = output.text() {
+    ///     println!("{transcript}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn text(&self) -> Option<String> {
+        let texts: Vec<&str> = self.resources().iter().filter_map(Resource::text).collect();
+        (!texts.is_empty()).then(|| texts.join("\n"))
     }
 
     /// Who the files belong to, for downloads and their error messages.
@@ -121,7 +144,8 @@ impl TaskOutput {
 
     /// Saves every resource into `dir` under names derived from the task id, model and
     /// resource type (`task-abc123_bytedance_seedance-2.0-v2v_video.mp4`: the `/` of
-    /// the model id becomes `_`): streamed, synced and
+    /// the model id becomes `_`; a transcript without a URL becomes `…_text.txt`, see
+    /// [`Downloader::download_all`]): streamed, synced and
     /// renamed into place, never overwriting unless the downloader allows it. The
     /// downloader has its own HTTP client: the API key never reaches the file host.
     ///
@@ -146,15 +170,18 @@ impl TaskOutput {
             .await
     }
 
-    /// Saves one of this task's resources to `path` (errors name this task).
+    /// Saves one of this task's resources to `path` (errors name this task). A
+    /// resource without a URL is refused here: [`TaskOutput::download_all`] saves its
+    /// text or fields.
     pub async fn download_resource(
         &self,
         downloader: &Downloader,
         resource: &Resource,
         path: impl AsRef<std::path::Path>,
     ) -> Result<SavedFile, DownloadError> {
+        let url = resource.url.as_deref().unwrap_or_default();
         downloader
-            .download_to(&resource.url, path, &self.download_context())
+            .download_to(url, path, &self.download_context())
             .await
     }
 }

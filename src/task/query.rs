@@ -249,7 +249,7 @@ mod lenient_tests {
         assert!(serde_json::from_slice::<GetTaskResponse>(&body).is_err());
         let decoded = decode_leniently(&body).unwrap();
         let resource = &decoded.data.result.unwrap().resources[0];
-        assert_eq!(resource.url, "https://x/a.mp4");
+        assert_eq!(resource.url.as_deref(), Some("https://x/a.mp4"));
         assert_eq!(
             (resource.width, resource.height, resource.format.as_deref()),
             (None, Some(720), None)
@@ -257,10 +257,42 @@ mod lenient_tests {
     }
 
     #[test]
+    fn a_resource_with_text_instead_of_a_url_is_kept() {
+        let body = answer(
+            r#"{"type":"text","text":"Hello.","segments":[{"start":0}]},{"type":"x","width":"wide"}"#,
+            r#""t""#,
+        );
+        let decoded = decode_leniently(&body).unwrap();
+        let resources = decoded.data.result.unwrap().resources;
+        assert_eq!(resources.len(), 2);
+        assert_eq!(resources[0].url, None);
+        assert_eq!(resources[0].text(), Some("Hello."));
+        assert_eq!(resources[0].extra["segments"][0]["start"], 0);
+        assert_eq!(
+            (resources[1].type_.as_str(), resources[1].width),
+            ("x", None)
+        );
+        let strict: GetTaskResponse =
+            serde_json::from_slice(&answer(r#"{"type":"text","text":"Hello."}"#, r#""t""#))
+                .unwrap();
+        assert_eq!(
+            strict.data.result.unwrap().resources[0].text(),
+            Some("Hello.")
+        );
+        // A URL is optional since a transcript has none: a mistyped one is dropped like
+        // any optional field, and the resource is kept (saved as JSON by download_all).
+        let mistyped = decode_leniently(&answer(r#"{"type":"video","url":7}"#, r#""t""#)).unwrap();
+        let resource = &mistyped.data.result.unwrap().resources[0];
+        assert_eq!(
+            (resource.type_.as_str(), resource.url.as_deref()),
+            ("video", None)
+        );
+    }
+
+    #[test]
     fn required_fields_and_structure_are_never_dropped() {
         let table = [
             answer(r#"{"type":"video","url":"https://x/a.mp4"}"#, "42"), // task_id mistyped
-            answer(r#"{"type":"video","url":7}"#, r#""t""#),           // url mistyped
             answer(r#""not a resource""#, r#""t""#),                    // array item
             br#"{"code":0,"message":"success","data":{"status":"success","task_id":"t","result":{"resources":{"a":1}}}}"#.to_vec(),
             b"[1,2]".to_vec(),

@@ -46,6 +46,43 @@ pub mod types {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+    ///`CosyvoiceCloneRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CosyvoiceCloneRequest {
+        ///Audio format of the result, for example `mp3` or `wav`
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub format: ::std::option::Option<::std::string::String>,
+        ///Optional instruction on how to speak (tone, emotion, style)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub instruction: ::std::option::Option<::std::string::String>,
+        ///Language of the text, as a hint for pronunciation (for example `en` or `zh`)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub language_hint: ::std::option::Option<::std::string::String>,
+        ///The CosyVoice model version that clones the voice (a body field, not the Modellix model id)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub model: ::std::option::Option<::std::string::String>,
+        ///Pitch, 1 being the voice's own pitch
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub pitch: ::std::option::Option<f64>,
+        ///Speaking rate, 1 being normal speed
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub rate: ::std::option::Option<f64>,
+        ///Sample rate of the result in Hz
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sample_rate: ::std::option::Option<i64>,
+        ///Random seed for reproducible results
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub seed: ::std::option::Option<i64>,
+        /**The text to speak in the cloned voice
+
+Length: at least 1 characters.*/
+        pub text: ::std::string::String,
+        ///URL of the reference recording whose voice is cloned
+        pub url: ::std::string::String,
+        ///Volume of the result
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub volume: ::std::option::Option<i64>,
+    }
     ///`DeleteFileResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DeleteFileResponse {
@@ -960,6 +997,21 @@ Default: `"1:1"`.*/
             value.parse()
         }
     }
+    ///`QwenAudio30TtsPlusRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct QwenAudio30TtsPlusRequest {
+        ///Language of the text, as a hint for pronunciation (for example `en` or `zh`); detected from the text when absent
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub language_hint: ::std::option::Option<::std::string::String>,
+        /**The text to speak
+
+Length: at least 1 characters.*/
+        pub text: ::std::string::String,
+        /**Name of the voice to speak with
+
+Length: at least 1 characters.*/
+        pub voice: ::std::string::String,
+    }
     ///One output file of a task. Result URLs are signed links that expire 7 days after the task finishes (24 hours until mid-2026; `result_expires_at` gives the exact time when present): save outputs promptly.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Resource {
@@ -972,11 +1024,12 @@ Default: `"1:1"`.*/
         ///What the file is within the result, for example `last_frame`, when given.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub role: ::std::option::Option<::std::string::String>,
-        ///Kind of resource, for example `video` or `image`.
+        ///Kind of resource, for example `video`, `image`, `audio`, or `text` for a transcript.
         #[serde(rename = "type")]
         pub type_: ::std::string::String,
-        ///Signed download URL of the file.
-        pub url: ::std::string::String,
+        ///Signed download URL of the file; absent on a resource that carries its content itself, such as a speech-to-text transcript (`Resource::text`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub url: ::std::option::Option<::std::string::String>,
         ///Width in pixels, when known.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub width: ::std::option::Option<i64>,
@@ -2709,6 +2762,14 @@ Default: `true`.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub thinking_mode: ::std::option::Option<bool>,
     }
+    ///`Whisper1Request`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct Whisper1Request {
+        /**URL of the audio file to transcribe
+
+Length: at least 1 characters.*/
+        pub url: ::std::string::String,
+    }
     /// Error types.
     pub mod error {
         /// Error from a `TryFrom` or `FromStr` implementation.
@@ -2739,6 +2800,157 @@ Default: `true`.*/
             fn from(value: String) -> Self {
                 Self(value.into())
             }
+        }
+    }
+    /// Builds a [`CosyvoiceCloneRequest`] field by field. Start with [`CosyvoiceCloneRequest::builder`]; finish with [`CosyvoiceCloneRequestBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct CosyvoiceCloneRequestBuilder {
+        fields: crate::schema::builder_fields::BuilderFields,
+    }
+    impl CosyvoiceCloneRequest {
+        /// Starts a [`CosyvoiceCloneRequest`]; set the fields, then call `build()`.
+        pub fn builder() -> CosyvoiceCloneRequestBuilder {
+            CosyvoiceCloneRequestBuilder::default()
+        }
+    }
+    impl CosyvoiceCloneRequestBuilder {
+        /** Audio format of the result, for example `mp3` or `wav`
+
+ Optional; sent as `format` only when set.*/
+        pub fn format(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("format", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Optional instruction on how to speak (tone, emotion, style)
+
+ Optional; sent as `instruction` only when set.*/
+        pub fn instruction(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("instruction", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Language of the text, as a hint for pronunciation (for example `en` or `zh`)
+
+ Optional; sent as `language_hint` only when set.*/
+        pub fn language_hint(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("language_hint", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** The CosyVoice model version that clones the voice (a body field, not the Modellix model id)
+
+ Optional; sent as `model` only when set.*/
+        pub fn model(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("model", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Pitch, 1 being the voice's own pitch
+
+ Optional; sent as `pitch` only when set.*/
+        pub fn pitch(mut self, value: f64) -> Self {
+            self.fields.set_serialized("pitch", value);
+            self
+        }
+        /** Speaking rate, 1 being normal speed
+
+ Optional; sent as `rate` only when set.*/
+        pub fn rate(mut self, value: f64) -> Self {
+            self.fields.set_serialized("rate", value);
+            self
+        }
+        /** Sample rate of the result in Hz
+
+ Optional; sent as `sample_rate` only when set.*/
+        pub fn sample_rate<T>(mut self, value: T) -> Self
+        where
+            T: ::std::convert::TryInto<i64> + ::std::string::ToString,
+        {
+            self.fields.set_integer("sample_rate", value);
+            self
+        }
+        /** Random seed for reproducible results
+
+ Optional; sent as `seed` only when set.*/
+        pub fn seed<T>(mut self, value: T) -> Self
+        where
+            T: ::std::convert::TryInto<i64> + ::std::string::ToString,
+        {
+            self.fields.set_integer("seed", value);
+            self
+        }
+        /** The text to speak in the cloned voice
+
+ Required; sent as `text`. Length: at least 1.*/
+        pub fn text(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("text", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** URL of the reference recording whose voice is cloned
+
+ Required; sent as `url`.*/
+        pub fn url(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("url", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Volume of the result
+
+ Optional; sent as `volume` only when set.*/
+        pub fn volume<T>(mut self, value: T) -> Self
+        where
+            T: ::std::convert::TryInto<i64> + ::std::string::ToString,
+        {
+            self.fields.set_integer("volume", value);
+            self
+        }
+        /// Finishes the [`CosyvoiceCloneRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once with its JSON pointer, as `validate()` does; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(
+            self,
+        ) -> Result<CosyvoiceCloneRequest, crate::schema::ValidationError> {
+            let value: CosyvoiceCloneRequest = self
+                .fields
+                .finish(&[("url", "url"), ("text", "text")])?;
+            Ok(value.into())
+        }
+    }
+    /// Builds a [`QwenAudio30TtsPlusRequest`] field by field. Start with [`QwenAudio30TtsPlusRequest::builder`]; finish with [`QwenAudio30TtsPlusRequestBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct QwenAudio30TtsPlusRequestBuilder {
+        fields: crate::schema::builder_fields::BuilderFields,
+    }
+    impl QwenAudio30TtsPlusRequest {
+        /// Starts a [`QwenAudio30TtsPlusRequest`]; set the fields, then call `build()`.
+        pub fn builder() -> QwenAudio30TtsPlusRequestBuilder {
+            QwenAudio30TtsPlusRequestBuilder::default()
+        }
+    }
+    impl QwenAudio30TtsPlusRequestBuilder {
+        /** Language of the text, as a hint for pronunciation (for example `en` or `zh`); detected from the text when absent
+
+ Optional; sent as `language_hint` only when set.*/
+        pub fn language_hint(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("language_hint", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** The text to speak
+
+ Required; sent as `text`. Length: at least 1.*/
+        pub fn text(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("text", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /** Name of the voice to speak with
+
+ Required; sent as `voice`. Length: at least 1.*/
+        pub fn voice(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("voice", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /// Finishes the [`QwenAudio30TtsPlusRequest`]. Fails when a required field is missing or a value is not allowed, listing every problem at once with its JSON pointer, as `validate()` does; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(
+            self,
+        ) -> Result<QwenAudio30TtsPlusRequest, crate::schema::ValidationError> {
+            let value: QwenAudio30TtsPlusRequest = self
+                .fields
+                .finish(&[("text", "text"), ("voice", "voice")])?;
+            Ok(value.into())
         }
     }
     /// Builds a [`Wan27I2vRequestFirstFrame`] field by field. Start with [`Wan27I2vRequest::first_frame`]; finish with [`Wan27I2vRequestFirstFrameBuilder::build`].
@@ -4098,6 +4310,31 @@ Default: `true`.*/
             Ok(value.into())
         }
     }
+    /// Builds a [`Whisper1Request`] field by field. Start with [`Whisper1Request::builder`]; finish with [`Whisper1RequestBuilder::build`].
+    #[derive(Debug, Clone, Default)]
+    pub struct Whisper1RequestBuilder {
+        fields: crate::schema::builder_fields::BuilderFields,
+    }
+    impl Whisper1Request {
+        /// Starts a [`Whisper1Request`]; set the fields, then call `build()`.
+        pub fn builder() -> Whisper1RequestBuilder {
+            Whisper1RequestBuilder::default()
+        }
+    }
+    impl Whisper1RequestBuilder {
+        /** URL of the audio file to transcribe
+
+ Required; sent as `url`. Length: at least 1.*/
+        pub fn url(mut self, value: impl Into<String>) -> Self {
+            self.fields.set("url", ::serde_json::Value::String(value.into()));
+            self
+        }
+        /// Finishes the [`Whisper1Request`]. Fails when a required field is missing or a value is not allowed, listing every problem at once with its JSON pointer, as `validate()` does; the other schema rules are checked by `validate()` (and by `submit`).
+        pub fn build(self) -> Result<Whisper1Request, crate::schema::ValidationError> {
+            let value: Whisper1Request = self.fields.finish(&[("url", "url")])?;
+            Ok(value.into())
+        }
+    }
     /// Builds a [`LipSyncRequest`] field by field. Start with [`LipSyncRequest::builder`]; finish with [`LipSyncRequestBuilder::build`].
     #[derive(Debug, Clone, Default)]
     pub struct LipSyncRequestBuilder {
@@ -4275,6 +4512,42 @@ Default: `true`.*/
 }
 /// Every operation generated from `spec/`, in file order.
 pub const OPERATIONS: &[crate::schema::Operation] = &[
+    crate::schema::Operation {
+        operation_id: "cosyvoiceCloneAsync",
+        method: "POST",
+        path: "/api/v1/alibaba/cosyvoice-clone",
+        file: "alibaba/cosyvoice-clone.json",
+        summary: "CosyVoice Clone",
+        model_id: Some("alibaba/cosyvoice-clone"),
+        request_type: Some("CosyvoiceCloneRequest"),
+        validate_json: Some(types::CosyvoiceCloneRequest::validate_json),
+        outputs: &[
+            crate::schema::OutputFile {
+                kind: "audio",
+                role: None,
+                when: None,
+            },
+        ],
+        runtime_fields: &[],
+    },
+    crate::schema::Operation {
+        operation_id: "qwenAudio30TtsPlusAsync",
+        method: "POST",
+        path: "/api/v1/alibaba/qwen-audio-3.0-tts-plus",
+        file: "alibaba/qwen-audio-3.0-tts-plus.json",
+        summary: "Qwen Audio 3.0 TTS Plus",
+        model_id: Some("alibaba/qwen-audio-3.0-tts-plus"),
+        request_type: Some("QwenAudio30TtsPlusRequest"),
+        validate_json: Some(types::QwenAudio30TtsPlusRequest::validate_json),
+        outputs: &[
+            crate::schema::OutputFile {
+                kind: "audio",
+                role: None,
+                when: None,
+            },
+        ],
+        runtime_fields: &[],
+    },
     crate::schema::Operation {
         operation_id: "wan27I2vAsync",
         method: "POST",
@@ -4600,6 +4873,24 @@ pub const OPERATIONS: &[crate::schema::Operation] = &[
         runtime_fields: &["quality", "size"],
     },
     crate::schema::Operation {
+        operation_id: "whisper1Async",
+        method: "POST",
+        path: "/api/v1/openai/whisper-1",
+        file: "openai/whisper-1.json",
+        summary: "Whisper 1",
+        model_id: Some("openai/whisper-1"),
+        request_type: Some("Whisper1Request"),
+        validate_json: Some(types::Whisper1Request::validate_json),
+        outputs: &[
+            crate::schema::OutputFile {
+                kind: "text",
+                role: None,
+                when: None,
+            },
+        ],
+        runtime_fields: &[],
+    },
+    crate::schema::Operation {
         operation_id: "lipSyncAsync",
         method: "POST",
         path: "/api/v1/vidu/lip-sync/async",
@@ -4654,6 +4945,111 @@ pub const OPERATIONS: &[crate::schema::Operation] = &[
         runtime_fields: &["duration", "resolution"],
     },
 ];
+impl types::CosyvoiceCloneRequest {
+    /** Checks this request against every rule of the `alibaba/cosyvoice-clone` schema and its prose rules, without sending anything.
+
+ Returns every violation at once, each with its JSON pointer.*/
+    pub fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
+        crate::schema::validate::validate_serialized(self, Self::validate_json)
+    }
+    /// Checks a JSON request body for `alibaba/cosyvoice-clone` (as [`Self::validate`] does for a typed request).
+    pub fn validate_json(
+        value: &serde_json::Value,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
+        let mut checker = crate::schema::validate::Checker::default();
+        if let Some(object1) = checker.object(value, "", &["url", "text"]) {
+            if let Some(field1) = object1.get("format") {
+                checker.string(field1, "/format", None, None, None);
+            }
+            if let Some(field1) = object1.get("instruction") {
+                checker.string(field1, "/instruction", None, None, None);
+            }
+            if let Some(field1) = object1.get("language_hint") {
+                checker.string(field1, "/language_hint", None, None, None);
+            }
+            if let Some(field1) = object1.get("model") {
+                checker.string(field1, "/model", None, None, None);
+            }
+            if let Some(field1) = object1.get("pitch") {
+                checker.number(field1, "/pitch", None, None, None);
+            }
+            if let Some(field1) = object1.get("rate") {
+                checker.number(field1, "/rate", None, None, None);
+            }
+            if let Some(field1) = object1.get("sample_rate") {
+                checker.integer(field1, "/sample_rate", None, None, None);
+            }
+            if let Some(field1) = object1.get("seed") {
+                checker.integer(field1, "/seed", None, None, None);
+            }
+            if let Some(field1) = object1.get("text") {
+                checker.string(field1, "/text", Some(1u64), None, None);
+            }
+            if let Some(field1) = object1.get("url") {
+                checker.string(field1, "/url", None, None, None);
+            }
+            if let Some(field1) = object1.get("volume") {
+                checker.integer(field1, "/volume", None, None, None);
+            }
+        }
+        const PROSE_RULES: &[crate::schema::rules::ProseRule] = &[
+            crate::schema::rules::ProseRule::Media {
+                fields: &["url"],
+                kinds: &[crate::schema::rules::MediaKind::Url],
+            },
+        ];
+        crate::schema::rules::apply(PROSE_RULES, value, &mut checker);
+        checker.finish()
+    }
+}
+impl crate::schema::SubmitRequest for types::CosyvoiceCloneRequest {
+    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[0usize];
+    fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
+        types::CosyvoiceCloneRequest::validate(self)
+    }
+}
+impl types::QwenAudio30TtsPlusRequest {
+    /** Checks this request against every rule of the `alibaba/qwen-audio-3.0-tts-plus` schema and its prose rules, without sending anything.
+
+ Returns every violation at once, each with its JSON pointer.*/
+    pub fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
+        crate::schema::validate::validate_serialized(self, Self::validate_json)
+    }
+    /// Checks a JSON request body for `alibaba/qwen-audio-3.0-tts-plus` (as [`Self::validate`] does for a typed request).
+    pub fn validate_json(
+        value: &serde_json::Value,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
+        let mut checker = crate::schema::validate::Checker::default();
+        if let Some(object1) = checker.object(value, "", &["text", "voice"]) {
+            if let Some(field1) = object1.get("language_hint") {
+                checker.string(field1, "/language_hint", None, None, None);
+            }
+            if let Some(field1) = object1.get("text") {
+                checker.string(field1, "/text", Some(1u64), None, None);
+            }
+            if let Some(field1) = object1.get("voice") {
+                checker.string(field1, "/voice", Some(1u64), None, None);
+            }
+        }
+        const PROSE_RULES: &[crate::schema::rules::ProseRule] = &[];
+        crate::schema::rules::apply(PROSE_RULES, value, &mut checker);
+        checker.finish()
+    }
+}
+impl crate::schema::SubmitRequest for types::QwenAudio30TtsPlusRequest {
+    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[1usize];
+    fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
+        types::QwenAudio30TtsPlusRequest::validate(self)
+    }
+}
 impl types::Wan27I2vRequest {
     /** Checks this request against every rule of the `alibaba/wan2.7-i2v` schema and its prose rules, without sending anything.
 
@@ -4891,7 +5287,7 @@ impl types::Wan27I2vRequest {
     }
 }
 impl crate::schema::SubmitRequest for types::Wan27I2vRequest {
-    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[0usize];
+    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[2usize];
     fn validate(
         &self,
     ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
@@ -4964,7 +5360,7 @@ impl types::Wan27ImageRequest {
     }
 }
 impl crate::schema::SubmitRequest for types::Wan27ImageRequest {
-    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[1usize];
+    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[3usize];
     fn validate(
         &self,
     ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
@@ -5072,7 +5468,7 @@ impl types::Seedance15ProT2vRequest {
     }
 }
 impl crate::schema::SubmitRequest for types::Seedance15ProT2vRequest {
-    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[2usize];
+    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[4usize];
     fn validate(
         &self,
     ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
@@ -5231,7 +5627,7 @@ impl types::Seedance20FastI2vRequest {
     }
 }
 impl crate::schema::SubmitRequest for types::Seedance20FastI2vRequest {
-    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[3usize];
+    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[5usize];
     fn validate(
         &self,
     ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
@@ -5413,7 +5809,7 @@ impl types::Seedance20V2vRequest {
     }
 }
 impl crate::schema::SubmitRequest for types::Seedance20V2vRequest {
-    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[4usize];
+    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[6usize];
     fn validate(
         &self,
     ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
@@ -5505,7 +5901,7 @@ impl types::Seedream50LiteRequest {
     }
 }
 impl crate::schema::SubmitRequest for types::Seedream50LiteRequest {
-    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[5usize];
+    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[7usize];
     fn validate(
         &self,
     ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
@@ -5578,7 +5974,7 @@ impl types::NanoBanana2Request {
     }
 }
 impl crate::schema::SubmitRequest for types::NanoBanana2Request {
-    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[6usize];
+    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[8usize];
     fn validate(
         &self,
     ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
@@ -5664,7 +6060,7 @@ impl types::Veo31LiteI2vRequest {
     }
 }
 impl crate::schema::SubmitRequest for types::Veo31LiteI2vRequest {
-    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[7usize];
+    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[9usize];
     fn validate(
         &self,
     ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
@@ -5775,7 +6171,7 @@ impl types::KlingImageO1Request {
     }
 }
 impl crate::schema::SubmitRequest for types::KlingImageO1Request {
-    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[8usize];
+    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[10usize];
     fn validate(
         &self,
     ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
@@ -5847,7 +6243,7 @@ impl types::KlingV1t2vRequest {
     }
 }
 impl crate::schema::SubmitRequest for types::KlingV1t2vRequest {
-    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[9usize];
+    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[11usize];
     fn validate(
         &self,
     ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
@@ -5924,7 +6320,7 @@ impl types::Hailuo23T2vRequest {
     }
 }
 impl crate::schema::SubmitRequest for types::Hailuo23T2vRequest {
-    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[10usize];
+    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[12usize];
     fn validate(
         &self,
     ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
@@ -5990,11 +6386,48 @@ impl types::GptImage2Request {
     }
 }
 impl crate::schema::SubmitRequest for types::GptImage2Request {
-    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[18usize];
+    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[20usize];
     fn validate(
         &self,
     ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
         types::GptImage2Request::validate(self)
+    }
+}
+impl types::Whisper1Request {
+    /** Checks this request against every rule of the `openai/whisper-1` schema and its prose rules, without sending anything.
+
+ Returns every violation at once, each with its JSON pointer.*/
+    pub fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
+        crate::schema::validate::validate_serialized(self, Self::validate_json)
+    }
+    /// Checks a JSON request body for `openai/whisper-1` (as [`Self::validate`] does for a typed request).
+    pub fn validate_json(
+        value: &serde_json::Value,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
+        let mut checker = crate::schema::validate::Checker::default();
+        if let Some(object1) = checker.object(value, "", &["url"]) {
+            if let Some(field1) = object1.get("url") {
+                checker.string(field1, "/url", Some(1u64), None, None);
+            }
+        }
+        const PROSE_RULES: &[crate::schema::rules::ProseRule] = &[
+            crate::schema::rules::ProseRule::Media {
+                fields: &["url"],
+                kinds: &[crate::schema::rules::MediaKind::Url],
+            },
+        ];
+        crate::schema::rules::apply(PROSE_RULES, value, &mut checker);
+        checker.finish()
+    }
+}
+impl crate::schema::SubmitRequest for types::Whisper1Request {
+    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[21usize];
+    fn validate(
+        &self,
+    ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
+        types::Whisper1Request::validate(self)
     }
 }
 impl types::LipSyncRequest {
@@ -6034,7 +6467,7 @@ impl types::LipSyncRequest {
     }
 }
 impl crate::schema::SubmitRequest for types::LipSyncRequest {
-    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[19usize];
+    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[22usize];
     fn validate(
         &self,
     ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
@@ -6109,7 +6542,7 @@ impl types::Viduq2ProMultiFrameRequest {
     }
 }
 impl crate::schema::SubmitRequest for types::Viduq2ProMultiFrameRequest {
-    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[20usize];
+    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[23usize];
     fn validate(
         &self,
     ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
@@ -6171,7 +6604,7 @@ impl types::Viduq3TurboI2vRequest {
     }
 }
 impl crate::schema::SubmitRequest for types::Viduq3TurboI2vRequest {
-    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[21usize];
+    const OPERATION: &'static crate::schema::Operation = &OPERATIONS[24usize];
     fn validate(
         &self,
     ) -> Result<crate::schema::Warnings, crate::schema::ValidationError> {
