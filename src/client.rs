@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::error::{ConfigError, Error};
 use crate::ledger::default::DefaultLedger;
-use crate::ledger::{EntryQuery, LEDGER_ENV, LedgerEntry, MemoryLedger, SqliteLedger, TaskLedger};
+use crate::ledger::{EntryQuery, LEDGER_ENV, LedgerEntry, MemoryLedger, TaskLedger, open_ledger};
 use crate::platform::account::AccountCheck;
 use crate::platform::catalog::ModelEntry;
 use crate::platform::tiers::LOWEST_TIER_RUNNING_TASKS;
@@ -88,7 +88,8 @@ impl Client {
     }
 
     /// A client from `MODELLIX_API_KEY` and, if set, `MODELLIX_BASE_URL` and
-    /// `MODELLIX_LEDGER` (a file path for an on-disk [`SqliteLedger`], opened here;
+    /// `MODELLIX_LEDGER` (a file path for an on-disk [`SqliteLedger`](crate::ledger::SqliteLedger), opened here, or a
+    /// `postgres://` URL: see [`open_ledger`];
     /// otherwise the default ledger, see [`ClientBuilder::ledger`]).
     pub fn from_env() -> Result<Client, ConfigError> {
         let key = std::env::var(API_KEY_ENV).map_err(|e| ConfigError {
@@ -872,7 +873,7 @@ impl ClientBuilder {
 
     /// Where paid requests are recorded.
     ///
-    /// By default, the durable [`SqliteLedger`] at
+    /// By default, the durable [`SqliteLedger`](crate::ledger::SqliteLedger) at
     /// [`default_ledger_path`](crate::ledger::default_ledger_path)
     /// (`$MODELLIX_LEDGER`, else `modellix/ledger.sqlite` in the platform's data
     /// directory): the command line's ledger, so `modellix recover` and
@@ -886,9 +887,10 @@ impl ClientBuilder {
         self
     }
 
-    /// Records paid requests in a [`SqliteLedger`] at `path` (created if needed), so a
-    /// crash loses no task: see [`Client::recover`]. A URL (`postgres://…`) is refused
-    /// by [`build`](ClientBuilder::build): this build's ledger is a SQLite file.
+    /// Records paid requests in a [`SqliteLedger`](crate::ledger::SqliteLedger) at `path` (created if needed), so a
+    /// crash loses no task: see [`Client::recover`]. A `postgres://` URL opens a
+    /// PostgreSQL ledger with the `postgres` feature (and is refused by
+    /// [`build`](ClientBuilder::build) without it): see [`open_ledger`].
     pub fn ledger_path(mut self, path: impl Into<PathBuf>) -> Self {
         self.ledger_path = Some(path.into());
         self.ledger = None;
@@ -968,10 +970,10 @@ impl ClientBuilder {
         })?;
         let ledger: Arc<dyn TaskLedger> = match (self.ledger, &self.ledger_path) {
             (Some(ledger), _) => ledger,
-            (None, Some(path)) => Arc::new(SqliteLedger::open(path).map_err(|e| ConfigError {
+            (None, Some(path)) => open_ledger(path).map_err(|e| ConfigError {
                 field: "ledger_path",
                 problem: e.message().to_owned(),
-            })?),
+            })?,
             (None, None) => Arc::new(DefaultLedger::new()),
         };
         let limiter = RateLimiter::new(

@@ -13,8 +13,10 @@
 //! processes on one machine; a client given no ledger uses the one at
 //! [`default_ledger_path`], the command line's too, so `modellix recover` and
 //! `modellix history` see a program's tasks. [`MemoryLedger`] keeps nothing past the
-//! process (tests, the sandbox: [`ClientBuilder::memory_ledger`]). Implement
-//! [`TaskLedger`] to keep the record elsewhere.
+//! process (tests, the sandbox: [`ClientBuilder::memory_ledger`]). With the `postgres`
+//! feature, `PostgresLedger` keeps it in a PostgreSQL database shared by several
+//! instances on several machines (a `postgres://` URL wherever a ledger path goes:
+//! [`open_ledger`]). Implement [`TaskLedger`] to keep the record elsewhere.
 //!
 //! [`ClientBuilder::memory_ledger`]: crate::client::ClientBuilder::memory_ledger
 //!
@@ -32,10 +34,16 @@ use crate::task::kind::TaskKind;
 pub(crate) mod default;
 mod location;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod sqlite;
 
-pub use location::{LEDGER_ENV, default_ledger_path};
+pub use location::{
+    LEDGER_ENV, default_ledger_path, is_postgres_ledger, ledger_location_for_display, open_ledger,
+};
 pub use memory::MemoryLedger;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresLedger;
 pub use sqlite::SqliteLedger;
 
 /// The future a [`TaskLedger`] method returns.

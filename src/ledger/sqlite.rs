@@ -97,12 +97,12 @@ fn failed(what: &str, path: &Path, e: impl std::fmt::Display) -> LedgerError {
     LedgerError::new(format!("{what} {}: {e}", path.display()))
 }
 
-fn millis(time: SystemTime) -> i64 {
+pub(super) fn millis(time: SystemTime) -> i64 {
     time.duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-fn from_millis(ms: i64) -> SystemTime {
+pub(super) fn from_millis(ms: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
 }
 
@@ -181,7 +181,7 @@ impl SqliteLedger {
     }
 }
 
-fn outcome_columns(outcome: &Outcome) -> (String, Option<String>, bool) {
+pub(super) fn outcome_columns(outcome: &Outcome) -> (String, Option<String>, bool) {
     let json = serde_json::to_string(outcome).unwrap_or_else(|_| r#"{"state":"in_flight"}"#.into());
     (
         json,
@@ -190,13 +190,21 @@ fn outcome_columns(outcome: &Outcome) -> (String, Option<String>, bool) {
     )
 }
 
+/// The outcome stored as `json`: one this version cannot read is kept open and
+/// unknown (naming the row's `task_id`), never dropped.
+pub(super) fn read_outcome(json: &str, task_id: Option<String>) -> Outcome {
+    serde_json::from_str(json).unwrap_or_else(|e| Outcome::Unknown {
+        task_id,
+        reason: format!("unreadable ledger record ({e})"),
+    })
+}
+
 fn read_entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<LedgerEntry> {
     let outcome: String = row.get("outcome")?;
-    // An outcome this version cannot read is kept open and unknown, never dropped.
-    let outcome = serde_json::from_str(&outcome).unwrap_or_else(|e| Outcome::Unknown {
-        task_id: row.get::<_, Option<String>>("task_id").ok().flatten(),
-        reason: format!("unreadable ledger record ({e})"),
-    });
+    let outcome = read_outcome(
+        &outcome,
+        row.get::<_, Option<String>>("task_id").ok().flatten(),
+    );
     Ok(LedgerEntry {
         id: row.get("id")?,
         intent: Intent {
