@@ -4,7 +4,12 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use modellix::{EntryQuery, LedgerEntry, Outcome as Recorded, SqliteLedger, TaskLedger};
+use std::sync::Arc;
+
+use modellix::{
+    EntryQuery, LedgerEntry, Outcome as Recorded, TaskLedger, is_postgres_ledger,
+    ledger_location_for_display,
+};
 use serde_json::{Value, json};
 
 use crate::args::{DismissArgs, Global, HistoryArgs, LedgerCmd};
@@ -21,19 +26,18 @@ pub async fn run(global: &Global, command: &LedgerCmd, out: &Out) -> Outcome {
 
 /// Marks an open entry as checked, after a confirmation unless `--yes`.
 async fn dismiss(global: &Global, args: &DismissArgs, out: &Out) -> Outcome {
-    let Some(path) = ledger_path(global).filter(|p| p.exists()) else {
+    let Some(path) = ledger_path(global).filter(|p| exists(p)) else {
         return Err(Failure::bad_input(
             "there is no ledger file to dismiss an entry in (see --ledger)",
         ));
     };
     let ledger = open(&path)?;
-    let fail =
-        |e: modellix::LedgerError| Failure::other(format!("{}: {}", path.display(), e.message()));
+    let shown = ledger_location_for_display(&path);
+    let fail = |e: modellix::LedgerError| Failure::other(format!("{shown}: {}", e.message()));
     let entries = ledger.entries(&EntryQuery::recent(0)).await.map_err(fail)?;
     let Some(entry) = entries.iter().find(|e| e.id == args.entry) else {
         return Err(Failure::bad_input(format!(
-            "{} holds no entry {}; `{}` lists the open ones",
-            path.display(),
+            "{shown} holds no entry {}; `{}` lists the open ones",
             args.entry,
             shell_command(global, &["recover".into()])
         )));
@@ -167,9 +171,19 @@ pub async fn recover(global: &Global, out: &Out) -> Outcome {
     Ok(())
 }
 
-fn open(path: &std::path::Path) -> Outcome<SqliteLedger> {
-    SqliteLedger::open(path)
-        .map_err(|e| Failure::other(format!("{}: {}", path.display(), e.message())))
+/// A SQLite file that exists, or a database (which cannot be seen without connecting).
+fn exists(path: &std::path::Path) -> bool {
+    is_postgres_ledger(path) || path.exists()
+}
+
+fn open(path: &std::path::Path) -> Outcome<Arc<dyn TaskLedger>> {
+    modellix::open_ledger(path).map_err(|e| {
+        Failure::other(format!(
+            "{}: {}",
+            ledger_location_for_display(path),
+            e.message()
+        ))
+    })
 }
 
 async fn read(global: &Global, query: &EntryQuery) -> Outcome<Vec<LedgerEntry>> {
@@ -177,14 +191,17 @@ async fn read(global: &Global, query: &EntryQuery) -> Outcome<Vec<LedgerEntry>> 
         // The in-process sandbox's ledger lives in memory and dies with the process.
         return Ok(Vec::new());
     };
-    if !path.exists() {
+    if !exists(&path) {
         return Ok(Vec::new());
     }
     let ledger = open(&path)?;
-    ledger
-        .entries(query)
-        .await
-        .map_err(|e| Failure::other(format!("{}: {}", path.display(), e.message())))
+    ledger.entries(query).await.map_err(|e| {
+        Failure::other(format!(
+            "{}: {}",
+            ledger_location_for_display(&path),
+            e.message()
+        ))
+    })
 }
 
 fn print(entries: &[LedgerEntry], global: &Global, out: &Out, with_next_step: bool) {
