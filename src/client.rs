@@ -88,8 +88,9 @@ impl Client {
     }
 
     /// A client from `MODELLIX_API_KEY` and, if set, `MODELLIX_BASE_URL` and
-    /// `MODELLIX_LEDGER` (a file path for an on-disk [`SqliteLedger`](crate::ledger::SqliteLedger), opened here, or a
-    /// `postgres://` URL: see [`open_ledger`];
+    /// `MODELLIX_LEDGER` (a file path for an on-disk
+    /// [`SqliteLedger`](crate::ledger::SqliteLedger), opened here, or a `postgres://`
+    /// URL: see [`open_ledger`];
     /// otherwise the default ledger, see [`ClientBuilder::ledger`]).
     pub fn from_env() -> Result<Client, ConfigError> {
         let key = std::env::var(API_KEY_ENV).map_err(|e| ConfigError {
@@ -887,10 +888,10 @@ impl ClientBuilder {
         self
     }
 
-    /// Records paid requests in a [`SqliteLedger`](crate::ledger::SqliteLedger) at `path` (created if needed), so a
-    /// crash loses no task: see [`Client::recover`]. A `postgres://` URL opens a
-    /// PostgreSQL ledger with the `postgres` feature (and is refused by
-    /// [`build`](ClientBuilder::build) without it): see [`open_ledger`].
+    /// Records paid requests in a [`SqliteLedger`](crate::ledger::SqliteLedger) at
+    /// `path` (created if needed), so a crash loses no task: see [`Client::recover`].
+    /// A `postgres://` URL opens a PostgreSQL ledger with the `postgres` feature (and
+    /// is refused by [`build`](ClientBuilder::build) without it): see [`open_ledger`].
     pub fn ledger_path(mut self, path: impl Into<PathBuf>) -> Self {
         self.ledger_path = Some(path.into());
         self.ledger = None;

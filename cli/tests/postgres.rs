@@ -65,7 +65,7 @@ async fn two_batches_on_one_postgres_ledger_bill_each_job_once() {
             .and_then(|(_, rest)| rest.split_once('@'))
             .and_then(|(credentials, _)| credentials.split_once(':'));
         if let Some((_, password)) = password {
-            assert!(!shown.contains(&password), "the password was printed");
+            assert!(!shown.contains(password), "the password was printed");
         }
     }
     let tasks = sandbox.tasks();
