@@ -60,6 +60,10 @@ pub struct Client {
     shared: Arc<Shared>,
     /// The team's running-task limit, as told or the lowest tier's.
     running_task_limit: u32,
+    /// Whether `running_task_limit` was told ([`ClientBuilder::running_task_limit`]).
+    running_task_limit_set: bool,
+    /// A one-way fingerprint of the API key (`redact::key_fingerprint`).
+    key_fingerprint: Arc<str>,
 }
 
 impl fmt::Debug for Client {
@@ -85,6 +89,29 @@ impl Client {
     /// ([`LOWEST_TIER_RUNNING_TASKS`], 2).
     pub fn running_task_limit(&self) -> u32 {
         self.running_task_limit
+    }
+
+    /// Whether the running-task limit was set with
+    /// [`ClientBuilder::running_task_limit`] (else it is the lowest tier's default,
+    /// which a batch may learn upwards).
+    pub fn running_task_limit_is_set(&self) -> bool {
+        self.running_task_limit_set
+    }
+
+    /// A one-way fingerprint of this client's API key (`key:` and 16 hex digits):
+    /// names the key in the ledger ([`TaskLedger::learned_limit`]) and holds no part
+    /// of it. The same key always gives the same fingerprint.
+    ///
+    /// ```
+    /// let a = modellix::Client::builder().api_key("sk-example").memory_ledger().build()?;
+    /// let b = modellix::Client::builder().api_key("sk-other").memory_ledger().build()?;
+    /// assert!(a.key_fingerprint().starts_with("key:"));
+    /// assert!(!a.key_fingerprint().contains("example"));
+    /// assert_ne!(a.key_fingerprint(), b.key_fingerprint());
+    /// # Ok::<(), modellix::ConfigError>(())
+    /// ```
+    pub fn key_fingerprint(&self) -> &str {
+        &self.key_fingerprint
     }
 
     /// A client from `MODELLIX_API_KEY` and, if set, `MODELLIX_BASE_URL` and
@@ -412,6 +439,10 @@ impl Client {
                 .await
         {
             tracing::warn!(task_id = event.task_id, "{e}");
+        }
+        if info.status.is_terminal() {
+            crate::wait::poll_loop::record_cost(self.shared.ledger.as_ref(), &event.task_id, &info)
+                .await;
         }
         Ok(info)
     }
@@ -1018,6 +1049,8 @@ impl ClientBuilder {
                 wakers: Default::default(),
             }),
             running_task_limit,
+            running_task_limit_set: self.running_task_limit.is_some(),
+            key_fingerprint: Arc::from(crate::redact::key_fingerprint(key)),
         })
     }
 }

@@ -275,6 +275,26 @@ async fn deliveries_are_accepted_once(ledger: Arc<dyn TaskLedger>) {
     assert_eq!(firsts, 1);
 }
 
+/// A task's cost is kept with its entry (as the decimal it was); a learned running
+/// limit reads back per key, the newest one.
+async fn costs_and_learned_limits(ledger: Arc<dyn TaskLedger>) {
+    let id = ledger.record_intent(&intent(None)).await.unwrap();
+    ledger.record_outcome(id, &accepted("t-c")).await.unwrap();
+    let billed: modellix::Cost = "0.2400".parse().unwrap();
+    ledger
+        .record_cost("t-c", &billed, Some("succeeded"))
+        .await
+        .unwrap();
+    let entry = &ledger.entries(&EntryQuery::task("t-c")).await.unwrap()[0];
+    assert_eq!(entry.cost.map(|c| c.to_string()).as_deref(), Some("0.2400"));
+    assert_eq!(ledger.learned_limit("key:ab").await.unwrap(), None);
+    ledger.record_learned_limit("key:ab", 4).await.unwrap();
+    ledger.record_learned_limit("key:ab", 6).await.unwrap();
+    ledger.record_learned_limit("key:cd", 2).await.unwrap();
+    assert_eq!(ledger.learned_limit("key:ab").await.unwrap(), Some(6));
+    assert_eq!(ledger.learned_limit("key:cd").await.unwrap(), Some(2));
+}
+
 /// One test per case and ledger: `suite!(name, async |test| -> Option<Subject>)`.
 macro_rules! suite {
     ($backend:ident, $make:expr) => {
@@ -288,6 +308,7 @@ macro_rules! suite {
             suite!(@case $make, racing_markers_record_one_intent);
             suite!(@case $make, run_times);
             suite!(@case $make, deliveries_are_accepted_once);
+            suite!(@case $make, costs_and_learned_limits);
         }
     };
     (@case $make:expr, $case:ident) => {

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use tokio::sync::OnceCell;
 
+use crate::cost::Cost;
 use crate::ledger::location::{default_ledger_path, open_ledger};
 use crate::ledger::{
     EntryQuery, Intent, LedgerEntry, LedgerError, LedgerFuture, Outcome, TaskLedger,
@@ -77,6 +78,26 @@ impl TaskLedger for DefaultLedger {
 
     fn runs(&self, limit: usize) -> LedgerFuture<'_, Vec<(TaskKind, Duration)>> {
         Box::pin(async move { self.ledger().await?.runs(limit).await })
+    }
+
+    fn record_cost<'a>(
+        &'a self,
+        task_id: &'a str,
+        cost: &'a Cost,
+        billing_status: Option<&'a str>,
+    ) -> LedgerFuture<'a, ()> {
+        Box::pin(async move {
+            let ledger = self.ledger().await?;
+            ledger.record_cost(task_id, cost, billing_status).await
+        })
+    }
+
+    fn learned_limit<'a>(&'a self, key: &'a str) -> LedgerFuture<'a, Option<u32>> {
+        Box::pin(async move { self.ledger().await?.learned_limit(key).await })
+    }
+
+    fn record_learned_limit<'a>(&'a self, key: &'a str, limit: u32) -> LedgerFuture<'a, ()> {
+        Box::pin(async move { self.ledger().await?.record_learned_limit(key, limit).await })
     }
 
     fn accept_delivery<'a>(

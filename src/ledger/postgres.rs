@@ -14,6 +14,7 @@ use tokio_postgres::NoTls;
 
 use super::sqlite::{from_millis, millis, outcome_columns, read_outcome};
 use super::{EntryQuery, Intent, LedgerEntry, LedgerError, LedgerFuture, Outcome, TaskLedger};
+use crate::cost::Cost;
 use crate::task::kind::TaskKind;
 
 /// Connections one ledger keeps open at most.
@@ -59,9 +60,20 @@ CREATE TABLE IF NOT EXISTS modellix_deliveries (
 );
 ";
 
+/// Version 2: what a task was billed (its decimal text, never a float) and the
+/// running-task limits learned per key fingerprint, shared by every instance.
+const COSTS: &str = "
+ALTER TABLE modellix_entries ADD COLUMN IF NOT EXISTS cost TEXT;
+CREATE TABLE IF NOT EXISTS modellix_limits (
+    key TEXT PRIMARY KEY,
+    running BIGINT NOT NULL,
+    at_ms BIGINT NOT NULL
+);
+";
+
 /// Every schema change in order; `modellix_schema.version` counts those a database
 /// has. Append only.
-const MIGRATIONS: &[&str] = &[SCHEMA];
+const MIGRATIONS: &[&str] = &[SCHEMA, COSTS];
 
 /// A [`TaskLedger`] in a PostgreSQL database (feature `postgres`), shared by every
 /// process and machine given the same URL: what several instances of one program
@@ -223,11 +235,15 @@ fn read_entry(row: &tokio_postgres::Row) -> Result<LedgerEntry, tokio_postgres::
         },
         outcome,
         updated_at: from_millis(row.try_get("updated_ms")?),
+        // An amount this version cannot read is left out, never guessed.
+        cost: row
+            .try_get::<_, Option<String>>("cost")?
+            .and_then(|text| text.parse().ok()),
     })
 }
 
 const ENTRY_COLUMNS: &str = "id, model_id, body_digest, body_bytes, marker, client, \
-                             webhook_url, created_ms, updated_ms, outcome, task_id";
+                             webhook_url, created_ms, updated_ms, outcome, task_id, cost";
 
 impl PostgresLedger {
     async fn intent(&self, intent: &Intent) -> Result<i64, LedgerError> {
@@ -444,6 +460,53 @@ impl PostgresLedger {
     }
 }
 
+impl PostgresLedger {
+    async fn cost(&self, task_id: &str, cost: &Cost) -> Result<(), LedgerError> {
+        let what = "cannot record a cost in";
+        let client = self.client(what).await?;
+        client
+            .execute(
+                "UPDATE modellix_entries SET cost = $1 WHERE task_id = $2",
+                &[&cost.to_string(), &task_id],
+            )
+            .await
+            .map_err(|e| self.failed(what, &e))?;
+        Ok(())
+    }
+
+    async fn limit(&self, key: &str) -> Result<Option<u32>, LedgerError> {
+        let what = "cannot read a learned limit in";
+        let fail = |e: tokio_postgres::Error| self.failed(what, &e);
+        let client = self.client(what).await?;
+        let row = client
+            .query_opt(
+                "SELECT running FROM modellix_limits WHERE key = $1",
+                &[&key],
+            )
+            .await
+            .map_err(fail)?;
+        let running: Option<i64> = row.map(|row| row.try_get(0)).transpose().map_err(fail)?;
+        // A value this version could not have written is ignored.
+        Ok(running
+            .and_then(|n| u32::try_from(n).ok())
+            .filter(|&n| n > 0))
+    }
+
+    async fn set_limit(&self, key: &str, limit: u32) -> Result<(), LedgerError> {
+        let what = "cannot record a learned limit in";
+        let client = self.client(what).await?;
+        client
+            .execute(
+                "INSERT INTO modellix_limits (key, running, at_ms) VALUES ($1, $2, $3)
+                 ON CONFLICT (key) DO UPDATE SET running = $2, at_ms = $3",
+                &[&key, &i64::from(limit), &millis(SystemTime::now())],
+            )
+            .await
+            .map_err(|e| self.failed(what, &e))?;
+        Ok(())
+    }
+}
+
 impl TaskLedger for PostgresLedger {
     fn record_intent<'a>(&'a self, intent: &'a Intent) -> LedgerFuture<'a, i64> {
         Box::pin(self.intent(intent))
@@ -479,5 +542,22 @@ impl TaskLedger for PostgresLedger {
         task_id: &'a str,
     ) -> LedgerFuture<'a, bool> {
         Box::pin(self.delivery(delivery_id, task_id))
+    }
+
+    fn record_cost<'a>(
+        &'a self,
+        task_id: &'a str,
+        cost: &'a Cost,
+        _billing_status: Option<&'a str>,
+    ) -> LedgerFuture<'a, ()> {
+        Box::pin(self.cost(task_id, cost))
+    }
+
+    fn learned_limit<'a>(&'a self, key: &'a str) -> LedgerFuture<'a, Option<u32>> {
+        Box::pin(self.limit(key))
+    }
+
+    fn record_learned_limit<'a>(&'a self, key: &'a str, limit: u32) -> LedgerFuture<'a, ()> {
+        Box::pin(self.set_limit(key, limit))
     }
 }

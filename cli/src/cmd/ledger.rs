@@ -7,7 +7,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
 
 use modellix::{
-    EntryQuery, LedgerEntry, Outcome as Recorded, TaskLedger, is_postgres_ledger,
+    Cost, EntryQuery, LedgerEntry, Outcome as Recorded, TaskLedger, is_postgres_ledger,
     ledger_location_for_display,
 };
 use serde_json::{Value, json};
@@ -213,32 +213,50 @@ fn print(entries: &[LedgerEntry], global: &Global, out: &Out, with_next_step: bo
             value
         })
         .collect();
-    out.data(&json!({ "entries": list }), || {
-        for (entry, value) in entries.iter().zip(&list) {
-            let state = value["outcome"]["state"].as_str().unwrap_or("?");
-            println!(
-                "{:>5} {} {:<28} {:<10} {}{}",
-                entry.id,
-                value["intent"]["created_at"].as_str().unwrap_or_default(),
-                entry.intent.model_id,
-                state,
-                entry.task_id().unwrap_or("-"),
-                entry
-                    .intent
-                    .marker
-                    .as_deref()
-                    .map(|m| format!(" [{m}]"))
-                    .unwrap_or_default(),
-            );
-            if with_next_step {
-                println!("      {}", next_step(entry, global));
+    let (total, billed) = total_cost(entries);
+    out.data(
+        &json!({ "entries": list, "cost": total.to_string(), "billed_tasks": billed }),
+        || {
+            for (entry, value) in entries.iter().zip(&list) {
+                let state = value["outcome"]["state"].as_str().unwrap_or("?");
+                println!(
+                    "{:>5} {} {:<28} {:<10} {:>10} {}{}",
+                    entry.id,
+                    value["intent"]["created_at"].as_str().unwrap_or_default(),
+                    entry.intent.model_id,
+                    state,
+                    entry.cost.map_or("-".to_owned(), |c| format!("${c}")),
+                    entry.task_id().unwrap_or("-"),
+                    entry
+                        .intent
+                        .marker
+                        .as_deref()
+                        .map(|m| format!(" [{m}]"))
+                        .unwrap_or_default(),
+                );
+                if with_next_step {
+                    println!("      {}", next_step(entry, global));
+                }
             }
-        }
-        if entries.is_empty() {
-            eprintln!(
-                "the ledger holds nothing{}",
-                if with_next_step { " open" } else { "" }
-            );
-        }
-    });
+            if entries.is_empty() {
+                eprintln!(
+                    "the ledger holds nothing{}",
+                    if with_next_step { " open" } else { "" }
+                );
+            } else if billed > 0 {
+                println!("billed: ${total} over {billed} task(s) listed");
+            }
+        },
+    );
+}
+
+/// The exact sum of the listed entries' costs, and how many had one.
+fn total_cost(entries: &[LedgerEntry]) -> (Cost, usize) {
+    entries
+        .iter()
+        .filter_map(|e| e.cost)
+        .fold((Cost::ZERO, 0), |(total, n), cost| {
+            // Beyond an i128 of 10^-12 dollars no bill goes: the total stays.
+            (total.checked_add(cost).unwrap_or(total), n + 1)
+        })
 }
