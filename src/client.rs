@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::error::{ConfigError, Error};
 use crate::ledger::default::DefaultLedger;
-use crate::ledger::{EntryQuery, LEDGER_ENV, LedgerEntry, MemoryLedger, SqliteLedger, TaskLedger};
+use crate::ledger::{EntryQuery, LEDGER_ENV, LedgerEntry, MemoryLedger, TaskLedger, open_ledger};
 use crate::platform::account::AccountCheck;
 use crate::platform::catalog::ModelEntry;
 use crate::platform::tiers::LOWEST_TIER_RUNNING_TASKS;
@@ -60,6 +60,10 @@ pub struct Client {
     shared: Arc<Shared>,
     /// The team's running-task limit, as told or the lowest tier's.
     running_task_limit: u32,
+    /// Whether `running_task_limit` was told ([`ClientBuilder::running_task_limit`]).
+    running_task_limit_set: bool,
+    /// A one-way fingerprint of the API key (`redact::key_fingerprint`).
+    key_fingerprint: Arc<str>,
 }
 
 impl fmt::Debug for Client {
@@ -87,8 +91,33 @@ impl Client {
         self.running_task_limit
     }
 
+    /// Whether the running-task limit was set with
+    /// [`ClientBuilder::running_task_limit`] (else it is the lowest tier's default,
+    /// which a batch may learn upwards).
+    pub fn running_task_limit_is_set(&self) -> bool {
+        self.running_task_limit_set
+    }
+
+    /// A one-way fingerprint of this client's API key (`key:` and 16 hex digits):
+    /// names the key in the ledger ([`TaskLedger::learned_limit`]) and holds no part
+    /// of it. The same key always gives the same fingerprint.
+    ///
+    /// ```
+    /// let a = modellix::Client::builder().api_key("sk-example").memory_ledger().build()?;
+    /// let b = modellix::Client::builder().api_key("sk-other").memory_ledger().build()?;
+    /// assert!(a.key_fingerprint().starts_with("key:"));
+    /// assert!(!a.key_fingerprint().contains("example"));
+    /// assert_ne!(a.key_fingerprint(), b.key_fingerprint());
+    /// # Ok::<(), modellix::ConfigError>(())
+    /// ```
+    pub fn key_fingerprint(&self) -> &str {
+        &self.key_fingerprint
+    }
+
     /// A client from `MODELLIX_API_KEY` and, if set, `MODELLIX_BASE_URL` and
-    /// `MODELLIX_LEDGER` (a file path for an on-disk [`SqliteLedger`], opened here;
+    /// `MODELLIX_LEDGER` (a file path for an on-disk
+    /// [`SqliteLedger`](crate::ledger::SqliteLedger), opened here, or a `postgres://`
+    /// URL: see [`open_ledger`];
     /// otherwise the default ledger, see [`ClientBuilder::ledger`]).
     pub fn from_env() -> Result<Client, ConfigError> {
         let key = std::env::var(API_KEY_ENV).map_err(|e| ConfigError {
@@ -410,6 +439,10 @@ impl Client {
                 .await
         {
             tracing::warn!(task_id = event.task_id, "{e}");
+        }
+        if info.status.is_terminal() {
+            crate::wait::poll_loop::record_cost(self.shared.ledger.as_ref(), &event.task_id, &info)
+                .await;
         }
         Ok(info)
     }
@@ -872,7 +905,7 @@ impl ClientBuilder {
 
     /// Where paid requests are recorded.
     ///
-    /// By default, the durable [`SqliteLedger`] at
+    /// By default, the durable [`SqliteLedger`](crate::ledger::SqliteLedger) at
     /// [`default_ledger_path`](crate::ledger::default_ledger_path)
     /// (`$MODELLIX_LEDGER`, else `modellix/ledger.sqlite` in the platform's data
     /// directory): the command line's ledger, so `modellix recover` and
@@ -886,9 +919,10 @@ impl ClientBuilder {
         self
     }
 
-    /// Records paid requests in a [`SqliteLedger`] at `path` (created if needed), so a
-    /// crash loses no task: see [`Client::recover`]. A URL (`postgres://…`) is refused
-    /// by [`build`](ClientBuilder::build): this build's ledger is a SQLite file.
+    /// Records paid requests in a [`SqliteLedger`](crate::ledger::SqliteLedger) at
+    /// `path` (created if needed), so a crash loses no task: see [`Client::recover`].
+    /// A `postgres://` URL opens a PostgreSQL ledger with the `postgres` feature (and
+    /// is refused by [`build`](ClientBuilder::build) without it): see [`open_ledger`].
     pub fn ledger_path(mut self, path: impl Into<PathBuf>) -> Self {
         self.ledger_path = Some(path.into());
         self.ledger = None;
@@ -968,10 +1002,10 @@ impl ClientBuilder {
         })?;
         let ledger: Arc<dyn TaskLedger> = match (self.ledger, &self.ledger_path) {
             (Some(ledger), _) => ledger,
-            (None, Some(path)) => Arc::new(SqliteLedger::open(path).map_err(|e| ConfigError {
+            (None, Some(path)) => open_ledger(path).map_err(|e| ConfigError {
                 field: "ledger_path",
                 problem: e.message().to_owned(),
-            })?),
+            })?,
             (None, None) => Arc::new(DefaultLedger::new()),
         };
         let limiter = RateLimiter::new(
@@ -1015,6 +1049,8 @@ impl ClientBuilder {
                 wakers: Default::default(),
             }),
             running_task_limit,
+            running_task_limit_set: self.running_task_limit.is_some(),
+            key_fingerprint: Arc::from(crate::redact::key_fingerprint(key)),
         })
     }
 }

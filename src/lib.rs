@@ -39,9 +39,12 @@ pub use download::{DownloadContext, DownloadError, DownloadOptions, Downloader, 
 pub use error::shown::redact_key;
 pub use error::{ApiError, ConfigError, Error, ErrorKind, TaskFailure};
 pub use generated::OPERATIONS;
+#[cfg(feature = "postgres")]
+pub use ledger::PostgresLedger;
 pub use ledger::{
     EntryQuery, Intent, LEDGER_ENV, LedgerEntry, LedgerError, LedgerFuture, MemoryLedger, Outcome,
-    SqliteLedger, TaskLedger, default_ledger_path,
+    SqliteLedger, TaskLedger, default_ledger_path, is_postgres_ledger, ledger_location_for_display,
+    open_ledger,
 };
 pub use media::image::{Image, ImageLoader, InlineForm, MediaError};
 pub use platform::account::AccountCheck;

@@ -7,6 +7,24 @@
 use std::fmt;
 use std::sync::Arc;
 
+/// A one-way fingerprint of an API key (`key:` and 16 hex digits of a SHA-256 over a
+/// fixed prefix and the key): names the key in the ledger (its learned limits) without
+/// holding any part of it. Keys are long random strings, so the fingerprint cannot be
+/// turned back into one.
+pub(crate) fn key_fingerprint(key: &str) -> String {
+    use sha2::Digest;
+    let mut hash = sha2::Sha256::new();
+    hash.update(b"modellix key fingerprint\0");
+    hash.update(key.as_bytes());
+    let digest = hash.finalize();
+    let mut out = String::with_capacity(4 + 16);
+    out.push_str("key:");
+    for byte in &digest[..8] {
+        out.push_str(&format!("{byte:02x}"));
+    }
+    out
+}
+
 /// What replaces a secret.
 pub(crate) const REDACTED: &str = "<redacted>";
 

@@ -198,8 +198,10 @@ pub fn shell_command(global: &Global, words: &[String]) -> String {
         line.extend(["--base-url".to_owned(), quote(url)]);
     }
     if let Some(ledger) = &global.ledger {
-        let ledger = ledger.display().to_string();
-        if !from_env(modellix::LEDGER_ENV, &ledger) {
+        let raw = ledger.display().to_string();
+        // A database URL without its password: a command to copy, not a secret.
+        let ledger = modellix::ledger_location_for_display(ledger);
+        if !from_env(modellix::LEDGER_ENV, &raw) {
             line.extend(["--ledger".into(), quote(&ledger)]);
         }
     }

@@ -820,6 +820,27 @@ async fn the_summary_totals_the_cost_exactly() {
         "{}",
         text(&human)
     );
+
+    // The ledger kept each task's cost: history shows them and their exact total,
+    // both runs together (1.2000 + 0.4800).
+    let history = json(&with_ledger(&sandbox, &ledger, &["--json", "history"]));
+    let costs: Vec<&str> = history["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["cost"].as_str())
+        .collect();
+    assert_eq!(costs.len(), 6, "{history}");
+    assert_eq!(history["cost"], "1.6800", "{history}");
+    assert_eq!(history["billed_tasks"], 6, "{history}");
+    let listed = with_ledger(&sandbox, &ledger, &["history"]);
+    assert_code(&listed, 0);
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert!(listed.contains("$0.4800"), "{listed}");
+    assert!(
+        listed.contains("billed: $1.6800 over 6 task(s) listed"),
+        "{listed}"
+    );
 }
 
 /// A job's local path goes through the library's local-file path, as in `run`: the clip

@@ -7,19 +7,21 @@
 //! nothing was sent. A failed open is tried again by the next call.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::OnceCell;
 
-use crate::ledger::location::default_ledger_path;
+use crate::cost::Cost;
+use crate::ledger::location::{default_ledger_path, open_ledger};
 use crate::ledger::{
-    EntryQuery, Intent, LedgerEntry, LedgerError, LedgerFuture, Outcome, SqliteLedger, TaskLedger,
+    EntryQuery, Intent, LedgerEntry, LedgerError, LedgerFuture, Outcome, TaskLedger,
 };
 use crate::task::kind::TaskKind;
 
 #[derive(Debug, Default)]
 pub(crate) struct DefaultLedger {
-    opened: OnceCell<SqliteLedger>,
+    opened: OnceCell<Arc<dyn TaskLedger>>,
 }
 
 impl DefaultLedger {
@@ -27,7 +29,7 @@ impl DefaultLedger {
         DefaultLedger::default()
     }
 
-    async fn ledger(&self) -> Result<&SqliteLedger, LedgerError> {
+    async fn ledger(&self) -> Result<&Arc<dyn TaskLedger>, LedgerError> {
         self.opened
             .get_or_try_init(|| async {
                 let path: PathBuf = default_ledger_path().ok_or_else(|| {
@@ -38,7 +40,8 @@ impl DefaultLedger {
                     )
                 })?;
                 // Opening creates folders and syncs a file: not on the runtime's threads.
-                tokio::task::spawn_blocking(move || SqliteLedger::open(path))
+                // ($MODELLIX_LEDGER may name a PostgreSQL database: see open_ledger.)
+                tokio::task::spawn_blocking(move || open_ledger(path))
                     .await
                     .map_err(|e| {
                         LedgerError::new(format!("opening the default ledger failed ({e})"))
@@ -75,5 +78,36 @@ impl TaskLedger for DefaultLedger {
 
     fn runs(&self, limit: usize) -> LedgerFuture<'_, Vec<(TaskKind, Duration)>> {
         Box::pin(async move { self.ledger().await?.runs(limit).await })
+    }
+
+    fn record_cost<'a>(
+        &'a self,
+        task_id: &'a str,
+        cost: &'a Cost,
+        billing_status: Option<&'a str>,
+    ) -> LedgerFuture<'a, ()> {
+        Box::pin(async move {
+            let ledger = self.ledger().await?;
+            ledger.record_cost(task_id, cost, billing_status).await
+        })
+    }
+
+    fn learned_limit<'a>(&'a self, key: &'a str) -> LedgerFuture<'a, Option<u32>> {
+        Box::pin(async move { self.ledger().await?.learned_limit(key).await })
+    }
+
+    fn record_learned_limit<'a>(&'a self, key: &'a str, limit: u32) -> LedgerFuture<'a, ()> {
+        Box::pin(async move { self.ledger().await?.record_learned_limit(key, limit).await })
+    }
+
+    fn accept_delivery<'a>(
+        &'a self,
+        delivery_id: &'a str,
+        task_id: &'a str,
+    ) -> LedgerFuture<'a, bool> {
+        Box::pin(async move {
+            let ledger = self.ledger().await?;
+            ledger.accept_delivery(delivery_id, task_id).await
+        })
     }
 }

@@ -1,9 +1,10 @@
 //! [`MemoryLedger`]: the ledger kept in the process, for tests and the sandbox.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
+use crate::cost::Cost;
 use crate::ledger::{
     EntryQuery, Intent, LedgerEntry, LedgerError, LedgerFuture, Outcome, TaskLedger,
 };
@@ -25,6 +26,8 @@ struct MemoryState {
     runs: Vec<(TaskKind, Duration)>,
     /// Webhook delivery ids accepted (kept for the life of the process).
     deliveries: HashSet<String>,
+    /// Learned running-task limits by key fingerprint.
+    limits: HashMap<String, u32>,
 }
 
 /// Runs kept by the memory ledger; older ones are forgotten.
@@ -65,6 +68,7 @@ impl TaskLedger for MemoryLedger {
                     intent: intent.clone(),
                     outcome: Outcome::InFlight,
                     updated_at: SystemTime::now(),
+                    cost: None,
                 },
             );
             Ok(id)
@@ -138,6 +142,31 @@ impl TaskLedger for MemoryLedger {
             let skip = state.runs.len().saturating_sub(limit);
             state.runs[skip..].to_vec()
         })))
+    }
+
+    fn record_cost<'a>(
+        &'a self,
+        task_id: &'a str,
+        cost: &'a Cost,
+        _billing_status: Option<&'a str>,
+    ) -> LedgerFuture<'a, ()> {
+        self.with(|state| {
+            for entry in state.entries.values_mut() {
+                if entry.task_id() == Some(task_id) {
+                    entry.cost = Some(*cost);
+                }
+            }
+        });
+        ready(Ok(()))
+    }
+
+    fn learned_limit<'a>(&'a self, key: &'a str) -> LedgerFuture<'a, Option<u32>> {
+        ready(Ok(self.with(|state| state.limits.get(key).copied())))
+    }
+
+    fn record_learned_limit<'a>(&'a self, key: &'a str, limit: u32) -> LedgerFuture<'a, ()> {
+        self.with(|state| state.limits.insert(key.to_owned(), limit));
+        ready(Ok(()))
     }
 
     fn accept_delivery<'a>(

@@ -7,14 +7,18 @@
 //! "unknown" with any id the answer showed. An intent that never got its outcome (the
 //! process died in between) reads as [`Outcome::InFlight`], which [`Client::recover`]
 //! reports as unknown. Waits add the terminal status, and the learning schedule's run
-//! times are kept too, so a program that submits one task per run still learns.
+//! times are kept too, so a program that submits one task per run still learns, and
+//! so are what each task was billed ([`LedgerEntry::cost`]) and the running-task limit
+//! learned per API key (by a one-way fingerprint of it, never the key).
 //!
 //! [`SqliteLedger`] keeps everything in one SQLite file (WAL mode), safe for several
 //! processes on one machine; a client given no ledger uses the one at
 //! [`default_ledger_path`], the command line's too, so `modellix recover` and
 //! `modellix history` see a program's tasks. [`MemoryLedger`] keeps nothing past the
-//! process (tests, the sandbox: [`ClientBuilder::memory_ledger`]). Implement
-//! [`TaskLedger`] to keep the record elsewhere.
+//! process (tests, the sandbox: [`ClientBuilder::memory_ledger`]). With the `postgres`
+//! feature, `PostgresLedger` keeps it in a PostgreSQL database shared by several
+//! instances on several machines (a `postgres://` URL wherever a ledger path goes:
+//! [`open_ledger`]). Implement [`TaskLedger`] to keep the record elsewhere.
 //!
 //! [`ClientBuilder::memory_ledger`]: crate::client::ClientBuilder::memory_ledger
 //!
@@ -27,15 +31,22 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+use crate::cost::Cost;
 use crate::task::kind::TaskKind;
 
 pub(crate) mod default;
 mod location;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod sqlite;
 
-pub use location::{LEDGER_ENV, default_ledger_path};
+pub use location::{
+    LEDGER_ENV, default_ledger_path, is_postgres_ledger, ledger_location_for_display, open_ledger,
+};
 pub use memory::MemoryLedger;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresLedger;
 pub use sqlite::SqliteLedger;
 
 /// The future a [`TaskLedger`] method returns.
@@ -268,6 +279,10 @@ pub struct LedgerEntry {
     /// When the outcome was last written.
     #[serde(with = "crate::time::rfc3339")]
     pub updated_at: SystemTime,
+    /// What the task was billed, once its final answer was seen
+    /// ([`TaskLedger::record_cost`]); `None` before, or when the answer gave no amount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<Cost>,
 }
 
 impl LedgerEntry {
@@ -433,6 +448,42 @@ pub trait TaskLedger: Send + Sync + fmt::Debug {
 
     /// The newest `limit` run times, oldest first (for a schedule that learns).
     fn runs(&self, limit: usize) -> LedgerFuture<'_, Vec<(TaskKind, Duration)>>;
+
+    /// Records what `task_id` was billed, read from its final answer, with the billing
+    /// status the answer gave (`"succeeded"`, …; an open string); no-op for unknown
+    /// ids. Written where the final status is ([`TaskLedger::record_finished`]), so
+    /// [`LedgerEntry::cost`] totals what a program's tasks cost.
+    ///
+    /// The default keeps nothing: implement it for your ledger to keep costs.
+    fn record_cost<'a>(
+        &'a self,
+        task_id: &'a str,
+        cost: &'a Cost,
+        billing_status: Option<&'a str>,
+    ) -> LedgerFuture<'a, ()> {
+        let _ = (task_id, cost, billing_status);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// The running-task limit learned for the API key whose fingerprint is `key` (see
+    /// [`TaskLedger::record_learned_limit`]), so a new run starts where the last one
+    /// ended; `None` when none was recorded.
+    ///
+    /// The default remembers nothing.
+    fn learned_limit<'a>(&'a self, key: &'a str) -> LedgerFuture<'a, Option<u32>> {
+        let _ = key;
+        Box::pin(std::future::ready(Ok(None)))
+    }
+
+    /// Remembers `limit`, the running-task limit learned for the key whose fingerprint
+    /// is `key`, replacing any earlier one. `key` is a one-way fingerprint (the
+    /// client's `Client::key_fingerprint`), never the key.
+    ///
+    /// The default remembers nothing.
+    fn record_learned_limit<'a>(&'a self, key: &'a str, limit: u32) -> LedgerFuture<'a, ()> {
+        let _ = (key, limit);
+        Box::pin(std::future::ready(Ok(())))
+    }
 
     /// Remembers webhook delivery `delivery_id` (about `task_id`): `true` the first
     /// time, `false` for a delivery seen before (a retry whose 2xx was lost), checked

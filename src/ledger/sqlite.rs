@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{EntryQuery, Intent, LedgerEntry, LedgerError, LedgerFuture, Outcome, TaskLedger};
+use crate::cost::Cost;
 use crate::task::kind::TaskKind;
 
 /// How long a write waits for another process holding the file.
@@ -52,9 +53,20 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 ";
 
+/// Version 3: what a task was billed (its decimal text, never a float) and the
+/// running-task limits learned per key fingerprint.
+const COSTS: &str = "
+ALTER TABLE entries ADD COLUMN cost TEXT;
+CREATE TABLE IF NOT EXISTS limits (
+    key TEXT PRIMARY KEY,
+    running INTEGER NOT NULL,
+    at_ms INTEGER NOT NULL
+);
+";
+
 /// Every schema change in order; `PRAGMA user_version` counts those a file has.
 /// Append only: a file is brought up to date by running the ones past its version.
-const MIGRATIONS: &[&str] = &[SCHEMA, WEBHOOKS];
+const MIGRATIONS: &[&str] = &[SCHEMA, WEBHOOKS, COSTS];
 
 /// Brings the file's schema up to [`MIGRATIONS`], in one IMMEDIATE transaction: two
 /// processes opening an old file at once run each step once (the second waits, then
@@ -97,12 +109,12 @@ fn failed(what: &str, path: &Path, e: impl std::fmt::Display) -> LedgerError {
     LedgerError::new(format!("{what} {}: {e}", path.display()))
 }
 
-fn millis(time: SystemTime) -> i64 {
+pub(super) fn millis(time: SystemTime) -> i64 {
     time.duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-fn from_millis(ms: i64) -> SystemTime {
+pub(super) fn from_millis(ms: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
 }
 
@@ -181,7 +193,7 @@ impl SqliteLedger {
     }
 }
 
-fn outcome_columns(outcome: &Outcome) -> (String, Option<String>, bool) {
+pub(super) fn outcome_columns(outcome: &Outcome) -> (String, Option<String>, bool) {
     let json = serde_json::to_string(outcome).unwrap_or_else(|_| r#"{"state":"in_flight"}"#.into());
     (
         json,
@@ -190,13 +202,21 @@ fn outcome_columns(outcome: &Outcome) -> (String, Option<String>, bool) {
     )
 }
 
+/// The outcome stored as `json`: one this version cannot read is kept open and
+/// unknown (naming the row's `task_id`), never dropped.
+pub(super) fn read_outcome(json: &str, task_id: Option<String>) -> Outcome {
+    serde_json::from_str(json).unwrap_or_else(|e| Outcome::Unknown {
+        task_id,
+        reason: format!("unreadable ledger record ({e})"),
+    })
+}
+
 fn read_entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<LedgerEntry> {
     let outcome: String = row.get("outcome")?;
-    // An outcome this version cannot read is kept open and unknown, never dropped.
-    let outcome = serde_json::from_str(&outcome).unwrap_or_else(|e| Outcome::Unknown {
-        task_id: row.get::<_, Option<String>>("task_id").ok().flatten(),
-        reason: format!("unreadable ledger record ({e})"),
-    });
+    let outcome = read_outcome(
+        &outcome,
+        row.get::<_, Option<String>>("task_id").ok().flatten(),
+    );
     Ok(LedgerEntry {
         id: row.get("id")?,
         intent: Intent {
@@ -210,6 +230,10 @@ fn read_entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<LedgerEntry> {
         },
         outcome,
         updated_at: from_millis(row.get("updated_ms")?),
+        // An amount this version cannot read is left out, never guessed.
+        cost: row
+            .get::<_, Option<String>>("cost")?
+            .and_then(|text| text.parse().ok()),
     })
 }
 
@@ -387,6 +411,49 @@ impl TaskLedger for SqliteLedger {
     ) -> LedgerFuture<'a, bool> {
         self.accept(delivery_id, task_id)
     }
+
+    fn record_cost<'a>(
+        &'a self,
+        task_id: &'a str,
+        cost: &'a Cost,
+        _billing_status: Option<&'a str>,
+    ) -> LedgerFuture<'a, ()> {
+        let (task_id, cost) = (task_id.to_owned(), cost.to_string());
+        self.run("cannot record a cost in", move |conn| {
+            conn.execute(
+                "UPDATE entries SET cost = ?1 WHERE task_id = ?2",
+                params![cost, task_id],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn learned_limit<'a>(&'a self, key: &'a str) -> LedgerFuture<'a, Option<u32>> {
+        let key = key.to_owned();
+        self.run("cannot read a learned limit in", move |conn| {
+            let running: Option<i64> = conn
+                .query_row("SELECT running FROM limits WHERE key = ?1", [key], |row| {
+                    row.get(0)
+                })
+                .optional()?;
+            // A value this version could not have written is ignored.
+            Ok(running
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|&n| n > 0))
+        })
+    }
+
+    fn record_learned_limit<'a>(&'a self, key: &'a str, limit: u32) -> LedgerFuture<'a, ()> {
+        let key = key.to_owned();
+        self.run("cannot record a learned limit in", move |conn| {
+            conn.execute(
+                "INSERT INTO limits (key, running, at_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (key) DO UPDATE SET running = ?2, at_ms = ?3",
+                params![key, i64::from(limit), millis(SystemTime::now())],
+            )?;
+            Ok(())
+        })
+    }
 }
 
 impl SqliteLedger {
@@ -439,8 +506,8 @@ mod tests {
     }
 
     /// A file of version 1 (no `user_version`, no webhook column) is brought up to
-    /// date on open: its entries keep reading, new intents record their webhook URL
-    /// and deliveries are remembered; opening it again changes nothing.
+    /// date on open: its entries keep reading, new intents record their webhook URL,
+    /// deliveries, costs and learned limits are remembered; opening it again changes nothing.
     #[tokio::test]
     async fn a_version_1_file_is_migrated_once() {
         let dir = tempfile::tempdir().unwrap();
@@ -460,6 +527,10 @@ mod tests {
         let ledger = SqliteLedger::open(&path).unwrap();
         let old = ledger.entries(&EntryQuery::task("t-1")).await.unwrap();
         assert_eq!(old[0].intent.webhook_url, None);
+        assert_eq!(old[0].cost, None);
+        let billed: Cost = "0.0300".parse().unwrap();
+        ledger.record_cost("t-1", &billed, None).await.unwrap();
+        ledger.record_learned_limit("key:00", 4).await.unwrap();
         let intent = Intent::new("a/b", b"{}", "new")
             .with_webhook_url(Some("https://example.com/hook".into()));
         let id = ledger.record_intent(&intent).await.unwrap();
@@ -477,6 +548,12 @@ mod tests {
             !ledger.accept_delivery("dlv-1", "t-1").await.unwrap(),
             "kept on disk"
         );
+        let old = ledger.entries(&EntryQuery::task("t-1")).await.unwrap();
+        assert_eq!(
+            old[0].cost.map(|c| c.to_string()).as_deref(),
+            Some("0.0300")
+        );
+        assert_eq!(ledger.learned_limit("key:00").await.unwrap(), Some(4));
         let version: i64 = Connection::open(&path)
             .unwrap()
             .query_row("PRAGMA user_version", [], |r| r.get(0))

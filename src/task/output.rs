@@ -40,6 +40,16 @@ pub struct TaskOutput {
     pub polls: u32,
 }
 
+/// The billed amount of a task's answer (`billing.amount`), when readable.
+pub(crate) fn billed(info: &TaskInfo) -> Option<Cost> {
+    Cost::from_json(info.billing.as_ref()?.amount.as_ref()?)
+}
+
+/// The billing status of a task's answer (`billing.status`), when a string.
+pub(crate) fn billing_status(info: &TaskInfo) -> Option<&str> {
+    info.billing.as_ref()?.status.as_ref()?.as_str()
+}
+
 /// How long result URLs work after a task ends when its answer does not say
 /// (Modellix documents 7 days).
 pub const RESULT_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -62,13 +72,12 @@ impl TaskOutput {
     /// # Ok(()) }
     /// ```
     pub fn cost(&self) -> Option<Cost> {
-        let amount = self.info.billing.as_ref()?.amount.as_ref()?;
-        Cost::from_json(amount)
+        billed(&self.info)
     }
 
     /// The billing status the answer gives (`"succeeded"`, …; an open string).
     pub fn billing_status(&self) -> Option<&str> {
-        self.info.billing.as_ref()?.status.as_ref()?.as_str()
+        billing_status(&self.info)
     }
 
     /// When the result URLs stop working: the answer's `result_expires_at` (Unix

@@ -306,6 +306,7 @@ impl Paid {
                 intent: self.intent.clone(),
                 outcome: outcome.clone(),
                 updated_at: SystemTime::now(),
+                cost: None,
             };
             // A panic in user code must not unwind through a paid request's record.
             let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(entry)));

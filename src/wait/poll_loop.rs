@@ -15,6 +15,7 @@ use futures_util::{Stream, StreamExt};
 use tokio::time::Instant;
 
 use crate::error::Error;
+use crate::ledger::TaskLedger;
 use crate::shared::Shared;
 use crate::task::query::{QueryFailure, query};
 use crate::task::record::Task;
@@ -401,7 +402,7 @@ impl Waiter {
             output: None,
         };
         if info.status.is_terminal() {
-            self.record_end(&info.status).await;
+            self.record_end(&info).await;
         }
         match info.status {
             // Success without files: nothing to save, so not an output (a caller
@@ -439,7 +440,8 @@ impl Waiter {
     /// Teaches the schedule what this wait observed of the run time, and writes the
     /// end into the ledger (failures only logged: the result matters more than its
     /// record).
-    async fn record_end(&self, status: &TaskStatus) {
+    async fn record_end(&self, info: &TaskInfo) {
+        let status = &info.status;
         let shared = &self.shared;
         let kind = self.task.kind();
         let seen_finished = self.since_submit();
@@ -469,6 +471,7 @@ impl Waiter {
         {
             tracing::warn!(task_id = self.task.id(), "{e}");
         }
+        record_cost(ledger.as_ref(), self.task.id(), info).await;
     }
 
     /// Once per client: the schedule learns the run times the ledger kept from earlier
@@ -499,5 +502,17 @@ impl Waiter {
                 }
             })
             .await;
+    }
+}
+
+/// Writes what a finished task was billed into the ledger, when its answer says (a
+/// failure only logged, like the final status beside it).
+pub(crate) async fn record_cost(ledger: &dyn TaskLedger, task_id: &str, info: &TaskInfo) {
+    if let Some(cost) = crate::task::output::billed(info)
+        && let Err(e) = ledger
+            .record_cost(task_id, &cost, crate::task::output::billing_status(info))
+            .await
+    {
+        tracing::warn!(task_id, "{e}");
     }
 }

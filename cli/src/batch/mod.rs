@@ -24,8 +24,7 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
 use modellix::{
-    Backoff, Cost, LearningSchedule, MemoryLedger, SqliteLedger, TaskHandle, TaskLedger,
-    TaskOutput, WaitOptions,
+    Backoff, Cost, LearningSchedule, MemoryLedger, TaskHandle, TaskLedger, TaskOutput, WaitOptions,
 };
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -123,10 +122,9 @@ pub async fn run(global: &Global, args: &BatchArgs, out: &Out) -> Outcome {
     let mut ledger = None;
     let session = Session::open_with(global, WaitOptions::default(), pacing, |builder| {
         let inner: Arc<dyn TaskLedger> = match crate::ledger_path(global) {
-            Some(path) => Arc::new(
-                SqliteLedger::open(&path)
-                    .map_err(|e| Failure::bad_input(format!("the ledger: {}", e.message())))?,
-            ),
+            // A SQLite file, or a PostgreSQL database shared with other batches.
+            Some(path) => modellix::open_ledger(&path)
+                .map_err(|e| Failure::bad_input(format!("the ledger: {}", e.message())))?,
             None => Arc::new(MemoryLedger::new()),
         };
         let saved = SavedLedger::new(inner);

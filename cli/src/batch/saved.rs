@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use modellix::{
-    EntryQuery, Intent, LedgerEntry, LedgerError, LedgerFuture, Outcome, TaskKind, TaskLedger,
+    Cost, EntryQuery, Intent, LedgerEntry, LedgerError, LedgerFuture, Outcome, TaskKind, TaskLedger,
 };
 
 #[derive(Debug, Clone)]
@@ -61,5 +61,30 @@ impl TaskLedger for SavedLedger {
 
     fn runs(&self, limit: usize) -> LedgerFuture<'_, Vec<(TaskKind, Duration)>> {
         self.inner.runs(limit)
+    }
+
+    fn record_cost<'a>(
+        &'a self,
+        task_id: &'a str,
+        cost: &'a Cost,
+        billing_status: Option<&'a str>,
+    ) -> LedgerFuture<'a, ()> {
+        self.inner.record_cost(task_id, cost, billing_status)
+    }
+
+    fn learned_limit<'a>(&'a self, key: &'a str) -> LedgerFuture<'a, Option<u32>> {
+        self.inner.learned_limit(key)
+    }
+
+    fn record_learned_limit<'a>(&'a self, key: &'a str, limit: u32) -> LedgerFuture<'a, ()> {
+        self.inner.record_learned_limit(key, limit)
+    }
+
+    fn accept_delivery<'a>(
+        &'a self,
+        delivery_id: &'a str,
+        task_id: &'a str,
+    ) -> LedgerFuture<'a, bool> {
+        self.inner.accept_delivery(delivery_id, task_id)
     }
 }

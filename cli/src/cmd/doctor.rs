@@ -134,6 +134,13 @@ async fn account_checks(session: &Session) -> Vec<Check> {
 fn ledger_check(global: &Global) -> Check {
     let (ok, detail) = match ledger_path(global) {
         None => (true, "in memory (--sandbox)".to_owned()),
+        Some(path) if modellix::is_postgres_ledger(&path) => (
+            true,
+            format!(
+                "PostgreSQL database {}",
+                modellix::ledger_location_for_display(&path)
+            ),
+        ),
         Some(path) => {
             let dir = path
                 .parent()

@@ -4,7 +4,12 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use modellix::{EntryQuery, LedgerEntry, Outcome as Recorded, SqliteLedger, TaskLedger};
+use std::sync::Arc;
+
+use modellix::{
+    Cost, EntryQuery, LedgerEntry, Outcome as Recorded, TaskLedger, is_postgres_ledger,
+    ledger_location_for_display,
+};
 use serde_json::{Value, json};
 
 use crate::args::{DismissArgs, Global, HistoryArgs, LedgerCmd};
@@ -21,19 +26,18 @@ pub async fn run(global: &Global, command: &LedgerCmd, out: &Out) -> Outcome {
 
 /// Marks an open entry as checked, after a confirmation unless `--yes`.
 async fn dismiss(global: &Global, args: &DismissArgs, out: &Out) -> Outcome {
-    let Some(path) = ledger_path(global).filter(|p| p.exists()) else {
+    let Some(path) = ledger_path(global).filter(|p| exists(p)) else {
         return Err(Failure::bad_input(
             "there is no ledger file to dismiss an entry in (see --ledger)",
         ));
     };
     let ledger = open(&path)?;
-    let fail =
-        |e: modellix::LedgerError| Failure::other(format!("{}: {}", path.display(), e.message()));
+    let shown = ledger_location_for_display(&path);
+    let fail = |e: modellix::LedgerError| Failure::other(format!("{shown}: {}", e.message()));
     let entries = ledger.entries(&EntryQuery::recent(0)).await.map_err(fail)?;
     let Some(entry) = entries.iter().find(|e| e.id == args.entry) else {
         return Err(Failure::bad_input(format!(
-            "{} holds no entry {}; `{}` lists the open ones",
-            path.display(),
+            "{shown} holds no entry {}; `{}` lists the open ones",
             args.entry,
             shell_command(global, &["recover".into()])
         )));
@@ -167,9 +171,19 @@ pub async fn recover(global: &Global, out: &Out) -> Outcome {
     Ok(())
 }
 
-fn open(path: &std::path::Path) -> Outcome<SqliteLedger> {
-    SqliteLedger::open(path)
-        .map_err(|e| Failure::other(format!("{}: {}", path.display(), e.message())))
+/// A SQLite file that exists, or a database (which cannot be seen without connecting).
+fn exists(path: &std::path::Path) -> bool {
+    is_postgres_ledger(path) || path.exists()
+}
+
+fn open(path: &std::path::Path) -> Outcome<Arc<dyn TaskLedger>> {
+    modellix::open_ledger(path).map_err(|e| {
+        Failure::other(format!(
+            "{}: {}",
+            ledger_location_for_display(path),
+            e.message()
+        ))
+    })
 }
 
 async fn read(global: &Global, query: &EntryQuery) -> Outcome<Vec<LedgerEntry>> {
@@ -177,14 +191,17 @@ async fn read(global: &Global, query: &EntryQuery) -> Outcome<Vec<LedgerEntry>> 
         // The in-process sandbox's ledger lives in memory and dies with the process.
         return Ok(Vec::new());
     };
-    if !path.exists() {
+    if !exists(&path) {
         return Ok(Vec::new());
     }
     let ledger = open(&path)?;
-    ledger
-        .entries(query)
-        .await
-        .map_err(|e| Failure::other(format!("{}: {}", path.display(), e.message())))
+    ledger.entries(query).await.map_err(|e| {
+        Failure::other(format!(
+            "{}: {}",
+            ledger_location_for_display(&path),
+            e.message()
+        ))
+    })
 }
 
 fn print(entries: &[LedgerEntry], global: &Global, out: &Out, with_next_step: bool) {
@@ -196,32 +213,50 @@ fn print(entries: &[LedgerEntry], global: &Global, out: &Out, with_next_step: bo
             value
         })
         .collect();
-    out.data(&json!({ "entries": list }), || {
-        for (entry, value) in entries.iter().zip(&list) {
-            let state = value["outcome"]["state"].as_str().unwrap_or("?");
-            println!(
-                "{:>5} {} {:<28} {:<10} {}{}",
-                entry.id,
-                value["intent"]["created_at"].as_str().unwrap_or_default(),
-                entry.intent.model_id,
-                state,
-                entry.task_id().unwrap_or("-"),
-                entry
-                    .intent
-                    .marker
-                    .as_deref()
-                    .map(|m| format!(" [{m}]"))
-                    .unwrap_or_default(),
-            );
-            if with_next_step {
-                println!("      {}", next_step(entry, global));
+    let (total, billed) = total_cost(entries);
+    out.data(
+        &json!({ "entries": list, "cost": total.to_string(), "billed_tasks": billed }),
+        || {
+            for (entry, value) in entries.iter().zip(&list) {
+                let state = value["outcome"]["state"].as_str().unwrap_or("?");
+                println!(
+                    "{:>5} {} {:<28} {:<10} {:>10} {}{}",
+                    entry.id,
+                    value["intent"]["created_at"].as_str().unwrap_or_default(),
+                    entry.intent.model_id,
+                    state,
+                    entry.cost.map_or("-".to_owned(), |c| format!("${c}")),
+                    entry.task_id().unwrap_or("-"),
+                    entry
+                        .intent
+                        .marker
+                        .as_deref()
+                        .map(|m| format!(" [{m}]"))
+                        .unwrap_or_default(),
+                );
+                if with_next_step {
+                    println!("      {}", next_step(entry, global));
+                }
             }
-        }
-        if entries.is_empty() {
-            eprintln!(
-                "the ledger holds nothing{}",
-                if with_next_step { " open" } else { "" }
-            );
-        }
-    });
+            if entries.is_empty() {
+                eprintln!(
+                    "the ledger holds nothing{}",
+                    if with_next_step { " open" } else { "" }
+                );
+            } else if billed > 0 {
+                println!("billed: ${total} over {billed} task(s) listed");
+            }
+        },
+    );
+}
+
+/// The exact sum of the listed entries' costs, and how many had one.
+fn total_cost(entries: &[LedgerEntry]) -> (Cost, usize) {
+    entries
+        .iter()
+        .filter_map(|e| e.cost)
+        .fold((Cost::ZERO, 0), |(total, n), cost| {
+            // Beyond an i128 of 10^-12 dollars no bill goes: the total stays.
+            (total.checked_add(cost).unwrap_or(total), n + 1)
+        })
 }

@@ -1,0 +1,563 @@
+//! The shared ledger: tables in a PostgreSQL database, reached through a pool of
+//! connections, so that several processes on several machines keep one record.
+//!
+//! The tables are created (or brought up to date) by the first call, in one
+//! transaction holding an advisory lock, so instances starting at once run each step
+//! once. A marker is checked and written under a transaction-scoped advisory lock on
+//! the marker, so of two instances sending the same job one records its intent.
+
+use std::time::{Duration, SystemTime};
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio::sync::OnceCell;
+use tokio_postgres::NoTls;
+
+use super::sqlite::{from_millis, millis, outcome_columns, read_outcome};
+use super::{EntryQuery, Intent, LedgerEntry, LedgerError, LedgerFuture, Outcome, TaskLedger};
+use crate::cost::Cost;
+use crate::task::kind::TaskKind;
+
+/// Connections one ledger keeps open at most.
+const POOL_SIZE: usize = 8;
+
+/// How long a call waits for a connection (to be made, or freed by another call).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The key of the advisory lock that serialises migrations (any constant; "mdlx").
+const MIGRATION_LOCK: i64 = 0x6d64_6c78;
+
+/// Version 1: entries (intents and their outcomes), run times, webhook deliveries.
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS modellix_entries (
+    id BIGSERIAL PRIMARY KEY,
+    model_id TEXT NOT NULL,
+    body_digest TEXT NOT NULL,
+    body_bytes BIGINT NOT NULL,
+    marker TEXT,
+    client TEXT NOT NULL,
+    webhook_url TEXT,
+    created_ms BIGINT NOT NULL,
+    updated_ms BIGINT NOT NULL,
+    outcome TEXT NOT NULL,
+    task_id TEXT,
+    open BOOLEAN NOT NULL,
+    holds_marker BOOLEAN NOT NULL
+);
+CREATE INDEX IF NOT EXISTS modellix_entries_open ON modellix_entries (id) WHERE open;
+CREATE INDEX IF NOT EXISTS modellix_entries_task ON modellix_entries (task_id);
+CREATE INDEX IF NOT EXISTS modellix_entries_marker ON modellix_entries (marker)
+    WHERE holds_marker;
+CREATE TABLE IF NOT EXISTS modellix_runs (
+    id BIGSERIAL PRIMARY KEY,
+    kind TEXT NOT NULL,
+    took_ms BIGINT NOT NULL,
+    at_ms BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS modellix_deliveries (
+    delivery_id TEXT PRIMARY KEY,
+    task_id TEXT NOT NULL,
+    at_ms BIGINT NOT NULL
+);
+";
+
+/// Version 2: what a task was billed (its decimal text, never a float) and the
+/// running-task limits learned per key fingerprint, shared by every instance.
+const COSTS: &str = "
+ALTER TABLE modellix_entries ADD COLUMN IF NOT EXISTS cost TEXT;
+CREATE TABLE IF NOT EXISTS modellix_limits (
+    key TEXT PRIMARY KEY,
+    running BIGINT NOT NULL,
+    at_ms BIGINT NOT NULL
+);
+";
+
+/// Every schema change in order; `modellix_schema.version` counts those a database
+/// has. Append only.
+const MIGRATIONS: &[&str] = &[SCHEMA, COSTS];
+
+/// A [`TaskLedger`] in a PostgreSQL database (feature `postgres`), shared by every
+/// process and machine given the same URL: what several instances of one program
+/// need to keep one record of the team's paid requests.
+///
+/// [`PostgresLedger::new`] makes no connection; the first call connects and creates
+/// the tables (`modellix_entries`, `modellix_runs`, `modellix_deliveries` and
+/// `modellix_schema`, holding the schema's version) if they are missing. The URL is
+/// `postgres://user:password@host:port/database` (the libpq form); connections are
+/// not encrypted (`sslmode=disable`): keep the database on a private network or the
+/// same machine. Messages show the URL without its password.
+///
+/// ```
+/// # fn main() -> Result<(), modellix::LedgerError> {
+/// let ledger = modellix::PostgresLedger::new("postgres://app:secret@127.0.0.1:5432/app")?;
+/// assert!(!format!("{ledger:?}").contains("secret"));
+/// let client = modellix::Client::builder()
+///     .api_key("sk-example")
+///     .ledger(ledger)
+///     .build()
+///     .unwrap();
+/// # let _ = client; Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct PostgresLedger {
+    shown: String,
+    pool: Pool,
+    migrated: std::sync::Arc<OnceCell<()>>,
+}
+
+impl std::fmt::Debug for PostgresLedger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresLedger")
+            .field("url", &self.shown)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `e` with its causes, which hold the server's own message.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+impl PostgresLedger {
+    /// A ledger in the database at `url` (`postgres://…` or `postgresql://…`). Checks
+    /// the URL; connects on first use.
+    pub fn new(url: &str) -> Result<PostgresLedger, LedgerError> {
+        let shown = crate::redact::raw_url_for_display(url);
+        let config: tokio_postgres::Config = url.parse().map_err(|e| {
+            LedgerError::new(format!(
+                "{shown:?} is not a PostgreSQL URL this ledger can use ({}); write it as \
+                 postgres://user:password@host:port/database",
+                with_causes(&e)
+            ))
+        })?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(CONNECT_TIMEOUT))
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .recycle_timeout(Some(CONNECT_TIMEOUT))
+            .build()
+            .map_err(|e| LedgerError::new(format!("cannot set up connections to {shown}: {e}")))?;
+        Ok(PostgresLedger {
+            shown,
+            pool,
+            migrated: std::sync::Arc::default(),
+        })
+    }
+
+    /// Connects to the database at `url` and creates or updates its tables now, so a
+    /// wrong URL or password is found before anything is submitted.
+    pub async fn connect(url: &str) -> Result<PostgresLedger, LedgerError> {
+        let ledger = PostgresLedger::new(url)?;
+        drop(ledger.client("cannot open the ledger in").await?);
+        Ok(ledger)
+    }
+
+    /// The database's URL as messages show it (no password, no query).
+    pub fn url(&self) -> &str {
+        &self.shown
+    }
+
+    fn failed(&self, what: &str, e: &dyn std::error::Error) -> LedgerError {
+        LedgerError::new(format!("{what} {}: {}", self.shown, with_causes(e)))
+    }
+
+    /// A pooled connection to a database whose tables are up to date.
+    async fn client(&self, what: &str) -> Result<deadpool_postgres::Object, LedgerError> {
+        let mut client = self.pool.get().await.map_err(|e| self.failed(what, &e))?;
+        self.migrated
+            .get_or_try_init(|| async {
+                migrate(&mut client)
+                    .await
+                    .map_err(|e| self.failed("cannot create or update the tables in", &e))
+            })
+            .await?;
+        Ok(client)
+    }
+}
+
+/// Brings the database's tables up to [`MIGRATIONS`] in one transaction, under an
+/// advisory lock: instances migrating at once run each step once. A database of a
+/// newer version is left as it is.
+async fn migrate(client: &mut deadpool_postgres::Object) -> Result<(), tokio_postgres::Error> {
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS modellix_schema (version INTEGER NOT NULL)")
+        .await?;
+    let version: Option<i32> = tx
+        .query_one("SELECT max(version) FROM modellix_schema", &[])
+        .await?
+        .get(0);
+    let done = usize::try_from(version.unwrap_or(0)).unwrap_or(0);
+    if done >= MIGRATIONS.len() {
+        return tx.commit().await;
+    }
+    for step in &MIGRATIONS[done..] {
+        tx.batch_execute(step).await?;
+    }
+    let now = i32::try_from(MIGRATIONS.len()).unwrap_or(i32::MAX);
+    tx.execute("DELETE FROM modellix_schema", &[]).await?;
+    tx.execute("INSERT INTO modellix_schema (version) VALUES ($1)", &[&now])
+        .await?;
+    tx.commit().await
+}
+
+fn read_entry(row: &tokio_postgres::Row) -> Result<LedgerEntry, tokio_postgres::Error> {
+    let task_id: Option<String> = row.try_get("task_id")?;
+    let outcome = read_outcome(&row.try_get::<_, String>("outcome")?, task_id);
+    Ok(LedgerEntry {
+        id: row.try_get("id")?,
+        intent: Intent {
+            model_id: row.try_get("model_id")?,
+            body_digest: row.try_get("body_digest")?,
+            body_bytes: u64::try_from(row.try_get::<_, i64>("body_bytes")?).unwrap_or(0),
+            marker: row.try_get("marker")?,
+            client: row.try_get("client")?,
+            webhook_url: row.try_get("webhook_url")?,
+            created_at: from_millis(row.try_get("created_ms")?),
+        },
+        outcome,
+        updated_at: from_millis(row.try_get("updated_ms")?),
+        // An amount this version cannot read is left out, never guessed.
+        cost: row
+            .try_get::<_, Option<String>>("cost")?
+            .and_then(|text| text.parse().ok()),
+    })
+}
+
+const ENTRY_COLUMNS: &str = "id, model_id, body_digest, body_bytes, marker, client, \
+                             webhook_url, created_ms, updated_ms, outcome, task_id, cost";
+
+impl PostgresLedger {
+    async fn intent(&self, intent: &Intent) -> Result<i64, LedgerError> {
+        let what = "cannot record an intent in";
+        let fail = |e: tokio_postgres::Error| self.failed(what, &e);
+        let mut client = self.client(what).await?;
+        let tx = client.transaction().await.map_err(fail)?;
+        if let Some(marker) = &intent.marker {
+            // Held until the transaction ends: no other instance can insert the same
+            // marker between this check and the insert below.
+            tx.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                &[marker],
+            )
+            .await
+            .map_err(fail)?;
+            let holder = tx
+                .query_opt(
+                    "SELECT id FROM modellix_entries WHERE marker = $1 AND holds_marker
+                     ORDER BY id LIMIT 1",
+                    &[marker],
+                )
+                .await
+                .map_err(fail)?;
+            if let Some(holder) = holder {
+                let holder: i64 = holder.try_get(0).map_err(fail)?;
+                return Err(LedgerError::marker_in_use(marker, holder));
+            }
+        }
+        let (outcome, task_id, open) = outcome_columns(&Outcome::InFlight);
+        let row = tx
+            .query_one(
+                "INSERT INTO modellix_entries (model_id, body_digest, body_bytes, marker,
+                 client, webhook_url, created_ms, updated_ms, outcome, task_id, open,
+                 holds_marker)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11) RETURNING id",
+                &[
+                    &intent.model_id,
+                    &intent.body_digest,
+                    &i64::try_from(intent.body_bytes).unwrap_or(i64::MAX),
+                    &intent.marker,
+                    &intent.client,
+                    &intent.webhook_url,
+                    &millis(intent.created_at),
+                    &outcome,
+                    &task_id,
+                    &open,
+                    &Outcome::InFlight.holds_marker(),
+                ],
+            )
+            .await
+            .map_err(fail)?;
+        let id: i64 = row.try_get(0).map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
+        Ok(id)
+    }
+
+    /// Sets entry `id`'s outcome; an error when there is no such entry.
+    async fn set_outcome(&self, what: &str, id: i64, outcome: &Outcome) -> Result<(), LedgerError> {
+        let (json, task_id, open) = outcome_columns(outcome);
+        let client = self.client(what).await?;
+        let changed = client
+            .execute(
+                "UPDATE modellix_entries SET outcome = $1, task_id = $2, open = $3,
+                 holds_marker = $4, updated_ms = $5 WHERE id = $6",
+                &[
+                    &json,
+                    &task_id,
+                    &open,
+                    &outcome.holds_marker(),
+                    &millis(SystemTime::now()),
+                    &id,
+                ],
+            )
+            .await
+            .map_err(|e| self.failed(what, &e))?;
+        if changed == 0 {
+            return Err(LedgerError::new(format!(
+                "{what} {}: no entry {id}",
+                self.shown
+            )));
+        }
+        Ok(())
+    }
+
+    async fn finished(&self, task_id: &str, status: &str) -> Result<(), LedgerError> {
+        let what = "cannot record a final status in";
+        let outcome = Outcome::Finished {
+            task_id: task_id.to_owned(),
+            status: status.to_owned(),
+        };
+        let (json, _, open) = outcome_columns(&outcome);
+        let client = self.client(what).await?;
+        client
+            .execute(
+                "UPDATE modellix_entries SET outcome = $1, open = $2, holds_marker = $3,
+                 updated_ms = $4
+                 WHERE task_id = $5 AND outcome NOT LIKE '{\"state\":\"finished\"%'",
+                &[
+                    &json,
+                    &open,
+                    &outcome.holds_marker(),
+                    &millis(SystemTime::now()),
+                    &task_id,
+                ],
+            )
+            .await
+            .map_err(|e| self.failed(what, &e))?;
+        Ok(())
+    }
+
+    async fn dismissed(&self, id: i64) -> Result<(), LedgerError> {
+        let what = "cannot dismiss an entry in";
+        let row = {
+            let client = self.client(what).await?;
+            client
+                .query_opt("SELECT task_id FROM modellix_entries WHERE id = $1", &[&id])
+                .await
+                .map_err(|e| self.failed(what, &e))?
+        };
+        let Some(row) = row else {
+            return Err(LedgerError::new(format!(
+                "{what} {}: no entry {id}",
+                self.shown
+            )));
+        };
+        let task_id: Option<String> = row.try_get(0).map_err(|e| self.failed(what, &e))?;
+        self.set_outcome(what, id, &Outcome::Dismissed { task_id })
+            .await
+    }
+
+    async fn read(&self, query: &EntryQuery) -> Result<Vec<LedgerEntry>, LedgerError> {
+        let what = "cannot read";
+        let fail = |e: tokio_postgres::Error| self.failed(what, &e);
+        let limit = (query.limit > 0).then(|| i64::try_from(query.limit).unwrap_or(i64::MAX));
+        let client = self.client(what).await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {ENTRY_COLUMNS} FROM modellix_entries
+                     WHERE (NOT $1 OR open)
+                       AND ($2::TEXT IS NULL OR marker = $2)
+                       AND ($3::TEXT IS NULL OR task_id = $3)
+                     ORDER BY id DESC LIMIT $4"
+                ),
+                &[&query.open_only, &query.marker, &query.task_id, &limit],
+            )
+            .await
+            .map_err(fail)?;
+        rows.iter()
+            .map(|row| read_entry(row).map_err(fail))
+            .collect()
+    }
+
+    async fn run_time(&self, kind: &TaskKind, took: Duration) -> Result<(), LedgerError> {
+        let what = "cannot record a run time in";
+        let kind = serde_json::to_string(kind).unwrap_or_default();
+        let client = self.client(what).await?;
+        client
+            .execute(
+                "INSERT INTO modellix_runs (kind, took_ms, at_ms) VALUES ($1, $2, $3)",
+                &[
+                    &kind,
+                    &i64::try_from(took.as_millis()).unwrap_or(i64::MAX),
+                    &millis(SystemTime::now()),
+                ],
+            )
+            .await
+            .map_err(|e| self.failed(what, &e))?;
+        Ok(())
+    }
+
+    async fn run_times(&self, limit: usize) -> Result<Vec<(TaskKind, Duration)>, LedgerError> {
+        let what = "cannot read run times in";
+        let fail = |e: tokio_postgres::Error| self.failed(what, &e);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let client = self.client(what).await?;
+        let rows = client
+            .query(
+                "SELECT kind, took_ms FROM (SELECT id, kind, took_ms FROM modellix_runs
+                 ORDER BY id DESC LIMIT $1) AS newest ORDER BY id ASC",
+                &[&limit],
+            )
+            .await
+            .map_err(fail)?;
+        let mut runs = Vec::with_capacity(rows.len());
+        for row in rows {
+            let kind: String = row.try_get(0).map_err(fail)?;
+            let took: i64 = row.try_get(1).map_err(fail)?;
+            // A kind this version cannot read teaches nothing; skip it.
+            if let Ok(kind) = serde_json::from_str::<TaskKind>(&kind) {
+                runs.push((
+                    kind,
+                    Duration::from_millis(u64::try_from(took).unwrap_or(0)),
+                ));
+            }
+        }
+        Ok(runs)
+    }
+
+    async fn delivery(&self, delivery_id: &str, task_id: &str) -> Result<bool, LedgerError> {
+        let what = "cannot record a webhook delivery in";
+        let client = self.client(what).await?;
+        // The primary key makes check and write one step, across instances too.
+        let inserted = client
+            .execute(
+                "INSERT INTO modellix_deliveries (delivery_id, task_id, at_ms)
+                 VALUES ($1, $2, $3) ON CONFLICT (delivery_id) DO NOTHING",
+                &[&delivery_id, &task_id, &millis(SystemTime::now())],
+            )
+            .await
+            .map_err(|e| self.failed(what, &e))?;
+        Ok(inserted == 1)
+    }
+}
+
+impl PostgresLedger {
+    async fn cost(&self, task_id: &str, cost: &Cost) -> Result<(), LedgerError> {
+        let what = "cannot record a cost in";
+        let client = self.client(what).await?;
+        client
+            .execute(
+                "UPDATE modellix_entries SET cost = $1 WHERE task_id = $2",
+                &[&cost.to_string(), &task_id],
+            )
+            .await
+            .map_err(|e| self.failed(what, &e))?;
+        Ok(())
+    }
+
+    async fn limit(&self, key: &str) -> Result<Option<u32>, LedgerError> {
+        let what = "cannot read a learned limit in";
+        let fail = |e: tokio_postgres::Error| self.failed(what, &e);
+        let client = self.client(what).await?;
+        let row = client
+            .query_opt(
+                "SELECT running FROM modellix_limits WHERE key = $1",
+                &[&key],
+            )
+            .await
+            .map_err(fail)?;
+        let running: Option<i64> = row.map(|row| row.try_get(0)).transpose().map_err(fail)?;
+        // A value this version could not have written is ignored.
+        Ok(running
+            .and_then(|n| u32::try_from(n).ok())
+            .filter(|&n| n > 0))
+    }
+
+    async fn set_limit(&self, key: &str, limit: u32) -> Result<(), LedgerError> {
+        let what = "cannot record a learned limit in";
+        let client = self.client(what).await?;
+        client
+            .execute(
+                "INSERT INTO modellix_limits (key, running, at_ms) VALUES ($1, $2, $3)
+                 ON CONFLICT (key) DO UPDATE SET running = $2, at_ms = $3",
+                &[&key, &i64::from(limit), &millis(SystemTime::now())],
+            )
+            .await
+            .map_err(|e| self.failed(what, &e))?;
+        Ok(())
+    }
+}
+
+impl TaskLedger for PostgresLedger {
+    fn record_intent<'a>(&'a self, intent: &'a Intent) -> LedgerFuture<'a, i64> {
+        Box::pin(self.intent(intent))
+    }
+
+    fn record_outcome<'a>(&'a self, id: i64, outcome: &'a Outcome) -> LedgerFuture<'a, ()> {
+        Box::pin(self.set_outcome("cannot record an outcome in", id, outcome))
+    }
+
+    fn record_finished<'a>(&'a self, task_id: &'a str, status: &'a str) -> LedgerFuture<'a, ()> {
+        Box::pin(self.finished(task_id, status))
+    }
+
+    fn dismiss(&self, id: i64) -> LedgerFuture<'_, ()> {
+        Box::pin(self.dismissed(id))
+    }
+
+    fn entries<'a>(&'a self, query: &'a EntryQuery) -> LedgerFuture<'a, Vec<LedgerEntry>> {
+        Box::pin(self.read(query))
+    }
+
+    fn record_run<'a>(&'a self, kind: &'a TaskKind, took: Duration) -> LedgerFuture<'a, ()> {
+        Box::pin(self.run_time(kind, took))
+    }
+
+    fn runs(&self, limit: usize) -> LedgerFuture<'_, Vec<(TaskKind, Duration)>> {
+        Box::pin(self.run_times(limit))
+    }
+
+    fn accept_delivery<'a>(
+        &'a self,
+        delivery_id: &'a str,
+        task_id: &'a str,
+    ) -> LedgerFuture<'a, bool> {
+        Box::pin(self.delivery(delivery_id, task_id))
+    }
+
+    fn record_cost<'a>(
+        &'a self,
+        task_id: &'a str,
+        cost: &'a Cost,
+        _billing_status: Option<&'a str>,
+    ) -> LedgerFuture<'a, ()> {
+        Box::pin(self.cost(task_id, cost))
+    }
+
+    fn learned_limit<'a>(&'a self, key: &'a str) -> LedgerFuture<'a, Option<u32>> {
+        Box::pin(self.limit(key))
+    }
+
+    fn record_learned_limit<'a>(&'a self, key: &'a str, limit: u32) -> LedgerFuture<'a, ()> {
+        Box::pin(self.set_limit(key, limit))
+    }
+}
