@@ -882,3 +882,46 @@ async fn a_job_with_a_local_clip_uploads_it_and_deletes_it_once_the_task_ends() 
     assert_eq!(sandbox.counts().submits(), 2, "{}", text(&output));
     assert_eq!(sandbox.counts().uploads, 2);
 }
+
+/// `--max-cost` starts no job that could pass the cap: the first task of a model with
+/// no known price runs alone; once billed ($0.2400), a second fits under $0.50 and a
+/// third would not. The batch stops (exit 3), says what was billed and what to do,
+/// and a later run continues.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_cost_stops_new_jobs_at_the_cap() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger.sqlite");
+    let jobs = jobs_file(dir.path(), (0..6).map(|i| format!("m{i}")));
+    let output = quick_batch(
+        &sandbox,
+        &ledger,
+        &jobs,
+        &["--concurrency", "3", "--max-cost", "0.50"],
+    );
+    assert_code(&output, 3);
+    assert_eq!(sandbox.tasks().len(), 2, "{}", text(&output));
+    let s = summary(&output);
+    assert_eq!(s["cost"], "0.4800", "{s}");
+    assert_eq!(s["done"], 2, "{s}");
+    assert_eq!(s["not_started"], 4, "{s}");
+    assert_eq!(s["stopped_at_max_cost"], true, "{s}");
+    let note = json_lines(&output)
+        .into_iter()
+        .find(|e| e["event"] == "cost_cap")
+        .expect("a cost_cap event");
+    assert_eq!(note["not_started"], 4, "{note}");
+    let said = text(&output);
+    assert!(said.contains("stopped at --max-cost $0.50"), "{said}");
+    assert!(said.contains("$0.4800 billed"), "{said}");
+    assert!(
+        said.contains("--max-cost 0.50"),
+        "the resume command keeps the cap: {said}"
+    );
+
+    // Without a cap the rest runs; nothing is sent twice.
+    let rest = quick_batch(&sandbox, &ledger, &jobs, &["--concurrency", "3"]);
+    assert_code(&rest, 0);
+    assert_eq!(sandbox.tasks().len(), 6);
+    assert_eq!(summary(&rest)["cost"], "0.9600");
+}

@@ -15,6 +15,7 @@ mod jobs;
 mod prior;
 mod saved;
 mod shutdown;
+mod spend;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -42,6 +43,7 @@ use jobs::Job;
 use prior::{Found, Prior};
 use saved::SavedLedger;
 use shutdown::Shutdown;
+use spend::Spend;
 
 /// Requests in a row without an answer before the batch stops (rerun to continue).
 const MAX_SILENCE: u32 = 10;
@@ -177,11 +179,15 @@ pub async fn run(global: &Global, args: &BatchArgs, out: &Out) -> Outcome {
         gaps: Vec::new(),
         cost: Cost::ZERO,
         unpriced: 0,
+        spend: Spend::new(args.max_cost),
         stop,
     };
     batch.sort_out_prior().await?;
     batch.check_cap()?;
     batch.confirm()?;
+    if args.max_cost.is_some() {
+        batch.spend.read_catalog(&session.client).await;
+    }
     let ending = batch.drive().await;
     for deletion in std::mem::take(&mut batch.deletions) {
         let _ = deletion.await;
@@ -244,6 +250,8 @@ struct Batch<'a> {
     cost: Cost,
     /// Tasks that succeeded in this run without a readable billed amount.
     unpriced: usize,
+    /// `--max-cost` and what bounds a task of each model (see `spend.rs`).
+    spend: Spend,
     stop: Shutdown,
 }
 
@@ -508,9 +516,20 @@ impl<'a> Batch<'a> {
             && self.waits.len() < self.limit as usize
             && self.refused_until.is_none_or(|t| Instant::now() >= t)
         {
-            let Some(index) = self.queue.pop_front() else {
+            let Some(&index) = self.queue.front() else {
                 return;
             };
+            if !self
+                .spend
+                .may_start(self.cost, &self.jobs[index].model.model_id)
+            {
+                if self.spend.running() == 0 {
+                    // Nothing running could free room under the cap: stop for good.
+                    self.stop_for_cost();
+                }
+                return;
+            }
+            self.queue.pop_front();
             self.refused_until = None;
             if !self.still_new(index).await {
                 continue;
@@ -564,6 +583,7 @@ impl<'a> Batch<'a> {
                         self.gaps.push(freed.elapsed());
                     }
                     self.states[index] = State::Running;
+                    self.spend.started(index, &job.model.model_id);
                     let resent = self.resend.get(&index);
                     self.events.job(
                         "submitted",
@@ -652,6 +672,9 @@ impl<'a> Batch<'a> {
         if ended {
             self.delete_uploads(index);
         }
+        if ended || matches!(&result, Err(e) if e.is_timeout()) {
+            self.spend.ended(index);
+        }
         match result {
             Ok(output) => {
                 self.silent_in_a_row = 0;
@@ -706,6 +729,19 @@ impl<'a> Batch<'a> {
             .push(delete_in_background(&self.session.client, uploads));
     }
 
+    /// `--max-cost` keeps every queued job from starting: say so once, start none.
+    fn stop_for_cost(&mut self) {
+        if !self.spend.capped {
+            self.spend.capped = true;
+            self.events.note(
+                "cost_cap",
+                json!({"billed": self.cost, "max_cost": self.args.max_cost,
+                       "not_started": self.queue.len()}),
+            );
+        }
+        self.stop_admitting = true;
+    }
+
     fn slot_freed(&mut self) {
         if self.limit < self.max {
             self.limit += 1;
@@ -722,6 +758,9 @@ impl<'a> Batch<'a> {
         match output.cost().and_then(|c| self.cost.checked_add(c)) {
             Some(total) => self.cost = total,
             None => self.unpriced += 1,
+        }
+        if let Some(cost) = output.cost() {
+            self.spend.billed(&self.jobs[index].model.model_id, cost);
         }
         let job = &self.jobs[index];
         if output.resources().is_empty() {
@@ -851,6 +890,8 @@ impl<'a> Batch<'a> {
             // run (as a decimal string); `unpriced` of them gave no amount.
             "cost": self.cost,
             "unpriced": self.unpriced,
+            "max_cost": self.args.max_cost,
+            "stopped_at_max_cost": self.spend.capped,
             "resume": (unfinished > 0).then_some(resume.as_str()),
         });
         self.events.summary(&summary);
@@ -896,6 +937,14 @@ impl<'a> Batch<'a> {
                 }
                 message
             }
+            Kind::TimedOut if self.spend.capped => format!(
+                "stopped at --max-cost ${}: ${} billed in this run, {} job(s) not started \
+                 (starting one more could pass the cap){still_running}. The cap counts one \
+                 run's spending: rerun to spend up to it again, or raise it:\n  {resume}",
+                self.args.max_cost.unwrap_or(Cost::ZERO),
+                self.cost,
+                count(State::Queued),
+            ),
             Kind::TimedOut => format!(
                 "{}{unfinished} job(s) not finished{still_running}; rerun to continue:\n  {resume}",
                 match ending {
@@ -926,6 +975,9 @@ impl<'a> Batch<'a> {
         ];
         if let Some(cap) = a.max_tasks {
             words.extend(["--max-tasks".into(), cap.to_string()]);
+        }
+        if let Some(cap) = a.max_cost {
+            words.extend(["--max-cost".into(), cap.to_string()]);
         }
         if let Some(every) = a.poll_interval {
             words.extend(["--poll-interval".into(), every.to_string()]);
