@@ -210,8 +210,12 @@ good (the console's \"Entitlements\" page shows yours):
   $500             50               500
   $1,000          100             1,000
 Running tasks are shared by every key of the team; requests a minute (polls included)
-are per key. Set --concurrency to your tier's running tasks and --rpm to its requests a
-minute (the server's X-RateLimit-* headers win when present). Older guides that speak of
+are per key. Without --concurrency a batch learns the running-task limit: it starts from
+what the ledger learned for this key (else 2), probes one slot higher while Modellix never
+answered \"Concurrent limit exceeded\" (such a 429 creates nothing; the job is sent again
+once a slot frees) and keeps what it learned for the next run. Or set --concurrency to
+your tier's running tasks, and --rpm to its requests a minute (the server's
+X-RateLimit-* headers win when present). Older guides that speak of
 \"about 3 running tasks\" are out of date.
 
 --max-tasks N caps the paid tasks this run may create: with more new jobs than N the
@@ -342,7 +346,8 @@ pub struct BatchArgs {
     pub jobs: PathBuf,
     /// Tasks running at once: the team's running-task limit, set by its tier (2 under
     /// a $10 top-up, up to 100; see below). Fewer run while Modellix answers
-    /// "Concurrent limit exceeded" [default: 2, the lowest tier's].
+    /// "Concurrent limit exceeded" [default: learned, from the ledger's value for
+    /// this key or 2, the lowest tier's].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100), value_name = "N")]
     pub concurrency: Option<u32>,
     /// The most paid tasks this run may create: a batch with more new jobs refuses

@@ -743,12 +743,11 @@ fn peak_running(sandbox: &Sandbox, task: Duration) -> usize {
         .unwrap_or(0)
 }
 
-/// `--concurrency N` bounds the tasks running at once, below the team's limit too;
-/// without it a batch runs the lowest tier's 2 at once.
+/// `--concurrency N` bounds the tasks running at once, below the team's limit too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrency_bounds_the_tasks_running_at_once() {
     let task = Duration::from_millis(300);
-    for (flag, n) in [(Some("5"), 5), (None, 2)] {
+    for (flag, n) in [(Some("5"), 5), (Some("2"), 2)] {
         let sandbox = Sandbox::builder()
             .concurrency_limit(10)
             .timing(Timing::Fixed(task))
@@ -924,4 +923,62 @@ async fn max_cost_stops_new_jobs_at_the_cap() {
     assert_code(&rest, 0);
     assert_eq!(sandbox.tasks().len(), 6);
     assert_eq!(summary(&rest)["cost"], "0.9600");
+}
+
+/// Without `--concurrency` a batch learns the team's running-task limit: from the
+/// lowest tier's 2 it probes one slot higher while no "Concurrent limit exceeded" is
+/// seen, so against 10 slots it ends up running 10 at once. The probes' 429s create
+/// nothing and fail no job; the ledger keeps what it learned for this key, and the
+/// next run starts there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_flag_a_batch_learns_ten_slots() {
+    let task = Duration::from_millis(300);
+    let sandbox = Sandbox::builder()
+        .concurrency_limit(10)
+        .timing(Timing::Fixed(task))
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger.sqlite");
+    let jobs = jobs_file(dir.path(), (0..30).map(|i| format!("l{i}")));
+    let output = quick_batch(&sandbox, &ledger, &jobs, &["--rpm", "6000"]);
+    assert_code(&output, 0);
+    let s = summary(&output);
+    assert_eq!(
+        (s["done"].as_u64(), s["failed"].as_u64()),
+        (Some(30), Some(0)),
+        "{s}"
+    );
+    assert_eq!(sandbox.tasks().len(), 30, "each job created once");
+    assert_eq!(peak_running(&sandbox, task), 10, "{}", text(&output));
+    let key = modellix::Client::builder()
+        .api_key(sandbox.api_key())
+        .memory_ledger()
+        .build()
+        .unwrap()
+        .key_fingerprint()
+        .to_owned();
+    let kept = modellix::SqliteLedger::open(&ledger).unwrap();
+    // At least the 10 that ran; a wait still polling a task that just ended counts
+    // it as running, so the batch's own count may run a little above.
+    let learned = kept.learned_limit(&key).await.unwrap().unwrap();
+    assert!((10..=15).contains(&learned), "learned {learned}");
+
+    // The next run starts at 10: its first ten jobs are sent before any ends.
+    let more = jobs_file(dir.path(), (0..10).map(|i| format!("n{i}")));
+    let before = sandbox.tasks().len();
+    let next = quick_batch(&sandbox, &ledger, &more, &["--rpm", "6000"]);
+    assert_code(&next, 0);
+    let created: Vec<_> = sandbox.tasks()[before..]
+        .iter()
+        .map(|t| t.created_at)
+        .collect();
+    let spread = created
+        .iter()
+        .max()
+        .unwrap()
+        .duration_since(*created.iter().min().unwrap())
+        .unwrap();
+    assert!(spread < task, "all ten started at once: {spread:?}");
 }

@@ -12,6 +12,7 @@
 
 mod events;
 mod jobs;
+mod limit;
 mod prior;
 mod saved;
 mod shutdown;
@@ -40,6 +41,7 @@ use crate::submit;
 
 use events::Events;
 use jobs::Job;
+use limit::RunningLimit;
 use prior::{Found, Prior};
 use saved::SavedLedger;
 use shutdown::Shutdown;
@@ -163,8 +165,16 @@ pub async fn run(global: &Global, args: &BatchArgs, out: &Out) -> Outcome {
         downloads: FuturesUnordered::new(),
         uploads: BTreeMap::new(),
         deletions: Vec::new(),
-        limit: session.client.running_task_limit(),
-        max: session.client.running_task_limit(),
+        limit: if session.client.running_task_limit_is_set() {
+            RunningLimit::told(session.client.running_task_limit())
+        } else {
+            let client = &session.client;
+            let stored = client
+                .ledger()
+                .learned_limit(client.key_fingerprint())
+                .await;
+            RunningLimit::learned(stored.ok().flatten())
+        },
         pause: interval.unwrap_or(PAUSE),
         // A huge --timeout means "no deadline", never an overflow.
         deadline: Instant::now()
@@ -189,6 +199,16 @@ pub async fn run(global: &Global, args: &BatchArgs, out: &Out) -> Outcome {
         batch.spend.read_catalog(&session.client).await;
     }
     let ending = batch.drive().await;
+    if let Some(learned) = batch.limit.to_keep() {
+        let client = &session.client;
+        let kept = client
+            .ledger()
+            .record_learned_limit(client.key_fingerprint(), learned)
+            .await;
+        if let Err(e) = kept {
+            eprintln!("warning: the learned running-task limit was not kept: {e}");
+        }
+    }
     for deletion in std::mem::take(&mut batch.deletions) {
         let _ = deletion.await;
     }
@@ -225,10 +245,8 @@ struct Batch<'a> {
     uploads: BTreeMap<usize, Vec<modellix::UploadedFile>>,
     /// Deletions of those files in progress; awaited before the batch returns.
     deletions: Vec<tokio::task::JoinHandle<()>>,
-    /// K: tasks allowed to run at once now.
-    limit: u32,
-    /// The most K may climb back to: `--concurrency`, else the lowest tier's.
-    max: u32,
+    /// K: tasks allowed to run at once, told or learned (`limit.rs`).
+    limit: RunningLimit,
     /// After a 429, a request never sent or a failed wait.
     pause: Duration,
     deadline: Instant,
@@ -405,7 +423,7 @@ impl<'a> Batch<'a> {
         }
         eprint!(
             "{new} new jobs will create up to {new} paid tasks, {} at once. Go on? [y/N] ",
-            self.max
+            self.limit.most()
         );
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
@@ -513,7 +531,7 @@ impl<'a> Batch<'a> {
     async fn admit(&mut self) {
         while !self.stop_admitting
             && !self.stop.requested()
-            && self.waits.len() < self.limit as usize
+            && self.waits.len() < self.limit.now() as usize
             && self.refused_until.is_none_or(|t| Instant::now() >= t)
         {
             let Some(&index) = self.queue.front() else {
@@ -584,6 +602,7 @@ impl<'a> Batch<'a> {
                     }
                     self.states[index] = State::Running;
                     self.spend.started(index, &job.model.model_id);
+                    self.limit.accepted(self.waits.len() as u32 + 1);
                     let resent = self.resend.get(&index);
                     self.events.job(
                         "submitted",
@@ -596,14 +615,17 @@ impl<'a> Batch<'a> {
                     // Sent again later: nothing was created.
                     self.queue.push_front(index);
                     if f.message.contains("Concurrent limit exceeded") {
+                        // A probe (or a slot taken elsewhere): the next ended task
+                        // frees the slot, no pause needed.
                         self.concurrency_refusals += 1;
-                        self.limit = (self.waits.len() as u32).max(1);
+                        self.limit.refused(self.waits.len() as u32);
+                    } else {
+                        self.refused_until = Some(Instant::now() + self.pause);
                     }
-                    self.refused_until = Some(Instant::now() + self.pause);
                     self.events.job(
                         "refused",
                         job,
-                        json!({"message": f.message, "limit": self.limit}),
+                        json!({"message": f.message, "limit": self.limit.now()}),
                     );
                 }
                 Err(f) if f.nothing_created && f.status.is_none() && f.kind != Kind::BadInput => {
@@ -743,9 +765,9 @@ impl<'a> Batch<'a> {
     }
 
     fn slot_freed(&mut self) {
-        if self.limit < self.max {
-            self.limit += 1;
-        }
+        // The wait that ended is gone: every slot was busy if the rest fill K less one.
+        let busy = !self.queue.is_empty() && self.waits.len() + 1 >= self.limit.now() as usize;
+        self.limit.ended(busy);
         if !self.queue.is_empty() {
             self.slot_freed_at = Some(Instant::now());
         }
@@ -967,12 +989,10 @@ impl<'a> Batch<'a> {
     /// `--resend` is never among them: a resend is asked for once, knowingly.
     fn resume_words(&self) -> Vec<String> {
         let a = self.args;
-        let mut words = vec![
-            "batch".to_owned(),
-            a.jobs.display().to_string(),
-            "--concurrency".into(),
-            self.max.to_string(),
-        ];
+        let mut words = vec!["batch".to_owned(), a.jobs.display().to_string()];
+        if !self.limit.is_learning() {
+            words.extend(["--concurrency".into(), self.limit.most().to_string()]);
+        }
         if let Some(cap) = a.max_tasks {
             words.extend(["--max-tasks".into(), cap.to_string()]);
         }
