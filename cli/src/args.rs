@@ -210,12 +210,20 @@ good (the console's \"Entitlements\" page shows yours):
   $500             50               500
   $1,000          100             1,000
 Running tasks are shared by every key of the team; requests a minute (polls included)
-are per key. Set --concurrency to your tier's running tasks and --rpm to its requests a
-minute (the server's X-RateLimit-* headers win when present). Older guides that speak of
+are per key. Without --concurrency a batch learns the running-task limit: it starts from
+what the ledger learned for this key (else 2), probes one slot higher while Modellix never
+answered \"Concurrent limit exceeded\" (such a 429 creates nothing; the job is sent again
+once a slot frees) and keeps what it learned for the next run. Or set --concurrency to
+your tier's running tasks, and --rpm to its requests a minute (the server's
+X-RateLimit-* headers win when present). Older guides that speak of
 \"about 3 running tasks\" are out of date.
 
 --max-tasks N caps the paid tasks this run may create: with more new jobs than N the
-batch refuses before sending anything and names both numbers (exit 2). On a terminal a
+batch refuses before sending anything and names both numbers (exit 2). --max-cost USD
+caps what this run spends: no new job starts once the billed total plus a bound for the
+running tasks would pass it (exit 3, the summary says what was billed and how to go on).
+Each task's billed amount (`billing.amount`, an exact decimal) is in the `finished` and
+`saved` events, the summary's `cost` totals them, and `modellix history` lists them. On a terminal a
 batch of more than 20 new jobs asks for confirmation first; --yes skips it.
 
 Ctrl-C: no new submission starts, the one being sent is finished and recorded, and the
@@ -229,6 +237,7 @@ a task that succeeded without result files).
 Examples:
   modellix batch jobs.jsonl --concurrency 10 --rpm 100 --out results/   # a $10 tier
   modellix batch jobs.jsonl --max-tasks 50 --yes     # refuse if more than 50 would be paid
+  modellix batch jobs.jsonl --max-cost 20            # start no job that could pass $20
   modellix batch jobs.jsonl --json > events.jsonl
   modellix batch jobs.jsonl --resend job-7           # send job-7 again, knowingly";
 
@@ -337,7 +346,8 @@ pub struct BatchArgs {
     pub jobs: PathBuf,
     /// Tasks running at once: the team's running-task limit, set by its tier (2 under
     /// a $10 top-up, up to 100; see below). Fewer run while Modellix answers
-    /// "Concurrent limit exceeded" [default: 2, the lowest tier's].
+    /// "Concurrent limit exceeded" [default: learned, from the ledger's value for
+    /// this key or 2, the lowest tier's].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100), value_name = "N")]
     pub concurrency: Option<u32>,
     /// The most paid tasks this run may create: a batch with more new jobs refuses
@@ -345,6 +355,13 @@ pub struct BatchArgs {
     /// own CLI.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..), value_name = "N")]
     pub max_tasks: Option<u32>,
+    /// The most this run may spend, in USD (`5`, `12.50`): no new job starts once the
+    /// amount billed so far plus a bound for the running tasks and the next one (the
+    /// largest amount billed so far for its model, or the catalog's highest per-item
+    /// price) would pass it. A model with no known bound runs one task at a time until
+    /// its first is billed. Counts this run only (exit 3 when it stops jobs).
+    #[arg(long, value_parser = parse_usd, value_name = "USD")]
+    pub max_cost: Option<modellix::Cost>,
     /// Do not ask for confirmation before a large batch on a terminal (without a
     /// terminal nothing is asked).
     #[arg(long)]
@@ -471,4 +488,19 @@ fn webhook_url(raw: &str) -> Result<String, String> {
     modellix::check_webhook_url(raw)
         .map(|()| raw.to_owned())
         .map_err(|e| e.problem)
+}
+
+/// A positive amount of US dollars for `--max-cost` (`5`, `12.50`), exact.
+fn parse_usd(text: &str) -> Result<modellix::Cost, String> {
+    let cost: modellix::Cost = text
+        .trim()
+        .trim_start_matches('$')
+        .parse()
+        .map_err(|e: modellix::CostParseError| e.to_string())?;
+    if cost <= modellix::Cost::ZERO {
+        return Err(format!(
+            "{text:?} is not a positive amount of dollars, e.g. --max-cost 5"
+        ));
+    }
+    Ok(cost)
 }

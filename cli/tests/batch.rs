@@ -743,12 +743,11 @@ fn peak_running(sandbox: &Sandbox, task: Duration) -> usize {
         .unwrap_or(0)
 }
 
-/// `--concurrency N` bounds the tasks running at once, below the team's limit too;
-/// without it a batch runs the lowest tier's 2 at once.
+/// `--concurrency N` bounds the tasks running at once, below the team's limit too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrency_bounds_the_tasks_running_at_once() {
     let task = Duration::from_millis(300);
-    for (flag, n) in [(Some("5"), 5), (None, 2)] {
+    for (flag, n) in [(Some("5"), 5), (Some("2"), 2)] {
         let sandbox = Sandbox::builder()
             .concurrency_limit(10)
             .timing(Timing::Fixed(task))
@@ -881,4 +880,105 @@ async fn a_job_with_a_local_clip_uploads_it_and_deletes_it_once_the_task_ends() 
     assert_code(&output, 0);
     assert_eq!(sandbox.counts().submits(), 2, "{}", text(&output));
     assert_eq!(sandbox.counts().uploads, 2);
+}
+
+/// `--max-cost` starts no job that could pass the cap: the first task of a model with
+/// no known price runs alone; once billed ($0.2400), a second fits under $0.50 and a
+/// third would not. The batch stops (exit 3), says what was billed and what to do,
+/// and a later run continues.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_cost_stops_new_jobs_at_the_cap() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger.sqlite");
+    let jobs = jobs_file(dir.path(), (0..6).map(|i| format!("m{i}")));
+    let output = quick_batch(
+        &sandbox,
+        &ledger,
+        &jobs,
+        &["--concurrency", "3", "--max-cost", "0.50"],
+    );
+    assert_code(&output, 3);
+    assert_eq!(sandbox.tasks().len(), 2, "{}", text(&output));
+    let s = summary(&output);
+    assert_eq!(s["cost"], "0.4800", "{s}");
+    assert_eq!(s["done"], 2, "{s}");
+    assert_eq!(s["not_started"], 4, "{s}");
+    assert_eq!(s["stopped_at_max_cost"], true, "{s}");
+    let note = json_lines(&output)
+        .into_iter()
+        .find(|e| e["event"] == "cost_cap")
+        .expect("a cost_cap event");
+    assert_eq!(note["not_started"], 4, "{note}");
+    let said = text(&output);
+    assert!(said.contains("stopped at --max-cost $0.50"), "{said}");
+    assert!(said.contains("$0.4800 billed"), "{said}");
+    assert!(
+        said.contains("--max-cost 0.50"),
+        "the resume command keeps the cap: {said}"
+    );
+
+    // Without a cap the rest runs; nothing is sent twice.
+    let rest = quick_batch(&sandbox, &ledger, &jobs, &["--concurrency", "3"]);
+    assert_code(&rest, 0);
+    assert_eq!(sandbox.tasks().len(), 6);
+    assert_eq!(summary(&rest)["cost"], "0.9600");
+}
+
+/// Without `--concurrency` a batch learns the team's running-task limit: from the
+/// lowest tier's 2 it probes one slot higher while no "Concurrent limit exceeded" is
+/// seen, so against 10 slots it ends up running 10 at once. The probes' 429s create
+/// nothing and fail no job; the ledger keeps what it learned for this key, and the
+/// next run starts there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_flag_a_batch_learns_ten_slots() {
+    let task = Duration::from_millis(300);
+    let sandbox = Sandbox::builder()
+        .concurrency_limit(10)
+        .timing(Timing::Fixed(task))
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger.sqlite");
+    let jobs = jobs_file(dir.path(), (0..30).map(|i| format!("l{i}")));
+    let output = quick_batch(&sandbox, &ledger, &jobs, &["--rpm", "6000"]);
+    assert_code(&output, 0);
+    let s = summary(&output);
+    assert_eq!(
+        (s["done"].as_u64(), s["failed"].as_u64()),
+        (Some(30), Some(0)),
+        "{s}"
+    );
+    assert_eq!(sandbox.tasks().len(), 30, "each job created once");
+    assert_eq!(peak_running(&sandbox, task), 10, "{}", text(&output));
+    let key = modellix::Client::builder()
+        .api_key(sandbox.api_key())
+        .memory_ledger()
+        .build()
+        .unwrap()
+        .key_fingerprint()
+        .to_owned();
+    let kept = modellix::SqliteLedger::open(&ledger).unwrap();
+    // At least the 10 that ran; a wait still polling a task that just ended counts
+    // it as running, so the batch's own count may run a little above.
+    let learned = kept.learned_limit(&key).await.unwrap().unwrap();
+    assert!((10..=15).contains(&learned), "learned {learned}");
+
+    // The next run starts at 10: its first ten jobs are sent before any ends.
+    let more = jobs_file(dir.path(), (0..10).map(|i| format!("n{i}")));
+    let before = sandbox.tasks().len();
+    let next = quick_batch(&sandbox, &ledger, &more, &["--rpm", "6000"]);
+    assert_code(&next, 0);
+    let created: Vec<_> = sandbox.tasks()[before..]
+        .iter()
+        .map(|t| t.created_at)
+        .collect();
+    let spread = created
+        .iter()
+        .max()
+        .unwrap()
+        .duration_since(*created.iter().min().unwrap())
+        .unwrap();
+    assert!(spread < task, "all ten started at once: {spread:?}");
 }

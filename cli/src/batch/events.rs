@@ -82,6 +82,22 @@ impl Events {
         }
     }
 
+    /// An event of the batch as a whole (`cost_cap`); `detail` is an object.
+    pub fn note(&self, event: &str, detail: Value) {
+        if self.json {
+            let mut line = json!({"event": event});
+            if let (Value::Object(line), Value::Object(detail)) = (&mut line, detail) {
+                line.extend(detail);
+            }
+            println!("{line}");
+            return;
+        }
+        self.bar.println(format!("{event} {detail}"));
+        if self.bar.is_hidden() {
+            eprintln!("{event} {detail}");
+        }
+    }
+
     pub fn summary(&self, summary: &Value) {
         self.bar.finish_and_clear();
         if self.json {

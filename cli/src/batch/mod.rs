@@ -12,9 +12,11 @@
 
 mod events;
 mod jobs;
+mod limit;
 mod prior;
 mod saved;
 mod shutdown;
+mod spend;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -38,9 +40,11 @@ use crate::submit;
 
 use events::Events;
 use jobs::Job;
+use limit::RunningLimit;
 use prior::{Found, Prior};
 use saved::SavedLedger;
 use shutdown::Shutdown;
+use spend::Spend;
 
 /// Requests in a row without an answer before the batch stops (rerun to continue).
 const MAX_SILENCE: u32 = 10;
@@ -159,8 +163,16 @@ pub async fn run(global: &Global, args: &BatchArgs, out: &Out) -> Outcome {
         downloads: FuturesUnordered::new(),
         uploads: BTreeMap::new(),
         deletions: Vec::new(),
-        limit: session.client.running_task_limit(),
-        max: session.client.running_task_limit(),
+        limit: if session.client.running_task_limit_is_set() {
+            RunningLimit::told(session.client.running_task_limit())
+        } else {
+            let client = &session.client;
+            let stored = client
+                .ledger()
+                .learned_limit(client.key_fingerprint())
+                .await;
+            RunningLimit::learned(stored.ok().flatten())
+        },
         pause: interval.unwrap_or(PAUSE),
         // A huge --timeout means "no deadline", never an overflow.
         deadline: Instant::now()
@@ -175,12 +187,26 @@ pub async fn run(global: &Global, args: &BatchArgs, out: &Out) -> Outcome {
         gaps: Vec::new(),
         cost: Cost::ZERO,
         unpriced: 0,
+        spend: Spend::new(args.max_cost),
         stop,
     };
     batch.sort_out_prior().await?;
     batch.check_cap()?;
     batch.confirm()?;
+    if args.max_cost.is_some() {
+        batch.spend.read_catalog(&session.client).await;
+    }
     let ending = batch.drive().await;
+    if let Some(learned) = batch.limit.to_keep() {
+        let client = &session.client;
+        let kept = client
+            .ledger()
+            .record_learned_limit(client.key_fingerprint(), learned)
+            .await;
+        if let Err(e) = kept {
+            eprintln!("warning: the learned running-task limit was not kept: {e}");
+        }
+    }
     for deletion in std::mem::take(&mut batch.deletions) {
         let _ = deletion.await;
     }
@@ -217,10 +243,8 @@ struct Batch<'a> {
     uploads: BTreeMap<usize, Vec<modellix::UploadedFile>>,
     /// Deletions of those files in progress; awaited before the batch returns.
     deletions: Vec<tokio::task::JoinHandle<()>>,
-    /// K: tasks allowed to run at once now.
-    limit: u32,
-    /// The most K may climb back to: `--concurrency`, else the lowest tier's.
-    max: u32,
+    /// K: tasks allowed to run at once, told or learned (`limit.rs`).
+    limit: RunningLimit,
     /// After a 429, a request never sent or a failed wait.
     pause: Duration,
     deadline: Instant,
@@ -242,6 +266,8 @@ struct Batch<'a> {
     cost: Cost,
     /// Tasks that succeeded in this run without a readable billed amount.
     unpriced: usize,
+    /// `--max-cost` and what bounds a task of each model (see `spend.rs`).
+    spend: Spend,
     stop: Shutdown,
 }
 
@@ -395,7 +421,7 @@ impl<'a> Batch<'a> {
         }
         eprint!(
             "{new} new jobs will create up to {new} paid tasks, {} at once. Go on? [y/N] ",
-            self.max
+            self.limit.most()
         );
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
@@ -503,12 +529,23 @@ impl<'a> Batch<'a> {
     async fn admit(&mut self) {
         while !self.stop_admitting
             && !self.stop.requested()
-            && self.waits.len() < self.limit as usize
+            && self.waits.len() < self.limit.now() as usize
             && self.refused_until.is_none_or(|t| Instant::now() >= t)
         {
-            let Some(index) = self.queue.pop_front() else {
+            let Some(&index) = self.queue.front() else {
                 return;
             };
+            if !self
+                .spend
+                .may_start(self.cost, &self.jobs[index].model.model_id)
+            {
+                if self.spend.running() == 0 {
+                    // Nothing running could free room under the cap: stop for good.
+                    self.stop_for_cost();
+                }
+                return;
+            }
+            self.queue.pop_front();
             self.refused_until = None;
             if !self.still_new(index).await {
                 continue;
@@ -562,6 +599,8 @@ impl<'a> Batch<'a> {
                         self.gaps.push(freed.elapsed());
                     }
                     self.states[index] = State::Running;
+                    self.spend.started(index, &job.model.model_id);
+                    self.limit.accepted(self.waits.len() as u32 + 1);
                     let resent = self.resend.get(&index);
                     self.events.job(
                         "submitted",
@@ -574,14 +613,17 @@ impl<'a> Batch<'a> {
                     // Sent again later: nothing was created.
                     self.queue.push_front(index);
                     if f.message.contains("Concurrent limit exceeded") {
+                        // A probe (or a slot taken elsewhere): the next ended task
+                        // frees the slot, no pause needed.
                         self.concurrency_refusals += 1;
-                        self.limit = (self.waits.len() as u32).max(1);
+                        self.limit.refused(self.waits.len() as u32);
+                    } else {
+                        self.refused_until = Some(Instant::now() + self.pause);
                     }
-                    self.refused_until = Some(Instant::now() + self.pause);
                     self.events.job(
                         "refused",
                         job,
-                        json!({"message": f.message, "limit": self.limit}),
+                        json!({"message": f.message, "limit": self.limit.now()}),
                     );
                 }
                 Err(f) if f.nothing_created && f.status.is_none() && f.kind != Kind::BadInput => {
@@ -650,6 +692,9 @@ impl<'a> Batch<'a> {
         if ended {
             self.delete_uploads(index);
         }
+        if ended || matches!(&result, Err(e) if e.is_timeout()) {
+            self.spend.ended(index);
+        }
         match result {
             Ok(output) => {
                 self.silent_in_a_row = 0;
@@ -704,10 +749,23 @@ impl<'a> Batch<'a> {
             .push(delete_in_background(&self.session.client, uploads));
     }
 
-    fn slot_freed(&mut self) {
-        if self.limit < self.max {
-            self.limit += 1;
+    /// `--max-cost` keeps every queued job from starting: say so once, start none.
+    fn stop_for_cost(&mut self) {
+        if !self.spend.capped {
+            self.spend.capped = true;
+            self.events.note(
+                "cost_cap",
+                json!({"billed": self.cost, "max_cost": self.args.max_cost,
+                       "not_started": self.queue.len()}),
+            );
         }
+        self.stop_admitting = true;
+    }
+
+    fn slot_freed(&mut self) {
+        // The wait that ended is gone: every slot was busy if the rest fill K less one.
+        let busy = !self.queue.is_empty() && self.waits.len() + 1 >= self.limit.now() as usize;
+        self.limit.ended(busy);
         if !self.queue.is_empty() {
             self.slot_freed_at = Some(Instant::now());
         }
@@ -720,6 +778,9 @@ impl<'a> Batch<'a> {
         match output.cost().and_then(|c| self.cost.checked_add(c)) {
             Some(total) => self.cost = total,
             None => self.unpriced += 1,
+        }
+        if let Some(cost) = output.cost() {
+            self.spend.billed(&self.jobs[index].model.model_id, cost);
         }
         let job = &self.jobs[index];
         if output.resources().is_empty() {
@@ -849,6 +910,8 @@ impl<'a> Batch<'a> {
             // run (as a decimal string); `unpriced` of them gave no amount.
             "cost": self.cost,
             "unpriced": self.unpriced,
+            "max_cost": self.args.max_cost,
+            "stopped_at_max_cost": self.spend.capped,
             "resume": (unfinished > 0).then_some(resume.as_str()),
         });
         self.events.summary(&summary);
@@ -894,6 +957,14 @@ impl<'a> Batch<'a> {
                 }
                 message
             }
+            Kind::TimedOut if self.spend.capped => format!(
+                "stopped at --max-cost ${}: ${} billed in this run, {} job(s) not started \
+                 (starting one more could pass the cap){still_running}. The cap counts one \
+                 run's spending: rerun to spend up to it again, or raise it:\n  {resume}",
+                self.args.max_cost.unwrap_or(Cost::ZERO),
+                self.cost,
+                count(State::Queued),
+            ),
             Kind::TimedOut => format!(
                 "{}{unfinished} job(s) not finished{still_running}; rerun to continue:\n  {resume}",
                 match ending {
@@ -916,14 +987,15 @@ impl<'a> Batch<'a> {
     /// `--resend` is never among them: a resend is asked for once, knowingly.
     fn resume_words(&self) -> Vec<String> {
         let a = self.args;
-        let mut words = vec![
-            "batch".to_owned(),
-            a.jobs.display().to_string(),
-            "--concurrency".into(),
-            self.max.to_string(),
-        ];
+        let mut words = vec!["batch".to_owned(), a.jobs.display().to_string()];
+        if !self.limit.is_learning() {
+            words.extend(["--concurrency".into(), self.limit.most().to_string()]);
+        }
         if let Some(cap) = a.max_tasks {
             words.extend(["--max-tasks".into(), cap.to_string()]);
+        }
+        if let Some(cap) = a.max_cost {
+            words.extend(["--max-cost".into(), cap.to_string()]);
         }
         if let Some(every) = a.poll_interval {
             words.extend(["--poll-interval".into(), every.to_string()]);
