@@ -8,6 +8,7 @@ mod cost;
 pub mod download;
 mod error;
 pub mod ledger;
+mod live;
 mod media;
 mod platform;
 mod redact;
@@ -42,6 +43,11 @@ pub use ledger::{
     EntryQuery, Intent, LEDGER_ENV, LedgerEntry, LedgerError, LedgerFuture, MemoryLedger, Outcome,
     SqliteLedger, TaskLedger, default_ledger_path,
 };
+pub use live::page::{
+    DEFAULT_SCHEMA_URL, LiveSchema, MAX_SCHEMA_PAGE_BYTES, MAX_SERVER_URL_LEN, SCHEMA_URL_ENV,
+    SchemaSource,
+};
+pub use live::store::DEFAULT_SCHEMA_MAX_AGE;
 pub use media::image::{Image, ImageLoader, InlineForm, MediaError};
 pub use platform::account::AccountCheck;
 pub use platform::catalog::{ModelEntry, ModelFilter};
@@ -55,6 +61,7 @@ pub use platform::upload::{
 pub use schema::model_id::check_model_id;
 pub use schema::operation::{Operation, OutputFile, SubmitRequest, ValidateJson};
 pub use schema::rules::MAX_REQUEST_BYTES;
+pub use schema::runtime::{RuntimeChecker, SchemaError, Unenforced};
 pub use schema::validate::{Rule, ValidationError, Violation, Warning, Warnings};
 pub use shared::SubmittedHook;
 pub use task::handle::TaskHandle;

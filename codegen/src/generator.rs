@@ -8,11 +8,10 @@ use progenitor::{GenerationSettings, Generator, InterfaceStyle};
 use quote::{format_ident, quote};
 use serde_json::Value;
 
-use crate::fragment::{Fragment, SpecError, load_dir};
 use crate::checks::emit_checks;
+use crate::fragment::{Fragment, SpecError, load_dir};
 use crate::merge::{self, Merged, OperationMeta, SubmitMeta, TASK_STATUS, merge};
 use crate::{builders, variant_names};
-
 
 /// Name of the generated Rust file in `OUT_DIR` and in the snapshot folder.
 pub const CODE_FILE: &str = "modellix_generated.rs";
