@@ -22,6 +22,9 @@ fn main() {
             std::process::exit(1);
         }
     };
+    for warning in &generated.warnings {
+        println!("cargo::warning=spec/{warning}");
+    }
     write(&out_dir.join(modellix_codegen::CODE_FILE), &generated.code);
     write(
         &out_dir.join(modellix_codegen::OPENAPI_FILE),

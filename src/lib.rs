@@ -4,6 +4,7 @@
 #![deny(missing_docs)]
 
 mod client;
+pub mod codegen_support;
 mod cost;
 pub mod download;
 mod error;

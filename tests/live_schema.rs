@@ -297,3 +297,69 @@ async fn a_keyword_the_checker_cannot_enforce_is_a_warning_naming_it() {
         .unwrap_err();
     assert!(matches!(err, Error::Validation(_)), "{err}");
 }
+
+/// Today's shapes: `$defs` with an escaped `$ref`, `allOf`, a `post` that is the body
+/// schema, a nullable type array; and a `$ref` cycle, refused by name.
+#[tokio::test]
+async fn pages_in_todays_shapes_are_read_and_cycles_refused() {
+    let page = json!({
+        "servers": [{"url": "https://api.modellix.ai/api/v1/acme/pixel-2/async"}],
+        "$defs": {
+            "shared/type": {"type": ["string", "null"], "enum": ["a", "b", null]},
+            "base": {"type": "object", "required": ["prompt"],
+                     "properties": {"prompt": {"type": "string", "minLength": 1}}}
+        },
+        "post": {"allOf": [
+            {"$ref": "#/$defs/base"},
+            {"type": "object", "properties": {
+                "style": {"$ref": "#/$defs/shared~1type"},
+                "n": {"type": "integer", "maximum": 4, "if": {"minimum": 2}, "then": {}}
+            }}
+        ]}
+    });
+    let cycle = json!({
+        "servers": [{"url": "https://api.modellix.ai/api/v1/acme/loop/async"}],
+        "$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}},
+        "post": {"type": "object", "properties": {"x": {"$ref": "#/$defs/a"}}}
+    });
+    let sandbox = Sandbox::builder()
+        .schema_page(MODEL, page)
+        .schema_page("acme/loop", cycle)
+        .start()
+        .await
+        .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let client = client(&sandbox, cache.path());
+    let ok = client
+        .validate_json(MODEL, &json!({"prompt": "x", "style": null, "n": 3}))
+        .await
+        .unwrap();
+    assert!(
+        ok.iter()
+            .any(|w| w.pointer == "/n" && w.message.contains("if")),
+        "{ok:?}"
+    );
+    let err = client
+        .validate_json(MODEL, &json!({"prompt": "", "style": "c", "n": 9}))
+        .await
+        .unwrap_err();
+    let Error::Validation(invalid) = err else {
+        panic!("{err}")
+    };
+    let pointers: Vec<&str> = invalid
+        .violations()
+        .iter()
+        .map(|v| v.pointer.as_str())
+        .collect();
+    assert_eq!(pointers, ["/n", "/prompt", "/style"], "{invalid}");
+    let task = client
+        .submit_json(MODEL, json!({"prompt": "x"}))
+        .await
+        .unwrap();
+    assert_eq!(sandbox.task(task.id()).unwrap().model_id, MODEL);
+
+    let err = client.live_schema("acme/loop").await.unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("cycle") || text.contains("loop"), "{text}");
+    assert_eq!(sandbox.counts().submits(), 1);
+}

@@ -72,6 +72,21 @@ fn emit(
     let Value::Object(s) = schema else {
         return Err(format!("{here}: a schema must be an object"));
     };
+    // OpenAPI 3.0's `nullable` (what `shapes` folds `type: [T, "null"]` into): a null
+    // passes, anything else is checked against the rest of the schema.
+    if let Some(nullable) = s.get("nullable") {
+        let nullable = nullable
+            .as_bool()
+            .ok_or_else(|| format!("{here}: \"nullable\" must be true or false"))?;
+        let mut rest = s.clone();
+        rest.remove("nullable");
+        let inner = emit(&Value::Object(rest), ptr, value, depth)?;
+        return Ok(if nullable {
+            quote! { if !#value.is_null() { #inner } }
+        } else {
+            inner
+        });
+    }
     let combinator = emit_combinators(s, ptr, value, depth, &here)?;
     let Some(ty) = s.get("type") else {
         if combinator.is_empty() {
@@ -393,5 +408,22 @@ mod tests {
         .unwrap()
         .to_string();
         assert!(code.contains("\"/l/{}\""), "{code}");
+    }
+
+    #[test]
+    fn a_nullable_schema_lets_null_through_and_checks_the_rest() {
+        let code = emit_checks(&json!({"type":"object","properties":{
+            "s":{"type":"string","nullable":true,"maxLength":3}}}))
+        .unwrap()
+        .to_string();
+        let guard = code.find("is_null").expect("a null guard");
+        let check = code.find("checker . string").expect("the string check");
+        assert!(guard < check, "{code}");
+        let plain = emit_checks(&json!({"type":"string","nullable":false}))
+            .unwrap()
+            .to_string();
+        assert!(!plain.contains("is_null"), "{plain}");
+        let err = emit_checks(&json!({"type":"string","nullable":"yes"})).unwrap_err();
+        assert!(err.contains("nullable"), "{err}");
     }
 }

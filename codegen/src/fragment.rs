@@ -1,10 +1,13 @@
-//! Reading Modellix fragments: `{"servers":[{"url":…}], "<method>": <operation>}`.
+//! Reading Modellix fragments: `{"servers":[{"url":…}], "<method>": <operation>}`, in
+//! any of the page shapes `crate::shapes` rewrites into that one.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
+
+use crate::shapes::{Normalized, Unenforced, normalize_page};
 
 /// The only origin a vendored fragment may point at.
 pub const API_ORIGIN: &str = "https://api.modellix.ai";
@@ -56,10 +59,14 @@ pub struct Fragment {
     pub method: String,
     /// Path under the API origin, e.g. `/api/v1/bytedance/seedance-2.0-v2v/async`.
     pub path: String,
-    /// The OpenAPI operation object, as published.
+    /// The OpenAPI operation object, as published once rewritten into the classic shape
+    /// ([`normalize_page`]: references resolved, `allOf` merged, nullable types folded).
     pub operation: Map<String, Value>,
     /// The model's rules file (`<model>.rules.json` beside the fragment), if loaded.
     pub rules: Option<Value>,
+    /// Keywords of the request body that no check enforces, removed from `operation`:
+    /// the build warns about each.
+    pub unenforced: Vec<Unenforced>,
 }
 
 /// The task kinds of the oldest submit path form,
@@ -198,7 +205,8 @@ pub fn parse_with_origin(
     let err = |problem: String| SpecError::new(file, problem);
     let value: Value =
         serde_json::from_str(text).map_err(|e| err(format!("not valid JSON: {e}")))?;
-    let Value::Object(mut top) = value else {
+    let Normalized { page, unenforced } = normalize_page(&value).map_err(|e| err(e.to_string()))?;
+    let Value::Object(mut top) = page else {
         return Err(err(
             "expected a JSON object {\"servers\": [...], \"<method>\": {...}}".into(),
         ));
@@ -272,6 +280,7 @@ pub fn parse_with_origin(
         path: path.to_owned(),
         operation,
         rules,
+        unenforced,
     };
     check_operation(&fragment).map_err(err)?;
     Ok(fragment)

@@ -28,6 +28,9 @@ pub struct Generated {
     pub openapi: String,
     /// Per-operation facts, for tools that print what was generated.
     pub operations: Vec<OperationMeta>,
+    /// What the build should warn about, one line each: keywords of a request body that
+    /// no check enforces (`<file>: keyword "multipleOf" at … is not checked …`).
+    pub warnings: Vec<String>,
 }
 
 /// The request schema `schema` as tools read it: a body that is one of several object
@@ -149,6 +152,16 @@ fn blame(fragments: &[Fragment], problem: String) -> SpecError {
 
 /// Generates the client from already loaded fragments.
 pub fn generate(fragments: &[Fragment]) -> Result<Generated, SpecError> {
+    generate_as(fragments, false)
+}
+
+/// [`generate`] for this crate (`downstream` false: the code names `crate::schema::…`)
+/// or for a crate with its own models (it names `crate::schema::operation(…)`, which
+/// `own_models` points at `::modellix::codegen_support`).
+pub(crate) fn generate_as(
+    fragments: &[Fragment],
+    downstream: bool,
+) -> Result<Generated, SpecError> {
     let merged = merge(fragments)?;
     let document: openapiv3::OpenAPI = serde_json::from_value(merged.document.clone())
         .map_err(|e| SpecError::new("spec", format!("merged document is not OpenAPI 3.0: {e}")))?;
@@ -158,7 +171,7 @@ pub fn generate(fragments: &[Fragment]) -> Result<Generated, SpecError> {
         Err(problem) => return Err(blame(fragments, problem)),
     };
 
-    let glue = glue(&merged.operations)?;
+    let glue = glue(&merged.operations, downstream)?;
     let types = restore_stand_ins(types, &merged.enum_stand_ins);
     let mut file: syn::File = syn::parse2(quote! {
         /// Request and answer types of every operation in `spec/`.
@@ -178,10 +191,19 @@ pub fn generate(fragments: &[Fragment]) -> Result<Generated, SpecError> {
     let code = format!("{header}{}", prettyplease::unparse(&file));
     let openapi =
         serde_json::to_string_pretty(&merged.document).expect("JSON values serialize") + "\n";
+    let warnings = fragments
+        .iter()
+        .flat_map(|f| {
+            f.unenforced
+                .iter()
+                .map(move |u| format!("{}: {u}", f.file.display()))
+        })
+        .collect();
     Ok(Generated {
         code,
         openapi,
         operations: merged.operations,
+        warnings,
     })
 }
 
@@ -473,7 +495,9 @@ fn serde_rename(attrs: &[syn::Attribute]) -> Option<String> {
 }
 
 /// The operation table, `validate()` for every request type and the `SubmitRequest` impls.
-fn glue(operations: &[OperationMeta]) -> Result<TokenStream, SpecError> {
+/// For a `downstream` crate the table is built with `operation(…)`/`output_file(…)`:
+/// another crate cannot write the `#[non_exhaustive]` structs literally.
+fn glue(operations: &[OperationMeta], downstream: bool) -> Result<TokenStream, SpecError> {
     let mut entries = Vec::new();
     let mut impls = Vec::new();
     for (index, op) in operations.iter().enumerate() {
@@ -486,11 +510,19 @@ fn glue(operations: &[OperationMeta]) -> Result<TokenStream, SpecError> {
             submit,
         } = op;
         let Some(submit) = submit else {
-            entries.push(quote! {
-                crate::schema::Operation {
-                    operation_id: #operation_id, method: #method, path: #path, file: #file,
-                    summary: #summary, model_id: None, request_type: None, validate_json: None,
-                    outputs: &[], runtime_fields: &[],
+            entries.push(if downstream {
+                quote! {
+                    crate::schema::operation(
+                        #operation_id, #method, #path, #file, #summary, None, None, None, &[], &[],
+                    )
+                }
+            } else {
+                quote! {
+                    crate::schema::Operation {
+                        operation_id: #operation_id, method: #method, path: #path, file: #file,
+                        summary: #summary, model_id: None, request_type: None, validate_json: None,
+                        outputs: &[], runtime_fields: &[],
+                    }
                 }
             });
             continue;
@@ -515,17 +547,31 @@ fn glue(operations: &[OperationMeta]) -> Result<TokenStream, SpecError> {
                 Some(w) => quote!(Some(#w)),
                 None => quote!(None),
             };
-            quote!(crate::schema::OutputFile { kind: #kind, role: #role, when: #when })
+            if downstream {
+                quote!(crate::schema::output_file(#kind, #role, #when))
+            } else {
+                quote!(crate::schema::OutputFile { kind: #kind, role: #role, when: #when })
+            }
         });
         let ty = format_ident!("{request_type}");
         let checks = emit_checks(request_schema)
             .map_err(|e| SpecError::new(file, format!("request schema: {e}")))?;
-        entries.push(quote! {
-            crate::schema::Operation {
-                operation_id: #operation_id, method: #method, path: #path, file: #file,
-                summary: #summary, model_id: Some(#model_id), request_type: Some(#request_type),
-                validate_json: Some(types::#ty::validate_json),
-                outputs: &[#(#outputs),*], runtime_fields: &[#(#runtime_fields),*],
+        entries.push(if downstream {
+            quote! {
+                crate::schema::operation(
+                    #operation_id, #method, #path, #file, #summary, Some(#model_id),
+                    Some(#request_type), Some(types::#ty::validate_json),
+                    &[#(#outputs),*], &[#(#runtime_fields),*],
+                )
+            }
+        } else {
+            quote! {
+                crate::schema::Operation {
+                    operation_id: #operation_id, method: #method, path: #path, file: #file,
+                    summary: #summary, model_id: Some(#model_id), request_type: Some(#request_type),
+                    validate_json: Some(types::#ty::validate_json),
+                    outputs: &[#(#outputs),*], runtime_fields: &[#(#runtime_fields),*],
+                }
             }
         });
         let validate_doc = format!(

@@ -4,7 +4,7 @@
 //! spec, refresh snapshots, vendor endpoints) and by tests. Nothing here names an
 //! endpoint: every operation comes from the fragments in `spec/`.
 //!
-//! Without the default feature `generate` only `shapes` and the fragment reader are
+//! Without the default feature `generate` only [`shapes`] and the fragment reader are
 //! built, over `serde_json` alone: that is what the runtime side (a live schema read by
 //! the client) reuses, so both sides read a schema page the same way.
 
@@ -18,7 +18,10 @@ mod generator;
 #[cfg(feature = "generate")]
 mod merge;
 #[cfg(feature = "generate")]
+mod own_models;
+#[cfg(feature = "generate")]
 mod rules;
+pub mod shapes;
 #[cfg(feature = "generate")]
 mod variant_names;
 
@@ -35,5 +38,7 @@ pub use merge::{
     Merged, OperationMeta, SUBMIT_RESPONSE, SubmitMeta, TASK_STATUS, base_name, merge,
     model_type_name,
 };
+#[cfg(feature = "generate")]
+pub use own_models::{MODELS_FILE, generate_models, generate_models_in};
 #[cfg(feature = "generate")]
 pub use rules::{ModelRules, OUTPUT_KINDS, OutputSpec, parse_rules, request_fields};

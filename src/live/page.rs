@@ -205,11 +205,46 @@ fn is_loopback(url: &Url) -> bool {
     )
 }
 
-/// Today's page shapes in the classic one. The one call site of
-/// `modellix_codegen::shapes::normalize_page` once that lands; until then a page must
-/// already be classic (as the vendored fragments are).
+/// Today's page shapes (`$ref`/`$defs`, `allOf`, a `post` that is the body schema,
+/// nullable type arrays) in the classic one, by the same normalizer the build uses;
+/// with the keywords it removed as `(keyword, instance pointer)`.
 fn normalize(page: Value) -> Result<(Value, Vec<(String, String)>), String> {
-    Ok((page, Vec::new()))
+    let normalized = modellix_codegen::shapes::normalize_page(&page)
+        .map_err(|e| format!("the schema page cannot be read: {e}"))?;
+    let unenforced = normalized
+        .unenforced
+        .into_iter()
+        .map(|u| (u.keyword, instance_pointer(&u.pointer)))
+        .collect();
+    Ok((normalized.page, unenforced))
+}
+
+/// The field a schema pointer of the normalized page is about: the body schema's
+/// `/properties/duration` is the body's `/duration`, `items` any item (`*`), a
+/// `oneOf`/`anyOf` branch the same value.
+fn instance_pointer(schema_pointer: &str) -> String {
+    const BODY: &str = "/post/requestBody/content/application~1json/schema";
+    let Some(rest) = schema_pointer.strip_prefix(BODY) else {
+        return schema_pointer.to_owned();
+    };
+    let mut out = String::new();
+    let mut segments = rest.split('/').skip(1);
+    while let Some(segment) = segments.next() {
+        match segment {
+            "properties" => {
+                if let Some(name) = segments.next() {
+                    out.push('/');
+                    out.push_str(name);
+                }
+            }
+            "items" => out.push_str("/*"),
+            "oneOf" | "anyOf" | "allOf" => {
+                segments.next();
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Reads a fetched (or cached) page for `model_id`: the official CLI's checks on

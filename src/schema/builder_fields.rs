@@ -11,7 +11,7 @@ use crate::schema::validate::{Checker, Rule, ValidationError};
 
 /// Fields set so far, by wire name, and the problems seen.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct BuilderFields {
+pub struct BuilderFields {
     body: Map<String, Value>,
     problems: Checker,
 }
@@ -22,12 +22,15 @@ fn pointer(wire: &str) -> String {
 }
 
 impl BuilderFields {
-    pub(crate) fn set(&mut self, wire: &str, value: Value) {
+    /// Sets the field `wire` to `value`.
+    pub fn set(&mut self, wire: &str, value: Value) {
         self.body.insert(wire.to_owned(), value);
     }
 
+    /// Sets the field `wire` to `value` as JSON; a value that cannot be serialized is
+    /// reported by `build()`.
     #[allow(dead_code)] // emitted only for number, array-of-object and object fields
-    pub(crate) fn set_serialized(&mut self, wire: &str, value: impl Serialize) {
+    pub fn set_serialized(&mut self, wire: &str, value: impl Serialize) {
         match serde_json::to_value(value) {
             Ok(value) => self.set(wire, value),
             Err(e) => self.problems.violation(
@@ -42,7 +45,7 @@ impl BuilderFields {
     /// An integer field, given as any integer type: a value that does not fit the
     /// field's type (`i64`) is reported by `build()`.
     #[allow(dead_code)] // emitted only for integer fields
-    pub(crate) fn set_integer<T>(&mut self, wire: &str, value: T)
+    pub fn set_integer<T>(&mut self, wire: &str, value: T)
     where
         T: TryInto<i64> + ToString,
     {
@@ -68,7 +71,7 @@ impl BuilderFields {
     /// An enum field, given by its wire value; a value outside `allowed` is reported by
     /// `build()` with the allowed list (`rendered`: the values as JSON, comma separated).
     #[allow(dead_code)] // emitted only for string enums
-    pub(crate) fn set_choice(
+    pub fn set_choice(
         &mut self,
         wire: &str,
         value: String,
@@ -90,7 +93,7 @@ impl BuilderFields {
 
     /// The typed request, or every problem: values not allowed, missing required fields
     /// (`(wire, setter)`), and anything the type itself refuses.
-    pub(crate) fn finish<T: DeserializeOwned>(
+    pub fn finish<T: DeserializeOwned>(
         mut self,
         required: &[(&str, &str)],
     ) -> Result<T, ValidationError> {
@@ -105,7 +108,7 @@ impl BuilderFields {
     /// A request whose body is one of several shapes (a `oneOf`/`anyOf`), each given by
     /// its required fields (`(wire, setter)`): at least one shape must be complete.
     #[allow(dead_code)] // emitted only for oneOf/anyOf bodies
-    pub(crate) fn finish_any<T: DeserializeOwned>(
+    pub fn finish_any<T: DeserializeOwned>(
         mut self,
         shapes: &[&[(&str, &str)]],
     ) -> Result<T, ValidationError> {

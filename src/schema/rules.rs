@@ -147,7 +147,7 @@ pub enum ProseRule {
 }
 
 /// Applies the request-size limit every model shares, then `rules`.
-pub(crate) fn apply(rules: &[ProseRule], request: &Value, checker: &mut Checker) {
+pub fn apply(rules: &[ProseRule], request: &Value, checker: &mut Checker) {
     let size = serialized_len(request);
     if size > MAX_REQUEST_BYTES {
         prose(

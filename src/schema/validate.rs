@@ -241,20 +241,22 @@ impl std::error::Error for ValidationError {}
 
 /// Collects violations while generated code walks a request (or a builder is filled).
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Checker {
+pub struct Checker {
     violations: Vec<Violation>,
     warnings: Vec<Warning>,
 }
 
 impl Checker {
-    pub(crate) fn violation(&mut self, pointer: &str, rule: Rule) {
+    /// Records that `rule` is broken at `pointer`.
+    pub fn violation(&mut self, pointer: &str, rule: Rule) {
         self.violations.push(Violation {
             pointer: pointer.to_owned(),
             rule,
         });
     }
 
-    pub(crate) fn warn(&mut self, pointer: &str, message: impl Into<String>) {
+    /// Records advice at `pointer`: reported with the result, never a refusal.
+    pub fn warn(&mut self, pointer: &str, message: impl Into<String>) {
         self.warnings.push(Warning {
             pointer: pointer.to_owned(),
             message: message.into(),
@@ -262,20 +264,21 @@ impl Checker {
     }
 
     /// True once a rule was found broken.
-    pub(crate) fn has_violations(&self) -> bool {
+    pub fn has_violations(&self) -> bool {
         !self.violations.is_empty()
     }
 
     /// The violations so far as an error (an empty list if there are none; callers
     /// check [`Self::has_violations`] first).
-    pub(crate) fn into_error(self) -> ValidationError {
+    pub fn into_error(self) -> ValidationError {
         ValidationError {
             violations: self.violations,
             warnings: self.warnings,
         }
     }
 
-    pub(crate) fn finish(self) -> Result<Warnings, ValidationError> {
+    /// The warnings when no rule is broken, else every violation (with the warnings).
+    pub fn finish(self) -> Result<Warnings, ValidationError> {
         if self.violations.is_empty() {
             Ok(Warnings(self.warnings))
         } else {
@@ -286,7 +289,9 @@ impl Checker {
         }
     }
 
-    pub(crate) fn object<'v>(
+    /// Checks that `value` is an object holding every `required` field; returns the object to
+    /// check its fields in, or `None` (recorded) when it is not an object.
+    pub fn object<'v>(
         &mut self,
         value: &'v Value,
         pointer: &str,
@@ -304,8 +309,9 @@ impl Checker {
         Some(object)
     }
 
+    /// Checks that `object` holds no field outside `known` (`additionalProperties: false`).
     #[allow(dead_code)] // emitted only for schemas with `additionalProperties: false`
-    pub(crate) fn no_other_properties(
+    pub fn no_other_properties(
         &mut self,
         object: &Map<String, Value>,
         pointer: &str,
@@ -317,7 +323,9 @@ impl Checker {
         }
     }
 
-    pub(crate) fn array<'v>(
+    /// Checks that `value` is an array of `min..=max` items; returns the items to check, or
+    /// `None` (recorded) when it is not an array.
+    pub fn array<'v>(
         &mut self,
         value: &'v Value,
         pointer: &str,
@@ -338,7 +346,9 @@ impl Checker {
         Some(items)
     }
 
-    pub(crate) fn string(
+    /// Checks that `value` is a string of `min..=max` characters, one of `allowed` if given
+    /// (`(values, rendered)`).
+    pub fn string(
         &mut self,
         value: &Value,
         pointer: &str,
@@ -369,7 +379,8 @@ impl Checker {
         }
     }
 
-    pub(crate) fn integer(
+    /// Checks that `value` is an integer within `min..=max`, one of `allowed` if given.
+    pub fn integer(
         &mut self,
         value: &Value,
         pointer: &str,
@@ -426,8 +437,9 @@ impl Checker {
         }
     }
 
+    /// Checks that `value` is a number within `min..=max`, one of `allowed` if given.
     #[allow(dead_code)] // emitted only for schemas with `type: number`
-    pub(crate) fn number(
+    pub fn number(
         &mut self,
         value: &Value,
         pointer: &str,
@@ -465,7 +477,8 @@ impl Checker {
         }
     }
 
-    pub(crate) fn boolean(&mut self, value: &Value, pointer: &str) {
+    /// Checks that `value` is `true` or `false`.
+    pub fn boolean(&mut self, value: &Value, pointer: &str) {
         if !value.is_boolean() {
             self.violation(
                 pointer,
@@ -482,7 +495,7 @@ impl Checker {
     /// says). `regex` is `None` only if the pattern failed to compile, which the build
     /// rules out.
     #[allow(dead_code)] // emitted only for schemas with `pattern`
-    pub(crate) fn pattern(
+    pub fn pattern(
         &mut self,
         value: &Value,
         pointer: &str,
@@ -503,7 +516,7 @@ impl Checker {
 
     /// A string that is not in `format`; other types are left to the type check.
     #[allow(dead_code)] // emitted only for schemas with `format`
-    pub(crate) fn format(&mut self, value: &Value, pointer: &str, format: &'static str) {
+    pub fn format(&mut self, value: &Value, pointer: &str, format: &'static str) {
         if let Value::String(s) = value
             && !crate::schema::format::matches(format, s)
         {
@@ -515,7 +528,7 @@ impl Checker {
     /// match keeps its warnings; no match reports the closest branch's violations (the
     /// fewest; the first on a tie); several matches of a `oneOf` is a violation itself.
     #[allow(dead_code)] // emitted only for schemas with `oneOf` or `anyOf`
-    pub(crate) fn branches(&mut self, pointer: &str, branches: Vec<Checker>, exactly_one: bool) {
+    pub fn branches(&mut self, pointer: &str, branches: Vec<Checker>, exactly_one: bool) {
         let matched = branches.iter().filter(|b| b.violations.is_empty()).count();
         if exactly_one && matched > 1 {
             return self.violation(pointer, Rule::OneOf { matched });
@@ -547,7 +560,7 @@ fn number(n: i128) -> Number {
 }
 
 /// Serializes a typed request and checks it with `check`.
-pub(crate) fn validate_serialized<T: Serialize>(
+pub fn validate_serialized<T: Serialize>(
     request: &T,
     check: fn(&Value) -> Result<Warnings, ValidationError>,
 ) -> Result<Warnings, ValidationError> {
