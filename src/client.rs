@@ -205,9 +205,13 @@ impl Client {
     /// exactly-once contract as [`Client::submit`].
     ///
     /// A model this build has a fragment for is validated by it. Any other model id
-    /// must be well-formed (`provider/model`: letters, digits, `.`, `_`, `-`) and its
-    /// body is held to the official CLI's generic limits (64 MiB, depth 100, 250,000
-    /// values); it goes to `/api/v1/{provider}/{model}`.
+    /// must be well-formed (`provider/model`: letters, digits, `.`, `_`, `-`), its body
+    /// is held to the official CLI's generic limits (64 MiB, depth 100, 250,000
+    /// values) and validated by the model's live schema page ([`Client::live_schema`]),
+    /// and it goes to the submit path that page names. When no schema can be had,
+    /// nothing is sent ([`Error::NoSchema`]);
+    /// [`SubmitOptions::skip_schema_check`] sends it unchecked, on purpose, to
+    /// `/api/v1/{provider}/{model}`.
     ///
     /// ```no_run
     /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {

@@ -176,7 +176,8 @@ pub(crate) fn json_body(body: &impl serde::Serialize) -> Result<Value, Error> {
 }
 
 /// `Client::submit_json_with`: a vendored model's body is checked by its fragment,
-/// any other by the slug format and the generic limits.
+/// any other by the slug format, the generic limits and its live schema page (or,
+/// skipped on purpose, by the first two only).
 pub(crate) async fn submit_json(
     shared: &Arc<Shared>,
     model_id: &str,
