@@ -137,9 +137,10 @@ pub(crate) fn http_client() -> Result<reqwest::Client, String> {
     crate::transport::tls::install_default_provider();
     let same_host = reqwest::redirect::Policy::custom(|attempt| {
         let first = attempt.previous().first().and_then(Url::host_str);
-        if attempt.previous().len() > 5 || attempt.url().host_str() != first {
-            attempt.stop()
-        } else if attempt.url().scheme() != "https" && !is_loopback(attempt.url()) {
+        let leaves = attempt.previous().len() > 5
+            || attempt.url().host_str() != first
+            || (attempt.url().scheme() != "https" && !is_loopback(attempt.url()));
+        if leaves {
             attempt.stop()
         } else {
             attempt.follow()
