@@ -38,6 +38,27 @@ fn main() {
         &out_dir.join(MEDIA_FIELDS_FILE),
         &media_fields(&generated.operations),
     );
+    write(
+        &out_dir.join(FRAGMENTS_FILE),
+        &fragments(&spec, &generated.operations),
+    );
+}
+
+/// Read by `src/operation.rs`: each vendored submit's fragment as published, so the
+/// sandbox serves it as a schema page and `modellix schema` prints it.
+const FRAGMENTS_FILE: &str = "fragments.rs";
+
+/// A Rust expression `&[(model_id, fragment_json), …]`.
+fn fragments(spec: &Path, operations: &[modellix_codegen::OperationMeta]) -> String {
+    let mut table = String::from("&[\n");
+    for op in operations {
+        let Some(submit) = &op.submit else { continue };
+        let text = std::fs::read_to_string(spec.join(&op.file))
+            .unwrap_or_else(|e| panic!("cannot read spec/{}: {e}", op.file));
+        table.push_str(&format!("    ({:?}, {:?}),\n", submit.model_id, text));
+    }
+    table.push_str("]\n");
+    table
 }
 
 /// Read by `src/operation.rs`: what each media field of each model accepts, so a local

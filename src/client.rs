@@ -234,9 +234,13 @@ impl Client {
     /// exactly-once contract as [`Client::submit`].
     ///
     /// A model this build has a fragment for is validated by it. Any other model id
-    /// must be well-formed (`provider/model`: letters, digits, `.`, `_`, `-`) and its
-    /// body is held to the official CLI's generic limits (64 MiB, depth 100, 250,000
-    /// values); it goes to `/api/v1/{provider}/{model}`.
+    /// must be well-formed (`provider/model`: letters, digits, `.`, `_`, `-`), its body
+    /// is held to the official CLI's generic limits (64 MiB, depth 100, 250,000
+    /// values) and validated by the model's live schema page ([`Client::live_schema`]),
+    /// and it goes to the submit path that page names. When no schema can be had,
+    /// nothing is sent ([`Error::NoSchema`]);
+    /// [`SubmitOptions::skip_schema_check`] sends it unchecked, on purpose, to
+    /// `/api/v1/{provider}/{model}`.
     ///
     /// ```no_run
     /// # async fn run(client: modellix::Client) -> Result<(), modellix::Error> {
@@ -279,6 +283,46 @@ impl Client {
         let body = crate::task::submit::json_body(&body)?;
         let task = crate::task::submit::submit_json(&self.shared, model_id, &body, options).await?;
         Ok(self.resume(task))
+    }
+
+    /// The live schema of `model_id`: its public schema page, from the on-disk cache
+    /// while it is younger than [`ClientBuilder::schema_max_age`], else fetched (no key)
+    /// and cached; a stale copy stands in, with a warning, when the page cannot be
+    /// reached. The page's `servers[0].url` must be https (plain http only to a loopback
+    /// host), without credentials, query or fragment, and on this client's API origin,
+    /// with this model's submit path: any other page is refused.
+    ///
+    /// Fails with [`Error::NoSchema`] naming why.
+    pub async fn live_schema(
+        &self,
+        model_id: &str,
+    ) -> Result<crate::live::page::LiveSchema, Error> {
+        crate::schema::model_id::check_model_id(model_id).map_err(Error::Config)?;
+        self.shared
+            .schemas
+            .get(model_id, self.shared.transport.base_url())
+            .await
+            .map_err(|reason| Error::NoSchema {
+                model_id: model_id.to_owned(),
+                reason,
+            })
+    }
+
+    /// Checks a JSON body for `model_id` without sending it: by the vendored fragment
+    /// when this build has one, else by the model's live schema
+    /// ([`Client::live_schema`]). The outer error is [`Error::NoSchema`] when no schema
+    /// can be had, [`Error::Validation`] when the body breaks rules.
+    pub async fn validate_json(
+        &self,
+        model_id: &str,
+        body: &Value,
+    ) -> Result<crate::schema::validate::Warnings, Error> {
+        if let Some(check) =
+            crate::schema::operation::Operation::for_model(model_id).and_then(|op| op.validate_json)
+        {
+            return Ok(check(body)?);
+        }
+        Ok(self.live_schema(model_id).await?.validate(body)?)
     }
 
     /// Submits and waits for the result with the client's wait options.
@@ -676,6 +720,9 @@ pub struct ClientBuilder {
     ledger: Option<Arc<dyn TaskLedger>>,
     ledger_path: Option<PathBuf>,
     answer_deadlines: Vec<(RequestKind, Duration)>,
+    schema_url: Option<String>,
+    schema_cache_dir: Option<Option<PathBuf>>,
+    schema_max_age: Duration,
 }
 
 impl Default for ClientBuilder {
@@ -698,6 +745,9 @@ impl Default for ClientBuilder {
             ledger: None,
             ledger_path: None,
             answer_deadlines: Vec::new(),
+            schema_url: None,
+            schema_cache_dir: None,
+            schema_max_age: crate::live::store::DEFAULT_SCHEMA_MAX_AGE,
         }
     }
 }
@@ -719,6 +769,12 @@ impl fmt::Debug for ClientBuilder {
             .field("requests_per_minute", &self.requests_per_minute)
             .field("ledger", &self.ledger)
             .field("ledger_path", &self.ledger_path)
+            .field(
+                "schema_url",
+                &self.schema_url.as_deref().map(raw_url_for_display),
+            )
+            .field("schema_cache_dir", &self.schema_cache_dir)
+            .field("schema_max_age", &self.schema_max_age)
             .finish_non_exhaustive()
     }
 }
@@ -972,6 +1028,39 @@ impl ClientBuilder {
         self
     }
 
+    /// Where the public schema pages of models this build does not vendor are read
+    /// (`{url}/models/{provider}/{model}/api_schema`, without the key); default
+    /// `$MODELLIX_SCHEMA_URL`, else [`DEFAULT_SCHEMA_URL`](crate::live::page::DEFAULT_SCHEMA_URL).
+    /// https, or plain http to a loopback host (a sandbox, a mirror in a test).
+    ///
+    /// ```
+    /// let client = modellix::Client::builder()
+    ///     .api_key("sk-example")
+    ///     .schema_url("http://127.0.0.1:8080")
+    ///     .build()?;
+    /// # Ok::<(), modellix::ConfigError>(())
+    /// ```
+    pub fn schema_url(mut self, url: impl Into<String>) -> Self {
+        self.schema_url = Some(url.into());
+        self
+    }
+
+    /// The folder of the schema page cache (default: `modellix/schemas` in the user's
+    /// cache directory, `$XDG_CACHE_HOME` on Linux); `None` keeps no cache, so every
+    /// live schema is fetched and an unreachable page has no fallback.
+    pub fn schema_cache_dir(mut self, dir: Option<impl Into<PathBuf>>) -> Self {
+        self.schema_cache_dir = Some(dir.map(Into::into));
+        self
+    }
+
+    /// How long a cached schema page is used before it is fetched again (default
+    /// [`DEFAULT_SCHEMA_MAX_AGE`](crate::live::store::DEFAULT_SCHEMA_MAX_AGE), a day). An older copy is
+    /// still used, with a warning, when the page cannot be reached.
+    pub fn schema_max_age(mut self, age: Duration) -> Self {
+        self.schema_max_age = age;
+        self
+    }
+
     /// Checks every setting and builds the client.
     pub fn build(self) -> Result<Client, ConfigError> {
         let running_task_limit = match self.running_task_limit {
@@ -992,6 +1081,32 @@ impl ClientBuilder {
         })?;
         let authorization = Some(authorization(key)?);
         let base = parse_base_url(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
+        let schema_url = match &self.schema_url {
+            Some(url) => url.clone(),
+            None => std::env::var(crate::live::page::SCHEMA_URL_ENV)
+                .ok()
+                .filter(|u| !u.is_empty())
+                .unwrap_or_else(|| crate::live::page::DEFAULT_SCHEMA_URL.to_owned()),
+        };
+        let schema_origin = parse_base_url(&schema_url).map_err(|e| ConfigError {
+            field: "schema_url",
+            problem: format!(
+                "{} (set by ClientBuilder::schema_url or ${})",
+                e.problem,
+                crate::live::page::SCHEMA_URL_ENV
+            ),
+        })?;
+        let schemas = crate::live::store::SchemaStore::new(
+            schema_origin,
+            self.schema_cache_dir
+                .clone()
+                .unwrap_or_else(crate::live::cache::default_dir),
+            self.schema_max_age,
+        )
+        .map_err(|problem| ConfigError {
+            field: "http_client",
+            problem,
+        })?;
         let mut user_agent = format!("modellix-rust/{}", env!("CARGO_PKG_VERSION"));
         if let Some(suffix) = &self.user_agent_suffix {
             user_agent = format!("{user_agent} {suffix}");
@@ -1047,6 +1162,7 @@ impl ClientBuilder {
                 marker: format!("{}-{:08x}", std::process::id(), fastrand::u32(..)),
                 primed: tokio::sync::OnceCell::new(),
                 wakers: Default::default(),
+                schemas,
             }),
             running_task_limit,
             running_task_limit_set: self.running_task_limit.is_some(),

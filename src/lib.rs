@@ -9,6 +9,7 @@ mod cost;
 pub mod download;
 mod error;
 pub mod ledger;
+mod live;
 mod media;
 mod platform;
 mod redact;
@@ -46,6 +47,11 @@ pub use ledger::{
     SqliteLedger, TaskLedger, default_ledger_path, is_postgres_ledger, ledger_location_for_display,
     open_ledger,
 };
+pub use live::page::{
+    DEFAULT_SCHEMA_URL, LiveSchema, MAX_SCHEMA_PAGE_BYTES, MAX_SERVER_URL_LEN, SCHEMA_URL_ENV,
+    SchemaSource,
+};
+pub use live::store::DEFAULT_SCHEMA_MAX_AGE;
 pub use media::image::{Image, ImageLoader, InlineForm, MediaError};
 pub use platform::account::AccountCheck;
 pub use platform::catalog::{ModelEntry, ModelFilter};
@@ -59,6 +65,7 @@ pub use platform::upload::{
 pub use schema::model_id::check_model_id;
 pub use schema::operation::{Operation, OutputFile, SubmitRequest, ValidateJson};
 pub use schema::rules::MAX_REQUEST_BYTES;
+pub use schema::runtime::{RuntimeChecker, SchemaError, Unenforced};
 pub use schema::validate::{Rule, ValidationError, Violation, Warning, Warnings};
 pub use shared::SubmittedHook;
 pub use task::handle::TaskHandle;

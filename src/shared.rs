@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::ledger::LedgerEntry;
 use crate::ledger::TaskLedger;
+use crate::live::store::SchemaStore;
 use crate::transport::request::Transport;
 use crate::transport::retry::RetryPolicy;
 use crate::wait::options::WaitOptions;
@@ -36,4 +37,6 @@ pub(crate) struct Shared {
     pub(crate) primed: tokio::sync::OnceCell<()>,
     /// The waits in progress, by task id, for `Client::notify` to wake.
     pub(crate) wakers: Arc<Wakers>,
+    /// Where live schema pages come from and are cached.
+    pub(crate) schemas: SchemaStore,
 }

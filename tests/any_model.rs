@@ -41,7 +41,13 @@ async fn an_unvendored_slug_is_submitted_once_waited_for_and_downloaded() {
         assert!(Operation::for_model(slug).is_none());
         let body = json!({"prompt": "a lighthouse at dawn", "seed": 7});
         let before = sandbox.counts().submits();
-        let task = client.submit_json(slug, &body).await.unwrap();
+        // No schema page for these slugs: sent unchecked on purpose (tests/live_schema.rs
+        // has the checked path).
+        let unchecked = modellix::SubmitOptions::new().skip_schema_check();
+        let task = client
+            .submit_json_with(slug, &body, unchecked)
+            .await
+            .unwrap();
         assert_eq!(sandbox.counts().submits(), before + 1, "{slug}: one POST");
         assert_eq!(sandbox.counts().submit[slug], 1);
         let record = sandbox.task(task.id()).unwrap();

@@ -112,9 +112,11 @@ async fn submit_json_refuses_a_malformed_slug_and_sends_an_unvendored_one_once()
     }
     assert_eq!(sandbox.counts().total, 0);
 
-    // The catalog's unvendored model runs as a generic task: one POST.
+    // The catalog's unvendored model, its schema check skipped on purpose, runs as a
+    // generic task: one POST.
+    let unchecked = || modellix::SubmitOptions::new().skip_schema_check();
     let task = client
-        .submit_json("alibaba/qwen-image-plus", &body)
+        .submit_json_with("alibaba/qwen-image-plus", &body, unchecked())
         .await
         .unwrap();
     assert_eq!(sandbox.counts().submits(), 1);
@@ -122,7 +124,10 @@ async fn submit_json_refuses_a_malformed_slug_and_sends_an_unvendored_one_once()
 
     // A model Modellix removed is answered 404: a rejection, not repeated.
     let gone = format!("{}/old-model", modellix_sandbox::MISSING_PROVIDER);
-    let err = client.submit_json(&gone, &body).await.unwrap_err();
+    let err = client
+        .submit_json_with(&gone, &body, unchecked())
+        .await
+        .unwrap_err();
     assert!(err.is_rejected(), "{err:?}");
     assert_eq!(sandbox.counts().total, 2);
     assert_eq!(sandbox.counts().other, 1);

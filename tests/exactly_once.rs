@@ -273,7 +273,10 @@ async fn a_slow_upload_is_not_an_unknown_outcome() {
         .build()
         .unwrap();
     let body = json!({"prompt": "x".repeat(5 * 512 * 1024)});
-    let task = client.submit_json("acme/big-model", &body).await;
+    let unchecked = modellix::SubmitOptions::new().skip_schema_check();
+    let task = client
+        .submit_json_with("acme/big-model", &body, unchecked)
+        .await;
     assert_eq!(task.unwrap().id(), "task-slow");
     assert!(*received.lock().unwrap() > 2 * 1024 * 1024);
 }
@@ -389,7 +392,11 @@ async fn the_sqlite_ledger_is_durable_and_shared() {
         .await
         .unwrap();
     let rejected = client
-        .submit_json("acme/other", &json!({"prompt": "p"}))
+        .submit_json_with(
+            "acme/other",
+            &json!({"prompt": "p"}),
+            modellix::SubmitOptions::new().skip_schema_check(),
+        )
         .await;
     assert!(rejected.unwrap_err().is_rejected());
 

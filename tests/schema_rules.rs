@@ -67,7 +67,7 @@ fn each_schema_rule_is_reported_at_its_pointer() {
             |r| r.duration = Some(3),
             "/duration",
             Rule::NotAllowed {
-                allowed: "4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15",
+                allowed: "4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15".into(),
                 actual: "3".into(),
             },
         ),
@@ -235,7 +235,7 @@ fn raw_json_bodies_are_checked_for_required_fields_types_and_enums() {
             (
                 "/resolution".into(),
                 Rule::NotAllowed {
-                    allowed: r#""480p", "720p", "1080p""#,
+                    allowed: r#""480p", "720p", "1080p""#.into(),
                     actual: r#""4k""#.into(),
                 }
             ),

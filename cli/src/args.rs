@@ -109,6 +109,15 @@ pub enum Cmd {
     /// Check a request body against the model's schema and rules; sends nothing.
     #[command(after_help = VALIDATE_HELP)]
     Validate(ValidateArgs),
+    /// Print a model's schema fragment: vendored, or its live schema page.
+    #[command(
+        after_help = "Examples:\n  modellix schema bytedance/seedance-2.0-v2v\n  \
+        modellix schema xai/grok-imagine-video        # not vendored: its live page\n  \
+        modellix schema openai/gpt-image-2 --live\n\n\
+        Live pages come from $MODELLIX_SCHEMA_URL (default https://www.modellix.ai), \
+        without the key, and are cached for a day."
+    )]
+    Schema(SchemaArgs),
     /// Status, wait and download for tasks by id.
     #[command(subcommand)]
     Task(TaskCmd),
@@ -263,6 +272,10 @@ pub struct RunArgs {
     /// default; kept anyway while the task may still be running).
     #[arg(long)]
     pub keep_uploads: bool,
+    /// Send a body for a model this build does not vendor without checking it against
+    /// the model's live schema page (refused otherwise when no schema can be had).
+    #[arg(long)]
+    pub no_schema: bool,
     #[command(flatten)]
     pub save: SaveArgs,
     /// Give up waiting after this many seconds (the task keeps running).
@@ -289,6 +302,16 @@ pub struct ValidateArgs {
     /// The request body: JSON, @FILE or - for stdin.
     #[arg(long, value_name = "JSON|@FILE|-")]
     pub body: String,
+}
+
+/// `modellix schema`.
+#[derive(Args, Debug)]
+pub struct SchemaArgs {
+    /// The model, as provider/model.
+    pub model: String,
+    /// Read the model's public schema page (cached) even when this build vendors it.
+    #[arg(long)]
+    pub live: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -344,6 +367,10 @@ pub struct TaskDownloadArgs {
 pub struct BatchArgs {
     /// The jobs, one JSON object per line.
     pub jobs: PathBuf,
+    /// Send bodies for models this build does not vendor without checking them against
+    /// their live schema pages (refused otherwise when no schema can be had).
+    #[arg(long)]
+    pub no_schema: bool,
     /// Tasks running at once: the team's running-task limit, set by its tier (2 under
     /// a $10 top-up, up to 100; see below). Fewer run while Modellix answers
     /// "Concurrent limit exceeded" [default: learned, from the ledger's value for

@@ -58,7 +58,8 @@ async fn dispatch(cli: &Cli, matches: &clap::ArgMatches, out: &Out) -> Outcome {
             let run = matches.subcommand_matches("run").unwrap_or(matches);
             cmd::run::run(global, args, run, out).await
         }
-        Cmd::Validate(args) => cmd::validate::run(args, out),
+        Cmd::Validate(args) => cmd::validate::run(global, args, out).await,
+        Cmd::Schema(args) => cmd::schema::run(global, args, out).await,
         Cmd::Task(command) => cmd::task::run(global, command, out).await,
         Cmd::Batch(args) => cmd::batch::run(global, args, out).await,
         Cmd::Models(args) => cmd::models::run(global, args, out).await,

@@ -94,7 +94,11 @@ impl Session {
         };
         let key = match &sandbox {
             Some(s) => {
-                builder = builder.base_url(s.base_url());
+                // The sandbox serves the schema pages too; nothing to cache.
+                builder = builder
+                    .base_url(s.base_url())
+                    .schema_url(s.base_url())
+                    .schema_cache_dir(None::<std::path::PathBuf>);
                 s.api_key().to_owned()
             }
             None => {
@@ -117,6 +121,26 @@ impl Session {
             global: global.clone(),
             key,
             sandbox,
+        })
+    }
+
+    /// A session for reading schema pages: as [`Session::open`] with `--sandbox` or a
+    /// key, else a client with a stand-in key, since schema pages are read without the
+    /// key (nothing else may be sent through this session).
+    pub async fn for_schema_pages(global: &Global) -> Outcome<Session> {
+        if global.sandbox || std::env::var_os(modellix::API_KEY_ENV).is_some() {
+            return Self::open(global, WaitOptions::default()).await;
+        }
+        const STAND_IN: &str = "schema-pages-need-no-key";
+        let mut builder = Client::builder().memory_ledger().api_key(STAND_IN);
+        if let Some(url) = &global.base_url {
+            builder = builder.base_url(url.clone());
+        }
+        Ok(Session {
+            client: builder.build()?,
+            global: global.clone(),
+            key: STAND_IN.to_owned(),
+            sandbox: None,
         })
     }
 

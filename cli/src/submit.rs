@@ -4,7 +4,8 @@ use modellix::{Client, SubmitOptions, TaskHandle};
 use serde_json::Value;
 
 /// Submits `body` (already validated) to `model_id`, recorded under `marker` when
-/// given, so that a rerun can tell it was sent, with `webhook` as `X-Webhook-URL`. The library's error is kept, so a
+/// given, so that a rerun can tell it was sent, with `webhook` as `X-Webhook-URL`
+/// (`skip_schema`: a model this build does not vendor goes unchecked, on purpose). The library's error is kept, so a
 /// caller can tell a marker held elsewhere ([`modellix::LedgerError::open_entry`]).
 pub async fn submit(
     client: &Client,
@@ -12,8 +13,12 @@ pub async fn submit(
     body: &Value,
     marker: Option<&str>,
     webhook: Option<&str>,
+    skip_schema: bool,
 ) -> Result<TaskHandle, modellix::Error> {
     let mut options = SubmitOptions::new();
+    if skip_schema {
+        options = options.skip_schema_check();
+    }
     if let Some(marker) = marker {
         options = options.marker(marker);
     }

@@ -179,6 +179,12 @@ const FAILURES: &[(&[&str], i32, &str, &str)] = &[
     ),
     (
         &["--sandbox", "run", "nobody/nothing", PROMPT],
+        2,
+        "bad_input",
+        "no schema to check the body of nobody/nothing",
+    ),
+    (
+        &["--sandbox", "run", "nobody/nothing", PROMPT, "--no-schema"],
         9,
         "api",
         "no task was created",

@@ -190,6 +190,18 @@ pub fn parse_with_rules(
     text: &str,
     rules: Option<Value>,
 ) -> Result<Fragment, SpecError> {
+    parse_with_origin(file, text, rules, API_ORIGIN)
+}
+
+/// [`parse_with_rules`] with the origin `servers[0].url` must be on: [`API_ORIGIN`] for
+/// a vendored fragment, the client's own API origin for a schema page read at run
+/// time (a sandbox or mirror on loopback). The one host rule both sides apply.
+pub fn parse_with_origin(
+    file: &Path,
+    text: &str,
+    rules: Option<Value>,
+    origin: &str,
+) -> Result<Fragment, SpecError> {
     let err = |problem: String| SpecError::new(file, problem);
     let value: Value =
         serde_json::from_str(text).map_err(|e| err(format!("not valid JSON: {e}")))?;
@@ -215,18 +227,19 @@ pub fn parse_with_rules(
             ));
         }
     };
+    let origin = origin.trim_end_matches('/');
     let path = url
-        .strip_prefix(API_ORIGIN)
+        .strip_prefix(origin)
         .filter(|p| p.starts_with('/'))
         .ok_or_else(|| {
             err(format!(
-                "server url {url:?} is not on the origin {API_ORIGIN}, the only production \
-                 host: fetch the fragment again from the model's page or correct the host"
+                "server url {url:?} is not on the origin {origin}, the only API host: \
+                 fetch the fragment again from the model's page or correct the host"
             ))
         })?;
     if !path.starts_with(API_PREFIX) {
         return Err(err(format!(
-            "server url {url:?} is not under {API_ORIGIN}{API_PREFIX}"
+            "server url {url:?} is not under {origin}{API_PREFIX}"
         )));
     }
     if path.contains(['?', '#']) || path.contains("//") || path.contains("/../") {

@@ -29,7 +29,7 @@ mod variant_names;
 pub use checks::emit_checks;
 pub use fragment::{
     API_ORIGIN, API_PREFIX, Fragment, PATH_KINDS, RULES_SUFFIX, SpecError, TASK_KEY, check_unique,
-    load_dir, parse_fragment, parse_with_rules, submit_model,
+    load_dir, parse_fragment, parse_with_origin, parse_with_rules, submit_model,
 };
 #[cfg(feature = "generate")]
 pub use generator::{CODE_FILE, Generated, OPENAPI_FILE, fields_of_shapes, generate, generate_dir};

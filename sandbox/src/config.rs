@@ -76,6 +76,8 @@ pub struct SandboxConfig {
     pub(crate) faults: FaultPlan,
     // Set through the builder methods in limits.rs.
     pub(crate) limits: Limits,
+    // Set through `schema_page` in schema_pages.rs.
+    pub(crate) schema_pages: Vec<(String, serde_json::Value)>,
 }
 
 impl Default for SandboxConfig {
@@ -90,6 +92,7 @@ impl Default for SandboxConfig {
             seed: 0,
             faults: FaultPlan::default(),
             limits: Limits::default(),
+            schema_pages: Vec::new(),
         }
     }
 }

@@ -89,6 +89,7 @@ mod media_files;
 mod prices;
 mod records;
 mod routes;
+mod schema_pages;
 mod server;
 mod state;
 mod tasks;

@@ -28,6 +28,8 @@ pub struct Counts {
     pub media: u64,
     /// `GET /api/v1/models`, `/api/v1/apikey/validate` and `/api/v1/team/balance`.
     pub account: u64,
+    /// `GET /models/{provider}/{model}/api_schema` requests (schema pages, no key).
+    pub schema_pages: u64,
 }
 
 impl Counts {

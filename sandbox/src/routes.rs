@@ -41,6 +41,7 @@ pub(crate) fn router(shared: Arc<Shared>, operations: &'static [Operation]) -> R
     }
     router = crate::media_files::routes(router);
     router = crate::account::routes(router);
+    router = crate::schema_pages::routes(router);
     router
         .fallback(move |state, conn, method, uri, headers, body| {
             unknown_route(state, conn, operations, method, uri, headers, body)

@@ -108,6 +108,9 @@ impl Sandbox {
         modellix::Client::builder()
             .api_key(self.api_key())
             .base_url(self.base_url())
+            // Schema pages from the sandbox itself, fetched each time (no disk cache).
+            .schema_url(self.base_url())
+            .schema_cache_dir(None::<std::path::PathBuf>)
             .poll_schedule(modellix::Backoff::fixed(std::time::Duration::from_millis(
                 20,
             )))

@@ -48,6 +48,7 @@ pub(crate) enum Hit<'a> {
     Upload,
     Media,
     Account,
+    SchemaPage,
 }
 
 pub(crate) struct Shared {
@@ -106,6 +107,7 @@ impl Shared {
             Hit::Upload => counts.uploads += 1,
             Hit::Media => counts.media += 1,
             Hit::Account => counts.account += 1,
+            Hit::SchemaPage => counts.schema_pages += 1,
         }
     }
 

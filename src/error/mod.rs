@@ -95,6 +95,17 @@ pub enum Error {
     Config(ConfigError),
     /// The request breaks its schema or prose rules; nothing was sent.
     Validation(ValidationError),
+    /// A body for a model this build does not vendor could not be checked, because its
+    /// live schema could not be had (unreachable with nothing cached, refused, not a
+    /// schema); nothing was sent. To send it unchecked on purpose, use
+    /// [`SubmitOptions::skip_schema_check`](crate::task::submit::SubmitOptions::skip_schema_check)
+    /// (`--no-schema` on the command line).
+    NoSchema {
+        /// The model the body was for.
+        model_id: String,
+        /// Why no schema could be had.
+        reason: String,
+    },
     /// The request could not be sent at all (connection refused, DNS, TLS). Nothing
     /// reached the server, so submitting again is safe.
     NotSent {
@@ -250,6 +261,7 @@ impl Error {
         match self {
             Error::Config(_)
             | Error::Validation(_)
+            | Error::NoSchema { .. }
             | Error::Rejected { .. }
             | Error::Ledger(_)
             | Error::LocalFile { .. }
@@ -322,6 +334,7 @@ impl Error {
         match self {
             Error::Config(_)
             | Error::Validation(_)
+            | Error::NoSchema { .. }
             | Error::Media(_)
             | Error::LocalFile { .. }
             | Error::Ledger(_)
@@ -365,7 +378,11 @@ impl Error {
     pub fn is_invalid_input(&self) -> bool {
         matches!(
             self,
-            Error::Config(_) | Error::Validation(_) | Error::Media(_) | Error::LocalFile { .. }
+            Error::Config(_)
+                | Error::Validation(_)
+                | Error::NoSchema { .. }
+                | Error::Media(_)
+                | Error::LocalFile { .. }
         )
     }
 
@@ -431,6 +448,13 @@ impl fmt::Display for Error {
             // error reporters would print it twice.
             Error::Config(e) => e.fmt(f),
             Error::Validation(e) => e.fmt(f),
+            Error::NoSchema { model_id, reason } => write!(
+                f,
+                "no schema to check the body of {model_id}, so nothing was sent: {reason}. \
+                 Check the model id (`modellix models`) and the network, or point \
+                 MODELLIX_SCHEMA_URL at a mirror; to send it unchecked on purpose, use \
+                 SubmitOptions::skip_schema_check() (`--no-schema` on the command line)"
+            ),
             Error::NotSent { task_id, reason } => {
                 write!(f, "request not sent: {reason}")?;
                 if let Some(id) = task_id {
@@ -727,6 +751,8 @@ pub enum ErrorKind {
     Config,
     /// A request breaks its rules ([`Error::Validation`]).
     Validation,
+    /// No schema could be had for a body ([`Error::NoSchema`]).
+    NoSchema,
     /// Nothing reached Modellix ([`Error::NotSent`]).
     NotSent,
     /// Modellix refused a submission ([`Error::Rejected`]).
@@ -773,6 +799,7 @@ impl Error {
         match self {
             Error::Config(_) => ErrorKind::Config,
             Error::Validation(_) => ErrorKind::Validation,
+            Error::NoSchema { .. } => ErrorKind::NoSchema,
             Error::NotSent { .. } => ErrorKind::NotSent,
             Error::Rejected { .. } => ErrorKind::Rejected,
             Error::OutcomeUnknown { .. } => ErrorKind::OutcomeUnknown,

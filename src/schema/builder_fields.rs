@@ -83,7 +83,7 @@ impl BuilderFields {
             self.problems.violation(
                 &pointer(wire),
                 Rule::NotAllowed {
-                    allowed: rendered,
+                    allowed: rendered.to_owned(),
                     actual: value.to_string(),
                 },
             );

@@ -11,6 +11,7 @@ pub(crate) mod format;
 pub(crate) mod model_id;
 pub(crate) mod operation;
 pub(crate) mod rules;
+pub(crate) mod runtime;
 pub(crate) mod validate;
 
 // The names generated code uses, in one place, so the generator emits paths into this

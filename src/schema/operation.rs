@@ -87,6 +87,9 @@ pub type ValidateJson = fn(&serde_json::Value) -> Result<Warnings, ValidationErr
 /// `(model id, request schema as JSON)` of every vendored model, written by `build.rs`.
 const REQUEST_SCHEMAS: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/request_schemas.rs"));
 
+/// `(model id, fragment as published)` of every vendored model, written by `build.rs`.
+const FRAGMENTS: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/fragments.rs"));
+
 /// `(model id, field, kinds)` of every `media` rule in `spec/`, written by `build.rs`.
 const MEDIA_FIELDS: &[(&str, &str, &[&str])] =
     include!(concat!(env!("OUT_DIR"), "/media_fields.rs"));
@@ -160,6 +163,22 @@ impl Operation {
             .iter()
             .find(|(id, _)| *id == model_id)
             .map(|(_, schema)| *schema)
+    }
+
+    /// The fragment of a submit operation as vendored in `spec/` (the JSON text of its
+    /// schema page, `servers` on the production origin); `None` for other operations.
+    ///
+    /// ```
+    /// let op = modellix::Operation::for_model("bytedance/seedance-2.0-v2v").unwrap();
+    /// let page: serde_json::Value = serde_json::from_str(op.fragment_json().unwrap()).unwrap();
+    /// assert!(page["post"]["requestBody"].is_object());
+    /// ```
+    pub fn fragment_json(&self) -> Option<&'static str> {
+        let model_id = self.model_id?;
+        FRAGMENTS
+            .iter()
+            .find(|(id, _)| *id == model_id)
+            .map(|(_, text)| *text)
     }
 
     /// The submit operation of `model_id` (`provider/model`), if it is vendored.

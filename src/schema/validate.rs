@@ -75,7 +75,7 @@ pub enum Rule {
     /// The value is not one of the schema's `enum` values.
     NotAllowed {
         /// The allowed values, as JSON, comma separated.
-        allowed: &'static str,
+        allowed: String,
         /// The value found, as JSON.
         actual: String,
     },
@@ -84,7 +84,7 @@ pub enum Rule {
     /// A string does not match the schema's `pattern` (a regular expression).
     Pattern {
         /// The pattern, as the fragment states it.
-        pattern: &'static str,
+        pattern: String,
     },
     /// A string is not in the schema's `format` (`uri`, `email`, …).
     Format {
@@ -354,7 +354,7 @@ impl Checker {
         pointer: &str,
         min: Option<u64>,
         max: Option<u64>,
-        allowed: Option<(&[&str], &'static str)>,
+        allowed: Option<(&[&str], &str)>,
     ) {
         let Value::String(s) = value else {
             self.violation(pointer, Rule::Type { expected: "string" });
@@ -386,7 +386,7 @@ impl Checker {
         pointer: &str,
         min: Option<i128>,
         max: Option<i128>,
-        allowed: Option<(&[i64], &'static str)>,
+        allowed: Option<(&[i64], &str)>,
     ) {
         let Value::Number(n) = value else {
             self.violation(
@@ -445,7 +445,7 @@ impl Checker {
         pointer: &str,
         min: Option<f64>,
         max: Option<f64>,
-        allowed: Option<(&[f64], &'static str)>,
+        allowed: Option<(&[f64], &str)>,
     ) {
         let Some(actual) = value.as_f64() else {
             self.violation(pointer, Rule::Type { expected: "number" });
@@ -500,12 +500,17 @@ impl Checker {
         value: &Value,
         pointer: &str,
         regex: Option<&regex::Regex>,
-        pattern: &'static str,
+        pattern: &str,
     ) {
         if let (Value::String(s), Some(regex)) = (value, regex)
             && !regex.is_match(s)
         {
-            self.violation(pointer, Rule::Pattern { pattern });
+            self.violation(
+                pointer,
+                Rule::Pattern {
+                    pattern: pattern.to_owned(),
+                },
+            );
         }
     }
 
@@ -540,9 +545,9 @@ impl Checker {
     }
 }
 
-fn not_allowed(rendered: &'static str, value: &Value) -> Rule {
+fn not_allowed(rendered: &str, value: &Value) -> Rule {
     Rule::NotAllowed {
-        allowed: rendered,
+        allowed: rendered.to_owned(),
         actual: value.to_string(),
     }
 }

@@ -69,6 +69,9 @@ pub struct SubmitOptions {
     /// [`Error::Config`] naming `SubmitOptions::webhook_url`. See
     /// [`WebhookEvent`](crate::webhook::event::WebhookEvent) for the receiving side.
     pub webhook_url: Option<String>,
+    /// Send a body for a model this build does not vendor without its live schema
+    /// (see [`SubmitOptions::skip_schema_check`]).
+    pub skip_schema_check: bool,
 }
 
 impl SubmitOptions {
@@ -91,6 +94,21 @@ impl SubmitOptions {
     /// ```
     pub fn webhook_url(mut self, url: impl Into<String>) -> Self {
         self.webhook_url = Some(url.into());
+        self
+    }
+
+    /// Sends a body for a model this build does not vendor without checking it against
+    /// the model's live schema: only the model id format and the generic limits apply,
+    /// and it goes to `/api/v1/{provider}/{model}`. Without this, such a body is checked
+    /// by its live schema, and refused ([`Error::NoSchema`]) when none can be had. A
+    /// vendored model is always checked by its fragment.
+    ///
+    /// ```
+    /// let options = modellix::SubmitOptions::new().skip_schema_check();
+    /// assert!(options.skip_schema_check);
+    /// ```
+    pub fn skip_schema_check(mut self) -> Self {
+        self.skip_schema_check = true;
         self
     }
 }
@@ -158,7 +176,8 @@ pub(crate) fn json_body(body: &impl serde::Serialize) -> Result<Value, Error> {
 }
 
 /// `Client::submit_json_with`: a vendored model's body is checked by its fragment,
-/// any other by the slug format and the generic limits.
+/// any other by the slug format, the generic limits and its live schema page (or,
+/// skipped on purpose, by the first two only).
 pub(crate) async fn submit_json(
     shared: &Arc<Shared>,
     model_id: &str,
@@ -177,6 +196,23 @@ pub(crate) async fn submit_json(
             }
             let body = Body::of_value(model_id, op.runtime_fields, body)?;
             send_paid(shared, op.path, model_id, body, options).await
+        }
+        None if !options.skip_schema_check => {
+            check_model_id(model_id).map_err(Error::Config)?;
+            check_generic_limits(body)?;
+            let live = shared
+                .schemas
+                .get(model_id, shared.transport.base_url())
+                .await
+                .map_err(|reason| Error::NoSchema {
+                    model_id: model_id.to_owned(),
+                    reason,
+                })?;
+            for w in live.validate(body)?.iter() {
+                tracing::warn!(model = model_id, pointer = %w.pointer, "request warning: {}", w.message);
+            }
+            let body = Body::of_value(model_id, &[], body)?;
+            send_paid(shared, live.submit_path(), model_id, body, options).await
         }
         None => {
             check_model_id(model_id).map_err(Error::Config)?;

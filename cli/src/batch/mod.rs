@@ -572,6 +572,7 @@ impl<'a> Batch<'a> {
                         &body,
                         Some(marker),
                         self.args.webhook.as_deref(),
+                        self.args.no_schema,
                     )
                     .await;
                     // Refused or never sent: no task will read them.

@@ -6,6 +6,7 @@ pub mod ledger;
 pub mod models;
 pub mod run;
 pub mod sandbox;
+pub mod schema;
 pub mod task;
 pub mod upload;
 pub mod validate;

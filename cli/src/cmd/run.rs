@@ -64,6 +64,7 @@ async fn send(
         &body,
         None,
         args.webhook.as_deref(),
+        args.no_schema,
     )
     .await
     {

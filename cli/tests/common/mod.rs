@@ -22,6 +22,10 @@ pub fn modellix() -> Command {
     command
         .env_remove("MODELLIX_API_KEY")
         .env_remove("MODELLIX_BASE_URL")
+        // Schema pages from a closed loopback port unless a test says otherwise, cached
+        // in the test's own folder: nothing reaches the network or the user's cache.
+        .env("MODELLIX_SCHEMA_URL", "http://127.0.0.1:9")
+        .env("XDG_CACHE_HOME", LEDGER_DIR.path().join("cache"))
         .env("MODELLIX_LEDGER", LEDGER_DIR.path().join("ledger.sqlite"))
         .env("XDG_DATA_HOME", LEDGER_DIR.path());
     command
@@ -36,6 +40,7 @@ pub fn against(sandbox: &modellix_sandbox::Sandbox, args: &[&str]) -> Output {
     modellix()
         .env("MODELLIX_API_KEY", sandbox.api_key())
         .env("MODELLIX_BASE_URL", sandbox.base_url())
+        .env("MODELLIX_SCHEMA_URL", sandbox.base_url())
         .args(["--allow-insecure-http", "--allow-private-network"])
         .args(args)
         .output()
