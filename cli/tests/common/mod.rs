@@ -16,14 +16,17 @@ static LEDGER_DIR: LazyLock<tempfile::TempDir> =
 
 pub const MODEL: &str = "bytedance/seedance-2.0-v2v";
 
-/// The binary, with no key, no base URL and a private ledger.
+/// The binary, with no key, no base URL, no profile and a private ledger and
+/// configuration directory.
 pub fn modellix() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_modellix"));
     command
         .env_remove("MODELLIX_API_KEY")
         .env_remove("MODELLIX_BASE_URL")
+        .env_remove("MODELLIX_PROFILE")
         .env("MODELLIX_LEDGER", LEDGER_DIR.path().join("ledger.sqlite"))
-        .env("XDG_DATA_HOME", LEDGER_DIR.path());
+        .env("XDG_DATA_HOME", LEDGER_DIR.path())
+        .env("XDG_CONFIG_HOME", LEDGER_DIR.path().join("config"));
     command
 }
 
