@@ -22,6 +22,8 @@ use crate::platform::account::AccountCheck;
 use crate::platform::catalog::ModelEntry;
 use crate::platform::tiers::LOWEST_TIER_RUNNING_TASKS;
 use crate::platform::upload::{UploadOptions, UploadedFile};
+use crate::profile::key::ApiKey;
+use crate::profile::resolve::{Credentials, default_store, resolve};
 use crate::redact::{Redactor, raw_url_for_display};
 use crate::shared::{Shared, SubmittedHook};
 use crate::task::handle::TaskHandle;
@@ -42,10 +44,6 @@ use crate::{schema::operation::SubmitRequest, task::output::TaskOutput};
 
 /// Modellix's API origin.
 pub const DEFAULT_BASE_URL: &str = "https://api.modellix.ai";
-/// Environment variable holding the API key.
-pub const API_KEY_ENV: &str = "MODELLIX_API_KEY";
-/// Environment variable overriding the base URL.
-pub const BASE_URL_ENV: &str = "MODELLIX_BASE_URL";
 
 /// A Modellix client. Cheap to clone (one `Arc`), safe to share across tasks.
 ///
@@ -114,27 +112,33 @@ impl Client {
         &self.key_fingerprint
     }
 
-    /// A client from `MODELLIX_API_KEY` and, if set, `MODELLIX_BASE_URL` and
-    /// `MODELLIX_LEDGER` (a file path for an on-disk
-    /// [`SqliteLedger`](crate::ledger::SqliteLedger), opened here, or a `postgres://`
-    /// URL: see [`open_ledger`];
-    /// otherwise the default ledger, see [`ClientBuilder::ledger`]).
+    /// A client from the environment or the stored profile: the key from
+    /// `MODELLIX_API_KEY`, else from the profile named by `MODELLIX_PROFILE` (else
+    /// `default`) that `modellix auth login` stored; the origin from
+    /// `MODELLIX_BASE_URL`, else that profile's; and, if set, `MODELLIX_LEDGER` (a
+    /// file path for an on-disk [`SqliteLedger`](crate::ledger::SqliteLedger), opened
+    /// here, or a `postgres://` URL: see [`open_ledger`]; otherwise the default ledger,
+    /// see [`ClientBuilder::ledger`]). The rules are in [`crate::profile`].
     pub fn from_env() -> Result<Client, ConfigError> {
-        let key = std::env::var(API_KEY_ENV).map_err(|e| ConfigError {
-            field: API_KEY_ENV,
-            problem: match e {
-                std::env::VarError::NotPresent => "is not set; create a key in the Modellix \
-                     console and export it, e.g. `export MODELLIX_API_KEY=…`"
-                    .into(),
-                std::env::VarError::NotUnicode(_) => {
-                    "is not valid UTF-8; Modellix keys are visible ASCII".into()
-                }
-            },
-        })?;
-        let mut builder = Client::builder().api_key(key);
-        if let Ok(url) = std::env::var(BASE_URL_ENV) {
-            builder = builder.base_url(url);
-        }
+        Self::from_stored(None)
+    }
+
+    /// [`Client::from_env`] with this profile instead of `MODELLIX_PROFILE`'s (a key in
+    /// `MODELLIX_API_KEY` still wins).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), modellix::ConfigError> {
+    /// let client = modellix::Client::from_profile("work")?;
+    /// # Ok(()) }
+    /// ```
+    pub fn from_profile(profile: &str) -> Result<Client, ConfigError> {
+        Self::from_stored(Some(profile))
+    }
+
+    fn from_stored(profile: Option<&str>) -> Result<Client, ConfigError> {
+        let store = default_store();
+        let credentials = resolve(profile, None, store.as_ref())?;
+        let mut builder = Client::builder().credentials(&credentials);
         if let Some(path) = std::env::var_os(LEDGER_ENV).filter(|p| !p.is_empty()) {
             builder = builder.ledger_path(path);
         }
@@ -703,7 +707,7 @@ impl Client {
 
 /// Settings for a [`Client`].
 pub struct ClientBuilder {
-    api_key: Option<String>,
+    api_key: Option<ApiKey>,
     base_url: Option<String>,
     user_agent_suffix: Option<String>,
     timeouts: Timeouts,
@@ -783,7 +787,18 @@ impl ClientBuilder {
     /// The API key from the Modellix console. Sent only as `Authorization: Bearer` to
     /// the API origin; never printed.
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
-        self.api_key = Some(key.into());
+        self.api_key = Some(ApiKey::new(key));
+        self
+    }
+
+    /// The key and origin of resolved [`Credentials`] (from
+    /// [`resolve`](crate::profile::resolve::resolve)); no origin leaves the base URL as
+    /// it was.
+    pub fn credentials(mut self, credentials: &Credentials) -> Self {
+        self.api_key = Some(credentials.api_key.clone());
+        if let Some((url, _)) = &credentials.base_url {
+            self.base_url = Some(url.clone());
+        }
         self
     }
 
@@ -1075,10 +1090,15 @@ impl ClientBuilder {
             Some(n) => n,
             None => LOWEST_TIER_RUNNING_TASKS,
         };
-        let key = self.api_key.as_deref().ok_or_else(|| ConfigError {
-            field: "api_key",
-            problem: "is missing; pass it to ClientBuilder::api_key or use Client::from_env".into(),
-        })?;
+        let key = self
+            .api_key
+            .as_ref()
+            .map(ApiKey::expose)
+            .ok_or_else(|| ConfigError {
+                field: "api_key",
+                problem: "is missing; pass it to ClientBuilder::api_key or use Client::from_env"
+                    .into(),
+            })?;
         let authorization = Some(authorization(key)?);
         let base = parse_base_url(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
         let schema_url = match &self.schema_url {

@@ -12,6 +12,7 @@ pub mod ledger;
 mod live;
 mod media;
 mod platform;
+pub mod profile;
 mod redact;
 mod schema;
 mod shared;
@@ -34,7 +35,7 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/modellix_generated.rs"));
 }
 
-pub use client::{API_KEY_ENV, BASE_URL_ENV, Client, ClientBuilder, DEFAULT_BASE_URL};
+pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL};
 pub use cost::{Cost, CostParseError};
 pub use download::{DownloadContext, DownloadError, DownloadOptions, Downloader, SavedFile};
 pub use error::shown::redact_key;
@@ -62,6 +63,12 @@ pub use platform::upload::{
     FILE_LIFETIME, MAX_LIST_LIMIT, MAX_UPLOAD_BYTES, ProgressFn, UploadOptions, UploadProgress,
     UploadedFile,
 };
+pub use profile::file::FileStore;
+pub use profile::key::ApiKey;
+pub use profile::resolve::{
+    API_KEY_ENV, BASE_URL_ENV, CredentialSource, Credentials, PROFILE_ENV, default_store,
+};
+pub use profile::store::{CredentialStore, DEFAULT_PROFILE, StoreError, StoredProfile};
 pub use schema::model_id::check_model_id;
 pub use schema::operation::{Operation, OutputFile, SubmitRequest, ValidateJson};
 pub use schema::rules::MAX_REQUEST_BYTES;

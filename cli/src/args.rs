@@ -27,11 +27,13 @@ Environment variables:
   {key:<18} the API key (never printed); not needed with --sandbox
   {url:<18} another API origin (same as --base-url); results from it may be
   {blank:<18} downloaded over http or from a private address
-  {ledger:<18} the task ledger file (same as --ledger)",
+  {ledger:<18} the task ledger file (same as --ledger)
+  {profile:<18} the stored profile to use (same as --profile; see `modellix auth`)",
         codes = crate::failure::EXIT_CODES,
         key = modellix::API_KEY_ENV,
         url = modellix::BASE_URL_ENV,
         ledger = modellix::LEDGER_ENV,
+        profile = modellix::PROFILE_ENV,
         blank = "",
     )
 }
@@ -68,6 +70,10 @@ pub struct Global {
     /// with --sandbox].
     #[arg(long, global = true, env = modellix::LEDGER_ENV, value_name = "PATH")]
     pub ledger: Option<PathBuf>,
+    /// The stored profile whose key (and origin) to use when MODELLIX_API_KEY is not
+    /// set [default: default]; see `modellix auth login`.
+    #[arg(long, global = true, env = modellix::PROFILE_ENV, value_name = "NAME")]
+    pub profile: Option<String>,
     /// Allow result downloads over plain http.
     #[arg(long, global = true)]
     pub allow_insecure_http: bool,
@@ -151,6 +157,9 @@ pub enum Cmd {
     #[command(after_help = "Examples:\n  modellix sandbox --port 8080\n  \
         MODELLIX_BASE_URL=http://127.0.0.1:8080 MODELLIX_API_KEY=sk-sandbox-local modellix doctor")]
     Sandbox(SandboxArgs),
+    /// Store, show or remove a profile's key (`auth login`, `auth status`, `auth logout`).
+    #[command(subcommand)]
+    Auth(AuthCmd),
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  modellix completions bash > ~/.local/share/bash-completion/completions/modellix\n  \
@@ -531,3 +540,35 @@ fn parse_usd(text: &str) -> Result<modellix::Cost, String> {
     }
     Ok(cost)
 }
+
+#[derive(Subcommand, Debug)]
+pub enum AuthCmd {
+    /// Check a key with Modellix (free) and store it under the profile.
+    #[command(after_help = AUTH_LOGIN_HELP)]
+    Login {
+        /// Read the key from standard input instead of a hidden prompt.
+        #[arg(long)]
+        with_token: bool,
+    },
+    /// The profile in use, its origin and where its key is kept (never the key).
+    #[command(
+        after_help = "Examples:\n  modellix auth status\n  modellix --profile work auth status --json"
+    )]
+    Status,
+    /// Remove the profile's stored key.
+    #[command(
+        after_help = "Examples:\n  modellix auth logout\n  modellix --profile work auth logout"
+    )]
+    Logout,
+}
+
+const AUTH_LOGIN_HELP: &str = "\
+Examples:
+  modellix auth login                               # asks for the key, input hidden
+  modellix --profile work auth login --with-token < key.txt
+  modellix --profile local --base-url http://127.0.0.1:8080 auth login --with-token
+
+The key is checked with Modellix's free key validation first; a refused key is not
+stored. It is kept in a file of mode 0600 in the configuration directory (`auth
+status` says where), with the origin when --base-url or MODELLIX_BASE_URL is given.
+MODELLIX_API_KEY, when set, is used instead of any profile.";

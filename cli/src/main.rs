@@ -69,6 +69,7 @@ async fn dispatch(cli: &Cli, matches: &clap::ArgMatches, out: &Out) -> Outcome {
         Cmd::Ledger(command) => cmd::ledger::run(global, command, out).await,
         Cmd::Upload(args) => cmd::upload::run(global, &args.files, out).await,
         Cmd::Sandbox(args) => cmd::sandbox::run(args, out).await,
+        Cmd::Auth(command) => cmd::auth::run(global, command, out).await,
         Cmd::Completions { shell } => {
             clap_complete::generate(
                 *shell,
@@ -109,6 +110,7 @@ fn run_model(argv: &[OsString]) -> Option<&str> {
     const TAKES_VALUE: &[&str] = &[
         "--base-url",
         "--ledger",
+        "--profile",
         "--set",
         "--body",
         "--out",

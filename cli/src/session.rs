@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use modellix::{Client, ClientBuilder, DownloadOptions, Downloader, WaitOptions};
+use modellix::{
+    ApiKey, Client, ClientBuilder, Credentials, DownloadOptions, Downloader, WaitOptions,
+};
 use modellix_sandbox::{Failures, Fault, FaultPlan, Route, Sandbox, Timing};
 use serde_json::Value;
 
@@ -40,7 +42,7 @@ pub struct Session {
     pub client: Client,
     pub global: Global,
     /// Only to take it out of server text before it is shown ([`Session::redact`]).
-    key: String,
+    key: ApiKey,
     // Dropped last: the sandbox outlives every request of the client.
     sandbox: Option<Sandbox>,
 }
@@ -99,25 +101,17 @@ impl Session {
                     .base_url(s.base_url())
                     .schema_url(s.base_url())
                     .schema_cache_dir(None::<std::path::PathBuf>);
-                s.api_key().to_owned()
+                ApiKey::new(s.api_key())
             }
             None => {
-                let env = modellix::API_KEY_ENV;
-                let key = std::env::var(env).map_err(|_| {
-                    Failure::bad_input(format!(
-                        "{env} is not set. Create a key in the Modellix console and \
-                         `export {env}=…`, or try the offline flow with --sandbox"
-                    ))
-                })?;
-                if let Some(url) = &global.base_url {
-                    builder = builder.base_url(url.clone());
-                }
-                key
+                let credentials = credentials(global)?;
+                builder = builder.credentials(&credentials);
+                credentials.api_key
             }
         };
         let builder = setup(builder)?;
         Ok(Session {
-            client: builder.api_key(key.clone()).build()?,
+            client: builder.api_key(key.expose()).build()?,
             global: global.clone(),
             key,
             sandbox,
@@ -147,7 +141,7 @@ impl Session {
     /// Server text fit to show: the key taken out (a server may echo it, in a failed
     /// task's error for one).
     pub fn redact(&self, text: &str) -> String {
-        modellix::redact_key(text, &self.key)
+        modellix::redact_key(text, self.key.expose())
     }
 
     /// [`Session::redact`] on every string of a JSON value (keys included).
@@ -206,8 +200,30 @@ impl Session {
     }
 }
 
+/// The key and origin for Modellix: `--base-url`/`MODELLIX_BASE_URL`, then
+/// `MODELLIX_API_KEY`, then the profile (`--profile`, `MODELLIX_PROFILE`, `default`),
+/// by the library's rules.
+pub fn credentials(global: &Global) -> Outcome<Credentials> {
+    let store = modellix::default_store();
+    modellix::profile::resolve::resolve(
+        global.profile.as_deref(),
+        global.base_url.as_deref(),
+        store.as_ref(),
+    )
+    .map_err(|e| {
+        Failure::bad_input(if e.field == modellix::API_KEY_ENV {
+            format!(
+                "{} {}; or try the offline flow with --sandbox",
+                e.field, e.problem
+            )
+        } else {
+            format!("{}: {}", e.field, e.problem)
+        })
+    })
+}
+
 /// The one builder of every command a shell user is told to run next:
-/// `modellix [--base-url URL] [--ledger PATH] WORDS…`, each word quoted as needed.
+/// `modellix [--base-url URL] [--ledger PATH] [--profile NAME] WORDS…`, each word quoted as needed.
 /// Options the environment already gives (`MODELLIX_BASE_URL`, `MODELLIX_LEDGER`) are
 /// left out: the same shell has them. The in-process sandbox is not named: its tasks
 /// die with the process.
@@ -228,6 +244,13 @@ pub fn shell_command(global: &Global, words: &[String]) -> String {
         if !from_env(modellix::LEDGER_ENV, &raw) {
             line.extend(["--ledger".into(), quote(&ledger)]);
         }
+    }
+    if let Some(profile) = global
+        .profile
+        .as_ref()
+        .filter(|p| !global.sandbox && !from_env(modellix::PROFILE_ENV, p))
+    {
+        line.extend(["--profile".to_owned(), quote(profile)]);
     }
     line.extend(words.iter().map(|w| quote(w)));
     line.join(" ")

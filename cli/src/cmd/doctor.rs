@@ -32,7 +32,14 @@ pub async fn run(global: &Global, out: &Out) -> Outcome {
                 detail: if session.is_sandbox() {
                     "the in-process sandbox's key".into()
                 } else {
-                    format!("{} is set", modellix::API_KEY_ENV)
+                    match crate::session::credentials(global) {
+                        Ok(c) => format!(
+                            "set for profile `{}`, {}",
+                            c.profile,
+                            crate::cmd::auth::describe(&c.key_from)
+                        ),
+                        Err(_) => "set".into(),
+                    }
                 },
                 kind: Kind::Other,
             });

@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod auth;
 pub mod batch;
 pub mod doctor;
 pub mod ledger;

@@ -14,7 +14,7 @@ use crate::output::Out;
 use crate::session::Session;
 
 pub async fn run(global: &Global, args: &ModelsArgs, out: &Out) -> Outcome {
-    let online = global.sandbox || std::env::var_os(modellix::API_KEY_ENV).is_some();
+    let online = global.sandbox || crate::session::credentials(global).is_ok();
     if !online {
         offline(args, out);
         return Ok(());

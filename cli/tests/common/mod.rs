@@ -16,7 +16,8 @@ static LEDGER_DIR: LazyLock<tempfile::TempDir> =
 
 pub const MODEL: &str = "bytedance/seedance-2.0-v2v";
 
-/// The binary, with no key, no base URL and a private ledger.
+/// The binary, with no key, no base URL, no profile and a private ledger and
+/// configuration directory.
 pub fn modellix() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_modellix"));
     command
@@ -26,8 +27,10 @@ pub fn modellix() -> Command {
         // in the test's own folder: nothing reaches the network or the user's cache.
         .env("MODELLIX_SCHEMA_URL", "http://127.0.0.1:9")
         .env("XDG_CACHE_HOME", LEDGER_DIR.path().join("cache"))
+        .env_remove("MODELLIX_PROFILE")
         .env("MODELLIX_LEDGER", LEDGER_DIR.path().join("ledger.sqlite"))
-        .env("XDG_DATA_HOME", LEDGER_DIR.path());
+        .env("XDG_DATA_HOME", LEDGER_DIR.path())
+        .env("XDG_CONFIG_HOME", LEDGER_DIR.path().join("config"));
     command
 }
 
