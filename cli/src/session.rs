@@ -133,7 +133,7 @@ impl Session {
         Ok(Session {
             client: builder.build()?,
             global: global.clone(),
-            key: STAND_IN.to_owned(),
+            key: ApiKey::new(STAND_IN),
             sandbox: None,
         })
     }

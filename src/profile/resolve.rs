@@ -149,20 +149,17 @@ pub(crate) fn resolve_with(
         (None, Some(url)) => Some((url, CredentialSource::Environment(BASE_URL_ENV))),
         (None, None) => None,
     };
-    match env(API_KEY_ENV) {
-        Some(key) => {
-            let key = key.into_string().map_err(|_| ConfigError {
-                field: API_KEY_ENV,
-                problem: "is not valid UTF-8; Modellix keys are visible ASCII".into(),
-            })?;
-            return Ok(Credentials {
-                profile,
-                api_key: ApiKey::new(key),
-                key_from: CredentialSource::Environment(API_KEY_ENV),
-                base_url: over_profile,
-            });
-        }
-        None => {}
+    if let Some(key) = env(API_KEY_ENV) {
+        let key = key.into_string().map_err(|_| ConfigError {
+            field: API_KEY_ENV,
+            problem: "is not valid UTF-8; Modellix keys are visible ASCII".into(),
+        })?;
+        return Ok(Credentials {
+            profile,
+            api_key: ApiKey::new(key),
+            key_from: CredentialSource::Environment(API_KEY_ENV),
+            base_url: over_profile,
+        });
     }
     let login = if profile == DEFAULT_PROFILE {
         "modellix auth login".to_owned()
