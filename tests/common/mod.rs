@@ -2,6 +2,8 @@
 // Each test crate uses a different subset.
 #![allow(dead_code)]
 
+pub mod bodies;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
