@@ -292,7 +292,7 @@ fn sync_reports_drift_and_writes_nothing_without_write() {
     );
     assert!(log.contains("alibaba/wan2.7-i2v: unchanged"), "{log}");
     assert!(
-        log.contains("15 model(s): 13 unchanged, 1 changed, 1 removed, 0 error(s)"),
+        log.contains("18 model(s): 16 unchanged, 1 changed, 1 removed, 0 error(s)"),
         "{log}"
     );
     assert!(log.contains("drift found"), "{log}");
@@ -338,7 +338,7 @@ fn sync_write_vendors_the_drift_and_then_is_in_sync() {
     let (again, log) = xtask(&["sync"], &server.origin, &spec);
     assert!(again.status.success(), "{log}");
     assert!(
-        log.contains("15 model(s): 15 unchanged, 0 changed, 0 removed"),
+        log.contains("18 model(s): 18 unchanged, 0 changed, 0 removed"),
         "{log}"
     );
 }
@@ -580,7 +580,7 @@ fn sync_exits_2_when_a_model_cannot_be_fetched() {
         assert!(log.contains("openai/gpt-image-2: error: GET"), "{log}");
         assert!(log.contains("the server answered 503"), "{log}");
         assert!(
-            log.contains("14 unchanged, 0 changed, 0 removed, 1 error(s)"),
+            log.contains("17 unchanged, 0 changed, 0 removed, 1 error(s)"),
             "{log}"
         );
         assert!(log.contains("could not fetch: openai/gpt-image-2"), "{log}");
