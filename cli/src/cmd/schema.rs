@@ -1,7 +1,7 @@
 //! `modellix schema`: a model's fragment, as this build vendors it or as its live
 //! schema page gives it (`--live`, and always for a model this build does not vendor).
 
-use modellix::{Operation, SchemaSource};
+use modellix::{LiveSchema, Operation, SchemaSource};
 use serde_json::Value;
 
 use crate::args::{Global, SchemaArgs};
@@ -9,6 +9,18 @@ use crate::catalog;
 use crate::failure::{Failure, Outcome};
 use crate::output::Out;
 use crate::session::Session;
+
+/// The live schema page of `model` (read without the key), with the session that read
+/// it, for redacting what the page says.
+pub async fn live_page(global: &Global, model: &str) -> Outcome<(Session, LiveSchema)> {
+    let session = Session::for_schema_pages(global).await?;
+    let live = session
+        .client
+        .live_schema(model)
+        .await
+        .map_err(|e| session.redact_failure(e.into()))?;
+    Ok((session, live))
+}
 
 pub async fn run(global: &Global, args: &SchemaArgs, out: &Out) -> Outcome {
     if !catalog::is_well_formed(&args.model) {
@@ -22,12 +34,7 @@ pub async fn run(global: &Global, args: &SchemaArgs, out: &Out) -> Outcome {
                 .map_err(|e| Failure::other(format!("the vendored fragment: {e}")))?
         }
         _ => {
-            let session = Session::for_schema_pages(global).await?;
-            let live = session
-                .client
-                .live_schema(&args.model)
-                .await
-                .map_err(|e| session.redact_failure(e.into()))?;
+            let (session, live) = live_page(global, &args.model).await?;
             out.note(format!(
                 "{}: its live schema page ({})",
                 args.model,

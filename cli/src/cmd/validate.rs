@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 use crate::args::{Global, ValidateArgs};
 use crate::failure::{Failure, Outcome};
 use crate::output::Out;
-use crate::session::Session;
 use crate::{catalog, fields, violations};
 
 pub async fn run(global: &Global, args: &ValidateArgs, out: &Out) -> Outcome {
@@ -19,12 +18,7 @@ pub async fn run(global: &Global, args: &ValidateArgs, out: &Out) -> Outcome {
     let checked = match vendored {
         Some(model) => model.validate(&body),
         None => {
-            let session = Session::for_schema_pages(global).await?;
-            let live = session
-                .client
-                .live_schema(&args.model)
-                .await
-                .map_err(|e| session.redact_failure(e.into()))?;
+            let (_session, live) = crate::cmd::schema::live_page(global, &args.model).await?;
             out.note(format!(
                 "checked by the live schema page of {} ({})",
                 args.model,
