@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use crate::cost::Cost;
 use crate::task::kind::TaskKind;
 
+mod columns;
 pub(crate) mod default;
 mod location;
 mod memory;

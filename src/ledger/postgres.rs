@@ -12,7 +12,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio::sync::OnceCell;
 use tokio_postgres::NoTls;
 
-use super::sqlite::{from_millis, millis, outcome_columns, read_outcome};
+use super::columns::{from_millis, millis, outcome_columns, read_outcome};
 use super::{EntryQuery, Intent, LedgerEntry, LedgerError, LedgerFuture, Outcome, TaskLedger};
 use crate::cost::Cost;
 use crate::task::kind::TaskKind;

@@ -3,10 +3,11 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use super::columns::{from_millis, millis, outcome_columns, read_outcome};
 use super::{EntryQuery, Intent, LedgerEntry, LedgerError, LedgerFuture, Outcome, TaskLedger};
 use crate::cost::Cost;
 use crate::task::kind::TaskKind;
@@ -109,15 +110,6 @@ fn failed(what: &str, path: &Path, e: impl std::fmt::Display) -> LedgerError {
     LedgerError::new(format!("{what} {}: {e}", path.display()))
 }
 
-pub(super) fn millis(time: SystemTime) -> i64 {
-    time.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-pub(super) fn from_millis(ms: i64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
-}
-
 /// Switches to WAL mode. Two processes creating the file at once race for the lock
 /// this needs, and SQLite answers "locked" at once instead of waiting: try again
 /// until the busy timeout.
@@ -191,24 +183,6 @@ impl SqliteLedger {
             }
         })
     }
-}
-
-pub(super) fn outcome_columns(outcome: &Outcome) -> (String, Option<String>, bool) {
-    let json = serde_json::to_string(outcome).unwrap_or_else(|_| r#"{"state":"in_flight"}"#.into());
-    (
-        json,
-        outcome.task_id().map(str::to_owned),
-        outcome.is_open(),
-    )
-}
-
-/// The outcome stored as `json`: one this version cannot read is kept open and
-/// unknown (naming the row's `task_id`), never dropped.
-pub(super) fn read_outcome(json: &str, task_id: Option<String>) -> Outcome {
-    serde_json::from_str(json).unwrap_or_else(|e| Outcome::Unknown {
-        task_id,
-        reason: format!("unreadable ledger record ({e})"),
-    })
 }
 
 fn read_entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<LedgerEntry> {
