@@ -13,6 +13,7 @@ use tokio::sync::OnceCell;
 use tokio_postgres::NoTls;
 
 use super::columns::{from_millis, millis, outcome_columns, read_outcome};
+use super::slots::{Claim, SlotClaim};
 use super::{EntryQuery, Intent, LedgerEntry, LedgerError, LedgerFuture, Outcome, TaskLedger};
 use crate::cost::Cost;
 use crate::task::kind::TaskKind;
@@ -71,9 +72,28 @@ CREATE TABLE IF NOT EXISTS modellix_limits (
 );
 ";
 
+/// Version 3: the team's running-task slots, one row each, leased to the entry whose
+/// task runs in it (`lease_until_ms` on the server's clock, so machines whose clocks
+/// differ agree on when a lease ran out).
+const SLOTS: &str = "
+CREATE TABLE IF NOT EXISTS modellix_slots (
+    team TEXT NOT NULL,
+    slot INTEGER NOT NULL,
+    entry_id BIGINT,
+    lease_until_ms BIGINT NOT NULL DEFAULT 0,
+    lease_ms BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (team, slot)
+);
+CREATE INDEX IF NOT EXISTS modellix_slots_entry ON modellix_slots (entry_id)
+    WHERE entry_id IS NOT NULL;
+";
+
 /// Every schema change in order; `modellix_schema.version` counts those a database
 /// has. Append only.
-const MIGRATIONS: &[&str] = &[SCHEMA, COSTS];
+const MIGRATIONS: &[&str] = &[SCHEMA, COSTS, SLOTS];
+
+/// The database server's clock in Unix milliseconds: leases are measured on one clock.
+const NOW_MS: &str = "(extract(epoch from clock_timestamp()) * 1000)::BIGINT";
 
 /// A [`TaskLedger`] in a PostgreSQL database (feature `postgres`), shared by every
 /// process and machine given the same URL: what several instances of one program
@@ -251,28 +271,53 @@ impl PostgresLedger {
         let fail = |e: tokio_postgres::Error| self.failed(what, &e);
         let mut client = self.client(what).await?;
         let tx = client.transaction().await.map_err(fail)?;
-        if let Some(marker) = &intent.marker {
-            // Held until the transaction ends: no other instance can insert the same
-            // marker between this check and the insert below.
-            tx.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+        self.check_marker(&tx, intent).await?;
+        let id = self.insert_intent(&tx, intent).await?;
+        tx.commit().await.map_err(fail)?;
+        Ok(id)
+    }
+
+    /// Refuses `intent` when another entry holds its marker. Takes a lock on the
+    /// marker held until `tx` ends: no other instance can insert the same marker
+    /// between this check and the insert.
+    async fn check_marker(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        intent: &Intent,
+    ) -> Result<(), LedgerError> {
+        let Some(marker) = &intent.marker else {
+            return Ok(());
+        };
+        let fail = |e: tokio_postgres::Error| self.failed("cannot record an intent in", &e);
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            &[marker],
+        )
+        .await
+        .map_err(fail)?;
+        let holder = tx
+            .query_opt(
+                "SELECT id FROM modellix_entries WHERE marker = $1 AND holds_marker
+                 ORDER BY id LIMIT 1",
                 &[marker],
             )
             .await
             .map_err(fail)?;
-            let holder = tx
-                .query_opt(
-                    "SELECT id FROM modellix_entries WHERE marker = $1 AND holds_marker
-                     ORDER BY id LIMIT 1",
-                    &[marker],
-                )
-                .await
-                .map_err(fail)?;
-            if let Some(holder) = holder {
+        match holder {
+            Some(holder) => {
                 let holder: i64 = holder.try_get(0).map_err(fail)?;
-                return Err(LedgerError::marker_in_use(marker, holder));
+                Err(LedgerError::marker_in_use(marker, holder))
             }
+            None => Ok(()),
         }
+    }
+
+    async fn insert_intent(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        intent: &Intent,
+    ) -> Result<i64, LedgerError> {
+        let fail = |e: tokio_postgres::Error| self.failed("cannot record an intent in", &e);
         let (outcome, task_id, open) = outcome_columns(&Outcome::InFlight);
         let row = tx
             .query_one(
@@ -296,19 +341,93 @@ impl PostgresLedger {
             )
             .await
             .map_err(fail)?;
-        let id: i64 = row.try_get(0).map_err(fail)?;
+        row.try_get(0).map_err(fail)
+    }
+
+    /// The intent and a free slot in one transaction: the slot row is locked (`FOR
+    /// UPDATE SKIP LOCKED`, so claims at once take different slots instead of waiting
+    /// for one another) and names the new entry when the transaction commits.
+    async fn claim(&self, intent: &Intent, claim: &SlotClaim) -> Result<Claim, LedgerError> {
+        let what = "cannot record an intent in";
+        let fail = |e: tokio_postgres::Error| self.failed(what, &e);
+        let mut client = self.client(what).await?;
+        let tx = client.transaction().await.map_err(fail)?;
+        self.check_marker(&tx, intent).await?;
+        let limit = match claim.limit {
+            Some(told) => told,
+            None => tx
+                .query_opt(
+                    "SELECT running FROM modellix_limits WHERE key = $1",
+                    &[&claim.team],
+                )
+                .await
+                .map_err(fail)?
+                .and_then(|row| row.try_get::<_, i64>(0).ok())
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|&n| n > 0)
+                .unwrap_or(claim.default_limit),
+        }
+        .max(1);
+        let slots = i32::try_from(limit).unwrap_or(i32::MAX);
+        tx.execute(
+            "INSERT INTO modellix_slots (team, slot)
+             SELECT $1, n FROM generate_series(0, $2 - 1) AS n
+             ON CONFLICT (team, slot) DO NOTHING",
+            &[&claim.team, &slots],
+        )
+        .await
+        .map_err(fail)?;
+        let free = tx
+            .query_opt(
+                "SELECT slot FROM modellix_slots
+                 WHERE team = $1 AND slot < $2 AND entry_id IS NULL
+                 ORDER BY slot LIMIT 1 FOR UPDATE SKIP LOCKED",
+                &[&claim.team, &slots],
+            )
+            .await
+            .map_err(fail)?;
+        let Some(free) = free else {
+            // Nothing recorded: the transaction rolls back when dropped.
+            return Ok(Claim::Full { limit });
+        };
+        let slot: i32 = free.try_get(0).map_err(fail)?;
+        let entry = self.insert_intent(&tx, intent).await?;
+        let lease = lease_millis(claim.lease);
+        tx.execute(
+            &format!(
+                "UPDATE modellix_slots SET entry_id = $3, lease_ms = $4,
+                 lease_until_ms = {NOW_MS} + $4 WHERE team = $1 AND slot = $2"
+            ),
+            &[&claim.team, &slot, &entry, &lease],
+        )
+        .await
+        .map_err(fail)?;
         tx.commit().await.map_err(fail)?;
-        Ok(id)
+        Ok(Claim::Admitted { entry })
     }
 
     /// Sets entry `id`'s outcome; an error when there is no such entry.
     async fn set_outcome(&self, what: &str, id: i64, outcome: &Outcome) -> Result<(), LedgerError> {
         let (json, task_id, open) = outcome_columns(outcome);
+        // Its slot, in the same statement: freed once the request is closed (nothing
+        // created, ended, dismissed), its lease renewed when a task was accepted.
+        let release = !outcome.is_open();
+        let renew = matches!(outcome, Outcome::Accepted { .. });
         let client = self.client(what).await?;
-        let changed = client
-            .execute(
-                "UPDATE modellix_entries SET outcome = $1, task_id = $2, open = $3,
-                 holds_marker = $4, updated_ms = $5 WHERE id = $6",
+        let changed: i64 = client
+            .query_one(
+                &format!(
+                    "WITH entry AS (
+                         UPDATE modellix_entries SET outcome = $1, task_id = $2, open = $3,
+                         holds_marker = $4, updated_ms = $5 WHERE id = $6 RETURNING id
+                     ), slot AS (
+                         UPDATE modellix_slots SET
+                             entry_id = CASE WHEN $7 THEN NULL ELSE entry_id END,
+                             lease_until_ms = CASE WHEN $7 THEN 0 ELSE {NOW_MS} + lease_ms END
+                         WHERE entry_id IN (SELECT id FROM entry) AND ($7 OR $8)
+                     )
+                     SELECT count(*) FROM entry"
+                ),
                 &[
                     &json,
                     &task_id,
@@ -316,9 +435,12 @@ impl PostgresLedger {
                     &outcome.holds_marker(),
                     &millis(SystemTime::now()),
                     &id,
+                    &release,
+                    &renew,
                 ],
             )
             .await
+            .and_then(|row| row.try_get(0))
             .map_err(|e| self.failed(what, &e))?;
         if changed == 0 {
             return Err(LedgerError::new(format!(
@@ -339,7 +461,12 @@ impl PostgresLedger {
         let client = self.client(what).await?;
         client
             .execute(
-                "UPDATE modellix_entries SET outcome = $1, open = $2, holds_marker = $3,
+                // The task ended: its slot is free, in the same statement.
+                "WITH slot AS (
+                     UPDATE modellix_slots SET entry_id = NULL, lease_until_ms = 0
+                     WHERE entry_id IN (SELECT id FROM modellix_entries WHERE task_id = $5)
+                 )
+                 UPDATE modellix_entries SET outcome = $1, open = $2, holds_marker = $3,
                  updated_ms = $4
                  WHERE task_id = $5 AND outcome NOT LIKE '{\"state\":\"finished\"%'",
                 &[
@@ -507,6 +634,88 @@ impl PostgresLedger {
     }
 }
 
+/// A lease in whole milliseconds, at least one.
+fn lease_millis(lease: Duration) -> i64 {
+    i64::try_from(lease.as_millis()).unwrap_or(i64::MAX).max(1)
+}
+
+impl PostgresLedger {
+    async fn renew(&self, task_id: &str, lease: Duration) -> Result<(), LedgerError> {
+        let what = "cannot renew a slot's lease in";
+        let client = self.client(what).await?;
+        client
+            .execute(
+                &format!(
+                    "UPDATE modellix_slots SET lease_ms = $2, lease_until_ms = {NOW_MS} + $2
+                     WHERE entry_id IN (SELECT id FROM modellix_entries WHERE task_id = $1)"
+                ),
+                &[&task_id, &lease_millis(lease)],
+            )
+            .await
+            .map_err(|e| self.failed(what, &e))?;
+        Ok(())
+    }
+
+    async fn release(&self, task_id: &str) -> Result<(), LedgerError> {
+        let what = "cannot free a slot in";
+        let client = self.client(what).await?;
+        client
+            .execute(
+                "UPDATE modellix_slots SET entry_id = NULL, lease_until_ms = 0
+                 WHERE entry_id IN (SELECT id FROM modellix_entries WHERE task_id = $1)",
+                &[&task_id],
+            )
+            .await
+            .map_err(|e| self.failed(what, &e))?;
+        Ok(())
+    }
+
+    /// One statement: expired leases are locked (skipping those another instance is
+    /// taking over), those without a task to poll are freed, the others leased anew
+    /// to the caller and their entries returned.
+    async fn take_over(
+        &self,
+        team: &str,
+        lease: Duration,
+    ) -> Result<Vec<LedgerEntry>, LedgerError> {
+        let what = "cannot take over expired slots in";
+        let fail = |e: tokio_postgres::Error| self.failed(what, &e);
+        let client = self.client(what).await?;
+        let columns = ENTRY_COLUMNS
+            .split(", ")
+            .map(|c| format!("e.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows = client
+            .query(
+                &format!(
+                    "WITH expired AS (
+                         SELECT s.slot, s.entry_id, e.task_id IS NOT NULL AND e.open AS live
+                         FROM modellix_slots s JOIN modellix_entries e ON e.id = s.entry_id
+                         WHERE s.team = $1 AND s.lease_until_ms < {NOW_MS}
+                         FOR UPDATE OF s SKIP LOCKED
+                     ), freed AS (
+                         UPDATE modellix_slots s SET entry_id = NULL, lease_until_ms = 0
+                         FROM expired x WHERE s.team = $1 AND s.slot = x.slot AND NOT x.live
+                     ), taken AS (
+                         UPDATE modellix_slots s SET lease_ms = $2,
+                             lease_until_ms = {NOW_MS} + $2
+                         FROM expired x WHERE s.team = $1 AND s.slot = x.slot AND x.live
+                         RETURNING s.entry_id
+                     )
+                     SELECT {columns} FROM modellix_entries e
+                     WHERE e.id IN (SELECT entry_id FROM taken) ORDER BY e.id"
+                ),
+                &[&team, &lease_millis(lease)],
+            )
+            .await
+            .map_err(fail)?;
+        rows.iter()
+            .map(|row| read_entry(row).map_err(fail))
+            .collect()
+    }
+}
+
 impl TaskLedger for PostgresLedger {
     fn record_intent<'a>(&'a self, intent: &'a Intent) -> LedgerFuture<'a, i64> {
         Box::pin(self.intent(intent))
@@ -559,5 +768,33 @@ impl TaskLedger for PostgresLedger {
 
     fn record_learned_limit<'a>(&'a self, key: &'a str, limit: u32) -> LedgerFuture<'a, ()> {
         Box::pin(self.set_limit(key, limit))
+    }
+
+    fn shares_slots(&self) -> bool {
+        true
+    }
+
+    fn claim_slot<'a>(
+        &'a self,
+        intent: &'a Intent,
+        claim: &'a SlotClaim,
+    ) -> LedgerFuture<'a, Claim> {
+        Box::pin(self.claim(intent, claim))
+    }
+
+    fn renew_slot<'a>(&'a self, task_id: &'a str, lease: Duration) -> LedgerFuture<'a, ()> {
+        Box::pin(self.renew(task_id, lease))
+    }
+
+    fn release_slot<'a>(&'a self, task_id: &'a str) -> LedgerFuture<'a, ()> {
+        Box::pin(self.release(task_id))
+    }
+
+    fn take_over_slots<'a>(
+        &'a self,
+        team: &'a str,
+        lease: Duration,
+    ) -> LedgerFuture<'a, Vec<LedgerEntry>> {
+        Box::pin(self.take_over(team, lease))
     }
 }

@@ -155,6 +155,22 @@ impl Drop for Permit<'_> {
     }
 }
 
+impl Permit<'_> {
+    /// Gives the token back: the request was never sent (a submit that found none of
+    /// the team's slots free), so it spent nothing of the server's budget.
+    pub(crate) fn unused(mut self) {
+        let limiter = self.limiter;
+        let mut state = limiter.lock();
+        self.answered = true;
+        state.in_flight -= 1;
+        if limiter.pacing {
+            state.tokens = (state.tokens + 1.0).min(state.cap());
+        }
+        drop(state);
+        limiter.changed.notify_waiters();
+    }
+}
+
 impl RateLimiter {
     /// `per_minute`: `None` turns pacing off (429 pauses still apply when shared).
     pub(crate) fn new(
