@@ -58,6 +58,10 @@ const CONFIRM_ABOVE: usize = 20;
 /// so the batches sharing a ledger do not claim in step).
 const SLOT_RETRY: Duration = Duration::from_millis(250);
 
+/// How often jobs running in another process on the ledger are looked up, once this
+/// batch has nothing else to do.
+const ELSEWHERE_CHECK: Duration = Duration::from_millis(500);
+
 /// The pause after a 429, a request never sent or a wait that failed, when no
 /// `--poll-interval` is given.
 const PAUSE: Duration = Duration::from_secs(2);
@@ -169,6 +173,7 @@ pub async fn run(global: &Global, args: &BatchArgs, out: &Out) -> Outcome {
         waits: FuturesUnordered::new(),
         taken_over: FuturesUnordered::new(),
         slots_full: 0,
+        elsewhere_since: BTreeMap::new(),
         downloads: FuturesUnordered::new(),
         uploads: BTreeMap::new(),
         filled: BTreeMap::new(),
@@ -260,6 +265,8 @@ struct Batch<'a> {
     taken_over: FuturesUnordered<BoxFuture<'a, ()>>,
     /// Submits that found every shared team slot held.
     slots_full: u64,
+    /// Jobs taken by another process on the ledger, since when (`follow_elsewhere`).
+    elsewhere_since: BTreeMap<usize, Instant>,
     /// Result downloads in progress; they advance whenever the loop waits.
     downloads: FuturesUnordered<BoxFuture<'a, (usize, Outcome<Value>)>>,
     /// Files uploaded for a running job's local paths, deleted once its task ends.
@@ -565,9 +572,61 @@ impl<'a> Batch<'a> {
         }
     }
 
+    /// Jobs another process on the ledger took, looked up again once this batch has
+    /// nothing else to do, so that the processes sharing a jobs file all end when
+    /// every job has: ended there is done, freed there (refused, never sent) is sent
+    /// here, and a task whose process died is taken over (its shared slot's lease ran
+    /// out) or, on a ledger without shared slots, waited for here at once. A request
+    /// in flight there for longer than a lease is listed as unknown. True while some
+    /// are still running elsewhere.
+    async fn follow_elsewhere(&mut self) -> bool {
+        let pending: Vec<usize> = self.elsewhere_since.keys().copied().collect();
+        if pending.is_empty() {
+            return false;
+        }
+        let shared = self.ledger.shares_slots();
+        if shared {
+            self.take_over().await;
+        }
+        let lease = Duration::from_secs(self.args.slot_lease);
+        for index in pending {
+            if self.states[index] != State::Elsewhere {
+                // Taken over meanwhile.
+                self.elsewhere_since.remove(&index);
+                continue;
+            }
+            let Ok(found) = prior::lookup(self.session, &self.jobs[index]).await else {
+                continue;
+            };
+            match found.prior {
+                Prior::Running { task_id } if !shared => {
+                    self.elsewhere_since.remove(&index);
+                    // No lease tells whether its process lives: watching it twice
+                    // costs queries, never a paid task.
+                    self.take_prior(index, Prior::Running { task_id })
+                        .unwrap_or_default();
+                }
+                Prior::Running { .. } => {}
+                Prior::New => {
+                    self.elsewhere_since.remove(&index);
+                    self.states[index] = State::Queued;
+                    self.queue.push_back(index);
+                }
+                Prior::Unknown { task_id: None, .. }
+                    if self.elsewhere_since[&index].elapsed() < lease => {}
+                prior => {
+                    self.elsewhere_since.remove(&index);
+                    self.take_prior(index, prior).unwrap_or_default();
+                }
+            }
+        }
+        !self.elsewhere_since.is_empty() || !self.queue.is_empty() || !self.waits.is_empty()
+    }
+
     /// Another process on the same ledger is sending (or sent) this job.
     fn elsewhere(&mut self, index: usize, detail: Value) {
         self.states[index] = State::Elsewhere;
+        self.elsewhere_since.insert(index, Instant::now());
         self.events.job("elsewhere", &self.jobs[index], detail);
     }
 
@@ -582,6 +641,7 @@ impl<'a> Batch<'a> {
             if self.waits.is_empty()
                 && self.downloads.is_empty()
                 && (self.queue.is_empty() || self.stop_admitting)
+                && (self.stop_admitting || !self.follow_elsewhere().await)
             {
                 return Ending::Done;
             }
@@ -594,6 +654,9 @@ impl<'a> Batch<'a> {
                 .filter(|_| !self.queue.is_empty() && !self.stop_admitting)
             {
                 wake = wake.min(until);
+            }
+            if !self.elsewhere_since.is_empty() {
+                wake = wake.min(Instant::now() + ELSEWHERE_CHECK);
             }
             tokio::select! {
                 _ = tokio::time::sleep_until(wake) => {}
