@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use crate::error::{ConfigError, Error};
 use crate::ledger::default::DefaultLedger;
+use crate::ledger::shared_rate::LedgerGate;
 use crate::ledger::slots::SlotClaim;
 use crate::ledger::{EntryQuery, LEDGER_ENV, LedgerEntry, MemoryLedger, TaskLedger, open_ledger};
 use crate::platform::account::AccountCheck;
@@ -1176,12 +1177,19 @@ impl ClientBuilder {
             })?,
             (None, None) => Arc::new(DefaultLedger::new()),
         };
-        let limiter = RateLimiter::new(
+        let mut limiter = RateLimiter::new(
             self.requests_per_minute,
             self.shared_rate_limit,
             self.max_rate_limit_pause,
             self.rate_settings,
         );
+        if ledger.shares_rate() {
+            // Instances on one database share the key's budget, not only the slots.
+            limiter = limiter.with_gate(Arc::new(LedgerGate {
+                ledger: Arc::clone(&ledger),
+                key: crate::redact::key_fingerprint(key),
+            }));
+        }
         let transport = Transport::new(
             &base,
             authorization,

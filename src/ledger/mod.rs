@@ -33,6 +33,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cost::Cost;
 use crate::task::kind::TaskKind;
+use shared_rate::SharedRate;
 use slots::{Claim, SlotClaim};
 
 mod columns;
@@ -41,6 +42,7 @@ mod location;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
+pub mod shared_rate;
 pub mod slots;
 mod sqlite;
 
@@ -542,6 +544,42 @@ pub trait TaskLedger: Send + Sync + fmt::Debug {
     ) -> LedgerFuture<'a, Vec<LedgerEntry>> {
         let _ = (team, lease);
         Box::pin(std::future::ready(Ok(Vec::new())))
+    }
+
+    /// Whether this ledger holds the key's request rate, shared by every client on
+    /// it ([`shared_rate`]): each request then passes [`TaskLedger::take_request`].
+    ///
+    /// The default shares nothing: each client paces itself alone.
+    fn shares_rate(&self) -> bool {
+        false
+    }
+
+    /// Takes one request of the budget `rate` of the key whose fingerprint is `key`,
+    /// atomically across instances: `Duration::ZERO` when it may go now, else how
+    /// long to wait before asking again (nothing taken).
+    ///
+    /// The default lets every request go.
+    fn take_request<'a>(
+        &'a self,
+        key: &'a str,
+        rate: &'a SharedRate,
+    ) -> LedgerFuture<'a, Duration> {
+        let _ = (key, rate);
+        Box::pin(std::future::ready(Ok(Duration::ZERO)))
+    }
+
+    /// No request of the key may go for `pause` from now (a 429, `X-RateLimit-Reset`),
+    /// for every instance; a later pause already recorded stays.
+    ///
+    /// The default keeps nothing.
+    fn push_back_requests<'a>(
+        &'a self,
+        key: &'a str,
+        pause: Duration,
+        rate: &'a SharedRate,
+    ) -> LedgerFuture<'a, ()> {
+        let _ = (key, pause, rate);
+        Box::pin(std::future::ready(Ok(())))
     }
 
     /// Remembers webhook delivery `delivery_id` (about `task_id`): `true` the first

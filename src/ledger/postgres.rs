@@ -13,6 +13,7 @@ use tokio::sync::OnceCell;
 use tokio_postgres::NoTls;
 
 use super::columns::{from_millis, millis, outcome_columns, read_outcome};
+use super::shared_rate::SharedRate;
 use super::slots::{Claim, SlotClaim};
 use super::{EntryQuery, Intent, LedgerEntry, LedgerError, LedgerFuture, Outcome, TaskLedger};
 use crate::cost::Cost;
@@ -74,8 +75,9 @@ CREATE TABLE IF NOT EXISTS modellix_limits (
 
 /// Version 3: the team's running-task slots, one row each, leased to the entry whose
 /// task runs in it (`lease_until_ms` on the server's clock, so machines whose clocks
-/// differ agree on when a lease ran out).
-const SLOTS: &str = "
+/// differ agree on when a lease ran out), and each key's shared request rate (a GCRA's
+/// theoretical arrival time, on the same clock).
+const SHARED: &str = "
 CREATE TABLE IF NOT EXISTS modellix_slots (
     team TEXT NOT NULL,
     slot INTEGER NOT NULL,
@@ -86,11 +88,15 @@ CREATE TABLE IF NOT EXISTS modellix_slots (
 );
 CREATE INDEX IF NOT EXISTS modellix_slots_entry ON modellix_slots (entry_id)
     WHERE entry_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS modellix_rates (
+    key TEXT PRIMARY KEY,
+    tat_ms BIGINT NOT NULL
+);
 ";
 
 /// Every schema change in order; `modellix_schema.version` counts those a database
 /// has. Append only.
-const MIGRATIONS: &[&str] = &[SCHEMA, COSTS, SLOTS];
+const MIGRATIONS: &[&str] = &[SCHEMA, COSTS, SHARED];
 
 /// The database server's clock in Unix milliseconds: leases are measured on one clock.
 const NOW_MS: &str = "(extract(epoch from clock_timestamp()) * 1000)::BIGINT";
@@ -634,6 +640,70 @@ impl PostgresLedger {
     }
 }
 
+impl PostgresLedger {
+    /// GCRA in one statement: the arrival time moves on by one interval when it runs
+    /// at most `tolerance` ahead of now; otherwise nothing changes and the wait until
+    /// it would is read from the same snapshot.
+    async fn take(&self, key: &str, rate: &SharedRate) -> Result<Duration, LedgerError> {
+        let what = "cannot take a request from the shared rate in";
+        let client = self.client(what).await?;
+        let wait: i64 = client
+            .query_one(
+                &format!(
+                    "WITH taken AS (
+                         INSERT INTO modellix_rates AS r (key, tat_ms) VALUES ($1, {NOW_MS} + $2)
+                         ON CONFLICT (key) DO UPDATE
+                             SET tat_ms = GREATEST(r.tat_ms, {NOW_MS}) + $2
+                             WHERE GREATEST(r.tat_ms, {NOW_MS}) - {NOW_MS} <= $3
+                         RETURNING 0::BIGINT AS wait
+                     )
+                     SELECT wait FROM taken
+                     UNION ALL
+                     SELECT GREATEST(tat_ms - $3 - {NOW_MS}, 1) FROM modellix_rates
+                     WHERE key = $1 AND NOT EXISTS (SELECT 1 FROM taken)
+                     LIMIT 1"
+                ),
+                &[
+                    &key,
+                    &lease_millis(rate.interval),
+                    &millis_of(rate.tolerance()),
+                ],
+            )
+            .await
+            .and_then(|row| row.try_get(0))
+            .map_err(|e| self.failed(what, &e))?;
+        Ok(Duration::from_millis(u64::try_from(wait).unwrap_or(0)))
+    }
+
+    /// No request before `pause` from now: the arrival time is set past it by the
+    /// tolerance (never moved back).
+    async fn push_back(
+        &self,
+        key: &str,
+        pause: Duration,
+        rate: &SharedRate,
+    ) -> Result<(), LedgerError> {
+        let what = "cannot push back the shared rate in";
+        let client = self.client(what).await?;
+        client
+            .execute(
+                &format!(
+                    "INSERT INTO modellix_rates AS r (key, tat_ms) VALUES ($1, {NOW_MS} + $2 + $3)
+                     ON CONFLICT (key) DO UPDATE SET tat_ms = GREATEST(r.tat_ms, EXCLUDED.tat_ms)"
+                ),
+                &[&key, &millis_of(pause), &millis_of(rate.tolerance())],
+            )
+            .await
+            .map_err(|e| self.failed(what, &e))?;
+        Ok(())
+    }
+}
+
+/// A duration in whole milliseconds (saturating).
+fn millis_of(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
 /// A lease in whole milliseconds, at least one.
 fn lease_millis(lease: Duration) -> i64 {
     i64::try_from(lease.as_millis()).unwrap_or(i64::MAX).max(1)
@@ -772,6 +842,27 @@ impl TaskLedger for PostgresLedger {
 
     fn shares_slots(&self) -> bool {
         true
+    }
+
+    fn shares_rate(&self) -> bool {
+        true
+    }
+
+    fn take_request<'a>(
+        &'a self,
+        key: &'a str,
+        rate: &'a SharedRate,
+    ) -> LedgerFuture<'a, Duration> {
+        Box::pin(self.take(key, rate))
+    }
+
+    fn push_back_requests<'a>(
+        &'a self,
+        key: &'a str,
+        pause: Duration,
+        rate: &'a SharedRate,
+    ) -> LedgerFuture<'a, ()> {
+        Box::pin(self.push_back(key, pause, rate))
     }
 
     fn claim_slot<'a>(

@@ -17,10 +17,27 @@
 //! `max_pause`; every sleep is followed by a fresh look at the state, so a pause that
 //! was shortened or lifted is honoured at once.
 
-use std::sync::Mutex;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
+
+use crate::ledger::shared_rate::SharedRate;
+
+/// A request budget shared with other clients (the ledger's, for instances on one
+/// database), passed after the client's own pacing.
+pub(crate) trait RateGate: Send + Sync + std::fmt::Debug {
+    /// Takes one request now (`Duration::ZERO`), or says how long to wait first.
+    fn admit(&self, rate: SharedRate) -> Pin<Box<dyn Future<Output = Duration> + Send + '_>>;
+    /// Holds every client's requests back for `pause` (a 429, `X-RateLimit-Reset`).
+    fn push_back(
+        &self,
+        pause: Duration,
+        rate: SharedRate,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+}
 
 /// Modellix's documented per-key limit, assumed until an answer says otherwise.
 pub const DEFAULT_REQUESTS_PER_MINUTE: u32 = 100;
@@ -88,6 +105,8 @@ pub(crate) struct RateLimiter {
     /// Wakes the requests in line when the bucket's size or rate changes (rare: the
     /// first answer, a new limit), so that none sleeps on a stale refill time.
     changed: tokio::sync::Notify,
+    /// The budget shared with other instances, when the ledger holds one.
+    gate: Option<Arc<dyn RateGate>>,
 }
 
 #[derive(Debug)]
@@ -188,6 +207,7 @@ impl RateLimiter {
             max_pause,
             settings,
             changed: tokio::sync::Notify::new(),
+            gate: None,
             state: Mutex::new(State {
                 paused_until: None,
                 tokens: capacity,
@@ -203,6 +223,41 @@ impl RateLimiter {
         }
     }
 
+    /// The same limiter, also passing every request through `gate` (when it paces).
+    pub(crate) fn with_gate(mut self, gate: Arc<dyn RateGate>) -> Self {
+        self.gate = self.pacing.then_some(gate);
+        self
+    }
+
+    /// The key's budget as this client knows it, for the shared gate.
+    fn shared_rate(&self) -> SharedRate {
+        let state = self.lock();
+        let interval =
+            Duration::from_secs_f64(1.0 / state.per_sec.max(1e-6)).min(self.settings.window);
+        SharedRate::new(interval, state.capacity as u32)
+    }
+
+    /// Waits for a request slot, then for the shared budget when there is one;
+    /// `None` when `deadline` came first (nothing taken).
+    pub(crate) async fn acquire(&self, deadline: Option<Instant>) -> Option<Permit<'_>> {
+        let permit = self.acquire_local(deadline).await?;
+        let Some(gate) = &self.gate else {
+            return Some(permit);
+        };
+        loop {
+            let wait = gate.admit(self.shared_rate()).await;
+            if wait.is_zero() {
+                return Some(permit);
+            }
+            let wake = crate::time::later(Instant::now(), wait.min(self.settings.window));
+            if deadline.is_some_and(|deadline| deadline <= wake) {
+                permit.unused();
+                return None;
+            }
+            tokio::time::sleep_until(wake).await;
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -215,7 +270,7 @@ impl RateLimiter {
     /// in their order instead of all together, and none waits for another to be woken
     /// first (a handoff per request through a busy runtime paced the client well below
     /// the bucket).
-    pub(crate) async fn acquire(&self, deadline: Option<Instant>) -> Option<Permit<'_>> {
+    async fn acquire_local(&self, deadline: Option<Instant>) -> Option<Permit<'_>> {
         let place = {
             let mut state = self.lock();
             let now = Instant::now();
@@ -334,11 +389,22 @@ impl RateLimiter {
                 self.pause(&mut state, now, hint);
             }
         }
+        let mut push_back = None;
         if status == 429 && self.shared_pause {
-            self.pause(&mut state, now, hint.unwrap_or(Duration::from_secs(1)));
+            let pause = hint.unwrap_or(Duration::from_secs(1));
+            self.pause(&mut state, now, pause);
+            push_back = Some(pause.min(self.max_pause));
         }
         drop(state);
         drop(permit);
+        // Every other instance holds back too: the server's budget is the key's.
+        if let (Some(pause), Some(gate)) = (push_back, &self.gate)
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let gate = Arc::clone(gate);
+            let rate = self.shared_rate();
+            runtime.spawn(async move { gate.push_back(pause, rate).await });
+        }
         if resized {
             self.changed.notify_waiters();
         }

@@ -1,7 +1,8 @@
-//! The team's running-task slots shared through a PostgreSQL ledger: claims at once
-//! take at most the team's slots, a slot frees when its task ends, and a slot whose
-//! holder stopped is taken over (its task polled to the end), never freed blindly.
-//! Against a real server (`MODELLIX_TEST_POSTGRES_URL`, see
+//! The team's limits shared through a PostgreSQL ledger. Running-task slots: claims
+//! at once take at most the team's slots, a slot frees when its task ends, and a slot
+//! whose holder stopped is taken over (its task polled to the end), never freed
+//! blindly. The key's request rate: a GCRA row every instance's requests pass, pushed
+//! back by a 429. Against a real server (`MODELLIX_TEST_POSTGRES_URL`, see
 //! tests/postgres_server/mod.rs) and the sandbox over loopback.
 
 #![cfg(feature = "postgres")]
@@ -13,8 +14,8 @@ use std::time::Duration;
 
 use modellix::types::Seedance20V2vRequest;
 use modellix::{
-    Claim, Client, EntryQuery, Intent, Outcome, PostgresLedger, SlotClaim, SubmitOptions,
-    TaskLedger,
+    Claim, Client, EntryQuery, Intent, Outcome, PostgresLedger, SharedRate, SlotClaim,
+    SubmitOptions, TaskLedger,
 };
 use modellix_sandbox::{Sandbox, Timing};
 
@@ -310,4 +311,124 @@ async fn instances_on_one_ledger_never_pass_the_teams_limit() {
         0,
         "the team's slots were shared"
     );
+}
+
+/// GCRA: a burst of `burst` at once, then one per interval, across instances (four
+/// pools of connections, so the requests really race), and a push-back holds all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shared_rate_admits_a_burst_then_one_per_interval() {
+    let Some(url) = postgres_server::fresh_database("the_shared_rate").await else {
+        return;
+    };
+    let mut instances = Vec::new();
+    for _ in 0..4 {
+        instances.push(Arc::new(PostgresLedger::connect(&url).await.unwrap()));
+    }
+    let rate = SharedRate::new(Duration::from_millis(400), 3);
+    let takes = (0..20).map(|n| {
+        let ledger = Arc::clone(&instances[n % 4]);
+        tokio::spawn(async move { ledger.take_request("key:a", &rate).await.unwrap() })
+    });
+    let mut admitted = 0;
+    let mut waits = Vec::new();
+    for take in takes {
+        let wait = take.await.unwrap();
+        if wait.is_zero() {
+            admitted += 1;
+        } else {
+            waits.push(wait);
+        }
+    }
+    assert_eq!(admitted, 3, "the burst, no more: {waits:?}");
+    assert!(
+        waits.iter().all(|w| *w <= Duration::from_millis(400)),
+        "the next request is due within one interval: {waits:?}"
+    );
+    // Another key has a budget of its own.
+    assert!(
+        instances[0]
+            .take_request("key:b", &rate)
+            .await
+            .unwrap()
+            .is_zero()
+    );
+
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert!(
+        instances[1]
+            .take_request("key:a", &rate)
+            .await
+            .unwrap()
+            .is_zero()
+    );
+    assert!(
+        !instances[2]
+            .take_request("key:a", &rate)
+            .await
+            .unwrap()
+            .is_zero()
+    );
+
+    // A 429 seen by one instance holds every instance back for its pause.
+    instances[3]
+        .push_back_requests("key:b", Duration::from_secs(2), &rate)
+        .await
+        .unwrap();
+    let wait = instances[0].take_request("key:b", &rate).await.unwrap();
+    assert!(
+        wait > Duration::from_millis(1500) && wait <= Duration::from_secs(2),
+        "pushed back: {wait:?}"
+    );
+}
+
+/// Three instances, each pacing itself to the key's 100 requests a "minute" (6 s on a
+/// time-scaled sandbox), poll their tasks as fast as allowed: alone each would spend
+/// the whole budget, together through the ledger they stay within it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_on_one_ledger_share_the_keys_rate() {
+    let Some(url) = postgres_server::fresh_database("instances_share_the_rate").await else {
+        return;
+    };
+    let window = Duration::from_secs(6);
+    let sandbox = Sandbox::builder()
+        .rpm(100)
+        .time_scale(0.1)
+        .timing(Timing::Fixed(Duration::from_secs(8)))
+        .start()
+        .await
+        .unwrap();
+    let mut instances = Vec::new();
+    for i in 0..3 {
+        let client = sandbox
+            .client_builder()
+            .ledger(PostgresLedger::connect(&url).await.unwrap())
+            .requests_per_minute(Some(100))
+            .rate_limit_window(window)
+            .poll_schedule(modellix::Backoff::fixed(Duration::from_millis(50)))
+            .running_task_limit(10)
+            .build()
+            .unwrap();
+        instances.push(tokio::spawn(async move {
+            let runs = (0..3).map(|j| {
+                let client = client.clone();
+                async move {
+                    let task = client.submit(&request(i * 10 + j)).await?;
+                    task.wait().await.map(|_| ())
+                }
+            });
+            futures_util::future::try_join_all(runs).await
+        }));
+    }
+    for instance in instances {
+        instance.await.unwrap().unwrap();
+    }
+    let requests = sandbox.counts().total;
+    let rejections = sandbox.limit_rejections();
+    eprintln!(
+        "three instances over 8 s at 100 per 6 s: {requests} requests, {} rate 429s",
+        rejections.rate
+    );
+    assert_eq!(rejections.rate, 0, "the key's rate was shared");
+    // Not starved either: the budget was used (100 at once, then about 16 a second).
+    assert!(requests >= 150, "only {requests} requests in 8 s");
 }
