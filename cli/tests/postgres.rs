@@ -115,9 +115,10 @@ fn billed(sandbox: &Sandbox) -> BTreeMap<String, usize> {
 }
 
 /// Three batch processes on one jobs file and one PostgreSQL ledger, on a team of 3
-/// running slots at 100 requests a minute: they split the jobs, never run more than
-/// the team's 3 at once (no "Concurrent limit exceeded") nor pass its rate, and
-/// bill every job once.
+/// running slots at 100 requests a minute (a time-scaled minute of 6 s, and polls
+/// every 0.1 s, so that each process alone would spend the key's whole budget): they
+/// split the jobs, never run more than the team's 3 at once (no "Concurrent limit
+/// exceeded") nor pass the key's rate, and bill every job once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_batches_share_the_teams_slots_without_a_429() {
     let Some(url) = postgres_server::fresh_database("three_batches_share").await else {
@@ -127,16 +128,18 @@ async fn three_batches_share_the_teams_slots_without_a_429() {
     let sandbox = Sandbox::builder()
         .concurrency_limit(3)
         .rpm(100)
+        .time_scale(0.1)
         .timing(Timing::Fixed(task))
         .start()
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let names: Vec<String> = (0..12).map(|i| format!("team-{i}")).collect();
+    let names: Vec<String> = (0..18).map(|i| format!("team-{i}")).collect();
     let jobs = jobs_file(dir.path(), names.clone());
     let started = Instant::now();
+    let pace = ["--rate-window", "6", "--poll-interval", "0.1"];
     let batches: Vec<Child> = (0..3)
-        .map(|_| team_batch(&sandbox, &url, &jobs, &[]).spawn().unwrap())
+        .map(|_| team_batch(&sandbox, &url, &jobs, &pace).spawn().unwrap())
         .collect();
     let outputs: Vec<_> = batches
         .into_iter()
@@ -148,11 +151,11 @@ async fn three_batches_share_the_teams_slots_without_a_429() {
         assert_code(output, 0);
     }
     let per_job = billed(&sandbox);
-    assert_eq!(per_job.len(), 12, "every job billed: {shown}");
+    assert_eq!(per_job.len(), 18, "every job billed: {shown}");
     assert!(per_job.values().all(|&n| n == 1), "none twice: {per_job:?}");
     let rejections = sandbox.limit_rejections();
     eprintln!(
-        "three batches, 12 jobs of 1 s on 3 slots: {:.1} s (bound 4 s), {} requests, \
+        "three batches, 18 jobs of 1 s on 3 slots: {:.1} s (bound 6 s), {} requests, \
          429s: {} concurrency, {} rate",
         took.as_secs_f64(),
         sandbox.counts().total,
@@ -164,10 +167,10 @@ async fn three_batches_share_the_teams_slots_without_a_429() {
         (0, 0),
         "no 429 of either kind: {shown}"
     );
-    // Liveness: the three kept the team's slots busy (the bound is 12 × 1 s / 3 = 4 s).
+    // Liveness: the three kept the team's slots busy (the bound is 18 × 1 s / 3 = 6 s).
     assert!(
         took < Duration::from_secs(30),
-        "three batches of 12 one-second jobs took {took:?}"
+        "three batches of 18 one-second jobs took {took:?}"
     );
 }
 
