@@ -137,7 +137,14 @@ async fn three_batches_share_the_teams_slots_without_a_429() {
     let names: Vec<String> = (0..18).map(|i| format!("team-{i}")).collect();
     let jobs = jobs_file(dir.path(), names.clone());
     let started = Instant::now();
-    let pace = ["--rate-window", "6", "--poll-interval", "0.1"];
+    let pace = [
+        "--rate-window",
+        "6",
+        "--poll-interval",
+        "0.1",
+        "--timeout",
+        "120",
+    ];
     let batches: Vec<Child> = (0..3)
         .map(|_| team_batch(&sandbox, &url, &jobs, &pace).spawn().unwrap())
         .collect();
@@ -193,7 +200,15 @@ async fn killed_batches_bill_no_job_twice() {
     let names: Vec<String> = (0..30).map(|i| format!("kill-{i}")).collect();
     let jobs = jobs_file(dir.path(), names.clone());
     // Short leases, so a killed process's tasks are taken over within the test.
-    let extra = ["--slot-lease", "2", "--poll-interval", "0.2"];
+    // A stalled process gives up (exit 3) rather than hang the test.
+    let extra = [
+        "--slot-lease",
+        "2",
+        "--poll-interval",
+        "0.2",
+        "--timeout",
+        "120",
+    ];
     let mut rng = fastrand::Rng::with_seed(0x6b696c6c);
     let mut lanes: Vec<Child> = (0..3)
         .map(|_| team_batch(&sandbox, &url, &jobs, &extra).spawn().unwrap())
@@ -212,6 +227,13 @@ async fn killed_batches_bill_no_job_twice() {
         .into_iter()
         .map(|lane| lane.wait_with_output().unwrap())
         .collect();
+    for output in &outputs {
+        assert!(
+            matches!(output.status.code(), Some(0 | 4)),
+            "each process ends with its jobs done or listed as unknown: {}",
+            text(output)
+        );
+    }
     // One more, unkilled, run: whatever is left ends.
     let last = team_batch(&sandbox, &url, &jobs, &extra).output().unwrap();
     let shown: String = outputs.iter().chain([&last]).map(text).collect();

@@ -25,6 +25,11 @@ const POOL_SIZE: usize = 8;
 /// How long a call waits for a connection (to be made, or freed by another call).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The most running-task slots a team is given rows for (Modellix's highest tier has
+/// 100): a limit above it counts as this many, so no setting makes a claim write
+/// millions of rows.
+const MAX_SLOTS: u32 = 1_000;
+
 /// The key of the advisory lock that serialises migrations (any constant; "mdlx").
 const MIGRATION_LOCK: i64 = 0x6d64_6c78;
 
@@ -373,11 +378,14 @@ impl PostgresLedger {
                 .filter(|&n| n > 0)
                 .unwrap_or(claim.default_limit),
         }
-        .max(1);
+        .clamp(1, MAX_SLOTS);
         let slots = i32::try_from(limit).unwrap_or(i32::MAX);
+        // The rows are made once per team and size: a claim of a team whose highest
+        // slot exists writes nothing here.
         tx.execute(
             "INSERT INTO modellix_slots (team, slot)
              SELECT $1, n FROM generate_series(0, $2 - 1) AS n
+             WHERE NOT EXISTS (SELECT 1 FROM modellix_slots WHERE team = $1 AND slot = $2 - 1)
              ON CONFLICT (team, slot) DO NOTHING",
             &[&claim.team, &slots],
         )

@@ -606,7 +606,16 @@ impl<'a> Batch<'a> {
                     self.take_prior(index, Prior::Running { task_id })
                         .unwrap_or_default();
                 }
-                Prior::Running { .. } => {}
+                // Watched there, and taken over here once its lease runs out; one
+                // whose slot was freed unsaved (its process died after the end) is
+                // waited for here after a lease.
+                Prior::Running { task_id } => {
+                    if self.elsewhere_since[&index].elapsed() >= lease {
+                        self.elsewhere_since.remove(&index);
+                        self.take_prior(index, Prior::Running { task_id })
+                            .unwrap_or_default();
+                    }
+                }
                 Prior::New => {
                     self.elsewhere_since.remove(&index);
                     self.states[index] = State::Queued;
