@@ -4,7 +4,10 @@
 //! The tables are created (or brought up to date) by the first call, in one
 //! transaction holding an advisory lock, so instances starting at once run each step
 //! once. A marker is checked and written under a transaction-scoped advisory lock on
-//! the marker, so of two instances sending the same job one records its intent.
+//! the marker, so of two instances sending the same job one records its intent. The
+//! team's running-task slots are rows leased to entries (claimed with the intent,
+//! `FOR UPDATE SKIP LOCKED`), and each key's request rate is a GCRA row; leases and
+//! arrival times are on the database server's clock.
 
 use std::time::{Duration, SystemTime};
 
@@ -111,8 +114,13 @@ const NOW_MS: &str = "(extract(epoch from clock_timestamp()) * 1000)::BIGINT";
 /// need to keep one record of the team's paid requests.
 ///
 /// [`PostgresLedger::new`] makes no connection; the first call connects and creates
-/// the tables (`modellix_entries`, `modellix_runs`, `modellix_deliveries` and
-/// `modellix_schema`, holding the schema's version) if they are missing. The URL is
+/// the tables (`modellix_entries`, `modellix_runs`, `modellix_deliveries`,
+/// `modellix_limits`, `modellix_slots`, `modellix_rates` and `modellix_schema`, holding
+/// the schema's version) if they are missing. Beside the record, it holds what the
+/// instances on it share: the team's running-task slots
+/// ([`TaskLedger::claim_slot`]) and each key's request rate
+/// ([`TaskLedger::take_request`]), so clients on one database keep within the team's
+/// limits together. The URL is
 /// `postgres://user:password@host:port/database` (the libpq form); connections are
 /// not encrypted (`sslmode=disable`): keep the database on a private network or the
 /// same machine. Messages show the URL without its password.

@@ -2,9 +2,10 @@
 //! (its theoretical arrival time), taken in one statement by every request, submits
 //! and polls alike, and pushed back by the server's 429 and `X-RateLimit-Reset`.
 //!
-//! Each client still paces itself ([`RateLimiter`](crate::transport::ratelimit));
-//! the shared row keeps instances that each believe they have the whole budget from
-//! spending it several times over.
+//! Each client still paces itself (the transport's limiter, which passes every
+//! request through a [`RateGate`] once it has its own token); the shared row keeps
+//! instances that each believe they have the whole budget from spending it several
+//! times over.
 
 use std::fmt;
 use std::future::Future;
@@ -13,7 +14,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::TaskLedger;
-use crate::transport::ratelimit::RateGate;
 
 /// One key's budget as a GCRA sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +41,16 @@ impl SharedRate {
     }
 }
 
+type GateFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A request budget shared with other clients, passed after the client's own pacing.
+pub(crate) trait RateGate: Send + Sync + fmt::Debug {
+    /// Takes one request now (`Duration::ZERO`), or says how long to wait first.
+    fn admit(&self, rate: SharedRate) -> GateFuture<'_, Duration>;
+    /// Holds every client's requests back for `pause` (a 429, `X-RateLimit-Reset`).
+    fn push_back(&self, pause: Duration, rate: SharedRate) -> GateFuture<'_, ()>;
+}
+
 /// The ledger's shared rate as the limiter's gate, for the key whose fingerprint is
 /// `key`.
 pub(crate) struct LedgerGate {
@@ -53,8 +63,6 @@ impl fmt::Debug for LedgerGate {
         f.debug_struct("LedgerGate").finish_non_exhaustive()
     }
 }
-
-type GateFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 impl RateGate for LedgerGate {
     fn admit(&self, rate: SharedRate) -> GateFuture<'_, Duration> {

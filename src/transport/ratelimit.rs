@@ -17,27 +17,12 @@
 //! `max_pause`; every sleep is followed by a fresh look at the state, so a pause that
 //! was shortened or lifted is honoured at once.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
-use crate::ledger::shared_rate::SharedRate;
-
-/// A request budget shared with other clients (the ledger's, for instances on one
-/// database), passed after the client's own pacing.
-pub(crate) trait RateGate: Send + Sync + std::fmt::Debug {
-    /// Takes one request now (`Duration::ZERO`), or says how long to wait first.
-    fn admit(&self, rate: SharedRate) -> Pin<Box<dyn Future<Output = Duration> + Send + '_>>;
-    /// Holds every client's requests back for `pause` (a 429, `X-RateLimit-Reset`).
-    fn push_back(
-        &self,
-        pause: Duration,
-        rate: SharedRate,
-    ) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
-}
+use crate::ledger::shared_rate::{RateGate, SharedRate};
 
 /// Modellix's documented per-key limit, assumed until an answer says otherwise.
 pub const DEFAULT_REQUESTS_PER_MINUTE: u32 = 100;
