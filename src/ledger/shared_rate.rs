@@ -3,7 +3,7 @@
 //! and polls alike, and pushed back by the server's 429 and `X-RateLimit-Reset`.
 //!
 //! Each client still paces itself (the transport's limiter, which passes every
-//! request through a [`RateGate`] once it has its own token); the shared row keeps
+//! request through this module's gate once it has its own token); the shared row keeps
 //! instances that each believe they have the whole budget from spending it several
 //! times over.
 
