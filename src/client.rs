@@ -17,6 +17,8 @@ use serde_json::Value;
 
 use crate::error::{ConfigError, Error};
 use crate::ledger::default::DefaultLedger;
+use crate::ledger::shared_rate::LedgerGate;
+use crate::ledger::slots::SlotClaim;
 use crate::ledger::{EntryQuery, LEDGER_ENV, LedgerEntry, MemoryLedger, TaskLedger, open_ledger};
 use crate::platform::account::AccountCheck;
 use crate::platform::catalog::ModelEntry;
@@ -718,6 +720,7 @@ pub struct ClientBuilder {
     shared_rate_limit: bool,
     requests_per_minute: Option<u32>,
     running_task_limit: Option<u32>,
+    slot_lease: Duration,
     max_rate_limit_pause: Duration,
     rate_settings: RateSettings,
     on_submitted: Option<SubmittedHook>,
@@ -743,6 +746,7 @@ impl Default for ClientBuilder {
             shared_rate_limit: true,
             requests_per_minute: Some(DEFAULT_REQUESTS_PER_MINUTE),
             running_task_limit: None,
+            slot_lease: crate::ledger::slots::DEFAULT_SLOT_LEASE,
             max_rate_limit_pause: DEFAULT_MAX_PAUSE,
             rate_settings: RateSettings::default(),
             on_submitted: None,
@@ -929,6 +933,26 @@ impl ClientBuilder {
         self
     }
 
+    /// How long one of the team's shared running-task slots stays held without a
+    /// status query of its task, before another instance on the same ledger takes the
+    /// task over and polls it to the end (default
+    /// [`DEFAULT_SLOT_LEASE`](crate::ledger::slots::DEFAULT_SLOT_LEASE), 2 minutes).
+    /// Only a ledger that shares slots uses it ([`TaskLedger::shares_slots`]: the
+    /// PostgreSQL one). Keep it well above the longest pause between two polls.
+    ///
+    /// ```
+    /// let client = modellix::Client::builder()
+    ///     .api_key("sk-example")
+    ///     .slot_lease(std::time::Duration::from_secs(300))
+    ///     .build()?;
+    /// # let _ = client;
+    /// # Ok::<(), modellix::ConfigError>(())
+    /// ```
+    pub fn slot_lease(mut self, lease: Duration) -> Self {
+        self.slot_lease = lease;
+        self
+    }
+
     /// The longest client-wide pause one server hint (`Retry-After`,
     /// `X-RateLimit-Reset`) can cause (default 60 s). Waits check their own deadline
     /// and the pause again after every sleep.
@@ -1090,6 +1114,16 @@ impl ClientBuilder {
             Some(n) => n,
             None => LOWEST_TIER_RUNNING_TASKS,
         };
+        if self.slot_lease < Duration::from_secs(1) {
+            return Err(ConfigError {
+                field: "slot_lease",
+                problem: format!(
+                    "is {:?}; a slot's lease must outlast the pause between two polls of its \
+                     task, so give at least 1 s (the default is 2 minutes)",
+                    self.slot_lease
+                ),
+            });
+        }
         let key = self
             .api_key
             .as_ref()
@@ -1143,12 +1177,19 @@ impl ClientBuilder {
             })?,
             (None, None) => Arc::new(DefaultLedger::new()),
         };
-        let limiter = RateLimiter::new(
+        let mut limiter = RateLimiter::new(
             self.requests_per_minute,
             self.shared_rate_limit,
             self.max_rate_limit_pause,
             self.rate_settings,
         );
+        if ledger.shares_rate() {
+            // Instances on one database share the key's budget, not only the slots.
+            limiter = limiter.with_gate(Arc::new(LedgerGate {
+                ledger: Arc::clone(&ledger),
+                key: crate::redact::key_fingerprint(key),
+            }));
+        }
         let transport = Transport::new(
             &base,
             authorization,
@@ -1183,6 +1224,12 @@ impl ClientBuilder {
                 primed: tokio::sync::OnceCell::new(),
                 wakers: Default::default(),
                 schemas,
+                slot_claim: SlotClaim::new(
+                    crate::redact::key_fingerprint(key),
+                    self.running_task_limit,
+                    running_task_limit,
+                )
+                .with_lease(self.slot_lease),
             }),
             running_task_limit,
             running_task_limit_set: self.running_task_limit.is_some(),

@@ -43,6 +43,8 @@ pub use error::{ApiError, ConfigError, Error, ErrorKind, TaskFailure};
 pub use generated::OPERATIONS;
 #[cfg(feature = "postgres")]
 pub use ledger::PostgresLedger;
+pub use ledger::shared_rate::SharedRate;
+pub use ledger::slots::{Claim, DEFAULT_SLOT_LEASE, SlotClaim};
 pub use ledger::{
     EntryQuery, Intent, LEDGER_ENV, LedgerEntry, LedgerError, LedgerFuture, MemoryLedger, Outcome,
     SqliteLedger, TaskLedger, default_ledger_path, is_postgres_ledger, ledger_location_for_display,

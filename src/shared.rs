@@ -3,6 +3,7 @@
 //! A file of its own so that the task files (`submit`, `query`, `wait`) work on it
 //! without knowing `Client`, and `client.rs` can delegate to them without circles.
 
+use crate::ledger::slots::SlotClaim;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -39,4 +40,7 @@ pub(crate) struct Shared {
     pub(crate) wakers: Arc<Wakers>,
     /// Where live schema pages come from and are cached.
     pub(crate) schemas: SchemaStore,
+    /// What a submit claims of a ledger that shares the team's slots (the team's key
+    /// fingerprint, its limit, the lease).
+    pub(crate) slot_claim: SlotClaim,
 }

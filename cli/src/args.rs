@@ -432,6 +432,12 @@ pub struct BatchArgs {
     /// Give up after this many seconds; rerun the command to continue.
     #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..), value_name = "SECS")]
     pub timeout: u64,
+    /// With a PostgreSQL ledger shared by several batches: seconds a running task's
+    /// team slot stays held without a status query before another batch takes the
+    /// task over and waits for it (a batch that was killed, say). Keep it well above
+    /// the pause between two polls.
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=86_400), value_name = "SECS")]
+    pub slot_lease: u64,
     /// Send without the client-side rate limiter: no pacing, no client-wide pause
     /// after a 429 (to measure what the limiter prevents).
     #[arg(long, hide = true)]

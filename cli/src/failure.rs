@@ -249,6 +249,12 @@ fn shell_message(e: &modellix::Error) -> String {
              against the quota: check the team's files in the Modellix console before \
              uploading again"
         ),
+        E::SlotsFull { limit, .. } => format!(
+            "all {limit} of the team's running-task slots are held by runs sharing this \
+             ledger, so nothing was sent; run the command again once their tasks end \
+             (`modellix recover` lists them), or give the team's real limit with \
+             --concurrency N if its tier allows more"
+        ),
         E::EmptyResult { task_id, .. } => format!(
             "task {task_id} succeeded but Modellix listed no result files, so nothing was \
              saved; query it again later with `modellix task get {task_id}`, or quote the \

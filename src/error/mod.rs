@@ -136,6 +136,18 @@ pub enum Error {
     },
     /// The task ledger could not record a paid request: nothing was sent.
     Ledger(crate::ledger::LedgerError),
+    /// Every one of the team's running-task slots, shared through the ledger by the
+    /// instances on it, stayed held for as long as the submit was willing to wait
+    /// ([`SubmitOptions::slot_wait`](crate::task::submit::SubmitOptions::slot_wait)):
+    /// nothing was recorded or sent; submit again once a task ends.
+    SlotsFull {
+        /// The model the request was for.
+        model_id: String,
+        /// The slots the team has, as counted.
+        limit: u32,
+        /// How long the submit waited for one.
+        waited: Duration,
+    },
     /// The paid request was sent and its outcome is known, but the task ledger could
     /// not record it, even after retrying for minutes: the ledger's entry still reads
     /// "may have created a task". The outcome (with the task id, when one was created
@@ -264,6 +276,7 @@ impl Error {
             | Error::NoSchema { .. }
             | Error::Rejected { .. }
             | Error::Ledger(_)
+            | Error::SlotsFull { .. }
             | Error::LocalFile { .. }
             | Error::UploadQuota { .. }
             | Error::UploadUnknown { .. }
@@ -338,6 +351,7 @@ impl Error {
             | Error::Media(_)
             | Error::LocalFile { .. }
             | Error::Ledger(_)
+            | Error::SlotsFull { .. }
             | Error::NotSent { .. }
             | Error::Rejected { .. } => true,
             Error::LedgerUnrecorded { outcome, .. } => matches!(
@@ -475,6 +489,18 @@ impl fmt::Display for Error {
                 })
             }
             Error::Ledger(e) => write!(f, "{e}; nothing was sent"),
+            Error::SlotsFull {
+                model_id,
+                limit,
+                waited,
+            } => write!(
+                f,
+                "all {limit} of the team's running-task slots stayed held (by this and other \
+                 instances on the same ledger) for {:.1} s, so the {model_id} request was not \
+                 sent; submit it again once a task ends, or raise the running-task limit if \
+                 the team's tier allows more",
+                waited.as_secs_f64()
+            ),
             Error::LedgerUnrecorded {
                 model_id,
                 entry,
@@ -773,6 +799,8 @@ pub enum ErrorKind {
     EmptyResult,
     /// The ledger failed ([`Error::Ledger`]).
     Ledger,
+    /// The team's shared running-task slots were all held ([`Error::SlotsFull`]).
+    SlotsFull,
     /// The ledger missed a known outcome ([`Error::LedgerUnrecorded`]).
     LedgerUnrecorded,
     /// Saving files failed ([`Error::Download`]).
@@ -810,6 +838,7 @@ impl Error {
             Error::TimedOut { .. } => ErrorKind::TimedOut,
             Error::EmptyResult { .. } => ErrorKind::EmptyResult,
             Error::Ledger(_) => ErrorKind::Ledger,
+            Error::SlotsFull { .. } => ErrorKind::SlotsFull,
             Error::LedgerUnrecorded { .. } => ErrorKind::LedgerUnrecorded,
             Error::Download(_) => ErrorKind::Download,
             Error::Media(_) => ErrorKind::Media,

@@ -33,6 +33,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::cost::Cost;
 use crate::task::kind::TaskKind;
+use shared_rate::SharedRate;
+use slots::{Claim, SlotClaim};
 
 mod columns;
 pub(crate) mod default;
@@ -40,6 +42,8 @@ mod location;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
+pub mod shared_rate;
+pub mod slots;
 mod sqlite;
 
 pub use location::{
@@ -483,6 +487,98 @@ pub trait TaskLedger: Send + Sync + fmt::Debug {
     /// The default remembers nothing.
     fn record_learned_limit<'a>(&'a self, key: &'a str, limit: u32) -> LedgerFuture<'a, ()> {
         let _ = (key, limit);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// Whether this ledger holds the team's running-task slots, shared by every client
+    /// on it ([`slots`]): a client then records each intent with
+    /// [`TaskLedger::claim_slot`] instead of [`TaskLedger::record_intent`].
+    ///
+    /// The default shares none: each client keeps within the limit on its own.
+    fn shares_slots(&self) -> bool {
+        false
+    }
+
+    /// Records `intent` together with one of the team's free slots, atomically: of
+    /// the instances claiming at once, as many as there are free slots record their
+    /// intent, the others get [`Claim::Full`] and record nothing.
+    ///
+    /// The default has no slots: it records the intent and admits it.
+    fn claim_slot<'a>(
+        &'a self,
+        intent: &'a Intent,
+        claim: &'a SlotClaim,
+    ) -> LedgerFuture<'a, Claim> {
+        let _ = claim;
+        Box::pin(async move {
+            let entry = self.record_intent(intent).await?;
+            Ok(Claim::Admitted { entry })
+        })
+    }
+
+    /// Extends the lease of the slot `task_id` holds by `lease` from now: its task is
+    /// still watched. No-op for a task without a slot, and by default.
+    fn renew_slot<'a>(&'a self, task_id: &'a str, lease: Duration) -> LedgerFuture<'a, ()> {
+        let _ = (task_id, lease);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// Frees the slot `task_id` holds: its task reached a final status. No-op for a
+    /// task without a slot, and by default.
+    fn release_slot<'a>(&'a self, task_id: &'a str) -> LedgerFuture<'a, ()> {
+        let _ = task_id;
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// Takes over the team's slots whose lease ran out, for `lease` from now: their
+    /// entries, with a task id each, are returned for the caller to poll to the end
+    /// (which renews and, at the end, releases them). A slot whose request never
+    /// showed a task id, or whose entry is closed, is freed instead. Of several
+    /// instances taking over at once, each slot goes to one.
+    ///
+    /// The default has no slots and returns nothing.
+    fn take_over_slots<'a>(
+        &'a self,
+        team: &'a str,
+        lease: Duration,
+    ) -> LedgerFuture<'a, Vec<LedgerEntry>> {
+        let _ = (team, lease);
+        Box::pin(std::future::ready(Ok(Vec::new())))
+    }
+
+    /// Whether this ledger holds the key's request rate, shared by every client on
+    /// it ([`shared_rate`]): each request then passes [`TaskLedger::take_request`].
+    ///
+    /// The default shares nothing: each client paces itself alone.
+    fn shares_rate(&self) -> bool {
+        false
+    }
+
+    /// Takes one request of the budget `rate` of the key whose fingerprint is `key`,
+    /// atomically across instances: `Duration::ZERO` when it may go now, else how
+    /// long to wait before asking again (nothing taken).
+    ///
+    /// The default lets every request go.
+    fn take_request<'a>(
+        &'a self,
+        key: &'a str,
+        rate: &'a SharedRate,
+    ) -> LedgerFuture<'a, Duration> {
+        let _ = (key, rate);
+        Box::pin(std::future::ready(Ok(Duration::ZERO)))
+    }
+
+    /// No request of the key may go for `pause` from now (a 429, `X-RateLimit-Reset`),
+    /// for every instance; a later pause already recorded stays.
+    ///
+    /// The default keeps nothing.
+    fn push_back_requests<'a>(
+        &'a self,
+        key: &'a str,
+        pause: Duration,
+        rate: &'a SharedRate,
+    ) -> LedgerFuture<'a, ()> {
+        let _ = (key, pause, rate);
         Box::pin(std::future::ready(Ok(())))
     }
 

@@ -27,6 +27,7 @@ use serde_json::Value;
 
 use crate::error::Error;
 use crate::error::api::answer_error;
+use crate::ledger::slots::{Claim, SlotClaim};
 use crate::ledger::{Intent, LedgerEntry, LedgerError, Outcome};
 use crate::redact::Redactor;
 use crate::schema::model_id::check_model_id;
@@ -72,6 +73,16 @@ pub struct SubmitOptions {
     /// Send a body for a model this build does not vendor without its live schema
     /// (see [`SubmitOptions::skip_schema_check`]).
     pub skip_schema_check: bool,
+    /// How long to wait for one of the team's running-task slots, when the ledger
+    /// shares them among instances ([`TaskLedger::shares_slots`]); `None` (the default)
+    /// waits until one frees. Past it the submit fails with [`Error::SlotsFull`],
+    /// having recorded and sent nothing. See [`SubmitOptions::slot_wait`].
+    ///
+    /// [`TaskLedger::shares_slots`]: crate::ledger::TaskLedger::shares_slots
+    pub slot_wait: Option<Duration>,
+    /// The team's running-task limit for this submit's slot claim, in place of the
+    /// client's ([`SubmitOptions::running_task_limit`]).
+    pub running_task_limit: Option<u32>,
 }
 
 impl SubmitOptions {
@@ -109,6 +120,29 @@ impl SubmitOptions {
     /// ```
     pub fn skip_schema_check(mut self) -> Self {
         self.skip_schema_check = true;
+        self
+    }
+
+    /// Waits at most `most` for a free slot of the team's, when the ledger shares
+    /// them (the PostgreSQL ledger); `Duration::ZERO` tries once. A program that
+    /// schedules its own submits (like `modellix batch`) tries once and submits again
+    /// after one of its tasks ends.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let options = modellix::SubmitOptions::new().slot_wait(Duration::ZERO);
+    /// assert_eq!(options.slot_wait, Some(Duration::ZERO));
+    /// ```
+    pub fn slot_wait(mut self, most: Duration) -> Self {
+        self.slot_wait = Some(most);
+        self
+    }
+
+    /// Claims a shared slot as if the team had `tasks` running-task slots, in place
+    /// of the client's setting (or the learned limit): for a program that probes the
+    /// team's limit.
+    pub fn running_task_limit(mut self, tasks: u32) -> Self {
+        self.running_task_limit = Some(tasks.max(1));
         self
     }
 }
@@ -260,7 +294,46 @@ async fn send_paid(
             ),
         body: Bytes::from(body.bytes),
         webhook,
+        claim: SlotClaim {
+            limit: options.running_task_limit.or(shared.slot_claim.limit),
+            ..shared.slot_claim.clone()
+        },
     };
+    let started = tokio::time::Instant::now();
+    let mut paid = paid;
+    loop {
+        match send_once(paid.clone()).await {
+            Err(Error::SlotsFull {
+                model_id, limit, ..
+            }) => {
+                let waited = started.elapsed();
+                let left = options.slot_wait.map(|most| most.saturating_sub(waited));
+                if left.is_some_and(|left| left.is_zero()) {
+                    return Err(Error::SlotsFull {
+                        model_id,
+                        limit,
+                        waited,
+                    });
+                }
+                // A slot nobody renews holds a task nobody watches: watch it, so it
+                // frees when the task ends.
+                adopt_expired(shared).await;
+                let pause = SLOT_RETRY.mul_f64(0.5 + fastrand::f64());
+                tokio::time::sleep(left.map_or(pause, |left| pause.min(left))).await;
+                paid.intent.created_at = SystemTime::now();
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The pause between two claims of a shared slot while all are held (jittered), short
+/// beside a task's run time so a freed slot is taken at once.
+const SLOT_RETRY: Duration = Duration::from_millis(250);
+
+/// One attempt, on a task of its own.
+async fn send_once(paid: Paid) -> Result<Task, Error> {
+    let model_id = paid.model_id.clone();
     // Set just before the POST is handed to the transport: a submit task that ends
     // abnormally before that sent nothing.
     let sending = Arc::new(AtomicBool::new(false));
@@ -272,7 +345,7 @@ async fn send_paid(
             "the submit task ended abnormally before sending ({e})"
         )))),
         Err(e) => Err(Error::OutcomeUnknown {
-            model_id: model_id.to_owned(),
+            model_id,
             task_id: None,
             reason: format!(
                 "the submit task ended abnormally ({e}); see client.recover() for its record"
@@ -282,7 +355,42 @@ async fn send_paid(
     }
 }
 
+/// Takes over the team's slots whose lease ran out (their holder died or stopped
+/// watching) and polls each one's task to the end in the background: the end frees
+/// the slot, and the ledger gets the task's final status.
+async fn adopt_expired(shared: &Arc<Shared>) {
+    let claim = &shared.slot_claim;
+    let orphans = match shared
+        .ledger
+        .take_over_slots(&claim.team, claim.lease)
+        .await
+    {
+        Ok(orphans) => orphans,
+        Err(e) => {
+            tracing::warn!("could not look for slots whose holder stopped: {e}");
+            return;
+        }
+    };
+    for entry in orphans {
+        let Some(task_id) = entry.task_id() else {
+            continue;
+        };
+        tracing::info!(
+            task_id,
+            entry = entry.id,
+            "taking over a task whose slot's holder stopped renewing it"
+        );
+        let shared = Arc::clone(shared);
+        let task = Task::from_id(task_id.to_owned());
+        tokio::spawn(async move {
+            let options = shared.wait;
+            let _ = crate::wait::poll_loop::wait(&shared, &task, options).await;
+        });
+    }
+}
+
 /// One paid request, owned, so it can outlive the caller's future.
+#[derive(Clone)]
 struct Paid {
     shared: Arc<Shared>,
     path: String,
@@ -292,6 +400,8 @@ struct Paid {
     body: Bytes,
     /// `X-Webhook-URL`, checked.
     webhook: Option<HeaderValue>,
+    /// The slot claimed with the intent, when the ledger shares the team's slots.
+    claim: SlotClaim,
 }
 
 impl Paid {
@@ -306,7 +416,22 @@ impl Paid {
             });
         };
         // A ledger that cannot record the intent ends the submit here: nothing sent.
-        let entry_id = shared.ledger.record_intent(&self.intent).await?;
+        // One that shares the team's slots records it only with a free slot.
+        let entry_id = if shared.ledger.shares_slots() {
+            match shared.ledger.claim_slot(&self.intent, &self.claim).await? {
+                Claim::Admitted { entry } => entry,
+                Claim::Full { limit } => {
+                    permit.unused();
+                    return Err(Error::SlotsFull {
+                        model_id: self.model_id.clone(),
+                        limit,
+                        waited: Duration::ZERO,
+                    });
+                }
+            }
+        } else {
+            shared.ledger.record_intent(&self.intent).await?
+        };
         sending.store(true, Ordering::SeqCst);
         let result = self.post(permit).await;
         let outcome = match &result {

@@ -17,10 +17,12 @@
 //! `max_pause`; every sleep is followed by a fresh look at the state, so a pause that
 //! was shortened or lifted is honoured at once.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
+
+use crate::ledger::shared_rate::{RateGate, SharedRate};
 
 /// Modellix's documented per-key limit, assumed until an answer says otherwise.
 pub const DEFAULT_REQUESTS_PER_MINUTE: u32 = 100;
@@ -88,6 +90,8 @@ pub(crate) struct RateLimiter {
     /// Wakes the requests in line when the bucket's size or rate changes (rare: the
     /// first answer, a new limit), so that none sleeps on a stale refill time.
     changed: tokio::sync::Notify,
+    /// The budget shared with other instances, when the ledger holds one.
+    gate: Option<Arc<dyn RateGate>>,
 }
 
 #[derive(Debug)]
@@ -155,6 +159,22 @@ impl Drop for Permit<'_> {
     }
 }
 
+impl Permit<'_> {
+    /// Gives the token back: the request was never sent (a submit that found none of
+    /// the team's slots free), so it spent nothing of the server's budget.
+    pub(crate) fn unused(mut self) {
+        let limiter = self.limiter;
+        let mut state = limiter.lock();
+        self.answered = true;
+        state.in_flight -= 1;
+        if limiter.pacing {
+            state.tokens = (state.tokens + 1.0).min(state.cap());
+        }
+        drop(state);
+        limiter.changed.notify_waiters();
+    }
+}
+
 impl RateLimiter {
     /// `per_minute`: `None` turns pacing off (429 pauses still apply when shared).
     pub(crate) fn new(
@@ -172,6 +192,7 @@ impl RateLimiter {
             max_pause,
             settings,
             changed: tokio::sync::Notify::new(),
+            gate: None,
             state: Mutex::new(State {
                 paused_until: None,
                 tokens: capacity,
@@ -187,6 +208,41 @@ impl RateLimiter {
         }
     }
 
+    /// The same limiter, also passing every request through `gate` (when it paces).
+    pub(crate) fn with_gate(mut self, gate: Arc<dyn RateGate>) -> Self {
+        self.gate = self.pacing.then_some(gate);
+        self
+    }
+
+    /// The key's budget as this client knows it, for the shared gate.
+    fn shared_rate(&self) -> SharedRate {
+        let state = self.lock();
+        let interval =
+            Duration::from_secs_f64(1.0 / state.per_sec.max(1e-6)).min(self.settings.window);
+        SharedRate::new(interval, state.capacity as u32)
+    }
+
+    /// Waits for a request slot, then for the shared budget when there is one;
+    /// `None` when `deadline` came first (nothing taken).
+    pub(crate) async fn acquire(&self, deadline: Option<Instant>) -> Option<Permit<'_>> {
+        let permit = self.acquire_local(deadline).await?;
+        let Some(gate) = &self.gate else {
+            return Some(permit);
+        };
+        loop {
+            let wait = gate.admit(self.shared_rate()).await;
+            if wait.is_zero() {
+                return Some(permit);
+            }
+            let wake = crate::time::later(Instant::now(), wait.min(self.settings.window));
+            if deadline.is_some_and(|deadline| deadline <= wake) {
+                permit.unused();
+                return None;
+            }
+            tokio::time::sleep_until(wake).await;
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -199,7 +255,7 @@ impl RateLimiter {
     /// in their order instead of all together, and none waits for another to be woken
     /// first (a handoff per request through a busy runtime paced the client well below
     /// the bucket).
-    pub(crate) async fn acquire(&self, deadline: Option<Instant>) -> Option<Permit<'_>> {
+    async fn acquire_local(&self, deadline: Option<Instant>) -> Option<Permit<'_>> {
         let place = {
             let mut state = self.lock();
             let now = Instant::now();
@@ -318,11 +374,22 @@ impl RateLimiter {
                 self.pause(&mut state, now, hint);
             }
         }
+        let mut push_back = None;
         if status == 429 && self.shared_pause {
-            self.pause(&mut state, now, hint.unwrap_or(Duration::from_secs(1)));
+            let pause = hint.unwrap_or(Duration::from_secs(1));
+            self.pause(&mut state, now, pause);
+            push_back = Some(pause.min(self.max_pause));
         }
         drop(state);
         drop(permit);
+        // Every other instance holds back too: the server's budget is the key's.
+        if let (Some(pause), Some(gate)) = (push_back, &self.gate)
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let gate = Arc::clone(gate);
+            let rate = self.shared_rate();
+            runtime.spawn(async move { gate.push_back(pause, rate).await });
+        }
         if resized {
             self.changed.notify_waiters();
         }

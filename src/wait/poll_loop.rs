@@ -317,6 +317,7 @@ impl Waiter {
                     self.last_error = None;
                     if !info.status.is_terminal() {
                         self.last_running_at = Some(self.asked_at);
+                        Box::pin(self.renew_slot()).await;
                     }
                     if let Some(event) = Box::pin(self.seen(info)).await {
                         return event;
@@ -437,6 +438,19 @@ impl Waiter {
         Some(Event::Update(update))
     }
 
+    /// Still running: the team slot its task holds (in a ledger that shares slots) is
+    /// leased for another term, so no other instance takes the task over.
+    async fn renew_slot(&self) {
+        let shared = &self.shared;
+        if !shared.ledger.shares_slots() {
+            return;
+        }
+        let lease = shared.slot_claim.lease;
+        if let Err(e) = shared.ledger.renew_slot(self.task.id(), lease).await {
+            tracing::warn!(task_id = self.task.id(), "{e}");
+        }
+    }
+
     /// Teaches the schedule what this wait observed of the run time, and writes the
     /// end into the ledger (failures only logged: the result matters more than its
     /// record).
@@ -460,6 +474,12 @@ impl Waiter {
             (None, false) => None,
         };
         let ledger = &shared.ledger;
+        // The team's slot first: another instance may be waiting for it.
+        if ledger.shares_slots()
+            && let Err(e) = ledger.release_slot(self.task.id()).await
+        {
+            tracing::warn!(task_id = self.task.id(), "{e}");
+        }
         if let Some(took) = learned
             && let Err(e) = ledger.record_run(kind, took).await
         {

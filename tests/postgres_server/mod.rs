@@ -32,7 +32,12 @@ pub fn server_url(test: &str) -> Option<String> {
 /// database's name in place of the path). `None` as [`server_url`] says.
 pub async fn fresh_database(test: &str) -> Option<String> {
     let server = server_url(test)?;
-    let (client, connection) = tokio_postgres::connect(&server, tokio_postgres::NoTls)
+    Some(fresh_database_on(&server, test).await)
+}
+
+/// A new, empty database on the server at `server`; its URL.
+pub async fn fresh_database_on(server: &str, test: &str) -> String {
+    let (client, connection) = tokio_postgres::connect(server, tokio_postgres::NoTls)
         .await
         .unwrap_or_else(|e| panic!("{test}: cannot connect to the test server: {e}"));
     tokio::spawn(connection);
@@ -41,7 +46,7 @@ pub async fn fresh_database(test: &str) -> Option<String> {
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .await
         .unwrap_or_else(|e| panic!("{test}: cannot create a database: {e}"));
-    Some(with_database(&server, &name))
+    with_database(server, &name)
 }
 
 /// `url` with its database (the path) replaced by `name`.

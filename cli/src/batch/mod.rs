@@ -26,7 +26,8 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
 use modellix::{
-    Backoff, Cost, LearningSchedule, MemoryLedger, TaskHandle, TaskLedger, TaskOutput, WaitOptions,
+    Backoff, Cost, LearningSchedule, MemoryLedger, SubmitOptions, TaskHandle, TaskLedger,
+    TaskOutput, WaitOptions,
 };
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -52,6 +53,14 @@ const MAX_SILENCE: u32 = 10;
 /// New jobs above which a batch on a terminal asks before sending (the number is in
 /// `modellix batch --help`).
 const CONFIRM_ABOVE: usize = 20;
+
+/// The pause before claiming a shared team slot again after all were held (jittered,
+/// so the batches sharing a ledger do not claim in step).
+const SLOT_RETRY: Duration = Duration::from_millis(250);
+
+/// How often jobs running in another process on the ledger are looked up, once this
+/// batch has nothing else to do.
+const ELSEWHERE_CHECK: Duration = Duration::from_millis(500);
 
 /// The pause after a 429, a request never sent or a wait that failed, when no
 /// `--poll-interval` is given.
@@ -133,7 +142,9 @@ pub async fn run(global: &Global, args: &BatchArgs, out: &Out) -> Outcome {
         };
         let saved = SavedLedger::new(inner);
         ledger = Some(saved.clone());
-        let mut builder = builder.ledger(saved);
+        let mut builder = builder
+            .ledger(saved)
+            .slot_lease(Duration::from_secs(args.slot_lease));
         if let Some(n) = args.concurrency {
             builder = builder.running_task_limit(n);
         }
@@ -160,8 +171,12 @@ pub async fn run(global: &Global, args: &BatchArgs, out: &Out) -> Outcome {
         resend: BTreeMap::new(),
         running: BTreeMap::new(),
         waits: FuturesUnordered::new(),
+        taken_over: FuturesUnordered::new(),
+        slots_full: 0,
+        elsewhere_since: BTreeMap::new(),
         downloads: FuturesUnordered::new(),
         uploads: BTreeMap::new(),
+        filled: BTreeMap::new(),
         deletions: Vec::new(),
         limit: if session.client.running_task_limit_is_set() {
             RunningLimit::told(session.client.running_task_limit())
@@ -207,6 +222,14 @@ pub async fn run(global: &Global, args: &BatchArgs, out: &Out) -> Outcome {
             eprintln!("warning: the learned running-task limit was not kept: {e}");
         }
     }
+    // Uploaded for jobs that never got a slot: no task reads them.
+    for (_, (_, uploads)) in std::mem::take(&mut batch.filled) {
+        if !args.keep_uploads {
+            batch
+                .deletions
+                .push(delete_in_background(&session.client, uploads));
+        }
+    }
     for deletion in std::mem::take(&mut batch.deletions) {
         let _ = deletion.await;
     }
@@ -237,10 +260,20 @@ struct Batch<'a> {
     running: BTreeMap<usize, String>,
     /// The library's waits, one per running task; a slot each.
     waits: FuturesUnordered<BoxFuture<'a, Waited>>,
+    /// Waits for tasks of other runs taken over (their holder died): watched only, so
+    /// their team slots free when they end.
+    taken_over: FuturesUnordered<BoxFuture<'a, ()>>,
+    /// Submits that found every shared team slot held.
+    slots_full: u64,
+    /// Jobs taken by another process on the ledger, since when (`follow_elsewhere`).
+    elsewhere_since: BTreeMap<usize, Instant>,
     /// Result downloads in progress; they advance whenever the loop waits.
     downloads: FuturesUnordered<BoxFuture<'a, (usize, Outcome<Value>)>>,
     /// Files uploaded for a running job's local paths, deleted once its task ends.
     uploads: BTreeMap<usize, Vec<modellix::UploadedFile>>,
+    /// A queued job's body with its local files filled in, kept from a try that
+    /// found every team slot held, so its files are not uploaded again.
+    filled: BTreeMap<usize, (Value, Vec<modellix::UploadedFile>)>,
     /// Deletions of those files in progress; awaited before the batch returns.
     deletions: Vec<tokio::task::JoinHandle<()>>,
     /// K: tasks allowed to run at once, told or learned (`limit.rs`).
@@ -486,9 +519,123 @@ impl<'a> Batch<'a> {
         }
     }
 
+    /// Takes over the tasks whose team slot nobody renews (a batch or program on the
+    /// same ledger died): one of this batch's jobs is resumed as its own (waited for,
+    /// saved); any other task is waited for, so its slot frees when it ends.
+    async fn take_over(&mut self) {
+        let client = &self.session.client;
+        let lease = Duration::from_secs(self.args.slot_lease);
+        let orphans = match self
+            .ledger
+            .take_over_slots(client.key_fingerprint(), lease)
+            .await
+        {
+            Ok(orphans) => orphans,
+            Err(e) => {
+                eprintln!("warning: could not look for tasks whose batch stopped: {e}");
+                return;
+            }
+        };
+        for entry in orphans {
+            let Some(task_id) = entry.task_id().map(str::to_owned) else {
+                continue;
+            };
+            let Ok(task) = client.task(task_id.clone()) else {
+                continue;
+            };
+            let mine = entry.intent.marker.as_deref().and_then(|marker| {
+                (0..self.jobs.len()).find(|&i| {
+                    self.resend.get(&i).unwrap_or(&self.jobs[i].marker) == marker
+                        && !self.running.contains_key(&i)
+                })
+            });
+            match mine {
+                Some(index) => {
+                    self.queue.retain(|&i| i != index);
+                    self.states[index] = State::Running;
+                    self.events.job(
+                        "resumed",
+                        &self.jobs[index],
+                        json!({"task_id": task_id, "taken_over": true, "entry": entry.id}),
+                    );
+                    self.start_wait(index, task, Duration::ZERO);
+                }
+                None => {
+                    self.taken_over.push(
+                        async move {
+                            let _ = task.wait().await;
+                        }
+                        .boxed(),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Jobs another process on the ledger took, looked up again once this batch has
+    /// nothing else to do, so that the processes sharing a jobs file all end when
+    /// every job has: ended there is done, freed there (refused, never sent) is sent
+    /// here, and a task whose process died is taken over (its shared slot's lease ran
+    /// out) or, on a ledger without shared slots, waited for here at once. A request
+    /// in flight there for longer than a lease is listed as unknown. True while some
+    /// are still running elsewhere.
+    async fn follow_elsewhere(&mut self) -> bool {
+        let pending: Vec<usize> = self.elsewhere_since.keys().copied().collect();
+        if pending.is_empty() {
+            return false;
+        }
+        let shared = self.ledger.shares_slots();
+        if shared {
+            self.take_over().await;
+        }
+        let lease = Duration::from_secs(self.args.slot_lease);
+        for index in pending {
+            if self.states[index] != State::Elsewhere {
+                // Taken over meanwhile.
+                self.elsewhere_since.remove(&index);
+                continue;
+            }
+            let Ok(found) = prior::lookup(self.session, &self.jobs[index]).await else {
+                continue;
+            };
+            match found.prior {
+                Prior::Running { task_id } if !shared => {
+                    self.elsewhere_since.remove(&index);
+                    // No lease tells whether its process lives: watching it twice
+                    // costs queries, never a paid task.
+                    self.take_prior(index, Prior::Running { task_id })
+                        .unwrap_or_default();
+                }
+                // Watched there, and taken over here once its lease runs out; one
+                // whose slot was freed unsaved (its process died after the end) is
+                // waited for here after a lease.
+                Prior::Running { task_id } => {
+                    if self.elsewhere_since[&index].elapsed() >= lease {
+                        self.elsewhere_since.remove(&index);
+                        self.take_prior(index, Prior::Running { task_id })
+                            .unwrap_or_default();
+                    }
+                }
+                Prior::New => {
+                    self.elsewhere_since.remove(&index);
+                    self.states[index] = State::Queued;
+                    self.queue.push_back(index);
+                }
+                Prior::Unknown { task_id: None, .. }
+                    if self.elsewhere_since[&index].elapsed() < lease => {}
+                prior => {
+                    self.elsewhere_since.remove(&index);
+                    self.take_prior(index, prior).unwrap_or_default();
+                }
+            }
+        }
+        !self.elsewhere_since.is_empty() || !self.queue.is_empty() || !self.waits.is_empty()
+    }
+
     /// Another process on the same ledger is sending (or sent) this job.
     fn elsewhere(&mut self, index: usize, detail: Value) {
         self.states[index] = State::Elsewhere;
+        self.elsewhere_since.insert(index, Instant::now());
         self.events.job("elsewhere", &self.jobs[index], detail);
     }
 
@@ -503,6 +650,7 @@ impl<'a> Batch<'a> {
             if self.waits.is_empty()
                 && self.downloads.is_empty()
                 && (self.queue.is_empty() || self.stop_admitting)
+                && (self.stop_admitting || !self.follow_elsewhere().await)
             {
                 return Ending::Done;
             }
@@ -516,10 +664,14 @@ impl<'a> Batch<'a> {
             {
                 wake = wake.min(until);
             }
+            if !self.elsewhere_since.is_empty() {
+                wake = wake.min(Instant::now() + ELSEWHERE_CHECK);
+            }
             tokio::select! {
                 _ = tokio::time::sleep_until(wake) => {}
                 Some(done) = self.waits.next(), if !self.waits.is_empty() => self.waited(done),
                 Some(done) = self.downloads.next(), if !self.downloads.is_empty() => self.saved(done),
+                Some(()) = self.taken_over.next(), if !self.taken_over.is_empty() => {}
                 _ = self.stop.asked() => {}
             }
         }
@@ -560,12 +712,24 @@ impl<'a> Batch<'a> {
             let client = &self.session.client;
             // Local paths go through the library's one local-file path: inline where
             // the field takes it, uploaded otherwise.
-            let mut body = job.body.clone();
-            let sent = match client
-                .fill_local_files(&job.model.model_id, &mut body)
-                .await
-            {
-                Ok(uploads) => {
+            let filled = match self.filled.remove(&index) {
+                // Filled (and uploaded) for a try that found the team's slots full.
+                Some(filled) => Ok(filled),
+                None => {
+                    let mut body = job.body.clone();
+                    client
+                        .fill_local_files(&job.model.model_id, &mut body)
+                        .await
+                        .map(|uploads| (body, uploads))
+                }
+            };
+            let sent = match filled {
+                Ok((body, uploads)) => {
+                    // One try for a team slot (with a ledger that shares them): a full
+                    // team is tried again when a task ends, here or elsewhere.
+                    let options = SubmitOptions::new()
+                        .slot_wait(Duration::ZERO)
+                        .running_task_limit(self.limit.now());
                     let sent = submit::submit(
                         client,
                         &job.model.model_id,
@@ -573,11 +737,15 @@ impl<'a> Batch<'a> {
                         Some(marker),
                         self.args.webhook.as_deref(),
                         self.args.no_schema,
+                        options,
                     )
                     .await;
-                    // Refused or never sent: no task will read them.
+                    // Refused or never sent: no task will read them. Kept for the
+                    // next try when only the team's slots were full.
                     let unused = sent.as_ref().is_err_and(modellix::Error::nothing_created);
-                    if unused && !self.args.keep_uploads {
+                    if matches!(sent, Err(modellix::Error::SlotsFull { .. })) {
+                        self.filled.insert(index, (body, uploads));
+                    } else if unused && !self.args.keep_uploads {
                         self.deletions.push(delete_in_background(client, uploads));
                     } else if !uploads.is_empty() {
                         self.uploads.insert(index, uploads);
@@ -590,6 +758,17 @@ impl<'a> Batch<'a> {
                 Err(modellix::Error::Ledger(e)) if e.held_by().is_some() => {
                     self.elsewhere(index, json!({"entry": e.held_by()}));
                     continue;
+                }
+                Err(modellix::Error::SlotsFull { .. }) => {
+                    // Every team slot is held by this and the other batches on the
+                    // ledger: nothing was recorded or sent. Tried again soon, and
+                    // tasks whose holder stopped renewing are taken over meanwhile.
+                    self.queue.push_front(index);
+                    self.slots_full += 1;
+                    self.refused_until =
+                        Some(Instant::now() + SLOT_RETRY.mul_f64(0.5 + fastrand::f64()));
+                    self.take_over().await;
+                    return;
                 }
                 other => other.map_err(Failure::from),
             };
@@ -906,6 +1085,7 @@ impl<'a> Batch<'a> {
             "interrupted": ending == Ending::Interrupted,
             "stopped_after_unknown": self.stopped_after_unknown,
             "concurrency_refusals": self.concurrency_refusals,
+            "slots_full": self.slots_full,
             "mean_slot_gap_ms": mean_gap_ms,
             // Exact: the sum of the billed amounts of the tasks that succeeded in this
             // run (as a decimal string); `unpriced` of them gave no amount.

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use modellix::{
-    Cost, EntryQuery, Intent, LedgerEntry, LedgerError, LedgerFuture, Outcome, TaskKind, TaskLedger,
+    Claim, Cost, EntryQuery, Intent, LedgerEntry, LedgerError, LedgerFuture, Outcome, SlotClaim,
+    TaskKind, TaskLedger,
 };
 
 #[derive(Debug, Clone)]
@@ -78,6 +79,36 @@ impl TaskLedger for SavedLedger {
 
     fn record_learned_limit<'a>(&'a self, key: &'a str, limit: u32) -> LedgerFuture<'a, ()> {
         self.inner.record_learned_limit(key, limit)
+    }
+
+    fn shares_slots(&self) -> bool {
+        self.inner.shares_slots()
+    }
+
+    fn claim_slot<'a>(
+        &'a self,
+        intent: &'a Intent,
+        claim: &'a SlotClaim,
+    ) -> LedgerFuture<'a, Claim> {
+        self.inner.claim_slot(intent, claim)
+    }
+
+    fn renew_slot<'a>(&'a self, task_id: &'a str, lease: Duration) -> LedgerFuture<'a, ()> {
+        self.inner.renew_slot(task_id, lease)
+    }
+
+    // Not held back like a success: the task ended, so its slot is free for the
+    // team's next one while its results download.
+    fn release_slot<'a>(&'a self, task_id: &'a str) -> LedgerFuture<'a, ()> {
+        self.inner.release_slot(task_id)
+    }
+
+    fn take_over_slots<'a>(
+        &'a self,
+        team: &'a str,
+        lease: Duration,
+    ) -> LedgerFuture<'a, Vec<LedgerEntry>> {
+        self.inner.take_over_slots(team, lease)
     }
 
     fn accept_delivery<'a>(

@@ -65,6 +65,7 @@ async fn send(
         None,
         args.webhook.as_deref(),
         args.no_schema,
+        modellix::SubmitOptions::new(),
     )
     .await
     {
