@@ -436,6 +436,11 @@ pub struct BatchArgs {
     /// after a 429 (to measure what the limiter prevents).
     #[arg(long, hide = true)]
     pub no_rate_limiter: bool,
+    /// Poll every --poll-interval (else by the library's default backoff) without
+    /// learning run times, as Modellix's own CLI does every 2 s (to measure what the
+    /// learning schedule saves).
+    #[arg(long, hide = true)]
+    pub no_learning: bool,
     /// The length of the server's minute for the rate limiter, in seconds (tests
     /// against a time-scaled sandbox; default: a real minute, or the in-process
     /// sandbox's scaled one).
