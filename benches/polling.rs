@@ -3,6 +3,12 @@
 //!
 //! Run: `cargo bench --bench polling`. Deterministic (seeded); uses the library's own
 //! policy types, driven the way `Task::wait` drives them.
+//!
+//! Each table ends with the best fixed plan for its cell: the query times a dynamic
+//! program picks when it knows the cell's true run-time distribution exactly, for the
+//! least mean latency at no more requests than the learning schedule made there (gaps
+//! of at least the schedule's 1 s minimum), played on the same draws. The learning
+//! schedule's mean latency is judged against it: at most 1.10 × its.
 
 use std::time::Duration;
 
@@ -12,12 +18,129 @@ const DURATIONS: [f64; 5] = [20.0, 60.0, 120.0, 300.0, 600.0];
 const TASKS: usize = 2000;
 const WARM_UP: usize = 10;
 
+/// The smallest gap between two queries of the best plan, as the learning schedule's
+/// default `min_interval`.
+const MIN_GAP: f64 = 1.0;
+/// Grid points of the best plan's dynamic program, over the support of the run times.
+const PLAN_GRID: usize = 480;
+/// Goal: the learning schedule's mean latency at most this times the best plan's.
+const BEST_PLAN_GOAL: f64 = 1.10;
+
 #[derive(Clone, Copy)]
 enum Spread {
     /// Uniform over ±20%.
     Uniform,
     /// Triangular over ±20% (most tasks near the nominal time).
     Triangular,
+}
+
+impl Spread {
+    /// Where `u`, the relative deviation of a run time over [-1, 1] (0.2 × u of the
+    /// nominal), falls at or below: the exact distribution `run` draws from.
+    fn cdf(self, u: f64) -> f64 {
+        let u = u.clamp(-1.0, 1.0);
+        match self {
+            Spread::Uniform => (u + 1.0) / 2.0,
+            // The difference of two uniforms on [0, 1].
+            Spread::Triangular if u < 0.0 => (1.0 + u).powi(2) / 2.0,
+            Spread::Triangular => 1.0 - (1.0 - u).powi(2) / 2.0,
+        }
+    }
+}
+
+/// Queries at fixed times after submit, known beforehand: the best fixed plan.
+#[derive(Debug)]
+struct FixedPlan(Vec<f64>);
+
+impl PollSchedule for FixedPlan {
+    fn delay(&self, ctx: &PollContext<'_>) -> Duration {
+        let now = ctx.since_submit.as_secs_f64();
+        let next = self.0.iter().find(|t| **t > now + 1e-9);
+        // The plan's last query is at the longest run time: nothing ends past it.
+        Duration::from_secs_f64(next.map_or(MIN_GAP, |t| t - now))
+    }
+}
+
+/// The query times minimising mean latency + `price` × mean queries for run times of
+/// `nominal` ± 20% spread as `spread`, with gaps of at least `MIN_GAP` (also before
+/// the first query) and the last query at the longest run time. Dynamic programming
+/// over a grid on the support: the best plan whose latest query is at grid time `j`
+/// extends the best one ending at an earlier `i`, paying a query whenever the task
+/// may still run at `i` and the wait from every end in `(i, j]` to `j`.
+fn best_plan(nominal: f64, spread: Spread, price: f64) -> Vec<f64> {
+    let (lo, hi) = (0.8 * nominal, 1.2 * nominal);
+    let step = (hi - lo) / (PLAN_GRID - 1) as f64;
+    let t: Vec<f64> = (0..PLAN_GRID).map(|i| lo + step * i as f64).collect();
+    let cdf: Vec<f64> = t
+        .iter()
+        .map(|x| spread.cdf((x / nominal - 1.0) / 0.2))
+        .collect();
+    // E[end; end ≤ t]: Simpson's rule on each grid step of x dF(x).
+    let density = |x: f64| {
+        let h = 1e-6 * nominal;
+        let u = |x: f64| (x / nominal - 1.0) / 0.2;
+        (spread.cdf(u(x + h)) - spread.cdf(u(x - h))) / (2.0 * h)
+    };
+    let mut moment = vec![0.0; PLAN_GRID];
+    for i in 1..PLAN_GRID {
+        let (a, b) = (t[i - 1], t[i]);
+        let m = (a + b) / 2.0;
+        let part = (b - a) / 6.0 * (a * density(a) + 4.0 * m * density(m) + b * density(b));
+        moment[i] = moment[i - 1] + part;
+    }
+    let mut best = vec![f64::INFINITY; PLAN_GRID];
+    let mut previous = vec![usize::MAX; PLAN_GRID];
+    for j in 0..PLAN_GRID {
+        if t[j] >= MIN_GAP {
+            best[j] = price + t[j] * cdf[j] - moment[j];
+        }
+        for i in 0..j {
+            if t[j] - t[i] < MIN_GAP {
+                break;
+            }
+            let wait = t[j] * (cdf[j] - cdf[i]) - (moment[j] - moment[i]);
+            let total = best[i] + price * (1.0 - cdf[i]) + wait;
+            if total < best[j] {
+                best[j] = total;
+                previous[j] = i;
+            }
+        }
+    }
+    let mut plan = Vec::new();
+    let mut j = PLAN_GRID - 1;
+    loop {
+        plan.push(t[j]);
+        match previous[j] {
+            usize::MAX => break,
+            i => j = i,
+        }
+    }
+    plan.reverse();
+    plan
+}
+
+/// The best fixed plan's cell at no more requests than `budget` on the same draws: the
+/// price of a query is bisected (on a log scale) to the cheapest one whose plan stays
+/// within the budget.
+fn best_fixed(nominal: f64, spread: Spread, seed: u64, budget: f64) -> Cell {
+    let cell = |price: f64| {
+        let plan = best_plan(nominal, spread, price);
+        run(&|| Box::new(FixedPlan(plan.clone())), nominal, spread, seed)
+    };
+    // Dear enough for one query (at the longest run time), cheap enough for many.
+    let (mut dear, mut cheap) = (1e6_f64, 1e-4_f64);
+    let mut within = cell(dear);
+    for _ in 0..40 {
+        let mid = (dear * cheap).sqrt();
+        let c = cell(mid);
+        if c.requests <= budget {
+            dear = mid;
+            within = c;
+        } else {
+            cheap = mid;
+        }
+    }
+    within
 }
 
 struct Cell {
@@ -112,6 +235,7 @@ fn main() {
     );
     println!("# command: cargo bench --bench polling");
     let mut verdicts = Vec::new();
+    let mut against_best = Vec::new();
     for (spread, name) in [
         (Spread::Uniform, "uniform ±20%"),
         (Spread::Triangular, "triangular ±20%"),
@@ -141,6 +265,24 @@ fn main() {
         }
         // Row 0 is the default backoff, the last row the learning schedule.
         let (default, learning) = (&rows[0], &rows[rows.len() - 1]);
+        print!("| best fixed plan (knows the distribution) |");
+        for (i, d) in DURATIONS.iter().enumerate() {
+            let best = best_fixed(*d, spread, 42 + i as u64, learning[i].requests);
+            print!(
+                " {:.1} / {:.2} / {:.2} |",
+                best.requests, best.mean_latency, best.p95_latency
+            );
+            let (l, ratio) = (&learning[i], learning[i].mean_latency / best.mean_latency);
+            against_best.push(format!(
+                "| {name} | {d:.0} s | {:.1} / {:.2} | {:.1} / {:.2} | {ratio:.3} | {} |",
+                l.requests,
+                l.mean_latency,
+                best.requests,
+                best.mean_latency,
+                if ratio <= BEST_PLAN_GOAL { "met" } else { "MISSED" }
+            ));
+        }
+        println!();
         for (i, d) in DURATIONS.iter().enumerate() {
             let (l, b) = (&learning[i], &default[i]);
             let fine = l.requests <= b.requests && l.mean_latency <= b.mean_latency;
@@ -168,6 +310,14 @@ fn main() {
     );
     println!("| spread | cell | learning | default | verdict |\n|---|---|---|---|---|");
     for line in verdicts {
+        println!("{line}");
+    }
+    println!(
+        "\n## learning schedule beside the best fixed plan at no more requests, same draws: \
+         requests / mean latency s; goal: ratio of means ≤ {BEST_PLAN_GOAL:.2}\n"
+    );
+    println!("| spread | cell | learning | best fixed plan | ratio | verdict |\n|---|---|---|---|---|---|");
+    for line in against_best {
         println!("{line}");
     }
 }
