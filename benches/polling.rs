@@ -279,7 +279,11 @@ fn main() {
                 l.mean_latency,
                 best.requests,
                 best.mean_latency,
-                if ratio <= BEST_PLAN_GOAL { "met" } else { "MISSED" }
+                if ratio <= BEST_PLAN_GOAL {
+                    "met"
+                } else {
+                    "MISSED"
+                }
             ));
         }
         println!();
@@ -316,7 +320,9 @@ fn main() {
         "\n## learning schedule beside the best fixed plan at no more requests, same draws: \
          requests / mean latency s; goal: ratio of means ≤ {BEST_PLAN_GOAL:.2}\n"
     );
-    println!("| spread | cell | learning | best fixed plan | ratio | verdict |\n|---|---|---|---|---|---|");
+    println!(
+        "| spread | cell | learning | best fixed plan | ratio | verdict |\n|---|---|---|---|---|---|"
+    );
     for line in against_best {
         println!("{line}");
     }
