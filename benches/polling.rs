@@ -4,8 +4,8 @@
 //! Run: `cargo bench --bench polling`. Deterministic (seeded); uses the library's own
 //! policy types, driven the way `Task::wait` drives them.
 //!
-//! Each table ends with the best fixed plan for its cell: the query times a dynamic
-//! program picks when it knows the cell's true run-time distribution exactly, for the
+//! Each table ends with the best fixed plan for its cell: the query times dynamic
+//! programs pick when they know the cell's true run-time distribution exactly, for the
 //! least mean latency at no more requests than the learning schedule made there (gaps
 //! of at least the schedule's 1 s minimum), played on the same draws. The learning
 //! schedule's mean latency is judged against it: at most 1.10 × its.
@@ -21,8 +21,12 @@ const WARM_UP: usize = 10;
 /// The smallest gap between two queries of the best plan, as the learning schedule's
 /// default `min_interval`.
 const MIN_GAP: f64 = 1.0;
-/// Grid points of the best plan's dynamic program, over the support of the run times.
+/// Grid points of the best plan's dynamic programs, over the support of the run times:
+/// priced, and within a budget (whose states also count the requests spent).
 const PLAN_GRID: usize = 480;
+const BUDGET_GRID: usize = 240;
+/// The budgeted program counts expected requests in steps of this.
+const REQUEST_UNIT: f64 = 0.02;
 /// Goal: the learning schedule's mean latency at most this times the best plan's.
 const BEST_PLAN_GOAL: f64 = 1.10;
 
@@ -61,56 +65,129 @@ impl PollSchedule for FixedPlan {
     }
 }
 
-/// The query times minimising mean latency + `price` × mean queries for run times of
-/// `nominal` ± 20% spread as `spread`, with gaps of at least `MIN_GAP` (also before
-/// the first query) and the last query at the longest run time. Dynamic programming
-/// over a grid on the support: the best plan whose latest query is at grid time `j`
-/// extends the best one ending at an earlier `i`, paying a query whenever the task
-/// may still run at `i` and the wait from every end in `(i, j]` to `j`.
-fn best_plan(nominal: f64, spread: Spread, price: f64) -> Vec<f64> {
-    let (lo, hi) = (0.8 * nominal, 1.2 * nominal);
-    let step = (hi - lo) / (PLAN_GRID - 1) as f64;
-    let t: Vec<f64> = (0..PLAN_GRID).map(|i| lo + step * i as f64).collect();
-    let cdf: Vec<f64> = t
-        .iter()
-        .map(|x| spread.cdf((x / nominal - 1.0) / 0.2))
-        .collect();
-    // E[end; end ≤ t]: Simpson's rule on each grid step of x dF(x).
-    let density = |x: f64| {
-        let h = 1e-6 * nominal;
-        let u = |x: f64| (x / nominal - 1.0) / 0.2;
-        (spread.cdf(u(x + h)) - spread.cdf(u(x - h))) / (2.0 * h)
-    };
-    let mut moment = vec![0.0; PLAN_GRID];
-    for i in 1..PLAN_GRID {
-        let (a, b) = (t[i - 1], t[i]);
-        let m = (a + b) / 2.0;
-        let part = (b - a) / 6.0 * (a * density(a) + 4.0 * m * density(m) + b * density(b));
-        moment[i] = moment[i - 1] + part;
+/// Run times of `nominal` ± 20% spread as `spread`, on a grid of `points` over their
+/// support: the times, the probability of an end at or before each, and the mean of
+/// the ends at or before each times that probability (for mean latencies).
+struct Grid {
+    t: Vec<f64>,
+    cdf: Vec<f64>,
+    moment: Vec<f64>,
+}
+
+impl Grid {
+    fn new(nominal: f64, spread: Spread, points: usize) -> Grid {
+        let (lo, hi) = (0.8 * nominal, 1.2 * nominal);
+        let step = (hi - lo) / (points - 1) as f64;
+        let cdf_at = |x: f64| spread.cdf((x / nominal - 1.0) / 0.2);
+        let t: Vec<f64> = (0..points).map(|i| lo + step * i as f64).collect();
+        let cdf: Vec<f64> = t.iter().map(|x| cdf_at(*x)).collect();
+        // E[end; end ≤ t] = t F(t) − ∫ F from the support's start (by parts), the
+        // integral by Simpson's rule on each step (F is smooth within one).
+        let mut integral = 0.0;
+        let mut moment = vec![0.0; points];
+        for i in 1..points {
+            let (a, b) = (t[i - 1], t[i]);
+            integral += (b - a) / 6.0 * (cdf[i - 1] + 4.0 * cdf_at((a + b) / 2.0) + cdf[i]);
+            moment[i] = b * cdf[i] - integral;
+        }
+        Grid { t, cdf, moment }
     }
-    let mut best = vec![f64::INFINITY; PLAN_GRID];
-    let mut previous = vec![usize::MAX; PLAN_GRID];
-    for j in 0..PLAN_GRID {
+
+    /// Mean wait of the ends in `(t[i], t[j]]` for a query at `t[j]`, times their
+    /// probability.
+    fn wait(&self, i: usize, j: usize) -> f64 {
+        self.t[j] * (self.cdf[j] - self.cdf[i]) - (self.moment[j] - self.moment[i])
+    }
+}
+
+/// The query times minimising mean latency + `price` × mean queries, with gaps of at
+/// least `MIN_GAP` (also before the first query) and the last query at the longest run
+/// time. Dynamic programming over the grid: the best plan whose latest query is at grid
+/// time `j` extends the best one ending at an earlier `i`, paying a query whenever the
+/// task may still run at `i` and the wait from every end in `(i, j]` to `j`.
+fn best_plan(grid: &Grid, price: f64) -> Vec<f64> {
+    let (t, cdf, n) = (&grid.t, &grid.cdf, grid.t.len());
+    let mut best = vec![f64::INFINITY; n];
+    let mut previous = vec![usize::MAX; n];
+    for j in 0..n {
         if t[j] >= MIN_GAP {
-            best[j] = price + t[j] * cdf[j] - moment[j];
+            best[j] = price + t[j] * cdf[j] - grid.moment[j];
         }
         for i in 0..j {
             if t[j] - t[i] < MIN_GAP {
-                break;
+                break; // later i are closer still
             }
-            let wait = t[j] * (cdf[j] - cdf[i]) - (moment[j] - moment[i]);
-            let total = best[i] + price * (1.0 - cdf[i]) + wait;
+            let total = best[i] + price * (1.0 - cdf[i]) + grid.wait(i, j);
             if total < best[j] {
                 best[j] = total;
                 previous[j] = i;
             }
         }
     }
+    walk_back(t, n - 1, |j| previous[j])
+}
+
+/// Expected requests in units of `REQUEST_UNIT`, rounded up so a plan within a count
+/// of units stays within that many requests.
+fn units(requests: f64) -> usize {
+    (requests / REQUEST_UNIT - 1e-9).ceil().max(0.0) as usize
+}
+
+/// The least mean latency within `cap` units of expected requests, by dynamic
+/// programming over (latest query, units spent): the plans between the ones a price
+/// reaches (a price only finds the lower convex hull of requests and latency).
+fn best_plan_within(grid: &Grid, cap: usize) -> Option<Vec<f64>> {
+    let (t, cdf, n) = (&grid.t, &grid.cdf, grid.t.len());
+    let width = cap + 1;
+    let mut best = vec![f64::INFINITY; n * width];
+    let mut previous = vec![u32::MAX; n * width];
+    let first = units(1.0);
+    for j in 0..n {
+        if t[j] >= MIN_GAP && first <= cap {
+            best[j * width + first] = t[j] * cdf[j] - grid.moment[j];
+        }
+        for i in 0..j {
+            if t[j] - t[i] < MIN_GAP {
+                break;
+            }
+            let cost = units(1.0 - cdf[i]);
+            if cost > cap {
+                continue;
+            }
+            let wait = grid.wait(i, j);
+            for r in 0..=cap - cost {
+                let from = best[i * width + r];
+                if from + wait < best[j * width + r + cost] {
+                    best[j * width + r + cost] = from + wait;
+                    previous[j * width + r + cost] = i as u32;
+                }
+            }
+        }
+    }
+    let end = n - 1;
+    let spent = (0..width)
+        .filter(|r| best[end * width + r].is_finite())
+        .min_by(|a, b| best[end * width + a].total_cmp(&best[end * width + b]))?;
+    // Walk back through (query, units) pairs.
+    let mut plan = vec![t[end]];
+    let (mut j, mut r) = (end, spent);
+    while previous[j * width + r] != u32::MAX {
+        let i = previous[j * width + r] as usize;
+        r -= units(1.0 - cdf[i]);
+        j = i;
+        plan.push(t[j]);
+    }
+    plan.reverse();
+    Some(plan)
+}
+
+/// A plan read back from its last query through `previous`.
+fn walk_back(t: &[f64], last: usize, previous: impl Fn(usize) -> usize) -> Vec<f64> {
     let mut plan = Vec::new();
-    let mut j = PLAN_GRID - 1;
+    let mut j = last;
     loop {
         plan.push(t[j]);
-        match previous[j] {
+        match previous(j) {
             usize::MAX => break,
             i => j = i,
         }
@@ -119,26 +196,37 @@ fn best_plan(nominal: f64, spread: Spread, price: f64) -> Vec<f64> {
     plan
 }
 
-/// The best fixed plan's cell at no more requests than `budget` on the same draws: the
-/// price of a query is bisected (on a log scale) to the cheapest one whose plan stays
-/// within the budget.
+/// The best fixed plan's cell at no more requests than `budget` on the same draws:
+/// the better of the plan a bisected price finds (on a log scale, the cheapest whose
+/// plan stays within the budget) and the one the budgeted program finds (its cap
+/// lowered until the draws agree).
 fn best_fixed(nominal: f64, spread: Spread, seed: u64, budget: f64) -> Cell {
-    let cell = |price: f64| {
-        let plan = best_plan(nominal, spread, price);
-        run(&|| Box::new(FixedPlan(plan.clone())), nominal, spread, seed)
-    };
+    let cell = |plan: Vec<f64>| run(&|| Box::new(FixedPlan(plan.clone())), nominal, spread, seed);
+    let priced = Grid::new(nominal, spread, PLAN_GRID);
     // Dear enough for one query (at the longest run time), cheap enough for many.
     let (mut dear, mut cheap) = (1e6_f64, 1e-4_f64);
-    let mut within = cell(dear);
+    let mut within = cell(best_plan(&priced, dear));
     for _ in 0..40 {
         let mid = (dear * cheap).sqrt();
-        let c = cell(mid);
+        let c = cell(best_plan(&priced, mid));
         if c.requests <= budget {
             dear = mid;
             within = c;
         } else {
             cheap = mid;
         }
+    }
+    let budgeted = Grid::new(nominal, spread, BUDGET_GRID);
+    let mut cap = (budget / REQUEST_UNIT).floor() as usize;
+    while let Some(plan) = best_plan_within(&budgeted, cap) {
+        let c = cell(plan);
+        if c.requests <= budget {
+            if c.mean_latency < within.mean_latency {
+                within = c;
+            }
+            break;
+        }
+        cap -= 1;
     }
     within
 }
