@@ -237,3 +237,67 @@ async fn implausible_stored_run_times_are_ignored_on_load() {
         "first query after {first:?}"
     );
 }
+
+/// Records what a wait teaches its schedule (shared with the test); polls every 10 s.
+#[derive(Debug, Default, Clone)]
+struct Taught(std::sync::Arc<std::sync::Mutex<Vec<(Duration, Duration)>>>);
+
+impl PollSchedule for Taught {
+    fn delay(&self, _: &PollContext<'_>) -> Duration {
+        Duration::from_secs(10)
+    }
+    fn observe(&self, _: &TaskKind, took: Duration) {
+        self.0.lock().unwrap().push((took, took));
+    }
+    fn observe_between(&self, _: &TaskKind, from: Duration, to: Duration) {
+        self.0.lock().unwrap().push((from, to));
+    }
+}
+
+/// What one wait teaches when the task is seen running at 10 s and finished at 20 s,
+/// its answer saying `duration` (milliseconds) when given.
+async fn taught(duration_ms: Option<u64>) -> (Duration, Duration) {
+    use support::*;
+    let server = MockServer::start();
+    let schedule = Taught::default();
+    let client = client_builder(&server)
+        .poll_schedule(schedule.clone())
+        .build()
+        .unwrap();
+    server.script("POST", SUBMIT, [submitted("task-d")]);
+    let mut done = succeeded("task-d");
+    if let (Reply::Json(_, body), Some(ms)) = (&mut done, duration_ms) {
+        body["data"]["duration"] = serde_json::json!(ms);
+    }
+    server.script(
+        "GET",
+        &task_path("task-d"),
+        [status("task-d", "processing"), done],
+    );
+    let task = client.submit(&request()).await.unwrap();
+    task.wait().await.unwrap();
+    let taught = schedule.0.lock().unwrap().clone();
+    assert_eq!(taught.len(), 1, "{taught:?}");
+    taught[0]
+}
+
+/// The answer's `duration` pins the end the queries could only bracket: seen running
+/// at 10 s and finished at 20 s with `"duration": 14000`, the end is taught as 14 s
+/// (plus at most the submit's own time), not somewhere in 10–20 s. A duration the
+/// queries contradict (5 s, yet seen running at 10 s) is not believed. Paused clock.
+#[tokio::test(start_paused = true)]
+async fn a_stated_duration_pins_the_end_the_queries_bracket() {
+    let (from, to) = taught(Some(14_000)).await;
+    assert!(from >= Duration::from_secs(14), "{from:?}");
+    assert!(to < Duration::from_millis(14_500), "{to:?}");
+    let (from, to) = taught(Some(5_000)).await;
+    assert!(
+        from >= Duration::from_secs(10) && to >= Duration::from_secs(20),
+        "{from:?}..{to:?}"
+    );
+    let (from, to) = taught(None).await;
+    assert!(
+        from >= Duration::from_secs(10) && to >= Duration::from_secs(20),
+        "{from:?}..{to:?}"
+    );
+}

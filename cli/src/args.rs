@@ -213,9 +213,12 @@ or send it anyway with --resend ID (recorded in the ledger as a new request).
 
 At most --concurrency tasks run at once (fewer while Modellix answers \"Concurrent limit
 exceeded\"), every request stays under the key's rate limit, tasks are waited for with
-the library's (learning) poll schedule, and results are saved as each task ends. After
-a submission whose outcome is unknown no new job is started (exit 4) unless
---continue-on-unknown; check it in the Modellix console, then
+the library's (learning) poll schedule, and results are saved as each task ends. The
+schedule learns each kind's run time from the answers' `duration` and the ledger keeps
+it, so a later batch polls near the end from its first task (on a fresh ledger the
+first tasks are polled after 2 s, then with growing gaps; --poll-interval 1 suits short
+tasks). After a submission whose outcome is unknown no new job is started (exit 4)
+unless --continue-on-unknown; check it in the Modellix console, then
 `modellix ledger dismiss ENTRY` (see `modellix recover`).
 
 Modellix's limits come in tiers, set by the team's largest single top-up and kept for
@@ -241,7 +244,8 @@ batch refuses before sending anything and names both numbers (exit 2). --max-cos
 caps what this run spends: no new job starts once the billed total plus a bound for the
 running tasks would pass it (exit 3, the summary says what was billed and how to go on).
 Each task's billed amount (`billing.amount`, an exact decimal) is in the `finished` and
-`saved` events, the summary's `cost` totals them, and `modellix history` lists them. On a terminal a
+`saved` events, the summary's `cost` totals them exactly (`unpriced` counts the tasks
+that gave no amount, never as $0), and `modellix history` lists them. On a terminal a
 batch of more than 20 new jobs asks for confirmation first; --yes skips it.
 
 Ctrl-C: no new submission starts, the one being sent is finished and recorded, and the
@@ -442,6 +446,11 @@ pub struct BatchArgs {
     /// after a 429 (to measure what the limiter prevents).
     #[arg(long, hide = true)]
     pub no_rate_limiter: bool,
+    /// Poll every --poll-interval (else by the library's default backoff) without
+    /// learning run times, as Modellix's own CLI does every 2 s (to measure what the
+    /// learning schedule saves).
+    #[arg(long, hide = true)]
+    pub no_learning: bool,
     /// The length of the server's minute for the rate limiter, in seconds (tests
     /// against a time-scaled sandbox; default: a real minute, or the in-process
     /// sandbox's scaled one).

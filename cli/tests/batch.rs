@@ -982,3 +982,41 @@ async fn without_a_flag_a_batch_learns_ten_slots() {
         .unwrap();
     assert!(spread < task, "all ten started at once: {spread:?}");
 }
+
+/// The run time a batch keeps in the ledger for the next one is the server's own
+/// `duration` (300 ms here), not the middle of what its queries bracketed: polled after
+/// 1 s, a 300 ms task would be remembered as ending near 500 ms.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_keeps_the_run_time_the_server_stated() {
+    let task = Duration::from_millis(300);
+    let sandbox = Sandbox::builder()
+        .timing(Timing::Fixed(task))
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger.sqlite");
+    let jobs = jobs_file(dir.path(), (0..3).map(|i| format!("d{i}")));
+    let args = [
+        "--json",
+        "batch",
+        jobs.to_str().unwrap(),
+        "--concurrency",
+        "3",
+        "--poll-interval",
+        "1",
+        "--no-download",
+    ];
+    let output = with_ledger(&sandbox, &ledger, &args);
+    assert_code(&output, 0);
+    let kept = modellix::SqliteLedger::open(&ledger).unwrap();
+    let runs = kept.runs(10).await.unwrap();
+    assert_eq!(runs.len(), 3, "{runs:?}");
+    for (_, took) in runs {
+        // The end lies after the stated 300 ms, within the submit's own time.
+        assert!(
+            took >= task && took < Duration::from_millis(400),
+            "{took:?}"
+        );
+    }
+}

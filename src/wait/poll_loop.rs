@@ -459,19 +459,26 @@ impl Waiter {
         let shared = &self.shared;
         let kind = self.task.kind();
         let seen_finished = self.since_submit();
-        let learned = match (self.last_running_at, self.on_plan) {
+        // The server's run time pins the end far closer than the queries did.
+        let seen_running = self.last_running_at.unwrap_or_default();
+        let stated = self.stated_end(info, seen_running, seen_finished);
+        let learned = match (self.last_running_at, self.on_plan, stated) {
+            (Some(_), _, Some((from, to))) | (None, true, Some((from, to))) => {
+                shared.schedule.observe_between(kind, from, to);
+                Some(from + to.saturating_sub(from) / 2)
+            }
             // Seen running, then finished: the end lies between; its middle is kept.
-            (Some(from), _) => {
+            (Some(from), _, None) => {
                 shared.schedule.observe_between(kind, from, seen_finished);
                 Some(from + seen_finished.saturating_sub(from) / 2)
             }
             // Finished at the first query, made on schedule after the submit.
-            (None, true) => {
+            (None, true, None) => {
                 shared.schedule.observe(kind, seen_finished);
                 Some(seen_finished)
             }
             // A late start that found it finished: nothing was observed of its run.
-            (None, false) => None,
+            (None, false, _) => None,
         };
         let ledger = &shared.ledger;
         // The team's slot first: another instance may be waiting for it.
@@ -492,6 +499,24 @@ impl Waiter {
             tracing::warn!(task_id = self.task.id(), "{e}");
         }
         record_cost(ledger.as_ref(), self.task.id(), info).await;
+    }
+
+    /// Where the end lies by the answer's `duration` (milliseconds from the task's
+    /// creation), after the submit: the server created the task between the submit
+    /// and the wait's start, so the end is within `duration` plus that, cut to what
+    /// the queries saw (after `seen_running`, by `seen_finished`). `None` without a
+    /// duration, or with one the queries contradict (it may then mean something else).
+    fn stated_end(
+        &self,
+        info: &TaskInfo,
+        seen_running: Duration,
+        seen_finished: Duration,
+    ) -> Option<(Duration, Duration)> {
+        let ms = info.duration.filter(|ms| (0.0..1e11).contains(ms))?;
+        let stated = Duration::from_secs_f64(ms / 1000.0);
+        let from = stated.max(seen_running);
+        let to = (stated + self.age_at_start).min(seen_finished);
+        (from <= to).then_some((from, to))
     }
 
     /// Once per client: the schedule learns the run times the ledger kept from earlier

@@ -148,7 +148,12 @@ pub async fn run(global: &Global, args: &BatchArgs, out: &Out) -> Outcome {
         if let Some(n) = args.concurrency {
             builder = builder.running_task_limit(n);
         }
-        if let Some(every) = interval {
+        if args.no_learning {
+            builder = match interval {
+                Some(every) => builder.poll_schedule(Backoff::fixed(every)),
+                None => builder.poll_schedule(Backoff::default()),
+            };
+        } else if let Some(every) = interval {
             // The learning schedule still plans around what it learned; `every` is its
             // pace until then.
             builder = builder
