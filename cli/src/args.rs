@@ -410,8 +410,8 @@ pub struct BatchArgs {
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     pub rpm: u32,
     /// Seconds between status queries of one running task, until the learning
-    /// schedule knows tasks of its kind [default: the library's schedule, 2 s growing
-    /// to 10 s].
+    /// schedule knows tasks of its kind [default: 1 s growing by a tenth to 10 s,
+    /// then what the schedule learned].
     #[arg(long, value_name = "SECS")]
     pub poll_interval: Option<f64>,
     /// Send this job again although the ledger holds it (done, unknown, dismissed, or
