@@ -30,13 +30,19 @@ async fn main() -> ExitCode {
     let argv: Vec<OsString> = std::env::args_os().collect();
     let json = argv.iter().any(|a| a == "--json");
     let mut command = Cli::command();
-    let model = fields_model(&argv, json).await;
+    let (model, unread) = fields_model(&argv).await;
     if let Some(model) = model {
         command = command.mut_subcommand("run", |run| fields::add_flags(run, model));
     }
     let matches = match command.try_get_matches_from(&argv) {
         Ok(matches) => matches,
-        Err(e) => return usage_error(e, json),
+        Err(e) => {
+            // Help without the fields, or a field flag unknown: say why they are missing.
+            if let Some(note) = unread {
+                Out::new(json).note(note);
+            }
+            return usage_error(e, json);
+        }
     };
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
@@ -138,30 +144,35 @@ fn run_model(argv: &[OsString]) -> Option<&str> {
 
 /// The model of `run` whose fields become flags: a vendored one, or one read from its
 /// live schema page (not with `--no-schema`, which skips that page on purpose). A page
-/// that cannot be had leaves the fields to `--set` and `--body`, with a note saying why;
-/// `run` itself then refuses as it would without this.
-async fn fields_model(argv: &[OsString], json: bool) -> Option<&'static catalog::Model> {
-    let slug = run_model(argv)?;
+/// that cannot be had leaves the fields to `--set` and `--body`, with a note saying why
+/// (shown when the line then does not parse or asks for help; otherwise `run` itself
+/// refuses, naming the same reason).
+async fn fields_model(argv: &[OsString]) -> (Option<&'static catalog::Model>, Option<String>) {
+    let Some(slug) = run_model(argv) else {
+        return (None, None);
+    };
     if let Some(model) = catalog::find(slug) {
-        return Some(model);
+        return (Some(model), None);
     }
     if !catalog::is_well_formed(slug) || argv.iter().any(|a| a == "--no-schema") {
-        return None;
+        return (None, None);
     }
-    let global = globals(argv)?;
+    let Some(global) = globals(argv) else {
+        return (None, None);
+    };
     match cmd::schema::live_page(&global, slug).await {
         Ok((session, live)) => {
             let schema = session.redact_value(live.request_schema().clone());
-            Some(catalog::from_live(live, schema))
+            (Some(catalog::from_live(live, schema)), None)
         }
         Err(failure) => {
-            Out::new(json).note(format!(
+            let note = format!(
                 "note: {slug} is not vendored and its live schema page could not be read, \
                  so its fields are not flags here (give them with --set FIELD=VALUE or \
                  --body): {}",
                 failure.message
-            ));
-            None
+            );
+            (None, Some(note))
         }
     }
 }

@@ -229,4 +229,22 @@ fn run_help_of_an_unvendored_model_without_a_page_says_why_its_fields_are_missin
     let all = text(&output);
     assert!(all.contains("so its fields are not flags here"), "{all}");
     assert!(!all.contains("Fields of the model"), "{all}");
+    // A field flag then is unknown to the parser, and the note says why.
+    let output = run(&["run", OTHER, "--prompt", "a fox", "--no-wait"]);
+    assert_code(&output, 2);
+    let all = text(&output);
+    assert!(all.contains("so its fields are not flags here"), "{all}");
+    // With --set the line parses; the run itself refuses, naming the reason once.
+    let output = run(&[
+        "--sandbox",
+        "run",
+        OTHER,
+        "--set",
+        "prompt=a fox",
+        "--no-wait",
+    ]);
+    assert_code(&output, 2);
+    let all = text(&output);
+    assert!(!all.contains("so its fields are not flags here"), "{all}");
+    assert!(all.contains("no schema"), "{all}");
 }
