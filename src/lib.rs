@@ -51,8 +51,8 @@ pub use ledger::{
     open_ledger,
 };
 pub use live::page::{
-    DEFAULT_SCHEMA_URL, LiveSchema, MAX_SCHEMA_PAGE_BYTES, MAX_SERVER_URL_LEN, SCHEMA_URL_ENV,
-    SchemaSource,
+    DEFAULT_SCHEMA_URL, LiveSchema, MAX_SCHEMA_PAGE_BYTES, MAX_SERVER_URL_LEN, PageFetchError,
+    SCHEMA_URL_ENV, SchemaSource, fetch_schema_page, read_schema_page,
 };
 pub use live::store::DEFAULT_SCHEMA_MAX_AGE;
 pub use media::image::{Image, ImageLoader, InlineForm, MediaError};

@@ -363,3 +363,46 @@ async fn pages_in_todays_shapes_are_read_and_cycles_refused() {
     assert!(text.contains("cycle") || text.contains("loop"), "{text}");
     assert_eq!(sandbox.counts().submits(), 1);
 }
+
+/// The fetch and checks `cargo xtask fetch`/`sync` vendor pages through are the client's:
+/// the bytes as served, a status for an answer that is not 2xx, a refused redirect named,
+/// and the page held to the origin it is read for.
+#[tokio::test]
+async fn the_public_page_fetch_and_read_are_the_clients() {
+    let sandbox = Sandbox::builder()
+        .schema_page(MODEL, page_for(MODEL))
+        .start()
+        .await
+        .unwrap();
+    let bytes = modellix::fetch_schema_page(sandbox.base_url(), MODEL)
+        .await
+        .unwrap();
+    let live = modellix::read_schema_page(MODEL, &bytes, sandbox.base_url()).unwrap();
+    assert_eq!(live.submit_path(), "/api/v1/acme/pixel-2/async");
+    assert_eq!(live.source(), &SchemaSource::Fetched);
+    let foreign = modellix::read_schema_page(MODEL, &bytes, "https://api.modellix.ai").unwrap_err();
+    assert!(foreign.contains("not on the origin"), "{foreign}");
+    let other = modellix::read_schema_page("acme/pixel-3", &bytes, sandbox.base_url()).unwrap_err();
+    assert!(other.contains("the submit path of acme/pixel-2"), "{other}");
+
+    let missing = modellix::fetch_schema_page(sandbox.base_url(), "acme/nothing")
+        .await
+        .unwrap_err();
+    assert_eq!(missing.status(), Some(404), "{missing}");
+    for (origin, model, want) in [
+        ("http://example.com", MODEL, "over https"),
+        ("not a url", MODEL, "is not a URL"),
+        (sandbox.base_url(), "../etc", "model"),
+    ] {
+        let e = modellix::fetch_schema_page(origin, model)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains(want), "{origin} {model}: {e}");
+        assert_eq!(e.status(), None);
+    }
+    assert_eq!(
+        sandbox.counts().schema_pages,
+        2,
+        "the refused calls sent nothing"
+    );
+}

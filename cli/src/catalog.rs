@@ -4,15 +4,17 @@
 
 use std::sync::LazyLock;
 
-use modellix::{Operation, ValidationError, Warnings};
+use modellix::{LiveSchema, Operation, ValidationError, Warnings};
 use serde_json::Value;
 
-/// One model with a typed request in this build.
+/// One model with a typed request in this build, or read from its live schema page.
 #[derive(Debug)]
 pub struct Model {
     pub model_id: String,
     pub summary: String,
     pub schema: Value,
+    /// The live schema page, for a model this build does not vendor.
+    pub live: Option<LiveSchema>,
 }
 
 static MODELS: LazyLock<Vec<Model>> = LazyLock::new(|| {
@@ -24,6 +26,7 @@ static MODELS: LazyLock<Vec<Model>> = LazyLock::new(|| {
                 summary: op.summary.to_owned(),
                 // Written by the library's build from the fragments: it always parses.
                 schema: serde_json::from_str(op.request_schema_json()?).unwrap_or_default(),
+                live: None,
             })
         })
         .collect()
@@ -72,7 +75,26 @@ pub fn resolve(slug: &str) -> Result<&'static Model, crate::failure::Failure> {
         model_id: slug.to_owned(),
         summary: "a model without a fragment in this build".to_owned(),
         schema: Value::Null,
+        live: None,
     })))
+}
+
+/// A model this build does not vendor, its fields from its live schema page; `schema`
+/// is the page's request schema as fit to show (redacted by the caller). Leaked: once
+/// per process, for the one model of a `run`.
+pub fn from_live(live: LiveSchema, schema: Value) -> &'static Model {
+    let summary = live
+        .page()
+        .pointer("/post/summary")
+        .and_then(Value::as_str)
+        .unwrap_or("a model read from its live schema page")
+        .to_owned();
+    Box::leak(Box::new(Model {
+        model_id: live.model_id().to_owned(),
+        summary,
+        schema,
+        live: Some(live),
+    }))
 }
 
 impl Model {
@@ -87,11 +109,13 @@ impl Model {
             .find(|op| op.model_id == Some(self.model_id.as_str()))
     }
 
-    /// Every schema and prose rule, as the library checks them before sending.
+    /// Every schema and prose rule, as the library checks them before sending: the
+    /// generated checks of a vendored model, the live schema of another.
     pub fn validate(&self, body: &Value) -> Result<Warnings, ValidationError> {
-        match self.operation().and_then(|op| op.validate_json) {
-            Some(validate) => validate(body),
-            None => Ok(Warnings::default()),
+        match (self.operation().and_then(|op| op.validate_json), &self.live) {
+            (Some(validate), _) => validate(body),
+            (None, Some(live)) => live.validate(body),
+            (None, None) => Ok(Warnings::default()),
         }
     }
 

@@ -30,19 +30,26 @@ async fn main() -> ExitCode {
     let argv: Vec<OsString> = std::env::args_os().collect();
     let json = argv.iter().any(|a| a == "--json");
     let mut command = Cli::command();
-    if let Some(model) = run_model(&argv).and_then(catalog::find) {
+    let (model, unread) = fields_model(&argv).await;
+    if let Some(model) = model {
         command = command.mut_subcommand("run", |run| fields::add_flags(run, model));
     }
     let matches = match command.try_get_matches_from(&argv) {
         Ok(matches) => matches,
-        Err(e) => return usage_error(e, json),
+        Err(e) => {
+            // Help without the fields, or a field flag unknown: say why they are missing.
+            if let Some(note) = unread {
+                Out::new(json).note(note);
+            }
+            return usage_error(e, json);
+        }
     };
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => return usage_error(e, json),
     };
     let out = Out::new(cli.global.json);
-    match dispatch(&cli, &matches, &out).await {
+    match dispatch(&cli, &matches, model, &out).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             failure.print(out.json);
@@ -51,12 +58,18 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn dispatch(cli: &Cli, matches: &clap::ArgMatches, out: &Out) -> Outcome {
+/// `model`: the model of `run` whose fields are flags, if [`fields_model`] found it.
+async fn dispatch(
+    cli: &Cli,
+    matches: &clap::ArgMatches,
+    model: Option<&'static catalog::Model>,
+    out: &Out,
+) -> Outcome {
     let global = &cli.global;
     match &cli.command {
         Cmd::Run(args) => {
             let run = matches.subcommand_matches("run").unwrap_or(matches);
-            cmd::run::run(global, args, run, out).await
+            cmd::run::run(global, args, run, model, out).await
         }
         Cmd::Validate(args) => cmd::validate::run(global, args, out).await,
         Cmd::Schema(args) => cmd::schema::run(global, args, out).await,
@@ -127,6 +140,55 @@ fn run_model(argv: &[OsString]) -> Option<&str> {
         }
     }
     None
+}
+
+/// The model of `run` whose fields become flags: a vendored one, or one read from its
+/// live schema page (not with `--no-schema`, which skips that page on purpose). A page
+/// that cannot be had leaves the fields to `--set` and `--body`, with a note saying why
+/// (shown when the line then does not parse or asks for help; otherwise `run` itself
+/// refuses, naming the same reason).
+async fn fields_model(argv: &[OsString]) -> (Option<&'static catalog::Model>, Option<String>) {
+    let Some(slug) = run_model(argv) else {
+        return (None, None);
+    };
+    if let Some(model) = catalog::find(slug) {
+        return (Some(model), None);
+    }
+    if !catalog::is_well_formed(slug) || argv.iter().any(|a| a == "--no-schema") {
+        return (None, None);
+    }
+    let Some(global) = globals(argv) else {
+        return (None, None);
+    };
+    match cmd::schema::live_page(&global, slug).await {
+        Ok((session, live)) => {
+            let schema = session.redact_value(live.request_schema().clone());
+            (Some(catalog::from_live(live, schema)), None)
+        }
+        Err(failure) => {
+            let note = format!(
+                "note: {slug} is not vendored and its live schema page could not be read, \
+                 so its fields are not flags here (give them with --set FIELD=VALUE or \
+                 --body): {}",
+                failure.message
+            );
+            (None, Some(note))
+        }
+    }
+}
+
+/// The global options alone, read before the model's fields are flags (so the rest of
+/// the line may not parse yet); `--help` is left out here so that it is not answered
+/// before the fields are known.
+fn globals(argv: &[OsString]) -> Option<Global> {
+    let argv = argv
+        .iter()
+        .filter(|a| !matches!(a.to_str(), Some("--help" | "-h")));
+    let matches = Cli::command()
+        .ignore_errors(true)
+        .try_get_matches_from(argv)
+        .ok()?;
+    Global::from_arg_matches(&matches).ok()
 }
 
 /// Where the ledger lives: `--ledger`/`MODELLIX_LEDGER`, else in memory for the

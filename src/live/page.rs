@@ -132,16 +132,23 @@ pub(crate) fn page_url(origin: &Url, model_id: &str) -> Url {
     url
 }
 
-/// The HTTP client for schema pages: no key, no proxy, redirects only to the same host.
+/// The HTTP client for schema pages: no key, no proxy, at most 5 redirects and only to
+/// the same host over https (plain http only to a loopback host).
 pub(crate) fn http_client() -> Result<reqwest::Client, String> {
     crate::transport::tls::install_default_provider();
     let same_host = reqwest::redirect::Policy::custom(|attempt| {
         let first = attempt.previous().first().and_then(Url::host_str);
-        let leaves = attempt.previous().len() > 5
-            || attempt.url().host_str() != first
+        let too_many = attempt.previous().len() > 5;
+        let leaves = attempt.url().host_str() != first
             || (attempt.url().scheme() != "https" && !is_loopback(attempt.url()));
-        if leaves {
-            attempt.stop()
+        if too_many {
+            attempt.error("more than 5 redirects")
+        } else if leaves {
+            let to = attempt.url().to_string();
+            attempt.error(format!(
+                "refused a redirect to {to}: schema pages are read from one host, over https \
+                 (plain http only on a loopback host)"
+            ))
         } else {
             attempt.follow()
         }
@@ -161,34 +168,123 @@ pub(crate) fn http_client() -> Result<reqwest::Client, String> {
         .map_err(|e| format!("cannot build the HTTP client for schema pages: {e}"))
 }
 
+/// Why a schema page could not be fetched: [`PageFetchError::status`] is the HTTP status
+/// when the server answered with one other than 2xx (a redirect not followed, a 404).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageFetchError {
+    status: Option<u16>,
+    message: String,
+}
+
+impl PageFetchError {
+    fn other(message: String) -> Self {
+        PageFetchError {
+            status: None,
+            message,
+        }
+    }
+
+    /// The HTTP status the server answered, when it answered one other than 2xx.
+    pub fn status(&self) -> Option<u16> {
+        self.status
+    }
+}
+
+impl std::fmt::Display for PageFetchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for PageFetchError {}
+
 /// One GET of the page, at most [`MAX_SCHEMA_PAGE_BYTES`].
-pub(crate) async fn fetch(http: &reqwest::Client, url: &Url) -> Result<Vec<u8>, String> {
+pub(crate) async fn fetch(http: &reqwest::Client, url: &Url) -> Result<Vec<u8>, PageFetchError> {
     let answer = http
         .get(url.clone())
         .header("accept", "application/json")
         .send()
         .await
-        .map_err(|e| format!("cannot reach {url}: {e}"))?;
+        .map_err(|e| PageFetchError::other(format!("cannot reach {url}: {}", chain(&e))))?;
     let status = answer.status();
     if !status.is_success() {
-        return Err(format!("{url} answered HTTP {}", status.as_u16()));
+        return Err(PageFetchError {
+            status: Some(status.as_u16()),
+            message: format!("{url} answered HTTP {}", status.as_u16()),
+        });
     }
     if answer
         .content_length()
         .is_some_and(|n| n > MAX_SCHEMA_PAGE_BYTES as u64)
     {
-        return Err(too_big(url));
+        return Err(PageFetchError::other(too_big(url)));
     }
     let mut bytes = Vec::new();
     let mut stream = answer.bytes_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| format!("reading {url} failed: {e}"))?;
+        let chunk = chunk
+            .map_err(|e| PageFetchError::other(format!("reading {url} failed: {}", chain(&e))))?;
         if bytes.len() + chunk.len() > MAX_SCHEMA_PAGE_BYTES {
-            return Err(too_big(url));
+            return Err(PageFetchError::other(too_big(url)));
         }
         bytes.extend_from_slice(&chunk);
     }
     Ok(bytes)
+}
+
+/// The error and its causes in one line: reqwest keeps the reason (a refused redirect,
+/// a refused connection) in `source()`.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Fetches the schema page of `model_id` (`provider/model`) from `origin` (such as
+/// [`DEFAULT_SCHEMA_URL`]) exactly as a client does for a model it does not vendor: no
+/// key, no proxy, https (plain http only to a loopback host), same-host redirects, at
+/// most [`MAX_SCHEMA_PAGE_BYTES`]. The page's bytes, unchanged; [`read_schema_page`]
+/// applies the client's checks to them. `cargo xtask fetch`/`sync` vendor pages through
+/// these two.
+pub async fn fetch_schema_page(origin: &str, model_id: &str) -> Result<Vec<u8>, PageFetchError> {
+    crate::schema::model_id::check_model_id(model_id)
+        .map_err(|e| PageFetchError::other(e.to_string()))?;
+    let origin = Url::parse(origin)
+        .map_err(|e| PageFetchError::other(format!("{origin:?} is not a URL ({e})")))?;
+    if origin.host().is_none() || !(origin.scheme() == "https" || is_loopback(&origin)) {
+        return Err(PageFetchError::other(format!(
+            "{origin}: schema pages are read over https (plain http only from a loopback host)"
+        )));
+    }
+    let http = http_client().map_err(PageFetchError::other)?;
+    fetch(&http, &page_url(&origin, model_id)).await
+}
+
+/// Reads a fetched schema page of `model_id` with the client's checks: valid JSON in one
+/// of the shapes `modellix_codegen::shapes::normalize_page` reads, the official CLI's
+/// rules on `servers[0].url`, the submit path of this very model on `api_origin` (the
+/// one allowed host: `https://api.modellix.ai` for a vendored fragment), and a request
+/// schema the runtime checker compiles. The error names what is wrong.
+pub fn read_schema_page(
+    model_id: &str,
+    bytes: &[u8],
+    api_origin: &str,
+) -> Result<LiveSchema, String> {
+    read(
+        model_id,
+        bytes,
+        api_origin,
+        SystemTime::now(),
+        SchemaSource::Fetched,
+    )
 }
 
 fn too_big(url: &Url) -> String {

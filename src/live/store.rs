@@ -71,6 +71,7 @@ impl SchemaStore {
                 Ok(schema)
             }
             Err(reason) => {
+                let reason = reason.to_string();
                 let Some(entry) = cached else {
                     return Err(reason);
                 };

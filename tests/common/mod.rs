@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod bodies;
+pub mod oracle;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;

@@ -1,15 +1,16 @@
-//! One careful GET for `fetch` and `sync`: http(s) only, no key or cookie sent, redirects
-//! only within the same host, timeouts, and a cap on the answer's size.
+//! The GET of `fetch` and `sync`: the library's own schema page fetch
+//! (`modellix::fetch_schema_page`: no key, no proxy, same-host redirects, https except
+//! loopback, capped), so a page is vendored exactly as a client would read it live.
+//! What is left here is the command line's side: the origin given, 404/410 as a removed
+//! model, and the smaller size a vendored fragment may have.
 
-use std::io::Read;
-use std::time::Duration;
-
-use reqwest::Url;
+use url::Url;
 
 /// Where Modellix publishes each model's fragment.
-pub const PUBLIC_ORIGIN: &str = "https://www.modellix.ai";
+pub const PUBLIC_ORIGIN: &str = modellix::DEFAULT_SCHEMA_URL;
 
-/// A fragment is a few kilobytes; anything this large is not one.
+/// A fragment is a few kilobytes; anything this large is not one to vendor (the library
+/// reads pages up to `modellix::MAX_SCHEMA_PAGE_BYTES` at run time).
 pub const MAX_BODY: u64 = 2 * 1024 * 1024;
 
 /// What the server answered.
@@ -37,96 +38,54 @@ pub fn schema_url(origin: &str, model_id: &str) -> Result<Url, String> {
     Ok(url)
 }
 
-/// A client for `origin` (see [`client`]), after checking it is an http(s) URL.
-pub fn client_for(origin: &str) -> Result<reqwest::blocking::Client, String> {
-    client(&schema_url(origin, "provider/model")?)
+/// Fetches schema pages from one origin, one at a time.
+pub struct Fetcher {
+    origin: String,
+    runtime: tokio::runtime::Runtime,
 }
 
-/// A blocking client for one origin: same-host redirects only (at most 5, never from
-/// https to http), 10 s to connect, 30 s in all, no proxy for loopback hosts.
-pub fn client(url: &Url) -> Result<reqwest::blocking::Client, String> {
-    // The ring provider: reqwest is built without one (see Cargo.toml).
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let host = url.host_str().unwrap_or_default().to_owned();
-    let loopback = matches!(host.as_str(), "127.0.0.1" | "localhost" | "[::1]");
-    // http:// is accepted only where the origin is http:// (tests): no downgrade.
-    let schemes: &[&str] = if url.scheme() == "https" {
-        &["https"]
-    } else {
-        &["http", "https"]
-    };
-    let policy = reqwest::redirect::Policy::custom(move |attempt| {
-        let next = attempt.url();
-        if attempt.previous().len() >= 5 {
-            attempt.error("more than 5 redirects")
-        } else if !schemes.contains(&next.scheme()) || next.host_str() != Some(&host) {
-            let refusal = format!("refused a redirect to {next}: not {host} over {schemes:?}");
-            attempt.error(refusal)
-        } else {
-            attempt.follow()
-        }
-    });
-    let mut builder = reqwest::blocking::Client::builder()
-        .redirect(policy)
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(30))
-        .user_agent(concat!("modellix-xtask/", env!("CARGO_PKG_VERSION")));
-    if loopback {
-        builder = builder.no_proxy();
+impl Fetcher {
+    /// A fetcher for `origin`, after checking it is an http(s) URL with a host.
+    pub fn new(origin: &str) -> Result<Fetcher, String> {
+        schema_url(origin, "provider/model")?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the runtime for the fetch: {e}"))?;
+        Ok(Fetcher {
+            origin: origin.trim_end_matches('/').to_owned(),
+            runtime,
+        })
     }
-    builder
-        .build()
-        .map_err(|e| format!("cannot build an HTTP client: {e}"))
-}
 
-/// GETs `url`: the body of a `200` (at most [`MAX_BODY`] bytes), or [`Answer::Gone`].
-pub fn get(client: &reqwest::blocking::Client, url: &Url) -> Result<Answer, String> {
-    let mut response = client
-        .get(url.clone())
-        .header(reqwest::header::ACCEPT, "application/json")
-        .send()
-        .map_err(|e| format!("GET {url}: {}", error_chain(&e)))?;
-    let status = response.status().as_u16();
-    match status {
-        200 => {}
-        404 | 410 => return Ok(Answer::Gone(status)),
-        // Only redirects reqwest will not follow get here (e.g. to a file: URL).
-        300..=399 => {
+    /// GETs the page of `model_id` at `url` (its [`schema_url`]): the body of a `200`
+    /// (at most [`MAX_BODY`] bytes), or [`Answer::Gone`].
+    pub fn get(&self, model_id: &str, url: &Url) -> Result<Answer, String> {
+        let fetched = self
+            .runtime
+            .block_on(modellix::fetch_schema_page(&self.origin, model_id));
+        let body = match fetched {
+            Ok(body) => body,
+            Err(e) => {
+                return match e.status() {
+                    Some(status @ (404 | 410)) => Ok(Answer::Gone(status)),
+                    // Only redirects the fetch will not follow get here (e.g. to a file: URL).
+                    Some(status @ 300..=399) => Err(format!(
+                        "GET {url}: the server answered {status} (a redirect not followed)"
+                    )),
+                    Some(status) => Err(format!("GET {url}: the server answered {status}")),
+                    None => Err(format!("GET {url}: {e}")),
+                };
+            }
+        };
+        if body.len() as u64 > MAX_BODY {
             return Err(format!(
-                "GET {url}: the server answered {status} (a redirect not followed)"
+                "GET {url}: the answer is {} bytes, more than the {MAX_BODY} a fragment may have",
+                body.len()
             ));
         }
-        _ => return Err(format!("GET {url}: the server answered {status}")),
+        Ok(Answer::Body(body))
     }
-    if let Some(length) = response.content_length().filter(|n| *n > MAX_BODY) {
-        return Err(format!(
-            "GET {url}: the answer is {length} bytes, more than the {MAX_BODY} a fragment may have"
-        ));
-    }
-    let mut body = Vec::new();
-    response
-        .by_ref()
-        .take(MAX_BODY + 1)
-        .read_to_end(&mut body)
-        .map_err(|e| format!("GET {url}: reading the answer: {e}"))?;
-    if body.len() as u64 > MAX_BODY {
-        return Err(format!(
-            "GET {url}: the answer is more than the {MAX_BODY} bytes a fragment may have"
-        ));
-    }
-    Ok(Answer::Body(body))
-}
-
-/// The error and its causes in one line (reqwest hides the reason in `source()`).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use reqwest::Url;
 use serde_json::Value;
+use url::Url;
 
 use crate::api_diff::{Change, diff_fragments};
 use crate::download::{self, Answer};
@@ -44,7 +44,7 @@ pub struct Looked {
 /// Fetches `model_id` and compares it with `spec_dir/<model_id>.json`. An answer that is
 /// not a fragment of this model is an error; nothing is written.
 pub fn look(
-    client: &reqwest::blocking::Client,
+    fetcher: &download::Fetcher,
     source: &Source,
     model_id: &str,
 ) -> Result<Looked, String> {
@@ -57,7 +57,7 @@ pub fn look(
         url: url.clone(),
         look,
     };
-    let body = match download::get(client, &url)? {
+    let body = match fetcher.get(model_id, &url)? {
         Answer::Gone(status) => return Ok(done(Look::Gone(status))),
         Answer::Body(body) => body,
     };
@@ -71,6 +71,9 @@ pub fn look(
             fragment.path
         ));
     }
+    // Then every check a client applies to the page when it reads it live.
+    modellix::read_schema_page(model_id, &body, modellix_codegen::API_ORIGIN)
+        .map_err(|e| format!("GET {url}: the schema page is refused as a client would: {e}"))?;
     let current = match std::fs::read(source.spec_dir.join(&file)) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -217,11 +220,11 @@ pub fn fetch(source: &Source, models: &[String]) -> Result<(), String> {
     for id in models {
         vendor::check_model_id(id)?;
     }
-    let client = download::client_for(&source.origin)?;
+    let fetcher = download::Fetcher::new(&source.origin)?;
     let mut errors = Vec::new();
     let mut wrote = false;
     for id in models {
-        let looked = match look(&client, source, id) {
+        let looked = match look(&fetcher, source, id) {
             Ok(looked) => looked,
             Err(e) => {
                 println!("{id}: error: {e}");

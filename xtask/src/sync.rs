@@ -21,7 +21,7 @@ pub fn sync(source: &Source, write: bool) -> Outcome {
         Ok(f) => f,
         Err(e) => return Outcome::Failed(crate::spec_check::spec_error(e)),
     };
-    let client = match download::client_for(&source.origin) {
+    let fetcher = match download::Fetcher::new(&source.origin) {
         Ok(c) => c,
         Err(e) => return Outcome::Failed(e),
     };
@@ -34,7 +34,7 @@ pub fn sync(source: &Source, write: bool) -> Outcome {
             );
             continue;
         };
-        let looked = match fetch::look(&client, source, &model_id) {
+        let looked = match fetch::look(&fetcher, source, &model_id) {
             Ok(looked) => looked,
             Err(e) => {
                 println!("{model_id}: error: {e}");

@@ -371,7 +371,7 @@ fn a_model_the_server_no_longer_has_is_reported_as_removed() {
 fn answers_that_are_not_fragments_are_clear_errors_and_write_nothing() {
     let (_tmp, spec) = spec_copy();
     let big = vec![b' '; 3 * 1024 * 1024];
-    let cases: Vec<(&str, Reply, &str)> = vec![
+    let mut cases: Vec<(&str, Reply, &str)> = vec![
         (
             "acme/html",
             Reply {
@@ -396,7 +396,7 @@ fn answers_that_are_not_fragments_are_clear_errors_and_write_nothing() {
                 length: false,
                 ..json_reply(big)
             },
-            "the answer is more than the 2097152 bytes a fragment may have",
+            "the answer is 3145728 bytes, more than the 2097152 a fragment may have",
         ),
         (
             "acme/binary",
@@ -417,6 +417,20 @@ fn answers_that_are_not_fragments_are_clear_errors_and_write_nothing() {
             "the fragment is for \"bytedance/seedance-2.0-v2v\"",
         ),
     ];
+    // Checks the client applies when it reads a page live apply here too.
+    let mut bad_bound: Value = serde_json::from_slice(
+        &std::fs::read(workspace_spec().join(format!("{V2V}.json"))).unwrap(),
+    )
+    .unwrap();
+    bad_bound.pointer_mut(BODY).unwrap()["properties"]["prompt"]["minLength"] = json!(-1);
+    let bad_bound = serde_json::to_string(&bad_bound)
+        .unwrap()
+        .replace("seedance-2.0-v2v", "seedance-bad-bound");
+    cases.push((
+        "bytedance/seedance-bad-bound",
+        json_reply(bad_bound),
+        "the schema page is refused as a client would: the request schema:",
+    ));
     let routes: HashMap<String, Reply> = cases
         .iter()
         .map(|(id, reply, _)| (route(id), reply.clone()))

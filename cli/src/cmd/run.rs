@@ -19,8 +19,19 @@ use crate::output::Out;
 use crate::session::Session;
 use crate::{catalog, fields, results, submit};
 
-pub async fn run(global: &Global, args: &RunArgs, matches: &ArgMatches, out: &Out) -> Outcome {
-    let model = catalog::resolve(&args.model)?;
+/// `model`: the model whose fields `matches` holds as flags (vendored, or read from its
+/// live schema page), when `main` found one.
+pub async fn run(
+    global: &Global,
+    args: &RunArgs,
+    matches: &ArgMatches,
+    model: Option<&'static Model>,
+    out: &Out,
+) -> Outcome {
+    let model = match model {
+        Some(model) => model,
+        None => catalog::resolve(&args.model)?,
+    };
     let body = checked_body(model, args, matches, out)?;
     let wait = WaitOptions::deadline(Duration::from_secs(args.timeout));
     let session = Session::open(global, wait).await?;
