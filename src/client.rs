@@ -917,7 +917,10 @@ impl ClientBuilder {
     /// The team's running-task limit, from its tier ([`TIERS`](crate::TIERS): 2 under a
     /// $10 top-up, then 10, 20, 30, 50, 100). Modellix says it in no header; without
     /// this setting [`Client::running_task_limit`] is the lowest tier's 2. Programs that
-    /// run many tasks (like `modellix batch`) size their concurrency from it.
+    /// run many tasks (like `modellix batch`) size their concurrency from it. With a
+    /// ledger that shares the team's slots (PostgreSQL), it is the number of slots the
+    /// instances share; without it, the limit learned for the key (`modellix batch`
+    /// keeps one), else 2.
     ///
     /// ```
     /// let client = modellix::Client::builder()

@@ -58,6 +58,10 @@ const CONFIRM_ABOVE: usize = 20;
 /// so the batches sharing a ledger do not claim in step).
 const SLOT_RETRY: Duration = Duration::from_millis(250);
 
+/// How long an intent without an outcome on a shared ledger is taken for another
+/// process's submit in flight (a submit's answer takes at most 60 s by default).
+const SENDING_GRACE: Duration = Duration::from_secs(90);
+
 /// How often jobs running in another process on the ledger are looked up, once this
 /// batch has nothing else to do.
 const ELSEWHERE_CHECK: Duration = Duration::from_millis(500);
@@ -339,6 +343,7 @@ impl<'a> Batch<'a> {
             } else if prior == Prior::New {
                 self.queue.push_back(index);
             } else {
+                let prior = prior.settled(self.sending_grace());
                 self.take_prior(index, prior)?;
             }
         }
@@ -409,6 +414,10 @@ impl<'a> Batch<'a> {
                 self.states[index] = State::Running;
                 self.events.job("resumed", job, json!({"task_id": task_id}));
                 self.start_wait(index, task, Duration::ZERO);
+            }
+            // Being sent by another process on the shared ledger: followed.
+            Prior::Sending { entry, .. } => {
+                self.elsewhere(index, json!({"entry": entry}));
             }
             Prior::Unknown {
                 task_id,
@@ -513,6 +522,10 @@ impl<'a> Batch<'a> {
             // New when this run started: the entry is another process's, live.
             Ok(Prior::Running { task_id }) => {
                 self.elsewhere(index, json!({"task_id": task_id}));
+                false
+            }
+            Ok(Prior::Sending { entry, .. }) => {
+                self.elsewhere(index, json!({"entry": entry}));
                 false
             }
             Ok(Prior::Unknown { task_id, entry, .. }) => {
@@ -638,13 +651,27 @@ impl<'a> Batch<'a> {
                 }
                 Prior::Unknown { task_id: None, .. }
                     if self.elsewhere_since[&index].elapsed() < lease => {}
-                prior => {
-                    self.elsewhere_since.remove(&index);
-                    self.take_prior(index, prior).unwrap_or_default();
-                }
+                prior => match prior.settled(self.sending_grace()) {
+                    Prior::Sending { .. } => {}
+                    prior => {
+                        self.elsewhere_since.remove(&index);
+                        self.take_prior(index, prior).unwrap_or_default();
+                    }
+                },
             }
         }
         !self.elsewhere_since.is_empty() || !self.queue.is_empty() || !self.waits.is_empty()
+    }
+
+    /// How long an intent without an outcome may be another process's request in
+    /// flight: on a ledger shared by several processes, longer than a submit's answer
+    /// may take; on one of this machine only, no time (it is a crash's unknown outcome).
+    fn sending_grace(&self) -> Duration {
+        if self.ledger.shares_slots() {
+            SENDING_GRACE
+        } else {
+            Duration::ZERO
+        }
     }
 
     /// Another process on the same ledger is sending (or sent) this job.

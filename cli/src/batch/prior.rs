@@ -1,6 +1,8 @@
 //! What an earlier run left of a job, from the ledger entries under its marker and
 //! under the markers of its resends (`<marker>#resend-1`, `#resend-2`, …).
 
+use std::time::{Duration, SystemTime};
+
 use modellix::{EntryQuery, LedgerEntry, Outcome as Recorded};
 
 use crate::failure::{Failure, Outcome};
@@ -17,6 +19,14 @@ pub enum Prior {
     Ended { task_id: String, status: String },
     /// Accepted (or its outcome unknown with its id seen): wait for it by id.
     Running { task_id: String },
+    /// Its intent is recorded and nothing since, at `since`: another process on a
+    /// shared ledger may be sending it right now; long ago, it died sending it
+    /// ([`Prior::settled`] makes that an unknown outcome).
+    Sending {
+        entry: i64,
+        since: SystemTime,
+        reason: String,
+    },
     /// Sent without a known outcome and no id: listed, never resent blindly.
     Unknown {
         task_id: Option<String>,
@@ -33,6 +43,25 @@ pub enum Prior {
         model_id: String,
         body_digest: String,
     },
+}
+
+impl Prior {
+    /// An intent left without an outcome for longer than `grace` is an unknown
+    /// outcome; a younger one may still be being sent.
+    pub fn settled(self, grace: Duration) -> Prior {
+        match self {
+            Prior::Sending {
+                entry,
+                since,
+                reason,
+            } if since.elapsed().unwrap_or_default() >= grace => Prior::Unknown {
+                task_id: None,
+                entry,
+                reason,
+            },
+            other => other,
+        }
+    }
 }
 
 /// A job's standing and how many times it was resent.
@@ -125,6 +154,11 @@ fn standing(session: &Session, entry: &LedgerEntry) -> Prior {
             task_id: task_id.clone(),
         },
         Recorded::Dismissed { .. } => Prior::Dismissed { entry: entry.id },
+        Recorded::InFlight => Prior::Sending {
+            entry: entry.id,
+            since: entry.updated_at,
+            reason: crate::cmd::ledger::next_step(entry, &session.global),
+        },
         _ => Prior::Unknown {
             task_id: entry.task_id().map(str::to_owned),
             entry: entry.id,
