@@ -1117,12 +1117,13 @@ impl ClientBuilder {
             Some(n) => n,
             None => LOWEST_TIER_RUNNING_TASKS,
         };
-        if self.slot_lease < Duration::from_secs(1) {
+        if self.slot_lease < Duration::from_secs(1) || self.slot_lease > Duration::from_secs(86_400)
+        {
             return Err(ConfigError {
                 field: "slot_lease",
                 problem: format!(
                     "is {:?}; a slot's lease must outlast the pause between two polls of its \
-                     task, so give at least 1 s (the default is 2 minutes)",
+                     task and end within a day, so give 1 s to 24 h (the default is 2 minutes)",
                     self.slot_lease
                 ),
             });

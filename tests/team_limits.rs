@@ -46,6 +46,37 @@ fn request(n: usize) -> Seedance20V2vRequest {
         .unwrap()
 }
 
+/// `instances` clients of the sandbox on the ledger at `url` (each set up by
+/// `configure`), each submitting `tasks` requests at once and waiting for them all.
+async fn run_instances(
+    sandbox: &Sandbox,
+    url: &str,
+    instances: usize,
+    tasks: usize,
+    configure: impl Fn(modellix::ClientBuilder) -> modellix::ClientBuilder,
+) {
+    let mut running = Vec::new();
+    for i in 0..instances {
+        let builder = sandbox
+            .client_builder()
+            .ledger(PostgresLedger::connect(url).await.unwrap());
+        let client = configure(builder).build().unwrap();
+        running.push(tokio::spawn(async move {
+            let runs = (0..tasks).map(|j| {
+                let client = client.clone();
+                async move {
+                    let task = client.submit(&request(i * 10 + j)).await?;
+                    task.wait().await.map(|_| ())
+                }
+            });
+            futures_util::future::try_join_all(runs).await
+        }));
+    }
+    for instance in running {
+        instance.await.unwrap().unwrap();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn claims_at_once_take_at_most_the_teams_slots() {
     let Some(ledger) = ledger("claims_at_once_take_at_most_the_teams_slots").await else {
@@ -283,28 +314,10 @@ async fn instances_on_one_ledger_never_pass_the_teams_limit() {
         .start()
         .await
         .unwrap();
-    let mut instances = Vec::new();
-    for i in 0..4 {
-        let client = sandbox
-            .client_builder()
-            .ledger(PostgresLedger::connect(&url).await.unwrap())
-            .running_task_limit(3)
-            .build()
-            .unwrap();
-        instances.push(tokio::spawn(async move {
-            let runs = (0..5).map(|j| {
-                let client = client.clone();
-                async move {
-                    let task = client.submit(&request(i * 10 + j)).await?;
-                    task.wait().await.map(|_| ())
-                }
-            });
-            futures_util::future::try_join_all(runs).await
-        }));
-    }
-    for instance in instances {
-        instance.await.unwrap().unwrap();
-    }
+    run_instances(&sandbox, &url, 4, 5, |builder| {
+        builder.running_task_limit(3)
+    })
+    .await;
     assert_eq!(sandbox.tasks().len(), 20);
     assert_eq!(
         sandbox.limit_rejections().concurrency,
@@ -397,31 +410,14 @@ async fn instances_on_one_ledger_share_the_keys_rate() {
         .start()
         .await
         .unwrap();
-    let mut instances = Vec::new();
-    for i in 0..3 {
-        let client = sandbox
-            .client_builder()
-            .ledger(PostgresLedger::connect(&url).await.unwrap())
+    run_instances(&sandbox, &url, 3, 3, |builder| {
+        builder
             .requests_per_minute(Some(100))
             .rate_limit_window(window)
             .poll_schedule(modellix::Backoff::fixed(Duration::from_millis(50)))
             .running_task_limit(10)
-            .build()
-            .unwrap();
-        instances.push(tokio::spawn(async move {
-            let runs = (0..3).map(|j| {
-                let client = client.clone();
-                async move {
-                    let task = client.submit(&request(i * 10 + j)).await?;
-                    task.wait().await.map(|_| ())
-                }
-            });
-            futures_util::future::try_join_all(runs).await
-        }));
-    }
-    for instance in instances {
-        instance.await.unwrap().unwrap();
-    }
+    })
+    .await;
     let requests = sandbox.counts().total;
     let rejections = sandbox.limit_rejections();
     eprintln!(

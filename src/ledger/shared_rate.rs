@@ -37,7 +37,10 @@ impl SharedRate {
 
     /// The GCRA's tolerance: how far ahead of now the arrival time may run.
     pub fn tolerance(&self) -> Duration {
-        self.interval * (self.burst - 1)
+        // Saturating: a huge interval or burst must not panic.
+        self.interval
+            .checked_mul(self.burst - 1)
+            .unwrap_or(Duration::MAX)
     }
 }
 

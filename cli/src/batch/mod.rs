@@ -618,6 +618,9 @@ impl<'a> Batch<'a> {
         }
         let lease = Duration::from_secs(self.args.slot_lease);
         for index in pending {
+            let Some(&since) = self.elsewhere_since.get(&index) else {
+                continue;
+            };
             if self.states[index] != State::Elsewhere {
                 // Taken over meanwhile.
                 self.elsewhere_since.remove(&index);
@@ -638,7 +641,7 @@ impl<'a> Batch<'a> {
                 // whose slot was freed unsaved (its process died after the end) is
                 // waited for here after a lease.
                 Prior::Running { task_id } => {
-                    if self.elsewhere_since[&index].elapsed() >= lease {
+                    if since.elapsed() >= lease {
                         self.elsewhere_since.remove(&index);
                         self.take_prior(index, Prior::Running { task_id })
                             .unwrap_or_default();
@@ -649,8 +652,7 @@ impl<'a> Batch<'a> {
                     self.states[index] = State::Queued;
                     self.queue.push_back(index);
                 }
-                Prior::Unknown { task_id: None, .. }
-                    if self.elsewhere_since[&index].elapsed() < lease => {}
+                Prior::Unknown { task_id: None, .. } if since.elapsed() < lease => {}
                 prior => match prior.settled(self.sending_grace()) {
                     Prior::Sending { .. } => {}
                     prior => {
